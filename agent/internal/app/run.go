@@ -1,0 +1,206 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/cert"
+	"github.com/lockstep-sync/lockstep/agent/internal/config"
+	"github.com/lockstep-sync/lockstep/agent/internal/logging"
+	"github.com/lockstep-sync/lockstep/agent/internal/paths"
+	"github.com/lockstep-sync/lockstep/agent/internal/secret"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+)
+
+// ShutdownTimeout bounds a clean stop: SIGTERM to exit within 10 s even with
+// hung connections.
+const ShutdownTimeout = 8 * time.Second
+
+// App is a running agent's components.
+type App struct {
+	opts      Options
+	layout    paths.Layout
+	boot      config.Bootstrap
+	logs      *logging.Logging
+	log       zerolog.Logger
+	store     *store.Store
+	sealer    *secret.Sealer
+	tlsCert   tls.Certificate
+	startedAt time.Time
+
+	mu       sync.Mutex
+	listener net.Listener
+}
+
+// Open loads the bootstrap config and key, opens the store and logging. It
+// writes nothing to the store when the key is wrong.
+func Open(o Options) (*App, error) {
+	layout, err := paths.New(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	boot, err := config.Read(layout.Config())
+	if err != nil {
+		return nil, err
+	}
+	if l := o.Listen; l != "" {
+		if err := config.ValidateListen(l); err != nil {
+			return nil, err
+		}
+		boot.Listen = l
+	}
+	tlsCert, err := cert.Load(layout.Cert(), layout.CertKey())
+	if err != nil {
+		return nil, err
+	}
+	// The key is checked before logging opens its files, so a wrong key
+	// leaves the data directory exactly as it was.
+	key, err := resolveKey(o, layout)
+	if err != nil {
+		return nil, err
+	}
+	logs, err := logging.New(logging.Options{Dir: layout.Logs(), Level: zerolog.InfoLevel, Console: o.Console, RingSize: 10000})
+	if err != nil {
+		return nil, fmt.Errorf("open logs: %w", err)
+	}
+	st, sealer, err := openStore(layout, key, badgerLogger{logs.Logger("store")})
+	if err != nil {
+		logs.Close()
+		return nil, err
+	}
+	a := &App{
+		opts: o, layout: layout, boot: boot, logs: logs, log: logs.Logger("agent"),
+		store: st, sealer: sealer, tlsCert: tlsCert, startedAt: o.now(),
+	}
+	return a, nil
+}
+
+// Addr is the address the TLS listener is bound to, once Run has started it.
+func (a *App) Addr() net.Addr {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.listener == nil {
+		return nil
+	}
+	return a.listener.Addr()
+}
+
+func (a *App) handler() http.Handler {
+	mux := http.NewServeMux()
+	// healthz reveals nothing but liveness: no version, no instance id.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok"))
+	})
+	return mux
+}
+
+// Run serves until ctx ends, then stops every component within the bound.
+func (a *App) Run(ctx context.Context) error {
+	defer a.close()
+	ln, err := net.Listen("tcp", a.boot.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.boot.Listen, err)
+	}
+	a.mu.Lock()
+	a.listener = ln
+	a.mu.Unlock()
+
+	srv := &http.Server{
+		Handler: a.handler(),
+		TLSConfig: &tls.Config{
+			MinVersion:   tls.VersionTLS13,
+			Certificates: []tls.Certificate{a.tlsCert},
+		},
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(zerologWriter{a.logs.Logger("http")}, "", 0),
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve TLS: %w", err)
+			cancel()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := a.store.Serve(ctx); err != nil {
+			errc <- err
+			cancel()
+		}
+	}()
+	a.log.Info().Str("listen", ln.Addr().String()).Str("version", Version).Str("data_dir", a.layout.Dir).Msg("agent started")
+
+	<-ctx.Done()
+	a.log.Info().Msg("agent stopping")
+	sctx, scancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	wg.Wait()
+	a.log.Info().Msg("agent stopped")
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}
+
+func (a *App) close() {
+	a.store.Close()
+	a.logs.Close()
+}
+
+// zerologWriter routes net/http's internal errors (TLS handshake failures
+// from scanners, mostly) to the structured log at debug level.
+type zerologWriter struct{ log zerolog.Logger }
+
+func (w zerologWriter) Write(p []byte) (int, error) {
+	w.log.Debug().Msg(string(p))
+	return len(p), nil
+}
+
+// Fingerprint prints the pinned value of an initialised data dir.
+func Fingerprint(dataDir string) (string, error) {
+	layout, err := paths.New(dataDir)
+	if err != nil {
+		return "", err
+	}
+	return cert.FileFingerprint(layout.Cert())
+}
+
+// badgerLogger sends Badger's messages to the structured log; Badger writes to
+// stderr otherwise, which a Windows service loses.
+type badgerLogger struct{ log zerolog.Logger }
+
+func (b badgerLogger) Errorf(f string, args ...interface{}) {
+	b.log.Error().Msgf(strings.TrimSpace(f), args...)
+}
+func (b badgerLogger) Warningf(f string, args ...interface{}) {
+	b.log.Warn().Msgf(strings.TrimSpace(f), args...)
+}
+func (b badgerLogger) Infof(f string, args ...interface{}) {
+	b.log.Debug().Msgf(strings.TrimSpace(f), args...)
+}
+func (b badgerLogger) Debugf(f string, args ...interface{}) {
+	b.log.Trace().Msgf(strings.TrimSpace(f), args...)
+}

@@ -1,0 +1,231 @@
+// Package cli turns the command line into app calls. It holds no logic: it
+// parses flags and environment, calls app, and prints results.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/app"
+	"github.com/lockstep-sync/lockstep/agent/internal/paths"
+	"github.com/lockstep-sync/lockstep/agent/internal/service"
+)
+
+// Env names read by the command line.
+const (
+	EnvDataDir = "LOCKSTEP_DATA_DIR"
+	EnvListen  = "LOCKSTEP_LISTEN"
+)
+
+// IO is where a command reads and writes.
+type IO struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+const usage = `lockstep-agent keeps work items in sync between the systems your teams use.
+
+Usage:
+  lockstep-agent init --data-dir DIR [--listen ADDR] [--admin-user NAME] [--admin-password-file FILE]
+  lockstep-agent run --data-dir DIR [--listen ADDR]
+  lockstep-agent fingerprint --data-dir DIR
+  lockstep-agent key rotate --data-dir DIR [--new-key-file FILE]
+  lockstep-agent service install|uninstall|start|stop|status [--data-dir DIR] [--user NAME]
+  lockstep-agent version
+
+Every command that opens the data dir also takes --key-file FILE.
+Environment: LOCKSTEP_DATA_DIR, LOCKSTEP_LISTEN, LOCKSTEP_MASTER_KEY (base64 of 32 bytes),
+LOCKSTEP_MASTER_KEY_FILE.
+`
+
+// errUsage marks errors that come with the usage text.
+var errUsage = errors.New("usage")
+
+// Main runs one command and returns the process exit code.
+func Main(args []string, stdio IO) int {
+	if stdio.Getenv == nil {
+		stdio.Getenv = os.Getenv
+	}
+	err := dispatch(args, stdio)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stdio.Stderr, "lockstep-agent: %v\n\n%s", err, usage)
+		return 2
+	default:
+		// One line naming what failed; the exit code says it failed.
+		fmt.Fprintf(stdio.Stderr, "lockstep-agent: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		return 1
+	}
+}
+
+func dispatch(args []string, stdio IO) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: no command given", errUsage)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "init":
+		return runInit(rest, stdio)
+	case "run":
+		return runRun(rest, stdio)
+	case "fingerprint":
+		return runFingerprint(rest, stdio)
+	case "key":
+		if len(rest) == 0 || rest[0] != "rotate" {
+			return fmt.Errorf("%w: key needs a subcommand: rotate", errUsage)
+		}
+		return runKeyRotate(rest[1:], stdio)
+	case "service":
+		return runService(rest, stdio)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdio.Stdout, "lockstep-agent %s\n", app.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdio.Stdout, usage)
+		return nil
+	default:
+		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+}
+
+// common are the flags every data-dir command takes.
+type common struct {
+	dataDir string
+	keyFile string
+}
+
+func newFlags(name string, stdio IO, c *common) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdio.Stderr)
+	def := stdio.Getenv(EnvDataDir)
+	if def == "" {
+		def = paths.DefaultDataDir()
+	}
+	fs.StringVar(&c.dataDir, "data-dir", def, "data directory (env "+EnvDataDir+")")
+	fs.StringVar(&c.keyFile, "key-file", "", "master key file (env LOCKSTEP_MASTER_KEY_FILE)")
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: %s: unexpected argument %q", errUsage, fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+func (c common) options(stdio IO) app.Options {
+	return app.Options{DataDir: c.dataDir, KeyFile: c.keyFile, Getenv: stdio.Getenv}
+}
+
+func runInit(args []string, stdio IO) error {
+	var c common
+	var o app.InitOptions
+	var listen string
+	fs := newFlags("init", stdio, &c)
+	fs.StringVar(&listen, "listen", stdio.Getenv(EnvListen), "address to serve TLS on (default "+paths.DefaultListen+")")
+	fs.StringVar(&o.AdminUser, "admin-user", "admin", "name of the first administrator account")
+	fs.StringVar(&o.AdminPasswordFile, "admin-password-file", "", "file holding the first administrator's password")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	o.Options = c.options(stdio)
+	o.Listen = listen
+	res, err := app.Init(o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Stdout, "Initialised %s\n  listen:      %s\n  master key:  %s\n  instance id: %s\n  fingerprint: %s\n",
+		res.DataDir, res.Listen, res.KeySource, res.InstanceID, res.Fingerprint)
+	fmt.Fprintf(stdio.Stdout, "Start it with: lockstep-agent run --data-dir %s\n", res.DataDir)
+	return nil
+}
+
+func runRun(args []string, stdio IO) error {
+	var c common
+	var listen string
+	fs := newFlags("run", stdio, &c)
+	fs.StringVar(&listen, "listen", stdio.Getenv(EnvListen), "address to serve TLS on (overrides the config)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	o := c.options(stdio)
+	o.Listen = listen
+	if f, ok := stdio.Stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		o.Console = stdio.Stderr
+	}
+	return service.Run(service.Config{DataDir: c.dataDir}, func(ctx context.Context) error {
+		a, err := app.Open(o)
+		if err != nil {
+			return err
+		}
+		return a.Run(ctx)
+	})
+}
+
+func runFingerprint(args []string, stdio IO) error {
+	var c common
+	fs := newFlags("fingerprint", stdio, &c)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	fp, err := app.Fingerprint(c.dataDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdio.Stdout, fp)
+	return nil
+}
+
+func runKeyRotate(args []string, stdio IO) error {
+	var c common
+	var newKeyFile string
+	fs := newFlags("key rotate", stdio, &c)
+	fs.StringVar(&newKeyFile, "new-key-file", "", "where to write the new key when the current one comes from the environment or a systemd credential")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	where, err := app.RotateKey(c.options(stdio), newKeyFile)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Stdout, "Master key rotated; the new key is in %s. The old key no longer opens the store.\n", where)
+	return nil
+}
+
+func runService(args []string, stdio IO) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return fmt.Errorf("%w: service needs an action: %s", errUsage, strings.Join(service.Actions(), "|"))
+	}
+	action := args[0]
+	var c common
+	var user string
+	fs := newFlags("service "+action, stdio, &c)
+	fs.StringVar(&user, "user", "", "run the service as this existing account (Linux: needed for a data dir outside /var/lib)")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	state, err := service.Control(service.Config{DataDir: c.dataDir, User: user}, action)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdio.Stdout, "lockstep-agent service: %s\n", state)
+	return nil
+}

@@ -1,0 +1,153 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+)
+
+const settingsKey = "settings/agent"
+
+// DefaultSettings are what a new agent runs with.
+func DefaultSettings() apitype.Settings {
+	return apitype.Settings{Origins: []string{}, LogLevel: "info", LogRetentionDays: 30, SupportRetentionHours: 24}
+}
+
+// LogLevels accepted by settings.
+var LogLevels = []string{"trace", "debug", "info", "warn", "error"}
+
+// SettingsError names the offending field.
+type SettingsError struct{ Field, Message string }
+
+func (e *SettingsError) Error() string { return e.Field + ": " + e.Message }
+
+// Settings keeps the agent's runtime settings in the store and tells
+// listeners when they change.
+type Settings struct {
+	st    *store.Store
+	audit *audit.Log
+	mu    sync.RWMutex
+	cur   apitype.Settings
+	hooks []func(apitype.Settings)
+}
+
+// LoadSettings reads the settings (defaults when none were saved).
+func LoadSettings(st *store.Store, log *audit.Log) (*Settings, error) {
+	s := &Settings{st: st, audit: log, cur: DefaultSettings()}
+	err := st.Get(settingsKey, &s.cur)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("load settings: %w", err)
+	}
+	if s.cur.Origins == nil {
+		s.cur.Origins = []string{}
+	}
+	return s, nil
+}
+
+// Get returns the current settings.
+func (s *Settings) Get() apitype.Settings {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.cur
+	c.Origins = slices.Clone(s.cur.Origins)
+	return c
+}
+
+// OnChange registers fn to run after every change (log level, origins).
+func (s *Settings) OnChange(fn func(apitype.Settings)) {
+	s.mu.Lock()
+	s.hooks = append(s.hooks, fn)
+	s.mu.Unlock()
+	fn(s.Get())
+}
+
+func normaliseOrigin(o string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(o))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "wails") || u.Host == "" || u.Path != "" && u.Path != "/" {
+		return "", errors.New("must be an origin like https://admin.example.com")
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+}
+
+// Set applies a partial change, audited with its diff.
+func (s *Settings) Set(actor string, p apitype.SettingsSetParams) (apitype.Settings, error) {
+	next := s.Get()
+	if p.Origins != nil {
+		next.Origins = []string{}
+		for i, o := range *p.Origins {
+			n, err := normaliseOrigin(o)
+			if err != nil {
+				return apitype.Settings{}, &SettingsError{Field: fmt.Sprintf("origins[%d]", i), Message: err.Error()}
+			}
+			if !slices.Contains(next.Origins, n) {
+				next.Origins = append(next.Origins, n)
+			}
+		}
+	}
+	if p.LogLevel != nil {
+		if !slices.Contains(LogLevels, *p.LogLevel) {
+			return apitype.Settings{}, &SettingsError{Field: "logLevel", Message: "must be one of " + strings.Join(LogLevels, ", ")}
+		}
+		next.LogLevel = *p.LogLevel
+	}
+	if p.LogRetentionDays != nil {
+		if *p.LogRetentionDays < 1 || *p.LogRetentionDays > 3650 {
+			return apitype.Settings{}, &SettingsError{Field: "logRetentionDays", Message: "must be between 1 and 3650"}
+		}
+		next.LogRetentionDays = *p.LogRetentionDays
+	}
+	if p.SupportRetentionHours != nil {
+		if *p.SupportRetentionHours < 1 || *p.SupportRetentionHours > 24*30 {
+			return apitype.Settings{}, &SettingsError{Field: "supportRetentionHours", Message: "must be between 1 and 720"}
+		}
+		next.SupportRetentionHours = *p.SupportRetentionHours
+	}
+	before := s.Get()
+	diff := audit.Diff(flatSettings(before), flatSettings(next))
+	err := s.st.Update(func(tx *store.Tx) error {
+		if err := tx.Put(settingsKey, next); err != nil {
+			return err
+		}
+		_, err := s.audit.AppendTx(tx, audit.Entry{Actor: actor, Action: "settings.set", Target: "settings", Result: audit.Success, Diff: diff})
+		return err
+	})
+	if err != nil {
+		return apitype.Settings{}, fmt.Errorf("save settings: %w", err)
+	}
+	s.mu.Lock()
+	s.cur = next
+	hooks := slices.Clone(s.hooks)
+	s.mu.Unlock()
+	for _, h := range hooks {
+		h(next)
+	}
+	return next, nil
+}
+
+func flatSettings(s apitype.Settings) map[string]any {
+	return map[string]any{"origins": s.Origins, "logLevel": s.LogLevel, "logRetentionDays": s.LogRetentionDays,
+		"supportRetentionHours": s.SupportRetentionHours}
+}
+
+// OriginAllowed reports whether a WebSocket upgrade's Origin may connect.
+// No Origin (the desktop app's Go client) is allowed: the check exists to
+// stop a web page in an administrator's browser from hijacking a session.
+func (s *Settings) OriginAllowed(origin string) bool {
+	if origin == "" {
+		return true
+	}
+	n, err := normaliseOrigin(origin)
+	if err != nil {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Contains(s.cur.Origins, n)
+}

@@ -1,0 +1,346 @@
+// Package store is the agent's only door to Badger: it opens the encrypted
+// database, owns the key layout and the schema version, and offers typed
+// repositories. No other package imports badger.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+)
+
+// magic marks a Badger directory as ours; Badger refuses to open a directory
+// written with a different value, so a foreign database is never touched.
+const magic uint16 = 0x4C53 // "LS"
+
+// ErrNotFound is returned when a key has no value.
+var ErrNotFound = errors.New("not found")
+
+// ErrKeyMismatch means the master key does not open this store.
+var ErrKeyMismatch = errors.New("the master key does not open this store (wrong key?)")
+
+// Logger receives Badger's own messages; the agent passes a zerolog adapter
+// because Badger otherwise writes to stderr, which a Windows service loses.
+type Logger interface {
+	Errorf(string, ...interface{})
+	Warningf(string, ...interface{})
+	Infof(string, ...interface{})
+	Debugf(string, ...interface{})
+}
+
+// Options open a store.
+type Options struct {
+	Dir string
+	// Key is the 32-byte master key. Nil opens an unencrypted store, which
+	// only tests and the encryption benchmark do.
+	Key []byte
+	// Logger may be nil (Badger's messages are then dropped).
+	Logger Logger
+	// GCInterval is how often value-log GC runs in Serve; zero means 5 minutes.
+	GCInterval time.Duration
+}
+
+// Store is an open database.
+type Store struct {
+	db         *badger.DB
+	gcInterval time.Duration
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+type quiet struct{}
+
+func (quiet) Errorf(string, ...interface{})   {}
+func (quiet) Warningf(string, ...interface{}) {}
+func (quiet) Infof(string, ...interface{})    {}
+func (quiet) Debugf(string, ...interface{})   {}
+
+func badgerOptions(o Options) badger.Options {
+	var logger badger.Logger = quiet{}
+	if o.Logger != nil {
+		logger = o.Logger
+	}
+	// A small-memory profile: the agent's data set is configuration, pair
+	// registries and audit records, a few hundred MB at most. MemTableSize
+	// stays >= 8 MB so the default 1 MB value threshold remains valid.
+	opts := badger.DefaultOptions(o.Dir).
+		WithLogger(logger).
+		WithMemTableSize(8 << 20).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(4).
+		WithNumCompactors(2). // Badger refuses 1
+		WithBaseTableSize(2 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithBlockCacheSize(8 << 20). // Badger panics without it when encrypted or compressed
+		WithIndexCacheSize(8 << 20). // and panics on first read without this one
+		WithCompression(options.None).
+		WithVerifyValueChecksum(true).
+		WithChecksumVerificationMode(options.OnTableAndBlockRead).
+		// Writes are low-volume configuration and sync bookkeeping: buy
+		// durability across power loss, not only process crashes.
+		WithSyncWrites(true).
+		WithExternalMagic(magic).
+		WithMetricsEnabled(false)
+	if o.Key != nil {
+		opts = opts.WithEncryptionKey(o.Key).
+			WithEncryptionKeyRotationDuration(30 * 24 * time.Hour)
+	}
+	return opts
+}
+
+// Exists reports whether dir holds a store.
+func Exists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "MANIFEST"))
+	return err == nil
+}
+
+// CheckKey validates key against the store's key registry without writing
+// anything, so a wrong key never changes a byte of the database.
+func CheckKey(dir string, key []byte) error {
+	if !Exists(dir) {
+		return fmt.Errorf("open store %s: %w", dir, fs.ErrNotExist)
+	}
+	if key != nil && len(key) != 32 {
+		return fmt.Errorf("open store: master key is %d bytes, want 32", len(key))
+	}
+	if _, err := os.Stat(filepath.Join(dir, badger.KeyRegistryFileName)); err != nil {
+		return fmt.Errorf("open store %s: key registry: %w", dir, err)
+	}
+	kr, err := badger.OpenKeyRegistry(badger.KeyRegistryOptions{Dir: dir, ReadOnly: true, EncryptionKey: key})
+	if errors.Is(err, badger.ErrEncryptionKeyMismatch) {
+		return ErrKeyMismatch
+	}
+	if err != nil {
+		return fmt.Errorf("read key registry: %w", err)
+	}
+	return kr.Close()
+}
+
+// Open opens an existing store after checking the key, then migrates its
+// schema to the current version.
+func Open(o Options) (*Store, error) {
+	if err := CheckKey(o.Dir, o.Key); err != nil {
+		return nil, err
+	}
+	return open(o)
+}
+
+// Create makes a new store in an absent or empty directory.
+func Create(o Options) (*Store, error) {
+	if Exists(o.Dir) {
+		return nil, fmt.Errorf("create store: %s already holds a store: refusing to overwrite it", o.Dir)
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create store: %w", err)
+	}
+	return open(o)
+}
+
+func open(o Options) (*Store, error) {
+	db, err := badger.Open(badgerOptions(o))
+	if err != nil {
+		// Badger returns a half-closed db with some errors: never use it.
+		if errors.Is(err, badger.ErrEncryptionKeyMismatch) {
+			return nil, ErrKeyMismatch
+		}
+		return nil, fmt.Errorf("open store %s: %w", o.Dir, err)
+	}
+	s := &Store{db: db, gcInterval: o.GCInterval}
+	if s.gcInterval == 0 {
+		s.gcInterval = 5 * time.Minute
+	}
+	if err := s.migrate(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database; it is safe to call more than once (Badger
+// panics on use after close, so callers stop their workers first).
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
+	return s.closeErr
+}
+
+// Serve runs value-log garbage collection until ctx ends.
+func (s *Store) Serve(ctx context.Context) error {
+	t := time.NewTicker(s.gcInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			// Each call rewrites at most one file; loop until nothing is left.
+			for i := 0; i < 16 && s.db.RunValueLogGC(0.5) == nil; i++ {
+			}
+		}
+	}
+}
+
+// RotateKey re-wraps Badger's data keys under newKey; afterwards oldKey no
+// longer opens the store. The store must be closed. Badger writes the new
+// registry to a temporary file and renames it into place.
+func RotateKey(dir string, oldKey, newKey []byte) error {
+	if err := CheckKey(dir, oldKey); err != nil {
+		return err
+	}
+	kr, err := badger.OpenKeyRegistry(badger.KeyRegistryOptions{Dir: dir, ReadOnly: true, EncryptionKey: oldKey})
+	if err != nil {
+		return fmt.Errorf("rotate key: read key registry: %w", err)
+	}
+	defer kr.Close()
+	if err := badger.WriteKeyRegistry(kr, badger.KeyRegistryOptions{Dir: dir, EncryptionKey: newKey}); err != nil {
+		return fmt.Errorf("rotate key: write key registry: %w", err)
+	}
+	return nil
+}
+
+// Tx is a read or read-write transaction.
+type Tx struct {
+	txn *badger.Txn
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(fn func(*Tx) error) error {
+	return s.db.View(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
+}
+
+// Update runs fn in a read-write transaction, retrying on conflicts; fn must
+// be safe to run more than once. When Update returns nil, the write is durable.
+func (s *Store) Update(fn func(*Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		err = s.db.Update(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
+		if !errors.Is(err, badger.ErrConflict) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * 2 * time.Millisecond)
+	}
+	return fmt.Errorf("update store: %w", err)
+}
+
+// GetRaw returns the value at key.
+func (t *Tx) GetRaw(key string) ([]byte, error) {
+	item, err := t.txn.Get([]byte(key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	return item.ValueCopy(nil)
+}
+
+// SetRaw writes value at key.
+func (t *Tx) SetRaw(key string, value []byte) error {
+	if err := t.txn.Set([]byte(key), value); err != nil {
+		return fmt.Errorf("set %s: %w", key, err)
+	}
+	return nil
+}
+
+// Get decodes the JSON value at key into v.
+func (t *Tx) Get(key string, v any) error {
+	raw, err := t.GetRaw(key)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("decode %s: %w", key, err)
+	}
+	return nil
+}
+
+// Put encodes v as JSON at key.
+func (t *Tx) Put(key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	return t.SetRaw(key, raw)
+}
+
+// Delete removes key; deleting an absent key is not an error.
+func (t *Tx) Delete(key string) error {
+	if err := t.txn.Delete([]byte(key)); err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// Scan calls fn for each key with prefix, in key order, starting at the
+// first key >= start (start "" means the prefix itself). fn returning
+// ErrStop ends the scan without error.
+func (t *Tx) Scan(prefix, start string, fn func(key string, value []byte) error) error {
+	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix), PrefetchValues: false})
+	defer it.Close()
+	seek := prefix
+	if start > prefix {
+		seek = start
+	}
+	for it.Seek([]byte(seek)); it.ValidForPrefix([]byte(prefix)); it.Next() {
+		item := it.Item()
+		val, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", item.Key(), err)
+		}
+		if err := fn(string(item.KeyCopy(nil)), val); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// ScanReverse is Scan from the last key with prefix backwards.
+func (t *Tx) ScanReverse(prefix string, fn func(key string, value []byte) error) error {
+	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix), Reverse: true})
+	defer it.Close()
+	// Seek past every key with the prefix: 0xff sorts after any byte in our keys.
+	for it.Seek(append([]byte(prefix), 0xff)); it.ValidForPrefix([]byte(prefix)); it.Next() {
+		item := it.Item()
+		val, err := item.ValueCopy(nil)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", item.Key(), err)
+		}
+		if err := fn(string(item.KeyCopy(nil)), val); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// ErrStop ends a scan early.
+var ErrStop = errors.New("stop scan")
+
+// Get reads one JSON value outside an explicit transaction.
+func (s *Store) Get(key string, v any) error {
+	return s.View(func(tx *Tx) error { return tx.Get(key, v) })
+}
+
+// Put writes one JSON value outside an explicit transaction.
+func (s *Store) Put(key string, v any) error {
+	return s.Update(func(tx *Tx) error { return tx.Put(key, v) })
+}
+
+// Delete removes one key outside an explicit transaction.
+func (s *Store) Delete(key string) error {
+	return s.Update(func(tx *Tx) error { return tx.Delete(key) })
+}

@@ -1,0 +1,499 @@
+// Package system manages configured systems: validation against the kind's
+// schema, secrets sealed per system (crypto-shredded on delete), audit of
+// every change with secrets redacted, and the connection test.
+package system
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/secret"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+)
+
+// Record is a stored system. Secrets hold AES-256-GCM sealed values only.
+type Record struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Kind      string            `json:"kind"`
+	URL       string            `json:"url"`
+	Settings  map[string]any    `json:"settings"`
+	Secrets   map[string][]byte `json:"secrets"`
+	CreatedAt time.Time         `json:"createdAt"`
+	UpdatedAt time.Time         `json:"updatedAt"`
+}
+
+// InvalidError is a validation failure naming the offending field.
+type InvalidError struct {
+	Field   string
+	Message string
+}
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
+
+func invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrNotFound means no system has that id.
+var ErrNotFound = errors.New("system not found")
+
+// ErrConflict means another system already has the name.
+var ErrConflict = errors.New("a system with this name already exists")
+
+// Service manages systems.
+type Service struct {
+	st     *store.Store
+	repo   *store.Repo[Record]
+	sealer *secret.Sealer
+	audit  *audit.Log
+	bus    *events.Bus
+	now    func() time.Time
+	mu     sync.Mutex // serialises name-uniqueness checks with writes
+}
+
+// New returns the systems service.
+func New(st *store.Store, sealer *secret.Sealer, log *audit.Log, bus *events.Bus, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{st: st, repo: store.NewRepo[Record](st, "system"), sealer: sealer, audit: log, bus: bus, now: now}
+}
+
+func scope(id string) string { return "system:" + id }
+
+// View is the API view: secrets only as set or unset.
+func View(r Record) apitype.System {
+	spec, _ := connector.Lookup(r.Kind)
+	secrets := map[string]apitype.SecretState{}
+	for _, f := range spec.Fields {
+		if f.Secret {
+			secrets[f.Name] = apitype.SecretState{Set: len(r.Secrets[f.Name]) > 0}
+		}
+	}
+	for name, v := range r.Secrets { // fields of a kind whose schema changed
+		if _, ok := secrets[name]; !ok {
+			secrets[name] = apitype.SecretState{Set: len(v) > 0}
+		}
+	}
+	settings := r.Settings
+	if settings == nil {
+		settings = map[string]any{}
+	}
+	return apitype.System{ID: r.ID, Name: r.Name, Kind: r.Kind, URL: r.URL, Settings: settings, Secrets: secrets,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+// List returns every system.
+func (s *Service) List() ([]apitype.System, error) {
+	recs, err := s.repo.List()
+	if err != nil {
+		return nil, fmt.Errorf("list systems: %w", err)
+	}
+	out := make([]apitype.System, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, View(r))
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Name) < strings.ToLower(out[j].Name) })
+	return out, nil
+}
+
+// Get returns one system's record.
+func (s *Service) Get(id string) (Record, error) {
+	if id == "" || strings.ContainsAny(id, "/\x00") {
+		return Record{}, invalid("id", "is not a system id")
+	}
+	r, err := s.repo.Get(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Record{}, ErrNotFound
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("get system %s: %w", id, err)
+	}
+	return r, nil
+}
+
+func validateURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", invalid("url", "is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", invalid("url", "is not a valid URL")
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return "", invalid("url", "must start with https:// (or http:// on a trusted network)")
+	}
+	if u.Host == "" {
+		return "", invalid("url", "has no host")
+	}
+	if u.User != nil {
+		// Credentials in a URL end up in logs and proxies: they belong in
+		// the kind's secret fields, which are sealed.
+		return "", invalid("url", "must not contain credentials; use the secret fields")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", invalid("url", "must not have a query or fragment")
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func validateName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", invalid("name", "is required")
+	}
+	if len(name) > 100 {
+		return "", invalid("name", "is longer than 100 characters")
+	}
+	if strings.ContainsAny(name, "\x00\r\n") {
+		return "", invalid("name", "must be one line")
+	}
+	return name, nil
+}
+
+// validateSettings checks settings against the kind's non-secret fields and
+// normalises JSON numbers.
+func validateSettings(spec connector.Spec, in map[string]any) (map[string]any, error) {
+	out := map[string]any{}
+	for k, v := range in {
+		f, ok := spec.Field(k)
+		if !ok || f.Secret {
+			if ok {
+				return nil, invalid("settings."+k, "is a secret: send it in secrets")
+			}
+			return nil, invalid("settings."+k, "is not a setting of %s systems", spec.Title)
+		}
+		switch f.Type {
+		case apitype.FieldBool:
+			b, ok := v.(bool)
+			if !ok {
+				return nil, invalid("settings."+k, "must be true or false")
+			}
+			out[k] = b
+		case apitype.FieldInt:
+			n, ok := v.(float64)
+			if !ok || n != float64(int64(n)) || n < 0 {
+				return nil, invalid("settings."+k, "must be a whole number >= 0")
+			}
+			out[k] = int64(n)
+		case apitype.FieldSelect:
+			str, ok := v.(string)
+			if !ok || (str != "" && !contains(f.Options, str)) {
+				return nil, invalid("settings."+k, "must be one of %s", strings.Join(f.Options, ", "))
+			}
+			out[k] = str
+		default:
+			str, ok := v.(string)
+			if !ok {
+				return nil, invalid("settings."+k, "must be text")
+			}
+			if len(str) > 4096 {
+				return nil, invalid("settings."+k, "is longer than 4096 characters")
+			}
+			out[k] = strings.TrimSpace(str)
+		}
+	}
+	for _, f := range spec.Fields {
+		if _, set := out[f.Name]; !set && f.Default != nil && !f.Secret {
+			out[f.Name] = f.Default
+		}
+		if f.Required && !f.Secret {
+			if v, ok := out[f.Name]; !ok || v == "" {
+				return nil, invalid("settings."+f.Name, "is required")
+			}
+		}
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand does not fail on supported platforms
+	return hex.EncodeToString(b)
+}
+
+// flat is the audit view of a record: secrets as set flags only.
+func flat(r Record) map[string]any {
+	m := map[string]any{"name": r.Name, "kind": r.Kind, "url": r.URL}
+	for k, v := range r.Settings {
+		m["settings."+k] = v
+	}
+	for k, v := range r.Secrets {
+		m["secrets."+k] = len(v) > 0
+	}
+	return m
+}
+
+func secretNames(r ...Record) []string {
+	var out []string
+	for _, rec := range r {
+		for k := range rec.Secrets {
+			out = append(out, "secrets."+k)
+		}
+	}
+	return out
+}
+
+// Create validates and stores a new system. It never contacts the system:
+// administrators configure before firewalls open; Test is what checks.
+func (s *Service) Create(actor string, p apitype.SystemsCreateParams) (apitype.System, error) {
+	spec, ok := connector.Lookup(p.Kind)
+	if !ok {
+		return apitype.System{}, invalid("kind", "%q is not a known system kind", p.Kind)
+	}
+	name, err := validateName(p.Name)
+	if err != nil {
+		return apitype.System{}, err
+	}
+	u, err := validateURL(p.URL)
+	if err != nil {
+		return apitype.System{}, err
+	}
+	settings, err := validateSettings(spec, p.Settings)
+	if err != nil {
+		return apitype.System{}, err
+	}
+	now := s.now().UTC()
+	rec := Record{ID: newID(), Name: name, Kind: p.Kind, URL: u, Settings: settings, Secrets: map[string][]byte{}, CreatedAt: now, UpdatedAt: now}
+	if err := s.applySecrets(spec, &rec, p.Secrets, true); err != nil {
+		return apitype.System{}, err
+	}
+	if err := s.write(rec, true, s.entry(actor, "systems.create", rec, Record{}, rec)); err != nil {
+		return apitype.System{}, err
+	}
+	s.publish(actor, "create", rec.ID)
+	return View(rec), nil
+}
+
+// applySecrets seals new secret values into rec; "" clears a secret.
+func (s *Service) applySecrets(spec connector.Spec, rec *Record, in map[string]apitype.Secret, creating bool) error {
+	for k, v := range in {
+		f, ok := spec.Field(k)
+		if !ok || !f.Secret {
+			return invalid("secrets."+k, "is not a secret of %s systems", spec.Title)
+		}
+		if len(v) > 16<<10 {
+			return invalid("secrets."+k, "is longer than 16 KiB")
+		}
+		if v == "" {
+			delete(rec.Secrets, k)
+			continue
+		}
+		sealed, err := s.sealer.Seal(scope(rec.ID), "system", rec.ID, k, []byte(v.Reveal()))
+		if err != nil {
+			return fmt.Errorf("store secret %s: %w", k, err)
+		}
+		rec.Secrets[k] = sealed
+	}
+	if creating {
+		for _, f := range spec.Fields {
+			if f.Secret && f.Required && len(rec.Secrets[f.Name]) == 0 {
+				return invalid("secrets."+f.Name, "is required")
+			}
+		}
+	}
+	return nil
+}
+
+// write stores rec and its audit record in one transaction.
+func (s *Service) write(rec Record, creating bool, entry audit.Entry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.Update(func(tx *store.Tx) error {
+		dup := false
+		err := s.repo.EachTx(tx, "", func(id string, other Record) error {
+			if id != rec.ID && strings.EqualFold(other.Name, rec.Name) {
+				dup = true
+				return store.ErrStop
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if dup {
+			return fmt.Errorf("%w: %q", ErrConflict, rec.Name)
+		}
+		if !creating {
+			if _, err := s.repo.GetTx(tx, rec.ID); errors.Is(err, store.ErrNotFound) {
+				return ErrNotFound
+			}
+		}
+		if err := s.repo.PutTx(tx, rec.ID, rec); err != nil {
+			return err
+		}
+		_, err = s.audit.AppendTx(tx, entry)
+		return err
+	})
+}
+
+func (s *Service) entry(actor, action string, target, before, after Record) audit.Entry {
+	diff := audit.Diff(flat(before), flat(after), secretNames(before, after)...)
+	return audit.Entry{Actor: actor, Action: action, Target: "system:" + target.ID + " (" + target.Name + ")", Result: audit.Success, Diff: diff}
+}
+
+func (s *Service) publish(actor, verb, id string) {
+	s.bus.Publish(apitype.EventConfigChanged, apitype.ConfigChanged{Kind: "system", ID: id, Action: verb, Actor: actor})
+}
+
+// Update changes a system; omitted fields keep their values.
+func (s *Service) Update(actor string, p apitype.SystemsUpdateParams) (apitype.System, error) {
+	before, err := s.Get(p.ID)
+	if err != nil {
+		return apitype.System{}, err
+	}
+	spec, ok := connector.Lookup(before.Kind)
+	if !ok {
+		return apitype.System{}, invalid("kind", "%q is no longer a known system kind", before.Kind)
+	}
+	rec := before
+	rec.Secrets = maps.Clone(before.Secrets)
+	if rec.Secrets == nil {
+		rec.Secrets = map[string][]byte{}
+	}
+	if p.Name != nil {
+		if rec.Name, err = validateName(*p.Name); err != nil {
+			return apitype.System{}, err
+		}
+	}
+	if p.URL != nil {
+		if rec.URL, err = validateURL(*p.URL); err != nil {
+			return apitype.System{}, err
+		}
+	}
+	if p.Settings != nil {
+		if rec.Settings, err = validateSettings(spec, p.Settings); err != nil {
+			return apitype.System{}, err
+		}
+	}
+	if err := s.applySecrets(spec, &rec, p.Secrets, false); err != nil {
+		return apitype.System{}, err
+	}
+	rec.UpdatedAt = s.now().UTC()
+	if err := s.write(rec, false, s.entry(actor, "systems.update", rec, before, rec)); err != nil {
+		return apitype.System{}, err
+	}
+	s.publish(actor, "update", rec.ID)
+	return View(rec), nil
+}
+
+// Delete removes a system and destroys its data key, so its sealed secrets
+// cannot be recovered even from old database files.
+func (s *Service) Delete(actor, id string) error {
+	before, err := s.Get(id)
+	if err != nil {
+		return err
+	}
+	entry := s.entry(actor, "systems.delete", before, before, Record{})
+	s.mu.Lock()
+	err = s.st.Update(func(tx *store.Tx) error {
+		if err := s.repo.DeleteTx(tx, id); err != nil {
+			return err
+		}
+		_, err := s.audit.AppendTx(tx, entry)
+		return err
+	})
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("delete system %s: %w", id, err)
+	}
+	if err := s.sealer.Shred(scope(id)); err != nil {
+		return err
+	}
+	s.publish(actor, "delete", id)
+	return nil
+}
+
+// Config unseals a system's secrets for a connector, in memory only.
+func (s *Service) Config(id string) (connector.Config, error) {
+	rec, err := s.Get(id)
+	if err != nil {
+		return connector.Config{}, err
+	}
+	cfg := connector.Config{ID: rec.ID, Name: rec.Name, Kind: rec.Kind, URL: rec.URL, Settings: rec.Settings, Secrets: map[string]secret.Secret{}}
+	for k, sealed := range rec.Secrets {
+		plain, err := s.sealer.Open(scope(rec.ID), "system", rec.ID, k, sealed)
+		if err != nil {
+			return connector.Config{}, fmt.Errorf("unseal secret %s of system %s: %w", k, rec.Name, err)
+		}
+		cfg.Secrets[k] = secret.New(string(plain))
+	}
+	return cfg, nil
+}
+
+// KnownSecrets returns every stored secret value, for the support package's
+// scrubber to remove any that slipped into a log line. They never leave memory.
+func (s *Service) KnownSecrets() ([]string, error) {
+	recs, err := s.repo.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, r := range recs {
+		cfg, err := s.Config(r.ID)
+		if err != nil {
+			continue // a secret that cannot be opened cannot leak either
+		}
+		for _, v := range cfg.Secrets {
+			out = append(out, v.Reveal())
+		}
+	}
+	return out, nil
+}
+
+// Test checks the connection and measures its latency.
+func (s *Service) Test(ctx context.Context, id string) (apitype.SystemsTestResult, error) {
+	cfg, err := s.Config(id)
+	if err != nil {
+		return apitype.SystemsTestResult{}, err
+	}
+	spec, _ := connector.Lookup(cfg.Kind)
+	test := spec.Test
+	if test == nil {
+		test = connector.Probe
+	}
+	ctx, cancel := context.WithTimeout(ctx, 25*time.Second) // requests stay under 30 s
+	defer cancel()
+	start := time.Now()
+	msg, err := test(ctx, cfg)
+	latency := time.Since(start).Milliseconds()
+	if err != nil {
+		return apitype.SystemsTestResult{OK: false, Message: scrub(err.Error(), cfg), LatencyMs: latency}, nil
+	}
+	return apitype.SystemsTestResult{OK: true, Message: scrub(msg, cfg), LatencyMs: latency}, nil
+}
+
+// scrub removes the system's own secrets from a message a remote server or
+// library produced, which may echo what it was sent.
+func scrub(msg string, cfg connector.Config) string {
+	for _, v := range cfg.Secrets {
+		if v.IsSet() {
+			msg = strings.ReplaceAll(msg, v.Reveal(), secret.Redacted)
+		}
+	}
+	return msg
+}

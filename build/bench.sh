@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# make bench: runs the benchmarks and prints every goal as a ratio or a value
+# measured in this one run (machines are shared and noisy: compare within a
+# run, never against a fixed time).
+set -euo pipefail
+agent=$1
+cd "$(dirname "$0")/.."
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+echo "== go benchmarks"
+go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" \
+	./agent/internal/store ./agent/internal/logging | tee "$out"
+
+# ns_per_op NAME: the ns/op of the benchmark line whose name starts with NAME.
+ns_per_op() { awk -v n="$1" 'index($1, n) == 1 { for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") { print $i; exit } }' "$out"; }
+metric() { awk -v n="$1" -v u="$2" 'index($1, n) == 1 { for (i = 1; i <= NF; i++) if ($(i+1) == u) { print $i; exit } }' "$out"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+echo
+echo "== goals"
+printf '%-58s %8s  %s\n' "store put: encrypted / plain" "$(ratio "$(ns_per_op BenchmarkStore/put/encrypted)" "$(ns_per_op BenchmarkStore/put/plain)")x" "(goal <= 1.15x)"
+printf '%-58s %8s  %s\n' "store get: encrypted / plain" "$(ratio "$(ns_per_op BenchmarkStore/get/encrypted)" "$(ns_per_op BenchmarkStore/get/plain)")x" "(goal <= 1.15x)"
+printf '%-58s %8s  %s\n' "log line, all three sinks / bare zerolog" "$(ratio "$(ns_per_op BenchmarkAllSinks)" "$(ns_per_op BenchmarkBareZerolog)")x" "(goal <= 2x)"
+printf '%-58s %8s  %s\n' "log line, all three sinks: allocs/op" "$(metric BenchmarkAllSinks allocs/op)" "(goal 0)"
+printf '%-58s %8s  %s\n' "logging with a stalled subscriber / none" "$(ratio "$(ns_per_op BenchmarkStalledSubscriber)" "$(ns_per_op BenchmarkNoSubscriber)")x" "(goal <= 1.1x)"
+printf '%-58s %8s  %s\n' "log lines/s delivered to one subscriber" "$(metric BenchmarkTapDelivery lines/s)" "(goal >= 20000)"
+
+echo
+echo "== idle RSS of lockstep-agent run after ${IDLE_SECONDS:=30} s"
+dir=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$agent" init --data-dir "$dir/data" --listen "127.0.0.1:$port" >/dev/null
+"$agent" run --data-dir "$dir/data" 2>/dev/null &
+pid=$!
+sleep "$IDLE_SECONDS"
+rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
+kill -TERM "$pid"
+wait "$pid" || true
+rm -rf "$dir"
+printf '%-58s %8s  %s\n' "idle RSS" "$((rss_kb / 1024)) MB" "(goal < 40 MB)"

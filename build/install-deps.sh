@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Installs what building and testing Lockstep needs on Debian/Ubuntu, and only
+# what is missing, so CI and developers can run it before every build.
+#
+# Usage: build/install-deps.sh MODE...
+#   --go               check that go >= 1.26 is on PATH (installs nothing)
+#   --frontend         node + npm (apt if missing), then npm ci in frontend/ when
+#                      node_modules is missing or package-lock.json changed
+#   --desktop          C toolchain, GTK 3 and WebKitGTK dev packages (4.0, else 4.1)
+#   --browser          Debian's chromium (headless UI tests)
+#   --xvfb             xvfb, xauth, imagemagick (window smoke test + screenshot)
+#   --nsis             makensis (Windows installer built by the Wails CLI)
+#   --wails-cli        Wails CLI v2.9.2 into $(go env GOPATH)/bin/wails
+#   --print-webkit-tag print the Go build tag for the installed WebKitGTK
+#                      ("" for 4.0, "webkit2_41" for 4.1-only systems)
+#   --all              every install mode above
+# Works as root (CI) or through sudo. apt-get update runs at most once per call,
+# and only when something has to be installed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WAILS_VERSION=v2.9.2
+# Wails v2.9.2 pins x/tools v0.17, which does not compile with Go >= 1.26;
+# x/mod >= v0.25 lets the CLI parse the `ignore` directive in our go.mod.
+XTOOLS_VERSION=v0.26.0
+XMOD_VERSION=v0.25.0
+GO_MIN_MINOR=26
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+SUDO=""
+need_root() {
+	[ "$(id -u)" -eq 0 ] && return 0
+	command -v sudo >/dev/null 2>&1 || die "not root and sudo is missing; run as root"
+	SUDO=sudo
+}
+
+apt_get() {
+	# sudo drops the environment, so pass DEBIAN_FRONTEND through env.
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 "$@"
+}
+
+APT_UPDATED=0
+apt_update_once() {
+	[ "$APT_UPDATED" -eq 1 ] && return 0
+	need_root
+	log "apt-get update"
+	apt_get update -qq
+	APT_UPDATED=1
+}
+
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+# has_candidate PKG: true if the apt lists offer PKG (call apt_update_once first).
+has_candidate() {
+	local c
+	c=$(apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2}')
+	[ -n "$c" ] && [ "$c" != "(none)" ]
+}
+
+apt_install() {
+	local missing=() p
+	for p in "$@"; do
+		installed "$p" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		log "apt: already installed: $*"
+		return 0
+	fi
+	command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install by hand: ${missing[*]}"
+	apt_update_once
+	log "apt: installing ${missing[*]}"
+	apt_get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+do_go() {
+	command -v go >/dev/null 2>&1 || die "go not found on PATH; install Go >= 1.$GO_MIN_MINOR from https://go.dev/dl/"
+	# GOTOOLCHAIN=local: report the installed toolchain, never download another.
+	local v minor
+	v=$(cd / && GOTOOLCHAIN=local go env GOVERSION)
+	case "$v" in
+	go1.*)
+		minor=${v#go1.}
+		minor=${minor%%[!0-9]*}
+		[ "$minor" -ge "$GO_MIN_MINOR" ] || die "$v is too old; Lockstep needs Go >= 1.$GO_MIN_MINOR"
+		;;
+	devel*) ;; # a source build of tip is newer than any release
+	*) die "cannot parse go version '$v'" ;;
+	esac
+	log "go: $v"
+}
+
+do_frontend() {
+	command -v node >/dev/null 2>&1 || apt_install nodejs
+	# NodeSource's nodejs ships npm; Debian's needs the separate package.
+	command -v npm >/dev/null 2>&1 || apt_install npm
+	local major
+	major=$(node -p 'process.versions.node.split(".")[0]')
+	# Vite 8 needs Node 20.19+ (or 22.12+); Debian 12's own nodejs is 18.
+	[ "$major" -ge 20 ] || die "node $(node --version) is too old; the frontend needs Node >= 20.19"
+	log "node $(node --version), npm $(npm --version)"
+
+	local dir="$ROOT/frontend" stamp sum
+	stamp="$dir/node_modules/.lockstep-lock.sha256"
+	sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+	if [ -d "$dir/node_modules" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+		log "frontend: node_modules up to date"
+		return 0
+	fi
+	log "frontend: npm ci"
+	(cd "$dir" && npm ci --no-audit --no-fund)
+	# The stamp lives in node_modules so that deleting the folder also resets it.
+	printf '%s\n' "$sum" >"$stamp"
+}
+
+# webkit_tag prints the Go build tag for whichever WebKitGTK dev files exist.
+webkit_tag() {
+	if command -v pkg-config >/dev/null 2>&1; then
+		pkg-config --exists webkit2gtk-4.0 && return 0
+		pkg-config --exists webkit2gtk-4.1 && echo webkit2_41 && return 0
+	fi
+	installed libwebkit2gtk-4.0-dev && return 0
+	installed libwebkit2gtk-4.1-dev && echo webkit2_41 && return 0
+	return 1
+}
+
+do_desktop() {
+	apt_install build-essential pkg-config libgtk-3-dev
+	if ! installed libwebkit2gtk-4.0-dev && ! installed libwebkit2gtk-4.1-dev; then
+		# Wails' default is 4.0; Debian 13 and Ubuntu 24.04 only have 4.1.
+		apt_update_once
+		if has_candidate libwebkit2gtk-4.0-dev; then
+			apt_install libwebkit2gtk-4.0-dev
+		else
+			apt_install libwebkit2gtk-4.1-dev
+		fi
+	else
+		log "apt: WebKitGTK dev package already installed"
+	fi
+	local tag
+	tag=$(webkit_tag) || die "WebKitGTK dev files not found after install"
+	log "desktop: webkit build tag: ${tag:-(none, WebKitGTK 4.0)}"
+}
+
+do_wails_cli() {
+	command -v go >/dev/null 2>&1 || die "go not found; run --go first"
+	local bin
+	bin="$(go env GOPATH)/bin/wails"
+	if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -q "^$WAILS_VERSION"; then
+		log "wails: $bin is $WAILS_VERSION"
+		return 0
+	fi
+	log "wails: building $WAILS_VERSION into $bin"
+	local tmp
+	tmp=$(mktemp -d)
+	# A throwaway module, so the x/tools and x/mod pins never reach our go.mod.
+	(
+		cd "$tmp"
+		go mod init wailscli >/dev/null 2>&1
+		go get "github.com/wailsapp/wails/v2/cmd/wails@$WAILS_VERSION" \
+			"golang.org/x/tools@$XTOOLS_VERSION" "golang.org/x/mod@$XMOD_VERSION"
+		go build -o "$bin" github.com/wailsapp/wails/v2/cmd/wails
+	) || {
+		rm -rf "$tmp"
+		die "building the Wails CLI failed"
+	}
+	rm -rf "$tmp"
+	"$bin" version >/dev/null
+}
+
+usage() {
+	sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+}
+
+[ $# -gt 0 ] || {
+	usage >&2
+	exit 2
+}
+modes=()
+for arg in "$@"; do
+	case "$arg" in
+	--all) modes+=(--go --frontend --desktop --browser --xvfb --nsis --wails-cli) ;;
+	--go | --frontend | --desktop | --browser | --xvfb | --nsis | --wails-cli | --print-webkit-tag) modes+=("$arg") ;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		usage >&2
+		die "unknown mode $arg"
+		;;
+	esac
+done
+
+for m in "${modes[@]}"; do
+	case "$m" in
+	--go) do_go ;;
+	--frontend) do_frontend ;;
+	--desktop) do_desktop ;;
+	--browser) apt_install chromium ;;
+	--xvfb) apt_install xvfb xauth imagemagick ;;
+	--nsis) apt_install nsis ;;
+	--wails-cli) do_wails_cli ;;
+	--print-webkit-tag)
+		tag=$(webkit_tag) || die "no WebKitGTK dev files found; run $0 --desktop"
+		printf '%s\n' "$tag"
+		;;
+	esac
+done

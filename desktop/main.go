@@ -1,0 +1,26 @@
+// Command lockstep is the desktop admin app: a Wails window whose UI is the
+// React app in frontend/, reaching Go only through the structs in bridge/.
+//
+// Build with -tags desktop,production (plus webkit2_41 where only WebKitGTK 4.1
+// exists). Untagged, Wails compiles to a stub so go vet/test need no cgo.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/lockstep-sync/lockstep/desktop/bridge"
+	"github.com/wailsapp/wails/v2"
+)
+
+const productName = "Lockstep"
+
+// version is stamped at release time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+func main() {
+	if err := wails.Run(appOptions(bridge.NewApp(productName, version))); err != nil {
+		fmt.Fprintln(os.Stderr, "lockstep:", err)
+		os.Exit(1)
+	}
+}

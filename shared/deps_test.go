@@ -1,0 +1,51 @@
+// Package shared_test enforces the product's dependency boundaries with
+// `go list -deps`: the agent never links Wails, the desktop app never links
+// Badger, and the wire types import only the standard library.
+package shared_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func deps(t *testing.T, tags, pattern string) []string {
+	t.Helper()
+	args := []string{"list", "-e", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}"}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	out, err := exec.Command("go", append(args, pattern)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v\n%s", pattern, err, out)
+	}
+	return strings.Fields(string(out))
+}
+
+const module = "github.com/lockstep-sync/lockstep/"
+
+func TestBoundaries(t *testing.T) {
+	cases := []struct {
+		name, tags, pattern string
+		forbidden           func(dep string) bool
+	}{
+		{"agent never links Wails", "", "../agent/...", func(d string) bool { return strings.HasPrefix(d, "github.com/wailsapp/") }},
+		{"desktop never links Badger", "", "../desktop/...", func(d string) bool { return strings.HasPrefix(d, "github.com/dgraph-io/") }},
+		{"desktop (production build) never links Badger", "production", "../desktop/...", func(d string) bool { return strings.HasPrefix(d, "github.com/dgraph-io/") }},
+		{"desktop never links agent internals", "", "../desktop/...", func(d string) bool { return strings.HasPrefix(d, module+"agent/") }},
+		{"shared imports only the standard library", "", "./...", func(d string) bool { return !strings.HasPrefix(d, module+"shared") }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			all := deps(t, tc.tags, tc.pattern)
+			if len(all) == 0 {
+				t.Fatal("go list found no packages: the pattern is wrong")
+			}
+			for _, d := range all {
+				if tc.forbidden(d) {
+					t.Errorf("%s depends on %s", tc.pattern, d)
+				}
+			}
+		})
+	}
+}
