@@ -14,12 +14,21 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/agent/internal/cert"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
+	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/hostinfo"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
 	"github.com/lockstep-sync/lockstep/agent/internal/paths"
+	"github.com/lockstep-sync/lockstep/agent/internal/rpc"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
+	"github.com/lockstep-sync/lockstep/agent/internal/support"
+	"github.com/lockstep-sync/lockstep/agent/internal/system"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
 
 // ShutdownTimeout bounds a clean stop: SIGTERM to exit within 10 s even with
@@ -37,6 +46,15 @@ type App struct {
 	sealer    *secret.Sealer
 	tlsCert   tls.Certificate
 	startedAt time.Time
+
+	instanceID string
+	audit      *audit.Log
+	bus        *events.Bus
+	auth       *auth.Service
+	systems    *system.Service
+	settings   *config.Settings
+	support    *support.Manager
+	api        *rpc.Server
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -82,7 +100,47 @@ func Open(o Options) (*App, error) {
 		opts: o, layout: layout, boot: boot, logs: logs, log: logs.Logger("agent"),
 		store: st, sealer: sealer, tlsCert: tlsCert, startedAt: o.now(),
 	}
+	if err := a.compose(); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// compose builds the services over the open store, in dependency order.
+func (a *App) compose() error {
+	var err error
+	if a.instanceID, err = a.store.Meta("instance_id"); err != nil {
+		return fmt.Errorf("read instance id: %w", err)
+	}
+	now := a.opts.now
+	a.audit = audit.New(a.store, now)
+	a.bus = events.New(4096, now)
+	a.auth = auth.New(a.store, a.audit, auth.Options{Now: now})
+	a.systems = system.New(a.store, a.sealer, a.audit, a.bus, now)
+	if a.settings, err = config.LoadSettings(a.store, a.audit); err != nil {
+		return err
+	}
+	a.settings.OnChange(func(s apitype.Settings) {
+		if lvl, err := zerolog.ParseLevel(s.LogLevel); err == nil {
+			a.logs.SetLevel(lvl)
+		}
+	})
+	if a.support, err = support.NewManager(support.Options{
+		Dir: a.layout.Support(), Sources: a.supportSources(), Now: a.opts.Now,
+		Progress: func(p apitype.SupportProgress) { a.bus.Publish(apitype.EventSupportProgress, p) },
+	}); err != nil {
+		return err
+	}
+	a.settings.OnChange(func(s apitype.Settings) {
+		a.support.SetRetention(time.Duration(s.SupportRetentionHours) * time.Hour)
+	})
+	a.api = rpc.New(rpc.Deps{
+		Version: Version, InstanceID: a.instanceID, StartedAt: a.startedAt, DataDir: a.layout.Dir,
+		Log: a.logs.Logger("api"), Auth: a.auth, Systems: a.systems, Audit: a.audit, Events: a.bus,
+		Logs: a.logs, Settings: a.settings, Support: a.support, Host: a.hostInfo,
+	})
+	return nil
 }
 
 // Addr is the address the TLS listener is bound to, once Run has started it.
@@ -102,6 +160,7 @@ func (a *App) handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok"))
 	})
+	mux.Handle(protocol.Path, a.api)
 	return mux
 }
 
@@ -130,19 +189,26 @@ func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	wg.Add(2)
+	errc := make(chan error, 8)
+	// Every long-lived component is Serve(ctx) error; one cancel stops all.
+	for _, c := range []struct {
+		name  string
+		serve func(context.Context) error
+	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.serve(ctx); err != nil {
+				errc <- fmt.Errorf("%s: %w", c.name, err)
+				cancel()
+			}
+		}()
+	}
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("serve TLS: %w", err)
-			cancel()
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		if err := a.store.Serve(ctx); err != nil {
-			errc <- err
 			cancel()
 		}
 	}()
@@ -152,6 +218,9 @@ func (a *App) Run(ctx context.Context) error {
 	a.log.Info().Msg("agent stopping")
 	sctx, scancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 	defer scancel()
+	// Hijacked WebSocket connections are not closed by Shutdown: close
+	// them first, with 1001, so clients reconnect to the next agent.
+	a.api.Shutdown()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
 	}
@@ -166,8 +235,23 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 func (a *App) close() {
+	if a.support != nil {
+		a.support.Close()
+	}
 	a.store.Close()
 	a.logs.Close()
+}
+
+func (a *App) hostInfo(ctx context.Context) (apitype.HostInfo, error) {
+	info, err := hostinfo.Snapshot(ctx, a.layout.Dir, a.startedAt)
+	out := apitype.HostInfo{OS: info.OS, Platform: info.Platform, PlatformVersion: info.PlatformVersion, Kernel: info.Kernel,
+		Arch: info.Arch, Hostname: info.Hostname, CPUModel: info.CPUModel, CPUCores: info.CPUCores, CPUPercent: info.CPUPercent,
+		MemTotal: info.MemTotal, MemAvailable: info.MemAvailable, Threads: info.Threads, Goroutines: info.Goroutines,
+		RSS: info.RSS, DiskFree: info.DiskFree, UptimeSeconds: info.UptimeSeconds}
+	if err != nil {
+		out.Errors = []string{err.Error()}
+	}
+	return out, nil
 }
 
 // zerologWriter routes net/http's internal errors (TLS handshake failures

@@ -39,6 +39,8 @@ Usage:
   lockstep-agent fingerprint --data-dir DIR
   lockstep-agent key rotate --data-dir DIR [--new-key-file FILE]
   lockstep-agent service install|uninstall|start|stop|status [--data-dir DIR] [--user NAME]
+  lockstep-agent audit verify --data-dir DIR                 (agent stopped)
+  lockstep-agent support-package --data-dir DIR -o FILE      (agent stopped)
   lockstep-agent version
 
 Every command that opens the data dir also takes --key-file FILE.
@@ -89,6 +91,13 @@ func dispatch(args []string, stdio IO) error {
 		return runKeyRotate(rest[1:], stdio)
 	case "service":
 		return runService(rest, stdio)
+	case "audit":
+		if len(rest) == 0 || rest[0] != "verify" {
+			return fmt.Errorf("%w: audit needs a subcommand: verify", errUsage)
+		}
+		return runAuditVerify(rest[1:], stdio)
+	case "support-package":
+		return runSupportPackage(rest, stdio)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdio.Stdout, "lockstep-agent %s\n", app.Version)
 		return nil
@@ -154,6 +163,11 @@ func runInit(args []string, stdio IO) error {
 	}
 	fmt.Fprintf(stdio.Stdout, "Initialised %s\n  listen:      %s\n  master key:  %s\n  instance id: %s\n  fingerprint: %s\n",
 		res.DataDir, res.Listen, res.KeySource, res.InstanceID, res.Fingerprint)
+	if res.GeneratedPassword != "" {
+		fmt.Fprintf(stdio.Stdout, "  admin:       %s\n  password:    %s\n  (shown once: store it in your password manager now)\n", res.AdminUser, res.GeneratedPassword)
+	} else {
+		fmt.Fprintf(stdio.Stdout, "  admin:       %s (password from the file given)\n", res.AdminUser)
+	}
 	fmt.Fprintf(stdio.Stdout, "Start it with: lockstep-agent run --data-dir %s\n", res.DataDir)
 	return nil
 }
@@ -227,5 +241,48 @@ func runService(args []string, stdio IO) error {
 		return err
 	}
 	fmt.Fprintf(stdio.Stdout, "lockstep-agent service: %s\n", state)
+	return nil
+}
+
+func runAuditVerify(args []string, stdio IO) error {
+	var c common
+	fs := newFlags("audit verify", stdio, &c)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	v, err := app.VerifyAudit(c.options(stdio))
+	if err != nil {
+		return err
+	}
+	if !v.OK {
+		return fmt.Errorf("audit chain BROKEN at record %d: %s (%d records verified before it)", v.BrokenAt, v.Problem, v.Records)
+	}
+	fmt.Fprintf(stdio.Stdout, "audit chain intact: %d records\n", v.Records)
+	return nil
+}
+
+func runSupportPackage(args []string, stdio IO) error {
+	var c common
+	var out string
+	fs := newFlags("support-package", stdio, &c)
+	fs.StringVar(&out, "o", "", "file to write the package to (must not exist)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if out == "" {
+		return fmt.Errorf("%w: support-package needs -o FILE", errUsage)
+	}
+	m, err := app.SupportPackage(c.options(stdio), out)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, p := range m.Parts {
+		if p.Status == "error" {
+			failed++
+			fmt.Fprintf(stdio.Stderr, "  part %s: %s\n", p.Name, p.Error)
+		}
+	}
+	fmt.Fprintf(stdio.Stdout, "support package written to %s (%d parts, %d failed)\n", out, len(m.Parts), failed)
 	return nil
 }

@@ -2,8 +2,10 @@ package logging
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -241,34 +243,37 @@ func TestBacklog(t *testing.T) {
 	}
 }
 
-// TestBacklogThenLiveHasNoGapOrRepeat subscribes while writers are busy:
+// TestBacklogThenLiveHasNoGapOrRepeat subscribes while a writer is busy:
 // backlog plus live lines must be a contiguous run of the sequence.
 func TestBacklogThenLiveHasNoGapOrRepeat(t *testing.T) {
+	const after = 1000 // lines written once the subscription exists
 	l := newTestLogging(t, Options{RingSize: 64})
 	log := l.Logger("c")
-	stop := make(chan struct{})
+	var subscribed atomic.Bool
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-				log.Info().Int("seq", i).Msg("")
+		left := after
+		for i := 0; left > 0; i++ {
+			log.Info().Int("seq", i).Msg("")
+			if subscribed.Load() {
+				left--
 			}
 		}
 	})
-	time.Sleep(5 * time.Millisecond)
+	for l.Ring().Len() < 64 {
+		runtime.Gosched()
+	}
 	sub := l.Tap().Subscribe(Filter{}, MaxQueueLen, 32)
-	time.Sleep(5 * time.Millisecond)
-	close(stop)
+	subscribed.Store(true)
 	wg.Wait()
 	lines, dropped := sub.Next()
 	if dropped != 0 {
-		t.Skipf("queue overflowed (%d dropped) on a slow machine", dropped)
+		// Only if this goroutine stalled for thousands of lines between
+		// Subscribe and the flag.
+		t.Skipf("queue overflowed: %d dropped", dropped)
 	}
-	if len(lines) < 32 {
-		t.Fatalf("got %d lines", len(lines))
+	if len(lines) < 32+after {
+		t.Fatalf("got %d lines, want at least %d", len(lines), 32+after)
 	}
 	prev := -1
 	for _, line := range lines {

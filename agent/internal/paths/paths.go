@@ -41,6 +41,5 @@ func (l Layout) Config() string { return filepath.Join(l.Dir, "agent.json") }
 // Logs is the directory of the rotating JSON log files.
 func (l Layout) Logs() string { return filepath.Join(l.Dir, "logs") }
 
-// Tmp holds files under construction (support packages), on the same volume so
-// a finished file can be renamed into place.
-func (l Layout) Tmp() string { return filepath.Join(l.Dir, "tmp") }
+// Support holds support packages while they are built and kept.
+func (l Layout) Support() string { return filepath.Join(l.Dir, "support") }

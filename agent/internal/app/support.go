@@ -1,0 +1,92 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/paths"
+	"github.com/lockstep-sync/lockstep/agent/internal/support"
+)
+
+// supportSources are the collectors of a support package: an allow list of
+// views built for support, never raw records.
+func (a *App) supportSources() support.Sources {
+	return support.Sources{
+		AgentVersion: Version,
+		InstanceID:   a.instanceID,
+		Now:          a.opts.Now,
+		Host: func(ctx context.Context) (any, error) {
+			info, err := a.hostInfo(ctx)
+			return info, err
+		},
+		Systems: func(context.Context) (any, error) {
+			list, err := a.systems.List() // secrets appear as set/unset only
+			return map[string]any{"systems": list}, err
+		},
+		Accounts: func(context.Context) (any, error) {
+			list, err := a.auth.List() // the API view: never a hash
+			return map[string]any{"accounts": list}, err
+		},
+		Operational: func(context.Context) (any, error) {
+			// Entity pairs arrive with the sync engine; until then the
+			// registry is empty and says so.
+			return map[string]any{"pairs": map[string]int{"total": 0}, "recentPairs": []any{}}, nil
+		},
+		Settings: func(context.Context) (any, error) { return a.settings.Get(), nil },
+		Audit: func(ctx context.Context, emit func(any) error) error {
+			return a.audit.Each(func(r audit.Record) error {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				return emit(r)
+			})
+		},
+		LogFiles: a.logs.Files,
+		LogRing:  func() [][]byte { return a.logs.Ring().Snapshot(a.logs.Ring().Cap()) },
+		KnownSecrets: func(context.Context) ([]string, error) {
+			return a.systems.KnownSecrets()
+		},
+	}
+}
+
+// SupportPackage builds a support package into file while the agent is
+// stopped (the store admits one process at a time).
+func SupportPackage(o Options, file string) (support.Manifest, error) {
+	if _, err := os.Stat(file); err == nil {
+		return support.Manifest{}, fmt.Errorf("support package: %s already exists", file)
+	}
+	a, err := Open(o)
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return support.Manifest{}, errors.New("support package: the agent is running and holds the store; create the package from the desktop app (support.create) or stop the agent")
+		}
+		return support.Manifest{}, fmt.Errorf("support package: %w", err)
+	}
+	defer a.close()
+	return support.BuildFile(context.Background(), file, a.supportSources(), false)
+}
+
+// VerifyAudit checks the audit chain of a stopped agent's store.
+func VerifyAudit(o Options) (audit.Verification, error) {
+	layout, err := paths.New(o.DataDir)
+	if err != nil {
+		return audit.Verification{}, err
+	}
+	key, err := resolveKey(o, layout)
+	if err != nil {
+		return audit.Verification{}, err
+	}
+	st, _, err := openStore(layout, key, nil)
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return audit.Verification{}, errors.New("audit verify: the agent is running and holds the store; use audit.verify from the desktop app, or stop the agent")
+		}
+		return audit.Verification{}, err
+	}
+	defer st.Close()
+	return audit.New(st, nil).Verify()
+}

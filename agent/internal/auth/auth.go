@@ -1,0 +1,204 @@
+// Package auth owns the agent's accounts, password hashing (argon2id, PHC
+// strings), logins with lockout, sessions and the last-admin rule.
+//
+// Storage: accounts live in the store under "account/<id>" (id: 32 random hex
+// digits) with a case-insensitive username index "accountname/<lowercased
+// username>" -> id written in the same transaction; sessions live under
+// "session/<hex SHA-256 of the token>", so the store never holds a token.
+// Password hashes never leave the package: every exported result is an
+// apitype.Account, which has no hash.
+//
+// Audit: auth writes the audit records for what it does, because it alone
+// knows the remote address of a login and the before/after of an account:
+//
+//	session.login    every attempt; result success or failure, diff names the
+//	                 reason of a failure (wrong password, unknown user, locked)
+//	session.lockout  an account (or an unknown username) became locked
+//	session.logout   a session ended by Logout
+//	accounts.create, accounts.update, accounts.delete, accounts.setPassword
+//	                 successful changes, with a diff in which a password only
+//	                 ever appears as [redacted]
+//
+// The caller passes the acting username (actor). The RPC layer audits only
+// what never reaches auth: calls it refused as forbidden (result denied).
+// When a change is committed but its audit record cannot be written, the
+// method returns an error that says so; a successful login whose record
+// cannot be written is undone (fail closed).
+//
+// Lockout: after MaxFailures consecutive failures an account is locked for
+// LockoutDuration, doubled with every further lockout up to
+// MaxLockoutDuration; a successful login or an administrator's unlock resets
+// the count, and so does a day without a lockout. Unknown usernames get the
+// same treatment in memory, so neither the answer, the timing nor the lockout
+// tells an attacker which accounts exist. Every failed attempt is answered no
+// sooner than FailureDelay plus random jitter after it began.
+package auth
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+)
+
+// Options tune a Service; zero values take the defaults in brackets.
+type Options struct {
+	// Now is the clock for session timeouts and locks [time.Now].
+	Now func() time.Time
+	// Sleep delays failed logins [time.Sleep]; tests pass a no-op.
+	Sleep func(time.Duration)
+
+	IdleTimeout     time.Duration // a session unused this long ends [30m]
+	AbsoluteTimeout time.Duration // a session ends this long after login [12h]
+	MaxSessions     int           // per account; the least recently used goes first [25]
+	SweepInterval   time.Duration // how often Serve deletes expired sessions [5m]
+
+	MaxFailures        int           // consecutive failures that lock an account [5]
+	LockoutDuration    time.Duration // the first lock [1m]
+	MaxLockoutDuration time.Duration // the cap of the doubling [1h]
+	// FailureDelay is the least time a failed login takes; each failure
+	// takes a random time in [FailureDelay, 2*FailureDelay) [500ms].
+	FailureDelay time.Duration
+
+	// Argon are the hashing costs [DefaultParams]. Values below
+	// DefaultParams are raised to it and p is always 1 (DESIGN.md), so
+	// configuration can only make hashing stronger.
+	Argon Params
+	// MaxConcurrentHashes bounds simultaneous argon2 computations, each of
+	// which holds Argon.Memory KiB, so a login flood cannot exhaust memory [4].
+	MaxConcurrentHashes int
+
+	// Log receives problems nobody else would see (a failed sweep, an audit
+	// record that could not be written) [discarded].
+	Log zerolog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = time.Sleep
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.IdleTimeout, 30*time.Minute)
+	def(&o.AbsoluteTimeout, 12*time.Hour)
+	def(&o.SweepInterval, 5*time.Minute)
+	def(&o.LockoutDuration, time.Minute)
+	def(&o.MaxLockoutDuration, time.Hour)
+	def(&o.FailureDelay, 500*time.Millisecond)
+	if o.MaxLockoutDuration < o.LockoutDuration {
+		o.MaxLockoutDuration = o.LockoutDuration
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = 25
+	}
+	if o.MaxFailures <= 0 {
+		o.MaxFailures = 5
+	}
+	if o.MaxConcurrentHashes <= 0 {
+		o.MaxConcurrentHashes = 4
+	}
+	o.Argon = o.Argon.normalize()
+	return o
+}
+
+// Service manages accounts and sessions. It is safe for concurrent use.
+type Service struct {
+	st       *store.Store
+	log      *audit.Log
+	o        Options
+	params   Params
+	dummy    string        // a hash no password matches, with params
+	touch    time.Duration // how stale a session's last-seen time may get before Validate writes it
+	hashSem  chan struct{}
+	accounts *store.Repo[account]
+	names    *store.Repo[string]
+	sessions *store.Repo[sessionRecord]
+
+	phantomMu sync.Mutex
+	phantoms  map[string]*phantom // lock state of unknown usernames
+}
+
+// New returns the service over st; every attempt and change is recorded in
+// log, which must not be nil (without it every audited operation fails).
+func New(st *store.Store, log *audit.Log, o Options) *Service {
+	o = o.withDefaults()
+	return newService(st, log, o, o.Argon)
+}
+
+// newService takes params as given: tests use cheap ones that New refuses.
+func newService(st *store.Store, log *audit.Log, o Options, params Params) *Service {
+	// Writing last-seen on every call would cost a durable write per RPC;
+	// once a minute keeps the idle timeout accurate to a minute.
+	touch := min(time.Minute, o.IdleTimeout/4)
+	return &Service{
+		st: st, log: log, o: o, params: params,
+		dummy:    dummyHash(params),
+		touch:    touch,
+		hashSem:  make(chan struct{}, o.MaxConcurrentHashes),
+		accounts: store.NewRepo[account](st, "account"),
+		names:    store.NewRepo[string](st, "accountname"),
+		sessions: store.NewRepo[sessionRecord](st, "session"),
+		phantoms: map[string]*phantom{},
+	}
+}
+
+// acquire takes a hashing slot; release gives it back.
+func (s *Service) acquire(ctx context.Context) error {
+	select {
+	case s.hashSem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Service) release() { <-s.hashSem }
+
+// hash computes a new password hash within the concurrency bound.
+func (s *Service) hash(password string) string {
+	_ = s.acquire(context.Background()) // cannot fail without a deadline
+	defer s.release()
+	return hashPassword(password, s.params)
+}
+
+// record appends an audit entry and logs a failure, which would otherwise
+// go unseen on the paths that only return a credential error.
+func (s *Service) record(e audit.Entry) error {
+	if s.log == nil {
+		return fmt.Errorf("audit %s: no audit log configured", e.Action)
+	}
+	if _, err := s.log.Append(e); err != nil {
+		s.o.Log.Error().Err(err).Str("action", e.Action).Str("target", e.Target).Msg("write audit record")
+		return err
+	}
+	return nil
+}
+
+// Serve deletes expired sessions every SweepInterval until ctx ends. A
+// failed sweep is logged and retried at the next tick: it must not stop the
+// agent.
+func (s *Service) Serve(ctx context.Context) error {
+	t := time.NewTicker(s.o.SweepInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.Sweep(); err != nil {
+			s.o.Log.Warn().Err(err).Msg("sweep sessions")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

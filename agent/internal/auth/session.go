@@ -1,0 +1,286 @@
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+	"github.com/lockstep-sync/lockstep/shared/protocol"
+)
+
+// Session is a logged-in session as the RPC layer sees it.
+type Session struct {
+	// Token is the bearer secret: set only in Login's result, the one time
+	// it exists outside the client. Its type prints as [redacted].
+	Token apitype.Secret
+	// ID names the session in logs and events without being usable as a
+	// credential: the first 16 hex digits of the token's SHA-256.
+	ID string
+	// ExpiresAt is when the session ends unless used: the earlier of the
+	// idle deadline (which each use pushes back) and the absolute one.
+	ExpiresAt time.Time
+	// Account and Role are read afresh on every Validate, so a role change
+	// or lock applies to the very next call.
+	Account apitype.Account
+	Role    protocol.Role
+}
+
+// sessionRecord is stored under the hex SHA-256 of the token: a copy of the
+// store reveals no usable token.
+type sessionRecord struct {
+	AccountID  string    `json:"accountId"`
+	CreatedAt  time.Time `json:"createdAt"`
+	LastSeenAt time.Time `json:"lastSeenAt"`
+	Remote     string    `json:"remote,omitempty"`
+}
+
+const tokenBytes = 32 // 256 bits
+
+var tokenEncoding = base64.RawURLEncoding.Strict()
+
+// newToken returns a fresh token and the id it is stored under.
+func newToken() (token, id string) {
+	raw := make([]byte, tokenBytes)
+	rand.Read(raw) // never fails since Go 1.24
+	sum := sha256.Sum256(raw)
+	return tokenEncoding.EncodeToString(raw), hex.EncodeToString(sum[:])
+}
+
+// tokenID maps a presented token to its storage id; false for anything that
+// is not a token we could have issued, which then never reaches the store.
+func tokenID(token string) (string, bool) {
+	if len(token) != tokenEncoding.EncodedLen(tokenBytes) {
+		return "", false
+	}
+	raw, err := tokenEncoding.DecodeString(token)
+	if err != nil || len(raw) != tokenBytes {
+		return "", false
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:]), true
+}
+
+// deadline is when rec ends; computed from the current options, so a
+// shorter timeout configured later also applies to existing sessions.
+func (s *Service) deadline(rec sessionRecord) time.Time {
+	idle := rec.LastSeenAt.Add(s.o.IdleTimeout)
+	abs := rec.CreatedAt.Add(s.o.AbsoluteTimeout)
+	if abs.Before(idle) {
+		return abs
+	}
+	return idle
+}
+
+func (s *Service) sessionView(id string, rec sessionRecord, a account, now time.Time) Session {
+	return Session{ID: id[:16], ExpiresAt: s.deadline(rec), Account: a.view(now), Role: a.Role}
+}
+
+// Validate returns the session of token with its account as it is now. It
+// fails with ErrSessionExpired (which is also ErrUnauthorized) when the
+// session timed out, and with ErrUnauthorized when the token is unknown or
+// its account was deleted or locked by an administrator. It writes the
+// last-seen time at most once a minute, so the idle timeout is exact to
+// within that.
+func (s *Service) Validate(token string) (Session, error) {
+	id, ok := tokenID(token)
+	if !ok {
+		return Session{}, ErrUnauthorized
+	}
+	now := s.o.Now().UTC()
+	var rec sessionRecord
+	var a account
+	var orphan bool
+	err := s.st.View(func(tx *store.Tx) error {
+		var err error
+		orphan = false
+		if rec, err = s.sessions.GetTx(tx, id); err != nil {
+			return err
+		}
+		a, err = s.accounts.GetTx(tx, rec.AccountID)
+		if errors.Is(err, store.ErrNotFound) {
+			orphan = true
+			return nil
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return Session{}, ErrUnauthorized
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("validate session: %w", err)
+	}
+	expired := !now.Before(s.deadline(rec))
+	if expired || orphan || a.AdminLocked {
+		// End it now rather than at the next sweep, so it fails the same way
+		// on every later call.
+		if err := s.sessions.Delete(id); err != nil {
+			s.o.Log.Warn().Err(err).Msg("delete ended session")
+		}
+		if expired {
+			return Session{}, ErrSessionExpired
+		}
+		return Session{}, ErrUnauthorized
+	}
+	if now.Sub(rec.LastSeenAt) >= s.touch {
+		err := s.st.Update(func(tx *store.Tx) error {
+			cur, err := s.sessions.GetTx(tx, id)
+			if err != nil {
+				return err
+			}
+			if now.After(cur.LastSeenAt) {
+				cur.LastSeenAt = now
+			}
+			rec = cur
+			return s.sessions.PutTx(tx, id, cur)
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return Session{}, ErrUnauthorized // revoked between the read and the write
+		}
+		if err != nil {
+			return Session{}, fmt.Errorf("validate session: %w", err)
+		}
+	}
+	return s.sessionView(id, rec, a, now), nil
+}
+
+// Logout ends the session of token; ErrUnauthorized when there is none.
+func (s *Service) Logout(token, remote string) error {
+	id, ok := tokenID(token)
+	if !ok {
+		return fmt.Errorf("log out: %w", ErrUnauthorized)
+	}
+	var username string
+	err := s.st.Update(func(tx *store.Tx) error {
+		rec, err := s.sessions.GetTx(tx, id)
+		if err != nil {
+			return err
+		}
+		username = ""
+		if a, err := s.accounts.GetTx(tx, rec.AccountID); err == nil {
+			username = a.Username
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return s.sessions.DeleteTx(tx, id)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("log out: %w", ErrUnauthorized)
+	}
+	if err != nil {
+		return fmt.Errorf("log out: %w", err)
+	}
+	if err := s.record(audit.Entry{Actor: username, Action: "session.logout", Target: target(username), Result: audit.Success, Remote: remote}); err != nil {
+		return fmt.Errorf("logged out, but the audit record was not written: %w", err)
+	}
+	return nil
+}
+
+// sessionsOfTx lists the sessions of one account. Sessions have no
+// per-account index: there are at most MaxSessions per account and few
+// accounts, so a scan is cheaper than keeping an index consistent.
+func (s *Service) sessionsOfTx(tx *store.Tx, accountID string) (ids []string, recs []sessionRecord, err error) {
+	err = s.sessions.EachTx(tx, "", func(id string, r sessionRecord) error {
+		if r.AccountID == accountID {
+			ids, recs = append(ids, id), append(recs, r)
+		}
+		return nil
+	})
+	return ids, recs, err
+}
+
+// revokeTx deletes every session of an account and returns how many.
+func (s *Service) revokeTx(tx *store.Tx, accountID string) (int, error) {
+	ids, _, err := s.sessionsOfTx(tx, accountID)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := s.sessions.DeleteTx(tx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// evictTx keeps at most keep sessions of an account, ending the least
+// recently used first.
+func (s *Service) evictTx(tx *store.Tx, accountID string, keep int) error {
+	ids, recs, err := s.sessionsOfTx(tx, accountID)
+	if err != nil || len(ids) <= keep {
+		return err
+	}
+	order := make([]int, len(ids))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return recs[a].LastSeenAt.Compare(recs[b].LastSeenAt) })
+	for _, i := range order[:len(ids)-keep] {
+		if err := s.sessions.DeleteTx(tx, ids[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sweepBatch bounds one transaction: Badger refuses transactions that grow
+// too large.
+const sweepBatch = 256
+
+// Sweep deletes expired sessions and forgets stale lock state of unknown
+// usernames; it returns how many sessions it deleted. Serve calls it
+// periodically.
+func (s *Service) Sweep() (int, error) {
+	now := s.o.Now().UTC()
+	s.prunePhantoms(now)
+	var ids []string
+	err := s.st.View(func(tx *store.Tx) error {
+		ids = ids[:0]
+		return s.sessions.EachTx(tx, "", func(id string, r sessionRecord) error {
+			if !now.Before(s.deadline(r)) {
+				ids = append(ids, id)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep sessions: %w", err)
+	}
+	n := 0
+	for batch := range slices.Chunk(ids, sweepBatch) {
+		deleted := 0
+		err := s.st.Update(func(tx *store.Tx) error {
+			deleted = 0
+			for _, id := range batch {
+				// Read again: a Validate may have used the session since the scan.
+				r, err := s.sessions.GetTx(tx, id)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if now.Before(s.deadline(r)) {
+					continue
+				}
+				if err := s.sessions.DeleteTx(tx, id); err != nil {
+					return err
+				}
+				deleted++
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("sweep sessions: %w", err)
+		}
+		n += deleted
+	}
+	return n, nil
+}

@@ -1,0 +1,36 @@
+package rpc
+
+import (
+	"context"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/auth"
+	"github.com/lockstep-sync/lockstep/agent/internal/config"
+	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/logging"
+	"github.com/lockstep-sync/lockstep/agent/internal/support"
+	"github.com/lockstep-sync/lockstep/agent/internal/system"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+)
+
+// Deps are the components the API exposes; the composition root provides them.
+type Deps struct {
+	Version    string
+	InstanceID string
+	StartedAt  time.Time
+	DataDir    string
+	Log        zerolog.Logger
+
+	Auth     *auth.Service
+	Systems  *system.Service
+	Audit    *audit.Log
+	Events   *events.Bus
+	Logs     *logging.Logging
+	Settings *config.Settings
+	Support  *support.Manager
+	Host     func(ctx context.Context) (apitype.HostInfo, error)
+	License  func() apitype.License
+}

@@ -1,0 +1,109 @@
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+	"github.com/lockstep-sync/lockstep/shared/protocol"
+)
+
+// callTimeout keeps every request under the 30 s the design allows; longer
+// work is a job with progress events.
+const callTimeout = 30 * time.Second
+
+// Call is what a handler knows about its caller.
+type Call struct {
+	conn    *conn
+	Account *apitype.Account // nil before login
+	Token   string
+	Remote  string
+}
+
+// Actor names the caller in audit records.
+func (c *Call) Actor() string {
+	if c.Account == nil {
+		return "anonymous"
+	}
+	return c.Account.Username
+}
+
+type handler struct {
+	desc protocol.Descriptor
+	call func(ctx context.Context, c *Call, params json.RawMessage) (any, error)
+}
+
+// Handle registers fn as the implementation of m. The descriptor carries the
+// method's access level, so a method cannot be registered without one.
+func Handle[P, R any](s *Server, m protocol.Method[P, R], fn func(ctx context.Context, c *Call, p P) (R, error)) {
+	s.handlers[m.Name] = handler{desc: m.Descriptor(), call: func(ctx context.Context, c *Call, raw json.RawMessage) (any, error) {
+		p, perr := decodeParams[P](raw)
+		if perr != nil {
+			return nil, perr
+		}
+		return fn(ctx, c, p)
+	}}
+}
+
+// dispatch runs one request: the handshake rule, authentication and the
+// role check all happen here and nowhere else.
+func (s *Server) dispatch(c *conn, req protocol.Request) *protocol.Response {
+	h, ok := s.handlers[req.Method]
+	if !ok {
+		r := errorResponse(req.ID, &protocol.Error{Code: protocol.CodeMethodNotFound, Message: "unknown method " + truncate(req.Method, 64)})
+		return &r
+	}
+	call := &Call{conn: c, Remote: c.remote}
+	c.mu.Lock()
+	hello := c.hello
+	c.mu.Unlock()
+	if !hello && h.desc.Access != protocol.Handshake {
+		r := errorResponse(req.ID, protocol.Errorf(protocol.KindHandshakeRequired, "call session.hello first"))
+		return &r
+	}
+	if h.desc.Access >= protocol.Viewer {
+		token, _ := c.session()
+		if token == "" {
+			r := errorResponse(req.ID, protocol.Errorf(protocol.KindUnauthorized, "log in first"))
+			return &r
+		}
+		sess, err := s.deps.Auth.Validate(token)
+		if err != nil {
+			c.setSession("", nil)
+			c.notify(protocol.NotifyEvent, apitype.EventNotification{Type: apitype.EventSessionExpired, Time: time.Now().UTC(), Seq: s.deps.Events.Seq()})
+			r := errorResponse(req.ID, protocol.Errorf(protocol.KindUnauthorized, "the session has expired or was revoked: log in again"))
+			return &r
+		}
+		call.Account, call.Token = &sess.Account, token
+		if !protocol.Role(sess.Account.Role).Allows(h.desc.Access) {
+			if h.desc.Access >= protocol.Operator {
+				s.deps.Audit.Append(audit.Entry{Actor: sess.Account.Username, Action: req.Method, Target: "method", Result: audit.Denied, Remote: c.remote})
+			}
+			r := errorResponse(req.ID, protocol.Errorf(protocol.KindForbidden, "the %s role may not call %s", sess.Account.Role, req.Method))
+			return &r
+		}
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, callTimeout)
+	defer cancel()
+	result, err := h.call(ctx, call, req.Params)
+	if err != nil {
+		r := errorResponse(req.ID, s.toWire(req.Method, err))
+		return &r
+	}
+	raw, merr := json.Marshal(result)
+	if merr != nil {
+		s.log.Error().Err(merr).Str("method", req.Method).Msg("encode result")
+		r := errorResponse(req.ID, &protocol.Error{Code: protocol.CodeInternal, Message: "internal error"})
+		return &r
+	}
+	return &protocol.Response{JSONRPC: "2.0", ID: req.ID, Result: raw}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}

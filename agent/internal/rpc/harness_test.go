@@ -1,0 +1,199 @@
+package rpc_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/app"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+	"github.com/lockstep-sync/lockstep/shared/protocol"
+)
+
+const adminPassword = "correct horse battery staple"
+
+// agent is a real agent (app.Init + app.Open + Run) in this process.
+type agent struct {
+	dir  string
+	addr string
+	stop func()
+}
+
+func startAgent(t *testing.T) *agent {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte(adminPassword+"\n"), 0o600)
+	if _, err := app.Init(app.InitOptions{Options: app.Options{DataDir: dir, Listen: "127.0.0.1:0"}, AdminUser: "admin", AdminPasswordFile: pw}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Open(app.Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for a.Addr() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("agent did not listen")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ag := &agent{dir: dir, addr: a.Addr().String()}
+	ag.stop = func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("agent run: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("agent did not stop")
+		}
+	}
+	t.Cleanup(ag.stop)
+	return ag
+}
+
+// client is a bare JSON-RPC client: it speaks the wire format directly, as
+// any WebSocket client would.
+type client struct {
+	t      *testing.T
+	ws     *websocket.Conn
+	nextID atomic.Int64
+	mu     sync.Mutex
+	wait   map[int64]chan protocol.Incoming
+	notes  chan protocol.Incoming
+	closed chan struct{}
+}
+
+func dial(t *testing.T, addr string, header http.Header) (*client, *http.Response, error) {
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, HandshakeTimeout: 5 * time.Second}
+	ws, resp, err := d.Dial("wss://"+addr+protocol.Path, header)
+	if err != nil {
+		return nil, resp, err
+	}
+	c := &client{t: t, ws: ws, wait: map[int64]chan protocol.Incoming{}, notes: make(chan protocol.Incoming, 10000), closed: make(chan struct{})}
+	go c.read()
+	t.Cleanup(func() { ws.Close() })
+	return c, resp, nil
+}
+
+func (c *client) read() {
+	defer close(c.closed)
+	for {
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		var m protocol.Incoming
+		if json.Unmarshal(data, &m) != nil {
+			continue
+		}
+		if m.IsNotification() {
+			select {
+			case c.notes <- m:
+			default:
+			}
+			continue
+		}
+		var id int64
+		json.Unmarshal(m.ID, &id)
+		c.mu.Lock()
+		ch := c.wait[id]
+		delete(c.wait, id)
+		c.mu.Unlock()
+		if ch != nil {
+			ch <- m
+		}
+	}
+}
+
+// raw sends params (any JSON value) to method and returns the answer.
+func (c *client) raw(method string, params any) protocol.Incoming {
+	c.t.Helper()
+	id := c.nextID.Add(1)
+	ch := make(chan protocol.Incoming, 1)
+	c.mu.Lock()
+	c.wait[id] = ch
+	c.mu.Unlock()
+	p, _ := json.Marshal(params)
+	frame, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": json.RawMessage(p)})
+	if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+		c.t.Fatalf("%s: write: %v", method, err)
+	}
+	select {
+	case m := <-ch:
+		return m
+	case <-c.closed:
+		c.t.Fatalf("%s: connection closed", method)
+	case <-time.After(20 * time.Second):
+		c.t.Fatalf("%s: no answer", method)
+	}
+	return protocol.Incoming{}
+}
+
+func call[P, R any](c *client, m protocol.Method[P, R], p P) (R, *protocol.Error) {
+	c.t.Helper()
+	var r R
+	resp := c.raw(m.Name, p)
+	if resp.Error != nil {
+		return r, resp.Error
+	}
+	if err := json.Unmarshal(resp.Result, &r); err != nil {
+		c.t.Fatalf("%s: decode result: %v", m.Name, err)
+	}
+	return r, nil
+}
+
+func callOK[P, R any](t *testing.T, c *client, m protocol.Method[P, R], p P) R {
+	t.Helper()
+	r, err := call(c, m, p)
+	if err != nil {
+		t.Fatalf("%s: unexpected error: %v", m.Name, err)
+	}
+	return r
+}
+
+func (c *client) hello() {
+	c.t.Helper()
+	callOK(c.t, c, protocol.SessionHello, apitype.HelloParams{Protocol: 1, Client: "test/1"})
+}
+
+func (c *client) login(user, pw string) apitype.LoginResult {
+	c.t.Helper()
+	return callOK(c.t, c, protocol.SessionLogin, apitype.LoginParams{Username: user, Password: apitype.Secret(pw)})
+}
+
+// session dials, says hello and logs in.
+func (ag *agent) session(t *testing.T, user, pw string) *client {
+	t.Helper()
+	c, _, err := dial(t, ag.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.hello()
+	c.login(user, pw)
+	return c
+}
+
+func kindOf(e *protocol.Error) protocol.Kind {
+	if e == nil {
+		return ""
+	}
+	return e.ErrorKind()
+}
+
+var _ = fmt.Sprint

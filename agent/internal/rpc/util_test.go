@@ -1,0 +1,5 @@
+package rpc_test
+
+import "time"
+
+func timeAfter(seconds int) <-chan time.Time { return time.After(time.Duration(seconds) * time.Second) }
