@@ -33,6 +33,8 @@ type Spec struct {
 	// Test checks that a system of this kind is reachable with its
 	// credentials; nil uses a generic HTTPS reachability probe.
 	Test func(ctx context.Context, c Config) (message string, err error)
+	// Open makes a connector; nil while the kind's connector is planned.
+	Open Opener
 }
 
 // Field returns the named field.

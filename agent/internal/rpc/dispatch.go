@@ -87,11 +87,18 @@ func (s *Server) dispatch(c *conn, req protocol.Request) *protocol.Response {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, callTimeout)
 	defer cancel()
+	start := time.Now()
 	result, err := h.call(ctx, call, req.Params)
+	// One debug line per call: method, caller and outcome, never params
+	// (they can carry secrets).
 	if err != nil {
-		r := errorResponse(req.ID, s.toWire(req.Method, err))
+		werr := s.toWire(req.Method, err)
+		s.log.Debug().Str("method", req.Method).Str("actor", call.Actor()).Str("remote", c.remote).
+			Str("kind", string(werr.ErrorKind())).Dur("took", time.Since(start)).Msg("call failed")
+		r := errorResponse(req.ID, werr)
 		return &r
 	}
+	s.log.Debug().Str("method", req.Method).Str("actor", call.Actor()).Str("remote", c.remote).Dur("took", time.Since(start)).Msg("call")
 	raw, merr := json.Marshal(result)
 	if merr != nil {
 		s.log.Error().Err(merr).Str("method", req.Method).Msg("encode result")

@@ -1,0 +1,206 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+)
+
+// The connector contract: everything the sync engine asks of a work system.
+// One sub-package per system implements it and registers its kind (with
+// Spec.Open) in init; the engine never sees a system's own API.
+//
+// Values crossing the contract are deliberately plain: field values are
+// JSON-like (string, float64, bool, []string, map[string]any, nil), users are
+// User, rich text is Markdown (each connector converts its system's format).
+
+// Connector is one open system.
+type Connector interface {
+	// Schema describes what the system holds in one project scope.
+	Schema(ctx context.Context, project string) (Schema, error)
+	// Validate checks credentials and permissions; it is what systems.test calls.
+	Validate(ctx context.Context) (string, error)
+
+	// Changes lists entities of the project changed at or after since,
+	// ascending by UpdatedAt, one page at a time: pass the returned Cursor
+	// back until it is empty. Connectors overlap their own precision (a
+	// minute-precise query returns the whole minute): the engine tolerates
+	// repeats, never gaps.
+	Changes(ctx context.Context, project string, since time.Time, cursor string) (Page, error)
+	// Get reads one entity with all its fields.
+	Get(ctx context.Context, ref Ref) (Entity, error)
+	// Create makes an entity carrying marker (the source's key and URL) in
+	// a way FindByMarker can search: a field, a label, a remote link or a
+	// line in the description.
+	Create(ctx context.Context, project, entityType string, fields Fields, marker Marker) (Entity, error)
+	// Update writes fields. version, when not empty, is the Version the
+	// caller read; a system that supports it refuses the write with
+	// ErrConflict if the entity changed since.
+	Update(ctx context.Context, ref Ref, fields Fields, version string) (Entity, error)
+	// FindByMarker finds entities created for marker (crash recovery: find
+	// before creating again). None found is an empty slice, not an error.
+	FindByMarker(ctx context.Context, project string, marker Marker) ([]Entity, error)
+
+	Comments(ctx context.Context, ref Ref) ([]Comment, error)
+	AddComment(ctx context.Context, ref Ref, c NewComment) (Comment, error)
+
+	Attachments(ctx context.Context, ref Ref) ([]Attachment, error)
+	// Download streams an attachment's content; the caller closes it.
+	Download(ctx context.Context, ref Ref, a Attachment) (io.ReadCloser, error)
+	Upload(ctx context.Context, ref Ref, name, contentType string, size int64, content io.Reader) (Attachment, error)
+
+	Links(ctx context.Context, ref Ref) ([]Link, error)
+	AddLink(ctx context.Context, ref Ref, l Link) error
+	RemoveLink(ctx context.Context, ref Ref, l Link) error
+}
+
+// Webhooks is implemented by connectors whose system can push changes.
+type Webhooks interface {
+	// RegisterWebhook asks the system to POST changes of project to url,
+	// signed with secret; it returns an id for UnregisterWebhook.
+	RegisterWebhook(ctx context.Context, project, url, secret string) (string, error)
+	UnregisterWebhook(ctx context.Context, id string) error
+	// ParseWebhook verifies a delivery's signature and returns the
+	// entities it names. A bad signature is ErrUnauthorized.
+	ParseWebhook(r *http.Request, body []byte, secret string) ([]Ref, error)
+}
+
+// Opener opens a connector for a configured system.
+type Opener func(cfg Config, env Env) (Connector, error)
+
+// Env is what the agent lends a connector: its HTTP client layer and logger
+// fields. Zero values are usable in tests.
+type Env struct {
+	// HTTP is the shared client layer (timeouts, retries, rate limits);
+	// nil makes the connector build a default one.
+	HTTP *http.Client
+	// Now is the clock.
+	Now func() time.Time
+}
+
+// Ref names one entity.
+type Ref struct {
+	ID  string `json:"id"`
+	Key string `json:"key,omitempty"` // the human key, e.g. HELP-12
+}
+
+// Entity is one work item as the engine sees it.
+type Entity struct {
+	Ref
+	Type      string    `json:"type"`
+	Title     string    `json:"title"`
+	URL       string    `json:"url,omitempty"`
+	Version   string    `json:"version"` // changes on every change (etag, revision, updated time)
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Fields    Fields    `json:"fields"`
+}
+
+// Fields are field values by field name.
+type Fields map[string]any
+
+// User is a person in a system.
+type User struct {
+	ID    string `json:"id"`
+	Email string `json:"email,omitempty"`
+	Name  string `json:"name,omitempty"`
+}
+
+// Marker is the peer key written into an entity Lockstep creates.
+type Marker struct {
+	System string `json:"system"` // the source system's id
+	Key    string `json:"key"`    // the source entity's key (or id)
+	URL    string `json:"url,omitempty"`
+}
+
+// Page is one page of changes.
+type Page struct {
+	Entities []Entity
+	Cursor   string // empty on the last page
+}
+
+// Comment on an entity. Body is Markdown.
+type Comment struct {
+	ID        string    `json:"id"`
+	Author    User      `json:"author"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// NewComment is a comment to add; Marker lets the engine recognise its own
+// comments (echo suppression) and recover after a crash.
+type NewComment struct {
+	Body   string
+	Author User // the original author, for systems that can show it
+	Marker string
+}
+
+// Attachment metadata.
+type Attachment struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Size        int64     `json:"size"`
+	ContentType string    `json:"contentType,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+// Link is a typed relation to another entity of the same system, or a
+// remote link (URL) to anything.
+type Link struct {
+	Type   string `json:"type"`
+	Target Ref    `json:"target"`
+	URL    string `json:"url,omitempty"`
+}
+
+// Schema describes a project.
+type Schema struct {
+	EntityTypes []string         `json:"entityTypes"`
+	Fields      []FieldSchema    `json:"fields"`
+	LinkTypes   []string         `json:"linkTypes"`
+	Users       []User           `json:"users,omitempty"`
+	Extra       map[string][]any `json:"extra,omitempty"`
+}
+
+// Field value types.
+const (
+	TypeString   = "string"
+	TypeText     = "text" // Markdown
+	TypeNumber   = "number"
+	TypeBool     = "bool"
+	TypeDate     = "date" // YYYY-MM-DD
+	TypeDateTime = "datetime"
+	TypeEnum     = "enum"
+	TypeLabels   = "labels" // []string
+	TypeUser     = "user"
+)
+
+// FieldSchema describes one field.
+type FieldSchema struct {
+	Name     string   `json:"name"`
+	Label    string   `json:"label"`
+	Type     string   `json:"type"`
+	Values   []string `json:"values,omitempty"` // allowed values of an enum
+	ReadOnly bool     `json:"readOnly,omitempty"`
+	Required bool     `json:"required,omitempty"`
+}
+
+// Errors a connector returns, wrapped with detail; the engine decides what is
+// transient (retry with backoff) and what is permanent (park the pair).
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrConflict     = errors.New("changed since read")
+	ErrUnauthorized = errors.New("credentials refused")
+	ErrForbidden    = errors.New("permission denied")
+	ErrInvalid      = errors.New("rejected by the system")
+	ErrRateLimited  = errors.New("rate limited")
+	ErrUnavailable  = errors.New("system unavailable")
+)
+
+// Transient reports whether err is worth retrying later: network failures,
+// 5xx, 429 and conflicts (re-read and retry).
+func Transient(err error) bool {
+	return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrConflict) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
