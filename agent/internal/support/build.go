@@ -450,7 +450,7 @@ func (b *builder) logFile(path string) error {
 // openLog opens a log file, decompressing a rotated ".gz" one: it has to be
 // scrubbed as text, and the zip compresses it again anyway.
 func openLog(path string) (io.Reader, func(), error) {
-	f, err := os.Open(path)
+	f, err := openShared(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open log file: %w", err)
 	}

@@ -253,12 +253,12 @@ func TestBuildNoCanaryLeaks(t *testing.T) {
 
 	// What must survive: the useful, non-secret content.
 	mustContain := map[string][]string{
-		PartSystems:     {`"apiToken": {`, `"set": true`, `"project": "HD"`, `https://[redacted]@jira.example.com`, `"token": "[redacted]"`},
-		PartAccounts:    {`"username": "admin"`, `"lastLogin"`},
-		PartOperational: {`"title": "Printer on fire"`, `"key": "HD-1"`},
-		PartAudit:       {`"action":"session.login"`, `"old":"[redacted]"`},
-		"logs/agent.log": {`"entity_title":"Printer on fire"`, `Authorization: Bearer [redacted]`, `password=[redacted]&x=1`, `\"token\":\"[redacted]\"`, `Basic [redacted]`, `"api_key":"[redacted]"}`},
-		PartLogRing:     {"ring line one", "Bearer [redacted]"},
+		PartSystems:                              {`"apiToken": {`, `"set": true`, `"project": "HD"`, `https://[redacted]@jira.example.com`, `"token": "[redacted]"`},
+		PartAccounts:                             {`"username": "admin"`, `"lastLogin"`},
+		PartOperational:                          {`"title": "Printer on fire"`, `"key": "HD-1"`},
+		PartAudit:                                {`"action":"session.login"`, `"old":"[redacted]"`},
+		"logs/agent.log":                         {`"entity_title":"Printer on fire"`, `Authorization: Bearer [redacted]`, `password=[redacted]&x=1`, `\"token\":\"[redacted]\"`, `Basic [redacted]`, `"api_key":"[redacted]"}`},
+		PartLogRing:                              {"ring line one", "Bearer [redacted]"},
 		"logs/agent-2026-11-26T10-00-00.000.log": {`"message":"rotated"`},
 	}
 	for name, subs := range mustContain {
@@ -546,5 +546,66 @@ func TestBuildLargeLogBoundedMemory(t *testing.T) {
 	t.Logf("heap in use grew by %d KiB while streaming a %d MiB log", growth>>10, size>>20)
 	if growth > size/8 {
 		t.Fatalf("heap grew by %d bytes for a %d-byte log: not constant memory", growth, size)
+	}
+}
+
+func TestClean(t *testing.T) {
+	sc := NewScrubber([]string{"424242"})
+	in := map[string]any{
+		"secrets":  map[string]any{"apiToken": map[string]any{"set": true}, "list": []any{"a", 1, nil}},
+		"token":    "",
+		"name":     "Jira",
+		"count":    7,
+		"pin":      424242,
+		"url":      "https://u:p@h/x?api_key=k",
+		"nested":   map[string]any{"Client-Secret": "s", "ok": "fine"},
+		"password": map[string]any{"old": "x", "new": "y"},
+	}
+	got, err := cleaner{sc: sc}.cleanJSON(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(got)
+	want := `{"count":7,"name":"Jira","nested":{"Client-Secret":"[redacted]","ok":"fine"},"password":{"new":"[redacted]","old":"[redacted]"},"pin":"[redacted]","secrets":{"apiToken":{"set":true},"list":["[redacted]","[redacted]",null]},"token":"","url":"https://[redacted]@h/x?api_key=[redacted]"}`
+	if string(b) != want {
+		t.Errorf("clean:\n got %s\nwant %s", b, want)
+	}
+
+	acc, err := cleaner{sc: sc, drop: isAccountDrop}.cleanJSON(map[string]any{"id": "a1", "passwordHash": "h", "password_changed_at": "t", "PwSalt": "s", "role": "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(acc); string(b) != `{"id":"a1","role":"admin"}` {
+		t.Errorf("account keys: %s", b)
+	}
+}
+
+func TestFileName(t *testing.T) {
+	got := FileName("inst/1:x", testTime)
+	if got != "lockstep-support-inst1x-20261127T100000Z.zip" {
+		t.Fatalf("FileName = %q", got)
+	}
+	if got := FileName("", testTime); got != "lockstep-support-20261127T100000Z.zip" {
+		t.Fatalf("FileName without id = %q", got)
+	}
+}
+
+// Two log files with one name get two entries.
+func TestBuildLogNamesUnique(t *testing.T) {
+	a, b := filepath.Join(t.TempDir(), "agent.log"), filepath.Join(t.TempDir(), "agent.log")
+	for i, p := range []string{a, b} {
+		if err := os.WriteFile(p, fmt.Appendf(nil, "file %d\n", i), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	m, err := Build(t.Context(), &buf, Sources{LogFiles: func() []string { return []string{a, b} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := readZip(t, buf.Bytes())
+	checkManifest(t, m, files)
+	if string(files["logs/agent.log"]) != "file 0\n" || string(files["logs/agent-2.log"]) != "file 1\n" {
+		t.Fatalf("entries %v", files)
 	}
 }

@@ -40,7 +40,7 @@ func keyHasAny(k string, words []string) bool {
 	return false
 }
 
-func isSecretKey(k string) bool  { return keyHasAny(k, secretKeyWords) }
+func isSecretKey(k string) bool   { return keyHasAny(k, secretKeyWords) }
 func isAccountDrop(k string) bool { return keyHasAny(k, accountDropWords) }
 
 // cleaner walks a decoded JSON value and returns a copy without secrets.

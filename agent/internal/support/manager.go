@@ -341,7 +341,7 @@ func (m *Manager) Read(id string, offset int64, length int) ([]byte, bool, error
 	case offset > size:
 		return nil, false, &InvalidError{Field: "offset", Reason: fmt.Sprintf("beyond the end of the package (%d bytes)", size)}
 	}
-	f, err := os.Open(path)
+	f, err := openShared(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, ErrNotFound
 	}

@@ -131,6 +131,9 @@ var triggers = [][]byte{
 	[]byte("session-id"), []byte("bearer"), []byte("basic"), []byte("eyj"),
 	[]byte("ghp_"), []byte("gho_"), []byte("ghu_"), []byte("ghs_"), []byte("ghr_"),
 	[]byte("github_pat_"), []byte("glpat-"), []byte("xox"), []byte("atatt"),
+	// (?i) folds Unicode: the long s and the Kelvin sign match s and k, so
+	// "paſſword" is a key the rules see. Such lines take the full path.
+	[]byte("\u017f"), []byte("\u212a"),
 }
 
 // Scrubber removes secrets from text: known secret values (exactly, and in
@@ -212,6 +215,13 @@ func secretForms(s string) []string {
 	add(jsonInner(jsonInner(s, false), false))
 	add(url.QueryEscape(s))
 	add(url.PathEscape(s))
+	// A multi-line secret (a PEM key) in a plain-text log is cut in lines
+	// before the line scrubber sees it; each of its lines is a form too.
+	if strings.ContainsRune(s, '\n') {
+		for line := range strings.Lines(s) {
+			add(strings.TrimSpace(line))
+		}
+	}
 	return forms
 }
 

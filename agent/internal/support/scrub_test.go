@@ -48,6 +48,7 @@ func TestScrub(t *testing.T) {
 		{"JWT", `got eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abc_def now`, `got [redacted] now`},
 		{"GitHub PAT", `pat ghp_0123456789abcdefghijABCDEFGHIJ012345`, `pat [redacted]`},
 		{"PEM", `key -----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY----- done`, `key [redacted] done`},
+		{"unicode case folding", "pa\u017f\u017fword=abc api\u212aey=def", "pa\u017f\u017fword=[redacted] api\u212aey=[redacted]"},
 		{"token word without value untouched", `refreshing token for system helpdesk`, `refreshing token for system helpdesk`},
 	}
 	sc := NewScrubber([]string{known, "ab"}) // "ab" is below MinSecretLen: ignored
@@ -275,4 +276,22 @@ func FuzzScrub(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A multi-line known secret is removed line by line from plain-text logs.
+func TestScrubMultiLineSecret(t *testing.T) {
+	key := "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBvY1+line-one\nAoGCCqGSM49+line-two\n-----END EC PRIVATE KEY-----\n"
+	sc := NewScrubber([]string{key})
+	var out bytes.Buffer
+	w := sc.NewWriter(&out)
+	_, _ = io.WriteString(w, "loaded key\n"+key+"done\n")
+	_ = w.Close()
+	for _, l := range []string{"MHcCAQEEIBvY1+line-one", "AoGCCqGSM49+line-two"} {
+		if strings.Contains(out.String(), l) {
+			t.Errorf("line %q of the secret left:\n%s", l, out.String())
+		}
+	}
+	if !strings.HasPrefix(out.String(), "loaded key\n") || !strings.HasSuffix(out.String(), "done\n") {
+		t.Errorf("surrounding lines changed:\n%s", out.String())
+	}
 }

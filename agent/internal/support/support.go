@@ -19,6 +19,7 @@ package support
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -157,3 +158,22 @@ func (e *InvalidError) Error() string { return "invalid " + e.Field + ": " + e.R
 
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+// FileName is the name a package is saved under:
+// lockstep-support-<instance>-<UTC time>.zip. The time has no colons, so
+// the name is valid on Windows and unzips cleanly everywhere.
+func FileName(instanceID string, t time.Time) string {
+	id := strings.Map(func(r rune) rune {
+		if (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') || r == '-' || r == '_' {
+			return r
+		}
+		return -1
+	}, instanceID)
+	if len(id) > 16 {
+		id = id[:16]
+	}
+	if id != "" {
+		id += "-"
+	}
+	return "lockstep-support-" + id + t.UTC().Format("20060102T150405Z") + ".zip"
+}
