@@ -48,3 +48,28 @@ const (
 	NotifyLogs  = "logs"
 	NotifyEvent = "event"
 )
+
+// Sync processes (the engine).
+var (
+	ProcessesList       = def[a.Empty, a.ProcessesListResult]("processes.list", Viewer)
+	ProcessesGet        = def[a.IDParams, a.ProcessResult]("processes.get", Viewer)
+	ProcessesCreate     = def[a.ProcessParams, a.ProcessResult]("processes.create", Admin)
+	ProcessesUpdate     = def[a.ProcessParams, a.ProcessResult]("processes.update", Admin)
+	ProcessesDelete     = def[a.IDParams, a.Empty]("processes.delete", Admin)
+	ProcessesActivate   = def[a.IDParams, a.ProcessResult]("processes.activate", Operator)
+	ProcessesDeactivate = def[a.IDParams, a.ProcessResult]("processes.deactivate", Operator)
+	ProcessesRun        = def[a.IDParams, a.RunAccepted]("processes.run", Operator)
+	ProcessesSyncEntity = def[a.SyncEntityParams, a.RunResult]("processes.syncEntity", Operator)
+	ProcessesPlan       = def[a.IDParams, a.PlanResult]("processes.plan", Operator)
+	ProcessesBulkSync   = def[a.BulkSyncParams, a.BulkJobResult]("processes.bulkSync", Operator)
+	ProcessesBulkStatus = def[a.IDParams, a.BulkJobResult]("processes.bulkStatus", Viewer)
+	ProcessesExport     = def[a.ExportParams, a.DocumentResult]("processes.export", Viewer)
+	ProcessesImport     = def[a.ImportParams, a.ImportResult]("processes.import", Admin)
+	ProcessesResolve    = def[a.ResolveParams, a.Empty]("processes.resolve", Operator)
+
+	PairsList   = def[a.PairsListParams, a.PairsListResult]("pairs.list", Viewer)
+	RunsList    = def[a.RunsListParams, a.RunsListResult]("runs.list", Viewer)
+	RunsGet     = def[a.IDParams, a.RunResult]("runs.get", Viewer)
+	ErrorsList  = def[a.ErrorsListParams, a.ErrorsListResult]("errors.list", Viewer)
+	ErrorsRetry = def[a.ErrorsRetryParams, a.ErrorsRetryResult]("errors.retry", Operator)
+)

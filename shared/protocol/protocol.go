@@ -98,6 +98,15 @@ type ErrorData struct {
 	Field             string `json:"field,omitempty"`
 	RetryAfterSeconds int    `json:"retryAfterSeconds,omitempty"`
 	Supported         []int  `json:"supported,omitempty"`
+	// Issues lists every invalid field when there is more than one, so a
+	// form can show each at its field.
+	Issues []Issue `json:"issues,omitempty"`
+}
+
+// Issue is one invalid field.
+type Issue struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
 // Error is a JSON-RPC error object; it is also a Go error on both sides.

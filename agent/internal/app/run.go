@@ -26,6 +26,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/support"
+	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 	"github.com/lockstep-sync/lockstep/agent/internal/system"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
@@ -54,6 +55,8 @@ type App struct {
 	systems    *system.Service
 	settings   *config.Settings
 	support    *support.Manager
+	engine     *syncer.Engine
+	conns      *connectors
 	api        *rpc.Server
 
 	mu       sync.Mutex
@@ -135,10 +138,22 @@ func (a *App) compose() error {
 	a.settings.OnChange(func(s apitype.Settings) {
 		a.support.SetRetention(time.Duration(s.SupportRetentionHours) * time.Hour)
 	})
+	a.conns = &connectors{open: map[string]cachedConnector{}, app: a, nowFn: a.opts.Now}
+	a.engine = syncer.New(syncer.Deps{
+		Store: a.store, Open: a.conns.get, Bus: a.bus, Audit: a.audit, Log: a.logs.Logger("sync"), Now: a.opts.Now,
+		Systems: func() (map[string]string, error) {
+			list, err := a.systems.List()
+			names := map[string]string{}
+			for _, s := range list {
+				names[s.ID] = s.Name
+			}
+			return names, err
+		},
+	})
 	a.api = rpc.New(rpc.Deps{
 		Version: Version, InstanceID: a.instanceID, StartedAt: a.startedAt, DataDir: a.layout.Dir,
 		Log: a.logs.Logger("api"), Auth: a.auth, Systems: a.systems, Audit: a.audit, Events: a.bus,
-		Logs: a.logs, Settings: a.settings, Support: a.support, Host: a.hostInfo,
+		Logs: a.logs, Settings: a.settings, Support: a.support, Engine: a.engine, Host: a.hostInfo,
 	})
 	return nil
 }
@@ -194,7 +209,7 @@ func (a *App) Run(ctx context.Context) error {
 	for _, c := range []struct {
 		name  string
 		serve func(context.Context) error
-	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}} {
+	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"sync", a.engine.Serve}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

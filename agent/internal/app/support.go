@@ -32,9 +32,20 @@ func (a *App) supportSources() support.Sources {
 			return map[string]any{"accounts": list}, err
 		},
 		Operational: func(context.Context) (any, error) {
-			// Entity pairs arrive with the sync engine; until then the
-			// registry is empty and says so.
-			return map[string]any{"pairs": map[string]int{"total": 0}, "recentPairs": []any{}}, nil
+			// Ids, keys and titles only: what the privacy statement lists.
+			counts, err := a.engine.PairCounts()
+			if err != nil {
+				return nil, err
+			}
+			pairs, _, err := a.engine.Pairs("", "", "", 200)
+			recent := make([]map[string]any, 0, len(pairs))
+			for _, p := range pairs {
+				recent = append(recent, map[string]any{"id": p.ID, "process": p.Process, "state": p.State,
+					"a": map[string]string{"id": p.A.ID, "key": p.A.Key, "title": p.A.Title},
+					"b": map[string]string{"id": p.B.ID, "key": p.B.Key, "title": p.B.Title},
+					"lastSyncedAt": p.LastSyncedAt})
+			}
+			return map[string]any{"pairsByProcess": counts, "recentPairs": recent}, err
 		},
 		Settings: func(context.Context) (any, error) { return a.settings.Get(), nil },
 		Audit: func(ctx context.Context, emit func(any) error) error {

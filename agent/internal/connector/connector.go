@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // The connector contract: everything the sync engine asks of a work system.
@@ -78,6 +80,8 @@ type Env struct {
 	HTTP *http.Client
 	// Now is the clock.
 	Now func() time.Time
+	// Log is the connector's logger (the system's id already attached).
+	Log zerolog.Logger
 }
 
 // Ref names one entity.

@@ -12,6 +12,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
 	"github.com/lockstep-sync/lockstep/agent/internal/support"
+	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 	"github.com/lockstep-sync/lockstep/agent/internal/system"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
@@ -31,6 +32,7 @@ type Deps struct {
 	Logs     *logging.Logging
 	Settings *config.Settings
 	Support  *support.Manager
+	Engine   *syncer.Engine
 	Host     func(ctx context.Context) (apitype.HostInfo, error)
 	License  func() apitype.License
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/support"
+	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 	"github.com/lockstep-sync/lockstep/agent/internal/system"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -25,6 +27,7 @@ func (s *Server) toWire(method string, err error) *protocol.Error {
 	var sysInvalid *system.InvalidError
 	var setInvalid *config.SettingsError
 	var supInvalid *support.InvalidError
+	var procInvalid *syncer.ValidationError
 	switch {
 	case errors.As(err, &pe):
 		return pe
@@ -38,6 +41,14 @@ func (s *Server) toWire(method string, err error) *protocol.Error {
 		return protocol.Invalid(sysInvalid.Field, "%s", sysInvalid.Error())
 	case errors.As(err, &setInvalid):
 		return protocol.Invalid(setInvalid.Field, "%s", setInvalid.Error())
+	case errors.As(err, &procInvalid):
+		e := protocol.Invalid(procInvalid.Errors[0].Field, "%s", procInvalid.Error())
+		for _, fe := range procInvalid.Errors {
+			e.Data.Issues = append(e.Data.Issues, protocol.Issue{Field: fe.Field, Message: fe.Message})
+		}
+		return e
+	case errors.Is(err, syncer.ErrNotFound):
+		return protocol.Errorf(protocol.KindNotFound, "%s", err.Error())
 	case errors.As(err, &supInvalid):
 		return protocol.Invalid(supInvalid.Field, "%s", supInvalid.Error())
 	case errors.Is(err, support.ErrNotReady):
@@ -66,3 +77,5 @@ func newErrorID() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+func asTypeError(err error, target **json.UnmarshalTypeError) bool { return errors.As(err, target) }

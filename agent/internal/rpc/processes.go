@@ -1,0 +1,160 @@
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+	"github.com/lockstep-sync/lockstep/shared/protocol"
+)
+
+func raw(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func decodeProcess(doc json.RawMessage) (syncer.Process, error) {
+	var p syncer.Process
+	if len(doc) == 0 {
+		return p, protocol.Invalid("process", "process is required")
+	}
+	if err := json.Unmarshal(doc, &p); err != nil {
+		var te *json.UnmarshalTypeError
+		if ok := asTypeError(err, &te); ok {
+			return p, protocol.Invalid("process."+te.Field, "process.%s has the wrong type", te.Field)
+		}
+		return p, protocol.Invalid("process", "process is not a valid configuration: %v", err)
+	}
+	return p, nil
+}
+
+func (s *Server) registerProcesses() {
+	eng := func() *syncer.Engine { return s.deps.Engine }
+	Handle(s, protocol.ProcessesList, func(ctx context.Context, c *Call, _ apitype.Empty) (apitype.ProcessesListResult, error) {
+		list, err := eng().List()
+		if err != nil {
+			return apitype.ProcessesListResult{}, err
+		}
+		counts, _ := eng().PairCounts()
+		errs, _ := eng().Errors("")
+		perProc := map[string]int{}
+		for _, e := range errs {
+			perProc[e.Process]++
+		}
+		out := apitype.ProcessesListResult{Processes: []apitype.ProcessSummary{}}
+		for _, p := range list {
+			sum := apitype.ProcessSummary{Process: raw(p), Pairs: counts[p.ID], Errors: perProc[p.ID]}
+			if runs, _ := eng().Runs(p.ID, 1); len(runs) == 1 {
+				sum.LastRun = raw(runs[0])
+			}
+			out.Processes = append(out.Processes, sum)
+		}
+		return out, nil
+	})
+	Handle(s, protocol.ProcessesGet, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.ProcessResult, error) {
+		proc, err := eng().Get(p.ID)
+		return apitype.ProcessResult{Process: raw(proc)}, err
+	})
+	Handle(s, protocol.ProcessesCreate, func(ctx context.Context, c *Call, p apitype.ProcessParams) (apitype.ProcessResult, error) {
+		proc, err := decodeProcess(p.Process)
+		if err != nil {
+			return apitype.ProcessResult{}, err
+		}
+		created, err := eng().Create(ctx, c.Actor(), proc)
+		return apitype.ProcessResult{Process: raw(created)}, err
+	})
+	Handle(s, protocol.ProcessesUpdate, func(ctx context.Context, c *Call, p apitype.ProcessParams) (apitype.ProcessResult, error) {
+		proc, err := decodeProcess(p.Process)
+		if err != nil {
+			return apitype.ProcessResult{}, err
+		}
+		updated, err := eng().Update(ctx, c.Actor(), proc)
+		return apitype.ProcessResult{Process: raw(updated)}, err
+	})
+	Handle(s, protocol.ProcessesDelete, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.Empty, error) {
+		return apitype.Empty{}, eng().Delete(c.Actor(), p.ID)
+	})
+	Handle(s, protocol.ProcessesActivate, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.ProcessResult, error) {
+		proc, err := eng().SetActive(c.Actor(), p.ID, true)
+		return apitype.ProcessResult{Process: raw(proc)}, err
+	})
+	Handle(s, protocol.ProcessesDeactivate, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.ProcessResult, error) {
+		proc, err := eng().SetActive(c.Actor(), p.ID, false)
+		return apitype.ProcessResult{Process: raw(proc)}, err
+	})
+	Handle(s, protocol.ProcessesRun, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.RunAccepted, error) {
+		return apitype.RunAccepted{Accepted: true}, eng().RunAsync(p.ID)
+	})
+	Handle(s, protocol.ProcessesSyncEntity, func(ctx context.Context, c *Call, p apitype.SyncEntityParams) (apitype.RunResult, error) {
+		if p.Entity == "" {
+			return apitype.RunResult{}, protocol.Invalid("entity", "entity is required")
+		}
+		run, err := eng().SyncEntity(ctx, p.ID, syncer.Side(p.Side), p.Entity)
+		return apitype.RunResult{Run: raw(run)}, err
+	})
+	Handle(s, protocol.ProcessesPlan, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.PlanResult, error) {
+		items, err := eng().Plan(ctx, p.ID)
+		if items == nil {
+			items = []syncer.PlanItem{}
+		}
+		return apitype.PlanResult{Items: raw(items)}, err
+	})
+	Handle(s, protocol.ProcessesBulkSync, func(ctx context.Context, c *Call, p apitype.BulkSyncParams) (apitype.BulkJobResult, error) {
+		if p.Since.IsZero() {
+			return apitype.BulkJobResult{}, protocol.Invalid("since", "since is required")
+		}
+		job, err := eng().Bulk(p.ID, p.Since)
+		return apitype.BulkJobResult{Job: raw(job)}, err
+	})
+	Handle(s, protocol.ProcessesBulkStatus, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.BulkJobResult, error) {
+		job, err := eng().BulkStatus(p.ID)
+		return apitype.BulkJobResult{Job: raw(job)}, err
+	})
+	Handle(s, protocol.ProcessesExport, func(ctx context.Context, c *Call, p apitype.ExportParams) (apitype.DocumentResult, error) {
+		doc, err := eng().Export(p.IDs)
+		return apitype.DocumentResult{Document: string(doc)}, err
+	})
+	Handle(s, protocol.ProcessesImport, func(ctx context.Context, c *Call, p apitype.ImportParams) (apitype.ImportResult, error) {
+		res, err := eng().Import(ctx, c.Actor(), []byte(p.Document))
+		return apitype.ImportResult{Created: res.Created, Updated: res.Updated}, err
+	})
+	Handle(s, protocol.ProcessesResolve, func(ctx context.Context, c *Call, p apitype.ResolveParams) (apitype.Empty, error) {
+		return apitype.Empty{}, eng().Resolve(c.Actor(), p.Process, p.Pair, p.Winner)
+	})
+	Handle(s, protocol.PairsList, func(ctx context.Context, c *Call, p apitype.PairsListParams) (apitype.PairsListResult, error) {
+		pairs, next, err := eng().Pairs(p.Process, p.Query, p.Cursor, p.Limit)
+		if pairs == nil {
+			pairs = []syncer.Pair{}
+		}
+		return apitype.PairsListResult{Pairs: raw(pairs), Cursor: next}, err
+	})
+	Handle(s, protocol.RunsList, func(ctx context.Context, c *Call, p apitype.RunsListParams) (apitype.RunsListResult, error) {
+		if p.Process == "" {
+			return apitype.RunsListResult{}, protocol.Invalid("process", "process is required")
+		}
+		runs, err := eng().Runs(p.Process, p.Limit)
+		if runs == nil {
+			runs = []syncer.Run{}
+		}
+		return apitype.RunsListResult{Runs: raw(runs)}, err
+	})
+	Handle(s, protocol.RunsGet, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.RunResult, error) {
+		run, err := eng().GetRun(p.ID)
+		return apitype.RunResult{Run: raw(run)}, err
+	})
+	Handle(s, protocol.ErrorsList, func(ctx context.Context, c *Call, p apitype.ErrorsListParams) (apitype.ErrorsListResult, error) {
+		list, err := eng().Errors(p.Process)
+		if list == nil {
+			list = []syncer.ParkedError{}
+		}
+		return apitype.ErrorsListResult{Errors: raw(list)}, err
+	})
+	Handle(s, protocol.ErrorsRetry, func(ctx context.Context, c *Call, p apitype.ErrorsRetryParams) (apitype.ErrorsRetryResult, error) {
+		if p.Process == "" {
+			return apitype.ErrorsRetryResult{}, protocol.Invalid("process", "process is required")
+		}
+		n, err := eng().Retry(p.Process, syncer.Side(p.Side), p.Entity)
+		return apitype.ErrorsRetryResult{Retried: n}, err
+	})
+}

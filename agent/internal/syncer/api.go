@@ -1,0 +1,496 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+)
+
+// PlanItem is one thing a run would do.
+type PlanItem struct {
+	Action string `json:"action"` // read, create, update, comment, attach, link, unlink, hold, error
+	Side   Side   `json:"side"`
+	Entity string `json:"entity,omitempty"`
+	Key    string `json:"key,omitempty"`
+	Title  string `json:"title,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// List returns every process.
+func (e *Engine) List() ([]Process, error) {
+	list, err := e.procs.List()
+	if err != nil {
+		return nil, fmt.Errorf("list sync processes: %w", err)
+	}
+	sort.Slice(list, func(i, j int) bool { return strings.ToLower(list[i].Name) < strings.ToLower(list[j].Name) })
+	return list, nil
+}
+
+// Get returns one process.
+func (e *Engine) Get(id string) (Process, error) {
+	p, err := e.procs.Get(id)
+	if errors.Is(err, store.ErrNotFound) || (err != nil && strings.HasPrefix(err.Error(), "invalid")) {
+		return Process{}, fmt.Errorf("sync process %q: %w", id, ErrNotFound)
+	}
+	return p, err
+}
+
+// Validate checks a process against both systems' schemas; every error
+// names its field.
+func (e *Engine) Validate(ctx context.Context, p *Process) error {
+	errs := p.validateShape()
+	if len(errs) == 0 {
+		schemas := map[Side]connector.Schema{}
+		for _, s := range []Side{SideA, SideB} {
+			con, err := e.d.Open(p.End(s).System)
+			if err != nil {
+				errs = append(errs, FieldError{Field: string(s) + ".system", Message: err.Error()})
+				continue
+			}
+			sch, err := con.Schema(ctx, p.End(s).Project)
+			if err != nil {
+				errs = append(errs, FieldError{Field: string(s) + ".project", Message: "cannot read its schema: " + err.Error()})
+				continue
+			}
+			schemas[s] = sch
+		}
+		if len(schemas) == 2 {
+			for i, tp := range p.Types {
+				for _, fe := range tp.Validate(schemas[SideA], schemas[SideB]) {
+					errs = append(errs, FieldError{Field: fmt.Sprintf("types[%d].%s", i, fe.Path), Message: fe.Message})
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return &ValidationError{Errors: errs}
+	}
+	return nil
+}
+
+func (e *Engine) audit(tx *store.Tx, actor, action string, p Process, diff any) error {
+	if e.d.Audit == nil {
+		return nil
+	}
+	_, err := e.d.Audit.AppendTx(tx, audit.Entry{Actor: actor, Action: action, Target: "process:" + p.ID + " (" + p.Name + ")", Result: audit.Success, Diff: diff})
+	return err
+}
+
+func flatProcess(p Process) map[string]any {
+	b, _ := json.Marshal(p)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	delete(m, "createdAt")
+	delete(m, "updatedAt")
+	for k, v := range m { // nested values compare as JSON
+		if _, ok := v.(map[string]any); ok {
+			j, _ := json.Marshal(v)
+			m[k] = string(j)
+		}
+		if _, ok := v.([]any); ok {
+			j, _ := json.Marshal(v)
+			m[k] = string(j)
+		}
+	}
+	return m
+}
+
+// Create validates and stores a new process (inactive unless asked).
+func (e *Engine) Create(ctx context.Context, actor string, p Process) (Process, error) {
+	p.ID = newID()
+	if err := e.Validate(ctx, &p); err != nil {
+		return Process{}, err
+	}
+	now := e.d.Now().UTC()
+	p.CreatedAt, p.UpdatedAt = now, now
+	active := p.Active
+	p.Active = false
+	err := e.d.Store.Update(func(tx *store.Tx) error {
+		if err := e.procs.PutTx(tx, p.ID, p); err != nil {
+			return err
+		}
+		return e.audit(tx, actor, "processes.create", p, audit.Diff(nil, flatProcess(p)))
+	})
+	if err != nil {
+		return Process{}, fmt.Errorf("save sync process: %w", err)
+	}
+	e.changed(actor, p.ID, "create")
+	if active {
+		return e.SetActive(actor, p.ID, true)
+	}
+	return p, nil
+}
+
+// Update replaces a process's configuration; an active process restarts.
+func (e *Engine) Update(ctx context.Context, actor string, p Process) (Process, error) {
+	before, err := e.Get(p.ID)
+	if err != nil {
+		return Process{}, err
+	}
+	if err := e.Validate(ctx, &p); err != nil {
+		return Process{}, err
+	}
+	p.CreatedAt, p.UpdatedAt, p.Active = before.CreatedAt, e.d.Now().UTC(), before.Active
+	err = e.d.Store.Update(func(tx *store.Tx) error {
+		if err := e.procs.PutTx(tx, p.ID, p); err != nil {
+			return err
+		}
+		return e.audit(tx, actor, "processes.update", p, audit.Diff(flatProcess(before), flatProcess(p)))
+	})
+	if err != nil {
+		return Process{}, fmt.Errorf("save sync process: %w", err)
+	}
+	if p.Active {
+		e.stop(p.ID)
+		e.start(p.ID)
+	}
+	e.changed(actor, p.ID, "update")
+	return p, nil
+}
+
+// Delete removes a process and its state. The entities in both systems
+// stay: Lockstep never deletes work.
+func (e *Engine) Delete(actor, id string) error {
+	p, err := e.Get(id)
+	if err != nil {
+		return err
+	}
+	e.stop(id)
+	prefixes := []string{prefixPairs(id), "pidx/" + id + "/", prefixIntents(id), prefixQueue(id), "wm/" + id + "/", prefixParked(id), prefixRuns(id)}
+	for _, pre := range prefixes {
+		var keys []string
+		e.d.Store.View(func(tx *store.Tx) error {
+			return tx.Scan(pre, "", func(k string, _ []byte) error { keys = append(keys, k); return nil })
+		})
+		for start := 0; start < len(keys); start += 500 {
+			batch := keys[start:min(start+500, len(keys))]
+			if err := e.d.Store.Update(func(tx *store.Tx) error {
+				for _, k := range batch {
+					if err := tx.Delete(k); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				return fmt.Errorf("delete state of process %s: %w", id, err)
+			}
+		}
+	}
+	err = e.d.Store.Update(func(tx *store.Tx) error {
+		if err := e.procs.DeleteTx(tx, id); err != nil {
+			return err
+		}
+		return e.audit(tx, actor, "processes.delete", p, audit.Diff(flatProcess(p), nil))
+	})
+	if err != nil {
+		return err
+	}
+	e.changed(actor, id, "delete")
+	return nil
+}
+
+// SetActive activates or deactivates a process. A reactivated process
+// catches up from its watermark.
+func (e *Engine) SetActive(actor, id string, active bool) (Process, error) {
+	p, err := e.Get(id)
+	if err != nil {
+		return Process{}, err
+	}
+	if active && e.d.Allowed != nil {
+		if err := e.d.Allowed(&p); err != nil {
+			return Process{}, err
+		}
+	}
+	action := "processes.deactivate"
+	if active {
+		action = "processes.activate"
+	}
+	before := p
+	p.Active, p.UpdatedAt = active, e.d.Now().UTC()
+	err = e.d.Store.Update(func(tx *store.Tx) error {
+		if err := e.procs.PutTx(tx, id, p); err != nil {
+			return err
+		}
+		return e.audit(tx, actor, action, p, audit.Diff(map[string]any{"active": before.Active}, map[string]any{"active": active}))
+	})
+	if err != nil {
+		return Process{}, err
+	}
+	if active {
+		e.start(id)
+	} else {
+		e.stop(id)
+	}
+	e.changed(actor, id, "update")
+	return p, nil
+}
+
+func (e *Engine) changed(actor, id, action string) {
+	e.d.Bus.Publish(apitype.EventConfigChanged, apitype.ConfigChanged{Kind: "process", ID: id, Action: action, Actor: actor})
+}
+
+// RunNow runs a process at once and returns its run record. An active
+// process runs on its own runner, so two runs never overlap.
+func (e *Engine) RunNow(ctx context.Context, id string) (Run, error) {
+	p, err := e.Get(id)
+	if err != nil {
+		return Run{}, err
+	}
+	if r := e.runnerOf(id); r != nil {
+		r.running.Lock()
+		defer r.running.Unlock()
+	}
+	return e.runOnce(ctx, &p, "manual", nil), nil
+}
+
+// SyncEntity syncs one entity of one side now.
+func (e *Engine) SyncEntity(ctx context.Context, id string, side Side, entity string) (Run, error) {
+	p, err := e.Get(id)
+	if err != nil {
+		return Run{}, err
+	}
+	if side != SideA && side != SideB {
+		return Run{}, &ValidationError{Errors: []FieldError{{Field: "side", Message: "must be a or b"}}}
+	}
+	if r := e.runnerOf(id); r != nil {
+		r.running.Lock()
+		defer r.running.Unlock()
+	}
+	return e.runOnce(ctx, &p, "entity", &QueueItem{Side: side, Entity: entity}), nil
+}
+
+// Plan says what a run would do now, changing nothing.
+func (e *Engine) Plan(ctx context.Context, id string) ([]PlanItem, error) {
+	p, err := e.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	c := &cycle{e: e, p: &p, con: map[Side]connector.Connector{}, dry: true}
+	c.log = e.d.Log.With().Str("process", p.ID).Str("run", "plan").Logger()
+	if err := c.execute(ctx, nil); err != nil {
+		return c.plan, err
+	}
+	return c.plan, nil
+}
+
+// Pairs lists a process's pairs, optionally filtered by key or title.
+func (e *Engine) Pairs(proc, query, cursor string, limit int) ([]Pair, string, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	q := strings.ToLower(query)
+	var out []Pair
+	next := ""
+	prefix := "pair/"
+	if proc != "" {
+		prefix = prefixPairs(proc)
+	}
+	err := e.d.Store.View(func(tx *store.Tx) error {
+		start := ""
+		if cursor != "" {
+			start = cursor + "\x00"
+		}
+		return tx.Scan(prefix, start, func(k string, raw []byte) error {
+			var p Pair
+			if json.Unmarshal(raw, &p) != nil {
+				return nil
+			}
+			if q != "" && !strings.Contains(strings.ToLower(p.A.Key+" "+p.A.Title+" "+p.B.Key+" "+p.B.Title), q) {
+				return nil
+			}
+			if len(out) == limit {
+				next = k
+				return store.ErrStop
+			}
+			out = append(out, p)
+			return nil
+		})
+	})
+	if next != "" && len(out) > 0 {
+		next = keyPair(out[len(out)-1].Process, out[len(out)-1].ID)
+	}
+	return out, next, err
+}
+
+// PairCounts counts pairs per process (support packages, dashboard).
+func (e *Engine) PairCounts() (map[string]int, error) {
+	counts := map[string]int{}
+	err := e.d.Store.View(func(tx *store.Tx) error {
+		return tx.Scan("pair/", "", func(k string, _ []byte) error {
+			parts := strings.SplitN(k, "/", 3)
+			if len(parts) == 3 {
+				counts[parts[1]]++
+			}
+			return nil
+		})
+	})
+	return counts, err
+}
+
+// Runs lists a process's runs, newest first.
+func (e *Engine) Runs(proc string, limit int) ([]Run, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	var out []Run
+	err := e.d.Store.View(func(tx *store.Tx) error {
+		return tx.ScanReverse(prefixRuns(proc), func(_ string, raw []byte) error {
+			var r Run
+			if json.Unmarshal(raw, &r) == nil {
+				out = append(out, r)
+			}
+			if len(out) == limit {
+				return store.ErrStop
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// GetRun returns one run.
+func (e *Engine) GetRun(id string) (Run, error) {
+	seq, err := runSeq(id)
+	if err != nil {
+		return Run{}, err
+	}
+	proc := id[:strings.LastIndexByte(id, '-')]
+	var r Run
+	if err := e.d.Store.Get(keyRun(proc, seq), &r); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Run{}, fmt.Errorf("run %s: %w", id, ErrNotFound)
+		}
+		return Run{}, err
+	}
+	return r, nil
+}
+
+// Errors lists parked entities of a process (all processes when empty).
+func (e *Engine) Errors(proc string) ([]ParkedError, error) {
+	prefix := "perr/"
+	if proc != "" {
+		prefix = prefixParked(proc)
+	}
+	var out []ParkedError
+	err := e.d.Store.View(func(tx *store.Tx) error {
+		return tx.Scan(prefix, "", func(k string, raw []byte) error {
+			var p Parked
+			if json.Unmarshal(raw, &p) != nil {
+				return nil
+			}
+			parts := strings.SplitN(k, "/", 3)
+			out = append(out, ParkedError{Process: parts[1], Parked: p})
+			return nil
+		})
+	})
+	return out, err
+}
+
+// ParkedError is a parked entity with its process.
+type ParkedError struct {
+	Process string `json:"process"`
+	Parked
+}
+
+// Retry queues parked entities again (all of a process when entity is "")
+// and, for an active process, runs it.
+func (e *Engine) Retry(proc string, side Side, entity string) (int, error) {
+	list, err := e.Errors(proc)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	now := e.d.Now()
+	err = e.d.Store.Update(func(tx *store.Tx) error {
+		n = 0
+		for _, pe := range list {
+			if entity != "" && (pe.Entity != entity || pe.Side != side) {
+				continue
+			}
+			if err := tx.Delete(keyParked(pe.Process, pe.Side, pe.Entity)); err != nil {
+				return err
+			}
+			if err := tx.Delete(keyQueue(pe.Process, pe.Side, pe.Entity)); err != nil {
+				return err
+			}
+			if err := enqueueTx(tx, pe.Process, QueueItem{Side: pe.Side, Entity: pe.Entity}, now); err != nil {
+				return err
+			}
+			if pe.Pair != "" {
+				var p Pair
+				if tx.Get(keyPair(pe.Process, pe.Pair), &p) == nil {
+					p.State, p.Error = PairSynced, ""
+					tx.Put(keyPair(pe.Process, pe.Pair), p)
+				}
+			}
+			n++
+		}
+		return nil
+	})
+	if err == nil && n > 0 {
+		e.Trigger(proc, "retry")
+	}
+	return n, err
+}
+
+// Resolve settles a held pair: winner "a" or "b" overwrites the other side's
+// conflicting fields on the next run.
+func (e *Engine) Resolve(actor, proc, pairID, winner string) error {
+	if winner != "a" && winner != "b" {
+		return &ValidationError{Errors: []FieldError{{Field: "winner", Message: "must be a or b"}}}
+	}
+	return e.d.Store.Update(func(tx *store.Tx) error {
+		var p Pair
+		if err := tx.Get(keyPair(proc, pairID), &p); err != nil {
+			return fmt.Errorf("pair %s: %w", pairID, ErrNotFound)
+		}
+		if p.Resolve == nil {
+			p.Resolve = map[string]Side{}
+		}
+		for _, f := range p.Held {
+			p.Resolve[f] = Side(winner)
+		}
+		p.State, p.Held = PairSynced, nil
+		if err := tx.Put(keyPair(proc, pairID), p); err != nil {
+			return err
+		}
+		side := SideA
+		if winner == "b" {
+			side = SideB
+		}
+		return enqueueTx(tx, proc, QueueItem{Side: side, Entity: p.Ref(side).ID}, time.Now())
+	})
+}
+
+// RunAsync starts a run now without waiting for it: an active process is
+// triggered on its runner; an inactive one runs once in the background.
+func (e *Engine) RunAsync(id string) error {
+	p, err := e.Get(id)
+	if err != nil {
+		return err
+	}
+	if e.Trigger(id, "manual") {
+		return nil
+	}
+	e.mu.Lock()
+	ctx := e.ctx
+	e.mu.Unlock()
+	if ctx == nil {
+		return fmt.Errorf("run %s: the engine is not running", p.Name)
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.runOnce(ctx, &p, "manual", nil)
+	}()
+	return nil
+}

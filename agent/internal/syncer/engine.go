@@ -1,0 +1,167 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+)
+
+// Deps are what the engine needs from the agent.
+type Deps struct {
+	Store *store.Store
+	// Open opens the connector of a configured system.
+	Open  func(systemID string) (connector.Connector, error)
+	Bus   *events.Bus
+	Audit *audit.Log
+	Log   zerolog.Logger
+	Now   func() time.Time
+	// Allowed says whether the license lets a process run now (nil: always).
+	Allowed func(p *Process) error
+	// Systems maps system ids to names, for export and import.
+	Systems func() (map[string]string, error)
+}
+
+// ErrNotFound means no process, pair or run has that id.
+var ErrNotFound = errors.New("not found")
+
+// Engine runs the active sync processes.
+type Engine struct {
+	d     Deps
+	procs *store.Repo[Process]
+
+	mu      sync.Mutex
+	ctx     context.Context
+	runners map[string]*runner
+	wg      sync.WaitGroup
+	bulk    map[string]*bulkJob
+}
+
+// New returns an engine; Serve starts it.
+func New(d Deps) *Engine {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Engine{d: d, procs: store.NewRepo[Process](d.Store, "proc"), runners: map[string]*runner{}, bulk: map[string]*bulkJob{}}
+}
+
+// runner drives one active process: scheduled runs, and runs asked for.
+type runner struct {
+	id      string
+	trigger chan string
+	cancel  context.CancelFunc
+	done    chan struct{}
+	// running serialises runs of one process (scheduled, manual, plan).
+	running sync.Mutex
+}
+
+// Serve starts every active process and runs until ctx ends.
+func (e *Engine) Serve(ctx context.Context) error {
+	e.mu.Lock()
+	e.ctx = ctx
+	e.mu.Unlock()
+	list, err := e.procs.List()
+	if err != nil {
+		return fmt.Errorf("load sync processes: %w", err)
+	}
+	for i := range list {
+		if list[i].Active {
+			e.start(list[i].ID)
+		}
+	}
+	<-ctx.Done()
+	e.mu.Lock()
+	for id, r := range e.runners {
+		r.cancel()
+		delete(e.runners, id)
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+	return nil
+}
+
+func (e *Engine) start(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx == nil || e.ctx.Err() != nil {
+		return
+	}
+	if _, ok := e.runners[id]; ok {
+		return
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	r := &runner{id: id, trigger: make(chan string, 1), cancel: cancel, done: make(chan struct{})}
+	e.runners[id] = r
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer close(r.done)
+		e.loop(ctx, r)
+	}()
+}
+
+func (e *Engine) stop(id string) {
+	e.mu.Lock()
+	r, ok := e.runners[id]
+	delete(e.runners, id)
+	e.mu.Unlock()
+	if ok {
+		r.cancel()
+		<-r.done
+	}
+}
+
+// loop runs the process at once (catching up after activation), then on
+// its schedule and whenever triggered.
+func (e *Engine) loop(ctx context.Context, r *runner) {
+	reason := "schedule"
+	for {
+		p, err := e.procs.Get(r.id)
+		if err != nil {
+			e.d.Log.Error().Err(err).Str("process", r.id).Msg("load process")
+			return
+		}
+		r.running.Lock()
+		e.runOnce(ctx, &p, reason, nil)
+		r.running.Unlock()
+		timer := time.NewTimer(p.PollInterval())
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+			reason = "schedule"
+		case reason = <-r.trigger:
+			timer.Stop()
+		}
+	}
+}
+
+// Trigger asks an active process to run now (webhook, run now).
+func (e *Engine) Trigger(id, reason string) bool {
+	e.mu.Lock()
+	r, ok := e.runners[id]
+	e.mu.Unlock()
+	if !ok {
+		return false
+	}
+	select {
+	case r.trigger <- reason:
+	default: // a run is already pending: it will see this change too
+	}
+	return true
+}
+
+func (e *Engine) runnerOf(id string) *runner {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.runners[id]
+}

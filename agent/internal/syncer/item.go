@@ -1,0 +1,340 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+)
+
+// ErrPermanent marks failures a retry cannot fix (mapping, validation).
+var ErrPermanent = errors.New("needs attention")
+
+func fieldKey(fp mapping.FieldPair) string { return fp.A + "|" + fp.B }
+
+func dirOf(s Side) mapping.Direction {
+	if s == SideA {
+		return mapping.AtoB
+	}
+	return mapping.BtoA
+}
+
+func flows(fp mapping.FieldPair, from Side) bool {
+	switch fp.Direction {
+	case mapping.Both, "":
+		return true
+	case mapping.AtoB:
+		return from == SideA
+	case mapping.BtoA:
+		return from == SideB
+	}
+	return false
+}
+
+func fieldOf(fp mapping.FieldPair, s Side) string {
+	if s == SideA {
+		return fp.A
+	}
+	return fp.B
+}
+
+// item works one entity of side s.
+func (c *cycle) item(ctx context.Context, s Side, id string) error {
+	src, err := c.con[s].Get(ctx, connector.Ref{ID: id})
+	if errors.Is(err, connector.ErrNotFound) {
+		// Deletions are not propagated: removing work is the
+		// administrator's decision, never a side effect of a sync.
+		c.run.Counts.Skipped++
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s entity %s: %w", s, id, err)
+	}
+	tp, ok := c.p.typePair(s, src.Type)
+	if !ok {
+		c.run.Counts.Skipped++
+		return nil
+	}
+	log := c.log.With().Str("system", c.p.End(s).System).Str("entity_id", src.ID).Str("entity_key", src.Key).Str("entity_title", src.Title).Logger()
+	pair, err := c.e.pairOf(c.p.ID, s, id)
+	if err != nil {
+		return err
+	}
+	if pair == nil {
+		match, err := mapping.MatchAll(tp.Filters, src.Fields)
+		if err != nil {
+			return fmt.Errorf("filter %s: %v: %w", src.Key, err, ErrPermanent)
+		}
+		if !match || !c.p.CanCreateIn(s.Other()) {
+			c.run.Counts.Skipped++
+			return nil
+		}
+		if pair, err = c.create(ctx, s, tp, src); err != nil {
+			return err
+		}
+		log.Info().Str("pair", pair.ID).Str("peer_key", pair.Ref(s.Other()).Key).Msg("created peer entity")
+	} else if pair.State == PairHeld {
+		c.run.Counts.Skipped++
+		return nil
+	} else {
+		if err := c.update(ctx, pair, tp, s, src); err != nil {
+			return err
+		}
+	}
+	return c.extras(ctx, pair, tp)
+}
+
+// create makes the peer of src in the other side. The intent is durable
+// before the request leaves, and the target carries src's key, so that a
+// crash at any point is recovered by finding the marker, never by creating
+// a second peer.
+func (c *cycle) create(ctx context.Context, s Side, tp mapping.TypePair, src connector.Entity) (*Pair, error) {
+	t := s.Other()
+	fields, ferrs := mapping.Apply(tp, dirOf(s), src, c.p.Users)
+	if len(ferrs) > 0 {
+		return nil, fmt.Errorf("map %s: %s: %w", src.Key, ferrs[0].Error(), ErrPermanent)
+	}
+	marker := c.marker(s, src)
+	targetType := tp.B
+	if t == SideA {
+		targetType = tp.A
+	}
+	if c.dry {
+		c.plan = append(c.plan, PlanItem{Action: "create", Side: t, Key: src.Key, Title: src.Title, Detail: fmt.Sprintf("%s from %s %s", targetType, s, src.Key)})
+		return &Pair{State: PairSynced}, nil
+	}
+	var intent Intent
+	ikey := keyIntent(c.p.ID, s, src.ID)
+	switch err := c.e.d.Store.Get(ikey, &intent); {
+	case err == nil:
+		// An earlier attempt may have created it: look before creating.
+		if p, err := c.adopt(ctx, s, src, marker); err != nil || p != nil {
+			return p, err
+		}
+	case errors.Is(err, store.ErrNotFound):
+		if err := c.e.d.Store.Put(ikey, Intent{Target: t, SourceKey: src.Key, At: c.now().UTC()}); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, err
+	}
+	created, err := c.con[t].Create(ctx, c.p.End(t).Project, targetType, fields, marker)
+	if err != nil {
+		return nil, fmt.Errorf("create peer of %s: %w", src.Key, err)
+	}
+	c.run.Counts.Created++
+	return c.register(s, src, created, tp)
+}
+
+func (c *cycle) marker(s Side, src connector.Entity) connector.Marker {
+	key := src.Key
+	if key == "" {
+		key = src.ID
+	}
+	return connector.Marker{System: c.p.End(s).System, Key: key, URL: src.URL}
+}
+
+// adopt looks for a peer an interrupted create left behind.
+func (c *cycle) adopt(ctx context.Context, s Side, src connector.Entity, marker connector.Marker) (*Pair, error) {
+	t := s.Other()
+	found, err := c.con[t].FindByMarker(ctx, c.p.End(t).Project, marker)
+	if err != nil {
+		return nil, fmt.Errorf("look for the peer of %s: %w", src.Key, err)
+	}
+	if len(found) == 0 {
+		return nil, nil
+	}
+	tp, _ := c.p.typePair(s, src.Type)
+	c.log.Info().Str("entity_key", src.Key).Str("peer_key", found[0].Key).Msg("recovered a peer created before an interruption")
+	return c.register(s, src, found[0], tp)
+}
+
+// register records a new pair with its base, and clears the intent, in one
+// transaction.
+func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair) (*Pair, error) {
+	now := c.now().UTC()
+	p := &Pair{ID: newID(), Process: c.p.ID, State: PairSynced, Fields: map[string]Base{}, CreatedAt: now, LastSyncedAt: now}
+	*p.Ref(s) = refOf(src)
+	*p.Ref(s.Other()) = refOf(peer)
+	a, b := src, peer
+	if s == SideB {
+		a, b = peer, src
+	}
+	for _, fp := range tp.Fields {
+		p.Fields[fieldKey(fp)] = Base{A: mapping.Hash(a.Fields[fp.A]), B: mapping.Hash(b.Fields[fp.B])}
+	}
+	err := c.e.d.Store.Update(func(tx *store.Tx) error {
+		if err := tx.Put(keyPair(c.p.ID, p.ID), p); err != nil {
+			return err
+		}
+		if err := tx.SetRaw(keyIndex(c.p.ID, SideA, p.A.ID), []byte(p.ID)); err != nil {
+			return err
+		}
+		if err := tx.SetRaw(keyIndex(c.p.ID, SideB, p.B.ID), []byte(p.ID)); err != nil {
+			return err
+		}
+		return tx.Delete(keyIntent(c.p.ID, s, src.ID))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("register pair of %s: %w", src.Key, err)
+	}
+	return p, nil
+}
+
+func refOf(e connector.Entity) EntityRef {
+	return EntityRef{ID: e.ID, Key: e.Key, Title: e.Title, Type: e.Type, URL: e.URL, Version: e.Version}
+}
+
+// update brings a pair's fields in line. Each field pair is compared with
+// its base on both sides: a side whose hash moved changed. One changed side
+// flows to the other (if the direction allows); both changed is a conflict,
+// settled by the process's policy and recorded in the run.
+func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s Side, src connector.Entity) error {
+	t := s.Other()
+	peer, err := c.con[t].Get(ctx, connector.Ref{ID: pair.Ref(t).ID})
+	if errors.Is(err, connector.ErrNotFound) {
+		return fmt.Errorf("the peer %s of %s was deleted: unpair or recreate it: %w", pair.Ref(t).Key, src.Key, ErrPermanent)
+	}
+	if err != nil {
+		return fmt.Errorf("read peer %s: %w", pair.Ref(t).Key, err)
+	}
+	ent := map[Side]connector.Entity{s: src, t: peer}
+	mapped := map[Side]connector.Fields{} // values to write into each side
+	for _, from := range []Side{SideA, SideB} {
+		f, ferrs := mapping.Apply(tp, dirOf(from), ent[from], c.p.Users)
+		if len(ferrs) > 0 {
+			return fmt.Errorf("map %s: %s: %w", ent[from].Key, ferrs[0].Error(), ErrPermanent)
+		}
+		mapped[from.Other()] = f
+	}
+	writes := map[Side]connector.Fields{SideA: {}, SideB: {}}
+	var held []string
+	for _, fp := range tp.Fields {
+		k := fieldKey(fp)
+		base := pair.Fields[k]
+		hA, hB := mapping.Hash(ent[SideA].Fields[fp.A]), mapping.Hash(ent[SideB].Fields[fp.B])
+		changedA, changedB := hA != base.A, hB != base.B
+		if w, ok := pair.Resolve[k]; ok {
+			changedA, changedB = w == SideA, w == SideB
+		}
+		switch {
+		case !changedA && !changedB:
+			continue
+		case changedA && changedB:
+			if mapping.Hash(mapped[SideB][fp.B]) == hB {
+				continue // both sides changed to the same value
+			}
+			c.run.Counts.Conflicts++
+			rec := ConflictRecord{Pair: pair.ID, Field: k, AVersion: ent[SideA].Version, BVersion: ent[SideB].Version}
+			switch c.p.Options.Conflict {
+			case ConflictAWins:
+				rec.Winner = "a"
+				if flows(fp, SideA) {
+					writes[SideB][fp.B] = mapped[SideB][fp.B]
+				}
+			case ConflictBWins:
+				rec.Winner = "b"
+				if flows(fp, SideB) {
+					writes[SideA][fp.A] = mapped[SideA][fp.A]
+				}
+			default:
+				rec.Winner = "held"
+				held = append(held, k)
+			}
+			c.run.Conflicts = append(c.run.Conflicts, rec)
+			c.log.Warn().Str("pair", pair.ID).Str("field", k).Str("winner", rec.Winner).
+				Str("a_version", rec.AVersion).Str("b_version", rec.BVersion).Msg("conflict: both sides changed the field")
+		case changedA && flows(fp, SideA):
+			writes[SideB][fp.B] = mapped[SideB][fp.B]
+		case changedB && flows(fp, SideB):
+			writes[SideA][fp.A] = mapped[SideA][fp.A]
+		}
+	}
+	if len(held) > 0 {
+		if c.dry {
+			c.plan = append(c.plan, PlanItem{Action: "hold", Side: s, Key: src.Key, Title: src.Title, Detail: strings.Join(held, ", ")})
+			return nil
+		}
+		// Nothing is written while a conflict waits: the administrator sees
+		// both current values and chooses.
+		pair.State, pair.Held = PairHeld, held
+		return c.savePair(pair)
+	}
+	for _, side := range []Side{SideA, SideB} {
+		if len(writes[side]) == 0 {
+			continue
+		}
+		if c.dry {
+			c.plan = append(c.plan, PlanItem{Action: "update", Side: side, Key: ent[side].Key, Title: ent[side].Title, Detail: strings.Join(keysOf(writes[side]), ", ")})
+			continue
+		}
+		updated, err := c.con[side].Update(ctx, connector.Ref{ID: ent[side].ID, Key: ent[side].Key}, writes[side], ent[side].Version)
+		if err != nil {
+			return fmt.Errorf("update %s: %w", ent[side].Key, err)
+		}
+		ent[side] = updated
+		c.run.Counts.Updated++
+		c.log.Info().Str("system", c.p.End(side).System).Str("entity_id", updated.ID).Str("entity_key", updated.Key).
+			Str("entity_title", updated.Title).Strs("fields", keysOf(writes[side])).Msg("updated entity")
+	}
+	if c.dry {
+		return nil
+	}
+	// The new base is what each side holds now, as read or as the write
+	// returned it: the next read of our own write is not a change.
+	for _, fp := range tp.Fields {
+		pair.Fields[fieldKey(fp)] = Base{A: mapping.Hash(ent[SideA].Fields[fp.A]), B: mapping.Hash(ent[SideB].Fields[fp.B])}
+	}
+	pair.A, pair.B = refOf(ent[SideA]), refOf(ent[SideB])
+	pair.State, pair.Error, pair.LastSyncedAt, pair.Resolve = PairSynced, "", c.now().UTC(), nil
+	return c.savePair(pair)
+}
+
+func keysOf(f connector.Fields) []string {
+	out := make([]string, 0, len(f))
+	for k := range f {
+		out = append(out, k)
+	}
+	return out
+}
+
+func (c *cycle) savePair(p *Pair) error {
+	if err := c.e.d.Store.Put(keyPair(c.p.ID, p.ID), p); err != nil {
+		return fmt.Errorf("save pair %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// recoverIntents finishes creates an earlier run left in flight (a crash
+// between the request and the pair record): each is found by its marker, or
+// its source is queued again to be created.
+func (c *cycle) recoverIntents(ctx context.Context) error {
+	type open struct {
+		side Side
+		id   string
+	}
+	var pending []open
+	err := c.e.d.Store.View(func(tx *store.Tx) error {
+		return tx.Scan(prefixIntents(c.p.ID), "", func(k string, _ []byte) error {
+			rest := strings.TrimPrefix(k, prefixIntents(c.p.ID))
+			side, id, ok := strings.Cut(rest, "/")
+			if ok {
+				pending = append(pending, open{Side(side), unesc(id)})
+			}
+			return nil
+		})
+	})
+	if err != nil || c.dry {
+		return err
+	}
+	for _, o := range pending {
+		if err := c.enqueue(QueueItem{Side: o.side, Entity: o.id}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

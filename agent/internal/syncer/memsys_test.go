@@ -1,0 +1,312 @@
+package syncer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+)
+
+// memsys is an in-memory work system for the engine's deterministic tests:
+// it pages changes, bumps versions, keeps markers, and counts what the engine
+// writes. The real HTTP sandbox is tested through its connector elsewhere.
+type memsys struct {
+	mu       sync.Mutex
+	prefix   string
+	clock    *time.Time
+	items    map[string]*memItem
+	next     int
+	pageSize int
+	fail     func(op string) error // fault injection
+
+	engineCreates, engineUpdates, engineComments, engineUploads, engineLinks int
+}
+
+type memItem struct {
+	ent      connector.Entity
+	marker   string
+	comments []connector.Comment
+	atts     []connector.Attachment
+	blobs    map[string][]byte
+	links    []connector.Link
+}
+
+func newMemsys(prefix string, clock *time.Time) *memsys {
+	return &memsys{prefix: prefix, clock: clock, items: map[string]*memItem{}, pageSize: 3}
+}
+
+func (m *memsys) tick() time.Time {
+	*m.clock = m.clock.Add(time.Millisecond)
+	return *m.clock
+}
+
+func (m *memsys) touch(it *memItem) {
+	it.ent.UpdatedAt = m.tick()
+	v, _ := strconv.Atoi(it.ent.Version)
+	it.ent.Version = strconv.Itoa(v + 1)
+}
+
+func (m *memsys) check(op string) error {
+	if m.fail != nil {
+		return m.fail(op)
+	}
+	return nil
+}
+
+func clone(e connector.Entity) connector.Entity {
+	f := connector.Fields{}
+	for k, v := range e.Fields {
+		if l, ok := v.([]string); ok {
+			v = append([]string(nil), l...)
+		}
+		f[k] = v
+	}
+	e.Fields = f
+	return e
+}
+
+// userCreate makes an item as a person would.
+func (m *memsys) userCreate(typ string, fields connector.Fields) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.next++
+	id := strconv.Itoa(m.next)
+	now := m.tick()
+	e := connector.Entity{Ref: connector.Ref{ID: id, Key: m.prefix + "-" + id}, Type: typ, Title: fmt.Sprint(fields["title"]),
+		Version: "1", CreatedAt: now, UpdatedAt: now, Fields: connector.Fields{}}
+	for k, v := range fields {
+		e.Fields[k] = v
+	}
+	m.items[id] = &memItem{ent: e, blobs: map[string][]byte{}}
+	return id
+}
+
+func (m *memsys) userSet(id, field string, v any) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	it.ent.Fields[field] = v
+	if field == "title" {
+		it.ent.Title = fmt.Sprint(v)
+	}
+	m.touch(it)
+}
+
+func (m *memsys) userComment(id, body string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	it.comments = append(it.comments, connector.Comment{ID: strconv.Itoa(len(it.comments) + 1), Author: connector.User{ID: "u1", Name: "Ann"}, Body: body, CreatedAt: m.tick()})
+	m.touch(it)
+}
+
+func (m *memsys) userAttach(id, name string, data []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	aid := strconv.Itoa(len(it.atts) + 1)
+	it.atts = append(it.atts, connector.Attachment{ID: aid, Name: name, Size: int64(len(data))})
+	it.blobs[aid] = data
+	m.touch(it)
+}
+
+func (m *memsys) userLink(id, typ, target string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	for _, l := range it.links {
+		if l.Type == typ && l.Target.ID == target {
+			return // systems refuse a duplicate link
+		}
+	}
+	it.links = append(it.links, connector.Link{Type: typ, Target: connector.Ref{ID: target}})
+	m.touch(it)
+}
+
+func (m *memsys) Schema(context.Context, string) (connector.Schema, error) {
+	return connector.Schema{
+		EntityTypes: []string{"incident", "bug"},
+		Fields: []connector.FieldSchema{
+			{Name: "title", Type: connector.TypeString}, {Name: "description", Type: connector.TypeText},
+			{Name: "status", Type: connector.TypeEnum, Values: []string{"new", "open", "solved", "resolved", "closed"}},
+			{Name: "priority", Type: connector.TypeEnum, Values: []string{"low", "high"}},
+			{Name: "labels", Type: connector.TypeLabels},
+		},
+		LinkTypes: []string{"blocks"},
+	}, nil
+}
+
+func (m *memsys) Validate(context.Context) (string, error) { return "ok", nil }
+
+func (m *memsys) Changes(_ context.Context, _ string, since time.Time, cursor string) (connector.Page, error) {
+	if err := m.check("changes"); err != nil {
+		return connector.Page{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var all []connector.Entity
+	for _, it := range m.items {
+		if !it.ent.UpdatedAt.Before(since) {
+			all = append(all, clone(it.ent))
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].UpdatedAt.Before(all[j].UpdatedAt) })
+	start, _ := strconv.Atoi(cursor)
+	end := min(start+m.pageSize, len(all))
+	page := connector.Page{Entities: all[start:end]}
+	if end < len(all) {
+		page.Cursor = strconv.Itoa(end)
+	}
+	return page, nil
+}
+
+func (m *memsys) Get(_ context.Context, ref connector.Ref) (connector.Entity, error) {
+	if err := m.check("get"); err != nil {
+		return connector.Entity{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it, ok := m.items[ref.ID]
+	if !ok {
+		return connector.Entity{}, connector.ErrNotFound
+	}
+	return clone(it.ent), nil
+}
+
+func markerString(mk connector.Marker) string { return mk.System + ":" + mk.Key }
+
+func (m *memsys) Create(_ context.Context, _, typ string, fields connector.Fields, mk connector.Marker) (connector.Entity, error) {
+	if err := m.check("create"); err != nil {
+		return connector.Entity{}, err
+	}
+	id := m.userCreate(typ, fields)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.engineCreates++
+	m.items[id].marker = markerString(mk)
+	if err := m.check("create-after"); err != nil { // the request landed, the answer was lost
+		return connector.Entity{}, err
+	}
+	return clone(m.items[id].ent), nil
+}
+
+func (m *memsys) Update(_ context.Context, ref connector.Ref, fields connector.Fields, version string) (connector.Entity, error) {
+	if err := m.check("update"); err != nil {
+		return connector.Entity{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it, ok := m.items[ref.ID]
+	if !ok {
+		return connector.Entity{}, connector.ErrNotFound
+	}
+	if version != "" && version != it.ent.Version {
+		return connector.Entity{}, connector.ErrConflict
+	}
+	for k, v := range fields {
+		it.ent.Fields[k] = v
+		if k == "title" {
+			it.ent.Title = fmt.Sprint(v)
+		}
+	}
+	m.touch(it)
+	m.engineUpdates++
+	return clone(it.ent), nil
+}
+
+func (m *memsys) FindByMarker(_ context.Context, _ string, mk connector.Marker) ([]connector.Entity, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []connector.Entity
+	for _, it := range m.items {
+		if it.marker == markerString(mk) {
+			out = append(out, clone(it.ent))
+		}
+	}
+	return out, nil
+}
+
+func (m *memsys) Comments(_ context.Context, ref connector.Ref) ([]connector.Comment, error) {
+	if err := m.check("comments"); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]connector.Comment(nil), m.items[ref.ID].comments...), nil
+}
+
+func (m *memsys) AddComment(_ context.Context, ref connector.Ref, c connector.NewComment) (connector.Comment, error) {
+	if err := m.check("comment"); err != nil {
+		return connector.Comment{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[ref.ID]
+	cm := connector.Comment{ID: strconv.Itoa(len(it.comments) + 1), Author: connector.User{ID: "bot"}, Body: c.Body, CreatedAt: m.tick()}
+	it.comments = append(it.comments, cm)
+	m.touch(it)
+	m.engineComments++
+	return cm, nil
+}
+
+func (m *memsys) Attachments(_ context.Context, ref connector.Ref) ([]connector.Attachment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]connector.Attachment(nil), m.items[ref.ID].atts...), nil
+}
+
+func (m *memsys) Download(_ context.Context, ref connector.Ref, a connector.Attachment) (io.ReadCloser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return io.NopCloser(bytes.NewReader(m.items[ref.ID].blobs[a.ID])), nil
+}
+
+func (m *memsys) Upload(_ context.Context, ref connector.Ref, name, _ string, _ int64, r io.Reader) (connector.Attachment, error) {
+	if err := m.check("upload"); err != nil {
+		return connector.Attachment{}, err
+	}
+	data, _ := io.ReadAll(r)
+	m.userAttach(ref.ID, name, data)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.engineUploads++
+	atts := m.items[ref.ID].atts
+	return atts[len(atts)-1], nil
+}
+
+func (m *memsys) Links(_ context.Context, ref connector.Ref) ([]connector.Link, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]connector.Link(nil), m.items[ref.ID].links...), nil
+}
+
+func (m *memsys) AddLink(_ context.Context, ref connector.Ref, l connector.Link) error {
+	m.userLink(ref.ID, l.Type, l.Target.ID)
+	m.mu.Lock()
+	m.engineLinks++
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *memsys) RemoveLink(_ context.Context, ref connector.Ref, l connector.Link) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[ref.ID]
+	for i, x := range it.links {
+		if x.Type == l.Type && x.Target.ID == l.Target.ID {
+			it.links = append(it.links[:i], it.links[i+1:]...)
+			m.touch(it)
+			return nil
+		}
+	}
+	return nil
+}
+
+var _ = http.MethodGet

@@ -1,0 +1,336 @@
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+)
+
+// overlap re-reads the last moments before a watermark: systems' update
+// times are not always unique or precise, and a repeat costs nothing (its
+// hashes match) while a gap loses a change.
+const overlap = 2 * time.Second
+
+// maxAttempts before a transiently failing item is parked.
+const maxAttempts = 8
+
+// cycle is one run's working state.
+type cycle struct {
+	e    *Engine
+	p    *Process
+	run  Run
+	con  map[Side]connector.Connector
+	log  zerolog.Logger
+	dry  bool
+	plan []PlanItem
+	// dryQueue holds what a dry run would have queued.
+	dryQueue []QueueItem
+	worked   func()
+}
+
+func (c *cycle) now() time.Time { return c.e.d.Now() }
+
+// runOnce performs one run: recover creates in flight, poll both sides into
+// the durable queue, then work the queue.
+func (e *Engine) runOnce(ctx context.Context, p *Process, trigger string, only *QueueItem) Run {
+	return e.runWith(ctx, p, trigger, only, nil)
+}
+
+// runWith is runOnce with a hook called after each worked item (progress).
+func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *QueueItem, worked func()) Run {
+	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, worked: worked}
+	c.run = Run{Process: p.ID, Trigger: trigger, StartedAt: e.d.Now().UTC()}
+	seq, err := e.nextRunSeq(p.ID)
+	if err != nil {
+		e.d.Log.Error().Err(err).Str("process", p.ID).Msg("allocate run id")
+		return c.run
+	}
+	c.run.ID = p.ID + "-" + strconv.FormatUint(seq, 10)
+	c.log = e.d.Log.With().Str("process", p.ID).Str("run", c.run.ID).Logger()
+	e.d.Bus.Publish(apitype.EventRunStarted, map[string]any{"process": p.ID, "run": c.run.ID, "trigger": trigger})
+	err = c.execute(ctx, only)
+	if err != nil {
+		c.run.Errors = append(c.run.Errors, RunError{Message: err.Error()})
+		c.log.Warn().Err(err).Msg("run stopped")
+	}
+	c.run.EndedAt = e.d.Now().UTC()
+	if err := e.saveRun(&c.run); err != nil {
+		c.log.Error().Err(err).Msg("save run record")
+	}
+	c.log.Info().Int("created", c.run.Counts.Created).Int("updated", c.run.Counts.Updated).
+		Int("commented", c.run.Counts.Commented).Int("attached", c.run.Counts.Attached).Int("linked", c.run.Counts.Linked).
+		Int("failed", c.run.Counts.Failed).Int("conflicts", c.run.Counts.Conflicts).Msg("run finished")
+	e.d.Bus.Publish(apitype.EventRunFinished, map[string]any{"process": p.ID, "run": c.run.ID, "counts": c.run.Counts, "errors": len(c.run.Errors)})
+	return c.run
+}
+
+func (c *cycle) execute(ctx context.Context, only *QueueItem) error {
+	if c.e.d.Allowed != nil {
+		if err := c.e.d.Allowed(c.p); err != nil {
+			return err
+		}
+	}
+	for _, s := range []Side{SideA, SideB} {
+		con, err := c.e.d.Open(c.p.End(s).System)
+		if err != nil {
+			return fmt.Errorf("open system %s: %w", c.p.End(s).System, err)
+		}
+		c.con[s] = con
+	}
+	if err := c.recoverIntents(ctx); err != nil {
+		return err
+	}
+	if only != nil {
+		if !c.dry {
+			if err := c.enqueue(*only); err != nil {
+				return err
+			}
+		}
+		return c.drain(ctx, only)
+	}
+	for _, s := range []Side{SideA, SideB} {
+		if err := c.poll(ctx, s); err != nil {
+			return err
+		}
+	}
+	return c.drain(ctx, nil)
+}
+
+func (c *cycle) enqueue(item QueueItem) error {
+	return c.e.d.Store.Update(func(tx *store.Tx) error {
+		return enqueueTx(tx, c.p.ID, item, c.now())
+	})
+}
+
+// enqueueTx adds an entity to the queue; one already queued keeps its place
+// and attempts.
+func enqueueTx(tx *store.Tx, proc string, item QueueItem, now time.Time) error {
+	k := keyQueue(proc, item.Side, item.Entity)
+	if _, err := tx.GetRaw(k); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	item.Enqueued = now.UTC()
+	return tx.Put(k, item)
+}
+
+// poll reads one side's changes since its watermark, page by page. Each page
+// is queued and the watermark moved in one transaction: a crash leaves either
+// both or neither, so no change is lost and none is applied twice.
+func (c *cycle) poll(ctx context.Context, s Side) error {
+	var wm Watermark
+	if err := c.e.d.Store.Get(keyWatermark(c.p.ID, s), &wm); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	since := wm.Since
+	if !since.IsZero() {
+		since = since.Add(-overlap)
+	}
+	cursor := ""
+	for {
+		page, err := c.con[s].Changes(ctx, c.p.End(s).Project, since, cursor)
+		if err != nil {
+			return fmt.Errorf("poll side %s: %w", s, err)
+		}
+		latest := wm.Since
+		var items []QueueItem
+		for _, ent := range page.Entities {
+			if ent.UpdatedAt.After(latest) {
+				latest = ent.UpdatedAt
+			}
+			if _, ok := c.p.typePair(s, ent.Type); !ok {
+				continue
+			}
+			if c.known(s, ent) {
+				continue // our own write, or a change already worked
+			}
+			items = append(items, QueueItem{Side: s, Entity: ent.ID})
+			if c.dry {
+				c.plan = append(c.plan, PlanItem{Action: "read", Side: s, Entity: ent.ID, Key: ent.Key, Title: ent.Title})
+			}
+		}
+		if !c.dry {
+			err = c.e.d.Store.Update(func(tx *store.Tx) error {
+				for _, it := range items {
+					if err := enqueueTx(tx, c.p.ID, it, c.now()); err != nil {
+						return err
+					}
+				}
+				return tx.Put(keyWatermark(c.p.ID, s), Watermark{Since: latest})
+			})
+			if err != nil {
+				return fmt.Errorf("queue changes of side %s: %w", s, err)
+			}
+		} else {
+			c.dryQueue = append(c.dryQueue, items...)
+		}
+		wm.Since = latest
+		if page.Cursor == "" {
+			return nil
+		}
+		cursor = page.Cursor
+	}
+}
+
+// known reports whether ent is already in sync: paired, with the version
+// Lockstep last read or wrote. Echoes of our own writes stop here without a
+// single extra request.
+func (c *cycle) known(s Side, ent connector.Entity) bool {
+	pair, err := c.e.pairOf(c.p.ID, s, ent.ID)
+	if err != nil || pair == nil || pair.State != PairSynced {
+		return false
+	}
+	return ent.Version != "" && pair.Ref(s).Version == ent.Version
+}
+
+// drain works every queued item that is due; only, when set, limits it to
+// one entity.
+func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
+	var items []QueueItem
+	if c.dry {
+		items = c.dryQueue
+	}
+	err := c.e.d.Store.View(func(tx *store.Tx) error {
+		return tx.Scan(prefixQueue(c.p.ID), "", func(_ string, raw []byte) error {
+			var it QueueItem
+			if err := json.Unmarshal(raw, &it); err != nil {
+				return nil // a corrupt item must not block the queue; it is overwritten when re-queued
+			}
+			if only != nil && (it.Side != only.Side || it.Entity != only.Entity) {
+				return nil
+			}
+			if only == nil && it.NotBefore.After(c.now()) {
+				return nil
+			}
+			items = append(items, it)
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	// Creates left in flight go first: their peers, already in the other
+	// system, must be recognised before anything else touches them.
+	inFlight := map[string]bool{}
+	c.e.d.Store.View(func(tx *store.Tx) error {
+		return tx.Scan(prefixIntents(c.p.ID), "", func(k string, _ []byte) error {
+			inFlight[strings.TrimPrefix(k, prefixIntents(c.p.ID))] = true
+			return nil
+		})
+	})
+	sort.SliceStable(items, func(i, j int) bool {
+		return inFlight[string(items[i].Side)+"/"+esc(items[i].Entity)] && !inFlight[string(items[j].Side)+"/"+esc(items[j].Entity)]
+	})
+	for _, it := range items {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.work(ctx, it)
+		if c.worked != nil {
+			c.worked()
+		}
+	}
+	return nil
+}
+
+// work processes one item and settles its queue entry: done, retried later
+// with backoff, or parked. One poisoned entity never blocks the others.
+func (c *cycle) work(ctx context.Context, it QueueItem) {
+	err := c.item(ctx, it.Side, it.Entity)
+	if c.dry {
+		if err != nil {
+			c.plan = append(c.plan, PlanItem{Action: "error", Side: it.Side, Entity: it.Entity, Detail: err.Error()})
+		}
+		return
+	}
+	k := keyQueue(c.p.ID, it.Side, it.Entity)
+	log := c.log.With().Str("system", c.p.End(it.Side).System).Str("entity_id", it.Entity).Logger()
+	switch {
+	case err == nil:
+		c.e.d.Store.Update(func(tx *store.Tx) error {
+			tx.Delete(keyParked(c.p.ID, it.Side, it.Entity))
+			return tx.Delete(k)
+		})
+	case connector.Transient(err) && it.Attempts+1 < maxAttempts:
+		it.Attempts++
+		it.LastError = err.Error()
+		backoff := time.Duration(1<<min(it.Attempts, 9)) * time.Second
+		it.NotBefore = c.now().Add(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1)))
+		c.e.d.Store.Put(k, it)
+		c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error()})
+		log.Warn().Err(err).Int("attempt", it.Attempts).Time("retry_at", it.NotBefore).Msg("transient failure: will retry")
+	default:
+		c.run.Counts.Failed++
+		c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error(), Parked: true})
+		c.park(it, err)
+		log.Error().Err(err).Msg("entity parked: fix the cause and retry it")
+	}
+}
+
+func (c *cycle) park(it QueueItem, cause error) {
+	parked := Parked{Side: it.Side, Entity: it.Entity, Error: cause.Error(), Attempts: it.Attempts + 1, At: c.now().UTC()}
+	pair, _ := c.e.pairOf(c.p.ID, it.Side, it.Entity)
+	if pair != nil {
+		parked.Pair, parked.Key, parked.Title = pair.ID, pair.Ref(it.Side).Key, pair.Ref(it.Side).Title
+	}
+	c.e.d.Store.Update(func(tx *store.Tx) error {
+		if pair != nil {
+			var cur Pair
+			if err := tx.Get(keyPair(c.p.ID, pair.ID), &cur); err == nil {
+				cur.State, cur.Error = PairError, cause.Error()
+				tx.Put(keyPair(c.p.ID, pair.ID), cur)
+			}
+		}
+		tx.Put(keyParked(c.p.ID, it.Side, it.Entity), parked)
+		return tx.Delete(keyQueue(c.p.ID, it.Side, it.Entity))
+	})
+	c.e.d.Bus.Publish(apitype.EventPairFailed, map[string]any{"process": c.p.ID, "side": it.Side, "entity": it.Entity,
+		"key": parked.Key, "pair": parked.Pair, "error": parked.Error})
+}
+
+func (e *Engine) nextRunSeq(proc string) (uint64, error) {
+	var seq uint64
+	err := e.d.Store.Update(func(tx *store.Tx) error {
+		seq = 0
+		if raw, err := tx.GetRaw(keyRunSeq(proc)); err == nil {
+			seq, _ = strconv.ParseUint(string(raw), 10, 64)
+		}
+		seq++
+		return tx.SetRaw(keyRunSeq(proc), []byte(strconv.FormatUint(seq, 10)))
+	})
+	return seq, err
+}
+
+func (e *Engine) saveRun(r *Run) error {
+	seq, err := runSeq(r.ID)
+	if err != nil {
+		return err
+	}
+	return e.d.Store.Put(keyRun(r.Process, seq), r)
+}
+
+// runSeq reads the sequence number of a run id "<process>-<seq>".
+func runSeq(id string) (uint64, error) {
+	i := strings.LastIndexByte(id, '-')
+	if i < 0 {
+		return 0, fmt.Errorf("run id %q: %w", id, ErrNotFound)
+	}
+	seq, err := strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("run id %q: %w", id, ErrNotFound)
+	}
+	return seq, nil
+}
