@@ -73,3 +73,12 @@ var (
 	ErrorsList  = def[a.ErrorsListParams, a.ErrorsListResult]("errors.list", Viewer)
 	ErrorsRetry = def[a.ErrorsRetryParams, a.ErrorsRetryResult]("errors.retry", Operator)
 )
+
+// License and telemetry.
+var (
+	LicenseGet       = def[a.Empty, a.LicenseInfo]("license.get", Viewer)
+	LicenseImport    = def[a.LicenseImportParams, a.LicenseInfo]("license.import", Admin)
+	TelemetryGet     = def[a.Empty, a.TelemetryInfo]("telemetry.get", Admin)
+	TelemetrySet     = def[a.TelemetrySetParams, a.TelemetryInfo]("telemetry.set", Admin)
+	TelemetryPreview = def[a.Empty, a.TelemetryPreview]("telemetry.preview", Admin)
+)

@@ -20,6 +20,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/hostinfo"
+	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
 	"github.com/lockstep-sync/lockstep/agent/internal/paths"
 	"github.com/lockstep-sync/lockstep/agent/internal/rpc"
@@ -56,6 +57,7 @@ type App struct {
 	settings   *config.Settings
 	support    *support.Manager
 	engine     *syncer.Engine
+	license    *license.Manager
 	conns      *connectors
 	api        *rpc.Server
 
@@ -138,9 +140,14 @@ func (a *App) compose() error {
 	a.settings.OnChange(func(s apitype.Settings) {
 		a.support.SetRetention(time.Duration(s.SupportRetentionHours) * time.Hour)
 	})
+	if a.license, err = license.New(a.store, a.audit, a.bus, license.Options{Now: a.opts.Now, Version: Version,
+		InstanceID: a.instanceID, Log: a.logs.Logger("license")}); err != nil {
+		return err
+	}
 	a.conns = &connectors{open: map[string]cachedConnector{}, app: a, nowFn: a.opts.Now}
 	a.engine = syncer.New(syncer.Deps{
 		Store: a.store, Open: a.conns.get, Bus: a.bus, Audit: a.audit, Log: a.logs.Logger("sync"), Now: a.opts.Now,
+		Allowed: a.syncAllowed,
 		Systems: func() (map[string]string, error) {
 			list, err := a.systems.List()
 			names := map[string]string{}
@@ -153,7 +160,7 @@ func (a *App) compose() error {
 	a.api = rpc.New(rpc.Deps{
 		Version: Version, InstanceID: a.instanceID, StartedAt: a.startedAt, DataDir: a.layout.Dir,
 		Log: a.logs.Logger("api"), Auth: a.auth, Systems: a.systems, Audit: a.audit, Events: a.bus,
-		Logs: a.logs, Settings: a.settings, Support: a.support, Engine: a.engine, Host: a.hostInfo,
+		Logs: a.logs, Settings: a.settings, Support: a.support, Engine: a.engine, License: a.license, Host: a.hostInfo,
 	})
 	return nil
 }
@@ -209,7 +216,7 @@ func (a *App) Run(ctx context.Context) error {
 	for _, c := range []struct {
 		name  string
 		serve func(context.Context) error
-	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"sync", a.engine.Serve}} {
+	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"sync", a.engine.Serve}, {"license", a.license.Serve}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -302,4 +309,17 @@ func (b badgerLogger) Infof(f string, args ...interface{}) {
 }
 func (b badgerLogger) Debugf(f string, args ...interface{}) {
 	b.log.Trace().Msgf(strings.TrimSpace(f), args...)
+}
+
+// syncAllowed asks the license whether a process's systems may sync now.
+func (a *App) syncAllowed(p *syncer.Process) error {
+	var kinds []string
+	for _, id := range []string{p.A.System, p.B.System} {
+		rec, err := a.systems.Get(id)
+		if err != nil {
+			return err
+		}
+		kinds = append(kinds, rec.Kind)
+	}
+	return a.license.SyncAllowed(kinds)
 }

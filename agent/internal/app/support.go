@@ -41,8 +41,8 @@ func (a *App) supportSources() support.Sources {
 			recent := make([]map[string]any, 0, len(pairs))
 			for _, p := range pairs {
 				recent = append(recent, map[string]any{"id": p.ID, "process": p.Process, "state": p.State,
-					"a": map[string]string{"id": p.A.ID, "key": p.A.Key, "title": p.A.Title},
-					"b": map[string]string{"id": p.B.ID, "key": p.B.Key, "title": p.B.Title},
+					"a":            map[string]string{"id": p.A.ID, "key": p.A.Key, "title": p.A.Title},
+					"b":            map[string]string{"id": p.B.ID, "key": p.B.Key, "title": p.B.Title},
 					"lastSyncedAt": p.LastSyncedAt})
 			}
 			return map[string]any{"pairsByProcess": counts, "recentPairs": recent}, err

@@ -41,6 +41,9 @@ Usage:
   lockstep-agent service install|uninstall|start|stop|status [--data-dir DIR] [--user NAME]
   lockstep-agent audit verify --data-dir DIR                 (agent stopped)
   lockstep-agent support-package --data-dir DIR -o FILE      (agent stopped)
+  lockstep-agent license import FILE --data-dir DIR | license show --data-dir DIR   (agent stopped)
+  lockstep-agent sandbox serve --listen ADDR --data FILE [--token T]
+  lockstep-agent demo [--data-dir DIR] [--listen ADDR] [--admin-password-file F]
   lockstep-agent version
 
 Every command that opens the data dir also takes --key-file FILE.
@@ -98,6 +101,15 @@ func dispatch(args []string, stdio IO) error {
 		return runAuditVerify(rest[1:], stdio)
 	case "support-package":
 		return runSupportPackage(rest, stdio)
+	case "license":
+		return runLicense(rest, stdio)
+	case "sandbox":
+		if len(rest) == 0 || rest[0] != "serve" {
+			return fmt.Errorf("%w: sandbox needs a subcommand: serve", errUsage)
+		}
+		return runSandbox(rest[1:], stdio)
+	case "demo":
+		return runDemo(rest, stdio)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdio.Stdout, "lockstep-agent %s\n", app.Version)
 		return nil

@@ -8,9 +8,10 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Queue lengths for Subscribe. Each subscription owns two queues of
-// queueLen slots of slotSize bytes (one the writer fills, one the reader
-// holds), so the maximum bounds a subscriber at 2*8192*512 B = 8 MiB.
+// Queue lengths for Subscribe. Each subscription owns two queues (one the
+// writer fills, one the reader holds) of queueLen lines and queueLen*512
+// bytes (at least MaxLineBytes), so the maximum bounds a subscriber at
+// 2*8192*512 B = 8 MiB.
 const (
 	DefaultQueueLen = 256
 	MaxQueueLen     = 8192
@@ -59,8 +60,9 @@ func (t *Tap) Subscribe(f Filter, queueLen, backlog int) *Subscription {
 		tap:    t,
 		filter: f,
 		ready:  make(chan struct{}, 1),
-		in:     queue{slots: newSlots(queueLen)},
-		out:    queue{slots: newSlots(queueLen)},
+		in:     newQueue(queueLen),
+		out:    newQueue(queueLen),
+		lines:  make([][]byte, 0, queueLen),
 	}
 	r := t.ring
 	r.mu.Lock()
@@ -75,9 +77,9 @@ func (t *Tap) Subscribe(f Filter, queueLen, backlog int) *Subscription {
 			return s.matches(r.slots.levels[j], r.slots.lines[j], &m)
 		})
 		for _, j := range idx {
-			s.in.push(r.slots.levels[j], r.slots.lines[j])
+			s.in.push(r.slots.lines[j])
 		}
-		if s.in.n > 0 {
+		if len(s.in.ends) > 0 {
 			s.ready <- struct{}{}
 		}
 	}
@@ -120,7 +122,10 @@ type Subscription struct {
 	dropped uint64
 	closed  bool
 
-	out queue // handed to the reader by the last Drain; the reader's own
+	// The reader's own: the queue handed over by the last Drain, and the
+	// slice of its lines Drain returned.
+	out   queue
+	lines [][]byte
 }
 
 // Ready receives a value when lines or a drop count are waiting, and is
@@ -139,10 +144,16 @@ func (s *Subscription) Drain() (lines [][]byte, dropped uint64) {
 	// Swapping the queues keeps the writer's wait O(1), however long the
 	// reader then takes over the lines.
 	s.in, s.out = s.out, s.in
-	s.in.n = 0
+	s.in.reset()
 	dropped, s.dropped = s.dropped, 0
 	mu.Unlock()
-	return s.out.lines[:s.out.n], dropped
+	s.lines = s.lines[:0]
+	start := 0
+	for _, end := range s.out.ends {
+		s.lines = append(s.lines, s.out.buf[start:end:end])
+		start = end
+	}
+	return s.lines, dropped
 }
 
 // Next is Drain with the lines parsed. A line that does not parse (which
@@ -194,11 +205,9 @@ func (s *Subscription) offer(level zerolog.Level, p []byte, m *lineMeta) {
 	if !s.matches(level, p, m) {
 		return
 	}
-	idle := s.in.n == 0 && s.dropped == 0
-	if len(p) > MaxLineBytes || s.in.n == len(s.in.lines) {
+	idle := len(s.in.ends) == 0 && s.dropped == 0
+	if len(p) > MaxLineBytes || !s.in.push(p) {
 		s.dropped++
-	} else {
-		s.in.push(level, p)
 	}
 	// Signal only the step from nothing-pending to something-pending: one
 	// wake-up per batch, not per line.
@@ -225,15 +234,34 @@ func (s *Subscription) matches(level zerolog.Level, p []byte, m *lineMeta) bool 
 		(f.System == "" || m.system.equals(f.System))
 }
 
-// queue is a subscriber's batch of lines in reusable slots.
+// queue is a subscriber's batch of lines packed back to back in one
+// reusable buffer. A batch then touches only the memory its lines take,
+// which keeps the copy on the write path in cache.
 type queue struct {
-	slots
-	n int
+	buf  []byte // capacity fixed at creation
+	ends []int  // where each line ends in buf; capacity = queue length
 }
 
-func (q *queue) push(level zerolog.Level, p []byte) {
-	q.set(q.n, level, p)
-	q.n++
+func newQueue(lines int) queue {
+	return queue{
+		buf:  make([]byte, 0, max(lines*slotSize, MaxLineBytes)),
+		ends: make([]int, 0, lines),
+	}
+}
+
+// push copies p in; it reports false when the queue is full.
+func (q *queue) push(p []byte) bool {
+	if len(q.ends) == cap(q.ends) || len(q.buf)+len(p) > cap(q.buf) {
+		return false
+	}
+	q.buf = append(q.buf, p...)
+	q.ends = append(q.ends, len(q.buf))
+	return true
+}
+
+func (q *queue) reset() {
+	q.buf = q.buf[:0]
+	q.ends = q.ends[:0]
 }
 
 // lineMeta holds the filterable fields of one encoded line, found by a byte

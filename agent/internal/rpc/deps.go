@@ -10,6 +10,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
 	"github.com/lockstep-sync/lockstep/agent/internal/support"
 	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
@@ -34,5 +35,5 @@ type Deps struct {
 	Support  *support.Manager
 	Engine   *syncer.Engine
 	Host     func(ctx context.Context) (apitype.HostInfo, error)
-	License  func() apitype.License
+	License  *license.Manager
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
+	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/support"
 	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
@@ -28,6 +29,8 @@ func (s *Server) toWire(method string, err error) *protocol.Error {
 	var setInvalid *config.SettingsError
 	var supInvalid *support.InvalidError
 	var procInvalid *syncer.ValidationError
+	var licFile *license.FileError
+	var licInvalid *license.InvalidError
 	switch {
 	case errors.As(err, &pe):
 		return pe
@@ -41,6 +44,12 @@ func (s *Server) toWire(method string, err error) *protocol.Error {
 		return protocol.Invalid(sysInvalid.Field, "%s", sysInvalid.Error())
 	case errors.As(err, &setInvalid):
 		return protocol.Invalid(setInvalid.Field, "%s", setInvalid.Error())
+	case errors.Is(err, license.ErrNotAllowed):
+		return protocol.Errorf(protocol.KindLicense, "%s", err.Error())
+	case errors.As(err, &licFile):
+		return protocol.Invalid("license", "%s", licFile.Error())
+	case errors.As(err, &licInvalid):
+		return protocol.Invalid(licInvalid.Field, "%s", licInvalid.Error())
 	case errors.As(err, &procInvalid):
 		e := protocol.Invalid(procInvalid.Errors[0].Field, "%s", procInvalid.Error())
 		for _, fe := range procInvalid.Errors {

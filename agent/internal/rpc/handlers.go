@@ -18,10 +18,8 @@ func (s *Server) register() {
 	s.registerSession()
 
 	Handle(s, protocol.AgentInfo, func(ctx context.Context, c *Call, _ apitype.Empty) (apitype.AgentInfo, error) {
-		lic := apitype.License{State: "missing"}
-		if s.deps.License != nil {
-			lic = s.deps.License()
-		}
+		state, expires := s.deps.License.Status().Summary()
+		lic := apitype.License{State: state, ExpiresAt: expires}
 		return apitype.AgentInfo{Version: s.deps.Version, InstanceID: s.deps.InstanceID, StartedAt: s.deps.StartedAt,
 			DataDir: s.deps.DataDir, License: lic}, nil
 	})
@@ -34,6 +32,7 @@ func (s *Server) register() {
 	s.registerStreams()
 	s.registerSupport()
 	s.registerProcesses()
+	s.registerLicense()
 
 	Handle(s, protocol.AuditList, func(ctx context.Context, c *Call, p apitype.AuditListParams) (apitype.AuditListResult, error) {
 		f := audit.Filter{Since: p.Since, Until: p.Until, Actor: p.Actor, Action: p.Action, Limit: p.Limit}
@@ -102,6 +101,9 @@ func (s *Server) registerSystems() {
 		return apitype.SystemResult{System: systemView(rec)}, nil
 	})
 	Handle(s, protocol.SystemsCreate, func(ctx context.Context, c *Call, p apitype.SystemsCreateParams) (apitype.SystemResult, error) {
+		if err := s.deps.License.AllowsKind(p.Kind); err != nil {
+			return apitype.SystemResult{}, err
+		}
 		sys, err := s.deps.Systems.Create(c.Actor(), p)
 		return apitype.SystemResult{System: sys}, err
 	})

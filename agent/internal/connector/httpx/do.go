@@ -1,0 +1,291 @@
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+)
+
+// maxJSONResponse bounds a decoded answer; lists are paged well below it.
+const maxJSONResponse = 32 << 20
+
+// Request is one call to the system.
+type Request struct {
+	Method string
+	// Path is joined to the base URL's path, e.g. "/api/items/12". Put
+	// parameters in Query, never in Path.
+	Path   string
+	Query  url.Values
+	Header http.Header
+	// Body streams the request content. An io.ReadSeeker (a file, a
+	// bytes.Reader) can be sent again on a retry; another reader only if
+	// the server refused before reading any of it.
+	Body io.Reader
+	// GetBody, when set, makes a fresh body for each attempt (it wins
+	// over Body).
+	GetBody func() (io.ReadCloser, error)
+	// ContentLength of the body; 0 with a body means unknown (chunked).
+	ContentLength int64
+	// Idempotent marks a POST or PATCH as safe to repeat after an
+	// ambiguous failure (an upsert, a full-value update, a write guarded
+	// by If-Match). GET, HEAD, OPTIONS, PUT and DELETE always are. Other
+	// requests are repeated only when the server surely did not act on
+	// them: 429, 503, or no connection at all.
+	Idempotent bool
+}
+
+var errIdle = errors.New("timed out")
+
+// Do sends a request, retrying as the package comment describes. A status
+// below 400 returns the response, whose body the caller must close; it
+// streams, with the idle timeout still guarding each read. Anything else
+// is an error: a *StatusError for a refusal, connector.ErrUnavailable for
+// network failures, the context's error when ctx ends.
+func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
+	u := *c.base
+	u.Path = strings.TrimRight(c.base.Path, "/") + "/" + strings.TrimLeft(r.Path, "/")
+	u.RawPath, u.RawQuery = "", r.Query.Encode()
+	path := loggedPath(&u)
+	id := newRequestID()
+	deadline := c.o.Now().Add(c.o.MaxElapsed)
+	idempotent := r.Idempotent || slices.Contains([]string{"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}, r.Method)
+	body := newBodySource(r)
+	fail := func(err error) error { return fmt.Errorf("%s %s: %w", r.Method, path, err) }
+
+	for attempt := 1; ; attempt++ {
+		if err := c.waitTurn(ctx, deadline); err != nil {
+			return nil, fail(err)
+		}
+		tb, err := body.open()
+		if err != nil {
+			return nil, fail(fmt.Errorf("open request body: %w", err))
+		}
+		resp, authValues, err := c.send(ctx, r, &u, path, id, attempt, tb, body.oneShot())
+		now := c.o.Now()
+		var last error
+		var wait time.Duration
+		retry := false
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fail(ctx.Err())
+			}
+			last = fail(fmt.Errorf("%w: %w", connector.ErrUnavailable, err))
+			retry, wait = idempotent || notSent(err), c.backoff(attempt)
+		} else {
+			c.observe(resp.Header, now)
+			if resp.StatusCode < 400 {
+				return resp, nil
+			}
+			se := newStatusError(r.Method, path, id, resp, c.scrubber(authValues))
+			se.Attempts = attempt
+			ra, told := retryAfter(resp.Header, now)
+			se.RetryAfter = ra
+			last, wait = se, c.backoff(attempt)
+			if told {
+				wait = ra
+			}
+			switch {
+			case errors.Is(se.Kind, connector.ErrRateLimited):
+				c.stats.rateLimited.Add(1)
+				retry = true
+				if reset, ok := rateReset(resp.Header, now); !told && ok && reset.After(now) {
+					wait, told = reset.Sub(now), true
+				}
+				if told {
+					c.lim.pause(now.Add(wait)) // the quota is the system's, not this call's
+				}
+			case resp.StatusCode == http.StatusServiceUnavailable:
+				retry = true // refused, not attempted
+			case resp.StatusCode >= 500:
+				retry = idempotent
+			}
+		}
+		if !retry || attempt >= c.o.MaxAttempts || now.Add(wait).After(deadline) || !body.rewind(ctx) {
+			return nil, last
+		}
+		c.stats.retries.Add(1)
+		if err := c.sleep(ctx, wait); err != nil {
+			return nil, fail(fmt.Errorf("%w (while waiting to retry after: %v)", err, last))
+		}
+	}
+}
+
+// DoJSON sends in (when not nil) as JSON and decodes the answer into out
+// (when not nil).
+func (c *Client) DoJSON(ctx context.Context, r Request, in, out any) error {
+	r.Header = r.Header.Clone()
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
+	if in != nil {
+		data, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("%s %s: encode the request: %w", r.Method, r.Path, err)
+		}
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
+		r.ContentLength = int64(len(data))
+		r.Header.Set("Content-Type", "application/json")
+	}
+	r.Header.Set("Accept", "application/json")
+	resp, err := c.Do(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+		return nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJSONResponse)).Decode(out); err != nil {
+		return fmt.Errorf("%s %s: decode the answer: %w: %w", r.Method, r.Path, connector.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// waitTurn holds a request while the system is paused and until the rate
+// limiter grants it a token.
+func (c *Client) waitTurn(ctx context.Context, deadline time.Time) error {
+	for {
+		now := c.o.Now()
+		p := c.lim.paused(now)
+		if p <= 0 {
+			break
+		}
+		if now.Add(p).After(deadline) {
+			return fmt.Errorf("%w: the system asked for a pause until %s", connector.ErrRateLimited, now.Add(p).UTC().Format(time.RFC3339))
+		}
+		c.stats.paused.Add(1)
+		if err := c.sleep(ctx, p); err != nil {
+			return err
+		}
+	}
+	if d := c.lim.reserve(c.o.Now()); d > 0 {
+		if err := c.sleep(ctx, d); err != nil {
+			c.lim.unreserve(c.o.Now())
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// send makes one attempt. It returns the values of the headers Auth set,
+// for scrubbing.
+func (c *Client) send(ctx context.Context, r Request, u *url.URL, path, id string, attempt int, tb *trackedBody, oneShot bool) (*http.Response, []string, error) {
+	actx, cancel := context.WithCancelCause(ctx)
+	idle := newWatchdog(c.o.Timeout, func() { cancel(errIdle) })
+	req, err := http.NewRequestWithContext(actx, r.Method, u.String(), nil)
+	if err != nil {
+		idle.stop()
+		cancel(nil)
+		return nil, nil, fmt.Errorf("build request: %w", err)
+	}
+	if tb != nil {
+		tb.touch = idle.touch
+		req.Body, req.ContentLength = tb, r.ContentLength
+		if oneShot && r.ContentLength != 0 {
+			// Let the server refuse (401, 429, 503) before the body flows,
+			// so a body that cannot be rewound can still be retried.
+			req.Header.Set("Expect", "100-continue")
+		}
+	}
+	for k, v := range r.Header {
+		req.Header[k] = slices.Clone(v)
+	}
+	req.Header.Set("X-Request-Id", id)
+	req.Header.Set("User-Agent", c.o.UserAgent)
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
+	var authValues []string
+	if c.o.Auth != nil {
+		before := req.Header.Clone()
+		c.o.Auth(req)
+		for k, v := range req.Header {
+			if !slices.Equal(before[k], v) {
+				authValues = append(authValues, v...)
+			}
+		}
+	}
+
+	start := time.Now()
+	resp, err := c.hc.Do(req)
+	elapsed := time.Since(start)
+	c.stats.requests.Add(1)
+	ev := c.o.Log.Debug().Str("system", c.o.System).Str("method", r.Method).Str("path", path).
+		Int("attempt", attempt).Str("request_id", id).Int64("duration_ms", elapsed.Milliseconds())
+	if err != nil {
+		idle.stop()
+		var ue *url.Error
+		switch {
+		case context.Cause(actx) == errIdle:
+			err = fmt.Errorf("no progress for %s: %w", c.o.Timeout, errIdle)
+		case errors.As(err, &ue):
+			err = ue.Err // url.Error quotes the full URL, query values and all
+		}
+		cancel(nil)
+		ev.Str("error", err.Error()).Msg("http request")
+		return nil, authValues, err
+	}
+	ev.Int("status", resp.StatusCode).Msg("http request")
+	resp.Body = &streamBody{rc: resp.Body, idle: idle, cancel: cancel}
+	return resp, authValues, nil
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.o.MaxDelay
+	if shift := attempt - 1; shift < 30 && c.o.BaseDelay<<shift < d {
+		d = c.o.BaseDelay << shift
+	}
+	return time.Duration(c.o.Rand() * float64(d))
+}
+
+// observe pauses the system when a response says its quota is spent.
+func (c *Client) observe(h http.Header, now time.Time) {
+	rem := h.Get("X-RateLimit-Remaining")
+	if rem == "" {
+		rem = h.Get("RateLimit-Remaining")
+	}
+	if strings.TrimSpace(rem) != "0" {
+		return
+	}
+	if reset, ok := rateReset(h, now); ok && reset.After(now) {
+		c.lim.pause(reset)
+	}
+}
+
+// notSent reports a failure before any connection existed (dial, DNS,
+// proxy connect): the server cannot have acted on the request.
+func notSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect") {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+// loggedPath is the URL's path with the query's names but not its values,
+// which may carry tokens or personal data.
+func loggedPath(u *url.URL) string {
+	p := u.EscapedPath()
+	if u.RawQuery == "" {
+		return p
+	}
+	names := make([]string, 0, 4)
+	for k := range u.Query() {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return p + "?" + strings.Join(names, "&")
+}

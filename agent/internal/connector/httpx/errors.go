@@ -1,0 +1,192 @@
+package httpx
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/secret"
+)
+
+// Bounds on what an error quotes from a response body.
+const (
+	snippetLen = 512
+	messageLen = 300
+	errorRead  = 8 << 10
+	drainLimit = 64 << 10
+)
+
+// StatusError is a response the system refused. It unwraps to the
+// connector error its status means, so callers test errors.Is(err,
+// connector.ErrConflict) and still find the detail with errors.As.
+type StatusError struct {
+	Method     string
+	Path       string // without query values
+	Status     int
+	Message    string        // the server's own message, if its body had one
+	Body       string        // the start of the body, scrubbed of secrets
+	RequestID  string        // our X-Request-Id
+	RetryAfter time.Duration // what the server asked for, if it did
+	Attempts   int
+	Kind       error // a connector.Err* sentinel
+}
+
+func (e *StatusError) Error() string {
+	msg := fmt.Sprintf("%s %s: HTTP %d %s", e.Method, e.Path, e.Status, http.StatusText(e.Status))
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.Attempts > 1 {
+		msg += fmt.Sprintf(" (after %d attempts)", e.Attempts)
+	}
+	return msg
+}
+
+// Unwrap returns the connector sentinel.
+func (e *StatusError) Unwrap() error { return e.Kind }
+
+// kindOf maps a status to a connector error.
+func kindOf(status int, h http.Header) error {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return connector.ErrRateLimited
+	case status == http.StatusUnauthorized:
+		return connector.ErrUnauthorized
+	case status == http.StatusForbidden:
+		// GitHub answers a spent quota with 403 and rate-limit headers.
+		if h.Get("Retry-After") != "" || h.Get("X-RateLimit-Remaining") == "0" {
+			return connector.ErrRateLimited
+		}
+		return connector.ErrForbidden
+	case status == http.StatusNotFound || status == http.StatusGone:
+		return connector.ErrNotFound
+	case status == http.StatusConflict || status == http.StatusPreconditionFailed:
+		return connector.ErrConflict
+	case status >= 500:
+		return connector.ErrUnavailable
+	default:
+		return connector.ErrInvalid // 400, 422, 413 and the other 4xx
+	}
+}
+
+// newStatusError reads a bounded part of the body for the error, drains a
+// little more so the connection can be reused, and closes it.
+func newStatusError(method, path, id string, resp *http.Response, scrub func(string) string) *StatusError {
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, errorRead))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
+	resp.Body.Close()
+	return &StatusError{
+		Method: method, Path: path, Status: resp.StatusCode, RequestID: id,
+		Message: scrub(truncate(serverMessage(head), messageLen)),
+		Body:    scrub(truncate(printable(head), snippetLen)),
+		Kind:    kindOf(resp.StatusCode, resp.Header),
+	}
+}
+
+// serverMessage finds the human message in the common error shapes:
+// {"error":{"message","field"}} (the sandbox, ServiceNow), {"error":"..."},
+// {"message":"..."} (GitHub, GitLab, Azure DevOps), {"errorMessages":[...],
+// "errors":{...}} (Jira).
+func serverMessage(body []byte) string {
+	var v struct {
+		Error         json.RawMessage   `json:"error"`
+		Message       any               `json:"message"`
+		ErrorMessages []string          `json:"errorMessages"`
+		Errors        map[string]string `json:"errors"`
+	}
+	if json.Unmarshal(body, &v) != nil {
+		return ""
+	}
+	var nested struct {
+		Message string `json:"message"`
+		Detail  string `json:"detail"`
+		Field   string `json:"field"`
+	}
+	var flat string
+	switch {
+	case json.Unmarshal(v.Error, &nested) == nil && nested.Message != "":
+		msg := nested.Message
+		if nested.Field != "" {
+			msg = nested.Field + ": " + msg
+		}
+		if nested.Detail != "" {
+			msg += " (" + nested.Detail + ")"
+		}
+		return msg
+	case json.Unmarshal(v.Error, &flat) == nil && flat != "":
+		return flat
+	case v.Message != nil:
+		return fmt.Sprint(v.Message)
+	case len(v.ErrorMessages) > 0 || len(v.Errors) > 0:
+		parts := append([]string(nil), v.ErrorMessages...)
+		for k, m := range v.Errors {
+			parts = append(parts, k+": "+m)
+		}
+		return strings.Join(parts, "; ")
+	}
+	return ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// printable keeps a body snippet to one readable line.
+func printable(b []byte) string {
+	if !utf8.Valid(b) {
+		return fmt.Sprintf("[%d bytes of binary]", len(b))
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, string(b))
+}
+
+// scrubber removes credentials from text a server sent back: the values
+// of the headers Auth set (whole, after a scheme word, and a basic
+// password), and the extra Secrets.
+func (c *Client) scrubber(authValues []string) func(string) string {
+	var words []string
+	add := func(w string) {
+		if len(w) >= 4 {
+			words = append(words, w)
+		}
+	}
+	for _, v := range authValues {
+		add(v)
+		if scheme, rest, ok := strings.Cut(v, " "); ok {
+			add(rest)
+			if strings.EqualFold(scheme, "Basic") {
+				if raw, err := base64.StdEncoding.DecodeString(rest); err == nil {
+					if _, pw, ok := strings.Cut(string(raw), ":"); ok {
+						add(pw)
+					}
+				}
+			}
+		}
+	}
+	for _, s := range c.o.Secrets {
+		add(s.Reveal())
+	}
+	return func(text string) string {
+		for _, w := range words {
+			text = strings.ReplaceAll(text, w, secret.Redacted)
+		}
+		return text
+	}
+}

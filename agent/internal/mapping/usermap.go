@@ -1,0 +1,172 @@
+package mapping
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+)
+
+// Lookup finds the person u (of the source side of dir) in the map and
+// returns the same person on the other side. Comparison ignores case and
+// surrounding space. With MatchAuto it tries the account id, then the email,
+// then the display name; a display name shared by entries that map to
+// different people is ambiguous and matches nothing, because guessing a
+// person is worse than reporting no match. Among entries that match by the
+// same key, the first in list order wins.
+func (m UserMap) Lookup(u connector.User, dir Direction) (connector.User, bool) {
+	for _, by := range m.keys() {
+		want := strings.TrimSpace(userKey(u, by))
+		if want == "" {
+			continue
+		}
+		if r, ok := m.find(want, by, dir); ok {
+			return r, true
+		}
+	}
+	return connector.User{}, false
+}
+
+// keys lists the identities tried, in order.
+func (m UserMap) keys() []string {
+	switch m.MatchBy {
+	case MatchID, MatchEmail, MatchName:
+		return []string{m.MatchBy}
+	}
+	return []string{MatchID, MatchEmail, MatchName}
+}
+
+func userKey(u connector.User, by string) string {
+	switch by {
+	case MatchID:
+		return u.ID
+	case MatchEmail:
+		return u.Email
+	}
+	return u.Name
+}
+
+func refKey(r UserRef, by string) string { return userKey(r.User(), by) }
+
+func (m UserMap) find(want, by string, dir Direction) (connector.User, bool) {
+	var found *UserRef
+	for i := range m.Entries {
+		from, to := &m.Entries[i].A, &m.Entries[i].B
+		if dir == BtoA {
+			from, to = to, from
+		}
+		if !strings.EqualFold(strings.TrimSpace(refKey(*from, by)), want) {
+			continue
+		}
+		if found == nil {
+			found = to
+			if by != MatchName {
+				break
+			}
+			continue
+		}
+		if !sameRef(*found, *to) {
+			return connector.User{}, false // ambiguous display name
+		}
+	}
+	if found == nil {
+		return connector.User{}, false
+	}
+	return found.User(), true
+}
+
+func sameRef(a, b UserRef) bool {
+	return strings.EqualFold(a.ID, b.ID) && strings.EqualFold(a.Email, b.Email) && strings.EqualFold(a.Name, b.Name)
+}
+
+// Map maps a user field's value flowing in dir: a user (connector.User or
+// its JSON form), a string naming one (matched as an id, email or name), or
+// a list of those. field names the source field in errors.
+func (m UserMap) Map(v any, dir Direction, field string) (any, error) {
+	if isEmpty(v) {
+		return nil, nil
+	}
+	if l, ok := list(v); ok {
+		out := make([]connector.User, 0, len(l))
+		for _, e := range l {
+			r, err := m.mapOne(e, dir, field)
+			if err != nil {
+				return nil, err
+			}
+			if u, ok := toUser(r); ok && u != (connector.User{}) && !containsUser(out, u) {
+				out = append(out, u)
+			}
+		}
+		return out, nil
+	}
+	return m.mapOne(v, dir, field)
+}
+
+func containsUser(list []connector.User, u connector.User) bool {
+	for _, x := range list {
+		if x == u {
+			return true
+		}
+	}
+	return false
+}
+
+func (m UserMap) mapOne(v any, dir Direction, field string) (any, error) {
+	if isEmpty(v) {
+		return nil, nil
+	}
+	u, ok := toUser(v)
+	if !ok {
+		s, isText := v.(string)
+		if !isText {
+			return nil, fmt.Errorf("map %s: %T is not a user", field, v)
+		}
+		// A bare string may be any of the three identities.
+		s = strings.TrimSpace(s)
+		u = connector.User{ID: s, Email: s, Name: s}
+	}
+	if r, ok := m.Lookup(u, dir); ok {
+		if r == (connector.User{}) {
+			return nil, nil
+		}
+		return r, nil
+	}
+	def := m.DefaultB
+	if dir == BtoA {
+		def = m.DefaultA
+	}
+	switch onMissing(m.OnMissing, def != nil, OnMissingKeep) {
+	case OnMissingDefault:
+		if def == nil {
+			return nil, fmt.Errorf("map %s user %s: %w and no default for this direction", field, describeUser(v), errNoMatch)
+		}
+		if *def == (UserRef{}) {
+			return nil, nil
+		}
+		return def.User(), nil
+	case OnMissingKeep:
+		if _, isText := v.(string); isText {
+			return v, nil
+		}
+		return u, nil
+	case OnMissingEmpty:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("map %s user %s: %w", field, describeUser(v), errNoMatch)
+}
+
+// describeUser names a person in an error the way an administrator would
+// look them up.
+func describeUser(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	u, _ := toUser(v)
+	var parts []string
+	for _, p := range []string{u.ID, u.Email, u.Name} {
+		if p != "" {
+			parts = append(parts, fmt.Sprintf("%q", p))
+		}
+	}
+	return strings.Join(parts, " / ")
+}

@@ -1,0 +1,96 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+)
+
+// errNoMatch marks a value no pair maps; Apply turns it into CodeNoMatch.
+var errNoMatch = errors.New("no value map entry")
+
+// onMissing resolves the empty policy: "default" when there is a default,
+// otherwise fallback.
+func onMissing(policy string, hasDefault bool, fallback string) string {
+	if policy != "" {
+		return policy
+	}
+	if hasDefault {
+		return OnMissingDefault
+	}
+	return fallback
+}
+
+// Map maps one value flowing in dir (AtoB looks the value up among the A
+// sides and returns the B side). Scalars are looked up by their text, so a
+// number 2 matches a pair "2"; lists (labels, multi-selects) map element by
+// element, dropping duplicates the map creates. An empty source maps to nil
+// unless a pair maps the empty string explicitly.
+//
+// field names the source field in the error for a value nobody mapped.
+func (m *ValueMap) Map(v any, dir Direction, field string) (any, error) {
+	if l, ok := list(v); ok {
+		out := make([]string, 0, len(l))
+		seen := map[string]bool{}
+		for _, e := range l {
+			r, err := m.mapOne(e, dir, field)
+			if err != nil {
+				return nil, err
+			}
+			// An element mapped to nothing (empty policy) is dropped; a
+			// kept element that is not text is kept as its text.
+			s := display(r)
+			if s == "" || seen[fold(s)] {
+				continue
+			}
+			seen[fold(s)] = true
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return m.mapOne(v, dir, field)
+}
+
+func (m *ValueMap) mapOne(v any, dir Direction, field string) (any, error) {
+	if v == nil {
+		v = ""
+	}
+	s, ok := scalarString(v)
+	if !ok {
+		s = display(v)
+	}
+	key := fold(s)
+	for _, p := range m.Pairs {
+		from, to := p.A, p.B
+		if dir == BtoA {
+			from, to = p.B, p.A
+		}
+		if fold(from) == key {
+			if to == "" {
+				return nil, nil
+			}
+			return to, nil
+		}
+	}
+	if key == "" {
+		return nil, nil
+	}
+	def := m.DefaultB
+	if dir == BtoA {
+		def = m.DefaultA
+	}
+	switch onMissing(m.OnMissing, def != nil, OnMissingError) {
+	case OnMissingDefault:
+		if def == nil {
+			return nil, fmt.Errorf("map %s value %q: %w and no default for this direction", field, s, errNoMatch)
+		}
+		if *def == "" {
+			return nil, nil
+		}
+		return *def, nil
+	case OnMissingKeep:
+		return v, nil
+	case OnMissingEmpty:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("map %s value %q: %w", field, s, errNoMatch)
+}
