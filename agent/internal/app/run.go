@@ -18,6 +18,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/agent/internal/cert"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/hostinfo"
 	"github.com/lockstep-sync/lockstep/agent/internal/license"
@@ -148,6 +149,21 @@ func (a *App) compose() error {
 	a.engine = syncer.New(syncer.Deps{
 		Store: a.store, Open: a.conns.get, Bus: a.bus, Audit: a.audit, Log: a.logs.Logger("sync"), Now: a.opts.Now,
 		Allowed: a.syncAllowed,
+		SeeUsers: func(system string, users []connector.User) {
+			refs := make([]license.UserRef, 0, len(users))
+			for _, u := range users {
+				key := u.ID
+				if key == "" {
+					key = strings.ToLower(u.Email)
+				}
+				if key != "" {
+					refs = append(refs, license.UserRef{System: system, Key: key})
+				}
+			}
+			if err := a.license.SeeUsers(refs); err != nil {
+				a.log.Warn().Err(err).Msg("count users for the license")
+			}
+		},
 		Systems: func() (map[string]string, error) {
 			list, err := a.systems.List()
 			names := map[string]string{}

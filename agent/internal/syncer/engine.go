@@ -26,6 +26,9 @@ type Deps struct {
 	Now   func() time.Time
 	// Allowed says whether the license lets a process run now (nil: always).
 	Allowed func(p *Process) error
+	// SeeUsers hears of the people an entity names (authors, assignees,
+	// commenters), for the license's user count; nil ignores them.
+	SeeUsers func(system string, users []connector.User)
 	// Systems maps system ids to names, for export and import.
 	Systems func() (map[string]string, error)
 }

@@ -64,6 +64,13 @@ func (c *cycle) comments(ctx context.Context, pair *Pair) (bool, error) {
 			return false, fmt.Errorf("list comments of %s: %w", pair.Ref(s).Key, err)
 		}
 		list[s] = cs
+		var authors []connector.User
+		for _, cm := range cs {
+			if !commentMarker.MatchString(cm.Body) {
+				authors = append(authors, cm.Author)
+			}
+		}
+		c.seeUsers(s, authors)
 	}
 	changed := false
 	// Adopt copies whose map entry was lost (crash between add and save).

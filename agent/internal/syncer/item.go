@@ -59,6 +59,7 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 		c.run.Counts.Skipped++
 		return nil
 	}
+	c.seeUsers(s, usersIn(src.Fields))
 	log := c.log.With().Str("system", c.p.End(s).System).Str("entity_id", src.ID).Str("entity_key", src.Key).Str("entity_title", src.Title).Logger()
 	pair, err := c.e.pairOf(c.p.ID, s, id)
 	if err != nil {
@@ -337,4 +338,32 @@ func (c *cycle) recoverIntents(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// usersIn lists the people field values name.
+func usersIn(f connector.Fields) []connector.User {
+	var out []connector.User
+	for _, v := range f {
+		switch u := v.(type) {
+		case connector.User:
+			out = append(out, u)
+		case *connector.User:
+			if u != nil {
+				out = append(out, *u)
+			}
+		case map[string]any:
+			id, _ := u["id"].(string)
+			email, _ := u["email"].(string)
+			if id != "" || email != "" {
+				out = append(out, connector.User{ID: id, Email: email})
+			}
+		}
+	}
+	return out
+}
+
+func (c *cycle) seeUsers(s Side, users []connector.User) {
+	if c.e.d.SeeUsers != nil && len(users) > 0 && !c.dry {
+		c.e.d.SeeUsers(c.p.End(s).System, users)
+	}
 }
