@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
 	"testing"
 	"time"
 
@@ -66,4 +67,8 @@ func (c *rpcClient) try(method string, params, out any) error {
 		}
 		return nil
 	}
+}
+
+func dialTCP(addr string) (interface{ Close() error }, error) {
+	return net.DialTimeout("tcp", addr, time.Second)
 }

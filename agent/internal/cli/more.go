@@ -76,8 +76,9 @@ func runSandbox(args []string, stdio IO) error {
 func runDemo(args []string, stdio IO) error {
 	var c common
 	var o app.DemoOptions
+	var listen string
 	fs := newFlags("demo", stdio, &c)
-	fs.StringVar(&o.Listen, "listen", "127.0.0.1:7443", "address the demo agent serves on")
+	fs.StringVar(&listen, "listen", "127.0.0.1:7443", "address the demo agent serves on")
 	fs.StringVar(&o.AdminPasswordFile, "admin-password-file", "", "file with the admin password (default: generated and kept in the demo dir)")
 	// The demo keeps its data under the current directory unless told
 	// otherwise: it is not a system-wide install.
@@ -94,6 +95,7 @@ func runDemo(args []string, stdio IO) error {
 	}
 	o.Options = c.options(stdio)
 	o.DataDir = abs
+	o.Listen = listen
 	o.Console = nil
 	o.Out = stdio.Stdout
 	ctx, cancel := signalContext()

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
+)
+
+// sandboxPair runs the Helpdesk and Engineering sandboxes in this process.
+func sandboxPair(t *testing.T) (help, eng *sandbox.Server, helpURL, engURL string) {
+	t.Helper()
+	mk := func(p sandbox.Project) (*sandbox.Server, string) {
+		s, err := sandbox.New(sandbox.Options{Tokens: []sandbox.Token{{Value: "tok-" + p.Key, User: "alice"}},
+			Users: sandbox.DemoUsers(), Projects: []sandbox.Project{p}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(s.Handler())
+		t.Cleanup(func() { srv.Close(); s.Close() })
+		return s, srv.URL
+	}
+	help, helpURL = mk(sandbox.Project{Key: "HELP", Name: "Helpdesk", Types: []string{"incident"}})
+	eng, engURL = mk(sandbox.Project{Key: "ENG", Name: "Engineering", Types: []string{"bug"}})
+	return
+}
+
+// configure logs in to a running agent and sets up systems and a process.
+func configure(t *testing.T, addr, helpURL, engURL string) {
+	t.Helper()
+	c := dialAgent(t, addr)
+	c.call("session.login", map[string]string{"username": "admin", "password": chaosPassword}, nil)
+	var a, b struct{ System struct{ ID string } }
+	c.call("systems.create", map[string]any{"name": "Helpdesk", "kind": "sandbox", "url": helpURL,
+		"settings": map[string]any{"project": "HELP"}, "secrets": map[string]string{"token": "tok-HELP"}}, &a)
+	c.call("systems.create", map[string]any{"name": "Engineering", "kind": "sandbox", "url": engURL,
+		"settings": map[string]any{"project": "ENG"}, "secrets": map[string]string{"token": "tok-ENG"}}, &b)
+	proc := map[string]any{
+		"name": "chaos", "a": map[string]string{"system": a.System.ID, "project": "HELP"}, "b": map[string]string{"system": b.System.ID, "project": "ENG"},
+		"types": []any{map[string]any{"a": "incident", "b": "bug", "fields": []any{
+			map[string]any{"a": "title", "b": "title", "direction": "both"},
+			map[string]any{"a": "status", "b": "status", "direction": "both"},
+			map[string]any{"a": "priority", "b": "priority", "direction": "both"},
+		}}},
+		"options":  map[string]any{"createInA": true, "createInB": true, "comments": true, "conflict": "a_wins"},
+		"schedule": map[string]any{"pollSeconds": 5},
+		"active":   true,
+	}
+	c.call("processes.create", map[string]any{"process": proc}, nil)
+}
+
+const chaosPassword = "chaos admin password"
+
+type snapshot struct {
+	titles   []string
+	status   map[string]string
+	comments map[string]int
+}
+
+func snap(t *testing.T, s *sandbox.Server, project string) snapshot {
+	t.Helper()
+	out := snapshot{status: map[string]string{}, comments: map[string]int{}}
+	q := sandbox.Query{Project: project, Limit: 100}
+	for {
+		page, err := s.Store().ListItems(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			out.titles = append(out.titles, it.Title)
+			out.status[it.Title] = it.Status
+			cs, _, _ := s.Store().Comments(it.Key, 0, 1000)
+			out.comments[it.Title] = len(cs)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		q.Cursor = page.NextCursor
+	}
+	sort.Strings(out.titles)
+	return out
+}
+
+// TestChaos kills a real agent syncing 500 items with SIGKILL at random
+// moments 20 times; at the end nothing is duplicated, lost or stale.
+func TestChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	help, eng, helpURL, engURL := sandboxPair(t)
+	dir := filepath.Join(t.TempDir(), "data")
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte(chaosPassword), 0o600)
+	addr := freePort(t)
+	if out, code := runAgent(t, "init", "--data-dir", dir, "--listen", addr, "--admin-password-file", pw); code != 0 {
+		t.Fatalf("init: %s", out)
+	}
+	r := rand.New(rand.NewPCG(42, 1))
+	for i := 0; i < 250; i++ {
+		help.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprintf("help-%03d", i), Status: "open", Priority: "low"})
+		eng.Store().CreateItem(sandbox.NewItem{Project: "ENG", Type: "bug", Title: fmt.Sprintf("eng-%03d", i), Status: "open", Priority: "low"})
+	}
+	start := func() *exec.Cmd {
+		cmd := exec.Command(agentBin, "run", "--data-dir", dir)
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitListening(t, addr)
+		return cmd
+	}
+	cmd := start()
+	configure(t, addr, helpURL, engURL)
+	edits := map[string]string{} // title -> the status a person set last
+	for round := 0; round < 20; round++ {
+		time.Sleep(time.Duration(300+r.IntN(1500)) * time.Millisecond)
+		// People keep working while the agent crashes.
+		for e := 0; e < 5; e++ {
+			title := fmt.Sprintf("help-%03d", r.IntN(250))
+			st := []string{"in_progress", "resolved"}[r.IntN(2)]
+			if it, err := help.Store().GetItem(keyOf(t, help, "HELP", title)); err == nil {
+				help.Store().UpdateItem(it.Key, sandbox.Patch{Status: &st}, 0)
+				help.Store().AddComment(it.Key, "carol", "update "+fmt.Sprint(round, e))
+				edits[title] = st
+			}
+		}
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		cmd = start()
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		a, b := snap(t, help, "HELP"), snap(t, eng, "ENG")
+		problem := compare(a, b, edits)
+		if problem == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20 kills the systems do not agree: %s", problem)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+func compare(a, b snapshot, edits map[string]string) string {
+	if len(a.titles) != 500 || len(b.titles) != 500 {
+		return fmt.Sprintf("%d items in Helpdesk and %d in Engineering, want 500 each (duplicates or misses)", len(a.titles), len(b.titles))
+	}
+	if strings.Join(a.titles, ",") != strings.Join(b.titles, ",") {
+		return "the sets of titles differ"
+	}
+	for title, st := range edits {
+		if a.status[title] != st || b.status[title] != st {
+			return fmt.Sprintf("%s: status %q / %q, want %q (a lost change)", title, a.status[title], b.status[title], st)
+		}
+	}
+	for title, n := range a.comments {
+		if b.comments[title] != n {
+			return fmt.Sprintf("%s: %d comments in Helpdesk, %d in Engineering (a lost or duplicated comment)", title, n, b.comments[title])
+		}
+	}
+	return ""
+}
+
+func keyOf(t *testing.T, s *sandbox.Server, project, title string) string {
+	q := sandbox.Query{Project: project, Limit: 100}
+	for {
+		page, err := s.Store().ListItems(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			if it.Title == title {
+				return it.Key
+			}
+		}
+		if page.NextCursor == "" {
+			return ""
+		}
+		q.Cursor = page.NextCursor
+	}
+}
+
+func runAgent(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	out, err := exec.Command(agentBin, args...).CombinedOutput()
+	if x, ok := err.(*exec.ExitError); ok {
+		return string(out), x.ExitCode()
+	}
+	return string(out), 0
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := dialTCP(addr); err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("agent did not listen on %s", addr)
+}
