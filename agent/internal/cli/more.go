@@ -61,6 +61,8 @@ func runSandbox(args []string, stdio IO) error {
 	fs.StringVar(&o.DataFile, "data", "", "JSON file keeping the sandbox's data (empty: in memory)")
 	fs.StringVar(&token, "token", "", "API token to accept (default: generated and printed)")
 	fs.BoolVar(&o.TLS, "tls", false, "serve HTTPS with a self-signed certificate")
+	fs.Uint64Var(&o.Seed, "seed", 0, "seed of latency jitter and fault injection (0: random)")
+	o.Knobs.BindFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

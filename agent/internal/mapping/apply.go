@@ -44,7 +44,9 @@ func Apply(pair TypePair, dir Direction, src connector.Entity, users UserMap) (c
 			continue
 		}
 		if ok {
-			out[target] = v
+			// A copy: the caller may change the result without changing
+			// the source entity it came from.
+			out[target] = clone(v)
 		}
 	}
 	return out, fe
@@ -110,8 +112,31 @@ func describeField(source, target string) string {
 }
 
 func mapCode(err error) string {
-	if errors.Is(err, errNoMatch) {
+	if errors.Is(err, errNoMatch) || errors.Is(err, errNoUser) {
 		return CodeNoMatch
 	}
 	return CodeInvalid
+}
+
+// clone copies the lists and maps of a JSON-like value.
+func clone(v any) any {
+	switch x := v.(type) {
+	case []string:
+		return append([]string(nil), x...)
+	case []connector.User:
+		return append([]connector.User(nil), x...)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = clone(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = clone(e)
+		}
+		return out
+	}
+	return v
 }

@@ -59,8 +59,8 @@ func (f FieldPair) target(dir Direction) string {
 	return f.B
 }
 
-// sideName is "a" or "b": the JSON name of dir's target.
-func (f FieldPair) sideName(dir Direction) string {
+// targetSide is "a" or "b": the JSON name of dir's target.
+func (f FieldPair) targetSide(dir Direction) string {
 	if dir == BtoA {
 		return "a"
 	}

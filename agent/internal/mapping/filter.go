@@ -82,7 +82,7 @@ func MatchAll(filters []Filter, fields connector.Fields) (bool, error) {
 	for i, f := range filters {
 		ok, err := f.Match(fields)
 		if err != nil {
-			return false, fmt.Errorf("match filter %d: %w", i, err)
+			return false, fmt.Errorf("match filters[%d]: %w", i, err)
 		}
 		if !ok {
 			return false, nil
@@ -95,23 +95,29 @@ func MatchAll(filters []Filter, fields connector.Fields) (bool, error) {
 // pair's filters for that side. Besides e's fields, filters can name id,
 // key, title, url and type; a field of that name wins.
 func (p TypePair) Match(side string, e connector.Entity) (bool, error) {
-	var mine []Filter
-	for _, f := range p.Filters {
-		if f.side() == side {
-			mine = append(mine, f)
+	var fields connector.Fields
+	for i, f := range p.Filters {
+		if f.side() != side {
+			continue
+		}
+		if fields == nil {
+			fields = make(connector.Fields, len(e.Fields)+5)
+			for k, v := range map[string]string{"id": e.ID, "key": e.Key, "title": e.Title, "url": e.URL, "type": e.Type} {
+				fields[k] = v
+			}
+			for k, v := range e.Fields {
+				fields[k] = v
+			}
+		}
+		ok, err := f.Match(fields)
+		if err != nil {
+			return false, fmt.Errorf("match filters[%d]: %w", i, err)
+		}
+		if !ok {
+			return false, nil
 		}
 	}
-	if len(mine) == 0 {
-		return true, nil
-	}
-	fields := make(connector.Fields, len(e.Fields)+5)
-	for k, v := range map[string]string{"id": e.ID, "key": e.Key, "title": e.Title, "url": e.URL, "type": e.Type} {
-		fields[k] = v
-	}
-	for k, v := range e.Fields {
-		fields[k] = v
-	}
-	return MatchAll(mine, fields)
+	return true, nil
 }
 
 func (f Filter) side() string {

@@ -2,7 +2,6 @@ package mapping
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -62,7 +61,13 @@ func convertHTML(h string, plain bool) (out string, err error) {
 	} else {
 		blocks = c.container(doc, 0)
 	}
-	return finishDoc(joinBlocks(blocks, false)), nil
+	out = joinBlocks(blocks, false)
+	if plain {
+		return finishText(out), nil
+	}
+	// Markdown has no trailing spaces or extra blank lines to trim outside
+	// code blocks, and inside them they are content.
+	return strings.Trim(out, "\n"), nil
 }
 
 // flatText is the fallback for HTML the parser refuses: its text, one
@@ -104,9 +109,9 @@ func (c *htmlConv) flatText(h string) []block {
 	}
 }
 
-// finishDoc trims what no reader sees: trailing spaces and runs of blank
-// lines.
-func finishDoc(s string) string {
+// finishText trims what no reader of plain text sees: trailing spaces and
+// runs of blank lines.
+func finishText(s string) string {
 	lines := strings.Split(s, "\n")
 	out := lines[:0]
 	blank := 0
@@ -279,8 +284,8 @@ func (c *htmlConv) heading(n *html.Node, depth int) []block {
 // pre converts preformatted text to a fenced code block, keeping the
 // language of <code class="language-go">.
 func (c *htmlConv) pre(n *html.Node) block {
-	text := strings.ReplaceAll(textContent(n), "\r\n", "\n")
-	text = strings.TrimSuffix(text, "\n")
+	raw := strings.ReplaceAll(textContent(n), "\r\n", "\n")
+	text := strings.TrimSuffix(raw, "\n")
 	if c.plain {
 		return block{kind: blockCode, text: text}
 	}
@@ -290,11 +295,19 @@ func (c *htmlConv) pre(n *html.Node) block {
 			lang = language(ch)
 		}
 	}
-	fence := codeFence(text)
-	body := text
-	if body != "" {
-		body += "\n"
+	// A line of only spaces is a blank line to a Markdown parser inside a
+	// list or quote; write it as one everywhere so it reads back the same.
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if strings.Trim(l, " \t") == "" {
+			lines[i] = ""
+		}
 	}
+	body := ""
+	if raw != "" {
+		body = strings.Join(lines, "\n") + "\n"
+	}
+	fence := codeFence(text)
 	return block{kind: blockCode, text: fence + lang + "\n" + body + fence}
 }
 
@@ -330,99 +343,4 @@ func prefixLines(s, first, rest string) string {
 		lines[i] = p + l
 	}
 	return strings.Join(lines, "\n")
-}
-
-// list converts <ul> or <ol>. A list right after another list of the same
-// kind takes the other bullet ('*' after '-', ')' after '.') so Markdown
-// does not merge the two.
-func (c *htmlConv) list(n *html.Node, depth int, prev *block) (block, bool) {
-	ordered := n.DataAtom == atom.Ol
-	marker := byte('-')
-	if ordered {
-		marker = '.'
-	}
-	if prev != nil && prev.kind == blockList && prev.marker == marker && prev.atom == n.DataAtom {
-		marker = map[byte]byte{'-': '*', '.': ')'}[marker]
-	}
-	start := 1
-	if ordered && hasAttr(n, "start") {
-		if v, err := strconv.Atoi(strings.TrimSpace(attr(n, "start"))); err == nil && v >= 0 && v <= 999_999_999 {
-			start = v
-		}
-	}
-	// An item is loose when its HTML has paragraphs (<li><p>) or its
-	// blocks need blank lines between them; one loose item makes the whole
-	// list loose, as in Markdown.
-	var items [][]block
-	tight := true
-	for ch := n.FirstChild; ch != nil; ch = ch.NextSibling {
-		if isDropped(ch) || (ch.Type == html.TextNode && strings.TrimSpace(ch.Data) == "") {
-			continue
-		}
-		var blocks []block
-		if ch.Type == html.ElementNode && ch.DataAtom == atom.Li {
-			for g := ch.FirstChild; g != nil; g = g.NextSibling {
-				if g.Type == html.ElementNode && g.DataAtom == atom.P {
-					tight = false
-				}
-			}
-			blocks = c.container(ch, depth)
-			if box := firstCheckbox(ch); box != nil && len(blocks) > 0 && blocks[0].kind == blockPara {
-				mark := "[ ] "
-				if hasAttr(box, "checked") {
-					mark = "[x] "
-				}
-				blocks[0].text = mark + blocks[0].text
-			}
-		} else {
-			// Stray content in a list (broken HTML) becomes an item.
-			if isBlock(ch, &c.budget) {
-				blocks = c.block(ch, depth, nil)
-			} else {
-				in := c.newInline(breakLine, false)
-				in.node(ch, depth)
-				if s := in.finish(); s != "" {
-					blocks = []block{c.para(s)}
-				}
-			}
-		}
-		tight = tight && tightJoin(blocks)
-		items = append(items, blocks)
-	}
-	if len(items) == 0 {
-		return block{}, false
-	}
-	sep := "\n"
-	if !tight {
-		sep = "\n\n"
-	}
-	var b strings.Builder
-	for i, it := range items {
-		if i > 0 {
-			b.WriteString(sep)
-		}
-		m := string(marker) + " "
-		if ordered {
-			m = strconv.Itoa(start+i) + string(marker) + " "
-		}
-		b.WriteString(prefixLines(joinBlocks(it, tight), m, strings.Repeat(" ", len(m))))
-	}
-	interrupts := len(items[0]) > 0 && (!ordered || start == 1)
-	return block{kind: blockList, text: b.String(), marker: marker, atom: n.DataAtom, interrupts: interrupts}, true
-}
-
-// firstCheckbox returns the checkbox a task-list item starts with.
-func firstCheckbox(li *html.Node) *html.Node {
-	for ch := li.FirstChild; ch != nil; ch = ch.NextSibling {
-		switch {
-		case ch.Type == html.TextNode && strings.TrimSpace(ch.Data) == "":
-		case isCheckbox(ch):
-			return ch
-		case ch.Type == html.ElementNode && ch.DataAtom == atom.P:
-			return firstCheckbox(ch) // a loose task item: <li><p><input>
-		default:
-			return nil
-		}
-	}
-	return nil
 }

@@ -99,6 +99,22 @@ func (in *inline) br() {
 	}
 	in.toks = append(in.toks, token{kind: tokBreak})
 }
+
+// blockBreak separates a block's text from its neighbours: one break,
+// however many block edges meet.
+func (in *inline) blockBreak() {
+	for i := len(in.toks) - 1; i >= 0; i-- {
+		switch in.toks[i].kind {
+		case tokSpace:
+			continue
+		case tokBreak:
+			return
+		}
+		break
+	}
+	in.br()
+}
+
 func (in *inline) syntax(s string)  { in.toks = append(in.toks, token{kind: tokSyntax, s: s}) }
 func (in *inline) literal(s string) { in.toks = append(in.toks, token{kind: tokText, s: s}) }
 
@@ -202,10 +218,14 @@ func tidy(toks []token) []token {
 // their text, and the rest rendered again, until every pair left is valid.
 func (in *inline) render(toks []token) string {
 	dropped := map[int]bool{}
+	type span struct {
+		id          int
+		open, close [2]int // offsets of the delimiters in the output
+	}
 	for {
 		var b strings.Builder
-		open := map[int][2]int{} // pair -> offsets of its open delimiter
-		var bad []int
+		var spans []*span
+		byID := map[int]*span{}
 		for i, t := range toks {
 			switch t.kind {
 			case tokText:
@@ -215,58 +235,83 @@ func (in *inline) render(toks []token) string {
 			case tokSpace:
 				b.WriteByte(' ')
 			case tokBreak:
-				b.WriteString(in.breakText())
-			case tokOpen:
+				br := in.breakText()
+				if br == "\\\n" && strings.HasSuffix(b.String(), `\`) {
+					// goldmark reads `\\\` + newline as an escaped backslash
+					// and a literal one; two spaces make the break instead.
+					br = "  \n"
+				}
+				b.WriteString(br)
+			case tokOpen, tokClose:
 				if dropped[t.pair] {
 					continue
 				}
-				start := b.Len()
+				at := [2]int{b.Len(), b.Len() + len(t.s)}
 				b.WriteString(t.s)
-				open[t.pair] = [2]int{start, b.Len()}
-			case tokClose:
-				if dropped[t.pair] {
-					continue
-				}
-				o, ok := open[t.pair]
-				if !ok {
-					continue
-				}
-				start := b.Len()
-				b.WriteString(t.s)
-				if !in.flanking(b.String(), o, [2]int{start, b.Len()}, toks, i+1, dropped) {
-					bad = append(bad, t.pair)
+				if t.kind == tokOpen {
+					sp := &span{id: t.pair, open: at, close: [2]int{-1, -1}}
+					spans = append(spans, sp)
+					byID[t.pair] = sp
+				} else if sp := byID[t.pair]; sp != nil {
+					sp.close = at
 				}
 			}
 		}
-		if len(bad) == 0 {
-			return b.String()
+		out := b.String()
+		bad := false
+		for _, sp := range spans {
+			if sp.close[0] < 0 || !in.flanking(out, sp.open, sp.close) {
+				dropped[sp.id] = true
+				bad = true
+			}
 		}
-		for _, p := range bad {
-			dropped[p] = true
+		if !bad {
+			return out
 		}
 	}
 }
 
-// flanking checks a pair whose open delimiter is at o and close at c in
-// out (the close is the last thing written; what follows is toks[from:]):
-// the open must be left-flanking and the close right-flanking.
-func (in *inline) flanking(out string, o, c [2]int, toks []token, from int, dropped map[int]bool) bool {
-	before, _ := utf8.DecodeLastRuneInString(out[:o[0]])
-	if o[0] == 0 {
-		before = rune(in.edgePrev)
+// flanking reports whether CommonMark takes the delimiters at o and c in
+// out as opening and closing emphasis: the run the opening delimiter is
+// part of must be left-flanking and the closing one's right-flanking.
+// Touching delimiters of the same character form one run ("**a***b*").
+func (in *inline) flanking(out string, o, c [2]int) bool {
+	ch := out[o[0]]
+	run := func(p [2]int) (int, int) {
+		s, e := p[0], p[1]
+		for s > 0 && out[s-1] == ch && (s < 2 || out[s-2] != '\\') {
+			s--
+		}
+		for e < len(out) && out[e] == ch {
+			e++
+		}
+		return s, e
 	}
-	first, _ := utf8.DecodeRuneInString(out[o[1]:])
-	last, _ := utf8.DecodeLastRuneInString(out[:c[0]])
-	after := rune(in.nextByte(toks, from, dropped))
-	if after >= utf8.RuneSelf {
-		after = in.nextRune(toks, from, dropped)
+	before := func(i int) rune {
+		if i == 0 {
+			return rune(in.edgePrev)
+		}
+		r, _ := utf8.DecodeLastRuneInString(out[:i])
+		return r
 	}
-	if out[o[0]] == '~' && (strings.HasPrefix(out[o[1]:], `\~`) || strings.HasSuffix(out[:c[0]], `\~`)) {
-		// goldmark counts an escaped tilde into the delimiter run.
+	after := func(i int) rune {
+		if i == len(out) {
+			return rune(in.edgeNext)
+		}
+		r, _ := utf8.DecodeRuneInString(out[i:])
+		return r
+	}
+	os, oe := run(o)
+	cs, ce := run(c)
+	if ch == '~' && (before(os) == '~' || after(oe) == '~' || before(cs) == '~' || after(ce) == '~') {
+		// goldmark counts a neighbouring tilde, even an escaped one, into
+		// a strikethrough run.
 		return false
 	}
-	leftFlanking := !isSpaceRune(first) && (!isPunctRune(first) || isSpaceRune(before) || isPunctRune(before))
-	rightFlanking := !isSpaceRune(last) && (!isPunctRune(last) || isSpaceRune(after) || isPunctRune(after))
+	prev, first := before(os), after(oe)
+	last, next := before(cs), after(ce)
+	leftFlanking := !isSpaceRune(first) && (!isPunctRune(first) || isSpaceRune(prev) || isPunctRune(prev))
+	rightFlanking := !isSpaceRune(last) && (!isPunctRune(last) || isSpaceRune(next) || isPunctRune(next))
 	return leftFlanking && rightFlanking
 }
 
@@ -298,21 +343,6 @@ func (in *inline) nextByte(toks []token, i int, dropped map[int]bool) byte {
 		}
 	}
 	return in.edgeNext
-}
-
-func (in *inline) nextRune(toks []token, i int, dropped map[int]bool) rune {
-	for ; i < len(toks); i++ {
-		t := toks[i]
-		if (t.kind == tokOpen || t.kind == tokClose) && dropped[t.pair] {
-			continue
-		}
-		if t.s != "" {
-			r, _ := utf8.DecodeRuneInString(t.s)
-			return r
-		}
-		return ' '
-	}
-	return rune(in.edgeNext)
 }
 
 func (in *inline) breakText() string {

@@ -60,9 +60,9 @@ func (in *inline) node(n *html.Node, depth int) {
 		in.image(n)
 	default:
 		if blockTags[n.DataAtom] {
-			in.br()
+			in.blockBreak()
 			in.children(n, depth)
-			in.br()
+			in.blockBreak()
 			return
 		}
 		in.children(n, depth)

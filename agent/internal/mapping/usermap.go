@@ -138,7 +138,7 @@ func (m UserMap) mapOne(v any, dir Direction, field string) (any, error) {
 	switch onMissing(m.OnMissing, def != nil, OnMissingKeep) {
 	case OnMissingDefault:
 		if def == nil {
-			return nil, fmt.Errorf("map %s user %s: %w and no default for this direction", field, describeUser(v), errNoMatch)
+			return nil, fmt.Errorf("map %s user %s: %w and no default for this direction", field, describeUser(v), errNoUser)
 		}
 		if *def == (UserRef{}) {
 			return nil, nil
@@ -152,7 +152,7 @@ func (m UserMap) mapOne(v any, dir Direction, field string) (any, error) {
 	case OnMissingEmpty:
 		return nil, nil
 	}
-	return nil, fmt.Errorf("map %s user %s: %w", field, describeUser(v), errNoMatch)
+	return nil, fmt.Errorf("map %s user %s: %w", field, describeUser(v), errNoUser)
 }
 
 // describeUser names a person in an error the way an administrator would

@@ -161,9 +161,11 @@ func (v *validator) field(i int, fp FieldPair, targets map[Direction]map[string]
 		if src == nil && !fp.transform(dir).computes() {
 			continue
 		}
-		srcType, what := "", "the "+fp.transform(dir).Kind+" value"
+		var srcType, what string
 		if src != nil {
 			srcType, what = src.Type, src.Type+" field "+quote(src.Name)
+		} else {
+			what = "the " + fp.transform(dir).Kind + " value" // computes(), so not nil
 		}
 		if ok, hint := compatible(effectiveType(srcType, fp, dir), dst.Type); !ok {
 			msg := what + " cannot be written to " + dst.Type + " field " + quote(dst.Name) + " of " + dstSys
@@ -191,7 +193,7 @@ func (v *validator) needs(fp FieldPair, side string) bool {
 		if !fp.Direction.Flows(dir) {
 			continue
 		}
-		if fp.sideName(dir) == side {
+		if fp.targetSide(dir) == side {
 			return true // the target
 		}
 		if !fp.transform(dir).computes() {

@@ -5,8 +5,12 @@ import (
 	"fmt"
 )
 
-// errNoMatch marks a value no pair maps; Apply turns it into CodeNoMatch.
-var errNoMatch = errors.New("no value map entry")
+// errNoMatch and errNoUser mark a value or person no entry maps; Apply
+// turns them into CodeNoMatch.
+var (
+	errNoMatch = errors.New("no value map entry")
+	errNoUser  = errors.New("no user map entry")
+)
 
 // onMissing resolves the empty policy: "default" when there is a default,
 // otherwise fallback.

@@ -78,6 +78,7 @@ func (s *Server) route(mux *http.ServeMux, path string, api bool, m methods) {
 				select {
 				case <-r.Context().Done():
 					t.Stop()
+					rec.status = 499 // the client left; nginx's name for it
 					return
 				case <-t.C:
 				}
@@ -184,7 +185,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) *Error {
 	case errors.As(err, &mbe):
 		return tooLarge("request body is larger than %d bytes", maxJSONBody)
 	case errors.As(err, &ute):
-		return invalid(ute.Field, "must be %s", jsonKind(ute.Type.Kind().String()))
+		field := ute.Field
+		if field == "" {
+			field = "body"
+		}
+		return invalid(field, "must be %s", jsonKind(ute.Type.Kind().String()))
 	case errors.Is(err, io.EOF):
 		return invalid("body", "is empty; a JSON object is required")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):

@@ -3,7 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"flag"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -246,78 +246,14 @@ func ceilUnix(t time.Time) int64 {
 	return t.Unix()
 }
 
-// Stats counts API traffic, for benchmarks and tests.
-type Stats struct {
-	Requests       int64            `json:"requests"`
-	ByRoute        map[string]int64 `json:"byRoute"`  // "GET /api/items/{id}"
-	ByStatus       map[string]int64 `json:"byStatus"` // "200"
-	RateLimited    int64            `json:"rateLimited"`
-	ServerErrors   int64            `json:"serverErrors"`
-	InjectedFaults int64            `json:"injectedFaults"`
-	Webhooks       WebhookStats     `json:"webhooks"`
-}
-
-// WebhookStats counts deliveries.
-type WebhookStats struct {
-	Delivered int64 `json:"delivered"`
-	Retried   int64 `json:"retried"`
-	Failed    int64 `json:"failed"`  // gave up after the retries
-	Dropped   int64 `json:"dropped"` // queue full
-}
-
-type counters struct {
-	mu sync.Mutex
-	s  Stats
-}
-
-func newCounters() *counters {
-	return &counters{s: Stats{ByRoute: map[string]int64{}, ByStatus: map[string]int64{}}}
-}
-
-func (c *counters) request(route string, status int, injected bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.s.Requests++
-	c.s.ByRoute[route]++
-	c.s.ByStatus[strconv.Itoa(status)]++
-	if status == http.StatusTooManyRequests {
-		c.s.RateLimited++
-	}
-	if status >= 500 {
-		c.s.ServerErrors++
-	}
-	if injected {
-		c.s.InjectedFaults++
-	}
-}
-
-func (c *counters) webhook(f func(*WebhookStats)) {
-	c.mu.Lock()
-	f(&c.s.Webhooks)
-	c.mu.Unlock()
-}
-
-func (c *counters) snapshot() Stats {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := c.s
-	out.ByRoute = make(map[string]int64, len(c.s.ByRoute))
-	for k, v := range c.s.ByRoute {
-		out.ByRoute[k] = v
-	}
-	out.ByStatus = make(map[string]int64, len(c.s.ByStatus))
-	for k, v := range c.s.ByStatus {
-		out.ByStatus[k] = v
-	}
-	return out
-}
-
-func (c *counters) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.s = Stats{ByRoute: map[string]int64{}, ByStatus: map[string]int64{}}
-}
-
-func (s Stats) String() string {
-	return fmt.Sprintf("%d requests, %d rate limited, %d server errors", s.Requests, s.RateLimited, s.ServerErrors)
+// BindFlags registers command-line flags for the knobs on fs, for
+// "lockstep-agent sandbox serve".
+func (k *Knobs) BindFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&k.Latency, "latency", k.Latency, "added latency per API request")
+	fs.DurationVar(&k.Jitter, "jitter", k.Jitter, "random extra latency, up to this")
+	fs.Float64Var(&k.ErrorRate, "error-rate", k.ErrorRate, "fraction (0-1) of API requests failed with --error-status")
+	fs.IntVar(&k.ErrorStatus, "error-status", k.ErrorStatus, "status of injected failures (5xx; 0 means 503)")
+	fs.Float64Var(&k.RatePerSecond, "rate", k.RatePerSecond, "token-bucket rate limit in requests per second (0: none)")
+	fs.IntVar(&k.Burst, "burst", k.Burst, "token-bucket size (0: one second's worth)")
+	fs.IntVar(&k.PerMinute, "per-minute", k.PerMinute, "requests allowed per wall-clock minute (0: no budget)")
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"flag"
 	"slices"
 	"strconv"
 	"testing"
@@ -116,5 +117,18 @@ func TestKnobsAdmin(t *testing.T) {
 	call(t, hs, testToken, "DELETE", "/admin/stats", nil)
 	if s.Stats().Requests != 0 {
 		t.Fatal("reset")
+	}
+}
+
+func TestKnobFlags(t *testing.T) {
+	var k Knobs
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	k.BindFlags(fs)
+	if err := fs.Parse([]string{"--latency=20ms", "--error-rate=0.1", "--rate=5", "--per-minute=100"}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := k.Validate()
+	if err != nil || k.Latency != 20*time.Millisecond || k.ErrorRate != 0.1 || k.ErrorStatus != 503 || k.Burst != 5 || k.PerMinute != 100 {
+		t.Fatalf("knobs %+v %v", k, err)
 	}
 }

@@ -3,6 +3,7 @@ package httpx
 import (
 	"context"
 	"io"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,9 @@ type bodySource struct {
 
 func newBodySource(r Request) *bodySource {
 	b := &bodySource{get: r.GetBody, r: r.Body}
+	if b.r == http.NoBody {
+		b.r = nil
+	}
 	if b.get == nil && r.Body != nil {
 		if s, ok := r.Body.(io.Seeker); ok {
 			if off, err := s.Seek(0, io.SeekCurrent); err == nil {

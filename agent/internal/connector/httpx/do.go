@@ -222,8 +222,12 @@ func (c *Client) send(ctx context.Context, r Request, u *url.URL, path, id strin
 	resp, err := c.hc.Do(req)
 	elapsed := time.Since(start)
 	c.stats.requests.Add(1)
-	ev := c.o.Log.Debug().Str("system", c.o.System).Str("method", r.Method).Str("path", path).
-		Int("attempt", attempt).Str("request_id", id).Int64("duration_ms", elapsed.Milliseconds())
+	ev := c.o.Log.Debug()
+	if c.o.System != "" {
+		ev = ev.Str("system", c.o.System)
+	}
+	ev = ev.Str("method", r.Method).Str("path", path).Int("attempt", attempt).Str("request_id", id).
+		Int64("duration_ms", elapsed.Milliseconds())
 	if err != nil {
 		idle.stop()
 		var ue *url.Error

@@ -44,7 +44,8 @@ const (
 type Options struct {
 	// BaseURL is the system's root; request paths are joined to it.
 	BaseURL string
-	// System names the system in log lines (its id).
+	// System names the system in log lines (its id); leave it empty when
+	// Log already carries the system field.
 	System string
 	// Auth sets credentials on each attempt (nil: none).
 	Auth Auth

@@ -1,0 +1,226 @@
+// Package contracttest checks a connector against the contract in
+// package connector. Each connector's tests call RunContract with a way to
+// open it against a real system or an emulator:
+//
+//	func TestContract(t *testing.T) {
+//		contracttest.RunContract(t, func(t *testing.T) (connector.Connector, string) {
+//			return openAgainstEmulator(t), "PROJ"
+//		})
+//	}
+//
+// The checks use only the contract: the first entity type of the schema,
+// the fields "title" and "description", the first link type. A capability
+// the system lacks is reported with errors.ErrUnsupported and skipped.
+package contracttest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+)
+
+// maxPages bounds paging, so a cursor that never ends fails the test
+// instead of hanging it.
+const maxPages = 1000
+
+// RunContract runs the contract checks as subtests. open is called once;
+// the project it returns must accept new entities.
+func RunContract(t *testing.T, open func(t *testing.T) (connector.Connector, string)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, project := open(t)
+	run := rand.Text()[:8]
+
+	var schema connector.Schema
+	t.Run("Validate", func(t *testing.T) {
+		msg, err := c.Validate(ctx)
+		if err != nil || msg == "" {
+			t.Fatalf("Validate = %q, %v", msg, err)
+		}
+	})
+	ok := t.Run("Schema", func(t *testing.T) {
+		var err error
+		if schema, err = c.Schema(ctx, project); err != nil {
+			t.Fatal(err)
+		}
+		if len(schema.EntityTypes) == 0 {
+			t.Fatal("no entity types")
+		}
+		if !slices.ContainsFunc(schema.Fields, func(f connector.FieldSchema) bool { return f.Name == "title" }) {
+			t.Fatalf("no title field in %+v", schema.Fields)
+		}
+	})
+	if !ok {
+		t.FailNow()
+	}
+	typ := schema.EntityTypes[0]
+	marker := connector.Marker{System: "contract-" + run, Key: "SRC-" + run, URL: "https://source.example/SRC-" + run}
+
+	var created connector.Entity
+	ok = t.Run("Create and Get", func(t *testing.T) {
+		var err error
+		created, err = c.Create(ctx, project, typ, connector.Fields{"title": "Contract " + run, "description": "Made by the *contract* test."}, marker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created.ID == "" || created.Version == "" || created.Title != "Contract "+run || created.UpdatedAt.IsZero() {
+			t.Fatalf("created %+v", created)
+		}
+		got, err := c.Get(ctx, created.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != created.ID || got.Title != created.Title || got.Version != created.Version || got.Fields["title"] != created.Title {
+			t.Fatalf("Get = %+v, created %+v", got, created)
+		}
+	})
+	if !ok {
+		t.FailNow()
+	}
+
+	t.Run("FindByMarker", func(t *testing.T) {
+		found, err := c.FindByMarker(ctx, project, marker)
+		if err != nil || len(found) != 1 || found[0].ID != created.ID {
+			t.Fatalf("FindByMarker = %+v, %v", found, err)
+		}
+		none, err := c.FindByMarker(ctx, project, connector.Marker{System: marker.System, Key: "absent"})
+		if err != nil || none == nil || len(none) != 0 {
+			t.Fatalf("no match must be an empty slice: %#v, %v", none, err)
+		}
+	})
+
+	var updated connector.Entity
+	t.Run("Update", func(t *testing.T) {
+		var err error
+		updated, err = c.Update(ctx, created.Ref, connector.Fields{"title": "Contract " + run + " renamed"}, created.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if updated.Title != "Contract "+run+" renamed" || updated.Version == created.Version || updated.UpdatedAt.Before(created.UpdatedAt) {
+			t.Fatalf("updated %+v", updated)
+		}
+		_, err = c.Update(ctx, created.Ref, connector.Fields{"title": "stale"}, created.Version)
+		switch {
+		case err == nil:
+			t.Log("the system does not refuse a stale version")
+		case !errors.Is(err, connector.ErrConflict):
+			t.Fatalf("stale version: %v, want ErrConflict", err)
+		}
+	})
+
+	t.Run("Changes", func(t *testing.T) {
+		since := created.UpdatedAt
+		var last time.Time
+		cursor, seen := "", false
+		for range maxPages {
+			page, err := c.Changes(ctx, project, since, cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Entities {
+				if e.UpdatedAt.Before(last) {
+					t.Fatalf("changes not ascending: %v after %v", e.UpdatedAt, last)
+				}
+				last = e.UpdatedAt
+				seen = seen || e.ID == created.ID
+			}
+			if cursor = page.Cursor; cursor == "" {
+				break
+			}
+		}
+		if cursor != "" {
+			t.Fatal("paging did not end")
+		}
+		if !seen {
+			t.Fatal("Changes since the entity's creation does not list it")
+		}
+	})
+
+	t.Run("Comments", func(t *testing.T) {
+		mark := "lockstep-comment-" + run
+		added, err := c.AddComment(ctx, created.Ref, connector.NewComment{Body: "Hello from **" + run + "**", Marker: mark})
+		if errors.Is(err, errors.ErrUnsupported) {
+			t.Skip(err)
+		}
+		if err != nil || added.ID == "" {
+			t.Fatalf("AddComment = %+v, %v", added, err)
+		}
+		list, err := c.Comments(ctx, created.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(list, func(cm connector.Comment) bool { return cm.ID == added.ID })
+		if i < 0 || !strings.Contains(list[i].Body, "Hello from") || !strings.Contains(list[i].Body, mark) {
+			t.Fatalf("comments %+v lack %+v (with its marker)", list, added)
+		}
+	})
+
+	t.Run("Attachments", func(t *testing.T) {
+		content := "attachment of " + run + "\n"
+		a, err := c.Upload(ctx, created.Ref, "contract-"+run+".txt", "text/plain", int64(len(content)), strings.NewReader(content))
+		if errors.Is(err, errors.ErrUnsupported) {
+			t.Skip(err)
+		}
+		if err != nil || a.ID == "" || a.Size != int64(len(content)) {
+			t.Fatalf("Upload = %+v, %v", a, err)
+		}
+		list, err := c.Attachments(ctx, created.Ref)
+		if err != nil || !slices.ContainsFunc(list, func(x connector.Attachment) bool { return x.ID == a.ID && x.Name == a.Name }) {
+			t.Fatalf("Attachments = %+v, %v", list, err)
+		}
+		rc, err := c.Download(ctx, created.Ref, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		got, err := io.ReadAll(rc)
+		if err != nil || string(got) != content {
+			t.Fatalf("Download = %q, %v", got, err)
+		}
+	})
+
+	t.Run("Links", func(t *testing.T) {
+		if len(schema.LinkTypes) == 0 {
+			t.Skip("the system has no link types")
+		}
+		other, err := c.Create(ctx, project, typ, connector.Fields{"title": "Contract " + run + " other"},
+			connector.Marker{System: marker.System, Key: marker.Key + "-other"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := connector.Link{Type: schema.LinkTypes[0], Target: other.Ref}
+		if err := c.AddLink(ctx, created.Ref, link); err != nil {
+			t.Fatal(err)
+		}
+		has := func() bool {
+			list, err := c.Links(ctx, created.Ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return slices.ContainsFunc(list, func(l connector.Link) bool { return l.Type == link.Type && l.Target.ID == other.ID })
+		}
+		if !has() {
+			t.Fatal("added link not listed")
+		}
+		if err := c.RemoveLink(ctx, created.Ref, link); err != nil {
+			t.Fatal(err)
+		}
+		if has() {
+			t.Fatal("removed link still listed")
+		}
+	})
+
+	t.Run("NotFound", func(t *testing.T) {
+		if _, err := c.Get(ctx, connector.Ref{ID: "999999999", Key: "NOPE-999999999"}); !errors.Is(err, connector.ErrNotFound) {
+			t.Fatalf("Get of a missing entity: %v, want ErrNotFound", err)
+		}
+	})
+}

@@ -1,0 +1,139 @@
+// Package sandbox is the connector for the built-in sandbox work system
+// (agent/internal/sandbox, API in docs/sandbox-api.md). It talks to the
+// sandbox only over its HTTP API, through httpx, exactly as a connector
+// for a third-party tracker would: it is the reference the others are
+// measured against.
+//
+// Field names the engine sees: title, description (Markdown), status,
+// priority, assignee (connector.User), labels ([]string), dueDate
+// ("YYYY-MM-DD"), and each custom field as "cf.<name>". The peer marker is
+// a remote link with globalId "lockstep:<system>:<key>", created in the
+// same request as the item, so an item never exists without its marker.
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
+	"github.com/lockstep-sync/lockstep/agent/internal/secret"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+)
+
+// Kind is the registry name of the sandbox.
+const Kind = "sandbox"
+
+// pageSize is the sandbox's maximum page.
+const pageSize = 100
+
+func init() {
+	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
+		Kind:  Kind,
+		Title: "Sandbox (built-in)",
+		Fields: []apitype.KindField{
+			{Name: "project", Label: "Project", Type: apitype.FieldString, Help: "Project key, e.g. HELP"},
+			{Name: "token", Label: "API token", Type: apitype.FieldSecret, Secret: true, Required: true, Help: "The sandbox server's access token."},
+			{Name: "allowSelfSigned", Label: "Allow a self-signed certificate", Type: apitype.FieldBool,
+				Help: "Only for servers with a private CA you cannot install; the connection is then not verified.", Default: false},
+			{Name: "requestsPerMinute", Label: "Requests per minute", Type: apitype.FieldInt,
+				Help: "Upper bound on this system's request rate; 0 means the connector's default.", Default: 0},
+		},
+		Test: Test,
+		Open: func(cfg connector.Config, env connector.Env) (connector.Connector, error) { return Open(cfg, env) },
+	})
+}
+
+// Conn is an open sandbox system.
+type Conn struct {
+	http    *httpx.Client
+	system  string
+	project string
+	now     func() time.Time
+
+	usersMu sync.Mutex
+	users   map[string]connector.User
+	usersAt time.Time
+}
+
+var (
+	_ connector.Connector = (*Conn)(nil)
+	_ connector.Webhooks  = (*Conn)(nil)
+)
+
+// Open connects to a configured sandbox. No request is made until a method
+// is called. requestsPerMinute 0 sets no limit of the connector's own: the
+// sandbox is local, and its rate limits (if its knobs set any) are honoured
+// from its headers. When env.HTTP is set its transport is used as is, so
+// allowSelfSigned is then that client's business.
+func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
+	token := cfg.Secrets["token"]
+	if !token.IsSet() {
+		return nil, fmt.Errorf("open sandbox system %s: the API token is not set: %w", cfg.Name, connector.ErrUnauthorized)
+	}
+	now := env.Now
+	if now == nil {
+		now = time.Now
+	}
+	client, err := httpx.New(httpx.Options{
+		BaseURL:            cfg.URL,
+		Auth:               httpx.Bearer(httpx.Static(token)),
+		Secrets:            []secret.Secret{token},
+		InsecureSkipVerify: boolSetting(cfg.Settings, "allowSelfSigned"),
+		HTTPClient:         env.HTTP,
+		RequestsPerMinute:  intSetting(cfg.Settings, "requestsPerMinute"),
+		LimiterKey:         cfg.ID,
+		Log:                env.Log,
+		Now:                now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open sandbox system %s: %w: %w", cfg.Name, connector.ErrInvalid, err)
+	}
+	project, _ := cfg.Settings["project"].(string)
+	return &Conn{http: client, system: cfg.ID, project: strings.TrimSpace(project), now: now}, nil
+}
+
+// Test is the spec's connection test: open and Validate.
+func Test(ctx context.Context, cfg connector.Config) (string, error) {
+	c, err := Open(cfg, connector.Env{})
+	if err != nil {
+		return "", err
+	}
+	return c.Validate(ctx)
+}
+
+// HTTPStats returns the connector's request counters, for benchmarks.
+func (c *Conn) HTTPStats() httpx.Stats { return c.http.Stats() }
+
+// scope picks the project: the argument, else the system's setting.
+func (c *Conn) scope(project string) (string, error) {
+	if project != "" {
+		return project, nil
+	}
+	if c.project != "" {
+		return c.project, nil
+	}
+	return "", fmt.Errorf("no project given and the system has none set: %w", connector.ErrInvalid)
+}
+
+func boolSetting(s map[string]any, name string) bool {
+	b, _ := s[name].(bool)
+	return b
+}
+
+// intSetting reads a whole number that arrives as int64 (validated
+// settings) or float64 (raw JSON).
+func intSetting(s map[string]any, name string) int {
+	switch v := s[name].(type) {
+	case int64:
+		return int(v)
+	case int:
+		return v
+	case float64:
+		return int(v)
+	}
+	return 0
+}
