@@ -23,6 +23,7 @@ const (
 	tokBreak         // a hard line break
 	tokOpen          // an emphasis delimiter opening pair
 	tokClose         // the delimiter closing pair
+	tokCode          // inline code: s is its text
 )
 
 type token struct {
@@ -201,6 +202,10 @@ func tidy(toks []token) []token {
 				out = append(out, t)
 				i++
 				changed = true
+			case t.kind == tokCode && len(out) > 0 && out[len(out)-1].kind == tokCode:
+				// Touching code spans are one: "`a``b`" would not parse.
+				out[len(out)-1].s += t.s
+				changed = true
 			case t.kind == tokText && len(out) > 0 && out[len(out)-1].kind == tokText:
 				// One text, so escaping sees "&" and "amp;" together.
 				out[len(out)-1].s += t.s
@@ -232,6 +237,8 @@ func (in *inline) render(toks []token) string {
 				b.WriteString(in.escapeAt(t.s, in.lastByte(&b), in.nextByte(toks, i+1, dropped)))
 			case tokSyntax:
 				b.WriteString(t.s)
+			case tokCode:
+				b.WriteString(codeSpan(t.s, in.inTable))
 			case tokSpace:
 				b.WriteByte(' ')
 			case tokBreak:
@@ -338,6 +345,8 @@ func (in *inline) nextByte(toks []token, i int, dropped map[int]bool) byte {
 			return ' '
 		case t.kind == tokBreak:
 			return '\\' // also "<" and "\n"; all three count as non-letters
+		case t.kind == tokCode:
+			return '`'
 		case t.s != "":
 			return t.s[0]
 		}

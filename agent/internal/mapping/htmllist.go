@@ -67,6 +67,9 @@ func (c *htmlConv) list(n *html.Node, depth int, prev *block) (block, bool) {
 			// disagree on what follows one: leave it out.
 			continue
 		}
+		if blocks[0].kind == blockRule {
+			blocks[0].text = "___" // "- ---" would be one long rule
+		}
 		tight = tight && tightJoin(blocks)
 		items = append(items, blocks)
 	}

@@ -49,7 +49,7 @@ func (in *inline) node(n *html.Node, depth int) {
 			in.space()
 		}
 		if core != "" {
-			in.syntax(codeSpan(core, in.inTable))
+			in.toks = append(in.toks, token{kind: tokCode, s: core})
 		}
 		if core != s && strings.TrimRightFunc(s, isHTMLSpace) != s {
 			in.space()

@@ -44,7 +44,13 @@ func fieldOf(fp mapping.FieldPair, s Side) string {
 
 // item works one entity of side s.
 func (c *cycle) item(ctx context.Context, s Side, id string) error {
-	src, err := c.con[s].Get(ctx, connector.Ref{ID: id})
+	src, ok := c.fresh[freshKey(s, id)]
+	var err error
+	if ok && len(src.Fields) > 0 {
+		delete(c.fresh, freshKey(s, id)) // a retry reads the system again
+	} else {
+		src, err = c.con[s].Get(ctx, connector.Ref{ID: id})
+	}
 	if errors.Is(err, connector.ErrNotFound) {
 		// Deletions are not propagated: removing work is the
 		// administrator's decision, never a side effect of a sync.
@@ -178,11 +184,23 @@ func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair
 		if err := tx.SetRaw(keyIndex(c.p.ID, SideB, p.B.ID), []byte(p.ID)); err != nil {
 			return err
 		}
+		// Settle the source's queue entry in the same commit: one durable
+		// write less per created entity.
+		if err := tx.Delete(keyQueue(c.p.ID, s, src.ID)); err != nil {
+			return err
+		}
+		if err := tx.Delete(keyParked(c.p.ID, s, src.ID)); err != nil {
+			return err
+		}
 		return tx.Delete(keyIntent(c.p.ID, s, src.ID))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("register pair of %s: %w", src.Key, err)
 	}
+	if c.settled == nil {
+		c.settled = map[string]bool{}
+	}
+	c.settled[freshKey(s, src.ID)] = true
 	return p, nil
 }
 
@@ -278,6 +296,7 @@ func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s S
 			return fmt.Errorf("update %s: %w", ent[side].Key, err)
 		}
 		ent[side] = updated
+		delete(c.fresh, freshKey(side, updated.ID)) // what the poll read is stale now
 		c.run.Counts.Updated++
 		c.log.Info().Str("system", c.p.End(side).System).Str("entity_id", updated.ID).Str("entity_key", updated.Key).
 			Str("entity_title", updated.Title).Strs("fields", keysOf(writes[side])).Msg("updated entity")

@@ -38,7 +38,14 @@ type cycle struct {
 	// dryQueue holds what a dry run would have queued.
 	dryQueue []QueueItem
 	worked   func()
+	// fresh holds the entities this run's poll just read, in memory only,
+	// so working them costs no second read; never stored (privacy).
+	fresh map[string]connector.Entity
+	// settled names items whose queue entry a pair registration removed.
+	settled map[string]bool
 }
+
+func freshKey(s Side, id string) string { return string(s) + "/" + id }
 
 func (c *cycle) now() time.Time { return c.e.d.Now() }
 
@@ -158,6 +165,10 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 				continue // our own write, or a change already worked
 			}
 			items = append(items, QueueItem{Side: s, Entity: ent.ID})
+			if c.fresh == nil {
+				c.fresh = map[string]connector.Entity{}
+			}
+			c.fresh[freshKey(s, ent.ID)] = ent
 			if c.dry {
 				c.plan = append(c.plan, PlanItem{Action: "read", Side: s, Entity: ent.ID, Key: ent.Key, Title: ent.Title})
 			}
@@ -259,6 +270,8 @@ func (c *cycle) work(ctx context.Context, it QueueItem) {
 	k := keyQueue(c.p.ID, it.Side, it.Entity)
 	log := c.log.With().Str("system", c.p.End(it.Side).System).Str("entity_id", it.Entity).Logger()
 	switch {
+	case err == nil && c.settled[freshKey(it.Side, it.Entity)]:
+		// Registered and dequeued in one commit already.
 	case err == nil:
 		c.e.d.Store.Update(func(tx *store.Tx) error {
 			tx.Delete(keyParked(c.p.ID, it.Side, it.Entity))

@@ -40,7 +40,7 @@ func neighbour(ctx context.Context, url string) {
 	}
 }
 
-func newSandboxSide(t *testing.T, key, typ string, knobs sandbox.Knobs) sandboxSide {
+func newSandboxSide(t testing.TB, key, typ string, knobs sandbox.Knobs) sandboxSide {
 	t.Helper()
 	s, err := sandbox.New(sandbox.Options{Tokens: []sandbox.Token{{Value: "tok", User: "alice"}}, Users: sandbox.DemoUsers(),
 		Projects: []sandbox.Project{{Key: key, Name: key, Types: []string{typ}}}, Knobs: knobs, Seed: 11})
@@ -128,7 +128,7 @@ func TestConvergesThroughFaults(t *testing.T) {
 	t.Logf("requests %d+%d, injected faults %d+%d, rate limited %d+%d", sa.Requests, sb.Requests, sa.InjectedFaults, sb.InjectedFaults, sa.RateLimited, sb.RateLimited)
 }
 
-func count(t *testing.T, s *sandbox.Server, project string) int {
+func count(t testing.TB, s *sandbox.Server, project string) int {
 	n := 0
 	q := sandbox.Query{Project: project, Limit: 100}
 	for {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ const adminPassword = "e2e admin password 1"
 // realAgent is a lockstep-agent process on a random loopback port.
 type realAgent struct {
 	dir, addr, fingerprint string
-	stderr                 *bytes.Buffer
+	stderr                 *lockedBuffer
 	cmd                    *exec.Cmd
 }
 
@@ -69,7 +70,7 @@ func startAgent(t *testing.T) *realAgent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &realAgent{dir: dir, addr: addr, fingerprint: strings.TrimSpace(string(fp)), stderr: &bytes.Buffer{}}
+	a := &realAgent{dir: dir, addr: addr, fingerprint: strings.TrimSpace(string(fp)), stderr: &lockedBuffer{}}
 	a.cmd = exec.Command(agentBin, "run", "--data-dir", dir)
 	a.cmd.Stderr = a.stderr
 	if err := a.cmd.Start(); err != nil {
@@ -163,4 +164,22 @@ func TestPinnedConnection(t *testing.T) {
 	if !asMismatch(err, &mm) || !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), a.fingerprint) {
 		t.Fatalf("wrong pin: %v", err)
 	}
+}
+
+// lockedBuffer collects a process's output while tests read it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
