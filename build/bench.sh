@@ -11,6 +11,7 @@ trap 'rm -f "$out"' EXIT
 echo "== go benchmarks"
 go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" \
 	./agent/internal/store ./agent/internal/logging | tee "$out"
+go test -run '^$' -bench . -benchtime 1x ./agent/internal/syncer | tee -a "$out"
 
 # ns_per_op NAME: the ns/op of the benchmark line whose name starts with NAME.
 ns_per_op() { awk -v n="$1" 'index($1, n) == 1 { for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") { print $i; exit } }' "$out"; }
@@ -25,6 +26,11 @@ printf '%-58s %8s  %s\n' "log line, all three sinks / bare zerolog" "$(ratio "$(
 printf '%-58s %8s  %s\n' "log line, all three sinks: allocs/op" "$(metric BenchmarkAllSinks allocs/op)" "(goal 0)"
 printf '%-58s %8s  %s\n' "logging with a stalled subscriber / none" "$(ratio "$(ns_per_op BenchmarkStalledSubscriber)" "$(ns_per_op BenchmarkNoSubscriber)")x" "(goal <= 1.1x)"
 printf '%-58s %8s  %s\n' "log lines/s delivered to one subscriber" "$(metric BenchmarkTapDelivery lines/s)" "(goal >= 20000)"
+printf '%-58s %8s  %s\n' "sync throughput: engine / bare API client (5 ms latency)" "$(metric BenchmarkSyncVersusBare engine/bare_throughput)x" "(goal >= 0.8x)"
+printf '%-58s %8s  %s\n' "API requests per synced change" "$(metric BenchmarkSyncVersusBare requests/change)" ""
+printf '%-58s %8s  %s\n' "API requests per idle poll and system side" "$(metric BenchmarkSyncVersusBare requests/idle_poll_side)" "(goal 1)"
+printf '%-58s %8s  %s\n' "request budget used with a backlog" "$(metric BenchmarkBudgetUse budget_used)" "(goal >= 0.8)"
+printf '%-58s %8s  %s\n' "429 responses with a backlog" "$(metric BenchmarkBudgetUse 429s)" "(goal 0)"
 
 echo
 echo "== idle RSS of lockstep-agent run after ${IDLE_SECONDS:=30} s"

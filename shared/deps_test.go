@@ -34,6 +34,9 @@ func TestBoundaries(t *testing.T) {
 		{"desktop (production build) never links Badger", "production", "../desktop/...", func(d string) bool { return strings.HasPrefix(d, "github.com/dgraph-io/") }},
 		{"desktop never links agent internals", "", "../desktop/...", func(d string) bool { return strings.HasPrefix(d, module+"agent/") }},
 		{"shared imports only the standard library", "", "./...", func(d string) bool { return !strings.HasPrefix(d, module+"shared") }},
+		{"the agent never links the license issuing tool or the test key", "", "../agent", func(d string) bool {
+			return strings.HasPrefix(d, module+"agent/tools/") || strings.HasPrefix(d, module+"agent/internal/license/licensetest")
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

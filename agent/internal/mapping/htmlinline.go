@@ -221,13 +221,33 @@ func tidy(toks []token) []token {
 // render writes the tokens. Delimiter pairs that CommonMark would not take
 // as emphasis where they stand (`word**"quoted"**`) are dropped, keeping
 // their text, and the rest rendered again, until every pair left is valid.
+// Dropping one pair can invalidate its neighbour; after a few rounds all
+// pairs go, so hostile input cannot make this quadratic.
 func (in *inline) render(toks []token) string {
 	dropped := map[int]bool{}
+	for round := 0; ; round++ {
+		if round == 8 {
+			for _, t := range toks {
+				if t.kind == tokOpen {
+					dropped[t.pair] = true
+				}
+			}
+		}
+		if out, ok := in.renderOnce(toks, dropped); ok {
+			return out
+		}
+	}
+}
+
+// renderOnce writes the tokens without the dropped pairs, adds the pairs
+// that are not valid emphasis to dropped, and reports whether there were
+// none.
+func (in *inline) renderOnce(toks []token, dropped map[int]bool) (string, bool) {
 	type span struct {
 		id          int
 		open, close [2]int // offsets of the delimiters in the output
 	}
-	for {
+	{
 		var b strings.Builder
 		var spans []*span
 		byID := map[int]*span{}
@@ -265,16 +285,14 @@ func (in *inline) render(toks []token) string {
 			}
 		}
 		out := b.String()
-		bad := false
+		ok := true
 		for _, sp := range spans {
 			if sp.close[0] < 0 || !in.flanking(out, sp.open, sp.close) {
 				dropped[sp.id] = true
-				bad = true
+				ok = false
 			}
 		}
-		if !bad {
-			return out
-		}
+		return out, ok
 	}
 }
 
@@ -308,15 +326,15 @@ func (in *inline) flanking(out string, o, c [2]int) bool {
 		r, _ := utf8.DecodeRuneInString(out[i:])
 		return r
 	}
-	os, oe := run(o)
-	cs, ce := run(c)
-	if ch == '~' && (before(os) == '~' || after(oe) == '~' || before(cs) == '~' || after(ce) == '~') {
+	openStart, openEnd := run(o)
+	closeStart, closeEnd := run(c)
+	if ch == '~' && (before(openStart) == '~' || after(openEnd) == '~' || before(closeStart) == '~' || after(closeEnd) == '~') {
 		// goldmark counts a neighbouring tilde, even an escaped one, into
 		// a strikethrough run.
 		return false
 	}
-	prev, first := before(os), after(oe)
-	last, next := before(cs), after(ce)
+	prev, first := before(openStart), after(openEnd)
+	last, next := before(closeStart), after(closeEnd)
 	leftFlanking := !isSpaceRune(first) && (!isPunctRune(first) || isSpaceRune(prev) || isPunctRune(prev))
 	rightFlanking := !isSpaceRune(last) && (!isPunctRune(last) || isSpaceRune(next) || isPunctRune(next))
 	return leftFlanking && rightFlanking
