@@ -77,6 +77,9 @@ type Settings struct {
 	LogRetentionDays int `json:"logRetentionDays"`
 	// SupportRetentionHours is how long built support packages are kept.
 	SupportRetentionHours int `json:"supportRetentionHours"`
+	// PublicURL is the agent's address as work systems reach it, for
+	// webhooks (https://agent.example:7443); empty: polling only.
+	PublicURL string `json:"publicUrl"`
 }
 
 // SettingsResult wraps the settings.
@@ -90,4 +93,5 @@ type SettingsSetParams struct {
 	LogLevel              *string   `json:"logLevel,omitempty"`
 	LogRetentionDays      *int      `json:"logRetentionDays,omitempty"`
 	SupportRetentionHours *int      `json:"supportRetentionHours,omitempty"`
+	PublicURL             *string   `json:"publicUrl,omitempty"`
 }

@@ -148,7 +148,14 @@ func (a *App) compose() error {
 	a.conns = &connectors{open: map[string]cachedConnector{}, app: a, nowFn: a.opts.Now}
 	a.engine = syncer.New(syncer.Deps{
 		Store: a.store, Open: a.conns.get, Bus: a.bus, Audit: a.audit, Log: a.logs.Logger("sync"), Now: a.opts.Now,
-		Allowed: a.syncAllowed,
+		Allowed:   a.syncAllowed,
+		PublicURL: func() string { return a.settings.Get().PublicURL },
+		Seal: func(scope, field string, v []byte) ([]byte, error) {
+			return a.sealer.Seal(scope, "process", scope, field, v)
+		},
+		Unseal: func(scope, field string, sealed []byte) ([]byte, error) {
+			return a.sealer.Open(scope, "process", scope, field, sealed)
+		},
 		SeeUsers: func(system string, users []connector.User) {
 			refs := make([]license.UserRef, 0, len(users))
 			for _, u := range users {
@@ -199,6 +206,7 @@ func (a *App) handler() http.Handler {
 		w.Write([]byte("ok"))
 	})
 	mux.Handle(protocol.Path, a.api)
+	mux.HandleFunc("POST /v1/hooks/{process}/{side}", a.webhook)
 	return mux
 }
 
@@ -338,4 +346,25 @@ func (a *App) syncAllowed(p *syncer.Process) error {
 		kinds = append(kinds, rec.Kind)
 	}
 	return a.license.SyncAllowed(kinds)
+}
+
+// webhook receives a work system's change notification. The signature is
+// its authentication; the answer says nothing beyond accepted or refused.
+func (a *App) webhook(w http.ResponseWriter, r *http.Request) {
+	body := http.MaxBytesReader(w, r.Body, 1<<20)
+	log := a.logs.Logger("webhook")
+	n, err := a.engine.HandleWebhook(r, r.PathValue("process"), syncer.Side(r.PathValue("side")), body)
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+		log.Debug().Str("process", r.PathValue("process")).Int("entities", n).Msg("webhook accepted")
+	case errors.Is(err, syncer.ErrHookUnauthorized):
+		log.Warn().Str("process", r.PathValue("process")).Str("remote", r.RemoteAddr).Msg("webhook refused: bad signature")
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	case errors.Is(err, syncer.ErrNotFound):
+		http.NotFound(w, r)
+	default:
+		log.Warn().Err(err).Str("process", r.PathValue("process")).Msg("webhook not accepted")
+		http.Error(w, "bad request", http.StatusBadRequest)
+	}
 }

@@ -109,6 +109,16 @@ func (s *Settings) Set(actor string, p apitype.SettingsSetParams) (apitype.Setti
 		}
 		next.SupportRetentionHours = *p.SupportRetentionHours
 	}
+	if p.PublicURL != nil {
+		u := strings.TrimRight(strings.TrimSpace(*p.PublicURL), "/")
+		if u != "" {
+			parsed, err := url.Parse(u)
+			if err != nil || parsed.Scheme != "https" || parsed.Host == "" || parsed.User != nil {
+				return apitype.Settings{}, &SettingsError{Field: "publicUrl", Message: "must be an https:// URL without credentials, e.g. https://agent.example.com:7443"}
+			}
+		}
+		next.PublicURL = u
+	}
 	before := s.Get()
 	diff := audit.Diff(flatSettings(before), flatSettings(next))
 	err := s.st.Update(func(tx *store.Tx) error {
@@ -133,7 +143,7 @@ func (s *Settings) Set(actor string, p apitype.SettingsSetParams) (apitype.Setti
 
 func flatSettings(s apitype.Settings) map[string]any {
 	return map[string]any{"origins": s.Origins, "logLevel": s.LogLevel, "logRetentionDays": s.LogRetentionDays,
-		"supportRetentionHours": s.SupportRetentionHours}
+		"supportRetentionHours": s.SupportRetentionHours, "publicUrl": s.PublicURL}
 }
 
 // OriginAllowed reports whether a WebSocket upgrade's Origin may connect.

@@ -247,53 +247,51 @@ func (in *inline) renderOnce(toks []token, dropped map[int]bool) (string, bool) 
 		id          int
 		open, close [2]int // offsets of the delimiters in the output
 	}
-	{
-		var b strings.Builder
-		var spans []*span
-		byID := map[int]*span{}
-		for i, t := range toks {
-			switch t.kind {
-			case tokText:
-				b.WriteString(in.escapeAt(t.s, in.lastByte(&b), in.nextByte(toks, i+1, dropped)))
-			case tokSyntax:
-				b.WriteString(t.s)
-			case tokCode:
-				b.WriteString(codeSpan(t.s, in.inTable))
-			case tokSpace:
-				b.WriteByte(' ')
-			case tokBreak:
-				br := in.breakText()
-				if br == "\\\n" && strings.HasSuffix(b.String(), `\`) {
-					// goldmark reads `\\\` + newline as an escaped backslash
-					// and a literal one; two spaces make the break instead.
-					br = "  \n"
-				}
-				b.WriteString(br)
-			case tokOpen, tokClose:
-				if dropped[t.pair] {
-					continue
-				}
-				at := [2]int{b.Len(), b.Len() + len(t.s)}
-				b.WriteString(t.s)
-				if t.kind == tokOpen {
-					sp := &span{id: t.pair, open: at, close: [2]int{-1, -1}}
-					spans = append(spans, sp)
-					byID[t.pair] = sp
-				} else if sp := byID[t.pair]; sp != nil {
-					sp.close = at
-				}
+	var b strings.Builder
+	var spans []*span
+	byID := map[int]*span{}
+	for i, t := range toks {
+		switch t.kind {
+		case tokText:
+			b.WriteString(in.escapeAt(t.s, in.lastByte(&b), in.nextByte(toks, i+1, dropped)))
+		case tokSyntax:
+			b.WriteString(t.s)
+		case tokCode:
+			b.WriteString(codeSpan(t.s, in.inTable))
+		case tokSpace:
+			b.WriteByte(' ')
+		case tokBreak:
+			br := in.breakText()
+			if br == "\\\n" && strings.HasSuffix(b.String(), `\`) {
+				// goldmark reads `\\\` + newline as an escaped backslash
+				// and a literal one; two spaces make the break instead.
+				br = "  \n"
+			}
+			b.WriteString(br)
+		case tokOpen, tokClose:
+			if dropped[t.pair] {
+				continue
+			}
+			at := [2]int{b.Len(), b.Len() + len(t.s)}
+			b.WriteString(t.s)
+			if t.kind == tokOpen {
+				sp := &span{id: t.pair, open: at, close: [2]int{-1, -1}}
+				spans = append(spans, sp)
+				byID[t.pair] = sp
+			} else if sp := byID[t.pair]; sp != nil {
+				sp.close = at
 			}
 		}
-		out := b.String()
-		ok := true
-		for _, sp := range spans {
-			if sp.close[0] < 0 || !in.flanking(out, sp.open, sp.close) {
-				dropped[sp.id] = true
-				ok = false
-			}
-		}
-		return out, ok
 	}
+	out := b.String()
+	ok := true
+	for _, sp := range spans {
+		if sp.close[0] < 0 || !in.flanking(out, sp.open, sp.close) {
+			dropped[sp.id] = true
+			ok = false
+		}
+	}
+	return out, ok
 }
 
 // flanking reports whether CommonMark takes the delimiters at o and c in

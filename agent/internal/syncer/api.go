@@ -165,7 +165,8 @@ func (e *Engine) Delete(actor, id string) error {
 		return err
 	}
 	e.stop(id)
-	prefixes := []string{prefixPairs(id), "pidx/" + id + "/", prefixIntents(id), prefixQueue(id), "wm/" + id + "/", prefixParked(id), prefixRuns(id)}
+	e.unregisterHooks(context.Background(), &p)
+	prefixes := []string{"hook/" + id + "/", prefixPairs(id), "pidx/" + id + "/", prefixIntents(id), prefixQueue(id), "wm/" + id + "/", prefixParked(id), prefixRuns(id)}
 	for _, pre := range prefixes {
 		var keys []string
 		e.d.Store.View(func(tx *store.Tx) error {
@@ -226,9 +227,11 @@ func (e *Engine) SetActive(actor, id string, active bool) (Process, error) {
 		return Process{}, err
 	}
 	if active {
+		e.registerHooks(context.Background(), &p)
 		e.start(id)
 	} else {
 		e.stop(id)
+		e.unregisterHooks(context.Background(), &p)
 	}
 	e.changed(actor, id, "update")
 	return p, nil

@@ -29,6 +29,12 @@ type Deps struct {
 	// SeeUsers hears of the people an entity names (authors, assignees,
 	// commenters), for the license's user count; nil ignores them.
 	SeeUsers func(system string, users []connector.User)
+	// PublicURL is the agent's URL as systems reach it (for webhooks); nil
+	// or empty disables webhook registration.
+	PublicURL func() string
+	// Seal and Unseal protect webhook secrets (AES-256-GCM, per process).
+	Seal   func(scope, field string, v []byte) ([]byte, error)
+	Unseal func(scope, field string, sealed []byte) ([]byte, error)
 	// Systems maps system ids to names, for export and import.
 	Systems func() (map[string]string, error)
 }
