@@ -71,7 +71,7 @@ func TestWebhookTriggersSync(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	p, err := eng.Create(ctx, "test", syncer.Process{Name: "hooks",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-ENG", Project: "ENG"},
-		Types: []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{{A: "title", B: "title", Direction: mapping.Both}}}},
+		Types:    []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{{A: "title", B: "title", Direction: mapping.Both}}}},
 		Options:  syncer.Options{CreateInA: true, CreateInB: true, Conflict: syncer.ConflictAWins},
 		Schedule: syncer.Schedule{PollSeconds: 3600, Webhooks: true}})
 	if err != nil {
