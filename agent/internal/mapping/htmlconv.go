@@ -52,7 +52,9 @@ func convertHTML(h string, plain bool) (out string, err error) {
 		}
 	}()
 	c := &htmlConv{plain: plain, budget: 4*len(h) + 1024}
-	h = strings.ToValidUTF8(h, "\uFFFD")
+	// NUL becomes U+FFFD as HTML and CommonMark parsers do; the fallback
+	// tokenizer would keep it.
+	h = strings.ReplaceAll(strings.ToValidUTF8(h, "\uFFFD"), "\x00", "\uFFFD")
 	doc, perr := html.Parse(strings.NewReader(h))
 	var blocks []block
 	if perr != nil {

@@ -159,8 +159,8 @@ func (in *inline) finishEdges() (string, bool, bool) {
 // tidy normalises the token list: whitespace just inside a delimiter pair
 // moves outside it (CommonMark will not take "** x**" as emphasis), empty
 // pairs go, a run closed and reopened at once is merged ("**a****b**"
-// would not parse), runs of whitespace become one and whitespace next to a
-// break goes.
+// would not parse), runs of whitespace become one, whitespace next to a
+// break goes, and touching texts and code spans are joined.
 func tidy(toks []token) []token {
 	out := make([]token, 0, len(toks))
 	for changed := true; changed; {
@@ -202,20 +202,36 @@ func tidy(toks []token) []token {
 				out = append(out, t)
 				i++
 				changed = true
-			case t.kind == tokCode && len(out) > 0 && out[len(out)-1].kind == tokCode:
-				// Touching code spans are one: "`a``b`" would not parse.
-				out[len(out)-1].s += t.s
-				changed = true
-			case t.kind == tokText && len(out) > 0 && out[len(out)-1].kind == tokText:
-				// One text, so escaping sees "&" and "amp;" together.
-				out[len(out)-1].s += t.s
 			default:
 				out = append(out, t)
 			}
 		}
 		toks = append([]token(nil), out...)
 	}
-	return toks
+	return mergeRuns(toks)
+}
+
+// mergeRuns joins touching texts, so escaping sees "&" and "amp;"
+// together, and touching code spans, as "`a“b`" would not parse.
+func mergeRuns(toks []token) []token {
+	out := toks[:0]
+	for i := 0; i < len(toks); {
+		t := toks[i]
+		j := i + 1
+		for j < len(toks) && toks[j].kind == t.kind && (t.kind == tokText || t.kind == tokCode) {
+			j++
+		}
+		if j > i+1 {
+			var b strings.Builder
+			for _, u := range toks[i:j] {
+				b.WriteString(u.s)
+			}
+			t.s = b.String()
+		}
+		out = append(out, t)
+		i = j
+	}
+	return out
 }
 
 // render writes the tokens. Delimiter pairs that CommonMark would not take

@@ -33,6 +33,11 @@ var md = goldmark.New(
 
 // MarkdownToHTML renders Markdown (CommonMark + GFM) as HTML.
 //
+// Markdown a parser would need superlinear time for (containers nested
+// dozens deep, tens of thousands of brackets or emphasis delimiters: no
+// ticket looks like that) is rendered as escaped text in paragraphs
+// instead, so one hostile description cannot hold a sync worker.
+//
 // HTML written inside the Markdown is shown as text, not passed through:
 // the Markdown comes from whoever can edit a ticket in the other system, and
 // passing their markup into this system's rich-text field would let them
@@ -49,7 +54,11 @@ func MarkdownToHTML(markdown string) (out string, err error) {
 			out, err = "", fmt.Errorf("convert Markdown to HTML: %v", p)
 		}
 	}()
-	src := []byte(strings.ToValidUTF8(markdown, "\uFFFD"))
+	markdown = strings.ToValidUTF8(markdown, "\uFFFD")
+	if tooComplex(markdown) {
+		return plainHTML(markdown), nil
+	}
+	src := []byte(markdown)
 	var buf bytes.Buffer
 	if err := md.Convert(src, &buf); err != nil {
 		return "", fmt.Errorf("convert Markdown to HTML: %w", err)
