@@ -19,7 +19,7 @@ WEBKIT_TAG = $(shell $(DEPS) --print-webkit-tag 2>/dev/null)
 DESKTOP_TAGS = desktop,production$(if $(WEBKIT_TAG),$(comma)$(WEBKIT_TAG))
 comma := ,
 
-.PHONY: help demo test deps-test fmt-check vet go-test frontend-test frontend-build cross \
+.PHONY: soak help demo test deps-test fmt-check vet go-test frontend-test frontend-build cross \
         build build-agent build-desktop bench clean
 
 help:
@@ -27,6 +27,7 @@ help:
 	@echo "make test   install what is missing and run every test"
 	@echo "make build  agent and desktop binaries for Linux and Windows into $(BIN)/"
 	@echo "make bench  benchmarks, with the ratios the goals are stated in"
+	@echo "make soak   longer simulation and chaos runs of the sync engine"
 
 # ---- test ------------------------------------------------------------------
 
@@ -80,6 +81,10 @@ demo: deps-test build-agent
 
 bench: deps-test build-agent
 	build/bench.sh "$(BIN)/lockstep-agent"
+
+# Longer variants of the engine's simulation and chaos tests (about 20 minutes).
+soak: deps-test
+	LOCKSTEP_SOAK=1 $(GO) test -count=1 -tags licensetest -timeout 90m -run 'Simulation|Chaos|Faults' -v ./agent/ ./agent/internal/syncer
 
 clean:
 	rm -rf $(BIN) frontend/dist

@@ -123,7 +123,11 @@ func TestChaos(t *testing.T) {
 	cmd := start()
 	configure(t, addr, helpURL, engURL)
 	edits := map[string]string{} // title -> the status a person set last
-	for round := 0; round < 20; round++ {
+	kills := 20
+	if os.Getenv("LOCKSTEP_SOAK") != "" { // make soak
+		kills = 100
+	}
+	for round := 0; round < kills; round++ {
 		time.Sleep(time.Duration(300+r.IntN(1500)) * time.Millisecond)
 		// People keep working while the agent crashes.
 		for e := 0; e < 5; e++ {
@@ -149,7 +153,7 @@ func TestChaos(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after 20 kills the systems do not agree: %s", problem)
+			t.Fatalf("after %d kills the systems do not agree: %s", kills, problem)
 		}
 		time.Sleep(2 * time.Second)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"os"
 	mrand "math/rand/v2"
 	"reflect"
 	"sort"
@@ -229,13 +230,17 @@ func TestConflictPolicies(t *testing.T) {
 // in between; after quiescence both sides agree, nothing is duplicated, and
 // the engine wrote at most once per user edit.
 func TestSimulation(t *testing.T) {
-	for seed := uint64(1); seed <= 5; seed++ {
+	seeds, rounds := uint64(5), 40
+	if os.Getenv("LOCKSTEP_SOAK") != "" { // make soak
+		seeds, rounds = 50, 200
+	}
+	for seed := uint64(1); seed <= seeds; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			w := newWorld(t, ConflictAWins)
 			r := mrand.New(mrand.NewPCG(seed, 99))
 			userFieldEdits := 0
 			statusesA, statusesB := []string{"new", "solved", "closed"}, []string{"open", "resolved", "closed"}
-			for round := 0; round < 40; round++ {
+			for round := 0; round < rounds; round++ {
 				for e := 0; e < 1+r.IntN(4); e++ {
 					sys, typ, statuses := w.a, "incident", statusesA
 					if r.IntN(2) == 1 {
@@ -380,4 +385,54 @@ func TestPlanChangesNothing(t *testing.T) {
 	if err := w.st.Get(keyWatermark("p1", SideA), &wm); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("plan moved the watermark: %v %v", wm, err)
 	}
+}
+
+func TestSyncEntityAndBulk(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	one := w.a.userCreate("incident", connector.Fields{"title": "only me", "status": "new"})
+	w.a.userCreate("incident", connector.Fields{"title": "not me", "status": "new"})
+	run, err := w.eng.SyncEntity(context.Background(), "p1", SideA, one)
+	if err != nil || run.Counts.Created != 1 || len(w.b.items) != 1 {
+		t.Fatalf("sync one entity: %+v %v; B has %d items", run.Counts, err, len(w.b.items))
+	}
+	if _, err := w.eng.SyncEntity(context.Background(), "p1", Side("c"), one); err == nil {
+		t.Fatal("side c accepted")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.eng.Serve(ctx)
+	for w.eng.ctxSet() == false {
+		time.Sleep(time.Millisecond)
+	}
+	job, err := w.eng.Bulk("p1", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := w.eng.BulkStatus(job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State == "done" {
+			if st.Total < 2 || st.Done != st.Total {
+				t.Fatalf("bulk job %+v", st)
+			}
+			break
+		}
+		if st.State == "failed" || time.Now().After(deadline) {
+			t.Fatalf("bulk job %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(w.b.items) != 2 {
+		t.Fatalf("after bulk sync B has %d items, want 2", len(w.b.items))
+	}
+}
+
+// ctxSet reports whether Serve has started.
+func (e *Engine) ctxSet() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.ctx != nil
 }
