@@ -37,7 +37,15 @@ func New(ringSize int, now func() time.Time) *Bus {
 	if now == nil {
 		now = time.Now
 	}
-	return &Bus{now: now, ring: make([]Event, ringSize), subs: map[*Sub]struct{}{}}
+	// Sequence numbers start at the boot time in microseconds, so they keep
+	// growing across restarts: a client resuming with a number from before
+	// a restart is always below the ring and told to resync, never replayed
+	// the wrong events. (2^53 microseconds is centuries away.)
+	start := now().UnixMicro()
+	if start < 0 {
+		start = 0
+	}
+	return &Bus{now: now, seq: uint64(start), ring: make([]Event, ringSize), subs: map[*Sub]struct{}{}}
 }
 
 // Seq is the sequence number of the latest event (0 before any).

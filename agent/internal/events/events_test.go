@@ -40,8 +40,10 @@ func TestPublishSubscribeFilter(t *testing.T) {
 	b.Publish("A", nil) // must not panic on a closed subscriber
 }
 
+var epoch = func() time.Time { return time.Unix(0, 0) }
+
 func TestResumeAndResync(t *testing.T) {
-	b := New(4, nil)
+	b := New(4, epoch)
 	for i := 0; i < 6; i++ {
 		b.Publish("A", i)
 	}
@@ -89,5 +91,22 @@ func TestSlowSubscriberIsClosedNotBlocking(t *testing.T) {
 	}
 	if got := drain(fast); len(got) != 500 {
 		t.Fatalf("fast subscriber got %d of 500", len(got))
+	}
+}
+
+// TestRestartMeansResync: a client that saw events before an agent restart
+// must be told to resync, even after the new agent published many events.
+func TestRestartMeansResync(t *testing.T) {
+	before := New(100, func() time.Time { return time.Unix(1000, 0) })
+	var last uint64
+	for i := 0; i < 50; i++ {
+		last = before.Publish("A", i)
+	}
+	after := New(100, func() time.Time { return time.Unix(1001, 0) })
+	for i := 0; i < 80; i++ {
+		after.Publish("A", i)
+	}
+	if _, _, resync := after.Subscribe(nil, &last, 10); !resync {
+		t.Fatal("a sequence number from before the restart was replayed")
 	}
 }
