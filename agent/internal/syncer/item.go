@@ -105,6 +105,10 @@ func (c *cycle) create(ctx context.Context, s Side, tp mapping.TypePair, src con
 	if len(ferrs) > 0 {
 		return nil, fmt.Errorf("map %s: %s: %w", src.Key, ferrs[0].Error(), ErrPermanent)
 	}
+	fields, err := c.coerce(ctx, s.Other(), fields)
+	if err != nil {
+		return nil, fmt.Errorf("map %s: %w", src.Key, err)
+	}
 	marker := c.marker(s, src)
 	targetType := tp.B
 	if t == SideA {
@@ -291,7 +295,11 @@ func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s S
 			c.plan = append(c.plan, PlanItem{Action: "update", Side: side, Key: ent[side].Key, Title: ent[side].Title, Detail: strings.Join(keysOf(writes[side]), ", ")})
 			continue
 		}
-		updated, err := c.con[side].Update(ctx, connector.Ref{ID: ent[side].ID, Key: ent[side].Key}, writes[side], ent[side].Version)
+		values, err := c.coerce(ctx, side, writes[side])
+		if err != nil {
+			return fmt.Errorf("map into %s: %w", ent[side].Key, err)
+		}
+		updated, err := c.con[side].Update(ctx, connector.Ref{ID: ent[side].ID, Key: ent[side].Key}, values, ent[side].Version)
 		if err != nil {
 			return fmt.Errorf("update %s: %w", ent[side].Key, err)
 		}
@@ -385,4 +393,28 @@ func (c *cycle) seeUsers(s Side, users []connector.User) {
 	if c.e.d.SeeUsers != nil && len(users) > 0 && !c.dry {
 		c.e.d.SeeUsers(c.p.End(s).System, users)
 	}
+}
+
+// coerce shapes values for side t's schema (numbers from text, enum
+// spelling, dates), read once per run and only when something is written,
+// so an idle poll costs no extra request. A value the target cannot hold
+// is a permanent error naming the field.
+func (c *cycle) coerce(ctx context.Context, t Side, f connector.Fields) (connector.Fields, error) {
+	if c.schemas == nil {
+		c.schemas = map[Side]*connector.Schema{}
+	}
+	sch := c.schemas[t]
+	if sch == nil {
+		got, err := c.con[t].Schema(ctx, c.p.End(t).Project)
+		if err != nil {
+			return nil, fmt.Errorf("read the schema of side %s: %w", t, err)
+		}
+		sch = &got
+		c.schemas[t] = sch
+	}
+	out, ferrs := mapping.CoerceFields(f, *sch)
+	if len(ferrs) > 0 {
+		return nil, fmt.Errorf("%s: %w", ferrs[0].Error(), ErrPermanent)
+	}
+	return out, nil
 }

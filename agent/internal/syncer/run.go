@@ -43,6 +43,8 @@ type cycle struct {
 	fresh map[string]connector.Entity
 	// settled names items whose queue entry a pair registration removed.
 	settled map[string]bool
+	// schemas are each side's schema, read at most once per run.
+	schemas map[Side]*connector.Schema
 }
 
 func freshKey(s Side, id string) string { return string(s) + "/" + id }
