@@ -20,7 +20,7 @@ import (
 type memsys struct {
 	mu       sync.Mutex
 	prefix   string
-	clock    *time.Time
+	clock    *simClock
 	items    map[string]*memItem
 	next     int
 	pageSize int
@@ -38,13 +38,32 @@ type memItem struct {
 	links    []connector.Link
 }
 
-func newMemsys(prefix string, clock *time.Time) *memsys {
+// simClock is the simulation's one clock, shared by both systems and the
+// engine; workers read it concurrently.
+type simClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *simClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *simClock) advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	return c.t
+}
+
+func newMemsys(prefix string, clock *simClock) *memsys {
 	return &memsys{prefix: prefix, clock: clock, items: map[string]*memItem{}, pageSize: 3}
 }
 
 func (m *memsys) tick() time.Time {
-	*m.clock = m.clock.Add(time.Millisecond)
-	return *m.clock
+	return m.clock.advance(time.Millisecond)
 }
 
 func (m *memsys) touch(it *memItem) {

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -44,7 +46,8 @@ type cycle struct {
 	// settled names items whose queue entry a pair registration removed.
 	settled map[string]bool
 	// schemas are each side's schema, read at most once per run.
-	schemas map[Side]*connector.Schema
+	schemas  map[Side]*connector.Schema
+	workedMu sync.Mutex
 }
 
 func freshKey(s Side, id string) string { return string(s) + "/" + id }
@@ -247,16 +250,108 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 	sort.SliceStable(items, func(i, j int) bool {
 		return inFlight[string(items[i].Side)+"/"+esc(items[i].Entity)] && !inFlight[string(items[j].Side)+"/"+esc(items[j].Entity)]
 	})
-	for _, it := range items {
+	// Creates in flight go one by one, first; the rest spread over a few
+	// workers. Items of one pair always go to the same worker, so a pair is
+	// never worked twice at once; pairs are independent of each other.
+	n := 0
+	for n < len(items) && inFlight[string(items[n].Side)+"/"+esc(items[n].Entity)] {
+		n++
+	}
+	for _, it := range items[:n] {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		c.work(ctx, it)
-		if c.worked != nil {
-			c.worked()
-		}
+		c.done()
 	}
-	return nil
+	rest := items[n:]
+	workers := min(drainWorkers, len(rest))
+	if workers <= 1 || c.dry {
+		for _, it := range rest {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			c.work(ctx, it)
+			c.done()
+		}
+		return nil
+	}
+	lanes := make([][]QueueItem, workers)
+	for _, it := range rest {
+		lane := c.lane(it, workers)
+		lanes[lane] = append(lanes[lane], it)
+	}
+	children := make([]*cycle, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		children[w] = c.child()
+		wg.Add(1)
+		go func(ch *cycle, lane []QueueItem) {
+			defer wg.Done()
+			for _, it := range lane {
+				if ctx.Err() != nil {
+					return
+				}
+				ch.work(ctx, it)
+				c.done()
+			}
+		}(children[w], lanes[w])
+	}
+	wg.Wait()
+	for _, ch := range children {
+		c.merge(ch)
+	}
+	return ctx.Err()
+}
+
+// drainWorkers is how many items of one run are worked at once: enough to
+// keep a system's request budget busy while one request waits.
+const drainWorkers = 4
+
+// lane picks the worker of an item by its pair (or, unpaired, by itself).
+func (c *cycle) lane(it QueueItem, workers int) int {
+	key := string(it.Side) + "/" + it.Entity
+	if p, err := c.e.pairOf(c.p.ID, it.Side, it.Entity); err == nil && p != nil {
+		key = p.ID
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return int(h.Sum32() % uint32(workers))
+}
+
+// child is a worker's view of the cycle: shared connectors and process,
+// its own counters, caches and plan, merged back when the drain ends.
+func (c *cycle) child() *cycle {
+	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, worked: nil, fresh: map[string]connector.Entity{}}
+	ch.run.ID, ch.run.Process = c.run.ID, c.run.Process
+	for k, v := range c.fresh {
+		ch.fresh[k] = v // each worker deletes only its own items' entries
+	}
+	return ch
+}
+
+func (c *cycle) merge(ch *cycle) {
+	r, o := &c.run, ch.run
+	r.Counts.Created += o.Counts.Created
+	r.Counts.Updated += o.Counts.Updated
+	r.Counts.Commented += o.Counts.Commented
+	r.Counts.Attached += o.Counts.Attached
+	r.Counts.Linked += o.Counts.Linked
+	r.Counts.Skipped += o.Counts.Skipped
+	r.Counts.Failed += o.Counts.Failed
+	r.Counts.Conflicts += o.Counts.Conflicts
+	r.Errors = append(r.Errors, o.Errors...)
+	r.Conflicts = append(r.Conflicts, o.Conflicts...)
+	c.plan = append(c.plan, ch.plan...)
+}
+
+// done reports one worked item to the progress hook, one caller at a time.
+func (c *cycle) done() {
+	if c.worked != nil {
+		c.workedMu.Lock()
+		c.worked()
+		c.workedMu.Unlock()
+	}
 }
 
 // work processes one item and settles its queue entry: done, retried later

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,7 +24,7 @@ import (
 
 type world struct {
 	t     *testing.T
-	clock time.Time
+	clock *simClock
 	a, b  *memsys
 	eng   *Engine
 	proc  Process
@@ -41,10 +42,10 @@ func newWorld(t *testing.T, conflict string) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	w := &world{t: t, clock: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), st: st}
-	w.a, w.b = newMemsys("HELP", &w.clock), newMemsys("ENG", &w.clock)
+	w := &world{t: t, clock: &simClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, st: st}
+	w.a, w.b = newMemsys("HELP", w.clock), newMemsys("ENG", w.clock)
 	w.eng = New(Deps{
-		Store: st, Bus: events.New(100, nil), Log: zerolog.Nop(), Now: func() time.Time { return w.clock },
+		Store: st, Bus: events.New(100, nil), Log: zerolog.Nop(), Now: w.clock.now,
 		Open: func(id string) (connector.Connector, error) {
 			if id == "sysA" {
 				return w.a, nil
@@ -78,7 +79,7 @@ func newWorld(t *testing.T, conflict string) *world {
 
 func (w *world) run() Run {
 	w.t.Helper()
-	w.clock = w.clock.Add(time.Second)
+	w.clock.advance(time.Second)
 	return w.eng.runOnce(context.Background(), &w.proc, "test", nil)
 }
 
@@ -311,7 +312,10 @@ var errFlaky = fmt.Errorf("flaky: %w", connector.ErrUnavailable)
 func TestFaultsAndCrashesNeverDuplicate(t *testing.T) {
 	w := newWorld(t, ConflictAWins)
 	r := mrand.New(mrand.NewPCG(7, 7))
+	var rmu sync.Mutex
 	fail := func(op string) error {
+		rmu.Lock()
+		defer rmu.Unlock()
 		if r.IntN(5) == 0 {
 			return errFlaky
 		}
@@ -325,11 +329,11 @@ func TestFaultsAndCrashesNeverDuplicate(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		w.run()
 		// Backoff is real time in the queue: move the clock past it.
-		w.clock = w.clock.Add(10 * time.Minute)
+		w.clock.advance(10 * time.Minute)
 	}
 	w.a.fail, w.b.fail = nil, nil
 	for i := 0; i < 3; i++ {
-		w.clock = w.clock.Add(time.Hour)
+		w.clock.advance(time.Hour)
 		w.quiesce()
 	}
 	w.agree()
