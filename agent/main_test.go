@@ -364,3 +364,21 @@ func TestUsageAndVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestStoppedOnlyCommandsSayTheAgentRuns: commands that open the store
+// themselves explain that a running agent holds it, and change nothing.
+func TestStoppedOnlyCommandsSayTheAgentRuns(t *testing.T) {
+	dir, _ := initDir(t)
+	stop := start(t, dir)
+	defer stop()
+	for _, args := range [][]string{
+		{"audit", "verify", "--data-dir", dir},
+		{"support-package", "--data-dir", dir, "-o", filepath.Join(t.TempDir(), "p.zip")},
+		{"license", "show", "--data-dir", dir},
+	} {
+		_, errOut, code := agent(t, nil, args...)
+		if code == 0 || !strings.Contains(errOut, "agent is running") {
+			t.Errorf("%v while the agent runs: %d %q", args, code, errOut)
+		}
+	}
+}

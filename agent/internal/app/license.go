@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
 
 // LicenseImport imports a license file into a stopped agent's store.
@@ -40,7 +41,7 @@ func LicenseShow(o Options) (string, error) {
 func openStopped(o Options, what string) (*App, error) {
 	a, err := Open(o)
 	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		if errors.Is(err, store.ErrLocked) {
 			return nil, errors.New(what + ": the agent is running and holds the store; use the desktop app, or stop the agent")
 		}
 		return nil, fmt.Errorf("%s: %w", what, err)

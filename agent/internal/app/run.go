@@ -156,6 +156,7 @@ func (a *App) compose() error {
 		Unseal: func(scope, field string, sealed []byte) ([]byte, error) {
 			return a.sealer.Open(scope, "process", scope, field, sealed)
 		},
+		Shred: a.sealer.Shred,
 		SeeUsers: func(system string, users []connector.User) {
 			refs := make([]license.UserRef, 0, len(users))
 			for _, u := range users {

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/paths"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/support"
 )
 
@@ -70,12 +70,9 @@ func SupportPackage(o Options, file string) (support.Manifest, error) {
 	if _, err := os.Stat(file); err == nil {
 		return support.Manifest{}, fmt.Errorf("support package: %s already exists", file)
 	}
-	a, err := Open(o)
+	a, err := openStopped(o, "support package")
 	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-			return support.Manifest{}, errors.New("support package: the agent is running and holds the store; create the package from the desktop app (support.create) or stop the agent")
-		}
-		return support.Manifest{}, fmt.Errorf("support package: %w", err)
+		return support.Manifest{}, err
 	}
 	defer a.close()
 	return support.BuildFile(context.Background(), file, a.supportSources(), false)
@@ -93,7 +90,7 @@ func VerifyAudit(o Options) (audit.Verification, error) {
 	}
 	st, _, err := openStore(layout, key, nil)
 	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+		if errors.Is(err, store.ErrLocked) {
 			return audit.Verification{}, errors.New("audit verify: the agent is running and holds the store; use audit.verify from the desktop app, or stop the agent")
 		}
 		return audit.Verification{}, err

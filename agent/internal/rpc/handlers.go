@@ -9,6 +9,7 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
+	"github.com/lockstep-sync/lockstep/agent/internal/system"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -98,7 +99,7 @@ func (s *Server) registerSystems() {
 		if err != nil {
 			return apitype.SystemResult{}, err
 		}
-		return apitype.SystemResult{System: systemView(rec)}, nil
+		return apitype.SystemResult{System: system.View(rec)}, nil
 	})
 	Handle(s, protocol.SystemsCreate, func(ctx context.Context, c *Call, p apitype.SystemsCreateParams) (apitype.SystemResult, error) {
 		if err := s.deps.License.AllowsKind(p.Kind); err != nil {

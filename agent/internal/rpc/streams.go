@@ -9,7 +9,6 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
-	"github.com/lockstep-sync/lockstep/agent/internal/system"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -33,8 +32,6 @@ func kinds() []apitype.Kind {
 	}
 	return out
 }
-
-func systemView(r system.Record) apitype.System { return system.View(r) }
 
 // addSub records a subscription's cancel function under a new id.
 func (c *conn) addSub(cancel func()) (string, error) {

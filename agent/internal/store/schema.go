@@ -9,10 +9,9 @@ import (
 // Key layout. Every key starts with a prefix naming its record kind; ids
 // never contain "/".
 const (
-	keySchema   = "meta/schema"
-	prefixMeta  = "meta/"
-	prefixDEK   = "dek/"
-	prefixAudit = "audit/"
+	keySchema  = "meta/schema"
+	prefixMeta = "meta/"
+	prefixDEK  = "dek/"
 )
 
 // migration moves the store from version i to i+1 (index i in migrations).

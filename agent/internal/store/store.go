@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,9 @@ const magic uint16 = 0x4C53 // "LS"
 
 // ErrNotFound is returned when a key has no value.
 var ErrNotFound = errors.New("not found")
+
+// ErrLocked means another process (a running agent) holds the store.
+var ErrLocked = errors.New("another process holds the store (is the agent running?)")
 
 // ErrKeyMismatch means the master key does not open this store.
 var ErrKeyMismatch = errors.New("the master key does not open this store (wrong key?)")
@@ -152,6 +156,10 @@ func open(o Options) (*Store, error) {
 		// Badger returns a half-closed db with some errors: never use it.
 		if errors.Is(err, badger.ErrEncryptionKeyMismatch) {
 			return nil, ErrKeyMismatch
+		}
+		// Badger's lock failure has no sentinel; only this package knows its text.
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("open store %s: %w", o.Dir, ErrLocked)
 		}
 		return nil, fmt.Errorf("open store %s: %w", o.Dir, err)
 	}

@@ -195,6 +195,11 @@ func (e *Engine) Delete(actor, id string) error {
 	if err != nil {
 		return err
 	}
+	if e.d.Shred != nil {
+		if err := e.d.Shred("process:" + id); err != nil {
+			e.d.Log.Warn().Err(err).Str("process", id).Msg("destroy the webhook secrets' key")
+		}
+	}
 	e.changed(actor, id, "delete")
 	return nil
 }

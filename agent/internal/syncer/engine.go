@@ -35,6 +35,8 @@ type Deps struct {
 	// Seal and Unseal protect webhook secrets (AES-256-GCM, per process).
 	Seal   func(scope, field string, v []byte) ([]byte, error)
 	Unseal func(scope, field string, sealed []byte) ([]byte, error)
+	// Shred destroys a scope's data key (a deleted process's webhook secrets).
+	Shred func(scope string) error
 	// Systems maps system ids to names, for export and import.
 	Systems func() (map[string]string, error)
 }

@@ -64,6 +64,7 @@ func TestWebhookTriggersSync(t *testing.T) {
 		Unseal: func(scope, field string, v []byte) ([]byte, error) {
 			return sealer.Open(scope, "process", scope, field, v)
 		},
+		Shred: sealer.Shred,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -102,5 +103,14 @@ func TestWebhookTriggersSync(t *testing.T) {
 	}
 	if n := len(a.srv.Store().Webhooks()); n != 0 {
 		t.Fatalf("%d webhooks left after deactivation", n)
+	}
+	if _, err := eng.SetActive("test", p.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Delete("test", p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DataKeys().GetDataKey("process:" + p.ID); !errors.Is(err, secret.ErrNoDataKey) {
+		t.Fatalf("the deleted process's webhook key survives: %v", err)
 	}
 }
