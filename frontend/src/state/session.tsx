@@ -1,0 +1,71 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react'
+import { bridge, events, type ConnStatus, type Session } from '../api/bridge'
+import { can } from './roles'
+
+const idle: ConnStatus = { profile: '', url: '', fingerprint: '', state: 'closed', error: '', session: null }
+
+export type Connection = {
+  status: ConnStatus
+  // refresh asks the bridge for the status again (after Connect, Login...).
+  refresh: () => Promise<ConnStatus>
+  // apply takes a status a bridge call returned, without waiting for conn:state.
+  apply: (s: ConnStatus) => void
+}
+
+const ConnectionContext = createContext<Connection>({ status: idle, refresh: async () => idle, apply: () => {} })
+
+// ConnectionProvider keeps the connection and session state as the bridge
+// reports it: once at start, then on every conn:state event.
+export function ConnectionProvider({ children, initial }: { children: ReactNode; initial?: ConnStatus }) {
+  const [status, setStatus] = useState<ConnStatus>(initial ?? idle)
+  const apply = useCallback((s: ConnStatus) => setStatus(normalise(s)), [])
+  const refresh = useCallback(async () => {
+    try {
+      const s = normalise(await bridge().Status())
+      setStatus(s)
+      return s
+    } catch {
+      return idle
+    }
+  }, [])
+  useEffect(() => {
+    const off = events().on('conn:state', (s: ConnStatus) => apply(s))
+    void refresh()
+    return off
+  }, [apply, refresh])
+  const value = useMemo(() => ({ status, refresh, apply }), [status, refresh, apply])
+  return <ConnectionContext.Provider value={value}>{children}</ConnectionContext.Provider>
+}
+
+function normalise(s: ConnStatus | null | undefined): ConnStatus {
+  if (!s) return idle
+  return { ...idle, ...s, session: s.session ?? null }
+}
+
+export function useConnection(): Connection {
+  return useContext(ConnectionContext)
+}
+
+// useSession is the logged-in account, or null.
+export function useSession(): Session | null {
+  const { status } = useConnection()
+  return status.state === 'loggedIn' ? status.session : null
+}
+
+// useRole is the logged-in account's role, or null.
+export function useRole(): string | null {
+  return useSession()?.role ?? null
+}
+
+// useCan says whether the logged-in account may call method.
+export function useCan(method: string): boolean {
+  return can(useRole(), method)
+}
+
+// isLive says whether the state is one the agent client is (or will soon be)
+// connected in: everything but closed and a refused fingerprint.
+export function isLive(s: ConnStatus): boolean {
+  return s.profile !== '' && s.state !== 'closed' && s.state !== 'fingerprintMismatch'
+}
+
+export { can }

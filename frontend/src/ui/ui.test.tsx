@@ -1,0 +1,140 @@
+import { useState } from 'react'
+import { act, fireEvent, render, screen } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { describe, expect, it, vi } from 'vitest'
+import { Button, ConfirmDialog, Dialog, Field, NotifyProvider, Table, useNotify } from '.'
+import { formatBytes, formatDuration, formatFingerprint } from './format'
+
+describe('Field', () => {
+  it('labels its control and ties help and error text to it', () => {
+    render(
+      <Field label="Name" help="Shown in lists" error="A name is required" required>
+        <input />
+      </Field>,
+    )
+    const input = screen.getByLabelText(/Name/)
+    expect(input).toHaveAttribute('aria-invalid', 'true')
+    expect(input).toHaveAccessibleDescription('Shown in lists A name is required')
+    expect(screen.getByRole('alert')).toHaveTextContent('A name is required')
+  })
+})
+
+describe('Button', () => {
+  it('is a real button that is disabled while busy', () => {
+    const onClick = vi.fn()
+    render(<Button busy onClick={onClick}>Save</Button>)
+    const b = screen.getByRole('button', { name: 'Save' })
+    expect(b).toHaveAttribute('type', 'button')
+    expect(b).toBeDisabled()
+    fireEvent.click(b)
+    expect(onClick).not.toHaveBeenCalled()
+  })
+})
+
+describe('Table', () => {
+  it('renders rows, or the empty state when there are none', () => {
+    const cols = [{ key: 'name', header: 'Name' }]
+    const { rerender } = render(<Table columns={cols} rows={[{ name: 'a' }]} rowKey={(r) => r.name} empty={<p>Nothing yet</p>} />)
+    expect(screen.getByRole('cell', { name: 'a' })).toBeInTheDocument()
+    rerender(<Table columns={cols} rows={[]} rowKey={(r: { name: string }) => r.name} empty={<p>Nothing yet</p>} />)
+    expect(screen.getByText('Nothing yet')).toBeInTheDocument()
+    expect(screen.queryByRole('table')).toBeNull()
+  })
+})
+
+describe('Dialog', () => {
+  it('moves focus in, closes on Escape and gives focus back', async () => {
+    const user = userEvent.setup()
+    function Harness() {
+      const [open, setOpen] = useStateBool()
+      return (
+        <>
+          <button onClick={() => setOpen(true)}>Open</button>
+          <Dialog open={open} title="Edit" onClose={() => setOpen(false)}>
+            <input aria-label="first" data-autofocus />
+          </Dialog>
+        </>
+      )
+    }
+    render(<Harness />)
+    const opener = screen.getByRole('button', { name: 'Open' })
+    await user.click(opener)
+    expect(screen.getByRole('dialog', { name: 'Edit' })).toBeInTheDocument()
+    expect(screen.getByLabelText('first')).toHaveFocus()
+    await user.keyboard('{Escape}')
+    expect(screen.queryByRole('dialog')).toBeNull()
+    expect(opener).toHaveFocus()
+  })
+
+  it('ConfirmDialog focuses Cancel first and confirms on click', async () => {
+    const user = userEvent.setup()
+    const onConfirm = vi.fn()
+    render(<ConfirmDialog open title="Delete system" message="Really?" danger confirmLabel="Delete" onConfirm={onConfirm} onCancel={() => {}} />)
+    expect(screen.getByRole('button', { name: 'Cancel' })).toHaveFocus()
+    await user.click(screen.getByRole('button', { name: 'Delete' }))
+    expect(onConfirm).toHaveBeenCalledOnce()
+  })
+})
+
+describe('notify', () => {
+  it('shows a notice and lets it be dismissed', async () => {
+    function Sender() {
+      const notify = useNotify()
+      return <button onClick={() => notify('error', 'Could not save')}>Send</button>
+    }
+    render(
+      <NotifyProvider>
+        <Sender />
+      </NotifyProvider>,
+    )
+    fireEvent.click(screen.getByRole('button', { name: 'Send' }))
+    expect(screen.getByText('Could not save')).toBeInTheDocument()
+    fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }))
+    expect(screen.queryByText('Could not save')).toBeNull()
+  })
+
+  it('clears non-error notices after the timeout', () => {
+    vi.useFakeTimers()
+    try {
+      function Sender() {
+        const notify = useNotify()
+        return <button onClick={() => notify('success', 'Saved')}>Send</button>
+      }
+      render(
+        <NotifyProvider timeoutMs={1000}>
+          <Sender />
+        </NotifyProvider>,
+      )
+      fireEvent.click(screen.getByRole('button', { name: 'Send' }))
+      expect(screen.getByText('Saved')).toBeInTheDocument()
+      act(() => vi.advanceTimersByTime(1001))
+      expect(screen.queryByText('Saved')).toBeNull()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})
+
+describe('format', () => {
+  it.each([
+    [0, '0 B'],
+    [1536, '1.5 KiB'],
+    [8 * 1024 ** 3, '8.0 GiB'],
+    [200 * 1024 ** 2, '200 MiB'],
+  ])('formatBytes(%d) = %s', (n, want) => expect(formatBytes(n)).toBe(want))
+
+  it.each([
+    [59, '59s'],
+    [61, '1m 1s'],
+    [3 * 3600 + 120, '3h 2m'],
+    [90000, '1d 1h 0m'],
+  ])('formatDuration(%d) = %s', (n, want) => expect(formatDuration(n)).toBe(want))
+
+  it('groups a fingerprint in fours', () => {
+    expect(formatFingerprint('0123456789abcdef')).toBe('0123 4567 89ab cdef')
+  })
+})
+
+function useStateBool() {
+  return useState(false)
+}
