@@ -1,0 +1,191 @@
+// Typed calls to the agent's sync methods (shared/protocol/methods.go) and the
+// translation of its validation errors into field paths.
+import { call, errorKind, errorMessage } from '../../api/bridge'
+import type {
+  BulkJob,
+  Pair,
+  ParkedError,
+  PlanItem,
+  Process,
+  ProcessSummary,
+  Run,
+  System,
+  TypePair,
+} from './types'
+
+// normalize fills what the agent sends as null (Go's nil slices) so the
+// editor never has to guard against it.
+export function normalize(p: Process): Process {
+  return {
+    ...p,
+    a: p.a ?? { system: '', project: '' },
+    b: p.b ?? { system: '', project: '' },
+    types: (p.types ?? []).map(
+      (t): TypePair => ({ ...t, fields: t.fields ?? [], filters: t.filters ?? [], linkTypes: t.linkTypes ?? [] }),
+    ),
+    users: { ...p.users, entries: p.users?.entries ?? [] },
+    options: p.options ?? blankProcess().options,
+    schedule: p.schedule ?? blankProcess().schedule,
+  }
+}
+
+// toDocument is what create and update send: the process minus the agent's
+// own bookkeeping, with empty optional lists left out like the YAML does.
+export function toDocument(p: Process): Record<string, unknown> {
+  const { createdAt: _c, updatedAt: _u, ...rest } = p
+  return {
+    ...rest,
+    types: p.types.map((t) => {
+      const out: Record<string, unknown> = { ...t }
+      if (!t.filters?.length) delete out.filters
+      if (!t.linkTypes?.length) delete out.linkTypes
+      return out
+    }),
+  }
+}
+
+export function blankProcess(): Process {
+  return {
+    id: '',
+    name: '',
+    a: { system: '', project: '' },
+    b: { system: '', project: '' },
+    types: [{ a: '', b: '', fields: [{ a: 'title', b: 'title', direction: 'both' }], filters: [], linkTypes: [] }],
+    users: { entries: [], matchBy: 'auto' },
+    options: {
+      createInA: false,
+      createInB: true,
+      comments: true,
+      attachments: true,
+      maxAttachmentBytes: 10 * 1024 * 1024,
+      writePeerKey: true,
+      conflict: 'hold',
+    },
+    schedule: { pollSeconds: 60, webhooks: false },
+    active: false,
+  }
+}
+
+export async function listProcesses(): Promise<ProcessSummary[]> {
+  const r = await call<{ processes: ProcessSummary[] | null }>('processes.list', {})
+  return (r.processes ?? []).map((s) => ({ ...s, process: normalize(s.process) }))
+}
+
+export async function getProcess(id: string): Promise<Process> {
+  const r = await call<{ process: Process }>('processes.get', { id })
+  return normalize(r.process)
+}
+
+export async function saveProcess(p: Process): Promise<Process> {
+  const method = p.id ? 'processes.update' : 'processes.create'
+  const r = await call<{ process: Process }>(method, { process: toDocument(p) })
+  return normalize(r.process)
+}
+
+export async function setActive(id: string, active: boolean): Promise<Process> {
+  const r = await call<{ process: Process }>(active ? 'processes.activate' : 'processes.deactivate', { id })
+  return normalize(r.process)
+}
+
+export const deleteProcess = (id: string) => call('processes.delete', { id })
+export const runNow = (id: string) => call<{ accepted: boolean }>('processes.run', { id })
+
+export async function syncEntity(id: string, side: 'a' | 'b', entity: string): Promise<Run> {
+  return (await call<{ run: Run }>('processes.syncEntity', { id, side, entity })).run
+}
+
+export async function plan(id: string): Promise<PlanItem[]> {
+  return (await call<{ items: PlanItem[] | null }>('processes.plan', { id })).items ?? []
+}
+
+export async function bulkSync(id: string, since: Date): Promise<BulkJob> {
+  return (await call<{ job: BulkJob }>('processes.bulkSync', { id, since: since.toISOString() })).job
+}
+
+export async function exportProcesses(ids: string[]): Promise<string> {
+  return (await call<{ document: string }>('processes.export', { ids })).document
+}
+
+export async function importProcesses(document: string): Promise<{ created: string[]; updated: string[] }> {
+  const r = await call<{ created: string[] | null; updated: string[] | null }>('processes.import', { document })
+  return { created: r.created ?? [], updated: r.updated ?? [] }
+}
+
+export const resolvePair = (process: string, pair: string, winner: 'a' | 'b') =>
+  call('processes.resolve', { process, pair, winner })
+
+export async function listPairs(params: {
+  process?: string
+  query?: string
+  cursor?: string
+  limit?: number
+}): Promise<{ pairs: Pair[]; cursor: string }> {
+  const r = await call<{ pairs: Pair[] | null; cursor: string }>('pairs.list', params)
+  return { pairs: r.pairs ?? [], cursor: r.cursor ?? '' }
+}
+
+export async function listRuns(process: string, limit = 50): Promise<Run[]> {
+  return (await call<{ runs: Run[] | null }>('runs.list', { process, limit })).runs ?? []
+}
+
+export async function getRun(id: string): Promise<Run> {
+  return (await call<{ run: Run }>('runs.get', { id })).run
+}
+
+export async function listErrors(process?: string): Promise<ParkedError[]> {
+  return (await call<{ errors: ParkedError[] | null }>('errors.list', process ? { process } : {})).errors ?? []
+}
+
+export async function retryErrors(process: string, side?: 'a' | 'b', entity?: string): Promise<number> {
+  const params: Record<string, string> = { process }
+  if (side && entity) {
+    params.side = side
+    params.entity = entity
+  }
+  return (await call<{ retried: number }>('errors.retry', params)).retried
+}
+
+export async function listSystems(): Promise<System[]> {
+  return (await call<{ systems: System[] | null }>('systems.list', {})).systems ?? []
+}
+
+// Issue is one invalid place of a process document.
+export type Issue = { field: string; message: string }
+
+// A field path as the engine writes it: name, a.system, types[0].fields[2].b.
+const pathPattern = /^[A-Za-z_]\w*(\[\d+\])?(\.[A-Za-z_]\w*(\[\d+\])?)*$/
+
+// issuesOf reads the field errors out of a rejected call. The agent sends
+// them as data.issues and data.field; when the bridge passes only the
+// message along, the message itself ("invalid sync process: a.system: is
+// required; types[0].fields[1].b: ...") is split the way the engine joined it.
+export function issuesOf(e: unknown): Issue[] {
+  if (errorKind(e) !== 'invalid') return []
+  const obj = (typeof e === 'object' && e !== null ? e : {}) as Record<string, any>
+  const data = (obj.data ?? obj) as Record<string, any>
+  if (Array.isArray(data.issues) && data.issues.length > 0) {
+    return data.issues
+      .filter((i: any) => typeof i?.field === 'string')
+      .map((i: any) => ({ field: i.field, message: String(i.message ?? '') }))
+  }
+  const msg = errorMessage(e)
+  const body = msg.replace(/^invalid sync process:\s*/, '')
+  const out: Issue[] = []
+  for (const part of body.split(/;\s+(?=[A-Za-z_][\w.[\]]*: )/)) {
+    const cut = part.indexOf(': ')
+    if (cut > 0 && pathPattern.test(part.slice(0, cut))) {
+      out.push({ field: part.slice(0, cut), message: part.slice(cut + 2) })
+    }
+  }
+  if (out.length === 0 && typeof data.field === 'string' && data.field) {
+    out.push({ field: data.field, message: msg })
+  }
+  return out
+}
+
+// issueMap keys issues by field path; a path named twice keeps both messages.
+export function issueMap(list: Issue[]): Record<string, string> {
+  const m: Record<string, string> = {}
+  for (const i of list) m[i.field] = m[i.field] ? `${m[i.field]}; ${i.message}` : i.message
+  return m
+}

@@ -1,0 +1,171 @@
+// The sync engine's shapes as the agent sends them (docs/protocol.md, the JSON
+// of agent/internal/syncer and agent/internal/mapping). Only the fields the
+// pages read or edit are named; a process keeps any others untouched through
+// an edit, so a newer agent's additions survive a save from this app.
+
+export type Side = 'a' | 'b'
+export type Direction = 'a_to_b' | 'b_to_a' | 'both'
+export type OnMissing = '' | 'default' | 'error' | 'keep' | 'empty'
+export type Conflict = 'a_wins' | 'b_wins' | 'hold'
+
+export type End = { system: string; project: string }
+
+export type ValuePair = { a: string; b: string }
+export type ValueMap = {
+  pairs: ValuePair[]
+  defaultA?: string
+  defaultB?: string
+  onMissing?: OnMissing
+}
+
+export type TransformKind =
+  | 'constant'
+  | 'template'
+  | 'regex'
+  | 'markdown_to_html'
+  | 'html_to_markdown'
+  | 'markdown_to_text'
+  | 'html_to_text'
+export type Transform = { kind: TransformKind; value?: string; pattern?: string; replace?: string }
+
+export type FieldPair = {
+  a: string
+  b: string
+  direction: Direction
+  valueMap?: ValueMap
+  userMap?: boolean
+  transformAToB?: Transform
+  transformBToA?: Transform
+}
+
+export type FilterOp =
+  | 'eq'
+  | 'neq'
+  | 'in'
+  | 'not_in'
+  | 'contains'
+  | 'not_contains'
+  | 'empty'
+  | 'not_empty'
+  | 'gt'
+  | 'lt'
+  | 'matches'
+export type Filter = { side?: Side; field: string; op: FilterOp; value?: unknown }
+
+export type LinkTypePair = { a: string; b: string }
+
+export type TypePair = {
+  a: string
+  b: string
+  fields: FieldPair[]
+  filters?: Filter[]
+  linkTypes?: LinkTypePair[]
+}
+
+export type UserRef = { id?: string; email?: string; name?: string }
+export type UserEntry = { a: UserRef; b: UserRef }
+export type MatchBy = '' | 'auto' | 'id' | 'email' | 'name'
+export type UserMap = {
+  entries: UserEntry[]
+  matchBy?: MatchBy
+  defaultA?: UserRef
+  defaultB?: UserRef
+  onMissing?: OnMissing
+}
+
+export type Options = {
+  createInA: boolean
+  createInB: boolean
+  comments: boolean
+  attachments: boolean
+  maxAttachmentBytes: number
+  writePeerKey: boolean
+  conflict: Conflict | ''
+}
+
+export type Schedule = { pollSeconds: number; webhooks: boolean }
+
+export type Process = {
+  id: string
+  name: string
+  a: End
+  b: End
+  types: TypePair[]
+  users: UserMap
+  options: Options
+  schedule: Schedule
+  active: boolean
+  createdAt?: string
+  updatedAt?: string
+  [extra: string]: unknown
+}
+
+export type Counts = {
+  created: number
+  updated: number
+  commented: number
+  attached: number
+  linked: number
+  skipped: number
+  failed: number
+  conflicts: number
+}
+
+export type ConflictRecord = { pair: string; field: string; aVersion: string; bVersion: string; winner: string }
+export type RunError = { side: Side; entity: string; key?: string; message: string; parked: boolean }
+
+export type Run = {
+  id: string
+  process: string
+  trigger: string
+  startedAt: string
+  endedAt: string
+  counts: Counts
+  conflicts?: ConflictRecord[]
+  errors?: RunError[]
+  requests?: number
+}
+
+export type ProcessSummary = { process: Process; pairs: number; errors: number; lastRun?: Run }
+
+export type EntityRef = { id: string; key?: string; title?: string; type?: string; url?: string; version?: string }
+export type Pair = {
+  id: string
+  process: string
+  a: EntityRef
+  b: EntityRef
+  state: 'synced' | 'error' | 'held' | string
+  error?: string
+  held?: string[]
+  createdAt: string
+  lastSyncedAt: string
+}
+
+export type ParkedError = {
+  process: string
+  side: Side
+  entity: string
+  key?: string
+  title?: string
+  pair?: string
+  error: string
+  attempts: number
+  at: string
+}
+
+export type PlanAction = 'read' | 'create' | 'update' | 'comment' | 'attach' | 'link' | 'unlink' | 'hold' | 'error'
+export type PlanItem = { action: PlanAction | string; side: Side; entity?: string; key?: string; title?: string; detail?: string }
+
+export type BulkJob = {
+  id: string
+  process: string
+  since?: string
+  state: 'running' | 'done' | 'failed' | string
+  total: number
+  done: number
+  percent?: number
+  error?: string
+  run?: string
+}
+
+export type System = { id: string; name: string; kind: string; url: string }
