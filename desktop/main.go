@@ -7,9 +7,11 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/lockstep-sync/lockstep/desktop/bridge"
+	"github.com/lockstep-sync/lockstep/desktop/internal/profile"
 	"github.com/wailsapp/wails/v2"
 )
 
@@ -19,8 +21,27 @@ const productName = "Lockstep"
 var version = "dev"
 
 func main() {
-	if err := wails.Run(appOptions(bridge.NewApp(productName, version))); err != nil {
+	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "lockstep:", err)
 		os.Exit(1)
 	}
+}
+
+func run() error {
+	path, err := profile.DefaultPath()
+	if err != nil {
+		return err
+	}
+	sh := &shell{}
+	app := bridge.New(bridge.Config{
+		Name:     productName,
+		Version:  version,
+		Profiles: profile.New(path),
+		Events:   sh,
+		Dialogs:  sh,
+		// Connection events go to stderr; the client never logs tokens or
+		// passwords.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	return wails.Run(appOptions(app, sh))
 }

@@ -92,6 +92,11 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
+// NormalizeURL returns the endpoint URL Dial uses for what an administrator
+// typed (host:port, https://host, wss://host:port/v1/ws...), so saved
+// profiles hold the same URL the client dials.
+func NormalizeURL(raw string) (string, error) { return normalizeURL(raw) }
+
 // normalizeURL turns what an administrator types into the endpoint URL.
 func normalizeURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)

@@ -23,8 +23,13 @@ type Profile struct {
 	Fingerprint string `json:"fingerprint"`
 }
 
-// ErrNotFound: no profile has that name.
-var ErrNotFound = errors.New("profile not found")
+// Errors callers branch on.
+var (
+	// ErrNotFound: no profile has that name.
+	ErrNotFound = errors.New("profile not found")
+	// ErrInvalid: the profile cannot be saved as given.
+	ErrInvalid = errors.New("invalid profile")
+)
 
 // fileFormat is the on-disk document; the version leaves room to migrate.
 type fileFormat struct {
@@ -125,13 +130,13 @@ func (s *Store) Delete(name string) error {
 func (p Profile) validate() error {
 	switch {
 	case p.Name == "":
-		return errors.New("check profile: name is empty")
+		return fmt.Errorf("%w: name is empty", ErrInvalid)
 	case len(p.Name) > maxNameLen:
-		return fmt.Errorf("check profile: name is longer than %d characters", maxNameLen)
+		return fmt.Errorf("%w: name is longer than %d characters", ErrInvalid, maxNameLen)
 	case strings.ContainsFunc(p.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return errors.New("check profile: name contains control characters")
+		return fmt.Errorf("%w: name contains control characters", ErrInvalid)
 	case p.URL == "":
-		return errors.New("check profile: URL is empty")
+		return fmt.Errorf("%w: URL is empty", ErrInvalid)
 	}
 	return nil
 }

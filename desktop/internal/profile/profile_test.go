@@ -100,8 +100,8 @@ func TestValidation(t *testing.T) {
 		{Name: "a\nb", URL: "wss://x"},
 		{Name: strings.Repeat("n", maxNameLen+1), URL: "wss://x"},
 	} {
-		if _, err := s.Save(p); err == nil {
-			t.Errorf("Save(%+v) accepted", p)
+		if _, err := s.Save(p); !errors.Is(err, ErrInvalid) {
+			t.Errorf("Save(%+v) = %v, want ErrInvalid", p, err)
 		}
 	}
 	if _, err := os.Stat(s.Path()); !errors.Is(err, os.ErrNotExist) {

@@ -1,0 +1,88 @@
+package bridge
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/lockstep-sync/lockstep/desktop/internal/agentclient"
+	"github.com/lockstep-sync/lockstep/desktop/internal/profile"
+)
+
+// Profile is a saved agent connection (never a password).
+type Profile = profile.Profile
+
+// ProbeResult is what an agent presented on a bare TLS handshake.
+type ProbeResult struct {
+	URL         string `json:"url"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+var errNoProfiles = &Error{Kind: "internal", Message: "No profile store is configured."}
+
+// ListProfiles returns the saved connections, sorted by name.
+func (a *App) ListProfiles() ([]Profile, error) {
+	if a.cfg.Profiles == nil {
+		return nil, errNoProfiles
+	}
+	return a.cfg.Profiles.List()
+}
+
+// SaveProfile adds or replaces a profile by name, with its URL and
+// fingerprint normalised the way the client dials and compares them.
+func (a *App) SaveProfile(p Profile) (Profile, error) {
+	if a.cfg.Profiles == nil {
+		return Profile{}, errNoProfiles
+	}
+	u, err := agentclient.NormalizeURL(p.URL)
+	if err != nil {
+		return Profile{}, invalid(err)
+	}
+	p.URL = u
+	if p.Fingerprint != "" {
+		fp, err := agentclient.NormalizeFingerprint(p.Fingerprint)
+		if err != nil {
+			return Profile{}, invalid(err)
+		}
+		p.Fingerprint = fp
+	}
+	saved, err := a.cfg.Profiles.Save(p)
+	if err != nil {
+		if errors.Is(err, profile.ErrInvalid) {
+			return Profile{}, invalid(err)
+		}
+		return Profile{}, err
+	}
+	return saved, nil
+}
+
+// DeleteProfile forgets a profile, disconnecting first when it is the
+// connected one.
+func (a *App) DeleteProfile(name string) error {
+	if a.cfg.Profiles == nil {
+		return errNoProfiles
+	}
+	a.mu.Lock()
+	connected := a.client != nil && a.prof.Name == name
+	a.mu.Unlock()
+	if connected {
+		a.disconnect(true)
+	}
+	return a.cfg.Profiles.Delete(name)
+}
+
+// ProbeAgent does a TLS handshake only and returns the key fingerprint the
+// agent presents, for the administrator to compare with `lockstep-agent
+// fingerprint` before pinning it. Nothing is sent to the agent.
+func (a *App) ProbeAgent(url string) (ProbeResult, error) {
+	u, err := agentclient.NormalizeURL(url)
+	if err != nil {
+		return ProbeResult{}, invalid(err)
+	}
+	ctx, cancel := a.callCtx()
+	defer cancel()
+	fp, err := agentclient.Probe(ctx, u)
+	if err != nil {
+		return ProbeResult{}, fmt.Errorf("probe %s: %w", u, err)
+	}
+	return ProbeResult{URL: u, Fingerprint: fp}, nil
+}
