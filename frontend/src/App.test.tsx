@@ -1,26 +1,91 @@
-import { render, screen } from '@testing-library/react'
-import { describe, expect, it, vi } from 'vitest'
+import { act, render, screen, waitFor, within } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import App from './App'
+import type { ConnStatus } from './api/bridge'
+import { fakeBridge, loggedInStatus, type FakeBridge } from './test/fakeBridge'
+
+const closed: ConnStatus = { profile: '', url: '', fingerprint: '', state: 'closed', error: '', session: null }
+let fb: FakeBridge | undefined
+
+beforeEach(() => {
+  window.location.hash = ''
+})
+afterEach(() => {
+  fb?.restore()
+  fb = undefined
+})
 
 describe('App shell', () => {
   it('shows the agents empty state and the version from Go', async () => {
+    fb = fakeBridge({}, {}, closed)
     const loadInfo = vi.fn().mockResolvedValue({ name: 'Lockstep', version: '1.2.3' })
     render(<App loadInfo={loadInfo} />)
 
-    expect(screen.getByRole('heading', { name: 'No agents yet — add one by URL' })).toBeVisible()
+    expect(await screen.findByRole('heading', { name: 'No agents yet — add one by URL' })).toBeVisible()
     expect(screen.getByRole('navigation', { name: 'Main' })).toHaveTextContent('Agents')
     expect(screen.getByRole('link', { name: 'Agents' })).toHaveAttribute('aria-current', 'page')
     expect(await screen.findByText('Lockstep 1.2.3')).toBeInTheDocument()
-    expect(loadInfo).toHaveBeenCalledTimes(1)
+    expect(screen.getByTestId('conn-state')).toHaveTextContent('Not connected')
   })
 
   it('still renders when the Go bindings are missing (plain browser)', async () => {
-    // Real generated binding: window.go is undefined outside Wails, so it throws.
     render(<App />)
-
     expect(screen.getByRole('heading', { name: 'Agents', level: 1 })).toBeInTheDocument()
-    // Give the rejected promise a turn; the footer must stay empty, not crash.
-    await new Promise((r) => setTimeout(r, 0))
+    expect(await screen.findByText('Could not read the saved agents')).toBeInTheDocument()
     expect(screen.getByTestId('app-version').textContent?.trim()).toBe('')
+  })
+
+  it('keeps the connection state visible in the header as it changes', async () => {
+    fb = fakeBridge({}, {}, loggedInStatus('admin'))
+    render(<App />)
+    const badge = await screen.findByTestId('conn-state')
+    await waitFor(() => expect(badge).toHaveTextContent('Connected to prod'))
+    act(() => fb!.emit('conn:state', { ...loggedInStatus('admin'), state: 'disconnected', error: 'connection reset' }))
+    expect(badge).toHaveTextContent('Connection to prod lost — reconnecting')
+    expect(badge).toHaveTextContent('connection reset')
+    act(() => fb!.emit('conn:state', loggedInStatus('admin')))
+    expect(badge).toHaveTextContent('Connected to prod')
+  })
+})
+
+describe('role gating', () => {
+  it('hides admin pages from a viewer and refuses them by URL', async () => {
+    fb = fakeBridge({}, {}, loggedInStatus('viewer'))
+    window.location.hash = '#/accounts'
+    render(<App />)
+    expect(await screen.findByText('Accounts is not available to your role')).toBeInTheDocument()
+    const nav = screen.getByRole('navigation', { name: 'Main' })
+    expect(within(nav).queryByRole('link', { name: 'Accounts' })).toBeNull()
+    expect(within(nav).queryByRole('link', { name: 'Audit' })).toBeNull()
+    expect(within(nav).getByRole('link', { name: 'Processes' })).toBeInTheDocument()
+  })
+})
+
+describe('login', () => {
+  it('sends back to login with a message when the session expires', async () => {
+    fb = fakeBridge({}, {}, loggedInStatus('admin'))
+    window.location.hash = '#/processes'
+    render(<App />)
+    await screen.findByTestId('session-user')
+    act(() => fb!.emit('conn:state', { ...loggedInStatus('admin'), state: 'sessionExpired', session: null }))
+    expect(screen.getByText('Your session expired')).toBeInTheDocument()
+    expect(screen.getByLabelText(/Password/)).toHaveValue('')
+  })
+
+  it('shows the agent’s lockout message', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge(
+      {},
+      { Login: () => Promise.reject({ kind: 'locked_out', message: 'too many failed logins; try again in 14m0s' }) },
+      { ...loggedInStatus('admin'), state: 'connected', session: null },
+    )
+    window.location.hash = '#/dashboard'
+    render(<App />)
+    await user.type(await screen.findByLabelText(/Username/), 'ann')
+    await user.type(screen.getByLabelText(/Password/), 'wrong')
+    await user.click(screen.getByRole('button', { name: 'Sign in' }))
+    expect(await screen.findByText('Account locked')).toBeInTheDocument()
+    expect(screen.getByText(/try again in 14m0s/)).toBeInTheDocument()
   })
 })

@@ -1,18 +1,117 @@
+import type { ComponentType } from 'react'
 import { useAppInfo, type InfoLoader } from './appInfo'
-import { AgentsEmptyState } from './components/AgentsEmptyState'
+import { bridge, errorMessage } from './api/bridge'
 import { Sidebar } from './components/Sidebar'
+import { AgentsPage } from './pages/agents/AgentsPage'
+import { LoginPage } from './pages/LoginPage'
+import { ErrorsPage, PairsPage, ProcessesPage, RunsPage } from './pages/sync'
+import { ConnectionBadge } from './shell/ConnectionBadge'
+import { navItems } from './shell/nav'
+import { navigate, useRoute, type PageId } from './shell/route'
+import { useTheme } from './shell/theme'
+import { can } from './state/roles'
+import { ConnectionProvider, isLive, useConnection, useSession } from './state/session'
+import { Button, EmptyState, NotifyProvider, useNotify } from './ui'
+
+// The agent pages by route. Agents is not here: it works without an agent.
+const agentPages: Partial<Record<PageId, ComponentType>> = {
+  processes: ProcessesPage,
+  pairs: PairsPage,
+  runs: RunsPage,
+  errors: ErrorsPage,
+}
 
 export default function App({ loadInfo }: { loadInfo?: InfoLoader }) {
+  return (
+    <NotifyProvider>
+      <ConnectionProvider>
+        <Shell loadInfo={loadInfo} />
+      </ConnectionProvider>
+    </NotifyProvider>
+  )
+}
+
+function Shell({ loadInfo }: { loadInfo?: InfoLoader }) {
   const info = useAppInfo(loadInfo)
+  const route = useRoute()
+  const { status, refresh } = useConnection()
+  const session = useSession()
+  const notify = useNotify()
+  const [theme, cycleTheme] = useTheme()
+  const role = session?.role ?? null
+
+  async function logout() {
+    try {
+      await bridge().Logout()
+    } catch (e) {
+      notify('error', `Could not sign out: ${errorMessage(e)}`)
+    }
+    await refresh()
+  }
+
   return (
     <div className="shell">
-      <Sidebar info={info} />
-      <main className="content">
-        <header className="page-header">
-          <h1>Agents</h1>
+      <a className="skip-link" href="#main-content">
+        Skip to content
+      </a>
+      <Sidebar info={info} current={route} role={role} available={(id) => id === 'agents' || id in agentPages} />
+      <div className="main">
+        <header className="topbar">
+          <ConnectionBadge status={status} />
+          <span className="topbar-spacer" />
+          {session && (
+            <span className="topbar-user" data-testid="session-user">
+              {session.username} · {session.role}
+            </span>
+          )}
+          <Button variant="ghost" className="btn-small" onClick={cycleTheme} aria-label={`Theme: ${theme}. Change theme`} title="Change theme">
+            {theme === 'dark' ? '☾ Dark' : theme === 'light' ? '☀ Light' : '◐ System'}
+          </Button>
+          {session && (
+            <Button className="btn-small" onClick={logout}>
+              Sign out
+            </Button>
+          )}
         </header>
-        <AgentsEmptyState />
-      </main>
+        <main className="content" id="main-content" tabIndex={-1}>
+          {route === 'agents' ? <AgentsPage /> : <AgentRoute route={route} />}
+        </main>
+      </div>
     </div>
   )
+}
+
+// AgentRoute shows an agent page once someone is signed in; before that it
+// says what is missing: a connection, or a login.
+function AgentRoute({ route }: { route: PageId }) {
+  const { status } = useConnection()
+  const session = useSession()
+  if (!session) {
+    if (isLive(status) || status.state === 'sessionExpired') return <LoginPage />
+    return (
+      <EmptyState
+        title="Not connected to an agent"
+        action={
+          <Button variant="primary" onClick={() => navigate('agents')}>
+            Go to Agents
+          </Button>
+        }
+      >
+        {status.state === 'fingerprintMismatch'
+          ? 'The agent presented a different key and the app refused to connect. The Agents page explains what to check.'
+          : 'Connect to an agent on the Agents page, then sign in.'}
+      </EmptyState>
+    )
+  }
+  const item = navItems.find((n) => n.id === route)
+  if (item?.needs && !can(session.role, item.needs)) {
+    return (
+      <EmptyState title={`${item.label} is not available to your role`}>
+        You are signed in as {session.username} ({session.role}). Ask an administrator if you need this page.
+      </EmptyState>
+    )
+  }
+  const Component = agentPages[route]
+  if (!Component) return <EmptyState title="Page not found">Pick a page from the menu.</EmptyState>
+  return <Component />
 }

@@ -1,5 +1,5 @@
 // Session, roles, calls and events: the state every page shares.
 export { useAsync, useCall, type AsyncState } from './async'
-export { ConnectionProvider, useConnection, useSession, useRole, useCan, isLive, type Connection } from './session'
+export { ConnectionProvider, useConnection, useSession, sessionOf, useRole, useCan, isLive, type Connection } from './session'
 export { can, methodAccess, type Role } from './roles'
 export { useAgentEvents, type AgentEvent } from './events'

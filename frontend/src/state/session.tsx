@@ -46,10 +46,23 @@ export function useConnection(): Connection {
   return useContext(ConnectionContext)
 }
 
+// sessionOf is the logged-in account, or null. The session outlives a
+// dropped connection: the agent client resumes it when it reconnects, so
+// pages stay put while the header says "reconnecting".
+export function sessionOf(s: ConnStatus): Session | null {
+  switch (s.state) {
+    case 'loggedIn':
+    case 'connecting':
+    case 'disconnected':
+      return s.session
+    default:
+      return null
+  }
+}
+
 // useSession is the logged-in account, or null.
 export function useSession(): Session | null {
-  const { status } = useConnection()
-  return status.state === 'loggedIn' ? status.session : null
+  return sessionOf(useConnection().status)
 }
 
 // useRole is the logged-in account's role, or null.

@@ -1,0 +1,89 @@
+import { render, screen, waitFor } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { ConnStatus, Profile } from '../../api/bridge'
+import { ConnectionProvider } from '../../state/session'
+import { fakeBridge, type FakeBridge } from '../../test/fakeBridge'
+import { AgentsPage } from './AgentsPage'
+
+const closed: ConnStatus = { profile: '', url: '', fingerprint: '', state: 'closed', error: '', session: null }
+const fp = '0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0'
+const newFp = 'ffff2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0'
+let fb: FakeBridge | undefined
+afterEach(() => {
+  fb?.restore()
+  fb = undefined
+})
+
+function renderPage() {
+  return render(
+    <ConnectionProvider>
+      <AgentsPage />
+    </ConnectionProvider>,
+  )
+}
+
+describe('AgentsPage', () => {
+  it('pins the fingerprint only after the administrator confirms the comparison', async () => {
+    const user = userEvent.setup()
+    const saved: Profile[] = []
+    const save = vi.fn(async (p: Profile) => {
+      saved.push(p)
+      return p
+    })
+    const connect = vi.fn(async () => ({ ...closed, profile: 'prod', state: 'connected' as const }))
+    fb = fakeBridge({}, { ListProfiles: async () => saved, ProbeAgent: async (url: string) => ({ url, fingerprint: fp }), SaveProfile: save, Connect: connect }, closed)
+    renderPage()
+
+    await user.click(await screen.findByRole('button', { name: 'Add agent' }))
+    await user.type(screen.getByLabelText(/Name/), 'prod')
+    await user.type(screen.getByLabelText(/Agent URL/), 'https://agent.example:7443')
+    await user.click(screen.getByRole('button', { name: 'Fetch fingerprint' }))
+
+    expect(await screen.findByTestId('fingerprint')).toHaveTextContent('0f1e 2d3c 4b5a')
+    const pin = screen.getByRole('button', { name: 'Pin fingerprint and connect' })
+    expect(pin).toBeDisabled()
+    expect(save).not.toHaveBeenCalled()
+    await user.click(screen.getByLabelText(/I compared it/))
+    await user.click(pin)
+    await waitFor(() => expect(save).toHaveBeenCalledWith({ name: 'prod', url: 'https://agent.example:7443', fingerprint: fp }))
+    await waitFor(() => expect(connect).toHaveBeenCalledWith('prod'))
+  })
+
+  it('refuses a changed fingerprint with a warning and offers a checked re-pin', async () => {
+    const user = userEvent.setup()
+    const profile = { name: 'prod', url: 'https://agent.example:7443', fingerprint: fp }
+    const save = vi.fn(async (p: Profile) => p)
+    fb = fakeBridge(
+      {},
+      {
+        ListProfiles: async () => [profile],
+        Connect: () => Promise.reject({ kind: 'fingerprint_mismatch', message: 'the agent presented a different key' }),
+        ProbeAgent: async (url: string) => ({ url, fingerprint: newFp }),
+        SaveProfile: save,
+      },
+      closed,
+    )
+    renderPage()
+    await user.click(await screen.findByRole('button', { name: 'Connect to prod' }))
+
+    const alert = await screen.findByText(/presented a different key — the app refused to connect/)
+    const box = alert.closest('.alert') as HTMLElement
+    expect(box).toHaveTextContent('reinstalled')
+    expect(box).toHaveTextContent('rotated')
+    expect(box).toHaveTextContent('man-in-the-middle')
+    expect(box).toHaveTextContent('lockstep-agent fingerprint')
+
+    await user.click(screen.getByRole('button', { name: 'Check the new fingerprint' }))
+    expect(await screen.findByTestId('fingerprint')).toHaveTextContent('ffff 2d3c')
+    expect(screen.getByText(/Previously pinned/)).toHaveTextContent('0f1e 2d3c')
+    expect(screen.getByRole('button', { name: 'Pin the new fingerprint and connect' })).toBeDisabled()
+    expect(save).not.toHaveBeenCalled()
+  })
+
+  it('shows the warning when the live state says the key changed', async () => {
+    fb = fakeBridge({}, { ListProfiles: async () => [{ name: 'prod', url: 'https://a:7443', fingerprint: fp }] }, { ...closed, profile: 'prod', state: 'fingerprintMismatch' })
+    renderPage()
+    expect(await screen.findByText(/prod presented a different key/)).toBeInTheDocument()
+  })
+})

@@ -1,0 +1,256 @@
+import { useState, type FormEvent } from 'react'
+import { bridge, errorKind, errorMessage, type Profile, type ProbeResult } from '../../api/bridge'
+import { AgentsEmptyState } from '../../components/AgentsEmptyState'
+import { navigate } from '../../shell/route'
+import { useAsync } from '../../state/async'
+import { useConnection } from '../../state/session'
+import { Alert, Badge, Button, ConfirmDialog, Dialog, Field, Loading, Page, formatFingerprint, useNotify } from '../../ui'
+import { FingerprintCheck } from './FingerprintCheck'
+
+type Adding = { step: 'form' } | { step: 'verify'; name: string; probe: ProbeResult }
+type Repin = { profile: Profile; probe: ProbeResult | null; error: string }
+
+// AgentsPage manages connection profiles: add one by URL with an explicit
+// fingerprint comparison, connect and disconnect, and handle a key that changed.
+export function AgentsPage() {
+  const { status, apply, refresh } = useConnection()
+  const notify = useNotify()
+  const profiles = useAsync(() => bridge().ListProfiles(), [])
+  const [adding, setAdding] = useState<Adding | null>(null)
+  const [busy, setBusy] = useState('')
+  const [mismatch, setMismatch] = useState<string | null>(null)
+  const [repin, setRepin] = useState<Repin | null>(null)
+  const [removing, setRemoving] = useState<Profile | null>(null)
+
+  const list = profiles.data ?? []
+  // The refused profile: from a Connect that just failed, or the live state.
+  const refused = mismatch ?? (status.state === 'fingerprintMismatch' ? status.profile : null)
+
+  async function connect(name: string) {
+    setBusy(`connect:${name}`)
+    setMismatch(null)
+    try {
+      apply(await bridge().Connect(name))
+      navigate('dashboard')
+    } catch (e) {
+      if (errorKind(e) === 'fingerprint_mismatch') setMismatch(name)
+      else notify('error', `Could not connect to ${name}: ${errorMessage(e)}`)
+      await refresh()
+    } finally {
+      setBusy('')
+    }
+  }
+
+  async function disconnect() {
+    setBusy('disconnect')
+    try {
+      await bridge().Disconnect()
+      await refresh()
+    } catch (e) {
+      notify('error', `Could not disconnect: ${errorMessage(e)}`)
+    } finally {
+      setBusy('')
+    }
+  }
+
+  async function pin(name: string, probe: ProbeResult) {
+    setBusy('pin')
+    try {
+      await bridge().SaveProfile({ name, url: probe.url, fingerprint: probe.fingerprint })
+      setAdding(null)
+      setRepin(null)
+      setMismatch(null)
+      await profiles.reload()
+      await connect(name)
+    } catch (e) {
+      notify('error', `Could not save the agent: ${errorMessage(e)}`)
+    } finally {
+      setBusy('')
+    }
+  }
+
+  async function checkNewKey(profile: Profile) {
+    setRepin({ profile, probe: null, error: '' })
+    try {
+      const probe = await bridge().ProbeAgent(profile.url)
+      setRepin({ profile, probe, error: '' })
+    } catch (e) {
+      setRepin({ profile, probe: null, error: errorMessage(e) })
+    }
+  }
+
+  async function remove(p: Profile) {
+    setBusy(`remove:${p.name}`)
+    try {
+      await bridge().DeleteProfile(p.name)
+      setRemoving(null)
+      await profiles.reload()
+      await refresh()
+    } catch (e) {
+      notify('error', `Could not remove ${p.name}: ${errorMessage(e)}`)
+    } finally {
+      setBusy('')
+    }
+  }
+
+  const refusedProfile = list.find((p) => p.name === refused)
+
+  return (
+    <Page
+      title="Agents"
+      subtitle="The Lockstep agents this app administers. Each is pinned to the key it showed when you added it."
+      actions={
+        <Button variant="primary" onClick={() => setAdding({ step: 'form' })}>
+          Add agent
+        </Button>
+      }
+    >
+      {refused && (
+        <Alert kind="error" title={`${refused} presented a different key — the app refused to connect`}>
+          <p>The agent's certificate key no longer matches the fingerprint you pinned. Your password was not sent. This can mean:</p>
+          <ul>
+            <li>the agent was reinstalled or its data directory recreated, or its key was rotated on purpose;</li>
+            <li>or someone between you and the agent is intercepting the connection (a man-in-the-middle attack).</li>
+          </ul>
+          <p>
+            Ask whoever runs the agent whether it was reinstalled or its key rotated, and have them run <code>lockstep-agent fingerprint</code> on the server.
+            Pin the new key only if that output matches what this app now sees.
+          </p>
+          {refusedProfile && (
+            <div className="alert-actions">
+              <Button onClick={() => checkNewKey(refusedProfile)}>Check the new fingerprint</Button>
+            </div>
+          )}
+        </Alert>
+      )}
+
+      {profiles.loading && !profiles.data ? (
+        <Loading />
+      ) : profiles.error ? (
+        <Alert kind="error" title="Could not read the saved agents">
+          {errorMessage(profiles.error)}
+        </Alert>
+      ) : list.length === 0 ? (
+        <AgentsEmptyState />
+      ) : (
+        <ul className="agent-list" aria-label="Saved agents">
+          {list.map((p) => {
+            const current = status.profile === p.name && status.state !== 'closed'
+            return (
+              <li key={p.name} className="card agent-row">
+                <div className="grow">
+                  <h3>{p.name}</h3>
+                  <div className="muted mono">{p.url}</div>
+                  <div className="muted mono" title="Pinned key fingerprint">
+                    {formatFingerprint(p.fingerprint).slice(0, 39)}…
+                  </div>
+                </div>
+                {current && <Badge tone={status.state === 'loggedIn' ? 'good' : status.state === 'fingerprintMismatch' ? 'bad' : 'warn'}>{status.state}</Badge>}
+                {current && status.state !== 'fingerprintMismatch' ? (
+                  <Button busy={busy === 'disconnect'} onClick={disconnect}>
+                    Disconnect
+                  </Button>
+                ) : (
+                  <Button variant="primary" busy={busy === `connect:${p.name}`} onClick={() => connect(p.name)} aria-label={`Connect to ${p.name}`}>
+                    Connect
+                  </Button>
+                )}
+                <Button variant="ghost" onClick={() => setRemoving(p)} aria-label={`Remove ${p.name}`}>
+                  Remove
+                </Button>
+              </li>
+            )
+          })}
+        </ul>
+      )}
+
+      <Dialog open={adding !== null} title="Add an agent" onClose={() => setAdding(null)} wide>
+        {adding?.step === 'form' && <AddAgentForm names={list.map((p) => p.name)} onProbed={(name, probe) => setAdding({ step: 'verify', name, probe })} onCancel={() => setAdding(null)} />}
+        {adding?.step === 'verify' && (
+          <FingerprintCheck url={adding.probe.url} fingerprint={adding.probe.fingerprint} busy={busy === 'pin'} onConfirm={() => pin(adding.name, adding.probe)} onCancel={() => setAdding(null)} />
+        )}
+      </Dialog>
+
+      <Dialog open={repin !== null} title={`New key of ${repin?.profile.name ?? ''}`} onClose={() => setRepin(null)} wide>
+        {repin && !repin.probe && !repin.error && <Loading label="Reading the agent's key…" />}
+        {repin?.error && (
+          <Alert kind="error" title="Could not reach the agent">
+            {repin.error}
+          </Alert>
+        )}
+        {repin?.probe && (
+          <>
+            <Alert kind="warning" title="Compare before you trust">
+              Previously pinned: <span className="mono">{formatFingerprint(repin.profile.fingerprint)}</span>
+            </Alert>
+            <FingerprintCheck
+              url={repin.probe.url}
+              fingerprint={repin.probe.fingerprint}
+              busy={busy === 'pin'}
+              confirmLabel="Pin the new fingerprint and connect"
+              onConfirm={() => pin(repin.profile.name, repin.probe!)}
+              onCancel={() => setRepin(null)}
+            />
+          </>
+        )}
+      </Dialog>
+
+      <ConfirmDialog
+        open={removing !== null}
+        title={`Remove ${removing?.name ?? ''}?`}
+        message="The app forgets this agent and its pinned key. The agent itself and its data are not touched."
+        confirmLabel="Remove"
+        danger
+        busy={busy.startsWith('remove:')}
+        onConfirm={() => removing && remove(removing)}
+        onCancel={() => setRemoving(null)}
+      />
+    </Page>
+  )
+}
+
+function AddAgentForm({ names, onProbed, onCancel }: { names: string[]; onProbed: (name: string, p: ProbeResult) => void; onCancel: () => void }) {
+  const [name, setName] = useState('')
+  const [url, setUrl] = useState('')
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState('')
+  const nameTaken = names.includes(name.trim())
+
+  async function submit(e: FormEvent) {
+    e.preventDefault()
+    setBusy(true)
+    setError('')
+    try {
+      onProbed(name.trim(), await bridge().ProbeAgent(url.trim()))
+    } catch (err) {
+      setError(errorMessage(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <form className="form" onSubmit={submit}>
+      <Field label="Name" required help="How this agent is listed, e.g. Production" error={nameTaken ? 'An agent with this name exists; pick another name.' : null}>
+        <input value={name} onChange={(e) => setName(e.target.value)} data-autofocus />
+      </Field>
+      <Field label="Agent URL" required help="The agent's address and port, e.g. https://sync.example.internal:7443">
+        <input value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://host:7443" inputMode="url" />
+      </Field>
+      {error && (
+        <Alert kind="error" title="Could not reach the agent">
+          {error}
+          <p>
+            Check the address and port, and that the agent is running (<code>systemctl status lockstep-agent</code>).
+          </p>
+        </Alert>
+      )}
+      <div className="form-actions">
+        <Button type="submit" variant="primary" busy={busy} disabled={!name.trim() || !url.trim() || nameTaken}>
+          Fetch fingerprint
+        </Button>
+        <Button onClick={onCancel}>Cancel</Button>
+      </div>
+    </form>
+  )
+}

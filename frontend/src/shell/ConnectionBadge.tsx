@@ -1,0 +1,36 @@
+import type { ConnStatus } from '../api/bridge'
+
+type Look = { tone: 'good' | 'warn' | 'bad' | 'idle'; text: string }
+
+// describe says in words what the connection is doing; the header always shows it.
+export function describe(s: ConnStatus): Look {
+  const who = s.profile || s.url
+  switch (s.state) {
+    case 'loggedIn':
+      return { tone: 'good', text: `Connected to ${who}` }
+    case 'connected':
+      return { tone: 'warn', text: `Connected to ${who} — sign in` }
+    case 'connecting':
+      return { tone: 'warn', text: `Connecting to ${who}…` }
+    case 'disconnected':
+      // agentclient waits between reconnect attempts in this state.
+      return who ? { tone: 'bad', text: `Connection to ${who} lost — reconnecting` } : { tone: 'idle', text: 'Not connected' }
+    case 'sessionExpired':
+      return { tone: 'warn', text: `Session on ${who} expired — sign in again` }
+    case 'fingerprintMismatch':
+      return { tone: 'bad', text: `${who} presented a different key — not connected` }
+    default:
+      return { tone: 'idle', text: 'Not connected' }
+  }
+}
+
+export function ConnectionBadge({ status }: { status: ConnStatus }) {
+  const look = describe(status)
+  return (
+    <div className={`conn conn-${look.tone}`} data-testid="conn-state" data-state={status.state} role="status" aria-live="polite">
+      <span className="conn-dot" aria-hidden="true" />
+      <span>{look.text}</span>
+      {status.error && status.state !== 'loggedIn' && <span className="conn-detail">({status.error})</span>}
+    </div>
+  )
+}

@@ -1,0 +1,39 @@
+import { useEffect, useState } from 'react'
+
+// The pages the shell knows. Routes live in the URL hash (#/systems) so the
+// app needs no server routing under wails:// or the test harness.
+export const pageIds = [
+  'agents',
+  'dashboard',
+  'systems',
+  'processes',
+  'pairs',
+  'runs',
+  'errors',
+  'logs',
+  'audit',
+  'accounts',
+  'license',
+  'settings',
+  'support',
+] as const
+export type PageId = (typeof pageIds)[number]
+
+export function parseRoute(hash: string): PageId {
+  const id = hash.replace(/^#\/?/, '').split(/[/?]/)[0]
+  return (pageIds as readonly string[]).includes(id) ? (id as PageId) : 'agents'
+}
+
+export function navigate(id: PageId) {
+  window.location.hash = `#/${id}`
+}
+
+export function useRoute(): PageId {
+  const [route, setRoute] = useState(() => parseRoute(window.location.hash))
+  useEffect(() => {
+    const on = () => setRoute(parseRoute(window.location.hash))
+    window.addEventListener('hashchange', on)
+    return () => window.removeEventListener('hashchange', on)
+  }, [])
+  return route
+}
