@@ -203,14 +203,15 @@ func TestCall(t *testing.T) {
 	var sys struct {
 		System struct{ ID, Name string } `json:"system"`
 	}
-	if err := json.Unmarshal(created, &sys); err != nil || sys.System.ID == "" {
+	if err := json.Unmarshal(created.(json.RawMessage), &sys); err != nil || sys.System.ID == "" {
 		t.Fatalf("create result %s: %v", created, err)
 	}
 	list, err := f.app.Call("systems.list", nil) // absent params mean {}
-	if err != nil || !strings.Contains(string(list), "Helpdesk") {
+	if err != nil || !strings.Contains(string(list.(json.RawMessage)), "Helpdesk") {
 		t.Fatalf("list: %s %v", list, err)
 	}
-	_, err = f.app.Call("systems.get", json.RawMessage(`{"id":"missing"}`))
+	// Params as Wails decodes them from JS: plain maps.
+	_, err = f.app.Call("systems.get", map[string]any{"id": "missing"})
 	if kindOf(err) != "not_found" {
 		t.Fatalf("get missing: %v", err)
 	}

@@ -196,8 +196,10 @@ func (a *App) Logout() error {
 
 // Call invokes one agent API method with JSON params and returns its JSON
 // result. Session and subscription methods have their own bridge methods,
-// which keep the client's bookkeeping in step.
-func (a *App) Call(method string, params json.RawMessage) (json.RawMessage, error) {
+// which keep the client's bookkeeping in step. Params and result are typed
+// any so the generated TypeScript says any; the result is the agent's JSON
+// passed through unchanged.
+func (a *App) Call(method string, params any) (any, error) {
 	d, ok := protocol.Lookup(method)
 	if !ok {
 		return nil, newError(protocol.KindNotFound, fmt.Sprintf("Unknown agent method %q.", method))
@@ -212,13 +214,14 @@ func (a *App) Call(method string, params json.RawMessage) (json.RawMessage, erro
 	if err != nil {
 		return nil, err
 	}
-	if len(params) == 0 || string(params) == "null" {
-		params = json.RawMessage("{}")
+	raw, err := rawParams(params)
+	if err != nil {
+		return nil, invalid(err)
 	}
 	ctx, cancel := a.callCtx()
 	defer cancel()
 	m := protocol.Method[json.RawMessage, json.RawMessage]{Name: d.Name, Access: d.Access}
-	res, err := agentclient.Call(ctx, c, m, params)
+	res, err := agentclient.Call(ctx, c, m, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +229,24 @@ func (a *App) Call(method string, params json.RawMessage) (json.RawMessage, erro
 		return json.RawMessage("null"), nil
 	}
 	return res, nil
+}
+
+// rawParams encodes what JS passed; absent params mean {}.
+func rawParams(params any) (json.RawMessage, error) {
+	switch p := params.(type) {
+	case nil:
+		return json.RawMessage("{}"), nil
+	case json.RawMessage:
+		if len(p) == 0 || string(p) == "null" {
+			return json.RawMessage("{}"), nil
+		}
+		return p, nil
+	}
+	b, err := json.Marshal(params)
+	if err != nil {
+		return nil, fmt.Errorf("encode params: %w", err)
+	}
+	return b, nil
 }
 
 func (a *App) emit(event string, payload any) {

@@ -5,3 +5,67 @@
 export function AppInfo() {
   return window['go']['bridge']['App']['AppInfo']();
 }
+
+export function Call(arg1, arg2) {
+  return window['go']['bridge']['App']['Call'](arg1, arg2);
+}
+
+export function Connect(arg1) {
+  return window['go']['bridge']['App']['Connect'](arg1);
+}
+
+export function DeleteProfile(arg1) {
+  return window['go']['bridge']['App']['DeleteProfile'](arg1);
+}
+
+export function Disconnect() {
+  return window['go']['bridge']['App']['Disconnect']();
+}
+
+export function ListProfiles() {
+  return window['go']['bridge']['App']['ListProfiles']();
+}
+
+export function Login(arg1, arg2) {
+  return window['go']['bridge']['App']['Login'](arg1, arg2);
+}
+
+export function Logout() {
+  return window['go']['bridge']['App']['Logout']();
+}
+
+export function OpenTextFile(arg1, arg2) {
+  return window['go']['bridge']['App']['OpenTextFile'](arg1, arg2);
+}
+
+export function ProbeAgent(arg1) {
+  return window['go']['bridge']['App']['ProbeAgent'](arg1);
+}
+
+export function SaveProfile(arg1) {
+  return window['go']['bridge']['App']['SaveProfile'](arg1);
+}
+
+export function SaveSupportPackage(arg1, arg2) {
+  return window['go']['bridge']['App']['SaveSupportPackage'](arg1, arg2);
+}
+
+export function SaveTextFile(arg1, arg2) {
+  return window['go']['bridge']['App']['SaveTextFile'](arg1, arg2);
+}
+
+export function Status() {
+  return window['go']['bridge']['App']['Status']();
+}
+
+export function SubscribeEvents(arg1) {
+  return window['go']['bridge']['App']['SubscribeEvents'](arg1);
+}
+
+export function SubscribeLogs(arg1) {
+  return window['go']['bridge']['App']['SubscribeLogs'](arg1);
+}
+
+export function Unsubscribe(arg1) {
+  return window['go']['bridge']['App']['Unsubscribe'](arg1);
+}
