@@ -1,0 +1,61 @@
+package redmine
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
+	"github.com/lockstep-sync/lockstep/agent/internal/realsys"
+	"github.com/lockstep-sync/lockstep/agent/internal/secret"
+)
+
+// server starts (or finds) the real Redmine and makes a project for the
+// test alone.
+func server(t *testing.T) (realsys.Redmine, string) {
+	t.Helper()
+	rm := realsys.StartRedmine(t)
+	return rm, rm.NewProject(t)
+}
+
+func config(t *testing.T, rm realsys.Redmine, project string, settings ...any) connector.Config {
+	cfg := connector.Config{ID: "sys-" + strings.ReplaceAll(t.Name(), "/", "-"), Name: "Redmine", Kind: Kind, URL: rm.URL,
+		Settings: map[string]any{"project": project}, Secrets: map[string]secret.Secret{"apiKey": secret.New(rm.APIKey)}}
+	for i := 0; i+1 < len(settings); i += 2 {
+		cfg.Settings[settings[i].(string)] = settings[i+1]
+	}
+	return cfg
+}
+
+func open(t *testing.T, rm realsys.Redmine, project string, settings ...any) *Conn {
+	t.Helper()
+	c, err := Open(config(t, rm, project, settings...), connector.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestContract(t *testing.T) {
+	t.Parallel()
+	contracttest.RunContract(t, func(t *testing.T) (connector.Connector, string) {
+		rm, project := server(t)
+		return open(t, rm, project), project
+	})
+}
+
+func TestContractMarkerField(t *testing.T) {
+	t.Parallel()
+	contracttest.RunContract(t, func(t *testing.T) (connector.Connector, string) {
+		rm, project := server(t)
+		return open(t, rm, project, "markerField", "External ID"), project
+	})
+}
