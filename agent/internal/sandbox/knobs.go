@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -155,6 +157,7 @@ type verdict struct {
 	limit      int
 	remaining  int
 	reset      int64 // Unix seconds
+	policy     string
 }
 
 func (v verdict) write(h http.Header) {
@@ -164,6 +167,7 @@ func (v verdict) write(h http.Header) {
 	h.Set("X-RateLimit-Limit", strconv.Itoa(v.limit))
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(v.remaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(v.reset, 10))
+	h.Set("RateLimit-Policy", v.policy)
 	if v.limited {
 		h.Set("Retry-After", strconv.Itoa(v.retryAfter))
 	}
@@ -211,7 +215,7 @@ func (g *guard) admit(now time.Time) verdict {
 	if k.RatePerSecond <= 0 && k.PerMinute <= 0 {
 		return v
 	}
-	v.headers = true
+	v.headers, v.policy = true, k.policy()
 	bucketRemaining := math.MaxInt
 	if k.RatePerSecond > 0 {
 		bucketRemaining = max(0, int(math.Floor(g.tokens)))
@@ -235,6 +239,26 @@ func (g *guard) admit(now time.Time) verdict {
 		v.reset = ceilUnix(next)
 	}
 	return v
+}
+
+// policy states the limits in RateLimit-Policy, in the IETF draft's
+// `quota;w=window` form, so clients can pace at the budget instead of
+// learning it from 429s: the bucket as its rate (per second, or per
+// minute when fractional) with its size as `burst`, the minute budget as
+// a quota per 60 s.
+func (k Knobs) policy() string {
+	var items []string
+	if k.RatePerSecond > 0 {
+		if r := k.RatePerSecond; r == math.Trunc(r) {
+			items = append(items, fmt.Sprintf("%d;w=1;burst=%d", int64(r), k.Burst))
+		} else {
+			items = append(items, fmt.Sprintf("%d;w=60;burst=%d", max(1, int64(math.Floor(r*60))), k.Burst))
+		}
+	}
+	if k.PerMinute > 0 {
+		items = append(items, fmt.Sprintf("%d;w=60", k.PerMinute))
+	}
+	return strings.Join(items, ", ")
 }
 
 func ceilSeconds(d time.Duration) int { return max(1, int(math.Ceil(d.Seconds()))) }

@@ -17,7 +17,8 @@ func TestRateLimitBucket(t *testing.T) {
 	}{{200, "1"}, {200, "0"}, {429, "0"}}
 	for i, w := range want {
 		r := call(t, hs, testToken, "GET", "/api/projects", nil)
-		if r.status != w.status || r.header.Get("X-RateLimit-Remaining") != w.remaining || r.header.Get("X-RateLimit-Limit") != "2" {
+		if r.status != w.status || r.header.Get("X-RateLimit-Remaining") != w.remaining || r.header.Get("X-RateLimit-Limit") != "2" ||
+			r.header.Get("RateLimit-Policy") != "2;w=1;burst=2" {
 			t.Fatalf("request %d: %d remaining %q", i, r.status, r.header.Get("X-RateLimit-Remaining"))
 		}
 		if r.status == 429 {
@@ -50,7 +51,8 @@ func TestRateLimitMinuteBudget(t *testing.T) {
 	}
 	r := call(t, hs, testToken, "GET", "/api/users", nil)
 	minuteEnd := clock.Now().Truncate(time.Minute).Add(time.Minute)
-	if r.status != 429 || r.header.Get("Retry-After") != "50" || r.header.Get("X-RateLimit-Reset") != strconv.FormatInt(minuteEnd.Unix(), 10) {
+	if r.status != 429 || r.header.Get("Retry-After") != "50" || r.header.Get("X-RateLimit-Reset") != strconv.FormatInt(minuteEnd.Unix(), 10) ||
+		r.header.Get("RateLimit-Policy") != "3;w=60" {
 		t.Fatalf("over budget: %d %v", r.status, r.header)
 	}
 	clock.Advance(50 * time.Second)
@@ -130,5 +132,23 @@ func TestKnobFlags(t *testing.T) {
 	k, err := k.Validate()
 	if err != nil || k.Latency != 20*time.Millisecond || k.ErrorRate != 0.1 || k.ErrorStatus != 503 || k.Burst != 5 || k.PerMinute != 100 {
 		t.Fatalf("knobs %+v %v", k, err)
+	}
+}
+
+func TestRateLimitPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		k    Knobs
+		want string
+	}{
+		{Knobs{RatePerSecond: 20, Burst: 5}, "20;w=1;burst=5"},
+		{Knobs{RatePerSecond: 2.5, Burst: 3}, "150;w=60;burst=3"},
+		{Knobs{RatePerSecond: 0.001, Burst: 1}, "1;w=60;burst=1"},
+		{Knobs{RatePerSecond: 10, Burst: 10, PerMinute: 300}, "10;w=1;burst=10, 300;w=60"},
+		{Knobs{PerMinute: 300}, "300;w=60"},
+		{Knobs{}, ""},
+	} {
+		if got := tc.k.policy(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.k, got, tc.want)
+		}
 	}
 }

@@ -64,7 +64,8 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 	fail := func(err error) error { return fmt.Errorf("%s %s: %w", r.Method, path, err) }
 
 	for attempt := 1; ; attempt++ {
-		if err := c.waitTurn(ctx, deadline); err != nil {
+		ticket, err := c.waitTurn(ctx, deadline)
+		if err != nil {
 			return nil, fail(err)
 		}
 		tb, err := body.open()
@@ -83,7 +84,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 			last = fail(fmt.Errorf("%w: %w", connector.ErrUnavailable, err))
 			retry, wait = idempotent || notSent(err), c.backoff(attempt)
 		} else {
-			c.observe(resp.Header, now)
+			c.lim.observe(resp.Header, now, ticket)
 			if resp.StatusCode < 400 {
 				return resp, nil
 			}
@@ -154,29 +155,39 @@ func (c *Client) DoJSON(ctx context.Context, r Request, in, out any) error {
 }
 
 // waitTurn holds a request while the system is paused and until the rate
-// limiter grants it a token.
-func (c *Client) waitTurn(ctx context.Context, deadline time.Time) error {
+// limiter grants it a token. It returns the reservation's number, which
+// the response's rate-limit headers are observed under.
+func (c *Client) waitTurn(ctx context.Context, deadline time.Time) (uint64, error) {
 	for {
-		now := c.o.Now()
-		p := c.lim.paused(now)
-		if p <= 0 {
-			break
+		for {
+			now := c.o.Now()
+			p := c.lim.paused(now)
+			if p <= 0 {
+				break
+			}
+			if now.Add(p).After(deadline) {
+				return 0, fmt.Errorf("%w: the system asked for a pause until %s", connector.ErrRateLimited, now.Add(p).UTC().Format(time.RFC3339))
+			}
+			c.stats.paused.Add(1)
+			if err := c.sleep(ctx, p); err != nil {
+				return 0, err
+			}
 		}
-		if now.Add(p).After(deadline) {
-			return fmt.Errorf("%w: the system asked for a pause until %s", connector.ErrRateLimited, now.Add(p).UTC().Format(time.RFC3339))
+		d, ticket := c.lim.reserve(c.o.Now())
+		if d > 0 {
+			if err := c.sleep(ctx, d); err != nil {
+				c.lim.unreserve(c.o.Now())
+				return 0, err
+			}
 		}
-		c.stats.paused.Add(1)
-		if err := c.sleep(ctx, p); err != nil {
-			return err
-		}
-	}
-	if d := c.lim.reserve(c.o.Now()); d > 0 {
-		if err := c.sleep(ctx, d); err != nil {
+		// A pause may have begun while this request waited for its token
+		// (another request's answer spent the quota): wait that out too.
+		if c.lim.paused(c.o.Now()) > 0 {
 			c.lim.unreserve(c.o.Now())
-			return err
+			continue
 		}
+		return ticket, ctx.Err()
 	}
-	return ctx.Err()
 }
 
 // send makes one attempt. It returns the values of the headers Auth set,
@@ -252,20 +263,6 @@ func (c *Client) backoff(attempt int) time.Duration {
 		d = c.o.BaseDelay << shift
 	}
 	return time.Duration(c.o.Rand() * float64(d))
-}
-
-// observe pauses the system when a response says its quota is spent.
-func (c *Client) observe(h http.Header, now time.Time) {
-	rem := h.Get("X-RateLimit-Remaining")
-	if rem == "" {
-		rem = h.Get("RateLimit-Remaining")
-	}
-	if strings.TrimSpace(rem) != "0" {
-		return
-	}
-	if reset, ok := rateReset(h, now); ok && reset.After(now) {
-		c.lim.pause(reset)
-	}
 }
 
 // notSent reports a failure before any connection existed (dial, DNS,

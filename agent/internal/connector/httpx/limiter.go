@@ -3,25 +3,78 @@ package httpx
 import (
 	"context"
 	"math"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
 
-// limiter is a token bucket plus a pause. The bucket keeps a system under
-// its requests-per-minute: tokens refill at rpm/60 per second up to a burst
-// of one second's worth (at least 1). Reservations may drive the count
-// negative: each caller learns how long to wait for its own token, so
-// concurrent callers queue fairly instead of racing for refills.
+// limiter keeps one system's requests within its budget. It holds up to
+// three kinds of limit, and a request waits for the strictest:
 //
-// The pause is the server's own word: X-RateLimit-Remaining: 0 with a reset
-// time, or a 429's Retry-After, holds every request of the system until then.
+//   - our own cap (Options.RequestsPerMinute): a token bucket refilling at
+//     rpm/60 per second up to one second's worth (at least 1);
+//   - the server's own policy, learned from RateLimit-Policy: one bucket
+//     per advertised quota, mirroring the server's count so the client
+//     paces at the budget instead of running into 429s;
+//   - a pause, the server's word that nothing is admitted before a time:
+//     a 429's Retry-After, or X-RateLimit-Remaining: 0 with a reset time.
+//
+// Every response's X-RateLimit-Remaining lowers the mirrored count (other
+// clients of the system spend the same budget). Reservations may drive a
+// bucket negative: each caller learns how long to wait for its own token,
+// so concurrent callers queue fairly instead of racing for refills.
 type limiter struct {
-	mu         sync.Mutex
-	perSec     float64 // 0: no bucket
-	burst      float64
-	tokens     float64
-	last       time.Time
+	mu  sync.Mutex
+	own *bucket // nil: no cap of our own
+	// srv mirrors the server's policy, parsed from policy.
+	srv    []*bucket
+	policy string
+	// seq numbers reservations. A response to reservation n describes the
+	// server's count before it saw the ones made after n.
+	seq        uint64
 	pauseUntil time.Time
+}
+
+// bucket is one token bucket.
+type bucket struct {
+	perSec float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(perSec, burst float64, now time.Time) *bucket {
+	return &bucket{perSec: perSec, burst: burst, tokens: burst, last: now}
+}
+
+// advance refills the bucket.
+func (b *bucket) advance(now time.Time) {
+	if now.After(b.last) {
+		b.tokens = math.Min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.perSec)
+		b.last = now
+	}
+}
+
+// take spends a token and says how long until it is really there.
+func (b *bucket) take(now time.Time) time.Duration {
+	b.advance(now)
+	b.tokens--
+	return b.wait()
+}
+
+// wait is how long the last token taken has to wait for its refill.
+func (b *bucket) wait() time.Duration {
+	if b.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-b.tokens / b.perSec * float64(time.Second))
+}
+
+func (b *bucket) give(now time.Time) {
+	b.advance(now)
+	b.tokens = math.Min(b.burst, b.tokens+1)
 }
 
 var (
@@ -47,50 +100,46 @@ func sharedLimiter(key string, rpm int, now time.Time) *limiter {
 	return l
 }
 
+// setRate sets our own cap; rpm 0 removes it.
 func (l *limiter) setRate(rpm int, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	perSec := float64(max(rpm, 0)) / 60
-	if perSec == l.perSec {
-		return
-	}
-	l.perSec = perSec
-	l.burst = math.Max(1, math.Floor(perSec))
-	l.tokens, l.last = l.burst, now
-}
-
-// advance refills the bucket; callers hold mu.
-func (l *limiter) advance(now time.Time) {
-	if now.After(l.last) {
-		l.tokens = math.Min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.perSec)
-		l.last = now
+	switch {
+	case perSec == 0:
+		l.own = nil
+	case l.own == nil || l.own.perSec != perSec:
+		l.own = newBucket(perSec, math.Max(1, math.Floor(perSec)), now)
 	}
 }
 
-// reserve takes a token and says how long to wait before using it.
-func (l *limiter) reserve(now time.Time) time.Duration {
+func (l *limiter) buckets() []*bucket {
+	if l.own == nil {
+		return l.srv
+	}
+	return append([]*bucket{l.own}, l.srv...)
+}
+
+// reserve takes a token from every bucket and says how long to wait before
+// using them, and the reservation's number for observe.
+func (l *limiter) reserve(now time.Time) (time.Duration, uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.perSec == 0 {
-		return 0
+	l.seq++
+	var d time.Duration
+	for _, b := range l.buckets() {
+		d = max(d, b.take(now))
 	}
-	l.advance(now)
-	l.tokens--
-	if l.tokens >= 0 {
-		return 0
-	}
-	return time.Duration(-l.tokens / l.perSec * float64(time.Second))
+	return d, l.seq
 }
 
-// unreserve returns a token whose holder gave up waiting.
+// unreserve returns the tokens of a caller that gave up waiting.
 func (l *limiter) unreserve(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.perSec == 0 {
-		return
+	for _, b := range l.buckets() {
+		b.give(now)
 	}
-	l.advance(now)
-	l.tokens = math.Min(l.burst, l.tokens+1)
 }
 
 // pause holds requests until t (a later pause wins).
@@ -106,6 +155,119 @@ func (l *limiter) paused(now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.pauseUntil.Sub(now)
+}
+
+// observe feeds a response's rate-limit headers to the limiter; ticket is
+// the number of the reservation the request was sent under.
+//
+// The policy sets the mirrored buckets. Remaining caps the bucket whose
+// size X-RateLimit-Limit names (all of them when it names none), less the
+// reservations made since this one, which the server had not counted yet.
+// Remaining 0 pauses every request until Reset, unless a mirrored bucket
+// already explains the wait: systems round Reset up to whole seconds,
+// and sleeping to it would leave most of a fast budget unused.
+func (l *limiter) observe(h http.Header, now time.Time, ticket uint64) {
+	policy := strings.TrimSpace(h.Get("RateLimit-Policy"))
+	rem, ok := headerInt(h, "X-RateLimit-Remaining", "RateLimit-Remaining")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if policy != "" && policy != l.policy {
+		l.policy = policy
+		l.srv = nil
+		for _, q := range parsePolicy(policy) {
+			l.srv = append(l.srv, newBucket(float64(q.quota)/q.window.Seconds(), q.burst, now))
+		}
+	}
+	if !ok {
+		return
+	}
+	limit, hasLimit := headerInt(h, "X-RateLimit-Limit", "RateLimit-Limit")
+	left := float64(rem) - float64(l.seq-ticket)
+	var matched []*bucket
+	for _, b := range l.srv {
+		if !hasLimit || b.burst == float64(limit) {
+			matched = append(matched, b)
+		}
+	}
+	if len(matched) == 0 && l.own != nil && len(l.srv) == 0 {
+		matched = []*bucket{l.own} // no policy: our own cap is the best mirror there is
+	}
+	var next time.Duration // when the mirror expects the server to admit again
+	for _, b := range matched {
+		b.advance(now)
+		b.tokens = math.Min(b.tokens, left)
+		next = max(next, time.Duration((1-b.tokens)/b.perSec*float64(time.Second)))
+	}
+	if rem > 0 {
+		return
+	}
+	reset, ok := rateReset(h, now)
+	if !ok || !reset.After(now) {
+		return
+	}
+	if len(matched) > 0 && len(l.srv) > 0 && reset.Sub(now) <= next+time.Second {
+		return // a bucket refill, with Reset rounded up: the mirror paces it
+	}
+	if reset.After(l.pauseUntil) {
+		l.pauseUntil = reset
+	}
+}
+
+// headerInt reads the first of names present as a whole number >= 0.
+func headerInt(h http.Header, names ...string) (int, bool) {
+	for _, n := range names {
+		if v := strings.TrimSpace(h.Get(n)); v != "" {
+			i, err := strconv.Atoi(v)
+			return i, err == nil && i >= 0
+		}
+	}
+	return 0, false
+}
+
+// quota is one policy of RateLimit-Policy.
+type quota struct {
+	quota  int
+	window time.Duration
+	burst  float64
+}
+
+// parsePolicy reads RateLimit-Policy in the IETF draft's forms, a list of
+// `10;w=1` (drafts up to 06) or `"name";q=10;w=1` (07 on). A `burst`
+// parameter (the sandbox's) is a token bucket's size, refilled at q per w;
+// without it the whole quota may be spent at once. Items without a quota
+// or a window are skipped.
+func parsePolicy(v string) []quota {
+	var out []quota
+	for _, item := range strings.Split(v, ",") {
+		parts := strings.Split(item, ";")
+		q := quota{}
+		if n, err := strconv.Atoi(strings.TrimSpace(parts[0])); err == nil {
+			q.quota = n
+		}
+		for _, p := range parts[1:] {
+			k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+			switch strings.TrimSpace(k) {
+			case "q":
+				q.quota, _ = strconv.Atoi(val)
+			case "w":
+				if s, err := strconv.ParseFloat(val, 64); err == nil && s > 0 && !math.IsInf(s, 0) {
+					q.window = time.Duration(s * float64(time.Second))
+				}
+			case "burst":
+				if b, err := strconv.Atoi(val); err == nil && b > 0 {
+					q.burst = float64(b)
+				}
+			}
+		}
+		if q.quota <= 0 || q.window <= 0 {
+			continue
+		}
+		if q.burst == 0 {
+			q.burst = float64(q.quota)
+		}
+		out = append(out, q)
+	}
+	return out
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +17,8 @@ func TestLimiterReservations(t *testing.T) {
 	l.setRate(120, start) // 2 per second, burst 2
 	var waits []time.Duration
 	for range 5 {
-		waits = append(waits, l.reserve(start))
+		d, _ := l.reserve(start)
+		waits = append(waits, d)
 	}
 	want := []time.Duration{0, 0, 500 * time.Millisecond, time.Second, 1500 * time.Millisecond}
 	for i := range want {
@@ -24,16 +27,16 @@ func TestLimiterReservations(t *testing.T) {
 		}
 	}
 	// Three seconds on, the queue has drained and the bucket is full again.
-	if w := l.reserve(start.Add(4 * time.Second)); w != 0 {
+	if w, _ := l.reserve(start.Add(4 * time.Second)); w != 0 {
 		t.Fatalf("after refill: %v", w)
 	}
 	l.unreserve(start.Add(4 * time.Second))
-	if l.tokens != 2 {
-		t.Fatalf("tokens %v after unreserve", l.tokens)
+	if l.own.tokens != 2 {
+		t.Fatalf("tokens %v after unreserve", l.own.tokens)
 	}
 	off := &limiter{}
 	off.setRate(0, start)
-	if off.reserve(start) != 0 {
+	if w, _ := off.reserve(start); w != 0 {
 		t.Fatal("rpm 0 must not limit")
 	}
 }
@@ -99,5 +102,84 @@ func TestHeaderParsing(t *testing.T) {
 		if ok != tc.ok || (ok && got != tc.want) {
 			t.Errorf("%s: %s = %v %v, want %v %v", tc.header, tc.value, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+func TestParsePolicy(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []quota
+	}{
+		{"10;w=1", []quota{{10, time.Second, 10}}},
+		{"20;w=1;burst=5, 600;w=60", []quota{{20, time.Second, 5}, {600, time.Minute, 600}}},
+		{`"default";q=100;w=60`, []quota{{100, time.Minute, 100}}},
+		{"5;w=0.25", []quota{{5, 250 * time.Millisecond, 5}}},
+		{"10", nil},      // no window: unusable
+		{"x;w=1", nil},   // no quota
+		{"0;w=1", nil},   // nothing to pace by
+		{"10;w=-1", nil}, // nonsense window
+		{"", nil},
+	}
+	for _, tc := range tests {
+		got := parsePolicy(tc.in)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// limitHeaders are one response's rate-limit headers.
+func limitHeaders(kv ...string) http.Header {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Set(kv[i], kv[i+1])
+	}
+	return h
+}
+
+// TestLimiterMirrorsPolicy: with the server's policy known, Remaining 0
+// and a Reset rounded up to the next second do not stall the system until
+// that second: the mirrored bucket paces the next request at the refill
+// rate. A window budget's far Reset still pauses.
+func TestLimiterMirrorsPolicy(t *testing.T) {
+	now := time.Unix(1740830400, 100*int64(time.Millisecond)) // Reset is Unix time above 10^9
+	reset := strconv.FormatInt(now.Unix()+1, 10)              // rounded up: 900 ms away
+	l := &limiter{}
+	_, ticket := l.reserve(now)
+	l.observe(limitHeaders("RateLimit-Policy", "20;w=1;burst=5", "X-RateLimit-Limit", "5",
+		"X-RateLimit-Remaining", "0", "X-RateLimit-Reset", reset), now, ticket)
+	if p := l.paused(now); p > 0 {
+		t.Fatalf("paused %v for a bucket that refills every 50 ms", p)
+	}
+	if d, _ := l.reserve(now); d != 50*time.Millisecond {
+		t.Fatalf("next request waits %v, want one refill (50 ms)", d)
+	}
+	// Two more reservations made before the next answer was read: the
+	// server had not counted them, so its Remaining 2 leaves none.
+	_, t2 := l.reserve(now)
+	l.reserve(now)
+	l.reserve(now)
+	later := now.Add(200 * time.Millisecond)
+	l.observe(limitHeaders("RateLimit-Policy", "20;w=1;burst=5", "X-RateLimit-Limit", "5",
+		"X-RateLimit-Remaining", "2", "X-RateLimit-Reset", reset), later, t2)
+	if got := l.srv[0].tokens; got > 0 {
+		t.Fatalf("mirror holds %v tokens, the server has none left for new requests", got)
+	}
+
+	// A minute budget spent: Reset is the minute's end, far beyond a refill.
+	w := &limiter{}
+	_, ticket = w.reserve(now)
+	w.observe(limitHeaders("RateLimit-Policy", "600;w=60", "X-RateLimit-Limit", "600",
+		"X-RateLimit-Remaining", "0", "X-RateLimit-Reset", strconv.FormatInt(now.Unix()+40, 10)), now, ticket)
+	if p := w.paused(now); p < 39*time.Second {
+		t.Fatalf("paused %v, the budget is spent for 40 s", p)
+	}
+
+	// No policy: Remaining 0 pauses until Reset, as systems without one ask.
+	n := &limiter{}
+	_, ticket = n.reserve(now)
+	n.observe(limitHeaders("X-RateLimit-Remaining", "0", "X-RateLimit-Reset", reset), now, ticket)
+	if p := n.paused(now); p != 900*time.Millisecond {
+		t.Fatalf("paused %v without a policy, want until Reset", p)
 	}
 }
