@@ -91,7 +91,9 @@ func issueTypes(p *Project) []string {
 	return p.IssueTypes
 }
 
-func issueTypeID(i int) string { return []string{"10001", "10002", "10003", "10004", "10005", "10006"}[i%6] }
+func issueTypeID(i int) string {
+	return []string{"10001", "10002", "10003", "10004", "10005", "10006"}[i%6]
+}
 
 func (e *Emu) issueTypeJSON(p *Project, i int) map[string]any {
 	return map[string]any{"id": issueTypeID(i), "name": issueTypes(p)[i], "subtask": false,
