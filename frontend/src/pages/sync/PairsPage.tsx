@@ -1,4 +1,171 @@
-// Work in progress: the page's content lands in the next commits.
+// Entity pairs: which entity of A is linked to which of B, their state, and
+// the pairs held for review after a conflict.
+import { useEffect, useState, type FormEvent } from 'react'
+import { errorMessage } from '../../api/bridge'
+import { useAsync, useCan } from '../../state'
+import { Alert, Badge, Button, EmptyState, Loading, Page, Table, formatDate, useNotify } from '../../ui'
+import { listPairs, listProcesses, resolvePair } from './api'
+import { ProcessPicker, processName } from './ProcessPicker'
+import type { EntityRef, Pair } from './types'
+import './sync.css'
+
+const pageSize = 100
+
+function Entity({ e }: { e: EntityRef }) {
+  const label = e.key || e.id
+  return (
+    <span>
+      {e.url ? (
+        <a href={e.url} target="_blank" rel="noreferrer">
+          <strong>{label}</strong>
+        </a>
+      ) : (
+        <strong>{label}</strong>
+      )}{' '}
+      {e.title}
+      {e.type && <span className="muted small"> · {e.type}</span>}
+    </span>
+  )
+}
+
+function stateBadge(p: Pair) {
+  if (p.state === 'held') return <Badge tone="warn">Held: {(p.held ?? []).join(', ') || 'conflict'}</Badge>
+  if (p.state === 'error') return <Badge tone="bad">Error</Badge>
+  return <Badge tone="good">Synced</Badge>
+}
+
 export function PairsPage() {
-  return <section aria-label="Pairs" className="page" />
+  const processes = useAsync(listProcesses, [])
+  const [process, setProcess] = useState('')
+  const [draft, setDraft] = useState('')
+  const [query, setQuery] = useState('')
+  const [pairs, setPairs] = useState<Pair[]>([])
+  const [cursor, setCursor] = useState('')
+  const [loading, setLoading] = useState(true)
+  const [error, setError] = useState<unknown>(null)
+  const [busy, setBusy] = useState('')
+  const canResolve = useCan('processes.resolve')
+  const notify = useNotify()
+
+  const load = async (more: boolean) => {
+    setLoading(true)
+    setError(null)
+    try {
+      const r = await listPairs({ process: process || undefined, query: query || undefined, cursor: more ? cursor : undefined, limit: pageSize })
+      setPairs((cur) => (more ? [...cur, ...r.pairs] : r.pairs))
+      setCursor(r.cursor)
+    } catch (e) {
+      setError(e)
+    } finally {
+      setLoading(false)
+    }
+  }
+
+  useEffect(() => {
+    void load(false)
+  }, [process, query])
+
+  const search = (e: FormEvent) => {
+    e.preventDefault()
+    setQuery(draft.trim())
+  }
+
+  const resolve = async (p: Pair, winner: 'a' | 'b') => {
+    setBusy(p.id)
+    try {
+      await resolvePair(p.process, p.id, winner)
+      notify('success', `${p.a.key || p.a.id}: ${winner.toUpperCase()}'s values win on the next run.`)
+      await load(false)
+    } catch (e) {
+      notify('error', `The conflict was not settled: ${errorMessage(e)}`)
+    } finally {
+      setBusy('')
+    }
+  }
+
+  const list = processes.data ?? []
+  return (
+    <Page title="Entity pairs" subtitle="Entities linked across the two systems of each process.">
+      <form className="sync-filters" onSubmit={search} role="search">
+        <ProcessPicker processes={list} value={process} onChange={setProcess} allowAll />
+        <input aria-label="Search by key or title" placeholder="Key or title" value={draft} onChange={(e) => setDraft(e.target.value)} />
+        <Button type="submit">Search</Button>
+        {query && (
+          <Button
+            variant="ghost"
+            onClick={() => {
+              setDraft('')
+              setQuery('')
+            }}
+          >
+            Clear
+          </Button>
+        )}
+      </form>
+      {error ? (
+        <Alert kind="error" title="The pairs could not be loaded" actions={<Button onClick={() => void load(false)}>Try again</Button>}>
+          {errorMessage(error)}
+        </Alert>
+      ) : loading && pairs.length === 0 ? (
+        <Loading label="Loading entity pairs…" />
+      ) : (
+        <>
+          <Table
+            rows={pairs}
+            rowKey={(p) => `${p.process}/${p.id}`}
+            caption={<span className="sr-only">Entity pairs</span>}
+            empty={
+              <EmptyState title={query ? `No pair matches "${query}"` : 'No entity pairs yet'}>
+                {query
+                  ? 'Search by the key (HELP-42) or words of the title, on either side.'
+                  : 'Pairs appear when a process syncs its first entities: activate a process or run it from its page.'}
+              </EmptyState>
+            }
+            columns={[
+              ...(process ? [] : [{ key: 'process', header: 'Process', render: (p: Pair) => processName(list, p.process) }]),
+              { key: 'a', header: 'Entity in A', render: (p: Pair) => <Entity e={p.a} /> },
+              { key: 'b', header: 'Entity in B', render: (p: Pair) => <Entity e={p.b} /> },
+              {
+                key: 'state',
+                header: 'State',
+                render: (p: Pair) => (
+                  <span title={p.error}>
+                    {stateBadge(p)}
+                    {p.error && <div className="small muted">{p.error}</div>}
+                  </span>
+                ),
+              },
+              { key: 'synced', header: 'Last synced', render: (p: Pair) => formatDate(p.lastSyncedAt) },
+              ...(canResolve
+                ? [
+                    {
+                      key: 'resolve',
+                      header: <span className="sr-only">Actions</span>,
+                      render: (p: Pair) =>
+                        p.state === 'held' ? (
+                          <span className="row tight">
+                            <Button busy={busy === p.id} onClick={() => resolve(p, 'a')} aria-label={`Keep A's values for ${p.a.key || p.a.id}`}>
+                              Keep A
+                            </Button>
+                            <Button busy={busy === p.id} onClick={() => resolve(p, 'b')} aria-label={`Keep B's values for ${p.b.key || p.b.id}`}>
+                              Keep B
+                            </Button>
+                          </span>
+                        ) : null,
+                    },
+                  ]
+                : []),
+            ]}
+          />
+          {cursor && (
+            <div className="toolbar">
+              <Button onClick={() => void load(true)} busy={loading}>
+                Show more
+              </Button>
+            </div>
+          )}
+        </>
+      )}
+    </Page>
+  )
 }

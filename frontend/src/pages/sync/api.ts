@@ -161,7 +161,7 @@ const pathPattern = /^[A-Za-z_]\w*(\[\d+\])?(\.[A-Za-z_]\w*(\[\d+\])?)*$/
 // required; types[0].fields[1].b: ...") is split the way the engine joined it.
 export function issuesOf(e: unknown): Issue[] {
   if (errorKind(e) !== 'invalid') return []
-  const obj = (typeof e === 'object' && e !== null ? e : {}) as Record<string, any>
+  const obj = asObject(e)
   const data = (obj.data ?? obj) as Record<string, any>
   if (Array.isArray(data.issues) && data.issues.length > 0) {
     return data.issues
@@ -181,6 +181,21 @@ export function issuesOf(e: unknown): Issue[] {
     out.push({ field: data.field, message: msg })
   }
   return out
+}
+
+// asObject reads a rejection that arrived as JSON text (the Wails error
+// formatter's output) as the object it describes.
+function asObject(e: unknown): Record<string, any> {
+  if (typeof e === 'object' && e !== null) return e as Record<string, any>
+  if (typeof e === 'string') {
+    try {
+      const v = JSON.parse(e)
+      if (typeof v === 'object' && v !== null) return v
+    } catch {
+      /* plain text */
+    }
+  }
+  return {}
 }
 
 // issueMap keys issues by field path; a path named twice keeps both messages.

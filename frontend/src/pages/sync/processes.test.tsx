@@ -1,0 +1,257 @@
+import { act, screen, waitFor, within } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { FakeBridge } from '../../test/fakeBridge'
+import { ProcessesPage } from './index'
+import { emitEvents, processHandlers, renderAs, sampleProcess, setup } from './testkit'
+
+let fb: FakeBridge | undefined
+afterEach(() => fb?.restore())
+
+async function openProcess(user: ReturnType<typeof userEvent.setup>) {
+  await user.click(await screen.findByRole('button', { name: 'Helpdesk ↔ Engineering' }))
+  await screen.findByRole('form', { name: 'Sync process configuration' })
+}
+
+describe('ProcessesPage', () => {
+  it('lists processes with their state, last run and errors', async () => {
+    const p = sampleProcess({ active: true })
+    fb = setup('viewer', {
+      ...processHandlers(p),
+      'processes.list': () => ({
+        processes: [{ process: p, pairs: 3, errors: 2, lastRun: { id: 'p1-1', process: 'p1', trigger: 'schedule', startedAt: '2026-01-03T10:00:00Z', endedAt: '2026-01-03T10:00:05Z', counts: { created: 4, updated: 1 } } }],
+      }),
+    })
+    renderAs(fb, <ProcessesPage />)
+    const row = (await screen.findByRole('button', { name: 'Helpdesk ↔ Engineering' })).closest('tr')!
+    expect(within(row).getByText('Active')).toBeInTheDocument()
+    expect(within(row).getByText('Helpdesk HELP ↔ Engineering ENG')).toBeInTheDocument()
+    expect(within(row).getByText(/4 created, 1 updated/)).toBeInTheDocument()
+    expect(within(row).getByText('2')).toBeInTheDocument()
+  })
+
+  it('saves an edited field pair direction and keeps the rest of the document', async () => {
+    const p = sampleProcess()
+    fb = setup('admin', {
+      ...processHandlers(p),
+      'processes.update': (params: any) => ({ process: params.process }),
+    })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+
+    await user.selectOptions(screen.getByLabelText(/^Direction of field pair 1 /), 'A → B')
+    await user.click(screen.getByRole('button', { name: 'Save changes' }))
+
+    await waitFor(() => expect(fb!.calls.some((c) => c.method === 'processes.update')).toBe(true))
+    const sent = fb.calls.find((c) => c.method === 'processes.update')!.params.process
+    expect(sent.id).toBe('p1')
+    expect(sent.types[0].fields[0]).toEqual({ a: 'title', b: 'title', direction: 'a_to_b' })
+    // Everything else travels back as it came.
+    expect(sent.types[0].fields[1]).toEqual(p.types[0].fields[1])
+    expect(sent.types[0].filters).toEqual(p.types[0].filters)
+    expect(sent.types[0].linkTypes).toEqual(p.types[0].linkTypes)
+    expect(sent.users).toEqual(p.users)
+    expect(sent.options).toEqual(p.options)
+    expect(sent.schedule).toEqual(p.schedule)
+    expect(sent.createdAt).toBeUndefined()
+  })
+
+  it('shows the agent validation error at the field it names and focuses it', async () => {
+    const p = sampleProcess()
+    fb = setup('admin', {
+      ...processHandlers(p),
+      'processes.update': () => {
+        throw {
+          kind: 'invalid',
+          message: 'invalid sync process: types[0].fields[1].b: field "state" does not exist in bug; schedule.pollSeconds: must be between 5 and 86400',
+          field: 'types[0].fields[1].b',
+          issues: [
+            { field: 'types[0].fields[1].b', message: 'field "state" does not exist in bug' },
+            { field: 'schedule.pollSeconds', message: 'must be between 5 and 86400' },
+          ],
+        }
+      },
+    })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+    await user.clear(screen.getByLabelText('Poll interval in seconds'))
+    await user.type(screen.getByLabelText('Poll interval in seconds'), '1')
+    await user.click(screen.getByRole('button', { name: 'Save changes' }))
+
+    const field = await screen.findByLabelText(/^Field in B of field pair 2 /)
+    await waitFor(() => expect(field).toHaveAttribute('aria-invalid', 'true'))
+    expect(field).toHaveAccessibleDescription('field "state" does not exist in bug')
+    expect(field).toHaveFocus()
+    expect(screen.getByLabelText('Poll interval in seconds')).toHaveAccessibleDescription('must be between 5 and 86400')
+    // Fields the agent did not name stay unmarked.
+    expect(screen.getByLabelText(/^Field in A of field pair 2 /)).not.toHaveAttribute('aria-invalid')
+  })
+
+  it('imports a CSV user map, lists each bad line and uses the good ones', async () => {
+    const p = sampleProcess()
+    const csv = 'a,b\nbob@help.example,bob@eng.example\nnot-an-email,carl@eng.example\n\ndana@help.example,dana@eng.example\nerin@help.example\n'
+    fb = setup('admin', { ...processHandlers(p), 'processes.update': (params: any) => ({ process: params.process }) }, { OpenTextFile: async () => csv })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+
+    await user.click(screen.getByRole('button', { name: 'Import CSV…' }))
+    const preview = await screen.findByRole('region', { name: 'CSV import' })
+    expect(within(preview).getByText('2 lines of the file could not be read')).toBeInTheDocument()
+    expect(within(preview).getByText('Line 3: column 1 (a): "not-an-email" is not an email address')).toBeInTheDocument()
+    expect(within(preview).getByText('Line 6: expected 2 values, found 1')).toBeInTheDocument()
+    // Nothing changes before the administrator says so.
+    expect(screen.getByText('ann@help.example')).toBeInTheDocument()
+
+    await user.click(within(preview).getByRole('button', { name: 'Use 2 entries' }))
+    expect(screen.queryByText('ann@help.example')).not.toBeInTheDocument()
+    expect(screen.getByText('bob@help.example')).toBeInTheDocument()
+    await user.click(screen.getByRole('button', { name: 'Save changes' }))
+    await waitFor(() => expect(fb!.calls.some((c) => c.method === 'processes.update')).toBe(true))
+    const sent = fb.calls.find((c) => c.method === 'processes.update')!.params.process
+    expect(sent.users.matchBy).toBe('email')
+    expect(sent.users.entries).toEqual([
+      { a: { email: 'bob@help.example' }, b: { email: 'bob@eng.example' } },
+      { a: { email: 'dana@help.example' }, b: { email: 'dana@eng.example' } },
+    ])
+  })
+
+  it('renders the dry-run plan as a table of what a run would do', async () => {
+    const p = sampleProcess()
+    fb = setup('operator', {
+      ...processHandlers(p),
+      'processes.plan': () => ({
+        items: [
+          { action: 'read', side: 'a', entity: '1', key: 'HELP-1', title: 'Printer jam' },
+          { action: 'create', side: 'b', key: 'HELP-1', title: 'Printer jam', detail: 'bug from a HELP-1' },
+          { action: 'update', side: 'a', key: 'HELP-2', title: 'VPN down', detail: 'status' },
+          { action: 'comment', side: 'b', key: 'ENG-7', detail: 'comment c1 from HELP-2' },
+          { action: 'attach', side: 'b', key: 'ENG-7', detail: 'log.txt (120 bytes) from HELP-2' },
+          { action: 'link', side: 'b', key: 'ENG-7', detail: 'blocks ENG-8' },
+        ],
+      }),
+    })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+    await user.click(screen.getByRole('button', { name: 'Show what a run would do' }))
+
+    const table = await screen.findByRole('table', { name: 'What a run would do' })
+    const rows = within(table).getAllByRole('row').slice(1)
+    expect(rows.map((r) => within(r).getAllByRole('cell')[0].textContent)).toEqual(['Create', 'Update', 'Comment', 'Attach', 'Link'])
+    expect(within(rows[0]).getByText('Engineering ENG')).toBeInTheDocument()
+    expect(within(rows[0]).getByText('bug from a HELP-1')).toBeInTheDocument()
+    const totals = screen.getByRole('list', { name: 'Plan totals' })
+    expect(within(totals).getByText('Read: 1')).toBeInTheDocument()
+    expect(within(totals).getByText('Create: 1')).toBeInTheDocument()
+    expect(fb.calls.find((c) => c.method === 'processes.plan')!.params).toEqual({ id: 'p1' })
+  })
+
+  it('moves the bulk sync progress bar with BulkProgress events', async () => {
+    const p = sampleProcess()
+    fb = setup('operator', {
+      ...processHandlers(p),
+      'processes.bulkSync': (params: any) => ({ job: { id: 'job-1', process: params.id, since: params.since, state: 'running', total: 0, done: 0 } }),
+    })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+    await user.type(screen.getByLabelText('Sync entities changed since'), '2026-01-15')
+    await user.click(screen.getByRole('button', { name: 'Start bulk sync' }))
+
+    const bar = await screen.findByRole('progressbar', { name: 'Bulk sync progress' })
+    expect(bar).toHaveAttribute('aria-valuenow', '0')
+    expect(new Date(fb.calls.find((c) => c.method === 'processes.bulkSync')!.params.since).getDate()).toBe(15)
+
+    act(() => emitEvents(fb!, ['BulkProgress'], [{ type: 'BulkProgress', data: { id: 'job-1', process: 'p1', state: 'running', total: 50, done: 20, percent: 40 } }]))
+    expect(bar).toHaveAttribute('aria-valuenow', '40')
+    expect(screen.getByText('20 of 50 entities (40%)')).toBeInTheDocument()
+    // Another job's progress is not this one's.
+    act(() => emitEvents(fb!, ['BulkProgress'], [{ type: 'BulkProgress', data: { id: 'job-0', process: 'p1', state: 'running', total: 50, done: 45, percent: 90 } }]))
+    expect(bar).toHaveAttribute('aria-valuenow', '40')
+    act(() => emitEvents(fb!, ['BulkProgress'], [{ type: 'BulkProgress', data: { id: 'job-1', process: 'p1', state: 'done', total: 50, done: 50, percent: 100 } }]))
+    expect(bar).toHaveAttribute('aria-valuenow', '100')
+    expect(screen.getByText('Done: 50 of 50 entities synced.')).toBeInTheDocument()
+  })
+
+  it('lets a viewer read but not change or run a process', async () => {
+    fb = setup('viewer', processHandlers(sampleProcess()))
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    expect(await screen.findByRole('button', { name: 'Helpdesk ↔ Engineering' })).toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'New process' })).not.toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'Import YAML…' })).not.toBeInTheDocument()
+    await openProcess(user)
+    for (const name of ['Activate', 'Run now', 'Delete', 'Save changes', 'Show what a run would do', 'Start bulk sync']) {
+      expect(screen.queryByRole('button', { name })).not.toBeInTheDocument()
+    }
+    expect(screen.getByRole('button', { name: 'Export…' })).toBeInTheDocument()
+    expect(screen.getByLabelText(/^Direction of field pair 1 /)).toBeDisabled()
+    expect(screen.getByLabelText('Name')).toBeDisabled()
+  })
+
+  it('lets an operator activate and run a process but not edit it', async () => {
+    const p = sampleProcess()
+    fb = setup('operator', {
+      ...processHandlers(p),
+      'processes.activate': () => ({ process: { ...p, active: true } }),
+      'processes.run': () => ({ accepted: true }),
+    })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+    expect(screen.queryByRole('button', { name: 'Save changes' })).not.toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'Delete' })).not.toBeInTheDocument()
+    expect(screen.getByLabelText(/^Direction of field pair 1 /)).toBeDisabled()
+
+    await user.click(screen.getByRole('button', { name: 'Activate' }))
+    expect(await screen.findByRole('button', { name: 'Deactivate' })).toBeInTheDocument()
+    await user.click(screen.getByRole('button', { name: 'Run now' }))
+    await waitFor(() => expect(fb!.calls.map((c) => c.method)).toEqual(expect.arrayContaining(['processes.activate', 'processes.run'])))
+  })
+
+  it('shows import validation errors and changes nothing', async () => {
+    fb = setup(
+      'admin',
+      {
+        ...processHandlers(sampleProcess()),
+        'processes.import': () => {
+          throw {
+            kind: 'invalid',
+            message: 'invalid sync process: processes[0].a.system: no system named "Jira" on this agent',
+            field: 'processes[0].a.system',
+          }
+        },
+      },
+      { OpenTextFile: async () => 'version: 1\nkind: lockstep/sync-processes\nprocesses: []\n' },
+    )
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await user.click(await screen.findByRole('button', { name: 'Import YAML…' }))
+    const alert = await screen.findByRole('alert')
+    expect(alert).toHaveTextContent('Nothing was imported')
+    expect(alert).toHaveTextContent('processes[0].a.system no system named "Jira" on this agent')
+  })
+
+  it('exports a process as YAML through the save dialog', async () => {
+    let saved: [string, string] | null = null
+    fb = setup(
+      'viewer',
+      { ...processHandlers(sampleProcess()), 'processes.export': () => ({ document: 'version: 1\n' }) },
+      {
+        SaveTextFile: async (name: string, content: string) => {
+          saved = [name, content]
+          return `/home/ann/${name}`
+        },
+      },
+    )
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+    await user.click(screen.getByRole('button', { name: 'Export…' }))
+    await waitFor(() => expect(saved).toEqual(['helpdesk-engineering.yaml', 'version: 1\n']))
+    expect(fb.calls.find((c) => c.method === 'processes.export')!.params).toEqual({ ids: ['p1'] })
+  })
+})
