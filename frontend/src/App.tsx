@@ -4,6 +4,7 @@ import { bridge, errorMessage } from './api/bridge'
 import { Sidebar } from './components/Sidebar'
 import { AgentsPage } from './pages/agents/AgentsPage'
 import { LoginPage } from './pages/LoginPage'
+import { LogsPage } from './pages/logs/LogsPage'
 import { ErrorsPage, PairsPage, ProcessesPage, RunsPage } from './pages/sync'
 import { ConnectionBadge } from './shell/ConnectionBadge'
 import { navItems } from './shell/nav'
@@ -19,6 +20,7 @@ const agentPages: Partial<Record<PageId, ComponentType>> = {
   pairs: PairsPage,
   runs: RunsPage,
   errors: ErrorsPage,
+  logs: LogsPage,
 }
 
 export default function App({ loadInfo }: { loadInfo?: InfoLoader }) {

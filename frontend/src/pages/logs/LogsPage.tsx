@@ -1,0 +1,222 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { bridge, errorMessage, events } from '../../api/bridge'
+import { useSession } from '../../state/session'
+import { Alert, Button, Field, Page, useNotify } from '../../ui'
+import { VirtualList } from './VirtualList'
+import { LogStore, emptyFilter, levels, type LogFilter, type LogLine } from './store'
+
+const rowHeight = 22
+const backlog = 1000
+
+type Batch = { sub: string; lines: LogLine[] | null; dropped: number }
+
+// LogsPage follows the agent's live log: a virtualised view over a ring of
+// the newest lines, with filters, pause and export. Lines the agent had to
+// drop for this viewer, and lines pushed out of the ring, are counted on screen.
+export function LogsPage({ capacity = 100_000 }: { capacity?: number }) {
+  const session = useSession()
+  const notify = useNotify()
+  const store = useMemo(() => new LogStore(capacity), [capacity])
+  const [, setVersion] = useState(0)
+  const bump = useCallback(() => setVersion((v) => v + 1), [])
+  const [filter, setFilter] = useState<LogFilter>(emptyFilter)
+  const [paused, setPaused] = useState(false)
+  const pausedRef = useRef(false)
+  const pending = useRef<LogLine[]>([])
+  const [pendingCount, setPendingCount] = useState(0)
+  const [dropped, setDropped] = useState(0)
+  const [subError, setSubError] = useState('')
+
+  const take = useCallback(
+    (b: Batch) => {
+      if (b.dropped) setDropped((d) => d + b.dropped)
+      const lines = b.lines ?? []
+      if (lines.length === 0) return
+      if (pausedRef.current) {
+        // Held lines are bounded like the ring: beyond it they would be evicted on resume anyway.
+        pending.current.push(...lines)
+        const over = pending.current.length - store.capacity
+        if (over > 0) {
+          pending.current.splice(0, over)
+          store.evicted += over
+        }
+        setPendingCount(pending.current.length)
+        return
+      }
+      store.push(lines)
+      bump()
+    },
+    [store, bump],
+  )
+
+  const loggedIn = session !== null
+  useEffect(() => {
+    if (!loggedIn) return
+    let sub: string | null = null
+    let gone = false
+    // Backlog lines can arrive before SubscribeLogs answers with the id.
+    const early: Batch[] = []
+    const off = events().on('logs:batch', (b: Batch) => {
+      if (sub === null) early.push(b)
+      else if (b?.sub === sub) take(b)
+    })
+    bridge()
+      .SubscribeLogs({ backlog })
+      .then((id) => {
+        if (gone) {
+          void bridge().Unsubscribe(id).catch(() => {})
+          return
+        }
+        sub = id
+        for (const b of early.splice(0)) if (b?.sub === id) take(b)
+      })
+      .catch((e) => setSubError(errorMessage(e)))
+    return () => {
+      gone = true
+      off()
+      if (sub) void bridge().Unsubscribe(sub).catch(() => {})
+    }
+  }, [loggedIn, take])
+
+  function changeFilter(next: Partial<LogFilter>) {
+    const f = { ...filter, ...next }
+    setFilter(f)
+    store.setFilter(f)
+  }
+
+  function togglePause() {
+    const next = !paused
+    pausedRef.current = next
+    setPaused(next)
+    if (!next && pending.current.length) {
+      store.push(pending.current)
+      pending.current = []
+      setPendingCount(0)
+      bump()
+    }
+  }
+
+  async function exportLines() {
+    const content = store
+      .matching()
+      .map((l) => JSON.stringify(l))
+      .join('\n')
+    try {
+      const path = await bridge().SaveTextFile(`lockstep-logs-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.jsonl`, content + '\n')
+      if (path) notify('success', `Saved ${store.length.toLocaleString()} lines to ${path}`)
+    } catch (e) {
+      notify('error', `Could not save the log: ${errorMessage(e)}`)
+    }
+  }
+
+  return (
+    <Page
+      title="Live logs"
+      subtitle="The agent's log as it happens. Filters apply to the lines kept here."
+      actions={
+        <>
+          <Button onClick={togglePause} aria-pressed={paused}>
+            {paused ? `Resume (${pendingCount.toLocaleString()} waiting)` : 'Pause'}
+          </Button>
+          <Button onClick={exportLines} disabled={store.length === 0}>
+            Export…
+          </Button>
+          <Button
+            variant="ghost"
+            onClick={() => {
+              store.clear()
+              setDropped(0)
+              bump()
+            }}
+          >
+            Clear
+          </Button>
+        </>
+      }
+    >
+      <div className="logs">
+        {subError && (
+          <Alert kind="error" title="Could not follow the log">
+            {subError}. Check the connection in the header; the page subscribes again when you come back to it.
+          </Alert>
+        )}
+        <div className="filters" role="search" aria-label="Log filters">
+          <Field label="Level">
+            <select value={filter.minLevel} onChange={(e) => changeFilter({ minLevel: e.target.value })}>
+              <option value="">All levels</option>
+              {levels.slice(0, 5).map((l) => (
+                <option key={l} value={l}>
+                  {l} and above
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Process">
+            <select value={filter.process} onChange={(e) => changeFilter({ process: e.target.value })}>
+              <option value="">All processes</option>
+              {[...store.processes].sort().map((p) => (
+                <option key={p}>{p}</option>
+              ))}
+            </select>
+          </Field>
+          <Field label="System">
+            <select value={filter.system} onChange={(e) => changeFilter({ system: e.target.value })}>
+              <option value="">All systems</option>
+              {[...store.systems].sort().map((s) => (
+                <option key={s}>{s}</option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Search">
+            <input type="search" value={filter.text} onChange={(e) => changeFilter({ text: e.target.value })} placeholder="Text in message or fields" />
+          </Field>
+        </div>
+        <div className="log-status" data-testid="log-status">
+          <span>
+            Showing {store.length.toLocaleString()} of {store.size.toLocaleString()} lines kept
+          </span>
+          <span data-testid="log-dropped">Dropped by the agent: {dropped.toLocaleString()}</span>
+          <span data-testid="log-evicted">
+            Discarded (over {store.capacity.toLocaleString()} kept): {store.evicted.toLocaleString()}
+          </span>
+          {paused && <span>Paused</span>}
+        </div>
+        <VirtualList
+          count={store.length}
+          rowHeight={rowHeight}
+          follow={!paused}
+          label="Log lines"
+          renderRow={(i, style) => {
+            const l = store.at(i)
+            if (!l) return null
+            return <LogRow key={i} line={l} top={style.top} />
+          }}
+        />
+      </div>
+    </Page>
+  )
+}
+
+function LogRow({ line, top }: { line: LogLine; top: number }) {
+  const fields = line.fields ? Object.entries(line.fields) : []
+  const level = line.level.toLowerCase()
+  return (
+    <div className="log-row" style={{ top }} data-testid="log-row">
+      <span className="log-time">{timeOf(line.time)}</span>
+      <span className={`log-level log-level-${level}`}>{level}</span>
+      {line.component && <span className="log-component">{line.component}</span>}
+      <span className="log-msg">{line.message}</span>
+      {fields.length > 0 && (
+        <span className="log-fields">
+          {fields.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}
+        </span>
+      )}
+    </div>
+  )
+}
+
+function timeOf(s: string): string {
+  const d = new Date(s)
+  if (Number.isNaN(d.getTime())) return s
+  return d.toLocaleTimeString(undefined, { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0')
+}
