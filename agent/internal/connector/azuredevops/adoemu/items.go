@@ -34,6 +34,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, proj *project, re
 	switch {
 	case proj == nil && len(rest) == 2 && strings.HasPrefix(path, "projects/") && m == http.MethodGet:
 		s.getProject(w, r, rest[1])
+	case proj == nil && path == "projects" && m == http.MethodGet:
+		s.listProjects(w, r)
 	case path == "wit/wiql" && m == http.MethodPost:
 		s.wiql(w, r, proj)
 	case path == "wit/workitemsbatch" && m == http.MethodPost:
@@ -78,6 +80,19 @@ func (s *Server) getProject(w http.ResponseWriter, r *http.Request, name string)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": p.ID, "name": p.Name, "url": s.orgURL() + "/_apis/projects/" + p.ID,
 		"state": "wellFormed", "revision": 1, "visibility": "private"})
+}
+
+func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
+	if !s.apiVersion(w, r, false) {
+		return
+	}
+	s.mu.Lock()
+	var out []any
+	for _, p := range s.projects {
+		out = append(out, map[string]any{"id": p.ID, "name": p.Name, "url": s.orgURL() + "/_apis/projects/" + p.ID, "state": "wellFormed"})
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"count": len(out), "value": out})
 }
 
 // view renders an item as the service does: fields, and relations when

@@ -364,7 +364,7 @@ func (s *Server) notifyLocked(eventType string, it *item) {
 		event := map[string]any{"subscriptionId": sub.ID, "notificationId": s.stats.Requests, "id": newGUID(),
 			"eventType": eventType, "publisherId": "tfs", "resource": resource, "resourceVersion": "1.0",
 			"resourceContainers": map[string]any{"project": map[string]string{"id": it.Project.ID}},
-			"createdDate": time.Now().UTC().Format(time.RFC3339Nano)}
+			"createdDate":        time.Now().UTC().Format(time.RFC3339Nano)}
 		body, _ := json.Marshal(event)
 		in := sub.ConsumerInputs
 		s.deliveries.Add(1)
