@@ -283,7 +283,9 @@ func (c *Conn) Get(ctx context.Context, ref connector.Ref) (connector.Entity, er
 const pageSize = batchMax
 
 // wiqlTime writes a time for WIQL, to the millisecond the service keeps.
-func wiqlTime(t time.Time) string { return t.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z") }
+func wiqlTime(t time.Time) string {
+	return t.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z")
+}
 
 // cursor is a keyset position: the last (ChangedDate, id) returned.
 type cursor struct {
@@ -291,7 +293,9 @@ type cursor struct {
 	id int
 }
 
-func (k cursor) String() string { return k.at.UTC().Format(time.RFC3339Nano) + "," + strconv.Itoa(k.id) }
+func (k cursor) String() string {
+	return k.at.UTC().Format(time.RFC3339Nano) + "," + strconv.Itoa(k.id)
+}
 
 func parseCursor(s string) (cursor, error) {
 	at, id, ok := strings.Cut(s, ",")
