@@ -11,7 +11,7 @@ export type UserCsvResult = { entries: UserEntry[]; matchBy: MatchBy; errors: Cs
 
 const columns = ['a_id', 'a_email', 'a_name', 'b_id', 'b_email', 'b_name']
 // Header spellings people write for the two-email form.
-const emailPairs: Record<string, string> = { a: 'a_email', b: 'b_email', emaila: 'a_email', emailb: 'b_email', a_email: 'a_email', b_email: 'b_email' }
+const emailPairs: Record<string, string> = { a: 'a_email', b: 'b_email', emaila: 'a_email', emailb: 'b_email' }
 const maxField = 512
 export const maxEntries = 100_000
 
