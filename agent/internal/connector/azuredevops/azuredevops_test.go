@@ -607,3 +607,20 @@ func TestWebhooks(t *testing.T) {
 		t.Fatalf("unregistering twice: %v", err)
 	}
 }
+
+func TestScrubKeepsKind(t *testing.T) {
+	err := scrub(fmt.Errorf("POST /hooks: server said secret s3cr3t-hook is bad: %w", connector.ErrInvalid), "s3cr3t-hook")
+	if strings.Contains(err.Error(), "s3cr3t-hook") || !errors.Is(err, connector.ErrInvalid) {
+		t.Fatalf("scrubbed %v", err)
+	}
+}
+
+func TestDownloadRefusesPaths(t *testing.T) {
+	_, url := start(t, adoemu.Options{})
+	c := open(t, url, connector.Env{})
+	for _, id := range []string{"", "..", "a/b", "x?y", "%2e%2e"} {
+		if _, err := c.Download(context.Background(), connector.Ref{ID: "1"}, connector.Attachment{ID: id}); !errors.Is(err, connector.ErrInvalid) {
+			t.Errorf("attachment id %q: %v", id, err)
+		}
+	}
+}

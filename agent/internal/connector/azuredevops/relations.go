@@ -180,7 +180,7 @@ func (c *Conn) Attachments(ctx context.Context, ref connector.Ref) ([]connector.
 // and fetched from this organization only: the credentials never go to a
 // host the item's data names.
 func (c *Conn) Download(ctx context.Context, ref connector.Ref, a connector.Attachment) (io.ReadCloser, error) {
-	if a.ID == "" || strings.ContainsAny(a.ID, "/?#") {
+	if a.ID == "" || a.ID == "." || a.ID == ".." || strings.ContainsAny(a.ID, "/\\?#%") {
 		return nil, fmt.Errorf("download Azure DevOps attachment %q of %s: not an attachment id: %w", a.Name, refName(ref), connector.ErrInvalid)
 	}
 	r := httpx.Request{Method: http.MethodGet, Path: "/_apis/wit/attachments/" + a.ID,
