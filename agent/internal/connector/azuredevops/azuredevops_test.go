@@ -624,3 +624,24 @@ func TestDownloadRefusesPaths(t *testing.T) {
 		}
 	}
 }
+
+func TestAttachmentCountLimit(t *testing.T) {
+	t.Parallel()
+	_, url := start(t, adoemu.Options{})
+	logs := &logSink{}
+	c := open(t, url, connector.Env{Log: zerolog.New(logs)})
+	ctx := context.Background()
+	e, err := c.Create(ctx, "", "Task", connector.Fields{"title": "many files"}, connector.Marker{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range maxAttachments {
+		if _, err := c.Upload(ctx, e.Ref, fmt.Sprint("f", i, ".txt"), "text/plain", 1, strings.NewReader("x")); err != nil {
+			t.Fatalf("upload %d: %v", i, err)
+		}
+	}
+	_, err = c.Upload(ctx, e.Ref, "one-too-many.txt", "text/plain", 1, strings.NewReader("x"))
+	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(logs.String(), "one-too-many.txt") {
+		t.Fatalf("the 101st attachment: %v\n%s", err, logs.String())
+	}
+}
