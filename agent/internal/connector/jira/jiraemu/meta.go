@@ -198,7 +198,7 @@ func (e *Emu) createMetaFields(w http.ResponseWriter, r *http.Request, _ *User) 
 		field("duedate", "Due date", false, map[string]any{"type": "date", "system": "duedate"}, nil),
 	}
 	for _, cf := range customFields {
-		schema := map[string]any{"type": cf.typ, "custom": cf.custom, "customId": cf.id[len("customfield_"):]}
+		schema := map[string]any{"type": cf.typ, "custom": cf.custom, "customId": mustAtoi(cf.id[len("customfield_"):])}
 		if cf.items != "" {
 			schema["items"] = cf.items
 		}
@@ -245,7 +245,7 @@ func (e *Emu) fields(w http.ResponseWriter, _ *http.Request, _ *User) {
 		sys("attachment", "Attachment", "array", "attachment"), sys("issuelinks", "Linked Issues", "array", "issuelinks"),
 	}
 	for _, cf := range customFields {
-		schema := map[string]any{"type": cf.typ, "custom": cf.custom, "customId": cf.id[len("customfield_"):]}
+		schema := map[string]any{"type": cf.typ, "custom": cf.custom, "customId": mustAtoi(cf.id[len("customfield_"):])}
 		if cf.items != "" {
 			schema["items"] = cf.items
 		}

@@ -1,0 +1,156 @@
+package jira
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
+)
+
+// usersFresh is how long a project's assignable users are trusted before
+// a user that is not among them makes the connector read them again.
+const usersFresh = time.Minute
+
+type userCache struct {
+	list []connector.User
+	at   time.Time
+}
+
+// user converts Jira's user JSON. On Cloud the id is the accountId and the
+// email is often hidden (then empty); on Server the id is the user name.
+func (c *Conn) user(w *wireUser) connector.User {
+	if w == nil {
+		return connector.User{}
+	}
+	id := w.AccountID
+	if !c.cloud {
+		id = w.Name
+	}
+	return connector.User{ID: id, Email: w.EmailAddress, Name: w.DisplayName}
+}
+
+// assignable lists the users who can be assigned issues of project.
+func (c *Conn) assignable(ctx context.Context, project string) ([]connector.User, error) {
+	c.mu.Lock()
+	uc, ok := c.users[project]
+	c.mu.Unlock()
+	if ok && c.now().Sub(uc.at) < usersFresh {
+		return uc.list, nil
+	}
+	var list []wireUser
+	q := url.Values{"project": {project}, "maxResults": {"1000"}}
+	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: c.api + "/user/assignable/search", Query: q}, nil, &list); err != nil {
+		return nil, fmt.Errorf("list assignable Jira users of %s: %w", project, err)
+	}
+	out := make([]connector.User, 0, len(list))
+	for i := range list {
+		out = append(out, c.user(&list[i]))
+	}
+	c.mu.Lock()
+	c.users[project] = userCache{list: out, at: c.now()}
+	c.mu.Unlock()
+	return out, nil
+}
+
+// wantedUser reads a field value naming a user: a connector.User, its JSON
+// form, or a string (an id, email or name).
+func wantedUser(v any) (connector.User, bool, error) {
+	var want connector.User
+	switch u := v.(type) {
+	case nil:
+		return want, false, nil
+	case connector.User:
+		want = u
+	case *connector.User:
+		if u == nil {
+			return want, false, nil
+		}
+		want = *u
+	case map[string]any:
+		want.ID, _ = u["id"].(string)
+		want.Email, _ = u["email"].(string)
+		want.Name, _ = u["name"].(string)
+	case string:
+		if u == "" {
+			return want, false, nil
+		}
+		want = connector.User{ID: u, Email: u, Name: u}
+	default:
+		return want, false, fmt.Errorf("a user, not %T: %w", v, connector.ErrInvalid)
+	}
+	return want, want != (connector.User{}), nil
+}
+
+// userRef finds the Jira user a value names and returns the JSON Jira
+// takes for it ({"accountId"} on Cloud, {"name"} on Server), nil to clear.
+// It looks among the project's assignable users by id, email, then display
+// name, and then asks Jira's user search (Cloud hides most emails, so an
+// email may only be found there, or not at all).
+func (c *Conn) userRef(ctx context.Context, project string, v any) (any, error) {
+	want, ok, err := wantedUser(v)
+	if err != nil || !ok {
+		return nil, err
+	}
+	ref := func(id string) any {
+		if c.cloud {
+			return map[string]string{"accountId": id}
+		}
+		return map[string]string{"name": id}
+	}
+	list, err := c.assignable(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	if id, ok := matchUser(list, want); ok {
+		return ref(id), nil
+	}
+	for _, q := range []string{want.Email, want.Name} {
+		if q == "" {
+			continue
+		}
+		found, err := c.searchUsers(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if id, ok := matchUser(found, want); ok {
+			return ref(id), nil
+		}
+	}
+	return nil, fmt.Errorf("no Jira user has id %q, email %q or name %q: %w", want.ID, want.Email, want.Name, connector.ErrInvalid)
+}
+
+func (c *Conn) searchUsers(ctx context.Context, q string) ([]connector.User, error) {
+	param := "query"
+	if !c.cloud {
+		param = "username"
+	}
+	var list []wireUser
+	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: c.api + "/user/search", Query: url.Values{param: {q}}}, nil, &list); err != nil {
+		return nil, fmt.Errorf("search Jira users: %w", err)
+	}
+	out := make([]connector.User, 0, len(list))
+	for i := range list {
+		out = append(out, c.user(&list[i]))
+	}
+	return out, nil
+}
+
+func matchUser(users []connector.User, want connector.User) (string, bool) {
+	for _, by := range []func(connector.User) bool{
+		func(u connector.User) bool { return want.ID != "" && u.ID == want.ID },
+		func(u connector.User) bool { return want.Email != "" && strings.EqualFold(u.Email, want.Email) },
+		func(u connector.User) bool { return want.Name != "" && strings.EqualFold(u.Name, want.Name) },
+	} {
+		for _, u := range users {
+			if by(u) {
+				return u.ID, true
+			}
+		}
+	}
+	return "", false
+}
