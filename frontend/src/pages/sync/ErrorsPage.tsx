@@ -73,6 +73,7 @@ export function ErrorsPage() {
         <Table
           rows={list}
           rowKey={(e) => `${e.process}/${e.side}/${e.entity}`}
+          className="sync-table"
           caption={<span className="sr-only">Parked errors</span>}
           empty={<EmptyState title="No errors">Every entity is in step. Entities that fail permanently are parked here for you to retry.</EmptyState>}
           columns={[

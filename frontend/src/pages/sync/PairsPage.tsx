@@ -113,7 +113,8 @@ export function PairsPage() {
           <Table
             rows={pairs}
             rowKey={(p) => `${p.process}/${p.id}`}
-            caption={<span className="sr-only">Entity pairs</span>}
+            className="sync-table"
+          caption={<span className="sr-only">Entity pairs</span>}
             empty={
               <EmptyState title={query ? `No pair matches "${query}"` : 'No entity pairs yet'}>
                 {query

@@ -166,6 +166,7 @@ function ProcessList({
           rows={list ?? []}
           rowKey={(s) => s.process.id}
           onRowClick={(s) => onOpen(s.process.id)}
+          className="sync-table"
           caption={<span className="sr-only">Sync processes</span>}
           empty={
             <EmptyState title="No sync processes yet" action={canCreate ? <Button variant="primary" onClick={onNew}>New process</Button> : undefined}>

@@ -74,6 +74,7 @@ export function RunsPage() {
           rowKey={(r) => r.id}
           selected={selected}
           onRowClick={(r) => setSelected(r.id)}
+          className="sync-table"
           caption={<span className="sr-only">Runs, newest first</span>}
           empty={<EmptyState title="No runs yet">This process has not run. Activate it, or use Run now on its page.</EmptyState>}
           columns={[
