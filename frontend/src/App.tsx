@@ -5,6 +5,7 @@ import { Sidebar } from './components/Sidebar'
 import { AgentsPage } from './pages/agents/AgentsPage'
 import { LoginPage } from './pages/LoginPage'
 import { LogsPage } from './pages/logs/LogsPage'
+import { SystemsPage } from './pages/systems/SystemsPage'
 import { ErrorsPage, PairsPage, ProcessesPage, RunsPage } from './pages/sync'
 import { ConnectionBadge } from './shell/ConnectionBadge'
 import { navItems } from './shell/nav'
@@ -16,6 +17,7 @@ import { Button, EmptyState, NotifyProvider, useNotify } from './ui'
 
 // The agent pages by route. Agents is not here: it works without an agent.
 const agentPages: Partial<Record<PageId, ComponentType>> = {
+  systems: SystemsPage,
   processes: ProcessesPage,
   pairs: PairsPage,
   runs: RunsPage,

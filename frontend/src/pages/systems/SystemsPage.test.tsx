@@ -1,0 +1,171 @@
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConnectionProvider } from '../../state/session'
+import { fakeBridge, loggedInStatus, type FakeBridge } from '../../test/fakeBridge'
+import { SystemsPage } from './SystemsPage'
+import type { Kind, System } from './types'
+
+const jira: Kind = {
+  kind: 'jira',
+  title: 'Jira',
+  fields: [
+    { name: 'deployment', label: 'Deployment', type: 'select', options: ['cloud', 'server'], required: true, secret: false, default: 'cloud' },
+    { name: 'email', label: 'Account email', type: 'string', required: false, secret: false, help: 'The account the token belongs to.' },
+    { name: 'apiToken', label: 'API token', type: 'secret', required: true, secret: true },
+    { name: 'allowSelfSigned', label: 'Allow a self-signed certificate', type: 'bool', required: false, secret: false, default: false },
+    { name: 'requestsPerMinute', label: 'Requests per minute', type: 'int', required: false, secret: false, default: 0 },
+  ],
+}
+const existing: System = {
+  id: 'sys1',
+  name: 'Jira prod',
+  kind: 'jira',
+  url: 'https://jira.example',
+  settings: { deployment: 'server', email: 'bot@example.com', allowSelfSigned: true, requestsPerMinute: 100 },
+  secrets: { apiToken: { set: true } },
+  createdAt: '',
+  updatedAt: '',
+}
+
+let fb: FakeBridge | undefined
+afterEach(() => {
+  fb?.restore()
+  fb = undefined
+})
+
+function setup(role = 'admin', systems: System[] = [existing]) {
+  fb = fakeBridge(
+    {
+      'systems.kinds': () => ({ kinds: [jira] }),
+      'systems.list': () => ({ systems }),
+      'systems.create': (p) => ({ system: { ...existing, ...p, id: 'new' } }),
+      'systems.update': () => ({ system: existing }),
+      'systems.test': () => ({ ok: true, message: 'authenticated as bot', latencyMs: 87 }),
+    },
+    {},
+    loggedInStatus(role),
+  )
+  render(
+    <ConnectionProvider>
+      <SystemsPage />
+    </ConnectionProvider>,
+  )
+}
+
+describe('SystemsPage', () => {
+  it('generates the form from the kind schema and creates a system', async () => {
+    const user = userEvent.setup()
+    setup('admin', [])
+    await user.click((await screen.findAllByRole('button', { name: 'Add system' }))[0])
+    await user.click(screen.getByRole('button', { name: 'Continue' }))
+    const form = screen.getByRole('form', { name: 'Jira system' })
+    expect(within(form).getByLabelText(/Deployment/)).toHaveValue('cloud')
+    expect(within(form).getByLabelText(/Account email/)).toHaveAccessibleDescription('The account the token belongs to.')
+    expect(within(form).getByLabelText(/Allow a self-signed/)).not.toBeChecked()
+    expect(within(form).getByLabelText(/Requests per minute/)).toHaveAttribute('type', 'number')
+    const token = within(form).getByLabelText(/^API token/)
+    expect(token).toHaveAttribute('type', 'password')
+
+    await user.click(within(form).getByRole('button', { name: 'Create system' }))
+    expect(within(form).getByText('A name is required.')).toBeInTheDocument()
+    expect(within(form).getByText('API token is required.')).toBeInTheDocument()
+    expect(fb!.calls.some((c) => c.method === 'systems.create')).toBe(false)
+
+    await user.type(within(form).getByLabelText(/^Name/), 'Jira cloud')
+    await user.type(within(form).getByLabelText(/^URL/), 'https://acme.atlassian.net')
+    await user.selectOptions(within(form).getByLabelText(/Deployment/), 'server')
+    await user.type(token, 's3cret-token')
+    await user.click(within(form).getByRole('button', { name: 'Create system' }))
+    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'systems.create')).toBeDefined())
+    expect(fb!.calls.find((c) => c.method === 'systems.create')!.params).toEqual({
+      name: 'Jira cloud',
+      kind: 'jira',
+      url: 'https://acme.atlassian.net',
+      settings: { deployment: 'server', email: '', allowSelfSigned: false, requestsPerMinute: 0 },
+      secrets: { apiToken: 's3cret-token' },
+    })
+  })
+
+  it('never echoes a secret: edit shows set/unset and sends only a replacement', async () => {
+    const user = userEvent.setup()
+    setup()
+    await user.click(await screen.findByRole('button', { name: 'Edit Jira prod' }))
+    const dialog = screen.getByRole('dialog')
+    expect(within(dialog).getByText('set')).toBeInTheDocument()
+    // No input holds any secret-looking value; settings are prefilled.
+    expect(dialog.querySelector('input[type=password]')).toBeNull()
+    expect(within(dialog).getByLabelText(/Account email/)).toHaveValue('bot@example.com')
+    for (const input of within(dialog).queryAllByDisplayValue(/./)) expect(input).not.toHaveAttribute('type', 'password')
+
+    // Saving without touching the secret omits it (the agent keeps it).
+    await user.click(within(dialog).getByRole('button', { name: 'Save changes' }))
+    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'systems.update')).toBeDefined())
+    expect(fb!.calls.find((c) => c.method === 'systems.update')!.params).toEqual({
+      id: 'sys1',
+      settings: { deployment: 'server', email: 'bot@example.com', allowSelfSigned: true, requestsPerMinute: 100 },
+    })
+  })
+
+  it('replaces a secret starting from an empty input', async () => {
+    const user = userEvent.setup()
+    setup()
+    await user.click(await screen.findByRole('button', { name: 'Edit Jira prod' }))
+    const dialog = screen.getByRole('dialog')
+    await user.click(within(dialog).getByRole('button', { name: 'Replace API token' }))
+    const input = within(dialog).getByLabelText(/^API token/)
+    expect(input).toHaveValue('')
+    expect(input).toHaveAttribute('type', 'password')
+    await user.type(input, 'rotated')
+    await user.click(within(dialog).getByRole('button', { name: 'Save changes' }))
+    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'systems.update')).toBeDefined())
+    expect(fb!.calls.find((c) => c.method === 'systems.update')!.params.secrets).toEqual({ apiToken: 'rotated' })
+  })
+
+  it('clears an optional secret by sending an empty value', async () => {
+    const user = userEvent.setup()
+    const optional: Kind = { ...jira, fields: jira.fields.map((f) => (f.name === 'apiToken' ? { ...f, required: false } : f)) }
+    setup()
+    fb!.on('systems.kinds', () => ({ kinds: [optional] }))
+    cleanupAndRender()
+    await user.click(await screen.findByRole('button', { name: 'Edit Jira prod' }))
+    const dialog = screen.getByRole('dialog')
+    await user.click(within(dialog).getByRole('button', { name: 'Clear API token' }))
+    expect(within(dialog).getByText('will be cleared')).toBeInTheDocument()
+    await user.click(within(dialog).getByRole('button', { name: 'Save changes' }))
+    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'systems.update')).toBeDefined())
+    expect(fb!.calls.find((c) => c.method === 'systems.update')!.params.secrets).toEqual({ apiToken: '' })
+  })
+
+  it('tests a connection and shows result and latency', async () => {
+    setup('operator')
+    fireEvent.click(await screen.findByRole('button', { name: 'Test connection to Jira prod' }))
+    const cell = await screen.findByTestId('test-result')
+    expect(cell).toHaveTextContent('OK')
+    expect(cell).toHaveTextContent('87 ms')
+    expect(cell).toHaveTextContent('authenticated as bot')
+  })
+
+  it('hides editing from an operator and everything but reading from a viewer', async () => {
+    setup('operator')
+    expect(await screen.findByText('Jira prod')).toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'Add system' })).toBeNull()
+    expect(screen.queryByRole('button', { name: 'Edit Jira prod' })).toBeNull()
+    expect(screen.getByRole('button', { name: 'Test connection to Jira prod' })).toBeInTheDocument()
+  })
+
+  it('shows a viewer no actions', async () => {
+    setup('viewer')
+    expect(await screen.findByText('Jira prod')).toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: /Test connection|Edit|Delete|Add system/ })).toBeNull()
+  })
+})
+
+function cleanupAndRender() {
+  cleanup()
+  render(
+    <ConnectionProvider>
+      <SystemsPage />
+    </ConnectionProvider>,
+  )
+}
