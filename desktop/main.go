@@ -32,16 +32,17 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	sh := &shell{}
+	// Connection events go to stderr; the client never logs tokens or
+	// passwords.
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	sh := &shell{log: log}
 	app := bridge.New(bridge.Config{
 		Name:     productName,
 		Version:  version,
 		Profiles: profile.New(path),
 		Events:   sh,
 		Dialogs:  sh,
-		// Connection events go to stderr; the client never logs tokens or
-		// passwords.
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Logger:   log,
 	})
 	return wails.Run(appOptions(app, sh))
 }

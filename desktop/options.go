@@ -27,6 +27,7 @@ func appOptions(app *bridge.App, sh *shell) *options.App {
 			Assets: frontend.Assets,
 		},
 		OnStartup:  sh.startup,
+		OnDomReady: sh.domReady,
 		OnShutdown: func(context.Context) { bridge.Shutdown(app) },
 		Bind:       []interface{}{app},
 		// Rejected promises carry {kind, message} (docs/desktop-bridge.md).

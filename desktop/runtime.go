@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
 
 	"github.com/wailsapp/wails/v2/pkg/options"
@@ -26,6 +27,7 @@ var (
 // window, so events are dropped and dialogs report cancel.
 type shell struct {
 	ctx atomic.Pointer[context.Context]
+	log *slog.Logger // nil: quiet
 }
 
 // startup is Wails' OnStartup hook; its ctx is the only one the runtime accepts.
@@ -40,6 +42,14 @@ func (s *shell) context() (context.Context, bool) {
 		return nil, false
 	}
 	return *p, true
+}
+
+// domReady is Wails' OnDomReady hook. The line it logs is how the Xvfb
+// smoke test (build/smoke-desktop.sh) knows the UI loaded in the window.
+func (s *shell) domReady(context.Context) {
+	if s.log != nil {
+		s.log.Info("UI loaded", "app", productName, "version", version)
+	}
 }
 
 // Emit implements bridge.Emitter.
