@@ -254,4 +254,38 @@ describe('ProcessesPage', () => {
     await waitFor(() => expect(saved).toEqual(['helpdesk-engineering.yaml', 'version: 1\n']))
     expect(fb.calls.find((c) => c.method === 'processes.export')!.params).toEqual({ ids: ['p1'] })
   })
+  it('creates a new process with the systems chosen', async () => {
+    const p = sampleProcess()
+    fb = setup('admin', { ...processHandlers(p), 'processes.create': (params: any) => ({ process: { ...params.process, id: 'p9' } }) })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await user.click(await screen.findByRole('button', { name: 'New process' }))
+    await user.type(screen.getByLabelText('Name'), 'Ops sync')
+    await user.selectOptions(screen.getByLabelText('System A'), 'Helpdesk (sandbox)')
+    await user.selectOptions(screen.getByLabelText('System B'), 'Engineering (sandbox)')
+    await user.type(screen.getByLabelText('Project in A'), 'OPS')
+    await user.type(screen.getByLabelText('Project in B'), 'ENG')
+    await user.type(screen.getByLabelText('Entity type in A (pair 1)'), 'incident')
+    await user.type(screen.getByLabelText('Entity type in B (pair 1)'), 'bug')
+    await user.click(screen.getByRole('button', { name: 'Create process' }))
+    await waitFor(() => expect(fb!.calls.some((c) => c.method === 'processes.create')).toBe(true))
+    const sent = fb.calls.find((c) => c.method === 'processes.create')!.params.process
+    expect(sent).toMatchObject({ name: 'Ops sync', a: { system: 's1', project: 'OPS' }, b: { system: 's2', project: 'ENG' }, active: false })
+    expect(sent.types).toEqual([{ a: 'incident', b: 'bug', fields: [{ a: 'title', b: 'title', direction: 'both' }] }])
+  })
+
+  it('syncs one entity by key and shows what the run did', async () => {
+    fb = setup('operator', {
+      ...processHandlers(sampleProcess()),
+      'processes.syncEntity': () => ({ run: { id: 'p1-9', process: 'p1', trigger: 'entity', startedAt: '', endedAt: '', counts: { created: 1, commented: 2 } } }),
+    })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+    await user.selectOptions(screen.getByLabelText('Entity is in'), 'In Engineering ENG')
+    await user.type(screen.getByLabelText('Entity key or id'), 'ENG-12')
+    await user.click(screen.getByRole('button', { name: 'Sync' }))
+    expect(await screen.findByText('Synced: 1 created, 2 commented')).toBeInTheDocument()
+    expect(fb.calls.find((c) => c.method === 'processes.syncEntity')!.params).toEqual({ id: 'p1', side: 'b', entity: 'ENG-12' })
+  })
 })
