@@ -39,9 +39,13 @@ import (
 // so it flags every issue older than since once: a restart may repeat,
 // never miss. Note edits are not detected (see docs/connectors/redmine.md).
 
-// keyOverlap is how many issues at the cursor's second a next page reads
-// again, covering issues that moved away between pages.
+// keyOverlap is how many issues a next page reads again, covering issues
+// that moved away between pages.
 const keyOverlap = 10
+
+// maxCursorIDs bounds the ids a cursor remembers; beyond it, an issue of
+// the cursor's second may be listed twice, which the engine tolerates.
+const maxCursorIDs = 100
 
 // reconcileState is one project's walk memory.
 type reconcileState struct {
@@ -77,29 +81,65 @@ func extrasHash(is wireIssue) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// cursor is the key of the last issue a page returned.
+// cursor says where the last page ended. Redmine's "updated_on >= T" is
+// "> T - 1 s" on times it stores with fractions of a second, and sorts by
+// that full time, so the next page asks from the last issue's second and
+// skips what it already returned there: prev and cur count the issues
+// returned at the second before and at that second, ids are those at it.
 type cursor struct {
-	at   int64 // updated_on, Unix seconds
-	id   int64
-	skip int // issues at that second already returned
+	at        int64 // updated_on of the last issue, Unix seconds
+	prev, cur int
+	ids       []int64
 }
 
-func (k cursor) String() string { return fmt.Sprintf("%d:%d:%d", k.at, k.id, k.skip) }
+func (k cursor) String() string {
+	ids := make([]string, len(k.ids))
+	for i, id := range k.ids {
+		ids[i] = itoa(id)
+	}
+	return fmt.Sprintf("%d:%d:%d:%s", k.at, k.prev, k.cur, strings.Join(ids, ","))
+}
 
 func parseCursor(s string) (cursor, error) {
-	var k cursor
+	bad := fmt.Errorf("cursor %q is not a Redmine cursor: %w", s, connector.ErrInvalid)
 	parts := strings.Split(s, ":")
-	if len(parts) != 3 {
-		return k, fmt.Errorf("cursor %q is not a Redmine cursor: %w", s, connector.ErrInvalid)
+	if len(parts) != 4 {
+		return cursor{}, bad
 	}
+	var k cursor
 	var err [3]error
 	k.at, err[0] = strconv.ParseInt(parts[0], 10, 64)
-	k.id, err[1] = strconv.ParseInt(parts[1], 10, 64)
-	k.skip, err[2] = strconv.Atoi(parts[2])
-	if err[0] != nil || err[1] != nil || err[2] != nil || k.skip < 0 {
-		return k, fmt.Errorf("cursor %q is not a Redmine cursor: %w", s, connector.ErrInvalid)
+	k.prev, err[1] = strconv.Atoi(parts[1])
+	k.cur, err[2] = strconv.Atoi(parts[2])
+	if err[0] != nil || err[1] != nil || err[2] != nil || k.prev < 0 || k.cur < 0 {
+		return cursor{}, bad
+	}
+	if parts[3] != "" {
+		for _, f := range strings.Split(parts[3], ",") {
+			id, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				return cursor{}, bad
+			}
+			k.ids = append(k.ids, id)
+		}
 	}
 	return k, nil
+}
+
+// advance records an issue returned at second at.
+func (k *cursor) advance(at, id int64) {
+	switch {
+	case at == k.at:
+		k.cur++
+	case at == k.at+1:
+		k.prev, k.cur, k.ids = k.cur, 1, nil
+	default:
+		k.prev, k.cur, k.ids = 0, 1, nil
+	}
+	k.at = at
+	if len(k.ids) < maxCursorIDs {
+		k.ids = append(k.ids, id)
+	}
 }
 
 // Changes lists the project's issues updated at or after since (to the
@@ -139,24 +179,29 @@ func (c *Conn) Changes(ctx context.Context, project string, since time.Time, cur
 			return fail(err)
 		}
 		q.Set("updated_on", ">="+time.Unix(after.at, 0).UTC().Format(time.RFC3339))
-		q.Set("offset", strconv.Itoa(max(0, after.skip-min(keyOverlap, c.pageSize-1))))
+		// The overlap stays a small part of a page, so every page moves on.
+		q.Set("offset", strconv.Itoa(max(0, after.prev+after.cur-min(keyOverlap, c.pageSize/5))))
 	}
 	list, err := c.issues(ctx, q)
 	if err != nil {
 		return fail(err)
 	}
+	// Redmine's ">=" is "> since - 1 s" on times stored with fractions of
+	// a second, so the page may repeat the second before since, and with
+	// it a reconciled issue: list each issue once.
+	onPage := map[string]bool{}
+	for _, is := range list.Issues {
+		onPage[itoa(is.ID)] = true
+	}
+	out.Entities = slices.DeleteFunc(out.Entities, func(e connector.Entity) bool { return onPage[e.ID] })
 	last := after
+	last.ids = slices.Clone(after.ids)
 	for _, is := range list.Issues {
 		at := is.UpdatedOn.Unix()
-		if cur != "" && (at < after.at || (at == after.at && is.ID <= after.id)) {
-			continue // read again by the overlap
+		if cur != "" && (at < after.at || (at == after.at && slices.Contains(after.ids, is.ID))) {
+			continue // returned before: read again by the overlap or the second before
 		}
-		if at == last.at {
-			last.skip++
-		} else {
-			last.skip = 1
-		}
-		last.at, last.id = at, is.ID
+		last.advance(at, is.ID)
 		st.seen(is)
 		out.Entities = append(out.Entities, c.entity(m, is))
 	}

@@ -285,7 +285,16 @@ func (c *Conn) Create(ctx context.Context, project, entityType string, fields co
 	if err != nil {
 		return fail(err)
 	}
-	return c.Get(ctx, connector.Ref{ID: itoa(is.ID)})
+	ref := connector.Ref{ID: itoa(is.ID)}
+	// Redmine's default workflows let a new issue start only in its
+	// tracker's default status; any other is set by a second request,
+	// as a person would.
+	if want, ok := fields["status"].(string); ok && want != "" && (is.Status == nil || !strings.EqualFold(is.Status.Name, want)) {
+		if _, err := c.Update(ctx, ref, connector.Fields{"status": want}, ""); err != nil {
+			return fail(fmt.Errorf("issue #%d was created, but its status was not set: %w", is.ID, err))
+		}
+	}
+	return c.Get(ctx, ref)
 }
 
 // Update writes fields. Redmine's JSON has no lock_version to send back,
