@@ -20,12 +20,15 @@ DESKTOP_TAGS = desktop,production$(if $(WEBKIT_TAG),$(comma)$(WEBKIT_TAG))
 comma := ,
 
 .PHONY: soak help demo test deps-test fmt-check vet go-test frontend-test frontend-build cross \
-        build build-agent build-desktop bench clean
+        build build-agent build-desktop bench clean smoke-desktop ui-test ui-serve package bindings
 
 help:
 	@echo "make demo   build everything and start an agent (and the desktop app when there is a display)"
 	@echo "make test   install what is missing and run every test"
 	@echo "make build  agent and desktop binaries for Linux and Windows into $(BIN)/"
+	@echo "make package  make build, plus the Windows installer (NSIS) when makensis is installed"
+	@echo "make ui-test  the UI's Playwright spec in headless Chromium against a real agent"
+	@echo "make ui-serve the browser-test harness and a demo agent, for writing UI tests"
 	@echo "make bench  benchmarks, with the ratios the goals are stated in"
 	@echo "make soak   longer simulation and chaos runs of the sync engine"
 
@@ -34,7 +37,8 @@ help:
 deps-test:
 	$(DEPS) --go --frontend
 
-test: deps-test fmt-check vet go-test frontend-test cross
+# ui-test joins this list once the Playwright spec (frontend/e2e) exists.
+test: deps-test fmt-check vet go-test frontend-test cross smoke-desktop
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -46,8 +50,11 @@ vet:
 	GOOS=windows $(GO) vet ./...
 	$(GO) vet -tags licensetest ./...
 
+# Chromium is installed first so the harness's browser test runs instead of
+# skipping (LOCKSTEP_REQUIRE_BROWSER turns a missing browser into a failure).
 go-test:
-	$(GO) test -race -count=1 -tags licensetest -timeout 15m ./...
+	$(DEPS) --browser
+	LOCKSTEP_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -tags licensetest -timeout 15m ./...
 
 frontend-test:
 	npm --prefix frontend test
@@ -71,6 +78,44 @@ build-desktop: frontend-build
 
 build: deps-test build-agent build-desktop cross
 
+# The real desktop window under Xvfb: it must load the UI and not be blank.
+# The screenshot stays in build/artifacts/ for CI to keep.
+smoke-desktop: build-desktop
+	$(DEPS) --xvfb
+	build/smoke-desktop.sh $(BIN)/lockstep build/artifacts/desktop-smoke.png
+
+# Regenerate frontend/wailsjs after changing bridge.App's methods; commit it.
+# chmod: the generator writes 0755 files, the Wails CLI 0644.
+bindings:
+	$(GO) run -tags bindings ./desktop
+	chmod 644 frontend/wailsjs/runtime/* frontend/wailsjs/go/*.ts frontend/wailsjs/go/bridge/*
+
+# ---- UI tests against a real agent -------------------------------------------
+
+ui-test: deps-test frontend-build
+	$(DEPS) --browser
+	build/ui-test.sh
+
+ui-serve: deps-test frontend-build
+	build/ui-test.sh --serve
+
+# ---- package -----------------------------------------------------------------
+
+WAILS ?= $(shell $(GO) env GOPATH)/bin/wails
+
+# The Windows exe rebuilt by the Wails CLI (icon, manifest, version info),
+# plus its NSIS installer, next to the binaries of make build.
+package: build
+	@if ! command -v makensis >/dev/null 2>&1; then \
+		echo "make package: makensis is not installed, so NO Windows installer was built."; \
+		echo "make package: install it with: build/install-deps.sh --nsis"; \
+		exit 0; \
+	fi; \
+	$(DEPS) --wails-cli && \
+	$(WAILS) build -compiler ./build/wails-go -platform windows/amd64 -nsis \
+		-s -m -nosyncgomod -skipbindings -trimpath -ldflags "$(DESKTOP_LDFLAGS)" && \
+	ls -l $(BIN)/*installer*.exe
+
 # ---- demo ------------------------------------------------------------------
 
 demo: deps-test build-agent
@@ -87,4 +132,4 @@ soak: deps-test
 	LOCKSTEP_SOAK=1 $(GO) test -count=1 -tags licensetest -timeout 90m -run 'Simulation|Chaos|Faults' -v ./agent/ ./agent/internal/syncer
 
 clean:
-	rm -rf $(BIN) frontend/dist
+	rm -rf $(BIN) frontend/dist build/artifacts

@@ -8,7 +8,7 @@
 #                      node_modules is missing or package-lock.json changed
 #   --desktop          C toolchain, GTK 3 and WebKitGTK dev packages (4.0, else 4.1)
 #   --browser          Debian's chromium (headless UI tests)
-#   --xvfb             xvfb, xauth, imagemagick (window smoke test + screenshot)
+#   --xvfb             xvfb, xauth, x11-utils, imagemagick (window smoke test + screenshot)
 #   --nsis             makensis (Windows installer built by the Wails CLI)
 #   --wails-cli        Wails CLI v2.9.2 into $(go env GOPATH)/bin/wails
 #   --print-webkit-tag print the Go build tag for the installed WebKitGTK
@@ -204,7 +204,7 @@ for m in "${modes[@]}"; do
 	--frontend) do_frontend ;;
 	--desktop) do_desktop ;;
 	--browser) apt_install chromium ;;
-	--xvfb) apt_install xvfb xauth imagemagick ;;
+	--xvfb) apt_install xvfb xauth x11-utils imagemagick ;;
 	--nsis) apt_install nsis ;;
 	--wails-cli) do_wails_cli ;;
 	--print-webkit-tag)
