@@ -4,6 +4,7 @@ import { bridge, errorMessage } from './api/bridge'
 import { Sidebar } from './components/Sidebar'
 import { AgentsPage } from './pages/agents/AgentsPage'
 import { LoginPage } from './pages/LoginPage'
+import { DashboardPage } from './pages/dashboard/DashboardPage'
 import { LogsPage } from './pages/logs/LogsPage'
 import { SystemsPage } from './pages/systems/SystemsPage'
 import { ErrorsPage, PairsPage, ProcessesPage, RunsPage } from './pages/sync'
@@ -17,6 +18,7 @@ import { Button, EmptyState, NotifyProvider, useNotify } from './ui'
 
 // The agent pages by route. Agents is not here: it works without an agent.
 const agentPages: Partial<Record<PageId, ComponentType>> = {
+  dashboard: DashboardPage,
   systems: SystemsPage,
   processes: ProcessesPage,
   pairs: PairsPage,

@@ -1,0 +1,59 @@
+import type { Bucket } from './chart'
+
+type Series = { key: 'runs' | 'changes' | 'errors'; label: string; cls: string }
+
+// BarChart is a small grouped bar chart in SVG: no chart library, scales
+// with the card, colours from the theme.
+export function BarChart({ buckets, step, series, title }: { buckets: Bucket[]; step: number; series: Series[]; title: string }) {
+  const w = 600
+  const h = 160
+  const pad = { l: 34, r: 6, t: 8, b: 22 }
+  const max = Math.max(1, ...buckets.flatMap((b) => series.map((s) => b[s.key])))
+  const bw = (w - pad.l - pad.r) / Math.max(1, buckets.length)
+  const sw = (bw - 2) / series.length
+  const y = (v: number) => pad.t + (h - pad.t - pad.b) * (1 - v / max)
+  const label = (t: number) => {
+    const d = new Date(t)
+    return step >= 86400e3 ? d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' }) : d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false })
+  }
+  const total = (k: Series['key']) => buckets.reduce((a, b) => a + b[k], 0)
+  return (
+    <figure className="chart-figure" style={{ margin: 0 }}>
+      <svg className="chart" viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${title}: ${series.map((s) => `${total(s.key)} ${s.label.toLowerCase()}`).join(', ')}`}>
+        <line className="axis" x1={pad.l} x2={w - pad.r} y1={h - pad.b} y2={h - pad.b} />
+        <text x={pad.l - 4} y={y(max) + 4} textAnchor="end">
+          {max}
+        </text>
+        <text x={pad.l - 4} y={h - pad.b} textAnchor="end">
+          0
+        </text>
+        {buckets.map((b, i) =>
+          series.map((s, j) => {
+            const v = b[s.key]
+            if (!v) return null
+            return (
+              <rect key={`${i}-${s.key}`} className={s.cls} x={pad.l + i * bw + 1 + j * sw} y={y(v)} width={Math.max(1, sw - 1)} height={h - pad.b - y(v)}>
+                <title>{`${label(b.start)}: ${v} ${s.label.toLowerCase()}`}</title>
+              </rect>
+            )
+          }),
+        )}
+        {buckets.map((b, i) =>
+          i % 6 === 0 ? (
+            <text key={i} x={pad.l + i * bw} y={h - 6}>
+              {label(b.start)}
+            </text>
+          ) : null,
+        )}
+      </svg>
+      <figcaption className="legend">
+        {series.map((s) => (
+          <span key={s.key}>
+            <i className={`${s.cls}-bg`} />
+            {s.label}: {total(s.key)}
+          </span>
+        ))}
+      </figcaption>
+    </figure>
+  )
+}

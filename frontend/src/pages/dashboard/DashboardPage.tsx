@@ -1,0 +1,178 @@
+import { call, errorMessage } from '../../api/bridge'
+import { useAgentEvents } from '../../state/events'
+import { useAsync, useCall } from '../../state/async'
+import { Alert, Badge, Loading, Page, formatBytes, formatDate, formatDuration } from '../../ui'
+import { BarChart } from './BarChart'
+import { bucketRuns, changesOf, errorsOf, type Run } from './chart'
+
+type AgentInfo = { version: string; instanceId: string; startedAt: string; dataDir: string; license: { state: string; expiresAt?: string } }
+type HostInfo = {
+  os: string
+  platform: string
+  platformVersion: string
+  kernel: string
+  arch: string
+  hostname: string
+  cpuModel: string
+  cpuCores: number
+  cpuPercent: number
+  memTotal: number
+  memAvailable: number
+  threads: number
+  goroutines: number
+  rss: number
+  diskFree: number
+  uptimeSeconds: number
+  errors?: string[]
+}
+type LicenseInfo = { state: string; expiresAt?: string; usersSeen: number; maxUsers?: number; overLimit: boolean; customer?: string }
+type ProcessSummary = { process: { id: string; name: string; active?: boolean }; pairs: number; errors: number; lastRun?: Run | null }
+
+export const licenseTone = (s: string) => (s === 'valid' ? 'good' : s === 'expiring' || s === 'grace' || s === 'missing' ? 'warn' : 'bad')
+
+// DashboardPage is the agent at a glance: what runs where, the license, and
+// how syncing has gone lately.
+export function DashboardPage() {
+  const agent = useCall<AgentInfo>('agent.info')
+  const host = useCall<HostInfo>('host.info')
+  const license = useCall<LicenseInfo>('license.get')
+  const health = useAsync(async () => {
+    const { processes } = await call<{ processes: ProcessSummary[] | null }>('processes.list')
+    const list = processes ?? []
+    // runs.list is per process; a dashboard over a few processes can afford one call each.
+    const runs = (await Promise.all(list.map((p) => call<{ runs: Run[] | null }>('runs.list', { process: p.process.id, limit: 200 }).then((r) => r.runs ?? [], () => [])))).flat()
+    return { processes: list, runs }
+  }, [])
+
+  useAgentEvents(['RunFinished', 'ConfigChanged', 'LicenseChanged'], (e) => {
+    if (e.type === 'LicenseChanged') void license.reload()
+    else void health.reload()
+  }, () => void health.reload())
+
+  const procs = health.data?.processes ?? []
+  const runs = health.data?.runs ?? []
+  const active = procs.filter((p) => p.process.active).length
+  const pairs = procs.reduce((a, p) => a + (p.pairs ?? 0), 0)
+  const parked = procs.reduce((a, p) => a + (p.errors ?? 0), 0)
+  const { step, buckets } = bucketRuns(runs, Date.now())
+  const last = [...runs].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt)).slice(0, 5)
+
+  return (
+    <Page title="Dashboard" subtitle={host.data ? `${host.data.hostname} · ${agent.data?.version ?? ''}` : undefined}>
+      <div className="cards">
+        <section className="card" aria-labelledby="sync-health">
+          <h2 id="sync-health">Sync health</h2>
+          {health.error ? (
+            <Alert kind="error">{errorMessage(health.error)}</Alert>
+          ) : health.loading && !health.data ? (
+            <Loading />
+          ) : (
+            <dl className="kv">
+              <dt>Processes</dt>
+              <dd data-testid="processes-count">
+                {procs.length} ({active} active)
+              </dd>
+              <dt>Entity pairs</dt>
+              <dd>{pairs.toLocaleString()}</dd>
+              <dt>Parked errors</dt>
+              <dd data-testid="errors-count">{parked ? <Badge tone="bad">{parked}</Badge> : <Badge tone="good">0</Badge>}</dd>
+              <dt>Last run</dt>
+              <dd>{last[0] ? `${formatDate(last[0].startedAt)} (${changesOf(last[0].counts)} changes, ${errorsOf(last[0])} errors)` : 'none yet'}</dd>
+            </dl>
+          )}
+        </section>
+        <section className="card" aria-labelledby="license-card">
+          <h2 id="license-card">License</h2>
+          {license.error ? (
+            <Alert kind="error">{errorMessage(license.error)}</Alert>
+          ) : !license.data ? (
+            <Loading />
+          ) : (
+            <dl className="kv">
+              <dt>State</dt>
+              <dd>
+                <Badge tone={licenseTone(license.data.state)}>{license.data.state}</Badge>
+              </dd>
+              <dt>Expires</dt>
+              <dd>{formatDate(license.data.expiresAt)}</dd>
+              <dt>Users</dt>
+              <dd>
+                {license.data.usersSeen}
+                {license.data.maxUsers ? ` of ${license.data.maxUsers}` : ''}
+                {license.data.overLimit && (
+                  <>
+                    {' '}
+                    <Badge tone="bad">over the limit</Badge>
+                  </>
+                )}
+              </dd>
+            </dl>
+          )}
+        </section>
+        <section className="card" aria-labelledby="agent-card">
+          <h2 id="agent-card">Agent</h2>
+          {agent.error ? (
+            <Alert kind="error">{errorMessage(agent.error)}</Alert>
+          ) : !agent.data ? (
+            <Loading />
+          ) : (
+            <dl className="kv">
+              <dt>Version</dt>
+              <dd>{agent.data.version}</dd>
+              <dt>Instance</dt>
+              <dd className="mono">{agent.data.instanceId}</dd>
+              <dt>Started</dt>
+              <dd>{formatDate(agent.data.startedAt)}</dd>
+              <dt>Data directory</dt>
+              <dd className="mono">{agent.data.dataDir}</dd>
+            </dl>
+          )}
+        </section>
+        <section className="card" aria-labelledby="host-card">
+          <h2 id="host-card">Host</h2>
+          {host.error ? (
+            <Alert kind="error">{errorMessage(host.error)}</Alert>
+          ) : !host.data ? (
+            <Loading />
+          ) : (
+            <dl className="kv" data-testid="host-info">
+              <dt>OS</dt>
+              <dd>
+                {host.data.platform || host.data.os} {host.data.platformVersion} ({host.data.arch})
+              </dd>
+              <dt>Kernel</dt>
+              <dd>{host.data.kernel}</dd>
+              <dt>CPU</dt>
+              <dd>
+                {host.data.cpuModel} · {host.data.cpuCores} cores · {host.data.cpuPercent.toFixed(0)}%
+              </dd>
+              <dt>Memory</dt>
+              <dd>
+                {formatBytes(host.data.memAvailable)} free of {formatBytes(host.data.memTotal)}
+              </dd>
+              <dt>Agent</dt>
+              <dd>
+                {host.data.threads} threads · {host.data.goroutines} goroutines · {formatBytes(host.data.rss)} RSS
+              </dd>
+              <dt>Disk free</dt>
+              <dd>{formatBytes(host.data.diskFree)}</dd>
+              <dt>Uptime</dt>
+              <dd>{formatDuration(host.data.uptimeSeconds)}</dd>
+            </dl>
+          )}
+        </section>
+      </div>
+      <section className="card" aria-labelledby="activity">
+        <h2 id="activity">Activity</h2>
+        {runs.length === 0 ? (
+          <p className="muted">No sync runs yet. Create a process under Processes and activate it; its runs appear here.</p>
+        ) : (
+          <div className="cards">
+            <BarChart title="Runs and synced changes" step={step} buckets={buckets} series={[{ key: 'runs', label: 'Runs', cls: 's1' }, { key: 'changes', label: 'Changes', cls: 's2' }]} />
+            <BarChart title="Errors" step={step} buckets={buckets} series={[{ key: 'errors', label: 'Errors', cls: 's3' }]} />
+          </div>
+        )}
+      </section>
+    </Page>
+  )
+}
