@@ -282,7 +282,7 @@ func (e *Engine) Plan(ctx context.Context, id string) ([]PlanItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cycle{e: e, p: &p, con: map[Side]connector.Connector{}, dry: true}
+	c := &cycle{e: e, p: &p, con: map[Side]connector.Connector{}, dry: true, schemas: &schemaCache{}}
 	c.log = e.d.Log.With().Str("process", p.ID).Str("run", "plan").Logger()
 	if err := c.execute(ctx, nil); err != nil {
 		return c.plan, err

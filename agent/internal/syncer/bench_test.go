@@ -71,20 +71,34 @@ func requests(sides ...sandboxSide) int64 {
 	return n
 }
 
-// bare makes only the API calls n new items need: read each page of
-// changes and create each item in the other system.
-func bare(ctx context.Context, from, to connector.Connector, n int) error {
+// bare makes only the API calls n changes need: read each page of
+// changes since a time, and create each new item in the other system or
+// write the changed title to the peer it created before.
+type bare struct {
+	from, to connector.Connector
+	peers    map[string]connector.Ref // source key -> peer
+}
+
+func (br *bare) sync(ctx context.Context, since time.Time, n int) error {
 	cursor := ""
 	done := 0
 	for done < n {
-		page, err := from.Changes(ctx, "HELP", time.Time{}, cursor)
+		page, err := br.from.Changes(ctx, "HELP", since, cursor)
 		if err != nil {
 			return err
 		}
 		for _, e := range page.Entities {
-			if _, err := to.Create(ctx, "ENG", "bug", connector.Fields{"title": e.Title, "status": e.Fields["status"], "priority": e.Fields["priority"]},
-				connector.Marker{System: "bare", Key: e.Key}); err != nil {
-				return err
+			if peer, ok := br.peers[e.Key]; ok {
+				if _, err := br.to.Update(ctx, peer, connector.Fields{"title": e.Title}, ""); err != nil {
+					return err
+				}
+			} else {
+				created, err := br.to.Create(ctx, "ENG", "bug", connector.Fields{"title": e.Title, "status": e.Fields["status"], "priority": e.Fields["priority"]},
+					connector.Marker{System: "bare", Key: e.Key})
+				if err != nil {
+					return err
+				}
+				br.peers[e.Key] = created.Ref
 			}
 			done++
 		}
@@ -96,15 +110,40 @@ func bare(ctx context.Context, from, to connector.Connector, n int) error {
 	return nil
 }
 
-// BenchmarkSyncVersusBare syncs 100 new items with the engine and with a
-// bare client making only the calls the changes need, in the same run, and
-// reports the engine's throughput as a fraction of the bare client's, plus
-// requests per synced change and per idle poll.
+// retitle changes the title of every item of a sandbox project, as its
+// users would, and returns a time before the first change.
+func retitle(t testing.TB, s *sandbox.Server, project string) time.Time {
+	t.Helper()
+	since := time.Now().Add(-time.Millisecond)
+	q := sandbox.Query{Project: project, Limit: 100}
+	for {
+		page, err := s.Store().ListItems(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			title := it.Title + " (edited)"
+			if _, err := s.Store().UpdateItem(it.Key, sandbox.Patch{Title: &title}, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if page.NextCursor == "" {
+			return since
+		}
+		q.Cursor = page.NextCursor
+	}
+}
+
+// BenchmarkSyncVersusBare syncs 100 new items, then a change to each of
+// them, with the engine and with a bare client making only the calls the
+// changes need, in the same run, and reports the engine's throughput as a
+// fraction of the bare client's, requests per synced change, and requests
+// per idle poll.
 func BenchmarkSyncVersusBare(b *testing.B) {
 	const n = 100
 	ctx := context.Background()
-	var engineTime, bareTime time.Duration
-	var perChange, perIdle float64
+	var engineTime, bareTime, engineUpd, bareUpd time.Duration
+	var perChange, perUpdate, perIdle float64
 	for i := 0; i < b.N; i++ {
 		bn := newBench(b, sandbox.Knobs{Latency: 5 * time.Millisecond}, true)
 		bn.seed(n)
@@ -118,22 +157,39 @@ func BenchmarkSyncVersusBare(b *testing.B) {
 			b.Fatalf("engine synced %d of %d", got, n)
 		}
 		perChange += float64(requests(bn.a, bn.b)-before) / n
-		before = requests(bn.a, bn.b)
 		bn.eng.RunNow(ctx, bn.proc.ID) // settles the echoes of its own creates
 		before = requests(bn.a, bn.b)
 		bn.eng.RunNow(ctx, bn.proc.ID)
 		perIdle += float64(requests(bn.a, bn.b)-before) / 2 // per system side
 
+		retitle(b, bn.a.srv, "HELP")
+		before = requests(bn.a, bn.b)
+		start = time.Now()
+		if _, err := bn.eng.RunNow(ctx, bn.proc.ID); err != nil {
+			b.Fatal(err)
+		}
+		engineUpd += time.Since(start)
+		perUpdate += float64(requests(bn.a, bn.b)-before) / n
+
 		other := newBench(b, sandbox.Knobs{Latency: 5 * time.Millisecond}, true)
 		other.seed(n)
+		br := &bare{from: other.a.conn, to: other.b.conn, peers: map[string]connector.Ref{}}
 		start = time.Now()
-		if err := bare(ctx, other.a.conn, other.b.conn, n); err != nil {
+		if err := br.sync(ctx, time.Time{}, n); err != nil {
 			b.Fatal(err)
 		}
 		bareTime += time.Since(start)
+		since := retitle(b, other.a.srv, "HELP")
+		start = time.Now()
+		if err := br.sync(ctx, since, n); err != nil {
+			b.Fatal(err)
+		}
+		bareUpd += time.Since(start)
 	}
 	b.ReportMetric(float64(bareTime)/float64(engineTime), "engine/bare_throughput")
+	b.ReportMetric(float64(bareUpd)/float64(engineUpd), "engine/bare_update_throughput")
 	b.ReportMetric(perChange/float64(b.N), "requests/change")
+	b.ReportMetric(perUpdate/float64(b.N), "requests/update")
 	b.ReportMetric(perIdle/float64(b.N), "requests/idle_poll_side")
 }
 

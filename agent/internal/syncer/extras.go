@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"regexp"
 	"strings"
 
@@ -11,37 +12,83 @@ import (
 )
 
 // extras syncs comments, attachments and links of a pair, each with its own
-// id map so nothing is copied twice.
-func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair) error {
+// id map so nothing is copied twice. cur holds the sides' versions as far
+// as the item knows them: a side still at the version its extras were last
+// synced at has nothing new and is not listed (every comment, attachment
+// or link change moves an entity's version). Links are listed on both
+// sides or neither, since a link missing from one side's list reads as
+// removed.
+func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair, cur map[Side]string) error {
 	if pair == nil || pair.ID == "" { // a planned create
 		return nil
 	}
+	if !c.p.Options.Comments && !c.p.Options.Attachments && len(tp.LinkTypes) == 0 {
+		return nil
+	}
+	list := map[Side]bool{}
+	for _, s := range []Side{SideA, SideB} {
+		list[s] = cur[s] == "" || c.extrasMark(tp, cur[s]) != pair.Ref(s).Extras
+	}
+	if !list[SideA] && !list[SideB] {
+		return nil
+	}
+	wrote := map[Side]bool{}
 	changed := false
 	if c.p.Options.Comments {
-		n, err := c.comments(ctx, pair)
+		n, err := c.comments(ctx, pair, list, wrote)
 		changed = changed || n
 		if err != nil {
 			return err
 		}
 	}
 	if c.p.Options.Attachments {
-		n, err := c.attachments(ctx, pair)
+		n, err := c.attachments(ctx, pair, list, wrote)
 		changed = changed || n
 		if err != nil {
 			return err
 		}
 	}
 	if len(tp.LinkTypes) > 0 {
-		n, err := c.links(ctx, pair, tp)
+		n, err := c.links(ctx, pair, tp, wrote)
 		changed = changed || n
 		if err != nil {
 			return err
 		}
 	}
-	if changed && !c.dry {
+	if c.dry {
+		return nil
+	}
+	// Synced now at the versions listed; a side Lockstep wrote to has a
+	// version it does not know, so it is listed next time (once).
+	for _, s := range []Side{SideA, SideB} {
+		v := c.extrasMark(tp, cur[s])
+		if wrote[s] {
+			v = ""
+		}
+		if pair.Ref(s).Extras != v {
+			pair.Ref(s).Extras, changed = v, true
+		}
+	}
+	if changed {
 		return c.savePair(pair)
 	}
 	return nil
+}
+
+// extrasMark is what EntityRef.Extras holds for version v: the version and
+// which extras the process syncs, so turning on attachments (or a link
+// type) lists every entity again instead of trusting a version whose
+// attachments were never looked at.
+func (c *cycle) extrasMark(tp mapping.TypePair, v string) string {
+	if v == "" {
+		return ""
+	}
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%t|%t", c.p.Options.Comments, c.p.Options.Attachments)
+	for _, lp := range tp.LinkTypes {
+		fmt.Fprintf(h, "|%s=%s", lp.A, lp.B)
+	}
+	return fmt.Sprintf("%s~%08x", v, h.Sum32())
 }
 
 // commentMarker ends every comment Lockstep copies: it names the original,
@@ -53,12 +100,15 @@ func markerOf(s Side, id string) string { return fmt.Sprintf("<!-- lockstep:%s:%
 
 func mapKey(s Side, id string) string { return string(s) + ":" + id }
 
-func (c *cycle) comments(ctx context.Context, pair *Pair) (bool, error) {
+func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]bool) (bool, error) {
 	if pair.Comments == nil {
 		pair.Comments = map[string]string{}
 	}
 	list := map[Side][]connector.Comment{}
 	for _, s := range []Side{SideA, SideB} {
+		if !need[s] {
+			continue
+		}
 		cs, err := c.con[s].Comments(ctx, connector.Ref{ID: pair.Ref(s).ID, Key: pair.Ref(s).Key})
 		if err != nil {
 			return false, fmt.Errorf("list comments of %s: %w", pair.Ref(s).Key, err)
@@ -107,7 +157,7 @@ func (c *cycle) comments(ctx context.Context, pair *Pair) (bool, error) {
 			}
 			pair.Comments[mapKey(s, cm.ID)] = mapKey(t, added.ID)
 			pair.Comments[mapKey(t, added.ID)] = mapKey(s, cm.ID)
-			changed = true
+			changed, wrote[t] = true, true
 			c.run.Counts.Commented++
 			// Save at once: the map is what stops a second copy.
 			if err := c.savePair(pair); err != nil {
@@ -119,12 +169,15 @@ func (c *cycle) comments(ctx context.Context, pair *Pair) (bool, error) {
 	return changed, nil
 }
 
-func (c *cycle) attachments(ctx context.Context, pair *Pair) (bool, error) {
+func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Side]bool) (bool, error) {
 	if pair.Attachments == nil {
 		pair.Attachments = map[string]string{}
 	}
 	list := map[Side][]connector.Attachment{}
 	for _, s := range []Side{SideA, SideB} {
+		if !need[s] {
+			continue
+		}
 		as, err := c.con[s].Attachments(ctx, connector.Ref{ID: pair.Ref(s).ID, Key: pair.Ref(s).Key})
 		if err != nil {
 			return false, fmt.Errorf("list attachments of %s: %w", pair.Ref(s).Key, err)
@@ -167,7 +220,7 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair) (bool, error) {
 			}
 			pair.Attachments[mapKey(s, a.ID)] = mapKey(t, up.ID)
 			pair.Attachments[mapKey(t, up.ID)] = mapKey(s, a.ID)
-			changed = true
+			changed, wrote[t] = true, true
 			c.run.Counts.Attached++
 			if err := c.savePair(pair); err != nil {
 				return changed, err
@@ -190,7 +243,7 @@ func unmappedTwin(pair *Pair, t Side, list []connector.Attachment, a connector.A
 // links mirrors typed links between paired entities. A link is copied when
 // its target is paired too; a link Lockstep copied is removed from the other
 // side when it disappears from one.
-func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair) (bool, error) {
+func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrote map[Side]bool) (bool, error) {
 	if pair.Links == nil {
 		pair.Links = map[string]bool{}
 	}
@@ -239,7 +292,7 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair) (boo
 						return changed, err
 					}
 					delete(pair.Links, sig)
-					changed = true
+					changed, wrote[s] = true, true
 					continue
 				}
 				if c.dry {
@@ -249,7 +302,7 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair) (boo
 				if err := c.con[t].AddLink(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Link{Type: typeT, Target: connector.Ref{ID: tTarget, Key: peer.Ref(t).Key}}); err != nil {
 					return changed, fmt.Errorf("link %s to %s: %w", pair.Ref(t).Key, peer.Ref(t).Key, err)
 				}
-				pair.Links[sig], changed = true, true
+				pair.Links[sig], changed, wrote[t] = true, true, true
 				c.run.Counts.Linked++
 				c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("relation_type", typeT).Str("peer_key", peer.Ref(t).Key).Msg("copied link")
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
@@ -48,6 +49,12 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 	var err error
 	if ok && len(src.Fields) > 0 {
 		delete(c.fresh, freshKey(s, id)) // a retry reads the system again
+	} else if c.handled[freshKey(s, id)] {
+		// Its peer's item worked this change already, from what the poll
+		// read, and recorded what it wrote: a later change shows in the
+		// next poll.
+		delete(c.handled, freshKey(s, id))
+		return nil
 	} else {
 		src, err = c.con[s].Get(ctx, connector.Ref{ID: id})
 	}
@@ -71,6 +78,8 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 	if err != nil {
 		return err
 	}
+	// cur holds each side's version as this item knows it, for extras.
+	cur := map[Side]string{s: src.Version}
 	if pair == nil {
 		match, err := mapping.MatchAll(tp.Filters, src.Fields)
 		if err != nil {
@@ -83,16 +92,60 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 		if pair, err = c.create(ctx, s, tp, src); err != nil {
 			return err
 		}
+		cur[s.Other()] = pair.Ref(s.Other()).Version
 		log.Info().Str("pair", pair.ID).Str("peer_key", pair.Ref(s.Other()).Key).Msg("created peer entity")
 	} else if pair.State == PairHeld {
 		c.run.Counts.Skipped++
 		return nil
 	} else {
-		if err := c.update(ctx, pair, tp, s, src); err != nil {
+		if err := c.update(ctx, pair, tp, s, src, true); err != nil {
 			return err
 		}
+		cur[s] = pair.Ref(s).Version // as our own write left it, if we wrote
+		if v, ok := c.currentVersion(s.Other(), pair); ok {
+			cur[s.Other()] = v
+		}
 	}
-	return c.extras(ctx, pair, tp)
+	return c.extras(ctx, pair, tp, cur)
+}
+
+// guardsVersions is implemented by connectors whose Update refuses a stale
+// version with connector.ErrConflict (If-Match). The engine then writes a
+// peer it has not read again in this run, trusting the pair's last-synced
+// base, and reads it only when the write is refused: the peer changed.
+// Without the guard a blind write could overwrite a change unseen, so
+// other connectors' peers are always read first.
+type guardsVersions interface{ GuardsVersions() bool }
+
+func (c *cycle) guarded(s Side) bool {
+	g, ok := c.con[s].(guardsVersions)
+	return ok && g.GuardsVersions()
+}
+
+// currentVersion is the version side s's entity of pair has now, as far as
+// this run knows without a request: the one the poll read, else the one
+// last synced, when nothing of the entity waits in the queue or is parked
+// (a change since the last poll shows in the next one).
+func (c *cycle) currentVersion(s Side, pair *Pair) (string, bool) {
+	id := pair.Ref(s).ID
+	if e, ok := c.fresh[freshKey(s, id)]; ok && e.Version != "" {
+		return e.Version, true
+	}
+	pending := false
+	err := c.e.d.Store.View(func(tx *store.Tx) error {
+		for _, k := range []string{keyQueue(c.p.ID, s, id), keyParked(c.p.ID, s, id)} {
+			if _, err := tx.GetRaw(k); err == nil {
+				pending = true
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || pending || pair.Ref(s).Version == "" {
+		return "", false
+	}
+	return pair.Ref(s).Version, true
 }
 
 // create makes the peer of src in the other side. The intent is durable
@@ -138,7 +191,7 @@ func (c *cycle) create(ctx context.Context, s Side, tp mapping.TypePair, src con
 		return nil, fmt.Errorf("create peer of %s: %w", src.Key, err)
 	}
 	c.run.Counts.Created++
-	return c.register(s, src, created, tp)
+	return c.register(s, src, created, tp, true)
 }
 
 func (c *cycle) marker(s Side, src connector.Entity) connector.Marker {
@@ -161,16 +214,22 @@ func (c *cycle) adopt(ctx context.Context, s Side, src connector.Entity, marker 
 	}
 	tp, _ := c.p.typePair(s, src.Type)
 	c.log.Info().Str("entity_key", src.Key).Str("peer_key", found[0].Key).Msg("recovered a peer created before an interruption")
-	return c.register(s, src, found[0], tp)
+	return c.register(s, src, found[0], tp, false)
 }
 
 // register records a new pair with its base, and clears the intent, in one
 // transaction.
-func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair) (*Pair, error) {
+func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair, created bool) (*Pair, error) {
 	now := c.now().UTC()
 	p := &Pair{ID: newID(), Process: c.p.ID, State: PairSynced, Fields: map[string]Base{}, CreatedAt: now, LastSyncedAt: now}
 	*p.Ref(s) = refOf(src)
 	*p.Ref(s.Other()) = refOf(peer)
+	// The peer is new: nothing but what Lockstep gives it hangs on it yet.
+	// (Found by its marker after an interruption, it may hold copies made
+	// before: then it is listed.)
+	if created {
+		p.Ref(s.Other()).Extras = c.extrasMark(tp, peer.Version)
+	}
 	a, b := src, peer
 	if s == SideB {
 		a, b = peer, src
@@ -216,18 +275,49 @@ func refOf(e connector.Entity) EntityRef {
 // its base on both sides: a side whose hash moved changed. One changed side
 // flows to the other (if the direction allows); both changed is a conflict,
 // settled by the process's policy and recorded in the run.
-func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s Side, src connector.Entity) error {
+//
+// The peer is what this run's poll read of it; else, when trust is set,
+// its connector guards versions and nothing of the peer is pending, it is
+// taken to be as last synced (its base) and written with If-Match of the
+// last-synced version. A refused write means it changed: it is read and the
+// update done again, so a peer change is never overwritten unseen.
+func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s Side, src connector.Entity, trust bool) error {
 	t := s.Other()
-	peer, err := c.con[t].Get(ctx, connector.Ref{ID: pair.Ref(t).ID})
-	if errors.Is(err, connector.ErrNotFound) {
-		return fmt.Errorf("the peer %s of %s was deleted: unpair or recreate it: %w", pair.Ref(t).Key, src.Key, ErrPermanent)
-	}
-	if err != nil {
-		return fmt.Errorf("read peer %s: %w", pair.Ref(t).Key, err)
+	peer, read := c.fresh[freshKey(t, pair.Ref(t).ID)]
+	read = read && len(peer.Fields) > 0
+	trusted := false
+	if !read {
+		if _, ok := c.currentVersion(t, pair); ok && trust && !c.dry && c.guarded(t) {
+			trusted = true
+		} else {
+			var err error
+			peer, err = c.con[t].Get(ctx, connector.Ref{ID: pair.Ref(t).ID})
+			if errors.Is(err, connector.ErrNotFound) {
+				return fmt.Errorf("the peer %s of %s was deleted: unpair or recreate it: %w", pair.Ref(t).Key, src.Key, ErrPermanent)
+			}
+			if err != nil {
+				return fmt.Errorf("read peer %s: %w", pair.Ref(t).Key, err)
+			}
+		}
 	}
 	ent := map[Side]connector.Entity{s: src, t: peer}
+	// known says whether a side's values are at hand; a trusted peer's are
+	// its base.
+	known := map[Side]bool{s: true, t: !trusted}
+	hash := func(side Side, fp mapping.FieldPair) string {
+		if !known[side] {
+			if side == SideA {
+				return pair.Fields[fieldKey(fp)].A
+			}
+			return pair.Fields[fieldKey(fp)].B
+		}
+		return mapping.Hash(ent[side].Fields[fieldOf(fp, side)])
+	}
 	mapped := map[Side]connector.Fields{} // values to write into each side
 	for _, from := range []Side{SideA, SideB} {
+		if !known[from] {
+			continue // unchanged: nothing flows from it
+		}
 		f, ferrs := mapping.Apply(tp, dirOf(from), ent[from], c.p.Users)
 		if len(ferrs) > 0 {
 			return fmt.Errorf("map %s: %s: %w", ent[from].Key, ferrs[0].Error(), ErrPermanent)
@@ -239,9 +329,12 @@ func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s S
 	for _, fp := range tp.Fields {
 		k := fieldKey(fp)
 		base := pair.Fields[k]
-		hA, hB := mapping.Hash(ent[SideA].Fields[fp.A]), mapping.Hash(ent[SideB].Fields[fp.B])
+		hA, hB := hash(SideA, fp), hash(SideB, fp)
 		changedA, changedB := hA != base.A, hB != base.B
 		if w, ok := pair.Resolve[k]; ok {
+			if !known[w] {
+				return c.update(ctx, pair, tp, s, src, false) // the chosen value must be read
+			}
 			changedA, changedB = w == SideA, w == SideB
 		}
 		switch {
@@ -291,19 +384,36 @@ func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s S
 		if len(writes[side]) == 0 {
 			continue
 		}
+		ref := pair.Ref(side)
 		if c.dry {
-			c.plan = append(c.plan, PlanItem{Action: "update", Side: side, Key: ent[side].Key, Title: ent[side].Title, Detail: strings.Join(keysOf(writes[side]), ", ")})
+			c.plan = append(c.plan, PlanItem{Action: "update", Side: side, Key: ref.Key, Title: ref.Title, Detail: strings.Join(keysOf(writes[side]), ", ")})
 			continue
 		}
 		values, err := c.coerce(ctx, side, writes[side])
 		if err != nil {
-			return fmt.Errorf("map into %s: %w", ent[side].Key, err)
+			return fmt.Errorf("map into %s: %w", ref.Key, err)
 		}
-		updated, err := c.con[side].Update(ctx, connector.Ref{ID: ent[side].ID, Key: ent[side].Key}, values, ent[side].Version)
+		version := ref.Version
+		if known[side] {
+			version = ent[side].Version
+		}
+		updated, err := c.con[side].Update(ctx, connector.Ref{ID: ref.ID, Key: ref.Key}, values, version)
+		if errors.Is(err, connector.ErrConflict) && !known[side] {
+			// The peer changed since it was last synced: read it and decide
+			// again with both sides' values.
+			return c.update(ctx, pair, tp, s, src, false)
+		}
 		if err != nil {
-			return fmt.Errorf("update %s: %w", ent[side].Key, err)
+			return fmt.Errorf("update %s: %w", ref.Key, err)
 		}
-		ent[side] = updated
+		// Fields are not extras: when the extras were in sync at the version
+		// written over (If-Match held it), they still are.
+		extras := ""
+		if c.guarded(side) && version != "" && ref.Extras == c.extrasMark(tp, version) {
+			extras = c.extrasMark(tp, updated.Version)
+		}
+		ent[side], known[side] = updated, true
+		ref.Extras = extras
 		delete(c.fresh, freshKey(side, updated.ID)) // what the poll read is stale now
 		c.run.Counts.Updated++
 		c.log.Info().Str("system", c.p.End(side).System).Str("entity_id", updated.ID).Str("entity_key", updated.Key).
@@ -313,13 +423,30 @@ func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s S
 		return nil
 	}
 	// The new base is what each side holds now, as read or as the write
-	// returned it: the next read of our own write is not a change.
+	// returned it: the next read of our own write is not a change. A
+	// trusted peer not written keeps its base and its record.
 	for _, fp := range tp.Fields {
-		pair.Fields[fieldKey(fp)] = Base{A: mapping.Hash(ent[SideA].Fields[fp.A]), B: mapping.Hash(ent[SideB].Fields[fp.B])}
+		pair.Fields[fieldKey(fp)] = Base{A: hash(SideA, fp), B: hash(SideB, fp)}
 	}
-	pair.A, pair.B = refOf(ent[SideA]), refOf(ent[SideB])
+	for _, side := range []Side{SideA, SideB} {
+		if known[side] {
+			extras := pair.Ref(side).Extras
+			*pair.Ref(side) = refOf(ent[side])
+			pair.Ref(side).Extras = extras
+		}
+	}
 	pair.State, pair.Error, pair.LastSyncedAt, pair.Resolve = PairSynced, "", c.now().UTC(), nil
-	return c.savePair(pair)
+	if err := c.savePair(pair); err != nil {
+		return err
+	}
+	if read {
+		// The peer's own queued change was worked here with this one.
+		if c.handled == nil {
+			c.handled = map[string]bool{}
+		}
+		c.handled[freshKey(t, pair.Ref(t).ID)] = true
+	}
+	return nil
 }
 
 func keysOf(f connector.Fields) []string {
@@ -400,21 +527,40 @@ func (c *cycle) seeUsers(s Side, users []connector.User) {
 // so an idle poll costs no extra request. A value the target cannot hold
 // is a permanent error naming the field.
 func (c *cycle) coerce(ctx context.Context, t Side, f connector.Fields) (connector.Fields, error) {
-	if c.schemas == nil {
-		c.schemas = map[Side]*connector.Schema{}
+	sch, err := c.schemas.get(ctx, t, func(ctx context.Context) (connector.Schema, error) {
+		return c.con[t].Schema(ctx, c.p.End(t).Project)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the schema of side %s: %w", t, err)
 	}
-	sch := c.schemas[t]
-	if sch == nil {
-		got, err := c.con[t].Schema(ctx, c.p.End(t).Project)
-		if err != nil {
-			return nil, fmt.Errorf("read the schema of side %s: %w", t, err)
-		}
-		sch = &got
-		c.schemas[t] = sch
-	}
-	out, ferrs := mapping.CoerceFields(f, *sch)
+	out, ferrs := mapping.CoerceFields(f, sch)
 	if len(ferrs) > 0 {
 		return nil, fmt.Errorf("%s: %w", ferrs[0].Error(), ErrPermanent)
 	}
 	return out, nil
+}
+
+// schemaCache holds each side's schema for one run. Workers share it; the
+// first to need a side's schema reads it while the others wait, so a run
+// reads it once however many workers write.
+type schemaCache struct {
+	mu     sync.Mutex
+	bySide map[Side]connector.Schema
+}
+
+func (sc *schemaCache) get(ctx context.Context, s Side, read func(context.Context) (connector.Schema, error)) (connector.Schema, error) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sch, ok := sc.bySide[s]; ok {
+		return sch, nil
+	}
+	sch, err := read(ctx)
+	if err != nil {
+		return connector.Schema{}, err
+	}
+	if sc.bySide == nil {
+		sc.bySide = map[Side]connector.Schema{}
+	}
+	sc.bySide[s] = sch
+	return sch, nil
 }

@@ -216,6 +216,10 @@ func (m *memsys) Create(_ context.Context, _, typ string, fields connector.Field
 	return clone(m.items[id].ent), nil
 }
 
+// GuardsVersions: Update refuses a stale version, as the engine's
+// trusted-peer writes need.
+func (m *memsys) GuardsVersions() bool { return true }
+
 func (m *memsys) Update(_ context.Context, ref connector.Ref, fields connector.Fields, version string) (connector.Entity, error) {
 	if err := m.check("update"); err != nil {
 		return connector.Entity{}, err

@@ -45,8 +45,12 @@ type cycle struct {
 	fresh map[string]connector.Entity
 	// settled names items whose queue entry a pair registration removed.
 	settled map[string]bool
-	// schemas are each side's schema, read at most once per run.
-	schemas  map[Side]*connector.Schema
+	// handled names polled entities whose change their peer's item worked
+	// (it read them as the peer), so their own item has nothing to do.
+	handled map[string]bool
+	// schemas are each side's schema, read at most once per run and
+	// shared by the run's workers.
+	schemas  *schemaCache
 	workedMu sync.Mutex
 }
 
@@ -62,7 +66,7 @@ func (e *Engine) runOnce(ctx context.Context, p *Process, trigger string, only *
 
 // runWith is runOnce with a hook called after each worked item (progress).
 func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *QueueItem, worked func()) Run {
-	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, worked: worked}
+	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, worked: worked, schemas: &schemaCache{}}
 	c.run = Run{Process: p.ID, Trigger: trigger, StartedAt: e.d.Now().UTC()}
 	seq, err := e.nextRunSeq(p.ID)
 	if err != nil {
@@ -322,7 +326,7 @@ func (c *cycle) lane(it QueueItem, workers int) int {
 // child is a worker's view of the cycle: shared connectors and process,
 // its own counters, caches and plan, merged back when the drain ends.
 func (c *cycle) child() *cycle {
-	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, worked: nil, fresh: map[string]connector.Entity{}}
+	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas}
 	ch.run.ID, ch.run.Process = c.run.ID, c.run.Process
 	for k, v := range c.fresh {
 		ch.fresh[k] = v // each worker deletes only its own items' entries

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,4 +143,120 @@ func count(t testing.TB, s *sandbox.Server, project string) int {
 		}
 		q.Cursor = page.NextCursor
 	}
+}
+
+// TestRequestsPerChange counts the API calls of each kind of run against
+// two sandboxes, with comments synced: an idle poll is one request per
+// side; a change to a synced item writes its peer without reading it
+// again (the sandbox refuses a stale If-Match) and lists the comments of
+// the changed side only; a comment's echo lists one side once.
+func TestRequestsPerChange(t *testing.T) {
+	a := newSandboxSide(t, "HELP", "incident", sandbox.Knobs{})
+	b := newSandboxSide(t, "ENG", "bug", sandbox.Knobs{})
+	key := make([]byte, 32)
+	rand.Read(key)
+	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng := syncer.New(syncer.Deps{Store: st, Bus: events.New(100, nil), Log: zerolog.Nop(),
+		Open: func(id string) (connector.Connector, error) {
+			if id == "sys-HELP" {
+				return a.conn, nil
+			}
+			return b.conn, nil
+		}})
+	ctx := context.Background()
+	p, err := eng.Create(ctx, "test", syncer.Process{Name: "requests",
+		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-ENG", Project: "ENG"},
+		Types: []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{
+			{A: "title", B: "title", Direction: mapping.Both}, {A: "priority", B: "priority", Direction: mapping.Both}}}},
+		Options: syncer.Options{CreateInA: true, CreateInB: true, Comments: true, Conflict: syncer.ConflictAWins}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 5
+	for i := range n {
+		it, _ := a.srv.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("help ", i), Priority: "low"})
+		if i == 0 {
+			a.srv.Store().AddComment(it.Key, "alice", "first words")
+		}
+	}
+	run := func(what string) map[string]int64 {
+		t.Helper()
+		a.srv.ResetStats()
+		b.srv.ResetStats()
+		r, err := eng.RunNow(ctx, p.ID)
+		if err != nil || len(r.Errors) > 0 {
+			t.Fatalf("%s: %v %+v", what, err, r.Errors)
+		}
+		got := map[string]int64{}
+		for _, s := range []sandboxSide{a, b} {
+			for route, c := range s.srv.Stats().ByRoute {
+				got[route] += c
+			}
+		}
+		return got
+	}
+	total := func(m map[string]int64) (n int64) {
+		for _, c := range m {
+			n += c
+		}
+		return n
+	}
+
+	created := run("create")
+	// The new peers cannot have comments yet: only the sources' are listed.
+	if created["POST /api/items"] != n || created["GET /api/items/{id}/comments"] != n || created["POST /api/items/{id}/comments"] != 1 {
+		t.Fatalf("create run: %v", created)
+	}
+	// The copied comment moved its item's version: that one side is listed
+	// once more, and nothing else is read.
+	if echo := run("echo"); echo["GET /api/items/{id}/comments"] != 1 || total(echo) != 3 {
+		t.Fatalf("echo run: %v", echo)
+	}
+	if idle := run("idle"); total(idle) != 2 || idle["GET /api/items"] != 2 {
+		t.Fatalf("idle run: %v", idle)
+	}
+
+	retitle(t, a.srv, "HELP")
+	updated := run("update")
+	if updated["GET /api/items/{id}"] != 0 || updated["PATCH /api/items/{id}"] != n ||
+		updated["GET /api/items/{id}/comments"] != n || total(updated) != 3+2*n { // 2 polls, the target's schema
+		t.Fatalf("update run: %v", updated)
+	}
+	// Both sides of one pair changed: the poll read both, still no Get,
+	// and each side's change reaches the other.
+	page, _ := b.srv.Store().ListItems(sandbox.Query{Project: "ENG", Limit: 1})
+	peer := page.Items[0]
+	high := "high"
+	b.srv.Store().UpdateItem(peer.Key, sandbox.Patch{Priority: &high}, 0)
+	var src sandbox.Item
+	for _, rl := range mustRemoteLinks(t, b.srv, peer.Key) {
+		key := strings.TrimPrefix(rl.GlobalID, "lockstep:sys-HELP:")
+		if src, err = a.srv.Store().GetItem(key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	title := "both sides moved"
+	a.srv.Store().UpdateItem(src.Key, sandbox.Patch{Title: &title}, 0)
+	both := run("both sides")
+	if both["GET /api/items/{id}"] != 0 {
+		t.Fatalf("both sides run read items one by one: %v", both)
+	}
+	gotA, _ := a.srv.Store().GetItem(src.Key)
+	gotB, _ := b.srv.Store().GetItem(peer.Key)
+	if gotA.Priority != "high" || gotB.Title != title {
+		t.Fatalf("not merged: A %q %q, B %q %q", gotA.Title, gotA.Priority, gotB.Title, gotB.Priority)
+	}
+}
+
+func mustRemoteLinks(t *testing.T, s *sandbox.Server, key string) []sandbox.RemoteLink {
+	t.Helper()
+	rls, err := s.Store().RemoteLinks(key)
+	if err != nil || len(rls) == 0 {
+		t.Fatalf("remote links of %s: %v %v", key, rls, err)
+	}
+	return rls
 }

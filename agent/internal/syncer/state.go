@@ -56,6 +56,11 @@ type EntityRef struct {
 	Type    string `json:"type,omitempty"`
 	URL     string `json:"url,omitempty"`
 	Version string `json:"version,omitempty"`
+	// Extras is the version at which the entity's comments, attachments
+	// and links were last all read and copied: while the entity's version
+	// is still that, there is nothing new to list. Empty when unknown
+	// (never listed, or Lockstep wrote to them since).
+	Extras string `json:"extras,omitempty"`
 }
 
 // Base is the last-synced state of one field pair: the hash of each side's

@@ -159,6 +159,11 @@ func (c *Conn) Update(ctx context.Context, ref connector.Ref, fields connector.F
 	return c.entity(ctx, it), nil
 }
 
+// GuardsVersions reports that Update refuses a stale version (If-Match,
+// 409): the engine may write a peer it has not read again, trusting its
+// last-synced state, and reads it only when refused.
+func (c *Conn) GuardsVersions() bool { return true }
+
 // FindByMarker searches for the marker's remote link.
 func (c *Conn) FindByMarker(ctx context.Context, project string, marker connector.Marker) ([]connector.Entity, error) {
 	project, err := c.scope(project)
