@@ -252,6 +252,11 @@ func TestFieldsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRevConflict: a JSON Patch "test" of /rev that fails refuses the whole
+// patch with HTTP 412 Precondition Failed (reported from a live service in
+// microsoft/azure-devops-mcp#1526); the body's message is the TF26071
+// "changed by someone else" text. The connector maps the status, not the
+// text, to ErrConflict (and a 400 carrying TF26071 as well).
 func TestRevConflict(t *testing.T) {
 	t.Parallel()
 	s, url := start(t, adoemu.Options{})
@@ -317,10 +322,82 @@ func TestChangesPaging(t *testing.T) {
 			t.Fatalf("item %s seen %d times", id, k)
 		}
 	}
-	// since excludes what changed before it.
-	page, err := c.Changes(ctx, "", last.Add(time.Millisecond), "")
-	if err != nil || len(page.Entities) != 0 || page.Cursor != "" {
-		t.Fatalf("changes after the last: %+v %v", page, err)
+	// since excludes what changed before it (the pages may step over
+	// the rest of its second, listing nothing).
+	cursor = ""
+	for range 10 {
+		page, err := c.Changes(ctx, "", last.Add(time.Millisecond), cursor)
+		if err != nil || len(page.Entities) != 0 {
+			t.Fatalf("changes after the last: %d, %v", len(page.Entities), err)
+		}
+		if cursor = page.Cursor; cursor == "" {
+			return
+		}
+	}
+	t.Fatal("paging after the last change does not end")
+}
+
+// TestChangesWhateverTheWIQLPrecision pins paging against both readings of
+// WIQL's timePrecision=true. Microsoft's reference for Wiql - Query By Wiql
+// (learn.microsoft.com/rest/api/azure/devops/wit/wiql/query-by-wiql) says
+// only "Whether or not to use time precision"; the emulator can compare to
+// the millisecond or to the second. A burst of more than a page of changes
+// within one second, and an item changed while paging, must come through
+// either way: every item at least once, and the changed one again.
+func TestChangesWhateverTheWIQLPrecision(t *testing.T) {
+	for _, seconds := range []bool{false, true} {
+		t.Run(fmt.Sprint("seconds=", seconds), func(t *testing.T) {
+			t.Parallel()
+			base := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+			var mu sync.Mutex
+			tick := 0
+			now := func() time.Time {
+				mu.Lock()
+				defer mu.Unlock()
+				tick++
+				// Four changes per millisecond, 250 per second: the
+				// first 500 items fall in two seconds.
+				return base.Add(time.Duration(tick/4) * time.Millisecond)
+			}
+			s, url := start(t, adoemu.Options{WIQLSeconds: seconds, Now: now})
+			c := open(t, url, connector.Env{})
+			ctx := context.Background()
+			const n = 2*pageSize + 90
+			for i := range n {
+				if _, err := c.Create(ctx, "", "Task", connector.Fields{"title": fmt.Sprint("item ", i)}, connector.Marker{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			seen := map[string]int{}
+			cursor := ""
+			for pages := 0; ; pages++ {
+				if pages > 20 {
+					t.Fatal("paging does not end")
+				}
+				page, err := c.Changes(ctx, "", base, cursor)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range page.Entities {
+					seen[e.ID]++
+				}
+				if pages == 0 {
+					// Changed while paging: must come again with its new date.
+					if err := s.Touch(1, "System.Title", "edited while paging"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if cursor = page.Cursor; cursor == "" {
+					break
+				}
+			}
+			if len(seen) != n {
+				t.Fatalf("%d distinct items of %d", len(seen), n)
+			}
+			if seen["1"] < 2 {
+				t.Fatalf("the item edited while paging came %d times", seen["1"])
+			}
+		})
 	}
 }
 
@@ -643,5 +720,68 @@ func TestAttachmentCountLimit(t *testing.T) {
 	_, err = c.Upload(ctx, e.Ref, "one-too-many.txt", "text/plain", 1, strings.NewReader("x"))
 	if !errors.Is(err, errors.ErrUnsupported) || !strings.Contains(logs.String(), "one-too-many.txt") {
 		t.Fatalf("the 101st attachment: %v\n%s", err, logs.String())
+	}
+}
+
+// TestCommentMarkerSurvivesASanitizer: whether the comments resource keeps
+// <!-- ... --> in comment text is not documented (Comments - Add Comment,
+// learn.microsoft.com/rest/api/azure/devops/wit/comments/add-comment), so
+// the marker must come back whether the server keeps HTML comments or
+// strips them, and also when a sanitizer drops the <sub> element but
+// keeps its text.
+func TestCommentMarkerSurvivesASanitizer(t *testing.T) {
+	for _, strip := range []bool{false, true} {
+		t.Run(fmt.Sprint("strip=", strip), func(t *testing.T) {
+			t.Parallel()
+			_, url := start(t, adoemu.Options{StripHTMLComments: strip})
+			c := open(t, url, connector.Env{})
+			ctx := context.Background()
+			e, err := c.Create(ctx, "", "Task", connector.Fields{"title": "talk"}, connector.Marker{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mark := "<!-- lockstep:b:4711 -->"
+			if _, err := c.AddComment(ctx, e.Ref, connector.NewComment{Body: "**Ann** wrote in X-1:\n\nhello\n\n" + mark, Marker: mark}); err != nil {
+				t.Fatal(err)
+			}
+			list, err := c.Comments(ctx, e.Ref)
+			if err != nil || len(list) != 1 {
+				t.Fatalf("comments %+v, %v", list, err)
+			}
+			body := list[0].Body
+			if strings.Count(body, mark) != 1 || strings.Count(body, "lockstep:b:4711") != 1 || !strings.Contains(body, "hello") {
+				t.Fatalf("the marker must be back once, as an HTML comment: %q", body)
+			}
+		})
+	}
+	// Text a sanitizer left without the <sub> element.
+	got, err := withMarkers("<div>copied</div><div>lockstep:a:9</div>")
+	if err != nil || got != "copied\n\n<!-- lockstep:a:9 -->" {
+		t.Fatalf("withMarkers = %q, %v", got, err)
+	}
+}
+
+// TestWebhookPayloadShapes pins the service hook payloads as Microsoft's
+// event reference shows them (learn.microsoft.com/azure/devops/service-hooks/
+// events, "Work item created" and "Work item updated"): for
+// workitem.created the resource is the work item (resource.id); for
+// workitem.updated it is the update, whose own id is the update number,
+// resource.workItemId the work item and resource.revision the work item
+// as revised (revision.id the work item again).
+func TestWebhookPayloadShapes(t *testing.T) {
+	c := &Conn{}
+	const secret = "hook-secret"
+	cases := []struct{ body, want string }{
+		{`{"eventType":"workitem.created","resource":{"id":5,"rev":1,"fields":{"System.Title":"t"}}}`, "5"},
+		{`{"eventType":"workitem.updated","resource":{"id":2,"workItemId":5,"rev":2,"revision":{"id":5,"rev":2}}}`, "5"},
+		{`{"eventType":"workitem.updated","resource":{"id":2,"rev":2,"revision":{"id":5,"rev":2}}}`, "5"},
+	}
+	for _, tc := range cases {
+		r := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(tc.body))
+		r.SetBasicAuth(hookUser, secret)
+		refs, err := c.ParseWebhook(r, []byte(tc.body), secret)
+		if err != nil || len(refs) != 1 || refs[0].ID != tc.want {
+			t.Fatalf("%s: %+v, %v", tc.body, refs, err)
+		}
 	}
 }

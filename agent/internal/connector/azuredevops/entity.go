@@ -287,52 +287,96 @@ func wiqlTime(t time.Time) string {
 	return t.UTC().Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z")
 }
 
-// cursor is a keyset position: the last (ChangedDate, id) returned.
+// cursor is a keyset position: the last (ChangedDate, id) listed, and
+// the items already listed within that date's second, each with the
+// ChangedDate it had then (Unix milliseconds).
 type cursor struct {
-	at time.Time
-	id int
+	at   time.Time
+	id   int
+	seen map[int]int64
 }
 
 func (k cursor) String() string {
-	return k.at.UTC().Format(time.RFC3339Nano) + "," + strconv.Itoa(k.id)
+	var b strings.Builder
+	b.WriteString(k.at.UTC().Format(time.RFC3339Nano) + "," + strconv.Itoa(k.id) + ",")
+	ids := make([]int, 0, len(k.seen))
+	for id := range k.seen {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		fmt.Fprintf(&b, "%d:%d", id, k.seen[id])
+	}
+	return b.String()
 }
 
 func parseCursor(s string) (cursor, error) {
-	at, id, ok := strings.Cut(s, ",")
-	t, err1 := time.Parse(time.RFC3339Nano, at)
-	n, err2 := strconv.Atoi(id)
-	if !ok || err1 != nil || err2 != nil {
-		return cursor{}, fmt.Errorf("cursor %q is not one this connector made: %w", s, connector.ErrInvalid)
+	bad := fmt.Errorf("cursor %q is not one this connector made: %w", s, connector.ErrInvalid)
+	parts := strings.SplitN(s, ",", 3)
+	if len(parts) < 2 {
+		return cursor{}, bad
 	}
-	return cursor{at: t, id: n}, nil
+	t, err1 := time.Parse(time.RFC3339Nano, parts[0])
+	n, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return cursor{}, bad
+	}
+	k := cursor{at: t, id: n, seen: map[int]int64{}}
+	if len(parts) == 3 && parts[2] != "" {
+		for _, kv := range strings.Split(parts[2], ";") {
+			id, ms, ok := strings.Cut(kv, ":")
+			a, err1 := strconv.Atoi(id)
+			b, err2 := strconv.ParseInt(ms, 10, 64)
+			if !ok || err1 != nil || err2 != nil {
+				return cursor{}, bad
+			}
+			k.seen[a] = b
+		}
+	}
+	return k, nil
+}
+
+// after reports whether (at, id) comes after the cursor's position.
+func (k cursor) after(at time.Time, id int) bool {
+	return at.After(k.at) || at.Equal(k.at) && id > k.id
 }
 
 // Changes pages through the project's work items changed at or after
 // since. WIQL answers ids only (at most 20,000), ordered by
-// [System.ChangedDate] then [System.Id]; each page asks for the next 200
-// after the last (date, id) returned, keyset style, and reads them with
-// one workitemsbatch call. An item changed while paging gets a later date
-// and so comes again on a later page: repeats, never gaps.
+// [System.ChangedDate] then [System.Id]; the items are then read with
+// workitemsbatch (200 ids a call).
+//
+// How finely WIQL compares dates with timePrecision=true is not
+// documented (only "whether or not to use time precision"), so each page
+// asks from the start of the cursor's second, never from its millisecond:
+// a coarser comparison then repeats items, it cannot skip them. The
+// cursor remembers the items already listed in that second (with the date
+// they had) and asks for that many more ids, so a burst of more than a
+// page of changes within one second still moves on. An item changed while
+// paging gets a later date and comes again on a later page: repeats,
+// never gaps.
 func (c *Conn) Changes(ctx context.Context, project string, since time.Time, cur string) (connector.Page, error) {
 	project, err := c.scope(project)
 	if err != nil {
 		return connector.Page{}, fmt.Errorf("list Azure DevOps changes: %w", err)
 	}
+	since = since.UTC().Truncate(time.Millisecond)
 	where := "[System.TeamProject] = @project"
-	var pos cursor
-	switch {
-	case cur != "":
+	pos := cursor{at: since, seen: map[int]int64{}}
+	if cur != "" {
 		if pos, err = parseCursor(cur); err != nil {
 			return connector.Page{}, fmt.Errorf("list Azure DevOps changes in %s: %w", project, err)
 		}
-		d := wiqlTime(pos.at)
-		where += fmt.Sprintf(" AND ([System.ChangedDate] > '%s' OR ([System.ChangedDate] = '%s' AND [System.Id] > %d))", d, d, pos.id)
-	case !since.IsZero():
-		pos = cursor{at: since.UTC().Truncate(time.Millisecond)}
-		where += fmt.Sprintf(" AND [System.ChangedDate] >= '%s'", wiqlTime(since))
 	}
+	if !pos.at.IsZero() {
+		where += fmt.Sprintf(" AND [System.ChangedDate] >= '%s'", wiqlTime(pos.at.Truncate(time.Second)))
+	}
+	top := pageSize + len(pos.seen)
 	query := "SELECT [System.Id] FROM WorkItems WHERE " + where + " ORDER BY [System.ChangedDate] ASC, [System.Id] ASC"
-	ids, asOf, err := c.wiql(ctx, project, query, pageSize)
+	ids, asOf, err := c.wiql(ctx, project, query, top)
 	if err != nil {
 		return connector.Page{}, fmt.Errorf("list Azure DevOps changes in %s: %w", project, err)
 	}
@@ -341,18 +385,45 @@ func (c *Conn) Changes(ctx context.Context, project string, since time.Time, cur
 		return connector.Page{}, fmt.Errorf("list Azure DevOps changes in %s: %w", project, err)
 	}
 	page := connector.Page{Entities: make([]connector.Entity, 0, len(items))}
-	next := pos
+	next := cursor{at: pos.at, id: pos.id}
+	var consumed []connector.Entity
 	for _, it := range items {
 		e := c.entity(it)
+		if ms, ok := pos.seen[it.ID]; ok && ms == e.UpdatedAt.UnixMilli() {
+			continue // listed on an earlier page and unchanged since
+		}
+		if e.UpdatedAt.Before(since) {
+			// In since's second but before it: not a change to list,
+			// still one the cursor must step over.
+			consumed = append(consumed, e)
+			continue
+		}
 		page.Entities = append(page.Entities, e)
+		consumed = append(consumed, e)
+	}
+	for _, e := range consumed {
+		id, _ := strconv.Atoi(e.ID)
 		// Only an item unchanged since the query ran still has the date
 		// the query sorted it by, so only those move the cursor.
-		if !e.UpdatedAt.After(asOf) && (e.UpdatedAt.After(next.at) || e.UpdatedAt.Equal(next.at) && it.ID > next.id) {
-			next = cursor{at: e.UpdatedAt, id: it.ID}
+		if !e.UpdatedAt.After(asOf) && next.after(e.UpdatedAt, id) {
+			next.at, next.id = e.UpdatedAt, id
+		}
+	}
+	next.seen = map[int]int64{}
+	second := next.at.Truncate(time.Second)
+	if pos.at.Truncate(time.Second).Equal(second) {
+		for id, ms := range pos.seen {
+			next.seen[id] = ms
+		}
+	}
+	for _, e := range consumed {
+		if !e.UpdatedAt.After(asOf) && e.UpdatedAt.Truncate(time.Second).Equal(second) {
+			id, _ := strconv.Atoi(e.ID)
+			next.seen[id] = e.UpdatedAt.UnixMilli()
 		}
 	}
 	sort.SliceStable(page.Entities, func(i, j int) bool { return page.Entities[i].UpdatedAt.Before(page.Entities[j].UpdatedAt) })
-	if len(ids) == pageSize {
+	if len(ids) == top {
 		page.Cursor = next.String()
 	}
 	return page, nil

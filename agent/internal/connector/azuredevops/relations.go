@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -17,6 +18,56 @@ import (
 
 // markerComments finds the HTML comments the engine ends its copies with.
 var markerComments = regexp.MustCompile(`<!--\s*lockstep[^<>]*?-->`)
+
+// Whether the service keeps an HTML comment in comment text is not
+// documented (the comments reference, learn.microsoft.com/rest/api/azure/
+// devops/wit/comments/add-comment, says only that text is the comment's
+// text, and rich text passes through a sanitizer). So a copied comment also
+// ends with its marker as visible text, <sub>lockstep:...</sub>, which any
+// sanitizer keeps; reading turns either form back into the HTML comment
+// the engine recognises.
+var (
+	markerFooter    = regexp.MustCompile(`(?is)<sub>\s*(lockstep:[^\s<>]+)\s*</sub>`)
+	markerFooterEnd = regexp.MustCompile(`(?is)(lockstep:[^\s<>]+)\s*(?:</[a-z0-9]+>\s*)*$`)
+)
+
+// markerText is a marker without its HTML comment delimiters.
+func markerText(m string) string {
+	m = strings.TrimSpace(m)
+	if strings.HasPrefix(m, "<!--") && strings.HasSuffix(m, "-->") {
+		m = strings.TrimSpace(m[4 : len(m)-3])
+	}
+	return m
+}
+
+// withMarkers puts the markers of a comment's text back into its Markdown
+// as HTML comments: from the visible footer, whether or not the HTML
+// comment itself survived.
+func withMarkers(text string) (string, error) {
+	var found []string
+	for _, m := range markerFooter.FindAllStringSubmatch(text, -1) {
+		found = append(found, html.UnescapeString(m[1]))
+	}
+	text = markerFooter.ReplaceAllString(text, "")
+	if len(found) == 0 {
+		// A sanitizer that dropped the <sub> element kept its text.
+		rest := markerComments.ReplaceAllString(text, "")
+		if loc := markerFooterEnd.FindStringSubmatchIndex(rest); loc != nil {
+			found = append(found, html.UnescapeString(rest[loc[2]:loc[3]]))
+			text = rest[:loc[2]] + rest[loc[3]:] + strings.Join(markerComments.FindAllString(text, -1), "")
+		}
+	}
+	body, err := htmlToMarkdown(text)
+	if err != nil {
+		return "", err
+	}
+	for _, m := range found {
+		if mc := "<!-- " + m + " -->"; !strings.Contains(body, mc) {
+			body = strings.TrimRight(body, "\n") + "\n\n" + mc
+		}
+	}
+	return strings.TrimLeft(body, "\n"), nil
+}
 
 // HyperlinkType is the Link.Type of hyperlinks (a URL, no target item).
 const HyperlinkType = "Hyperlink"
@@ -68,7 +119,7 @@ type wireComment struct {
 }
 
 func (c *Conn) comment(wc wireComment) connector.Comment {
-	body, err := htmlToMarkdown(wc.Text)
+	body, err := withMarkers(wc.Text)
 	if err != nil {
 		body = wc.Text
 	}
@@ -107,28 +158,27 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 }
 
 // AddComment posts a comment as the token's user. Comments are HTML: the
-// Markdown is converted and the marker kept as an HTML comment, invisible
-// in the page and back in Body when read.
+// Markdown is converted and the marker kept twice, as an HTML comment
+// (invisible, if the service keeps it) and as a small footer that survives
+// any sanitizer; Body has it back as the HTML comment when read.
 func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.NewComment) (connector.Comment, error) {
 	project, id, err := c.itemProject(ctx, ref)
 	if err != nil {
 		return connector.Comment{}, fmt.Errorf("add Azure DevOps comment to %s: %w", refName(ref), err)
 	}
 	body := markerComments.ReplaceAllString(nc.Body, "")
-	html, err := markdownToHTML(body)
+	text, err := markdownToHTML(body)
 	if err != nil {
 		return connector.Comment{}, fmt.Errorf("add Azure DevOps comment to %s: %w", refName(ref), err)
 	}
-	if m := nc.Marker; m != "" {
-		if !strings.HasPrefix(m, "<!--") {
-			m = "<!-- " + strings.ReplaceAll(m, "--", "- -") + " -->"
-		}
-		html += m
+	if m := markerText(nc.Marker); m != "" {
+		m = strings.ReplaceAll(m, "--", "- -")
+		text += "<!-- " + m + " -->" + "<p><sub>" + html.EscapeString(m) + "</sub></p>"
 	}
 	path := projectPath(project, "wit/workItems/"+strconv.Itoa(id)+"/comments")
 	var wc wireComment
 	err = c.call(ctx, httpx.Request{Method: http.MethodPost, Path: path, Query: url.Values{"api-version": {c.commentsVersion()}}},
-		map[string]string{"text": html}, false, &wc)
+		map[string]string{"text": text}, false, &wc)
 	if err != nil {
 		return connector.Comment{}, fmt.Errorf("add Azure DevOps comment to %s: %w", refName(ref), err)
 	}

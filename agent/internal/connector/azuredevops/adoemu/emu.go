@@ -60,7 +60,15 @@ type Options struct {
 	Budget *Budget
 	// MaxAttachmentBytes bounds one upload (0: 60 MB, the service default).
 	MaxAttachmentBytes int64
-	Now                func() time.Time
+	// WIQLSeconds compares dateTime values to the second even with
+	// timePrecision=true. Microsoft's reference says only "whether or not
+	// to use time precision", not how fine that is, so the connector's
+	// paging must hold with either reading.
+	WIQLSeconds bool
+	// StripHTMLComments drops <!-- ... --> from comment text, as a rich
+	// text sanitizer may: whether the service keeps them is not documented.
+	StripHTMLComments bool
+	Now               func() time.Time
 }
 
 // Stats count what the server saw.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -98,7 +99,13 @@ func (s *Server) comments(w http.ResponseWriter, r *http.Request, proj *project,
 	}
 }
 
+// htmlComments are what a sanitizer that drops HTML comments removes.
+var htmlComments = regexp.MustCompile(`(?s)<!--.*?-->`)
+
 func (s *Server) addCommentLocked(it *item, text string) *comment {
+	if s.o.StripHTMLComments {
+		text = htmlComments.ReplaceAllString(text, "")
+	}
 	c := &comment{ID: s.nextComment, Item: it.ID, Text: text, Version: 1, By: s.me(), Created: s.now()}
 	s.nextComment++
 	if s.commentList == nil {

@@ -27,6 +27,7 @@ type cond interface {
 type wiqlCtx struct {
 	project       *project
 	timePrecision bool
+	seconds       bool // compare times to the second only
 }
 
 type and []cond
@@ -82,8 +83,11 @@ func (cl clause) eval(it *item, c *wiqlCtx) bool {
 		if err1 != nil || err2 != nil {
 			return false
 		}
-		if !c.timePrecision {
+		switch {
+		case !c.timePrecision:
 			a, b = a.UTC().Truncate(24*time.Hour), b.UTC().Truncate(24*time.Hour)
+		case c.seconds:
+			a, b = a.Truncate(time.Second), b.Truncate(time.Second)
 		}
 		cmp = a.Compare(b)
 	case "integer", "double":
@@ -358,7 +362,7 @@ func (s *Server) wiql(w http.ResponseWriter, r *http.Request, proj *project) {
 			top = n
 		}
 	}
-	ctx := &wiqlCtx{project: proj, timePrecision: strings.EqualFold(q.Get("timePrecision"), "true")}
+	ctx := &wiqlCtx{project: proj, timePrecision: strings.EqualFold(q.Get("timePrecision"), "true"), seconds: s.o.WIQLSeconds}
 	s.mu.Lock()
 	var hits []*item
 	for _, it := range s.items {
