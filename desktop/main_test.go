@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/lockstep-sync/lockstep/desktop/bridge"
@@ -115,4 +117,18 @@ func swap[T any](p *T, v T) func() {
 	old := *p
 	*p = v
 	return func() { *p = old }
+}
+
+// The browser-test harness serves the bridge without authentication; it
+// must never be part of the shipped app.
+func TestHarnessIsNotLinked(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-tags", "desktop,production", ".").Output()
+	if err != nil {
+		t.Skipf("go list unavailable: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.Contains(dep, "/desktop/internal/harness") || strings.Contains(dep, "/desktop/cmd/") {
+			t.Fatalf("the desktop app links %s", dep)
+		}
+	}
 }
