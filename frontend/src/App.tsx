@@ -2,6 +2,11 @@ import type { ComponentType } from 'react'
 import { useAppInfo, type InfoLoader } from './appInfo'
 import { bridge, errorMessage } from './api/bridge'
 import { Sidebar } from './components/Sidebar'
+import { AccountsPage } from './pages/admin/AccountsPage'
+import { AuditPage } from './pages/admin/AuditPage'
+import { LicensePage } from './pages/admin/LicensePage'
+import { SettingsPage } from './pages/admin/SettingsPage'
+import { SupportPage } from './pages/admin/SupportPage'
 import { AgentsPage } from './pages/agents/AgentsPage'
 import { LoginPage } from './pages/LoginPage'
 import { DashboardPage } from './pages/dashboard/DashboardPage'
@@ -25,6 +30,11 @@ const agentPages: Partial<Record<PageId, ComponentType>> = {
   runs: RunsPage,
   errors: ErrorsPage,
   logs: LogsPage,
+  audit: AuditPage,
+  accounts: AccountsPage,
+  license: LicensePage,
+  settings: SettingsPage,
+  support: SupportPage,
 }
 
 export default function App({ loadInfo }: { loadInfo?: InfoLoader }) {

@@ -1,0 +1,146 @@
+import { useEffect, useState, type FormEvent } from 'react'
+import { call, errorMessage } from '../../api/bridge'
+import { Alert, Badge, Button, Field, Loading, Page, Table, EmptyState, formatDate } from '../../ui'
+
+type AuditRecord = { seq: number; time: string; actor: string; action: string; target: string; result: string; remote?: string; diff?: unknown }
+type Verify = { ok: boolean; records: number; brokenAt?: number; problem?: string }
+type Filter = { actor: string; action: string; since: string; until: string }
+
+const empty: Filter = { actor: '', action: '', since: '', until: '' }
+
+function params(f: Filter, cursor = '') {
+  return {
+    ...(f.actor ? { actor: f.actor } : {}),
+    ...(f.action ? { action: f.action } : {}),
+    ...(f.since ? { since: new Date(f.since).toISOString() } : {}),
+    ...(f.until ? { until: new Date(f.until).toISOString() } : {}),
+    ...(cursor ? { cursor } : {}),
+    limit: 100,
+  }
+}
+
+// AuditPage reads the hash-chained audit trail, newest first, and verifies the chain.
+export function AuditPage() {
+  const [form, setForm] = useState<Filter>(empty)
+  const [records, setRecords] = useState<AuditRecord[] | null>(null)
+  const [cursor, setCursor] = useState('')
+  const [error, setError] = useState('')
+  const [busy, setBusy] = useState('')
+  const [verify, setVerify] = useState<Verify | null>(null)
+  const [applied, setApplied] = useState<Filter>(empty)
+
+  async function load(f: Filter, more: boolean) {
+    setBusy(more ? 'more' : 'load')
+    setError('')
+    try {
+      const r = await call<{ records: AuditRecord[] | null; cursor: string }>('audit.list', params(f, more ? cursor : ''))
+      setRecords((prev) => (more && prev ? [...prev, ...(r.records ?? [])] : (r.records ?? [])))
+      setCursor(r.cursor)
+      setApplied(f)
+    } catch (e) {
+      setError(errorMessage(e))
+    } finally {
+      setBusy('')
+    }
+  }
+
+  useEffect(() => {
+    void load(empty, false)
+    // The first page loads once; later loads follow the filter form.
+  }, [])
+
+  async function runVerify() {
+    setBusy('verify')
+    try {
+      setVerify(await call<Verify>('audit.verify'))
+    } catch (e) {
+      setError(errorMessage(e))
+    } finally {
+      setBusy('')
+    }
+  }
+
+  function submit(e: FormEvent) {
+    e.preventDefault()
+    void load(form, false)
+  }
+
+  return (
+    <Page
+      title="Audit"
+      subtitle="Every login and configuration change, in a hash-chained log that cannot be altered unnoticed."
+      actions={
+        <Button onClick={runVerify} busy={busy === 'verify'}>
+          Verify chain
+        </Button>
+      }
+    >
+      {verify &&
+        (verify.ok ? (
+          <Alert kind="success" title="The audit chain is intact">
+            {verify.records.toLocaleString()} records checked.
+          </Alert>
+        ) : (
+          <Alert kind="error" title="The audit chain is broken">
+            {verify.brokenAt !== undefined && <>At record {verify.brokenAt}. </>}
+            {verify.problem} Keep a copy of the data directory and contact support: the log was changed outside Lockstep.
+          </Alert>
+        ))}
+      <form className="filters" onSubmit={submit} role="search" aria-label="Audit filters">
+        <Field label="Actor">
+          <input value={form.actor} onChange={(e) => setForm({ ...form, actor: e.target.value })} placeholder="username" />
+        </Field>
+        <Field label="Action">
+          <input value={form.action} onChange={(e) => setForm({ ...form, action: e.target.value })} placeholder="e.g. systems.update" />
+        </Field>
+        <Field label="From">
+          <input type="datetime-local" value={form.since} onChange={(e) => setForm({ ...form, since: e.target.value })} />
+        </Field>
+        <Field label="To">
+          <input type="datetime-local" value={form.until} onChange={(e) => setForm({ ...form, until: e.target.value })} />
+        </Field>
+        <Button type="submit" variant="primary" busy={busy === 'load'}>
+          Apply
+        </Button>
+        <Button
+          onClick={() => {
+            setForm(empty)
+            void load(empty, false)
+          }}
+        >
+          Reset
+        </Button>
+      </form>
+      {error && (
+        <Alert kind="error" title="Could not read the audit log">
+          {error}
+        </Alert>
+      )}
+      {records === null ? (
+        <Loading />
+      ) : (
+        <Table
+          rows={records}
+          rowKey={(r) => r.seq}
+          empty={<EmptyState title="No audit records match">{applied === empty ? 'Nothing has been recorded yet.' : 'Widen the filters or reset them.'}</EmptyState>}
+          columns={[
+            { key: 'seq', header: '#', className: 'num' },
+            { key: 'time', header: 'Time', render: (r) => formatDate(r.time) },
+            { key: 'actor', header: 'Actor' },
+            { key: 'action', header: 'Action', render: (r) => <span className="mono">{r.action}</span> },
+            { key: 'target', header: 'Target' },
+            { key: 'result', header: 'Result', render: (r) => <Badge tone={r.result === 'ok' || r.result === 'success' ? 'good' : 'bad'}>{r.result}</Badge> },
+            { key: 'diff', header: 'Change', render: (r) => (r.diff ? <code className="mono">{JSON.stringify(r.diff)}</code> : null) },
+          ]}
+        />
+      )}
+      {cursor && (
+        <div>
+          <Button onClick={() => load(applied, true)} busy={busy === 'more'}>
+            Load older records
+          </Button>
+        </div>
+      )}
+    </Page>
+  )
+}

@@ -1,0 +1,145 @@
+import { act, render, screen, waitFor, within } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
+import type { ReactNode } from 'react'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ConnectionProvider } from '../../state/session'
+import { fakeBridge, loggedInStatus, type FakeBridge } from '../../test/fakeBridge'
+import { AccountsPage } from './AccountsPage'
+import { AuditPage } from './AuditPage'
+import { LicensePage } from './LicensePage'
+import { SettingsPage } from './SettingsPage'
+import { SupportPage } from './SupportPage'
+
+let fb: FakeBridge | undefined
+afterEach(() => {
+  fb?.restore()
+  fb = undefined
+})
+const wrap = (n: ReactNode) => render(<ConnectionProvider>{n}</ConnectionProvider>)
+
+describe('SupportPage', () => {
+  it('creates a package, follows it to ready and saves it', async () => {
+    const user = userEvent.setup()
+    let polls = 0
+    const save = vi.fn(async () => ({ path: '/home/ann/support.zip', size: 2048, sha256: 'abc123', cancelled: false }))
+    fb = fakeBridge(
+      {
+        'support.create': () => ({ id: 'job1' }),
+        'support.status': () => (++polls < 2 ? { id: 'job1', state: 'running' } : { id: 'job1', state: 'ready', size: 2048, sha256: 'abc123' }),
+      },
+      { SaveSupportPackage: save, SubscribeEvents: async () => 'ev1' },
+    )
+    wrap(<SupportPage pollMs={5} />)
+    await user.click(screen.getByRole('button', { name: 'Create support package' }))
+    await act(async () => {})
+    act(() => fb!.emit('events:batch', { sub: 'ev1', events: [{ sub: 'ev1', seq: 1, time: '', type: 'SupportProgress', data: { id: 'job1', state: 'running', part: 'logs', percent: 40 } }] }))
+    expect(await screen.findByTestId('support-sha')).toHaveTextContent('abc123')
+    expect(screen.getByTestId('support-size')).toHaveTextContent('2.0 KiB')
+    await user.click(screen.getByRole('button', { name: 'Save package…' }))
+    expect(save).toHaveBeenCalledWith('job1', expect.stringMatching(/^lockstep-support-.*\.zip$/))
+    expect(await screen.findByTestId('support-saved')).toHaveTextContent('/home/ann/support.zip')
+  })
+
+  it('says what to do when the package fails', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge({ 'support.create': () => ({ id: 'j' }), 'support.status': () => ({ id: 'j', state: 'failed', error: 'disk full' }) })
+    wrap(<SupportPage pollMs={5} />)
+    await user.click(screen.getByRole('button', { name: 'Create support package' }))
+    expect(await screen.findByText(/disk full/)).toHaveTextContent('Live logs')
+  })
+})
+
+describe('LicensePage', () => {
+  it('imports the text of the chosen file', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge(
+      { 'license.get': () => ({ state: 'missing', usersSeen: 0, overLimit: false }), 'license.import': (p) => ({ state: 'valid', customer: 'Acme', usersSeen: 3, maxUsers: 50, overLimit: false, allowedSystems: ['jira', 'sandbox'], echo: p.license }) },
+      { OpenTextFile: async () => 'LICENSE-TEXT' },
+    )
+    wrap(<LicensePage />)
+    expect(await screen.findByText('No license (evaluation)')).toBeInTheDocument()
+    await user.click(screen.getByRole('button', { name: 'Import license file…' }))
+    expect(await screen.findByText('Acme')).toBeInTheDocument()
+    expect(fb.calls.find((c) => c.method === 'license.import')?.params).toEqual({ license: 'LICENSE-TEXT' })
+    expect(screen.getByTestId('license')).toHaveTextContent('jira, sandbox')
+    expect(screen.getByTestId('license')).toHaveTextContent('3 seen of 50 allowed')
+  })
+
+  it('offers no import to an operator', async () => {
+    fb = fakeBridge({ 'license.get': () => ({ state: 'valid', usersSeen: 0, overLimit: false }) }, {}, loggedInStatus('operator'))
+    wrap(<LicensePage />)
+    expect(await screen.findByText('Valid')).toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: /Import/ })).toBeNull()
+  })
+})
+
+describe('SettingsPage', () => {
+  it('shows the exact telemetry body and saves only changed settings', async () => {
+    const user = userEvent.setup()
+    const body = '{"version":"1.2.0","instanceId":"i-1","overLimit":false}'
+    fb = fakeBridge({
+      'settings.get': () => ({ settings: { origins: [], logLevel: 'info', logRetentionDays: 14, supportRetentionHours: 24, publicUrl: '' } }),
+      'settings.set': (p) => ({ settings: { origins: [], logLevel: p.logLevel ?? 'info', logRetentionDays: 14, supportRetentionHours: 24, publicUrl: '' } }),
+      'telemetry.get': () => ({ enabled: false, endpoint: 'https://telemetry.example' }),
+      'telemetry.preview': () => ({ body }),
+      'telemetry.set': (p) => ({ ...p }),
+    })
+    wrap(<SettingsPage />)
+    expect(await screen.findByTestId('telemetry-preview')).toHaveTextContent(body)
+    await user.selectOptions(screen.getByLabelText(/Log level/), 'debug')
+    await user.click(screen.getByRole('button', { name: 'Save settings' }))
+    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'settings.set')?.params).toEqual({ logLevel: 'debug' }))
+    await user.click(screen.getByLabelText('Send telemetry'))
+    await user.click(screen.getByRole('button', { name: 'Save telemetry' }))
+    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'telemetry.set')?.params).toEqual({ enabled: true, endpoint: 'https://telemetry.example' }))
+  })
+})
+
+describe('AccountsPage', () => {
+  const accounts = [
+    { id: '1', username: 'ann', role: 'admin', createdAt: '', locked: false },
+    { id: '2', username: 'bob', role: 'viewer', createdAt: '', locked: true },
+  ]
+  it('protects the own account and changes another one’s role', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge({ 'accounts.list': () => ({ accounts }), 'accounts.update': () => ({ account: accounts[1] }) })
+    wrap(<AccountsPage />)
+    expect(await screen.findByRole('button', { name: 'Delete ann' })).toBeDisabled()
+    expect(screen.getByRole('combobox', { name: 'Role of ann' })).toBeDisabled()
+    await user.selectOptions(screen.getByRole('combobox', { name: 'Role of bob' }), 'operator')
+    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'accounts.update')?.params).toEqual({ id: '2', role: 'operator' }))
+    expect(screen.getByRole('button', { name: 'Unlock bob' })).toBeInTheDocument()
+  })
+
+  it('creates an account with a long enough password', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge({ 'accounts.list': () => ({ accounts }), 'accounts.create': (p) => ({ account: { ...p, id: '3' } }) })
+    wrap(<AccountsPage />)
+    await user.click(await screen.findByRole('button', { name: 'Add account' }))
+    const dialog = screen.getByRole('dialog')
+    await user.type(within(dialog).getByLabelText(/Username/), 'carol')
+    await user.type(within(dialog).getByLabelText(/Password/), 'short')
+    expect(within(dialog).getByRole('button', { name: 'Create account' })).toBeDisabled()
+    await user.type(within(dialog).getByLabelText(/Password/), '-but-now-long')
+    await user.selectOptions(within(dialog).getByLabelText(/Role/), 'operator')
+    await user.click(within(dialog).getByRole('button', { name: 'Create account' }))
+    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'accounts.create')?.params).toEqual({ username: 'carol', password: 'short-but-now-long', role: 'operator' }))
+  })
+})
+
+describe('AuditPage', () => {
+  it('lists records, filters by actor and verifies the chain', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge({
+      'audit.list': (p) => ({ records: [{ seq: 7, time: '2030-01-01T00:00:00Z', actor: p.actor ?? 'ann', action: 'session.login', target: 'ann', result: 'ok' }], cursor: '' }),
+      'audit.verify': () => ({ ok: true, records: 7 }),
+    })
+    wrap(<AuditPage />)
+    expect(await screen.findByText('session.login')).toBeInTheDocument()
+    await user.type(screen.getByLabelText('Actor'), 'bob')
+    await user.click(screen.getByRole('button', { name: 'Apply' }))
+    await waitFor(() => expect(fb!.calls.filter((c) => c.method === 'audit.list')[1]?.params).toEqual({ actor: 'bob', limit: 100 }))
+    await user.click(screen.getByRole('button', { name: 'Verify chain' }))
+    expect(await screen.findByText('The audit chain is intact')).toBeInTheDocument()
+  })
+})
