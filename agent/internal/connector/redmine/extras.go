@@ -128,8 +128,8 @@ func (c *Conn) Upload(ctx context.Context, ref connector.Ref, name, contentType 
 	var up wireUpload
 	err = redmineErr(c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: "/uploads.json", Query: url.Values{"filename": {name}},
 		Header: http.Header{"Content-Type": {"application/octet-stream"}}, Body: content, ContentLength: max(size, 0),
-		// A repeat leaves at most an unattached upload, which Redmine
-		// deletes by itself.
+		// A repeat leaves at most an unattached upload, which nobody
+		// sees and Redmine's attachments:prune task removes.
 		Idempotent: true}, nil, &up))
 	if err != nil {
 		return fail(err)

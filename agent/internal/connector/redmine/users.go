@@ -158,7 +158,7 @@ func (c *Conn) userID(ctx context.Context, project, field string, v any) (any, e
 	}
 	// An id Redmine knows but the list lacks (a locked user, a group when
 	// the key lists users) is still worth sending: Redmine decides.
-	if _, err := strconv.ParseInt(want.ID, 10, 64); err == nil && want.Email != want.ID {
+	if _, err := strconv.ParseInt(want.ID, 10, 64); err == nil {
 		return want.ID, nil
 	}
 	return nil, fmt.Errorf("field %s: no Redmine user has id %q, email %q or name %q: %w", field, want.ID, want.Email, want.Name, connector.ErrInvalid)
