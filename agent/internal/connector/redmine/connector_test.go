@@ -534,3 +534,50 @@ func TestRegistered(t *testing.T) {
 		t.Fatalf("apiKey field %+v", f)
 	}
 }
+
+// TestNonAdminKey runs with a project member's key: custom field
+// definitions and the user list are for administrators, so the connector
+// falls back to what issues and memberships show.
+func TestNonAdminKey(t *testing.T) {
+	t.Parallel()
+	rm, project := server(t)
+	admin := open(t, rm, project)
+	seed := create(t, admin, project, "seed", connector.Fields{"cf:External ID": "EXT-1"})
+	uid, _, _, name := rm.NewMember(t, project)
+	var u struct {
+		User struct {
+			APIKey string `json:"api_key"`
+		} `json:"user"`
+	}
+	rm.Call(t, http.MethodGet, fmt.Sprintf("/users/%d.json", uid), nil, &u)
+	if u.User.APIKey == "" {
+		t.Fatal("Redmine gave the admin no api_key of the member")
+	}
+	member := rm
+	member.APIKey = u.User.APIKey
+	c := open(t, member, project)
+	msg, err := c.Validate(ctx(t))
+	if err != nil || strings.Contains(msg, "administrator") {
+		t.Fatalf("Validate = %q, %v", msg, err)
+	}
+	s, err := c.Schema(ctx(t), project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(s.Fields, func(f connector.FieldSchema) bool { return f.Name == "cf:External ID" && f.Type == connector.TypeString }) {
+		t.Errorf("schema fields %+v lack the custom field seen on issues", s.Fields)
+	}
+	if !slices.ContainsFunc(s.Users, func(x connector.User) bool { return x.ID == fmt.Sprint(uid) && x.Name == name }) {
+		t.Errorf("users %+v lack the member", s.Users)
+	}
+	e, err := c.Update(ctx(t), seed.Ref, connector.Fields{"cf:External ID": "EXT-2", "assignee": connector.User{Name: name}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Fields["cf:External ID"] != "EXT-2" {
+		t.Errorf("custom field written by a member: %#v", e.Fields["cf:External ID"])
+	}
+	if a, _ := e.Fields["assignee"].(connector.User); a.ID != fmt.Sprint(uid) {
+		t.Errorf("assignee %#v", e.Fields["assignee"])
+	}
+}
