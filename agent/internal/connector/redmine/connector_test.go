@@ -564,7 +564,9 @@ func TestNonAdminKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(s.Fields, func(f connector.FieldSchema) bool { return f.Name == "cf:External ID" && f.Type == connector.TypeString }) {
+	if !slices.ContainsFunc(s.Fields, func(f connector.FieldSchema) bool {
+		return f.Name == "cf:External ID" && f.Type == connector.TypeString
+	}) {
 		t.Errorf("schema fields %+v lack the custom field seen on issues", s.Fields)
 	}
 	if !slices.ContainsFunc(s.Users, func(x connector.User) bool { return x.ID == fmt.Sprint(uid) && x.Name == name }) {
