@@ -289,9 +289,12 @@ func (c *Conn) changesCloud(ctx context.Context, project, from, cursor string) (
 		}
 		out.Entities = append(out.Entities, e)
 	}
-	// The token is absent on the last page (and isLast is true); a token
-	// on an empty page would loop.
-	if page.NextPageToken != "" && (page.IsLast == nil || !*page.IsLast) && len(page.Issues) > 0 {
+	// Atlassian's reference for GET /rest/api/3/search/jql: nextPageToken
+	// is null on the last page and isLast says so. Jira "may return fewer
+	// items per page" than asked, so a page short of maxResults, even an
+	// empty one, is not the end: only isLast or a missing token is. A
+	// token equal to the one sent would never end, so it ends the paging.
+	if page.NextPageToken != "" && (page.IsLast == nil || !*page.IsLast) && page.NextPageToken != cursor {
 		out.Cursor = page.NextPageToken
 	}
 	return out, nil

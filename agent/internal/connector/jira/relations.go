@@ -32,20 +32,27 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 		return nil, fmt.Errorf("list Jira comments: %w", err)
 	}
 	var out []connector.Comment
-	for start := 0; ; {
+	// A page must start where it was asked to: a server that repeats one
+	// must not keep this loop going. The bound is for a total that never
+	// ends.
+	for start := 0; start < 1_000_000; {
 		q := url.Values{"startAt": {strconv.Itoa(start)}, "maxResults": {strconv.Itoa(pageSize)}, "expand": {"properties"}, "orderBy": {"created"}}
 		var page wireCommentPage
 		if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path, Query: q}, nil, &page); err != nil {
 			return nil, fmt.Errorf("list Jira comments of %s: %w", refName(ref), err)
 		}
+		if page.StartAt != start {
+			return nil, fmt.Errorf("list Jira comments of %s: asked from %d, got a page from %d: %w", refName(ref), start, page.StartAt, connector.ErrUnavailable)
+		}
 		for _, wc := range page.Comments {
 			out = append(out, c.comment(wc))
 		}
-		start = page.StartAt + len(page.Comments)
+		start += len(page.Comments)
 		if len(page.Comments) == 0 || start >= page.Total {
 			return out, nil
 		}
 	}
+	return nil, fmt.Errorf("list Jira comments of %s: paging does not end: %w", refName(ref), connector.ErrUnavailable)
 }
 
 func (c *Conn) comment(wc wireComment) connector.Comment {

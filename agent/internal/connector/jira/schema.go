@@ -231,11 +231,16 @@ func (c *Conn) Schema(ctx context.Context, project string) (connector.Schema, er
 func metaPages[T any](ctx context.Context, c *Conn, path string) ([]T, error) {
 	var out []T
 	start := 0
-	for range 1000 {
+	// A hundred pages of a hundred issue types or fields is far beyond
+	// any project; the bound only stops a server that never says "last".
+	for range 100 {
 		var page wireMetaPage[T]
 		q := url.Values{"startAt": {strconv.Itoa(start)}, "maxResults": {strconv.Itoa(pageSize)}}
 		if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path, Query: q}, nil, &page); err != nil {
 			return nil, err
+		}
+		if page.StartAt != start {
+			return nil, fmt.Errorf("GET %s: asked for items from %d, got a page from %d: %w", path, start, page.StartAt, connector.ErrUnavailable)
 		}
 		items := page.items()
 		out = append(out, items...)

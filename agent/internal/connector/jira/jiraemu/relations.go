@@ -85,6 +85,12 @@ func (e *Emu) addComment(w http.ResponseWriter, r *http.Request, u *User) {
 			writeFieldErrors(w, map[string]string{"properties": "The property key must be between 1 and 255 characters long."})
 			return
 		}
+		// Server's CommentJsonBean.setProperties casts each value to a
+		// JSON object (Map<String, Object>); anything else fails there.
+		if _, obj := p.Value.(map[string]any); !obj && !e.Cloud() {
+			writeError(w, http.StatusBadRequest, "Can not deserialize the comment properties: a property value must be a JSON object.")
+			return
+		}
 		c.properties = append(c.properties, map[string]any{"key": p.Key, "value": p.Value})
 	}
 	is.comments = append(is.comments, c)
