@@ -28,15 +28,18 @@ const executablePath = process.env.CHROMIUM || '/usr/bin/chromium'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const shots = join(root, 'build/artifacts/ui')
+rmSync(shots, { recursive: true, force: true })
 mkdirSync(shots, { recursive: true })
 const profileDir = mkdtempSync(join(tmpdir(), 'lockstep-e2e-chromium-'))
 
-const browser = await chromium.launch({
+// A persistent context is how Playwright takes a fresh --user-data-dir.
+const context = await chromium.launchPersistentContext(profileDir, {
   executablePath,
   headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profileDir}`],
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1360, height: 860 },
 })
-const page = await browser.newPage({ viewport: { width: 1360, height: 860 } })
+const page = context.pages()[0] ?? (await context.newPage())
 page.setDefaultTimeout(20_000)
 const consoleErrors = []
 page.on('pageerror', (e) => consoleErrors.push(String(e)))
@@ -118,7 +121,7 @@ try {
     await form.getByLabel(/^Project/).fill('E2E')
     await form.getByLabel(/^API token/).fill('e2e-token-not-shown')
     await form.getByRole('button', { name: 'Create system' }).click()
-    await page.getByRole('cell', { name: 'E2E sandbox' }).waitFor()
+    await page.getByRole('cell', { name: 'E2E sandbox', exact: true }).waitFor()
     if ((await page.content()).includes('e2e-token-not-shown')) throw new Error('a secret appears in the page')
     await button('Test connection to E2E sandbox').click()
     await page.getByText(/ms$/).first().waitFor()
@@ -163,7 +166,7 @@ try {
     await page.locator('main table tbody tr').first().waitFor()
     await shot('audit')
     await go('accounts')
-    await page.getByRole('cell', { name: adminUser }).waitFor()
+    await page.getByRole('combobox', { name: `Role of ${adminUser}` }).waitFor()
     await shot('accounts')
     await go('license')
     await page.getByTestId('license').waitFor()
@@ -191,7 +194,7 @@ try {
     await shot('dashboard-dark')
   })
 } finally {
-  await browser.close()
+  await context.close()
   rmSync(profileDir, { recursive: true, force: true })
 }
 
