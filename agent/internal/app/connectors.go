@@ -6,5 +6,6 @@ import (
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/azuredevops"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/jira"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/redmine"
+	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/rt"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/sandbox"
 )
