@@ -40,9 +40,9 @@ func (f feedCursor) String() string {
 }
 
 func parseCursor(s string) (feedCursor, error) {
-	head, tail, _ := strings.Cut(s, ":")
+	head, tail, deferred := strings.Cut(s, ":")
 	after, err := strconv.ParseInt(head, 10, 64)
-	if err != nil || after < 0 {
+	if err != nil || after < 0 || (deferred && tail == "") {
 		return feedCursor{}, fmt.Errorf("cursor %q is not an RT feed position: %w", s, connector.ErrInvalid)
 	}
 	f := feedCursor{after: after}
@@ -74,7 +74,13 @@ func (c *Conn) Changes(ctx context.Context, project string, since time.Time, cur
 			return connector.Page{}, fmt.Errorf("list RT changes in %s: %w", queue, err)
 		}
 	}
-	sql := "ObjectType = 'RT::Ticket' AND TicketQueue = " + sqlQuote(queue) + " AND id > " + strconv.FormatInt(cur.after, 10)
+	qid, err := c.queueID(ctx, queue)
+	if err != nil {
+		return connector.Page{}, fmt.Errorf("list RT changes in %s: %w", queue, err)
+	}
+	// The queue goes by id: REST2 reads any transaction query holding a
+	// "[" as JSON, and a queue name may hold one.
+	sql := "ObjectType = 'RT::Ticket' AND TicketQueue = " + qid + " AND id > " + strconv.FormatInt(cur.after, 10)
 	if cursor == "" && !since.IsZero() {
 		sql += " AND Created >= '" + since.UTC().Truncate(time.Second).Format(rtSQLTime) + "'"
 	}
@@ -125,4 +131,27 @@ func (c *Conn) Changes(ctx context.Context, project string, since time.Time, cur
 		out.Cursor = next.String()
 	}
 	return out, nil
+}
+
+// queueID resolves a queue name, once per connector: a queue's id never
+// changes.
+func (c *Conn) queueID(ctx context.Context, name string) (string, error) {
+	c.usersMu.Lock()
+	id, ok := c.queueIDs[name]
+	c.usersMu.Unlock()
+	if ok {
+		return id, nil
+	}
+	q, err := c.readQueue(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	id = string(q.ID)
+	if _, err := strconv.ParseUint(id, 10, 63); err != nil {
+		return "", fmt.Errorf("queue %s has the id %q: %w", name, id, connector.ErrUnavailable)
+	}
+	c.usersMu.Lock()
+	c.queueIDs[name] = id
+	c.usersMu.Unlock()
+	return id, nil
 }

@@ -83,10 +83,11 @@ type Conn struct {
 	// to cross page boundaries with few tickets.
 	pageSize int
 
-	// Caches of what tickets name by id only. usersMu guards all three.
+	// Caches of what tickets name by id only. usersMu guards them all.
 	usersMu    sync.Mutex
 	users      map[string]userEntry // by RT user name
 	queueNames map[string]string    // queue name by id
+	queueIDs   map[string]string    // queue id by name
 	cfMultis   map[string]bool      // whether a custom field is multi-valued, by id
 
 	descMu sync.Mutex
@@ -146,7 +147,7 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	return &Conn{
 		http: client, web: web, queue: strings.TrimSpace(stringSetting(cfg.Settings, "queue")),
 		commentAs: commentAs, markerField: marker, statuses: statuses, now: now, pageSize: maxPage,
-		users: map[string]userEntry{}, queueNames: map[string]string{}, cfMultis: map[string]bool{}, descs: map[string]string{},
+		users: map[string]userEntry{}, queueNames: map[string]string{}, queueIDs: map[string]string{}, cfMultis: map[string]bool{}, descs: map[string]string{},
 	}, nil
 }
 
