@@ -86,7 +86,7 @@ describe('SettingsPage', () => {
     })
     wrap(<SettingsPage />)
     expect(await screen.findByTestId('telemetry-preview')).toHaveTextContent(body)
-    await user.selectOptions(screen.getByLabelText(/Log level/), 'debug')
+    await user.selectOptions(await screen.findByLabelText(/Log level/), 'debug')
     await user.click(screen.getByRole('button', { name: 'Save settings' }))
     await waitFor(() => expect(fb!.calls.find((c) => c.method === 'settings.set')?.params).toEqual({ logLevel: 'debug' }))
     await user.click(screen.getByLabelText('Send telemetry'))
