@@ -38,11 +38,13 @@ func (c *Conn) user(ctx context.Context, login string) connector.User {
 	if ok && c.now().Sub(e.at) < usersFresh {
 		return e.u
 	}
+	// A token that may not read other users gets the login alone, and
+	// that is cached too, rather than asked again for every ticket.
+	u := connector.User{ID: login}
 	var w wireUser
-	if err := c.getJSON(ctx, "/user/"+url.PathEscape(login), nil, &w); err != nil {
-		return connector.User{ID: login}
+	if err := c.getJSON(ctx, "/user/"+url.PathEscape(login), nil, &w); err == nil {
+		u = userOf(w)
 	}
-	u := userOf(w)
 	c.usersMu.Lock()
 	c.users[login] = userEntry{u: u, at: c.now()}
 	c.usersMu.Unlock()
