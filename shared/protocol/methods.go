@@ -20,6 +20,7 @@ var (
 	SystemsUpdate = def[a.SystemsUpdateParams, a.SystemResult]("systems.update", Admin)
 	SystemsDelete = def[a.IDParams, a.Empty]("systems.delete", Admin)
 	SystemsTest   = def[a.IDParams, a.SystemsTestResult]("systems.test", Operator)
+	SystemsSchema = def[a.SystemsSchemaParams, a.SystemsSchemaResult]("systems.schema", Viewer)
 
 	AccountsList        = def[a.Empty, a.AccountsListResult]("accounts.list", Admin)
 	AccountsCreate      = def[a.AccountsCreateParams, a.AccountResult]("accounts.create", Admin)

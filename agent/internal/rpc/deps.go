@@ -9,6 +9,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
@@ -36,4 +37,7 @@ type Deps struct {
 	Engine   *syncer.Engine
 	Host     func(ctx context.Context) (apitype.HostInfo, error)
 	License  *license.Manager
+	// Connector opens a system's connector (the sync engine's cache, so a
+	// system has one rate limiter); nil opens one per call from Systems.
+	Connector func(systemID string) (connector.Connector, error)
 }

@@ -98,5 +98,7 @@ func FuzzDecodeParams(f *testing.F) {
 		check(e5)
 		_, e6 := decodeParams[apitype.LoginParams](raw)
 		check(e6)
+		_, e7 := decodeParams[apitype.SystemsSchemaParams](raw)
+		check(e7)
 	})
 }

@@ -29,6 +29,7 @@ func (s *Server) register() {
 	})
 
 	s.registerSystems()
+	s.registerSchema()
 	s.registerAccounts()
 	s.registerStreams()
 	s.registerSupport()
