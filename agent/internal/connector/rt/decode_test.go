@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 )
 
 // These tests need no RT: they pin the decoders and value conversions.
@@ -176,4 +177,25 @@ func FuzzDecoders(f *testing.F) {
 			t.Fatalf("streamed %q (%v), whole %q", streamed, err, plain)
 		}
 	})
+}
+
+func TestOpenSettings(t *testing.T) {
+	cfg := func(settings map[string]any) connector.Config {
+		return connector.Config{Name: "RT", URL: "https://rt.example.com/REST/2.0/", Settings: settings,
+			Secrets: map[string]secret.Secret{"token": secret.New("1-14-abc")}}
+	}
+	c, err := Open(cfg(map[string]any{"queue": " Support ", "statuses": "new, doing,done,"}), connector.Env{})
+	if err != nil || c.web != "https://rt.example.com" || c.queue != "Support" || c.commentAs != commentAsComment ||
+		c.markerField != defaultMarkerField || !slices.Equal(c.statuses, []string{"new", "doing", "done"}) {
+		t.Fatalf("%+v, %v", c, err)
+	}
+	if _, err := Open(cfg(map[string]any{"commentAs": "email"}), connector.Env{}); !errors.Is(err, connector.ErrInvalid) {
+		t.Fatalf("commentAs email: %v", err)
+	}
+	if _, err := Open(cfg(map[string]any{}), connector.Env{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Conn{}).scope(""); !errors.Is(err, connector.ErrInvalid) {
+		t.Fatalf("no queue: %v", err)
+	}
 }

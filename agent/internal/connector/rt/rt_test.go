@@ -16,6 +16,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/realsys"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
+	"github.com/rs/zerolog"
 )
 
 // The tests run against the real Request Tracker that realsys starts,
@@ -328,7 +329,7 @@ func TestChangesFeed(t *testing.T) {
 	if _, err := c.Update(ctx(t), made[0].Ref, connector.Fields{"status": "open"}, ""); err != nil {
 		t.Fatal(err)
 	}
-	seen, pages, cursor := map[string]connector.Entity{}, 0, ""
+	seen, pages, cursor, deferred := map[string]connector.Entity{}, 0, "", false
 	var last time.Time
 	for {
 		page, err := c.Changes(ctx(t), "", start, cursor)
@@ -343,12 +344,14 @@ func TestChangesFeed(t *testing.T) {
 			last = en.UpdatedAt
 			seen[en.ID] = en
 		}
+		t.Logf("page %d: %d tickets, cursor %q", pages, len(page.Entities), page.Cursor)
+		deferred = deferred || strings.Contains(page.Cursor, ":")
 		if cursor = page.Cursor; cursor == "" || pages > 50 {
 			break
 		}
 	}
-	if pages < 2 || len(seen) != 3 || seen[made[0].ID].Fields["status"] != "open" {
-		t.Fatalf("%d pages, seen %d tickets (%v)", pages, len(seen), seen[made[0].ID].Fields["status"])
+	if pages < 2 || len(seen) != 3 || seen[made[0].ID].Fields["status"] != "open" || !deferred {
+		t.Fatalf("%d pages, seen %d tickets (%v), a ticket deferred: %v", pages, len(seen), seen[made[0].ID].Fields["status"], deferred)
 	}
 
 	// Deleted: gone from searches, still in the feed.
@@ -393,14 +396,18 @@ func TestStaleVersion(t *testing.T) {
 func TestBadToken(t *testing.T) {
 	rs := realsys.StartRT(t)
 	const bad = "1-14-00000000000000000000000000000000"
+	var logs bytes.Buffer
 	c, err := Open(connector.Config{ID: "rt-bad", Name: "RT", Kind: Kind, URL: rs.URL,
-		Secrets: map[string]secret.Secret{"token": secret.New(bad)}}, connector.Env{})
+		Secrets: map[string]secret.Secret{"token": secret.New(bad)}}, connector.Env{Log: zerolog.New(&logs).Level(zerolog.DebugLevel)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.Validate(ctx(t))
 	if !errors.Is(err, connector.ErrUnauthorized) || strings.Contains(err.Error(), bad) {
 		t.Fatalf("bad token: %v", err)
+	}
+	if !strings.Contains(logs.String(), `"status":401`) || strings.Contains(logs.String(), bad) {
+		t.Fatalf("logs: %s", logs.String())
 	}
 	if _, err := Open(connector.Config{Name: "RT", URL: rs.URL}, connector.Env{}); !errors.Is(err, connector.ErrUnauthorized) {
 		t.Fatalf("no token: %v", err)
