@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
@@ -20,9 +21,8 @@ import (
 // the ticket's history for what they are.
 const (
 	// No "[": REST2 takes any query holding one for JSON.
-	ownPrefix     = "Lockstep:"
-	descSubject   = ownPrefix + " description"
-	uploadSubject = ownPrefix + " attachment"
+	descSubject   = "Lockstep: description"
+	uploadSubject = "Lockstep: attachment"
 )
 
 // maxDescCache bounds the description cache. Descriptions are immutable
@@ -40,20 +40,27 @@ var bodyTypes = []map[string]any{
 // description reads a ticket's description: the content of its latest
 // description comment, else of its Create transaction.
 func (c *Conn) description(ctx context.Context, id string) (string, error) {
-	q := pageQuery(1, 1)
-	q.Set("query", "ObjectType = 'RT::Ticket' AND ObjectId = "+id+
-		" AND (Type = 'Create' OR (Type = 'Comment' AND Data LIKE "+sqlQuote(descSubject)+"))")
-	q.Set("orderby", "id")
-	q.Set("order", "DESC")
-	q.Set("fields", "Type,Data")
-	var page wirePage[wireTxn]
-	if err := c.getJSON(ctx, "/transactions", q, &page); err != nil {
-		return "", fmt.Errorf("find the description of RT ticket %s: %w", id, err)
+	// LIKE is "contains" in TransactionSQL: a reply whose subject quotes
+	// ours matches too, so the newest exact match wins, else the Create.
+	txn := ""
+	for _, cond := range []string{"(Type = 'Create' OR (Type = 'Comment' AND Data LIKE " + sqlQuote(descSubject) + "))", "Type = 'Create'"} {
+		q := pageQuery(20, 1)
+		q.Set("query", "ObjectType = 'RT::Ticket' AND ObjectId = "+id+" AND "+cond)
+		q.Set("orderby", "id")
+		q.Set("order", "DESC")
+		q.Set("fields", "Type,Data")
+		var page wirePage[wireTxn]
+		if err := c.getJSON(ctx, "/transactions", q, &page); err != nil {
+			return "", fmt.Errorf("find the description of RT ticket %s: %w", id, err)
+		}
+		if i := slices.IndexFunc(page.Items, func(t wireTxn) bool { return t.Type == "Create" || ownSubject(t.Data) == descSubject }); i >= 0 {
+			txn = string(page.Items[i].ID)
+			break
+		}
 	}
-	if len(page.Items) == 0 {
+	if txn == "" {
 		return "", nil
 	}
-	txn := string(page.Items[0].ID)
 	c.descMu.Lock()
 	d, ok := c.descs[txn]
 	c.descMu.Unlock()
@@ -152,7 +159,7 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 	}
 	out := make([]connector.Comment, 0, len(txns))
 	for _, t := range txns {
-		if strings.HasPrefix(strings.TrimSpace(t.Data), ownPrefix) {
+		if ownSubject(t.Data) != "" {
 			continue
 		}
 		out = append(out, connector.Comment{ID: string(t.ID), Author: c.user(ctx, string(t.Creator.ID)),
@@ -229,4 +236,13 @@ func (c *Conn) missingTicket(ctx context.Context, id string, err error) error {
 		return fmt.Errorf("ticket %s does not exist: %w", id, rerr)
 	}
 	return err
+}
+
+// ownSubject returns a transaction's subject (RT keeps it in Data, with a
+// line break) if it is one of Lockstep's bookkeeping subjects.
+func ownSubject(data string) string {
+	if s := strings.TrimSpace(data); s == descSubject || s == uploadSubject {
+		return s
+	}
+	return ""
 }

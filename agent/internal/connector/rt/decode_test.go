@@ -128,6 +128,11 @@ func TestDecodeTicket(t *testing.T) {
 	if merged := linksOf("9", tk); merged[0] != (connector.Link{Type: LinkMergedInto, Target: connector.Ref{ID: "1", Key: "1"}}) {
 		t.Fatalf("merged: %+v", merged)
 	}
+	for _, body := range []string{`{"items":[{"type":"transaction","Type":"Create"}]}`, `{"items":[{"Type":"Create","type":"transaction"}]}`} {
+		if p, err := decodePage[wireTxn]([]byte(body)); err != nil || p.Items[0].Type != "Create" {
+			t.Fatalf("%s: %+v, %v", body, p, err)
+		}
+	}
 	if _, err := decodeTicket([]byte(`{"id":"abc"}`)); err == nil {
 		t.Fatal("a ticket without a numeric id must not decode")
 	}

@@ -107,7 +107,11 @@ type wirePage[T any] struct {
 }
 
 type wireTxn struct {
-	ID       flexString `json:"id"`
+	ID flexString `json:"id"`
+	// Record is the lowercase "type" ("transaction"): declared so that
+	// encoding/json, which also matches keys case-insensitively, never
+	// puts it in Type.
+	Record   string     `json:"type"`
 	Type     string     `json:"Type"`
 	Field    string     `json:"Field"`
 	ObjectID flexString `json:"ObjectId"`
