@@ -6,9 +6,10 @@ import { errorMessage } from '../../api/bridge'
 import { Alert, Button } from '../../ui'
 import { saveProcess, issuesOf, issueMap, type Issue } from './api'
 import { CheckCell, IssuesContext, SectionIssue, SelectCell, TextCell, fieldId, removeAt, replaceAt } from './controls'
+import { SchemaContext, useSchemas, type SideSchema } from './schema'
 import { TypePairEditor, cleanFilters } from './TypePairEditor'
 import { UserMapEditor } from './UserMapEditor'
-import type { Conflict, Process, System } from './types'
+import type { Conflict, End, Process, Side, System } from './types'
 
 const MiB = 1024 * 1024
 
@@ -37,6 +38,8 @@ export function ProcessEditor({
   const [busy, setBusy] = useState(false)
   const summary = useRef<HTMLDivElement>(null)
   const dirty = JSON.stringify(p) !== JSON.stringify(initial)
+  // Pick-lists help whoever edits; a read-only view does not ask the systems.
+  const schemas = useSchemas(p.a, p.b, !readOnly)
 
   useEffect(() => setP(initial), [initial])
 
@@ -82,6 +85,7 @@ export function ProcessEditor({
 
   return (
     <IssuesContext.Provider value={issueMap(issues)}>
+      <SchemaContext.Provider value={{ a: schemas.a, b: schemas.b }}>
       <form className="process-editor" onSubmit={save} aria-label="Sync process configuration" noValidate>
         {issues.length > 0 && (
           <div ref={summary} tabIndex={-1}>
@@ -131,6 +135,7 @@ export function ProcessEditor({
           <section className="editor-section" aria-labelledby="sec-types">
             <h3 id="sec-types">Entity types and fields</h3>
             <p className="muted small">Type names of entity types, fields and link types as the systems spell them; saving checks them against each system's schema.</p>
+            {!readOnly && <SchemaStatus a={schemas.a} b={schemas.b} ends={{ a: p.a, b: p.b }} systems={systems} onRefresh={schemas.refresh} />}
             <SectionIssue path="types" />
             {p.types.map((t, i) => (
               <TypePairEditor key={i} index={i} value={t} onChange={(nt) => set({ types: replaceAt(p.types, i, nt) })} onRemove={() => set({ types: removeAt(p.types, i) })} />
@@ -216,6 +221,66 @@ export function ProcessEditor({
           </div>
         )}
       </form>
+      </SchemaContext.Provider>
     </IssuesContext.Provider>
+  )
+}
+
+// SchemaStatus says where the pick-lists come from, or why a side has none:
+// an unreachable system leaves the names free text, checked on save.
+function SchemaStatus({
+  a,
+  b,
+  ends,
+  systems,
+  onRefresh,
+}: {
+  a: SideSchema
+  b: SideSchema
+  ends: Record<Side, End>
+  systems: System[]
+  onRefresh: () => void
+}) {
+  if (a.state === 'none' && b.state === 'none') {
+    return <p className="muted small">Choose both systems and projects to get pick-lists of their entity types, fields and values.</p>
+  }
+  const name = (side: Side) => {
+    const sys = systems.find((s) => s.id === ends[side].system)
+    return `${sys?.name ?? ends[side].system} (${ends[side].project.trim()})`
+  }
+  const line = (side: Side, s: SideSchema) => {
+    const who = `${side.toUpperCase()}: ${name(side)}`
+    switch (s.state) {
+      case 'loading':
+        return <li key={side}>{who}: reading the schema…</li>
+      case 'ready':
+        return (
+          <li key={side}>
+            {who}: {s.schema.entityTypes.length} entity types, {s.schema.fields.length} fields, {s.schema.linkTypes.length} link types
+          </li>
+        )
+      default:
+        return null
+    }
+  }
+  const failed = (['a', 'b'] as Side[]).filter((side) => ({ a, b })[side].state === 'error')
+  return (
+    <div className="schema-status">
+      <ul className="muted small" aria-label="Pick-lists" aria-live="polite">
+        {line('a', a)}
+        {line('b', b)}
+      </ul>
+      {failed.map((side) => {
+        const s = ({ a, b })[side] as { state: 'error'; message: string }
+        return (
+          <Alert key={side} kind="warning" title={`No pick-lists for ${side.toUpperCase()}: ${name(side)} could not be read`}>
+            {s.message.replace(/\.?\s*$/, '.')} Names can still be typed; saving checks them against the system.
+          </Alert>
+        )
+      })}
+      <Button onClick={onRefresh} disabled={a.state === 'loading' || b.state === 'loading'}>
+        Refresh pick-lists
+      </Button>
+    </div>
   )
 }

@@ -1,8 +1,9 @@
 // One entity-type pair of a process: its field pairs (direction, value map,
 // user map, transforms), filters and link-type pairs.
 import { Button } from '../../ui'
-import { CheckCell, SectionIssue, SelectCell, TextCell, removeAt, replaceAt, useIssuesUnder } from './controls'
-import type { Direction, FieldPair, Filter, FilterOp, LinkTypePair, OnMissing, Transform, TransformKind, TypePair, ValueMap } from './types'
+import { CheckCell, SectionIssue, SelectCell, TextCell, removeAt, replaceAt, useIssuesUnder, type PickOption } from './controls'
+import { findField, schemaOf, useSideSchema, valuesOf, type SideSchema } from './schema'
+import type { Direction, FieldPair, Filter, FilterOp, LinkTypePair, OnMissing, Side, Transform, TransformKind, TypePair, ValueMap } from './types'
 
 export const directionOptions: { value: Direction; label: string }[] = [
   { value: 'a_to_b', label: 'A → B' },
@@ -43,6 +44,33 @@ const opOptions: { value: FilterOp; label: string }[] = [
   { value: 'matches', label: 'matches regex' },
 ]
 
+// The pick-lists a side's schema offers; empty while it is not read.
+function nameOptions(names: string[] | undefined): PickOption[] {
+  return (names ?? []).map((value) => ({ value }))
+}
+
+function fieldOptions(s: SideSchema): PickOption[] {
+  return (schemaOf(s)?.fields ?? []).map((f) => ({
+    value: f.name,
+    label: [f.label, f.type, f.required && 'required', f.readOnly && 'read-only'].filter(Boolean).join(' · '),
+  }))
+}
+
+// fieldHint says what the named field is in the side's schema, or that the
+// schema does not know it (the agent would refuse it on save).
+function fieldHint(s: SideSchema, name: string): string | undefined {
+  if (!name || s.state !== 'ready') return undefined
+  const f = findField(s, name)
+  if (!f) return `Not in ${s.schema.project}'s schema`
+  const n = f.values?.length ?? 0
+  return [f.type, f.required && 'required', f.readOnly && 'read-only', n > 0 && `${n} values`].filter(Boolean).join(' · ')
+}
+
+function typeHint(s: SideSchema, name: string): string | undefined {
+  if (!name || s.state !== 'ready' || s.schema.entityTypes.includes(name)) return undefined
+  return `Not an entity type of ${s.schema.project}`
+}
+
 export function TypePairEditor({
   index,
   value,
@@ -59,14 +87,16 @@ export function TypePairEditor({
   const fields = value.fields
   const filters = value.filters ?? []
   const links = value.linkTypes ?? []
+  const schemaA = useSideSchema('a')
+  const schemaB = useSideSchema('b')
   return (
     <section className="type-pair" aria-label={`Entity types ${index + 1}: ${name}`}>
       <div className="type-pair-head">
-        <TextCell path={`${path}.a`} label={`Entity type in A (pair ${index + 1})`} placeholder="Type in A, e.g. incident" value={value.a} onChange={(a) => onChange({ ...value, a })} />
+        <TextCell path={`${path}.a`} label={`Entity type in A (pair ${index + 1})`} placeholder="Type in A, e.g. incident" value={value.a} onChange={(a) => onChange({ ...value, a })} options={nameOptions(schemaOf(schemaA)?.entityTypes)} hint={typeHint(schemaA, value.a)} />
         <span className="pair-arrow" aria-hidden="true">
           ↔
         </span>
-        <TextCell path={`${path}.b`} label={`Entity type in B (pair ${index + 1})`} placeholder="Type in B, e.g. bug" value={value.b} onChange={(b) => onChange({ ...value, b })} />
+        <TextCell path={`${path}.b`} label={`Entity type in B (pair ${index + 1})`} placeholder="Type in B, e.g. bug" value={value.b} onChange={(b) => onChange({ ...value, b })} options={nameOptions(schemaOf(schemaB)?.entityTypes)} hint={typeHint(schemaB, value.b)} />
         <Button variant="ghost" className="remove-row" onClick={onRemove} aria-label={`Remove entity types ${name}`}>
           Remove
         </Button>
@@ -81,6 +111,7 @@ export function TypePairEditor({
           key={i}
           path={`${path}.fields[${i}]`}
           index={i}
+          types={value}
           value={f}
           onChange={(nf) => onChange({ ...value, fields: replaceAt(fields, i, nf) })}
           onRemove={() => onChange({ ...value, fields: removeAt(fields, i) })}
@@ -96,6 +127,7 @@ export function TypePairEditor({
           key={i}
           path={`${path}.filters[${i}]`}
           index={i}
+          types={value}
           value={f}
           onChange={(nf) => onChange({ ...value, filters: replaceAt(filters, i, nf) })}
           onRemove={() => onChange({ ...value, filters: removeAt(filters, i) })}
@@ -107,11 +139,11 @@ export function TypePairEditor({
       <SectionIssue path={`${path}.linkTypes`} />
       {links.map((l, i) => (
         <div className="row" key={i}>
-          <TextCell path={`${path}.linkTypes[${i}].a`} label={`Link type in A (link ${i + 1})`} placeholder="e.g. blocks" value={l.a} onChange={(a) => onChange({ ...value, linkTypes: replaceAt(links, i, { ...l, a }) })} />
+          <TextCell path={`${path}.linkTypes[${i}].a`} label={`Link type in A (link ${i + 1})`} placeholder="e.g. blocks" value={l.a} onChange={(a) => onChange({ ...value, linkTypes: replaceAt(links, i, { ...l, a }) })} options={nameOptions(schemaOf(schemaA)?.linkTypes)} />
           <span className="pair-arrow" aria-hidden="true">
             ↔
           </span>
-          <TextCell path={`${path}.linkTypes[${i}].b`} label={`Link type in B (link ${i + 1})`} placeholder="e.g. blocks" value={l.b} onChange={(b) => onChange({ ...value, linkTypes: replaceAt(links, i, { ...l, b }) })} />
+          <TextCell path={`${path}.linkTypes[${i}].b`} label={`Link type in B (link ${i + 1})`} placeholder="e.g. blocks" value={l.b} onChange={(b) => onChange({ ...value, linkTypes: replaceAt(links, i, { ...l, b }) })} options={nameOptions(schemaOf(schemaB)?.linkTypes)} />
           <Button variant="ghost" className="remove-row" aria-label={`Remove link types ${i + 1}`} onClick={() => onChange({ ...value, linkTypes: removeAt(links, i) })}>
             Remove
           </Button>
@@ -122,7 +154,23 @@ export function TypePairEditor({
   )
 }
 
-function FieldPairRow({ path, index, value, onChange, onRemove }: { path: string; index: number; value: FieldPair; onChange: (f: FieldPair) => void; onRemove: () => void }) {
+function FieldPairRow({
+  path,
+  index,
+  types,
+  value,
+  onChange,
+  onRemove,
+}: {
+  path: string
+  index: number
+  types: { a: string; b: string }
+  value: FieldPair
+  onChange: (f: FieldPair) => void
+  onRemove: () => void
+}) {
+  const schemaA = useSideSchema('a')
+  const schemaB = useSideSchema('b')
   const name = `${value.a || '?'} ↔ ${value.b || '?'}`
   const label = `field pair ${index + 1} (${name})`
   const hasExtras = !!(value.valueMap || value.transformAToB || value.transformBToA)
@@ -135,9 +183,9 @@ function FieldPairRow({ path, index, value, onChange, onRemove }: { path: string
   return (
     <div className="field-pair" role="group" aria-label={`Field pair ${index + 1}`}>
       <div className="row">
-        <TextCell path={`${path}.a`} label={`Field in A of ${label}`} placeholder="Field in A" value={value.a} onChange={(a) => onChange({ ...value, a })} />
+        <TextCell path={`${path}.a`} label={`Field in A of ${label}`} placeholder="Field in A" value={value.a} onChange={(a) => onChange({ ...value, a })} options={fieldOptions(schemaA)} hint={fieldHint(schemaA, value.a)} />
         <SelectCell path={`${path}.direction`} label={`Direction of ${label}`} className="cell-narrow" value={value.direction} options={directionOptions} onChange={(direction) => onChange({ ...value, direction })} />
-        <TextCell path={`${path}.b`} label={`Field in B of ${label}`} placeholder="Field in B" value={value.b} onChange={(b) => onChange({ ...value, b })} />
+        <TextCell path={`${path}.b`} label={`Field in B of ${label}`} placeholder="Field in B" value={value.b} onChange={(b) => onChange({ ...value, b })} options={fieldOptions(schemaB)} hint={fieldHint(schemaB, value.b)} />
         <CheckCell path={`${path}.userMap`} label={`Map users of ${label}`} checked={!!value.userMap} onChange={(userMap) => onChange({ ...value, userMap: userMap || undefined })}>
           Users
         </CheckCell>
@@ -147,7 +195,14 @@ function FieldPairRow({ path, index, value, onChange, onRemove }: { path: string
       </div>
       <details className="field-extras" open={hasExtras || extrasInvalid || undefined}>
         <summary>Value map and transforms{hasExtras ? ' (set)' : ''}</summary>
-        <ValueMapEditor path={`${path}.valueMap`} label={label} value={value.valueMap} onChange={(valueMap) => onChange({ ...value, valueMap })} />
+        <ValueMapEditor
+          path={`${path}.valueMap`}
+          label={label}
+          value={value.valueMap}
+          onChange={(valueMap) => onChange({ ...value, valueMap })}
+          optionsA={nameOptions(valuesOf(schemaA, types.a, value.a))}
+          optionsB={nameOptions(valuesOf(schemaB, types.b, value.b))}
+        />
         {flowsAB && (
           <TransformEditor path={`${path}.transformAToB`} label={`Transform A → B of ${label}`} title="Transform A → B" value={value.transformAToB} onChange={(transformAToB) => onChange({ ...value, transformAToB })} />
         )}
@@ -159,7 +214,21 @@ function FieldPairRow({ path, index, value, onChange, onRemove }: { path: string
   )
 }
 
-function ValueMapEditor({ path, label, value, onChange }: { path: string; label: string; value?: ValueMap; onChange: (v?: ValueMap) => void }) {
+function ValueMapEditor({
+  path,
+  label,
+  value,
+  onChange,
+  optionsA,
+  optionsB,
+}: {
+  path: string
+  label: string
+  value?: ValueMap
+  onChange: (v?: ValueMap) => void
+  optionsA: PickOption[]
+  optionsB: PickOption[]
+}) {
   if (!value) {
     return (
       <div className="extras-block">
@@ -175,11 +244,11 @@ function ValueMapEditor({ path, label, value, onChange }: { path: string; label:
       <SectionIssue path={path} />
       {pairs.map((p, i) => (
         <div className="row" key={i}>
-          <TextCell path={`${path}.pairs[${i}].a`} label={`Value in A (row ${i + 1}) of ${label}`} placeholder="Value in A" value={p.a} onChange={(a) => onChange({ ...value, pairs: replaceAt(pairs, i, { ...p, a }) })} />
+          <TextCell path={`${path}.pairs[${i}].a`} label={`Value in A (row ${i + 1}) of ${label}`} placeholder="Value in A" value={p.a} onChange={(a) => onChange({ ...value, pairs: replaceAt(pairs, i, { ...p, a }) })} options={optionsA} />
           <span className="pair-arrow" aria-hidden="true">
             ↔
           </span>
-          <TextCell path={`${path}.pairs[${i}].b`} label={`Value in B (row ${i + 1}) of ${label}`} placeholder="Value in B" value={p.b} onChange={(b) => onChange({ ...value, pairs: replaceAt(pairs, i, { ...p, b }) })} />
+          <TextCell path={`${path}.pairs[${i}].b`} label={`Value in B (row ${i + 1}) of ${label}`} placeholder="Value in B" value={p.b} onChange={(b) => onChange({ ...value, pairs: replaceAt(pairs, i, { ...p, b }) })} options={optionsB} />
           <Button variant="ghost" className="remove-row" aria-label={`Remove value row ${i + 1} of ${label}`} onClick={() => onChange({ ...value, pairs: removeAt(pairs, i) })}>
             Remove
           </Button>
@@ -193,11 +262,11 @@ function ValueMapEditor({ path, label, value, onChange }: { path: string; label:
         </label>
         <label>
           Default in A
-          <TextCell path={`${path}.defaultA`} label={`Default in A of ${label}`} value={value.defaultA ?? ''} onChange={(d) => onChange({ ...value, defaultA: d === '' ? undefined : d })} />
+          <TextCell path={`${path}.defaultA`} label={`Default in A of ${label}`} value={value.defaultA ?? ''} onChange={(d) => onChange({ ...value, defaultA: d === '' ? undefined : d })} options={optionsA} />
         </label>
         <label>
           Default in B
-          <TextCell path={`${path}.defaultB`} label={`Default in B of ${label}`} value={value.defaultB ?? ''} onChange={(d) => onChange({ ...value, defaultB: d === '' ? undefined : d })} />
+          <TextCell path={`${path}.defaultB`} label={`Default in B of ${label}`} value={value.defaultB ?? ''} onChange={(d) => onChange({ ...value, defaultB: d === '' ? undefined : d })} options={optionsB} />
         </label>
       </div>
       <Button variant="ghost" onClick={() => onChange(undefined)}>
@@ -262,8 +331,25 @@ function filterValue(op: FilterOp, text: string): unknown {
   return text
 }
 
-function FilterRow({ path, index, value, onChange, onRemove }: { path: string; index: number; value: Filter; onChange: (f: Filter) => void; onRemove: () => void }) {
+function FilterRow({
+  path,
+  index,
+  types,
+  value,
+  onChange,
+  onRemove,
+}: {
+  path: string
+  index: number
+  types: { a: string; b: string }
+  value: Filter
+  onChange: (f: Filter) => void
+  onRemove: () => void
+}) {
   const label = `filter ${index + 1}`
+  const side: Side = value.side ?? 'a'
+  const sideSchema = useSideSchema(side)
+  const single = value.op === 'eq' || value.op === 'neq' || value.op === 'contains' || value.op === 'not_contains'
   const noValue = value.op === 'empty' || value.op === 'not_empty'
   return (
     <div className="row" role="group" aria-label={`Filter ${index + 1}`}>
@@ -278,7 +364,7 @@ function FilterRow({ path, index, value, onChange, onRemove }: { path: string; i
         ]}
         onChange={(side) => onChange({ ...value, side })}
       />
-      <TextCell path={`${path}.field`} label={`Field of ${label}`} placeholder="Field" value={value.field} onChange={(field) => onChange({ ...value, field })} />
+      <TextCell path={`${path}.field`} label={`Field of ${label}`} placeholder="Field" value={value.field} onChange={(field) => onChange({ ...value, field })} options={fieldOptions(sideSchema)} hint={fieldHint(sideSchema, value.field)} />
       <SelectCell path={`${path}.op`} label={`Operator of ${label}`} value={value.op} options={opOptions} onChange={(op) => onChange({ ...value, op, value: filterValue(op, filterText(value.value)) })} />
       {noValue ? (
         <div className="cell" />
@@ -289,6 +375,7 @@ function FilterRow({ path, index, value, onChange, onRemove }: { path: string; i
           placeholder={value.op === 'in' || value.op === 'not_in' ? 'high, critical' : 'Value'}
           value={filterText(value.value)}
           onChange={(t) => onChange({ ...value, value: value.op === 'in' || value.op === 'not_in' ? t.split(',').map((s) => s.trimStart()) : t })}
+          options={single ? nameOptions(valuesOf(sideSchema, types[side], value.field)) : undefined}
         />
       )}
       <Button variant="ghost" className="remove-row" aria-label={`Remove ${label}`} onClick={onRemove}>

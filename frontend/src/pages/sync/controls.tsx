@@ -35,6 +35,10 @@ function ErrorText({ path, error }: { path: string; error?: string }) {
 
 type Common = { path: string; label: string; className?: string }
 
+// PickOption is one suggestion of a pick-list: a name the system's schema
+// knows, with a label saying what it is.
+export type PickOption = { value: string; label?: string }
+
 export function TextCell({
   path,
   label,
@@ -44,8 +48,22 @@ export function TextCell({
   className,
   type = 'text',
   list,
-}: Common & { value: string; onChange: (v: string) => void; placeholder?: string; type?: string; list?: string }) {
+  options,
+  hint,
+}: Common & {
+  value: string
+  onChange: (v: string) => void
+  placeholder?: string
+  type?: string
+  list?: string
+  // options become a datalist: suggestions, while any text stays allowed.
+  options?: PickOption[]
+  // hint is a short note under the input, e.g. the chosen field's type.
+  hint?: string
+}) {
   const error = useIssue(path)
+  const listId = options && options.length > 0 ? fieldId(path) + '-options' : list
+  const described = [error && fieldId(path) + '-error', hint && fieldId(path) + '-hint'].filter(Boolean).join(' ')
   return (
     <div className={['cell', className].filter(Boolean).join(' ')}>
       <input
@@ -53,12 +71,24 @@ export function TextCell({
         type={type}
         aria-label={label}
         aria-invalid={error ? true : undefined}
-        aria-describedby={error ? fieldId(path) + '-error' : undefined}
+        aria-describedby={described || undefined}
         value={value}
         placeholder={placeholder}
-        list={list}
+        list={listId}
         onChange={(e) => onChange(e.target.value)}
       />
+      {options && options.length > 0 && (
+        <datalist id={listId}>
+          {options.map((o) => (
+            <option key={o.value} value={o.value} label={o.label} />
+          ))}
+        </datalist>
+      )}
+      {hint && (
+        <div id={fieldId(path) + '-hint'} className="cell-hint">
+          {hint}
+        </div>
+      )}
       <ErrorText path={path} error={error} />
     </div>
   )
