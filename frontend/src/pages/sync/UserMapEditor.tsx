@@ -3,7 +3,8 @@
 import { useState } from 'react'
 import { bridge, errorKind, errorMessage } from '../../api/bridge'
 import { Alert, Button } from '../../ui'
-import { SectionIssue, SelectCell, TextCell, removeAt } from './controls'
+import { SectionIssue, SelectCell, TextCell, removeAt, type PickOption } from './controls'
+import { schemaOf, useSideSchema, type SideSchema } from './schema'
 import type { MatchBy, OnMissing, UserEntry, UserMap, UserRef } from './types'
 import { parseUserCsv, type UserCsvResult } from './usercsv'
 
@@ -52,11 +53,34 @@ function makeRef(kind: RefKind, v: string): UserRef | undefined {
   return v.trim() === '' ? undefined : { [kind]: v.trim() }
 }
 
+// userOptions suggests a side's people as the chosen kind of reference
+// names them, when the agent sent them (operators and admins only).
+function userOptions(s: SideSchema, kind: RefKind): PickOption[] {
+  return (schemaOf(s)?.users ?? [])
+    .map((u) => ({ value: u[kind] ?? '', label: kind === 'name' ? u.email : u.name }))
+    .filter((o) => o.value !== '')
+}
+
+function UserList({ id, options }: { id: string; options: PickOption[] }) {
+  if (options.length === 0) return null
+  return (
+    <datalist id={id}>
+      {options.map((o) => (
+        <option key={o.value} value={o.value} label={o.label} />
+      ))}
+    </datalist>
+  )
+}
+
 export function UserMapEditor({ value, onChange, readOnly }: { value: UserMap; onChange: (u: UserMap) => void; readOnly: boolean }) {
   const [preview, setPreview] = useState<UserCsvResult | null>(null)
   const [fileError, setFileError] = useState('')
   const [draft, setDraft] = useState<{ ak: RefKind; a: string; bk: RefKind; b: string }>({ ak: 'email', a: '', bk: 'email', b: '' })
   const entries = value.entries
+  const schemaA = useSideSchema('a')
+  const schemaB = useSideSchema('b')
+  const optionsA = userOptions(schemaA, draft.ak)
+  const optionsB = userOptions(schemaB, draft.bk)
 
   const importCsv = async () => {
     setFileError('')
@@ -94,8 +118,8 @@ export function UserMapEditor({ value, onChange, readOnly }: { value: UserMap; o
           When someone is not in the map
           <SelectCell path="users.onMissing" label="When someone is not in the map" value={value.onMissing ?? ''} options={onMissingOptions} onChange={(onMissing) => onChange({ ...value, onMissing: onMissing || undefined })} />
         </label>
-        <DefaultRef path="users.defaultA" side="A" value={value.defaultA} onChange={(defaultA) => onChange({ ...value, defaultA })} />
-        <DefaultRef path="users.defaultB" side="B" value={value.defaultB} onChange={(defaultB) => onChange({ ...value, defaultB })} />
+        <DefaultRef path="users.defaultA" side="A" schema={schemaA} value={value.defaultA} onChange={(defaultA) => onChange({ ...value, defaultA })} />
+        <DefaultRef path="users.defaultB" side="B" schema={schemaB} value={value.defaultB} onChange={(defaultB) => onChange({ ...value, defaultB })} />
       </div>
       <SectionIssue path="users" />
       <SectionIssue path="users.entries" />
@@ -156,7 +180,14 @@ export function UserMapEditor({ value, onChange, readOnly }: { value: UserMap; o
               </option>
             ))}
           </select>
-          <input aria-label="New entry: person in A" placeholder="Person in A" value={draft.a} onChange={(e) => setDraft({ ...draft, a: e.target.value })} />
+          <input
+            aria-label="New entry: person in A"
+            placeholder="Person in A"
+            value={draft.a}
+            list={optionsA.length > 0 ? 'users-new-a-options' : undefined}
+            onChange={(e) => setDraft({ ...draft, a: e.target.value })}
+          />
+          <UserList id="users-new-a-options" options={optionsA} />
           <span className="pair-arrow" aria-hidden="true">
             ↔
           </span>
@@ -167,7 +198,14 @@ export function UserMapEditor({ value, onChange, readOnly }: { value: UserMap; o
               </option>
             ))}
           </select>
-          <input aria-label="New entry: person in B" placeholder="Person in B" value={draft.b} onChange={(e) => setDraft({ ...draft, b: e.target.value })} />
+          <input
+            aria-label="New entry: person in B"
+            placeholder="Person in B"
+            value={draft.b}
+            list={optionsB.length > 0 ? 'users-new-b-options' : undefined}
+            onChange={(e) => setDraft({ ...draft, b: e.target.value })}
+          />
+          <UserList id="users-new-b-options" options={optionsB} />
           <Button onClick={addEntry} disabled={!draft.a.trim() || !draft.b.trim()}>
             Add entry
           </Button>
@@ -177,14 +215,14 @@ export function UserMapEditor({ value, onChange, readOnly }: { value: UserMap; o
   )
 }
 
-function DefaultRef({ path, side, value, onChange }: { path: string; side: string; value?: UserRef; onChange: (r?: UserRef) => void }) {
+function DefaultRef({ path, side, schema, value, onChange }: { path: string; side: string; schema: SideSchema; value?: UserRef; onChange: (r?: UserRef) => void }) {
   const kind = refKindOf(value)
   return (
     <label>
       Default person in {side}
       <span className="row tight">
         <SelectCell path={`${path}.kind`} label={`Default person in ${side}: kind`} className="cell-narrow" value={kind} options={refKinds} onChange={(k) => onChange(makeRef(k, refValue(value)))} />
-        <TextCell path={path} label={`Default person in ${side}`} placeholder="none" value={refValue(value)} onChange={(v) => onChange(makeRef(kind, v))} />
+        <TextCell path={path} label={`Default person in ${side}`} placeholder="none" value={refValue(value)} onChange={(v) => onChange(makeRef(kind, v))} options={userOptions(schema, kind)} />
       </span>
     </label>
   )

@@ -199,6 +199,31 @@ describe('mapping editor pick-lists', () => {
     expect(screen.queryByRole('alert')).not.toBeInTheDocument()
   })
 
+  it('suggests the people of each side for the user map when the agent sends them', async () => {
+    const withUsers: SystemSchema = {
+      ...help,
+      usersOmitted: false,
+      users: [
+        { id: 'alice', email: 'alice@help.example', name: 'Alice Admin' },
+        { id: 'carol', name: 'Carol Support' },
+      ],
+    }
+    fb = setup('admin', {
+      ...processHandlers(sampleProcess()),
+      'systems.schema': schemaHandler({ 's1/HELP': () => withUsers, 's2/ENG': () => eng }),
+    })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+    const personA = screen.getByLabelText('New entry: person in A')
+    await waitFor(() => expect(optionsOf(personA)).toEqual([{ value: 'alice@help.example', label: 'Alice Admin' }]))
+    await user.selectOptions(screen.getByLabelText('New entry: kind in A'), 'Account id')
+    expect(values(screen.getByLabelText('New entry: person in A'))).toEqual(['alice', 'carol'])
+    expect(values(screen.getByRole('combobox', { name: 'Default person in A' }))).toEqual(['alice@help.example'])
+    // ENG's users were left out (usersOmitted): B stays plain text.
+    expect(screen.getByLabelText('New entry: person in B')).not.toHaveAttribute('list')
+  })
+
   it('does not ask the systems for a read-only view', async () => {
     fb = setup('viewer', { ...processHandlers(sampleProcess()), 'systems.schema': () => help })
     const user = userEvent.setup()
