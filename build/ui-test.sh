@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # UI tests against a real agent: builds lockstep-agent (with the test
-# license key) and the browser-test harness, starts `lockstep-agent demo` on
-# a free loopback port and the harness in front of the built frontend,
-# exports where they are, runs the Playwright spec, and cleans up.
+# license key) and the browser-test harness, starts `lockstep-agent demo`, a
+# sandbox work system of the spec's own (`lockstep-agent sandbox serve`) and
+# the harness in front of the built frontend, each on a loopback port the
+# kernel picks, exports where they are, runs the Playwright spec, and cleans up.
 #
 # Usage: build/ui-test.sh [COMMAND...]   (default: npm --prefix frontend run e2e)
 #        build/ui-test.sh --serve        start everything, print the env, wait for Ctrl-C
@@ -15,6 +16,8 @@
 #   LOCKSTEP_ADMIN_USER          admin
 #   LOCKSTEP_ADMIN_PASSWORD      the admin's password
 #   LOCKSTEP_HARNESS_DOWNLOADS   where save dialogs write
+#   LOCKSTEP_SANDBOX_URL         http://127.0.0.1:PORT, a sandbox with projects HELP and ENG
+#   LOCKSTEP_SANDBOX_TOKEN       its API token
 #   CHROMIUM                     the browser to launch (when found)
 # Needs frontend/dist (npm --prefix frontend run build).
 set -euo pipefail
@@ -41,66 +44,87 @@ echo "ui-test: building lockstep-agent and lockstep-harness" >&2
 go build -tags licensetest -o "$work/lockstep-agent" ./agent
 go build -o "$work/lockstep-harness" ./desktop/cmd/lockstep-harness
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=""
-for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 20000))
-	if port_free "$p"; then
-		port=$p
-		break
-	fi
-done
-[ -n "$port" ] || {
-	echo "ui-test: no free port found" >&2
-	exit 1
+# Every server listens on port 0 and reports the port the kernel gave it, so
+# no port is picked here and lost to another program before it is bound.
+
+# wait_for PID FILE PATTERN WHAT: wait (up to 30 s) until FILE has a line
+# matching PATTERN while PID runs; print that line.
+wait_for() {
+	local pid=$1 file=$2 pattern=$3 what=$4 line i
+	for i in $(seq 300); do
+		line=$(grep -m1 -e "$pattern" "$file" 2>/dev/null || true)
+		if [ -n "$line" ]; then
+			printf '%s\n' "$line"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || {
+			echo "ui-test: $what exited" >&2
+			return 1
+		}
+		sleep 0.1
+	done
+	echo "ui-test: $what did not start within 30 s" >&2
+	return 1
 }
 
 password="ui-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
 printf '%s' "$password" >"$work/admin-password"
 chmod 600 "$work/admin-password"
 
-"$work/lockstep-agent" demo --data-dir "$work/agent" --listen "127.0.0.1:$port" \
-	--admin-password-file "$work/admin-password" >"$work/agent.log" 2>&1 &
+"$work/lockstep-agent" demo --data-dir "$work/agent" --listen 127.0.0.1:0 \
+	--admin-password-file "$work/admin-password" >"$work/agent.out" 2>&1 &
 pids+=($!)
-for i in $(seq 300); do
-	port_free "$port" || break
-	kill -0 "${pids[0]}" 2>/dev/null || {
-		echo "ui-test: the agent exited:" >&2
-		cat "$work/agent.log" >&2
-		exit 1
-	}
-	sleep 0.1
-	[ "$i" -lt 300 ] || {
-		echo "ui-test: the agent never listened on $port" >&2
-		cat "$work/agent.log" >&2
-		exit 1
-	}
-done
+# The agent logs the address it really listens on once it is bound.
+started=$(wait_for "${pids[-1]}" "$work/agent/logs/agent.log" '"message":"agent started"' "the agent") || {
+	cat "$work/agent.out" >&2
+	tail -n 40 "$work/agent/logs/agent.log" >&2 2>/dev/null || true
+	exit 1
+}
+addr=$(printf '%s' "$started" | sed -n 's/.*"listen":"\([^"]*\)".*/\1/p')
+case "$addr" in
+127.0.0.1:[1-9]*) ;;
+*)
+	echo "ui-test: cannot read the agent's address from: $started" >&2
+	exit 1
+	;;
+esac
+
+# A sandbox of the journey's own, for the systems it creates: the demo's
+# sandboxes keep their tokens to themselves. Seeded with the projects HELP
+# and ENG; the spec adds what else it needs through its REST API.
+sandbox_token="sb-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+"$work/lockstep-agent" sandbox serve --listen 127.0.0.1:0 --data "$work/e2e-sandbox.json" \
+	--token "$sandbox_token" >"$work/sandbox.out" 2>"$work/sandbox.log" &
+pids+=($!)
+serving=$(wait_for "${pids[-1]}" "$work/sandbox.out" '^Sandbox serving ' "the sandbox") || {
+	cat "$work/sandbox.out" "$work/sandbox.log" >&2
+	exit 1
+}
+sandbox_url=$(printf '%s' "$serving" | sed -n 's/^Sandbox serving \(http:\/\/[^ ]*\).*/\1/p')
+[ -n "$sandbox_url" ] || {
+	echo "ui-test: cannot read the sandbox's address from: $serving" >&2
+	exit 1
+}
+
 fingerprint=$("$work/lockstep-agent" fingerprint --data-dir "$work/agent")
 
 "$work/lockstep-harness" --listen 127.0.0.1:0 --dist frontend/dist \
 	--downloads "$work/downloads" --profiles "$work/profiles.json" >"$work/harness.out" 2>"$work/harness.log" &
 pids+=($!)
-url=""
-for _ in $(seq 100); do
-	url=$(head -n1 "$work/harness.out" 2>/dev/null || true)
-	[ -n "$url" ] && break
-	kill -0 "${pids[1]}" 2>/dev/null || break
-	sleep 0.1
-done
-[ -n "$url" ] || {
-	echo "ui-test: the harness did not start:" >&2
+url=$(wait_for "${pids[-1]}" "$work/harness.out" '^http' "the harness") || {
 	cat "$work/harness.log" >&2
 	exit 1
 }
 
 export LOCKSTEP_HARNESS_URL=$url
-export LOCKSTEP_AGENT_URL="wss://127.0.0.1:$port/v1/ws"
-export LOCKSTEP_AGENT_ADDR="127.0.0.1:$port"
+export LOCKSTEP_AGENT_URL="wss://$addr/v1/ws"
+export LOCKSTEP_AGENT_ADDR=$addr
 export LOCKSTEP_AGENT_FINGERPRINT=$fingerprint
 export LOCKSTEP_ADMIN_USER=admin
 export LOCKSTEP_ADMIN_PASSWORD=$password
 export LOCKSTEP_HARNESS_DOWNLOADS="$work/downloads"
+export LOCKSTEP_SANDBOX_URL=$sandbox_url
+export LOCKSTEP_SANDBOX_TOKEN=$sandbox_token
 if [ -z "${CHROMIUM:-}" ]; then
 	for c in chromium chromium-browser google-chrome; do
 		if command -v "$c" >/dev/null; then
@@ -126,7 +150,9 @@ else
 fi
 if [ "$status" -ne 0 ]; then
 	echo "--- agent log (tail)" >&2
-	tail -n 40 "$work/agent.log" >&2
+	tail -n 40 "$work/agent/logs/agent.log" >&2 || true
+	echo "--- sandbox log (tail)" >&2
+	tail -n 20 "$work/sandbox.log" >&2 || true
 	echo "--- harness log" >&2
 	cat "$work/harness.log" >&2
 fi

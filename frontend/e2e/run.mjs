@@ -3,6 +3,13 @@
 // talking to a real `lockstep-agent demo`. Start it with build/ui-test.sh
 // (make ui-test), which exports the variables read below.
 //
+// The journey is the one an administrator takes on a new agent: add the
+// agent, compare and pin its fingerprint, log in, add two systems on a real
+// sandbox work system and test them, create a sync process in the editor,
+// activate it, watch its entity pairs appear, follow the live log while an
+// entity syncs, and download a support package, with a screenshot of every
+// page.
+//
 // Headless system Chromium through playwright-core; no browser is ever
 // downloaded. Screenshots of every page go to build/artifacts/ui/.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
@@ -25,6 +32,8 @@ const expectedFingerprint = env('LOCKSTEP_AGENT_FINGERPRINT')
 const adminUser = env('LOCKSTEP_ADMIN_USER', 'admin')
 const adminPassword = env('LOCKSTEP_ADMIN_PASSWORD')
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium'
+const sandboxURL = env('LOCKSTEP_SANDBOX_URL')
+const sandboxToken = env('LOCKSTEP_SANDBOX_TOKEN')
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const shots = join(root, 'build/artifacts/ui')
@@ -46,7 +55,15 @@ page.on('pageerror', (e) => consoleErrors.push(String(e)))
 
 const failures = []
 let n = 0
-async function step(name, fn) {
+// step runs one part of the journey; one that needs an earlier, failed step
+// is skipped (and counted as failed) rather than left to time out.
+async function step(name, fn, needs = []) {
+  const missing = needs.filter((d) => failures.includes(d))
+  if (missing.length) {
+    failures.push(name)
+    console.log(`SKIP ${name}: needs ${missing.join(', ')}`)
+    return
+  }
   const started = Date.now()
   try {
     await fn()
@@ -60,13 +77,82 @@ async function step(name, fn) {
 async function shot(name) {
   n++
   const file = join(shots, `${String(n).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`)
-  await page.screenshot({ path: file, fullPage: false }).catch(() => {})
+  await page.screenshot({ path: file }).catch(() => {})
+}
+// tallShot shows a whole long page: the main area scrolls inside a window
+// of fixed height, so the window grows to fit it for one screenshot.
+async function tallShot(name) {
+  const viewport = page.viewportSize()
+  const height = await page.evaluate(() => {
+    const m = document.querySelector('main')
+    return m ? m.scrollHeight - m.clientHeight + window.innerHeight : window.innerHeight
+  })
+  await page.setViewportSize({ width: viewport.width, height: Math.min(height, 8000) })
+  await shot(name)
+  await page.setViewportSize(viewport)
 }
 const go = async (route) => {
   await page.goto(new URL(`#/${route}`, harnessURL).toString())
   await page.locator('main h1').first().waitFor()
 }
 const button = (name) => page.getByRole('button', { name, exact: true })
+
+// until polls fn until it returns something truthy, for what the UI shows
+// only after a reload (the deadline is how long to wait, not an assertion).
+async function until(what, fn, timeout = 60_000) {
+  const deadline = Date.now() + timeout
+  for (;;) {
+    const v = await fn().catch(() => undefined)
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`)
+    await page.waitForTimeout(250)
+  }
+}
+
+// choose puts a value into one of the editor's controls, whether it is a
+// plain text input, an input with a datalist of suggestions, or a select
+// (whose options may arrive after the systems' schemas load). For a select
+// the value is an option's value or the start of its label.
+async function choose(control, value) {
+  await control.waitFor()
+  if ((await control.evaluate((el) => el.tagName)) !== 'SELECT') {
+    await control.fill(value)
+    return
+  }
+  const option = await until(`option ${value} of ${await control.getAttribute('aria-label')}`, async () => {
+    const options = await control.locator('option').evaluateAll((os) => os.map((o) => ({ value: o.value, label: (o.textContent ?? '').trim() })))
+    return options.find((o) => o.value === value) ?? options.find((o) => o.label === value) ?? options.find((o) => value !== '' && o.label.startsWith(value))
+  }, 20_000)
+  await control.selectOption(option.value)
+}
+
+// sandbox calls the journey's own sandbox work system, as its users would.
+async function sandbox(method, path, body) {
+  const r = await fetch(new URL(path, sandboxURL), {
+    method,
+    headers: { Authorization: `Bearer ${sandboxToken}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await r.text()
+  if (!r.ok) throw new Error(`sandbox ${method} ${path}: ${r.status} ${text}`)
+  return text ? JSON.parse(text) : undefined
+}
+
+// The support desk's project has statuses of its own, so the process needs a
+// value map to reach the engineering project's; priorities are the same.
+const supportProject = { key: 'SUP', name: 'Support', types: ['incident'], statuses: ['new', 'working', 'solved', 'closed'] }
+const statusMap = [
+  ['new', 'open'],
+  ['working', 'in_progress'],
+  ['solved', 'resolved'],
+  ['closed', 'closed'],
+]
+const incidents = [
+  { title: 'E2E: badge reader rejects every card', status: 'new', priority: 'high' },
+  { title: 'E2E: nightly export is empty', status: 'working', priority: 'critical' },
+  { title: 'E2E: wrong currency on invoices', status: 'solved', priority: 'low' },
+]
+const processName = 'E2E support incidents to engineering bugs'
 
 try {
   await step('agents page loads', async () => {
@@ -100,6 +186,12 @@ try {
     await page.getByTestId('conn-state').filter({ hasText: 'Connected to demo' }).waitFor()
   })
 
+  await step('agents page with the connected agent', async () => {
+    await go('agents')
+    await page.getByTestId('conn-state').filter({ hasText: 'Connected to demo' }).waitFor()
+    await shot('agents')
+  })
+
   await step('dashboard', async () => {
     await go('dashboard')
     await page.getByTestId('host-info').waitFor()
@@ -107,59 +199,150 @@ try {
     await shot('dashboard')
   })
 
-  await step('create a sandbox system and test it', async () => {
+  await step('the support desk has incidents', async () => {
+    await sandbox('POST', '/api/projects', supportProject)
+    for (const i of incidents) await sandbox('POST', '/api/items', { project: 'SUP', type: 'incident', ...i })
+  })
+
+  await step('create two sandbox systems and test their connections', async () => {
     await go('systems')
     await page.locator('table').waitFor()
-    // The demo's sandbox server: reuse its address for the new system.
-    const url = (await page.locator('table tbody tr td .mono').first().innerText()).trim()
-    await button('Add system').first().click()
-    await page.getByRole('dialog').getByLabel('Kind of system').selectOption('sandbox')
-    await page.getByRole('dialog').getByRole('button', { name: 'Continue' }).click()
-    const form = page.getByRole('form', { name: /system$/ })
-    await form.getByLabel(/^Name/).fill('E2E sandbox')
-    await form.getByLabel(/^URL/).fill(url)
-    await form.getByLabel(/^Project/).fill('E2E')
-    await form.getByLabel(/^API token/).fill('e2e-token-not-shown')
-    await form.getByRole('button', { name: 'Create system' }).click()
-    await page.getByRole('cell', { name: 'E2E sandbox', exact: true }).waitFor()
-    if ((await page.content()).includes('e2e-token-not-shown')) throw new Error('a secret appears in the page')
-    await button('Test connection to E2E sandbox').click()
-    await page.getByText(/ms$/).first().waitFor()
+    for (const [name, project] of [
+      ['E2E Support', 'SUP'],
+      ['E2E Engineering', 'ENG'],
+    ]) {
+      await button('Add system').first().click()
+      await page.getByRole('dialog').getByLabel('Kind of system').selectOption('sandbox')
+      await page.getByRole('dialog').getByRole('button', { name: 'Continue' }).click()
+      const form = page.getByRole('form', { name: /system$/ })
+      await form.getByLabel(/^Name/).fill(name)
+      await form.getByLabel(/^URL/).fill(sandboxURL)
+      await form.getByLabel(/^Project/).fill(project)
+      await form.getByLabel(/^API token/).fill(sandboxToken)
+      if (name === 'E2E Engineering') await shot('systems-new')
+      await form.getByRole('button', { name: 'Create system' }).click()
+      const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) })
+      await row.waitFor()
+      await button(`Test connection to ${name}`).click()
+      const result = (await row.getByTestId('test-result').innerText()).trim()
+      if (!result.startsWith('OK')) throw new Error(`the connection test of ${name} says: ${result}`)
+    }
+    if ((await page.content()).includes(sandboxToken)) throw new Error('a secret appears in the page')
     await shot('systems')
   })
 
-  await step('activate a sync process', async () => {
+  await step('pause the demo process', async () => {
+    // Its runs finish every few seconds, and each one re-renders the
+    // processes page, which resets a new process's editor to blank: pause it
+    // so the form below keeps what is typed into it.
     await go('processes')
-    await shot('processes')
-    // The demo created one process; open it and activate it.
     await page.locator('main table tbody tr').first().click()
-    const activate = button('Activate')
-    if (await activate.isVisible().catch(() => false)) await activate.click()
-    await button('Deactivate').waitFor()
-    const run = button('Run now')
-    if (await run.isVisible().catch(() => false)) await run.click()
-    await shot('process')
+    await button('Deactivate').click()
+    await button('Activate').waitFor()
+    await button('Back').click()
+    await page.getByRole('heading', { name: 'Sync processes', level: 1 }).waitFor()
   })
 
-  await step('entity pairs appear', async () => {
+  await step('create a sync process in the editor', async () => {
+    await go('processes')
+    await shot('processes')
+    await button('New process').first().click()
+    const form = page.getByRole('form', { name: 'Sync process configuration' })
+    await form.waitFor()
+    await choose(form.getByLabel('Name', { exact: true }), processName)
+    await choose(form.getByLabel('System A', { exact: true }), 'E2E Support')
+    await choose(form.getByLabel('System B', { exact: true }), 'E2E Engineering')
+    await choose(form.getByLabel('Project in A', { exact: true }), 'SUP')
+    await choose(form.getByLabel('Project in B', { exact: true }), 'ENG')
+
+    // A new process starts with one entity-type pair mapping title to title.
+    await choose(form.getByLabel('Entity type in A (pair 1)', { exact: true }), 'incident')
+    await choose(form.getByLabel('Entity type in B (pair 1)', { exact: true }), 'bug')
+    const types = form.getByRole('region', { name: /^Entity types 1:/ })
+    const fieldPair = (i) => types.getByRole('group', { name: `Field pair ${i}`, exact: true })
+    const title = fieldPair(1)
+    if ((await title.getByLabel(/^Field in A of/).inputValue()) !== 'title') throw new Error('the first field pair is not title')
+    for (const [i, field] of [
+      [2, 'status'],
+      [3, 'priority'],
+    ]) {
+      await types.getByRole('button', { name: 'Add field pair', exact: true }).click()
+      await choose(fieldPair(i).getByLabel(/^Field in A of/), field)
+      await choose(fieldPair(i).getByLabel(/^Field in B of/), field)
+      await choose(fieldPair(i).getByLabel(/^Direction of/), 'both')
+    }
+    const status = fieldPair(2)
+    await status.getByText('Value map and transforms').click()
+    await status.getByRole('button', { name: 'Add value map', exact: true }).click()
+    for (const [i, [a, b]] of statusMap.entries()) {
+      if (i > 0) await status.getByRole('button', { name: 'Add value', exact: true }).click()
+      await choose(status.getByLabel(new RegExp(`^Value in A \\(row ${i + 1}\\) of`)), a)
+      await choose(status.getByLabel(new RegExp(`^Value in B \\(row ${i + 1}\\) of`)), b)
+    }
+
+    await form.getByLabel('Create new entities in B').check()
+    await form.getByLabel('Create new entities in A').uncheck()
+    await choose(form.getByLabel('When both sides changed a field', { exact: true }), 'a_wins')
+    await choose(form.getByLabel('Poll interval in seconds', { exact: true }), '5')
+    await tallShot('process-editor')
+
+    await button('Create process').click()
+    await page.getByRole('heading', { level: 1 }).filter({ hasText: processName }).waitFor()
+  }, ['the support desk has incidents', 'create two sandbox systems and test their connections'])
+
+  await step('activate the new process', async () => {
+    await button('Activate').click()
+    await button('Deactivate').waitFor()
+    await button('Run now').click()
+    await shot('process')
+  }, ['create a sync process in the editor'])
+
+  await step('its entity pairs appear', async () => {
+    // The list refreshes itself when a run finishes.
+    await button('Back').click()
+    const row = page.getByRole('row').filter({ hasText: processName })
+    await until(`${incidents.length} pairs of ${processName} in the process list`, async () => (await row.locator('td').nth(4).innerText()).trim() === String(incidents.length))
+    await shot('processes-synced')
+
     await go('pairs')
-    await page.locator('main table tbody tr').first().waitFor({ timeout: 60_000 })
+    await page.getByLabel('Sync process', { exact: true }).selectOption({ label: processName })
+    for (const i of incidents) await page.getByRole('row').filter({ hasText: i.title }).filter({ hasText: /ENG-\d+/ }).waitFor()
+    const rows = await page.locator('main table tbody tr').count()
+    if (rows !== incidents.length) throw new Error(`the pairs page shows ${rows} pairs of ${processName}, want ${incidents.length}`)
     await shot('pairs')
-  })
+
+    // What reached the engineering project went through the value map.
+    const { items } = await sandbox('GET', '/api/items?project=ENG&limit=100')
+    for (const i of incidents) {
+      const bug = items.find((it) => it.title === i.title)
+      if (!bug) throw new Error(`no bug in ENG titled ${i.title}`)
+      const want = Object.fromEntries(statusMap)[i.status]
+      if (bug.type !== 'bug' || bug.status !== want || bug.priority !== i.priority) {
+        throw new Error(`${bug.key} is a ${bug.type} ${bug.status}/${bug.priority}, want a bug ${want}/${i.priority}`)
+      }
+    }
+  }, ['activate the new process'])
 
   await step('runs and errors', async () => {
     await go('runs')
+    await page.getByLabel('Sync process', { exact: true }).selectOption({ label: processName })
+    await page.locator('main table tbody tr').first().waitFor()
     await shot('runs')
     await go('errors')
     await shot('errors')
-  })
+  }, ['activate the new process'])
 
-  await step('follow live logs', async () => {
+  await step('follow live logs while an incident syncs', async () => {
     await go('logs')
     await page.getByTestId('log-row').first().waitFor()
     await page.getByLabel('Level').selectOption('info')
+    const title = 'E2E live: printer prints blank pages'
+    await page.getByLabel('Search', { exact: true }).fill('E2E live')
+    // Raised after the page follows the log, so its line arrives live.
+    await sandbox('POST', '/api/items', { project: 'SUP', type: 'incident', title, status: 'new', priority: 'medium' })
+    await page.getByTestId('log-row').filter({ hasText: 'created peer entity' }).filter({ hasText: title }).waitFor({ timeout: 60_000 })
     await shot('logs')
-  })
+  }, ['activate the new process'])
 
   await step('audit, accounts, license, settings', async () => {
     await go('audit')
