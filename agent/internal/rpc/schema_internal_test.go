@@ -115,3 +115,24 @@ func TestSchemaTypesMatchTheConnectors(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenConnectorPrefersTheLentCache checks that a composition root's
+// connector cache, when lent, is what the schema is read through (so a
+// system keeps one rate limiter), and that without one the registry opens
+// the system from its configuration.
+func TestOpenConnectorPrefersTheLentCache(t *testing.T) {
+	var asked []string
+	s := &Server{deps: Deps{Connector: func(id string) (connector.Connector, error) {
+		asked = append(asked, id)
+		return nil, fmt.Errorf("open system %s: %w", id, connector.ErrUnavailable)
+	}}}
+	cfg := connector.Config{ID: "sys1", Name: "Helpdesk", Kind: "no-such-kind"}
+	if _, err := s.openConnector(cfg); !errors.Is(err, connector.ErrUnavailable) || !slices.Equal(asked, []string{"sys1"}) {
+		t.Fatalf("with a cache: err %v, asked %v", err, asked)
+	}
+	s.deps.Connector = nil
+	_, err := s.openConnector(cfg)
+	if !errors.Is(err, connector.ErrUnavailable) || !strings.Contains(err.Error(), "no-such-kind") {
+		t.Fatalf("an unknown kind without a cache: %v", err)
+	}
+}
