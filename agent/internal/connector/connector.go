@@ -58,6 +58,16 @@ type Connector interface {
 	RemoveLink(ctx context.Context, ref Ref, l Link) error
 }
 
+// VersionGuard is implemented by connectors whose Update refuses a stale
+// version with ErrConflict in the same request that writes (If-Match, a
+// revision test), so no change made between a read and the write is ever
+// overwritten unseen. The engine then writes a peer it has not read again,
+// trusting the pair's last-synced version, and reads it only when refused.
+// A connector that checks by reading first must not claim it.
+type VersionGuard interface {
+	GuardsVersions() bool
+}
+
 // Webhooks is implemented by connectors whose system can push changes.
 type Webhooks interface {
 	// RegisterWebhook asks the system to POST changes of project to url,

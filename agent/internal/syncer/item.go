@@ -109,16 +109,11 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 	return c.extras(ctx, pair, tp, cur)
 }
 
-// guardsVersions is implemented by connectors whose Update refuses a stale
-// version with connector.ErrConflict (If-Match). The engine then writes a
-// peer it has not read again in this run, trusting the pair's last-synced
-// base, and reads it only when the write is refused: the peer changed.
-// Without the guard a blind write could overwrite a change unseen, so
-// other connectors' peers are always read first.
-type guardsVersions interface{ GuardsVersions() bool }
-
+// guarded reports whether side s's connector is a connector.VersionGuard.
+// Without the guard a blind write could overwrite a change unseen, so other
+// connectors' peers are always read first.
 func (c *cycle) guarded(s Side) bool {
-	g, ok := c.con[s].(guardsVersions)
+	g, ok := c.con[s].(connector.VersionGuard)
 	return ok && g.GuardsVersions()
 }
 

@@ -765,3 +765,9 @@ func refName(ref connector.Ref) string {
 	}
 	return ref.ID
 }
+
+// GuardsVersions: Update starts its JSON Patch with a test of /rev, and
+// Azure DevOps refuses the whole patch (412) when the revision moved.
+func (c *Conn) GuardsVersions() bool { return true }
+
+var _ connector.VersionGuard = (*Conn)(nil)

@@ -512,3 +512,9 @@ func (c *Conn) cfMulti(ctx context.Context, id string) (bool, error) {
 	c.usersMu.Unlock()
 	return multi, nil
 }
+
+// GuardsVersions: Update sends the version as If-Match, and RT refuses a
+// stale one with 412 before changing anything.
+func (c *Conn) GuardsVersions() bool { return true }
+
+var _ connector.VersionGuard = (*Conn)(nil)

@@ -278,3 +278,5 @@ func refName(ref connector.Ref) string {
 	}
 	return ref.ID
 }
+
+var _ connector.VersionGuard = (*Conn)(nil)
