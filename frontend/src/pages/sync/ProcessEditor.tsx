@@ -86,141 +86,141 @@ export function ProcessEditor({
   return (
     <IssuesContext.Provider value={issueMap(issues)}>
       <SchemaContext.Provider value={{ a: schemas.a, b: schemas.b }}>
-      <form className="process-editor" onSubmit={save} aria-label="Sync process configuration" noValidate>
-        {issues.length > 0 && (
-          <div ref={summary} tabIndex={-1}>
-            <Alert kind="error" title={`The agent did not accept the process: ${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}`}>
-              <ul>
-                {issues.map((i, n) => (
-                  <li key={n}>
-                    <code>{i.field}</code> {i.message}
-                  </li>
-                ))}
-              </ul>
-              Fix the marked fields and save again.
-            </Alert>
-          </div>
-        )}
-        {error && <Alert kind="error">{error}</Alert>}
-        {readOnly && <Alert kind="info">You can view this configuration; changing it needs the admin role.</Alert>}
-
-        <fieldset disabled={readOnly || busy} className="editor-body">
-          <section className="editor-section" aria-labelledby="sec-general">
-            <h3 id="sec-general">Name and systems</h3>
-            <div className="grid-2">
-              <label className="span-2">
-                Name
-                <TextCell path="name" label="Name" placeholder="e.g. Helpdesk incidents ↔ Engineering bugs" value={p.name} onChange={(name) => set({ name })} />
-              </label>
-              <label>
-                System A
-                <SelectCell path="a.system" label="System A" value={p.a.system} options={systemOptions} onChange={(system) => set({ a: { ...p.a, system } })} />
-              </label>
-              <label>
-                System B
-                <SelectCell path="b.system" label="System B" value={p.b.system} options={systemOptions} onChange={(system) => set({ b: { ...p.b, system } })} />
-              </label>
-              <label>
-                Project in A
-                <TextCell path="a.project" label="Project in A" placeholder="Project key or scope, e.g. HELP" value={p.a.project} onChange={(project) => set({ a: { ...p.a, project } })} />
-              </label>
-              <label>
-                Project in B
-                <TextCell path="b.project" label="Project in B" placeholder="Project key or scope, e.g. ENG" value={p.b.project} onChange={(project) => set({ b: { ...p.b, project } })} />
-              </label>
+        <form className="process-editor" onSubmit={save} aria-label="Sync process configuration" noValidate>
+          {issues.length > 0 && (
+            <div ref={summary} tabIndex={-1}>
+              <Alert kind="error" title={`The agent did not accept the process: ${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}`}>
+                <ul>
+                  {issues.map((i, n) => (
+                    <li key={n}>
+                      <code>{i.field}</code> {i.message}
+                    </li>
+                  ))}
+                </ul>
+                Fix the marked fields and save again.
+              </Alert>
             </div>
-            {systems.length === 0 && <p className="muted small">No systems are configured on this agent yet: add them on the Systems page first.</p>}
-          </section>
+          )}
+          {error && <Alert kind="error">{error}</Alert>}
+          {readOnly && <Alert kind="info">You can view this configuration; changing it needs the admin role.</Alert>}
 
-          <section className="editor-section" aria-labelledby="sec-types">
-            <h3 id="sec-types">Entity types and fields</h3>
-            <p className="muted small">Type names of entity types, fields and link types as the systems spell them; saving checks them against each system's schema.</p>
-            {!readOnly && <SchemaStatus a={schemas.a} b={schemas.b} ends={{ a: p.a, b: p.b }} systems={systems} onRefresh={schemas.refresh} />}
-            <SectionIssue path="types" />
-            {p.types.map((t, i) => (
-              <TypePairEditor key={i} index={i} value={t} onChange={(nt) => set({ types: replaceAt(p.types, i, nt) })} onRemove={() => set({ types: removeAt(p.types, i) })} />
-            ))}
-            <Button onClick={() => set({ types: [...p.types, { a: '', b: '', fields: [{ a: 'title', b: 'title', direction: 'both' }], filters: [], linkTypes: [] }] })}>
-              Add entity types
-            </Button>
-          </section>
+          <fieldset disabled={readOnly || busy} className="editor-body">
+            <section className="editor-section" aria-labelledby="sec-general">
+              <h3 id="sec-general">Name and systems</h3>
+              <div className="grid-2">
+                <label className="span-2">
+                  Name
+                  <TextCell path="name" label="Name" placeholder="e.g. Helpdesk incidents ↔ Engineering bugs" value={p.name} onChange={(name) => set({ name })} />
+                </label>
+                <label>
+                  System A
+                  <SelectCell path="a.system" label="System A" value={p.a.system} options={systemOptions} onChange={(system) => set({ a: { ...p.a, system } })} />
+                </label>
+                <label>
+                  System B
+                  <SelectCell path="b.system" label="System B" value={p.b.system} options={systemOptions} onChange={(system) => set({ b: { ...p.b, system } })} />
+                </label>
+                <label>
+                  Project in A
+                  <TextCell path="a.project" label="Project in A" placeholder="Project key or scope, e.g. HELP" value={p.a.project} onChange={(project) => set({ a: { ...p.a, project } })} />
+                </label>
+                <label>
+                  Project in B
+                  <TextCell path="b.project" label="Project in B" placeholder="Project key or scope, e.g. ENG" value={p.b.project} onChange={(project) => set({ b: { ...p.b, project } })} />
+                </label>
+              </div>
+              {systems.length === 0 && <p className="muted small">No systems are configured on this agent yet: add them on the Systems page first.</p>}
+            </section>
 
-          <section className="editor-section" aria-labelledby="sec-users">
-            <h3 id="sec-users">Users</h3>
-            <UserMapEditor value={p.users} readOnly={readOnly} onChange={(users) => set({ users })} />
-          </section>
+            <section className="editor-section" aria-labelledby="sec-types">
+              <h3 id="sec-types">Entity types and fields</h3>
+              <p className="muted small">Type names of entity types, fields and link types as the systems spell them; saving checks them against each system's schema.</p>
+              {!readOnly && <SchemaStatus a={schemas.a} b={schemas.b} ends={{ a: p.a, b: p.b }} systems={systems} onRefresh={schemas.refresh} />}
+              <SectionIssue path="types" />
+              {p.types.map((t, i) => (
+                <TypePairEditor key={i} index={i} value={t} onChange={(nt) => set({ types: replaceAt(p.types, i, nt) })} onRemove={() => set({ types: removeAt(p.types, i) })} />
+              ))}
+              <Button onClick={() => set({ types: [...p.types, { a: '', b: '', fields: [{ a: 'title', b: 'title', direction: 'both' }], filters: [], linkTypes: [] }] })}>
+                Add entity types
+              </Button>
+            </section>
 
-          <section className="editor-section" aria-labelledby="sec-options">
-            <h3 id="sec-options">Options</h3>
-            <div className="checks">
-              <CheckCell path="options.createInA" label="Create entities in A" checked={p.options.createInA} onChange={(createInA) => set({ options: { ...p.options, createInA } })}>
-                Create new entities in A
-              </CheckCell>
-              <CheckCell path="options.createInB" label="Create entities in B" checked={p.options.createInB} onChange={(createInB) => set({ options: { ...p.options, createInB } })}>
-                Create new entities in B
-              </CheckCell>
-              <CheckCell path="options.comments" label="Sync comments" checked={p.options.comments} onChange={(comments) => set({ options: { ...p.options, comments } })}>
-                Sync comments
-              </CheckCell>
-              <CheckCell path="options.attachments" label="Sync attachments" checked={p.options.attachments} onChange={(attachments) => set({ options: { ...p.options, attachments } })}>
-                Sync attachments
-              </CheckCell>
-              <CheckCell path="options.writePeerKey" label="Write the peer's key" checked={p.options.writePeerKey} onChange={(writePeerKey) => set({ options: { ...p.options, writePeerKey } })}>
-                Write the other side's key and URL into each entity
-              </CheckCell>
+            <section className="editor-section" aria-labelledby="sec-users">
+              <h3 id="sec-users">Users</h3>
+              <UserMapEditor value={p.users} readOnly={readOnly} onChange={(users) => set({ users })} />
+            </section>
+
+            <section className="editor-section" aria-labelledby="sec-options">
+              <h3 id="sec-options">Options</h3>
+              <div className="checks">
+                <CheckCell path="options.createInA" label="Create entities in A" checked={p.options.createInA} onChange={(createInA) => set({ options: { ...p.options, createInA } })}>
+                  Create new entities in A
+                </CheckCell>
+                <CheckCell path="options.createInB" label="Create entities in B" checked={p.options.createInB} onChange={(createInB) => set({ options: { ...p.options, createInB } })}>
+                  Create new entities in B
+                </CheckCell>
+                <CheckCell path="options.comments" label="Sync comments" checked={p.options.comments} onChange={(comments) => set({ options: { ...p.options, comments } })}>
+                  Sync comments
+                </CheckCell>
+                <CheckCell path="options.attachments" label="Sync attachments" checked={p.options.attachments} onChange={(attachments) => set({ options: { ...p.options, attachments } })}>
+                  Sync attachments
+                </CheckCell>
+                <CheckCell path="options.writePeerKey" label="Write the peer's key" checked={p.options.writePeerKey} onChange={(writePeerKey) => set({ options: { ...p.options, writePeerKey } })}>
+                  Write the other side's key and URL into each entity
+                </CheckCell>
+              </div>
+              <div className="grid-2">
+                <label>
+                  Largest attachment (MiB, 0 for no limit)
+                  <TextCell
+                    path="options.maxAttachmentBytes"
+                    label="Largest attachment in MiB"
+                    type="number"
+                    value={String(Math.round((p.options.maxAttachmentBytes / MiB) * 100) / 100)}
+                    onChange={(v) => set({ options: { ...p.options, maxAttachmentBytes: Math.round(Number(v || 0) * MiB) } })}
+                  />
+                </label>
+                <label>
+                  When both sides changed a field
+                  <SelectCell path="options.conflict" label="When both sides changed a field" value={(p.options.conflict || 'hold') as Conflict} options={conflictOptions} onChange={(conflict) => set({ options: { ...p.options, conflict } })} />
+                </label>
+              </div>
+            </section>
+
+            <section className="editor-section" aria-labelledby="sec-schedule">
+              <h3 id="sec-schedule">Schedule</h3>
+              <div className="grid-2">
+                <label>
+                  Poll every (seconds, 5 to 86400)
+                  <TextCell path="schedule.pollSeconds" label="Poll interval in seconds" type="number" value={String(p.schedule.pollSeconds)} onChange={(v) => set({ schedule: { ...p.schedule, pollSeconds: Number(v || 0) } })} />
+                </label>
+                <CheckCell path="schedule.webhooks" label="Use webhooks" checked={p.schedule.webhooks} onChange={(webhooks) => set({ schedule: { ...p.schedule, webhooks } })}>
+                  Use webhooks where the systems offer them (polling stays on to catch lost deliveries)
+                </CheckCell>
+              </div>
+            </section>
+          </fieldset>
+
+          {!readOnly && (
+            <div className="editor-footer">
+              <Button type="submit" variant="primary" busy={busy} disabled={!dirty && !!initial.id}>
+                {initial.id ? 'Save changes' : 'Create process'}
+              </Button>
+              {initial.id
+                ? dirty && (
+                    <Button onClick={() => (setP(initial), setIssues([]), setError(''))} disabled={busy}>
+                      Discard changes
+                    </Button>
+                  )
+                : onCancel && (
+                    <Button onClick={onCancel} disabled={busy}>
+                      Cancel
+                    </Button>
+                  )}
+              {dirty && <span className="muted small">Unsaved changes</span>}
             </div>
-            <div className="grid-2">
-              <label>
-                Largest attachment (MiB, 0 for no limit)
-                <TextCell
-                  path="options.maxAttachmentBytes"
-                  label="Largest attachment in MiB"
-                  type="number"
-                  value={String(Math.round((p.options.maxAttachmentBytes / MiB) * 100) / 100)}
-                  onChange={(v) => set({ options: { ...p.options, maxAttachmentBytes: Math.round(Number(v || 0) * MiB) } })}
-                />
-              </label>
-              <label>
-                When both sides changed a field
-                <SelectCell path="options.conflict" label="When both sides changed a field" value={(p.options.conflict || 'hold') as Conflict} options={conflictOptions} onChange={(conflict) => set({ options: { ...p.options, conflict } })} />
-              </label>
-            </div>
-          </section>
-
-          <section className="editor-section" aria-labelledby="sec-schedule">
-            <h3 id="sec-schedule">Schedule</h3>
-            <div className="grid-2">
-              <label>
-                Poll every (seconds, 5 to 86400)
-                <TextCell path="schedule.pollSeconds" label="Poll interval in seconds" type="number" value={String(p.schedule.pollSeconds)} onChange={(v) => set({ schedule: { ...p.schedule, pollSeconds: Number(v || 0) } })} />
-              </label>
-              <CheckCell path="schedule.webhooks" label="Use webhooks" checked={p.schedule.webhooks} onChange={(webhooks) => set({ schedule: { ...p.schedule, webhooks } })}>
-                Use webhooks where the systems offer them (polling stays on to catch lost deliveries)
-              </CheckCell>
-            </div>
-          </section>
-        </fieldset>
-
-        {!readOnly && (
-          <div className="editor-footer">
-            <Button type="submit" variant="primary" busy={busy} disabled={!dirty && !!initial.id}>
-              {initial.id ? 'Save changes' : 'Create process'}
-            </Button>
-            {initial.id
-              ? dirty && (
-                  <Button onClick={() => (setP(initial), setIssues([]), setError(''))} disabled={busy}>
-                    Discard changes
-                  </Button>
-                )
-              : onCancel && (
-                  <Button onClick={onCancel} disabled={busy}>
-                    Cancel
-                  </Button>
-                )}
-            {dirty && <span className="muted small">Unsaved changes</span>}
-          </div>
-        )}
-      </form>
+          )}
+        </form>
       </SchemaContext.Provider>
     </IssuesContext.Provider>
   )
