@@ -37,8 +37,8 @@ help:
 deps-test:
 	$(DEPS) --go --frontend
 
-# ui-test joins this list once the Playwright spec (frontend/e2e) exists.
-test: deps-test fmt-check vet go-test frontend-test cross smoke-desktop
+# ui-test comes after cross, whose frontend-build it needs too.
+test: deps-test fmt-check vet go-test frontend-test cross ui-test smoke-desktop
 	@echo "make test: all checks passed"
 
 fmt-check:
