@@ -185,6 +185,7 @@ func (a *App) compose() error {
 		Version: Version, InstanceID: a.instanceID, StartedAt: a.startedAt, DataDir: a.layout.Dir,
 		Log: a.logs.Logger("api"), Auth: a.auth, Systems: a.systems, Audit: a.audit, Events: a.bus,
 		Logs: a.logs, Settings: a.settings, Support: a.support, Engine: a.engine, License: a.license, Host: a.hostInfo,
+		Connector: a.conns.get,
 	})
 	return nil
 }

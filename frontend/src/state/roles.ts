@@ -22,6 +22,7 @@ export const methodAccess: Record<string, number> = {
   'systems.update': A,
   'systems.delete': A,
   'systems.test': O,
+  'systems.schema': V,
   'accounts.list': A,
   'accounts.create': A,
   'accounts.update': A,
