@@ -74,10 +74,15 @@ async function step(name, fn, needs = []) {
     await shot(`failed-${name}`)
   }
 }
+// shown holds the sidebar pages (#/route) that have a screenshot.
+const shown = new Set()
 async function shot(name) {
   n++
   const file = join(shots, `${String(n).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}.png`)
   await page.screenshot({ path: file }).catch(() => {})
+  if (name.startsWith('failed-')) return
+  const current = await page.getByRole('navigation', { name: 'Main' }).locator('a[aria-current="page"]').getAttribute('href', { timeout: 1000 }).catch(() => null)
+  if (current) shown.add(current)
 }
 // tallShot shows a whole long page: the main area scrolls inside a window
 // of fixed height, so the window grows to fit it for one screenshot.
@@ -375,6 +380,13 @@ try {
     await page.getByRole('button', { name: /Change theme/ }).click()
     await page.getByTestId('host-info').waitFor()
     await shot('dashboard-dark')
+  })
+
+  await step('every page of the sidebar has a screenshot', async () => {
+    const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').evaluateAll((as) => as.map((a) => a.getAttribute('href')))
+    if (links.length < 13) throw new Error(`the sidebar lists only ${links.length} pages: ${links.join(', ')}`)
+    const missing = links.filter((l) => !shown.has(l))
+    if (missing.length) throw new Error(`no screenshot of ${missing.join(', ')}`)
   })
 } finally {
   await context.close()
