@@ -290,6 +290,10 @@ try {
     await choose(form.getByLabel('When both sides changed a field', { exact: true }), 'a_wins')
     await choose(form.getByLabel('Poll interval in seconds', { exact: true }), '5')
     await tallShot('process-editor')
+    // Name the cause if the form lost what was typed (rather than the
+    // agent's "is required" for every field after the save).
+    const kept = await form.getByLabel('Name', { exact: true }).inputValue()
+    if (kept !== processName) throw new Error(`the new process's form was reset while it was filled in (Name is now "${kept}")`)
 
     await button('Create process').click()
     await page.getByRole('heading', { level: 1 }).filter({ hasText: processName }).waitFor()
