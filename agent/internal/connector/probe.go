@@ -13,7 +13,7 @@ import (
 // valid (unless the system allows a self-signed one); it says nothing about
 // the credentials, which only a connector can check.
 func Probe(ctx context.Context, c Config) (string, error) {
-	insecure, _ := c.Settings["allowSelfSigned"].(bool)
+	insecure := c.SettingBool("allowSelfSigned")
 	client := &http.Client{
 		Timeout: 15 * time.Second,
 		Transport: &http.Transport{

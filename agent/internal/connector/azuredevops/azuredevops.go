@@ -18,10 +18,8 @@
 package azuredevops
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +56,9 @@ const (
 	maxSlowdown = 10 * time.Second
 )
 
+// opener is Open as the registry takes it.
+var opener = connector.OpenerOf(Open)
+
 func init() {
 	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
 		Kind:  Kind,
@@ -78,8 +79,8 @@ func init() {
 			{Name: "requestsPerMinute", Label: "Requests per minute", Type: apitype.FieldInt,
 				Help: "Upper bound on this system's request rate; 0 means the connector's default.", Default: 0},
 		},
-		Test: Test,
-		Open: func(cfg connector.Config, env connector.Env) (connector.Connector, error) { return Open(cfg, env) },
+		Test: connector.ValidateTest(opener),
+		Open: opener,
 	})
 }
 
@@ -115,7 +116,7 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	if !pat.IsSet() {
 		return nil, fmt.Errorf("open Azure DevOps system %s: the personal access token is not set: %w", cfg.Name, connector.ErrUnauthorized)
 	}
-	org := strings.Trim(stringSetting(cfg.Settings, "organization"), "/ ")
+	org := strings.Trim(cfg.SettingString("organization"), "/ ")
 	if org == "" {
 		return nil, fmt.Errorf("open Azure DevOps system %s: the organization is not set: %w", cfg.Name, connector.ErrInvalid)
 	}
@@ -128,14 +129,14 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 		now = time.Now
 	}
 	slow := &slowdown{now: now}
-	insecure := boolSetting(cfg.Settings, "allowSelfSigned")
+	insecure := cfg.SettingBool("allowSelfSigned")
 	client, err := httpx.New(httpx.Options{
 		BaseURL: base,
 		// A PAT is sent as basic credentials with an empty user name.
 		Auth:              httpx.Basic("", httpx.Static(pat)),
 		Secrets:           []secret.Secret{pat},
 		HTTPClient:        slow.client(env.HTTP, insecure),
-		RequestsPerMinute: intSetting(cfg.Settings, "requestsPerMinute"),
+		RequestsPerMinute: cfg.SettingInt("requestsPerMinute"),
 		LimiterKey:        cfg.ID,
 		Log:               env.Log,
 		Now:               now,
@@ -143,15 +144,15 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open Azure DevOps system %s: %w: %w", cfg.Name, connector.ErrInvalid, err)
 	}
-	version := strings.TrimSpace(stringSetting(cfg.Settings, "apiVersion"))
+	version := cfg.SettingString("apiVersion")
 	if version == "" {
 		version = defaultAPIVersion
 	}
-	mb := intSetting(cfg.Settings, "maxAttachmentMB")
+	mb := cfg.SettingInt("maxAttachmentMB")
 	if mb <= 0 {
 		mb = defaultMaxAttachmentMB
 	}
-	return &Conn{http: client, system: cfg.ID, org: org, project: strings.TrimSpace(stringSetting(cfg.Settings, "project")),
+	return &Conn{http: client, system: cfg.ID, org: org, project: cfg.SettingString("project"),
 		apiVersion: version, maxAttachment: int64(mb) << 20, now: now, log: env.Log, slow: slow,
 		projectOf: map[int]string{}, projectID: map[string]string{}}, nil
 }
@@ -172,26 +173,12 @@ func baseURL(raw, org string) (string, error) {
 	return u.String(), nil
 }
 
-// Test is the spec's connection test: open and Validate.
-func Test(ctx context.Context, cfg connector.Config) (string, error) {
-	c, err := Open(cfg, connector.Env{})
-	if err != nil {
-		return "", err
-	}
-	return c.Validate(ctx)
-}
-
 // HTTPStats returns the connector's request counters, for benchmarks.
 func (c *Conn) HTTPStats() httpx.Stats { return c.http.Stats() }
 
+// scope picks the project: the argument, else the system's setting.
 func (c *Conn) scope(project string) (string, error) {
-	if project != "" {
-		return project, nil
-	}
-	if c.project != "" {
-		return c.project, nil
-	}
-	return "", fmt.Errorf("no project given and the system has none set: %w", connector.ErrInvalid)
+	return connector.Scope("project", project, c.project)
 }
 
 // call sends one request and decodes a JSON answer into out. in is sent
@@ -206,24 +193,14 @@ func (c *Conn) call(ctx context.Context, r httpx.Request, in any, patch bool, ou
 		q.Set("api-version", c.apiVersion)
 	}
 	r.Query = q
-	r.Header = r.Header.Clone()
-	if r.Header == nil {
-		r.Header = http.Header{}
+	ct := ""
+	if patch {
+		ct = "application/json-patch+json"
 	}
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("%s %s: encode the request: %w", r.Method, r.Path, err)
-		}
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-		r.ContentLength = int64(len(data))
-		ct := "application/json"
-		if patch {
-			ct = "application/json-patch+json"
-		}
-		r.Header.Set("Content-Type", ct)
+	r, err := r.JSON(in, ct)
+	if err != nil {
+		return err
 	}
-	r.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(ctx, r)
 	if err != nil {
 		return adoError(err)
@@ -232,14 +209,7 @@ func (c *Conn) call(ctx context.Context, r httpx.Request, in any, patch bool, ou
 	if err := signInPage(r, resp); err != nil {
 		return err
 	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(out); err != nil {
-		return fmt.Errorf("%s %s: decode the answer: %w: %w", r.Method, r.Path, connector.ErrUnavailable, err)
-	}
-	return nil
+	return httpx.DecodeJSON(r, resp, out)
 }
 
 // signInPage turns the service's HTML sign-in answer into ErrUnauthorized:
@@ -266,33 +236,6 @@ func adoError(err error) error {
 
 // projectPath is /<project>/_apis/<rest>.
 func projectPath(project, rest string) string { return "/" + project + "/_apis/" + rest }
-
-func stringSetting(s map[string]any, name string) string {
-	v, _ := s[name].(string)
-	return v
-}
-
-func boolSetting(s map[string]any, name string) bool {
-	b, _ := s[name].(bool)
-	return b
-}
-
-// intSetting reads a whole number that arrives as int64 (validated
-// settings) or float64 (raw JSON).
-func intSetting(s map[string]any, name string) int {
-	switch v := s[name].(type) {
-	case int64:
-		return int(v)
-	case int:
-		return v
-	case float64:
-		return int(v)
-	case string:
-		n, _ := strconv.Atoi(v)
-		return n
-	}
-	return 0
-}
 
 // slowdown follows the service's advice on its global consumption limit:
 // when responses carry X-RateLimit-Delay the user is being delayed, so

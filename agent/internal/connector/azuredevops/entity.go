@@ -2,8 +2,6 @@ package azuredevops
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -107,12 +105,8 @@ const markerTagPrefix = "lockstep-"
 // hyperlinks, but [System.Tags] CONTAINS finds a tag. A hash keeps the tag
 // short and free of the characters tags refuse (; and ,).
 func markerTag(m connector.Marker) string {
-	sum := sha256.Sum256([]byte(m.System + "\x00" + m.Key))
-	return markerTagPrefix + hex.EncodeToString(sum[:8])
+	return connector.HashLabel(markerTagPrefix, m.System+"\x00"+m.Key)
 }
-
-// markerComment is the attribute comment of the marker hyperlink.
-func markerComment(m connector.Marker) string { return "lockstep:" + m.System + ":" + m.Key }
 
 func splitTags(s string) []string {
 	out := []string{}
@@ -500,7 +494,7 @@ func (c *Conn) Create(ctx context.Context, project, entityType string, fields co
 	}
 	if marker.URL != "" {
 		ops = append(ops, patchOp{Op: "add", Path: "/relations/-", Value: wireRelation{Rel: "Hyperlink", URL: marker.URL,
-			Attributes: map[string]any{"comment": markerComment(marker)}}})
+			Attributes: map[string]any{"comment": marker.Text()}}})
 	}
 	var it wireItem
 	// Not idempotent: after an ambiguous failure the engine looks for the

@@ -359,7 +359,7 @@ func workItemID(u string) int {
 // isMarker reports a hyperlink this connector wrote as a peer marker.
 func isMarker(r wireRelation) bool {
 	comment, _ := r.Attributes["comment"].(string)
-	return r.Rel == "Hyperlink" && strings.HasPrefix(comment, "lockstep:")
+	return r.Rel == "Hyperlink" && strings.HasPrefix(comment, connector.MarkerPrefix)
 }
 
 // Links lists work item links (Type is the relation's reference name,

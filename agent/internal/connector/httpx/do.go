@@ -125,6 +125,23 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 // DoJSON sends in (when not nil) as JSON and decodes the answer into out
 // (when not nil).
 func (c *Client) DoJSON(ctx context.Context, r Request, in, out any) error {
+	r, err := r.JSON(in, "")
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return DecodeJSON(r, resp, out)
+}
+
+// JSON returns r asking for a JSON answer and, when in is not nil,
+// carrying in encoded as JSON: a body every retry can send again, of
+// contentType ("" is application/json; some APIs want a variant such as
+// application/json-patch+json). r's header is copied, not changed.
+func (r Request) JSON(in any, contentType string) (Request, error) {
 	r.Header = r.Header.Clone()
 	if r.Header == nil {
 		r.Header = http.Header{}
@@ -132,18 +149,23 @@ func (c *Client) DoJSON(ctx context.Context, r Request, in, out any) error {
 	if in != nil {
 		data, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("%s %s: encode the request: %w", r.Method, r.Path, err)
+			return r, fmt.Errorf("%s %s: encode the request: %w", r.Method, r.Path, err)
 		}
 		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 		r.ContentLength = int64(len(data))
-		r.Header.Set("Content-Type", "application/json")
+		if contentType == "" {
+			contentType = "application/json"
+		}
+		r.Header.Set("Content-Type", contentType)
 	}
 	r.Header.Set("Accept", "application/json")
-	resp, err := c.Do(ctx, r)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
+	return r, nil
+}
+
+// DecodeJSON decodes the JSON answer to r into out, bounded in size; with
+// out nil, or an answer of 204 No Content, it drains what little there is
+// so the connection can be reused. The caller still closes the body.
+func DecodeJSON(r Request, resp *http.Response, out any) error {
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainLimit))
 		return nil

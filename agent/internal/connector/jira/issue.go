@@ -2,7 +2,6 @@ package jira
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -17,16 +16,12 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
 )
 
-// Marker bookkeeping: see the package comment.
-const (
-	markerLabelPrefix = "lockstep-"
-	markerGlobalID    = "lockstep:"
-)
+// markerLabelPrefix starts a marker label: see the package comment.
+const markerLabelPrefix = "lockstep-"
 
 // MarkerLabel is the label that carries a marker: JQL finds it exactly.
 func MarkerLabel(m connector.Marker) string {
-	sum := sha256.Sum256([]byte(m.System + ":" + m.Key))
-	return markerLabelPrefix + hex.EncodeToString(sum[:8])
+	return connector.HashLabel(markerLabelPrefix, m.System+":"+m.Key)
 }
 
 // isMarkerLabel recognises the connector's own labels, which stay out of
@@ -39,8 +34,6 @@ func isMarkerLabel(l string) bool {
 	_, err := hex.DecodeString(h)
 	return err == nil
 }
-
-func markerID(m connector.Marker) string { return markerGlobalID + m.System + ":" + m.Key }
 
 func issuePath(api string, ref connector.Ref, rest ...string) (string, error) {
 	id := ref.ID
@@ -456,7 +449,7 @@ func (c *Conn) putMarkerLink(ctx context.Context, ref connector.Ref, m connector
 	if target == "" {
 		target = "urn:lockstep:" + url.PathEscape(m.System) + ":" + url.PathEscape(m.Key)
 	}
-	in := map[string]any{"globalId": markerID(m), "relationship": "synced with",
+	in := map[string]any{"globalId": m.Text(), "relationship": "synced with",
 		"object": map[string]string{"url": target, "title": "Synced with " + m.Key}}
 	// The globalId makes this an upsert: safe to repeat.
 	return c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: path, Idempotent: true}, in, nil)

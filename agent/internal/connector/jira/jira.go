@@ -20,7 +20,6 @@
 package jira
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -46,6 +45,9 @@ const (
 // pageSize is what the connector asks for per page; Jira may answer less.
 const pageSize = 100
 
+// opener is Open as the registry takes it.
+var opener = connector.OpenerOf(Open)
+
 func init() {
 	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
 		Kind:  Kind,
@@ -60,8 +62,8 @@ func init() {
 			{Name: "requestsPerMinute", Label: "Requests per minute", Type: apitype.FieldInt,
 				Help: "Upper bound on this system's request rate; 0 means the connector's default.", Default: 0},
 		},
-		Test: Test,
-		Open: func(cfg connector.Config, env connector.Env) (connector.Connector, error) { return Open(cfg, env) },
+		Test: connector.ValidateTest(opener),
+		Open: opener,
 	})
 }
 
@@ -90,7 +92,7 @@ var (
 // Open connects to a configured Jira. No request is made until a method is
 // called.
 func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
-	deployment, _ := cfg.Settings["deployment"].(string)
+	deployment := cfg.SettingString("deployment")
 	if deployment == "" {
 		deployment = Cloud
 	}
@@ -100,9 +102,9 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	}
 	o := httpx.Options{
 		BaseURL:            cfg.URL,
-		InsecureSkipVerify: boolSetting(cfg.Settings, "allowSelfSigned"),
+		InsecureSkipVerify: cfg.SettingBool("allowSelfSigned"),
 		HTTPClient:         env.HTTP,
-		RequestsPerMinute:  intSetting(cfg.Settings, "requestsPerMinute"),
+		RequestsPerMinute:  cfg.SettingInt("requestsPerMinute"),
 		LimiterKey:         cfg.ID,
 		Log:                env.Log,
 		Now:                now,
@@ -110,12 +112,12 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	c := &Conn{system: cfg.ID, now: now, log: env.Log, users: map[string]userCache{}}
 	switch deployment {
 	case Cloud:
-		email, _ := cfg.Settings["email"].(string)
+		email := cfg.SettingString("email")
 		token := cfg.Secrets["apiToken"]
-		if strings.TrimSpace(email) == "" || !token.IsSet() {
+		if email == "" || !token.IsSet() {
 			return nil, fmt.Errorf("open Jira Cloud system %s: the account email and API token are required: %w", cfg.Name, connector.ErrUnauthorized)
 		}
-		o.Auth, o.Secrets = httpx.Basic(strings.TrimSpace(email), httpx.Static(token)), []secret.Secret{token}
+		o.Auth, o.Secrets = httpx.Basic(email, httpx.Static(token)), []secret.Secret{token}
 		c.cloud, c.api = true, "/rest/api/3"
 	case Server:
 		token := cfg.Secrets["personalAccessToken"]
@@ -135,15 +137,6 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	return c, nil
 }
 
-// Test is the spec's connection test: open and Validate.
-func Test(ctx context.Context, cfg connector.Config) (string, error) {
-	c, err := Open(cfg, connector.Env{})
-	if err != nil {
-		return "", err
-	}
-	return c.Validate(ctx)
-}
-
 // HTTPStats returns the connector's request counters.
 func (c *Conn) HTTPStats() httpx.Stats { return c.http.Stats() }
 
@@ -159,23 +152,4 @@ func scope(project string) (string, error) {
 		return "", fmt.Errorf("no project given: %w", connector.ErrInvalid)
 	}
 	return strings.TrimSpace(project), nil
-}
-
-func boolSetting(s map[string]any, name string) bool {
-	b, _ := s[name].(bool)
-	return b
-}
-
-// intSetting reads a whole number that arrives as int64 (validated
-// settings) or float64 (raw JSON).
-func intSetting(s map[string]any, name string) int {
-	switch v := s[name].(type) {
-	case int64:
-		return int(v)
-	case int:
-		return v
-	case float64:
-		return int(v)
-	}
-	return 0
 }

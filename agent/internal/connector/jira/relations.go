@@ -232,7 +232,7 @@ func (c *Conn) Links(ctx context.Context, ref connector.Ref) ([]connector.Link, 
 		return nil, err
 	}
 	for _, rl := range remote {
-		if !strings.HasPrefix(rl.GlobalID, markerGlobalID) {
+		if !strings.HasPrefix(rl.GlobalID, connector.MarkerPrefix) {
 			out = append(out, connector.Link{Type: RemoteLinkType, URL: rl.Object.URL, Target: connector.Ref{Key: rl.Object.Title}})
 		}
 	}
@@ -338,7 +338,7 @@ func (c *Conn) RemoveLink(ctx context.Context, ref connector.Ref, l connector.Li
 			return err
 		}
 		for _, rl := range list {
-			if rl.Object.URL != l.URL || strings.HasPrefix(rl.GlobalID, markerGlobalID) {
+			if rl.Object.URL != l.URL || strings.HasPrefix(rl.GlobalID, connector.MarkerPrefix) {
 				continue
 			}
 			path, _ := issuePath(c.api, ref, "/remotelink/"+strconv.FormatInt(rl.ID, 10))

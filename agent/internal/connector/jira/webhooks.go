@@ -2,16 +2,12 @@ package jira
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"path"
-	"strings"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
@@ -64,11 +60,7 @@ func (c *Conn) UnregisterWebhook(ctx context.Context, id string) error {
 // ParseWebhook verifies X-Hub-Signature in constant time and returns the
 // issue the delivery names (none for events about no issue).
 func (c *Conn) ParseWebhook(r *http.Request, body []byte, secret string) ([]connector.Ref, error) {
-	got, ok := strings.CutPrefix(r.Header.Get(SignatureHeader), "sha256=")
-	sig, err := hex.DecodeString(got)
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	if !ok || err != nil || secret == "" || !hmac.Equal(sig, m.Sum(nil)) {
+	if !connector.VerifySHA256(r.Header.Get(SignatureHeader), body, secret) {
 		return nil, fmt.Errorf("verify Jira webhook: bad or missing signature: %w", connector.ErrUnauthorized)
 	}
 	var d struct {

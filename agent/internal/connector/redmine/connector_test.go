@@ -512,14 +512,15 @@ func TestErrors(t *testing.T) {
 		t.Errorf("no key: %v", err)
 	}
 
-	msg, err := Test(ctx(t), config(t, rm, project))
+	spec, _ := connector.Lookup(Kind)
+	msg, err := spec.Test(ctx(t), config(t, rm, project))
 	if err != nil || !strings.Contains(msg, "administrator") || !strings.Contains(msg, project) {
 		t.Errorf("Test = %q, %v", msg, err)
 	}
-	if _, err := Test(ctx(t), config(t, rm, "no-such-project")); !errors.Is(err, connector.ErrNotFound) {
+	if _, err := spec.Test(ctx(t), config(t, rm, "no-such-project")); !errors.Is(err, connector.ErrNotFound) {
 		t.Errorf("Test of a missing project: %v", err)
 	}
-	if _, err := Test(ctx(t), config(t, rm, project, "markerField", "No Such Field")); !errors.Is(err, connector.ErrInvalid) {
+	if _, err := spec.Test(ctx(t), config(t, rm, project, "markerField", "No Such Field")); !errors.Is(err, connector.ErrInvalid) {
 		t.Errorf("Test with a missing marker field: %v", err)
 	}
 }

@@ -24,9 +24,6 @@ import (
 // and a single read must carry the same.
 const include = "relations,attachments"
 
-// markerPrefix starts every marker Lockstep writes: lockstep:<system>:<key>.
-const markerPrefix = "lockstep:"
-
 // markerLine matches a marker line in a description (an HTML comment,
 // which Markdown renderers hide).
 var markerLine = regexp.MustCompile(`(?m)^[ \t]*<!-- (lockstep:[^\n]*?) -->[ \t]*$`)
@@ -36,7 +33,7 @@ func markerID(m connector.Marker) string {
 		s = strings.NewReplacer("\r", " ", "\n", " ", "--", "- -", ">", " ").Replace(s)
 		return strings.TrimSpace(s)
 	}
-	return markerPrefix + clean(m.System) + ":" + clean(m.Key)
+	return connector.Marker{System: clean(m.System), Key: clean(m.Key)}.Text()
 }
 
 // splitDescription separates the text people wrote from the marker line

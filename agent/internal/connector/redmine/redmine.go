@@ -13,9 +13,7 @@
 package redmine
 
 import (
-	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +35,9 @@ const (
 	defaultReconcile = 10 * time.Minute
 )
 
+// opener is Open as the registry takes it.
+var opener = connector.OpenerOf(Open)
+
 func init() {
 	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
 		Kind:  Kind,
@@ -53,8 +54,8 @@ func init() {
 			{Name: "requestsPerMinute", Label: "Requests per minute", Type: apitype.FieldInt,
 				Help: "Upper bound on this system's request rate; 0 means the connector's default.", Default: 0},
 		},
-		Test: Test,
-		Open: func(cfg connector.Config, env connector.Env) (connector.Connector, error) { return Open(cfg, env) },
+		Test: connector.ValidateTest(opener),
+		Open: opener,
 	})
 }
 
@@ -99,9 +100,9 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 		BaseURL:            cfg.URL,
 		Auth:               httpx.Header("X-Redmine-API-Key", httpx.Static(key)),
 		Secrets:            []secret.Secret{key},
-		InsecureSkipVerify: boolSetting(cfg.Settings, "allowSelfSigned"),
+		InsecureSkipVerify: cfg.SettingBool("allowSelfSigned"),
 		HTTPClient:         env.HTTP,
-		RequestsPerMinute:  intSetting(cfg.Settings, "requestsPerMinute"),
+		RequestsPerMinute:  cfg.SettingInt("requestsPerMinute"),
 		LimiterKey:         cfg.ID,
 		Log:                env.Log,
 		Now:                now,
@@ -109,51 +110,15 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open redmine system %s: %w: %w", cfg.Name, connector.ErrInvalid, err)
 	}
-	project, _ := cfg.Settings["project"].(string)
-	markerField, _ := cfg.Settings["markerField"].(string)
 	every := defaultReconcile
-	if m := intSetting(cfg.Settings, "reconcileMinutes"); m > 0 {
+	if m := cfg.SettingInt("reconcileMinutes"); m > 0 {
 		every = time.Duration(m) * time.Minute
 	}
-	return &Conn{http: client, system: cfg.ID, project: strings.TrimSpace(project), markerField: strings.TrimSpace(markerField),
+	return &Conn{http: client, system: cfg.ID, project: cfg.SettingString("project"), markerField: cfg.SettingString("markerField"),
 		now: now, pageSize: maxPage, reconcileEvery: every, reconcile: map[string]*reconcileState{}}, nil
-}
-
-// Test is the spec's connection test: open and Validate.
-func Test(ctx context.Context, cfg connector.Config) (string, error) {
-	c, err := Open(cfg, connector.Env{})
-	if err != nil {
-		return "", err
-	}
-	return c.Validate(ctx)
 }
 
 // scope picks the project: the argument, else the system's setting.
 func (c *Conn) scope(project string) (string, error) {
-	if project = strings.TrimSpace(project); project != "" {
-		return project, nil
-	}
-	if c.project != "" {
-		return c.project, nil
-	}
-	return "", fmt.Errorf("no project given and the system has none set: %w", connector.ErrInvalid)
-}
-
-func boolSetting(s map[string]any, name string) bool {
-	b, _ := s[name].(bool)
-	return b
-}
-
-// intSetting reads a whole number that arrives as int64 (validated
-// settings) or float64 (raw JSON).
-func intSetting(s map[string]any, name string) int {
-	switch v := s[name].(type) {
-	case int64:
-		return int(v)
-	case int:
-		return v
-	case float64:
-		return int(v)
-	}
-	return 0
+	return connector.Scope("project", project, c.project)
 }

@@ -1,7 +1,6 @@
 package rt
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,20 +21,10 @@ const maxAnswer = 32 << 20
 // answer's body and headers. RT's error bodies ({"message": ...}) are
 // turned into connector errors by httpx.
 func (c *Conn) call(ctx context.Context, r httpx.Request, in any) ([]byte, http.Header, error) {
-	r.Header = r.Header.Clone()
-	if r.Header == nil {
-		r.Header = http.Header{}
+	r, err := r.JSON(in, "")
+	if err != nil {
+		return nil, nil, err
 	}
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return nil, nil, fmt.Errorf("encode the request: %w", err)
-		}
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-		r.ContentLength = int64(len(data))
-		r.Header.Set("Content-Type", "application/json")
-	}
-	r.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(ctx, r)
 	if err != nil {
 		return nil, nil, err

@@ -16,7 +16,6 @@
 package rt
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -46,6 +45,9 @@ const (
 // its statuses in the statuses setting.
 var defaultStatuses = []string{"new", "open", "stalled", "resolved", "rejected", "deleted"}
 
+// opener is Open as the registry takes it.
+var opener = connector.OpenerOf(Open)
+
 func init() {
 	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
 		Kind:  Kind,
@@ -65,8 +67,8 @@ func init() {
 			{Name: "requestsPerMinute", Label: "Requests per minute", Type: apitype.FieldInt,
 				Help: "Upper bound on this system's request rate; 0 means the connector's default.", Default: 0},
 		},
-		Test: Test,
-		Open: func(cfg connector.Config, env connector.Env) (connector.Connector, error) { return Open(cfg, env) },
+		Test: connector.ValidateTest(opener),
+		Open: opener,
 	})
 }
 
@@ -103,7 +105,7 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	if !token.IsSet() {
 		return nil, fmt.Errorf("open Request Tracker system %s: the auth token is not set: %w", cfg.Name, connector.ErrUnauthorized)
 	}
-	commentAs := strings.TrimSpace(stringSetting(cfg.Settings, "commentAs"))
+	commentAs := cfg.SettingString("commentAs")
 	switch commentAs {
 	case "":
 		commentAs = commentAsComment
@@ -121,9 +123,9 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 		BaseURL:            web + "/REST/2.0",
 		Auth:               tokenAuth(token),
 		Secrets:            []secret.Secret{token},
-		InsecureSkipVerify: boolSetting(cfg.Settings, "allowSelfSigned"),
+		InsecureSkipVerify: cfg.SettingBool("allowSelfSigned"),
 		HTTPClient:         env.HTTP,
-		RequestsPerMinute:  intSetting(cfg.Settings, "requestsPerMinute"),
+		RequestsPerMinute:  cfg.SettingInt("requestsPerMinute"),
 		LimiterKey:         cfg.ID,
 		Log:                env.Log,
 		Now:                now,
@@ -131,12 +133,12 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open Request Tracker system %s: %w: %w", cfg.Name, connector.ErrInvalid, err)
 	}
-	marker := strings.TrimSpace(stringSetting(cfg.Settings, "markerField"))
+	marker := cfg.SettingString("markerField")
 	if marker == "" {
 		marker = defaultMarkerField
 	}
 	statuses := defaultStatuses
-	if s := stringSetting(cfg.Settings, "statuses"); strings.TrimSpace(s) != "" {
+	if s := cfg.SettingString("statuses"); s != "" {
 		statuses = nil
 		for _, st := range strings.Split(s, ",") {
 			if st = strings.TrimSpace(st); st != "" {
@@ -145,7 +147,7 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 		}
 	}
 	return &Conn{
-		http: client, web: web, queue: strings.TrimSpace(stringSetting(cfg.Settings, "queue")),
+		http: client, web: web, queue: cfg.SettingString("queue"),
 		commentAs: commentAs, markerField: marker, statuses: statuses, now: now, pageSize: maxPage,
 		users: map[string]userEntry{}, queueNames: map[string]string{}, queueIDs: map[string]string{}, cfMultis: map[string]bool{}, descs: map[string]string{},
 	}, nil
@@ -156,46 +158,5 @@ func tokenAuth(token secret.Secret) httpx.Auth {
 	return func(r *http.Request) { r.Header.Set("Authorization", "token "+token.Reveal()) }
 }
 
-// Test is the spec's connection test: open and Validate.
-func Test(ctx context.Context, cfg connector.Config) (string, error) {
-	c, err := Open(cfg, connector.Env{})
-	if err != nil {
-		return "", err
-	}
-	return c.Validate(ctx)
-}
-
 // scope picks the queue: the argument, else the system's setting.
-func (c *Conn) scope(queue string) (string, error) {
-	if queue = strings.TrimSpace(queue); queue != "" {
-		return queue, nil
-	}
-	if c.queue != "" {
-		return c.queue, nil
-	}
-	return "", fmt.Errorf("no queue given and the system has none set: %w", connector.ErrInvalid)
-}
-
-func stringSetting(s map[string]any, name string) string {
-	v, _ := s[name].(string)
-	return v
-}
-
-func boolSetting(s map[string]any, name string) bool {
-	b, _ := s[name].(bool)
-	return b
-}
-
-// intSetting reads a whole number that arrives as int64 (validated
-// settings) or float64 (raw JSON).
-func intSetting(s map[string]any, name string) int {
-	switch v := s[name].(type) {
-	case int64:
-		return int(v)
-	case int:
-		return v
-	case float64:
-		return int(v)
-	}
-	return 0
-}
+func (c *Conn) scope(queue string) (string, error) { return connector.Scope("queue", queue, c.queue) }

@@ -22,9 +22,6 @@ const EntityType = "ticket"
 // cfPrefix starts the engine's name of a ticket custom field.
 const cfPrefix = "cf:"
 
-// markerValue is what the marker custom field holds.
-func markerValue(m connector.Marker) string { return "lockstep:" + m.System + ":" + m.Key }
-
 // ticketID is the numeric id of a reference: its id, else its key (RT
 // tickets are known by number, also written "#12").
 func ticketID(ref connector.Ref) (string, error) {
@@ -160,7 +157,7 @@ func (c *Conn) Create(ctx context.Context, project, entityType string, fields co
 		}
 	}
 	if marker.System != "" || marker.Key != "" {
-		cfs[c.markerField] = markerValue(marker)
+		cfs[c.markerField] = marker.Text()
 	}
 	if len(cfs) > 0 {
 		body["CustomFields"] = cfs
@@ -288,7 +285,7 @@ func (c *Conn) FindByMarker(ctx context.Context, project string, marker connecto
 		return nil, fmt.Errorf("find RT ticket by marker: %w", err)
 	}
 	q := pageQuery(maxPage, 1)
-	q.Set("query", "Queue = "+sqlQuote(queue)+" AND CF.{"+c.markerField+"} = "+sqlQuote(markerValue(marker)))
+	q.Set("query", "Queue = "+sqlQuote(queue)+" AND CF.{"+c.markerField+"} = "+sqlQuote(marker.Text()))
 	q.Set("orderby", "id")
 	var page wirePage[wireRef]
 	if err := c.getJSON(ctx, "/tickets", q, &page); err != nil {

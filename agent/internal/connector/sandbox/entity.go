@@ -13,12 +13,6 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
 )
 
-// markerPrefix starts the globalId of every remote link Lockstep writes.
-const markerPrefix = "lockstep:"
-
-// markerID is the globalId of a marker: lockstep:<system>:<key>.
-func markerID(m connector.Marker) string { return markerPrefix + m.System + ":" + m.Key }
-
 // itemPath is the API path of an entity: its id, else its key.
 func itemPath(ref connector.Ref, rest ...string) (string, error) {
 	id := ref.ID
@@ -122,7 +116,7 @@ func (c *Conn) Create(ctx context.Context, project, entityType string, fields co
 	}
 	body["project"], body["type"] = project, entityType
 	if marker.System != "" || marker.Key != "" {
-		body["remoteLinks"] = []wireRemoteLink{{GlobalID: markerID(marker), URL: marker.URL,
+		body["remoteLinks"] = []wireRemoteLink{{GlobalID: marker.Text(), URL: marker.URL,
 			Title: "Synced with " + marker.Key, Relationship: "synced with"}}
 	}
 	var it wireItem
@@ -170,7 +164,7 @@ func (c *Conn) FindByMarker(ctx context.Context, project string, marker connecto
 	if err != nil {
 		return nil, fmt.Errorf("find sandbox item by marker: %w", err)
 	}
-	q := url.Values{"project": {project}, "remote_link_global_id": {markerID(marker)}}
+	q := url.Values{"project": {project}, "remote_link_global_id": {marker.Text()}}
 	var page wireItemPage
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: "/api/items", Query: q}, nil, &page); err != nil {
 		return nil, fmt.Errorf("find sandbox item for %s in %s: %w", marker.Key, project, err)

@@ -137,7 +137,7 @@ func (c *Conn) Links(ctx context.Context, ref connector.Ref) ([]connector.Link, 
 		out = append(out, connector.Link{Type: l.Type, Target: connector.Ref{ID: strconv.FormatInt(l.Target.ID, 10), Key: l.Target.Key}})
 	}
 	for _, rl := range remote {
-		if !strings.HasPrefix(rl.GlobalID, markerPrefix) {
+		if !strings.HasPrefix(rl.GlobalID, connector.MarkerPrefix) {
 			out = append(out, connector.Link{Type: RemoteLinkType, URL: rl.URL, Target: connector.Ref{Key: rl.Title}})
 		}
 	}
@@ -221,7 +221,7 @@ func (c *Conn) removeRemoteLink(ctx context.Context, ref connector.Ref, u string
 		return err
 	}
 	for _, rl := range list {
-		if rl.URL == u && !strings.HasPrefix(rl.GlobalID, markerPrefix) {
+		if rl.URL == u && !strings.HasPrefix(rl.GlobalID, connector.MarkerPrefix) {
 			path, _ := itemPath(ref, "/remotelinks/"+strconv.FormatInt(rl.ID, 10))
 			if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodDelete, Path: path}, nil, nil); err != nil {
 				return err

@@ -2,16 +2,12 @@ package sandbox
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
@@ -46,11 +42,7 @@ func (c *Conn) UnregisterWebhook(ctx context.Context, id string) error {
 // ParseWebhook verifies X-Sandbox-Signature (sha256=<hex HMAC of the body>)
 // in constant time and returns the item the delivery names.
 func (c *Conn) ParseWebhook(r *http.Request, body []byte, secret string) ([]connector.Ref, error) {
-	got, ok := strings.CutPrefix(r.Header.Get(SignatureHeader), "sha256=")
-	sig, err := hex.DecodeString(got)
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	if !ok || err != nil || secret == "" || !hmac.Equal(sig, m.Sum(nil)) {
+	if !connector.VerifySHA256(r.Header.Get(SignatureHeader), body, secret) {
 		return nil, fmt.Errorf("verify sandbox webhook: bad or missing signature: %w", connector.ErrUnauthorized)
 	}
 	var d wireDelivery

@@ -1,0 +1,63 @@
+package connector
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"testing"
+)
+
+func TestMarkerText(t *testing.T) {
+	if got := (Marker{System: "sys-1", Key: "HELP-7", URL: "https://x.example/HELP-7"}).Text(); got != "lockstep:sys-1:HELP-7" {
+		t.Fatalf("Text = %q", got)
+	}
+}
+
+// The hashes are pinned: entities already marked are found by them, so a
+// change here would make recovery create duplicates.
+func TestHashLabel(t *testing.T) {
+	for _, tc := range []struct{ prefix, text, want string }{
+		{"lockstep-", "sys-1:HELP-7", "lockstep-" + sha256Hex("sys-1:HELP-7")[:16]},
+		{"lockstep-", "sys-1\x00HELP-7", "lockstep-" + sha256Hex("sys-1\x00HELP-7")[:16]},
+		{"", "", "e3b0c44298fc1c14"},
+	} {
+		if got := HashLabel(tc.prefix, tc.text); got != tc.want {
+			t.Errorf("HashLabel(%q, %q) = %q, want %q", tc.prefix, tc.text, got, tc.want)
+		}
+	}
+	if !regexp.MustCompile(`^lockstep-[0-9a-f]{16}$`).MatchString(HashLabel("lockstep-", "a:b")) {
+		t.Error("a label must be the prefix and 16 lowercase hex digits")
+	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func TestVerifySHA256(t *testing.T) {
+	body, secret := []byte(`{"id":1}`), "whsec-1"
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	good := "sha256=" + hex.EncodeToString(m.Sum(nil))
+	if !VerifySHA256(good, body, secret) {
+		t.Fatal("a correct signature is refused")
+	}
+	for name, sig := range map[string]string{
+		"missing": "", "no prefix": good[len("sha256="):], "not hex": "sha256=zz", "other body": good[:len(good)-2] + "00",
+		"sha1 prefix": "sha1=" + good[len("sha256="):],
+	} {
+		if VerifySHA256(sig, body, secret) {
+			t.Errorf("%s: %q verified", name, sig)
+		}
+	}
+	if VerifySHA256(good, body, "other") || VerifySHA256(good, []byte(`{"id":2}`), secret) {
+		t.Error("a signature verified with another secret or body")
+	}
+	empty := hmac.New(sha256.New, nil)
+	empty.Write(body)
+	if VerifySHA256("sha256="+hex.EncodeToString(empty.Sum(nil)), body, "") {
+		t.Error("an empty secret must verify nothing")
+	}
+}
