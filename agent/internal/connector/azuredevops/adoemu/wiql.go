@@ -198,35 +198,24 @@ func (p *parser) peek() string {
 
 func (p *parser) next() string { t := p.peek(); p.pos++; return t }
 
-func (p *parser) expr() (cond, error) {
-	left, err := p.term()
-	if err != nil {
-		return nil, err
-	}
-	list := or{left}
-	for strings.EqualFold(p.peek(), "or") {
-		p.next()
-		c, err := p.term()
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, c)
-	}
-	if len(list) == 1 {
-		return left, nil
-	}
-	return list, nil
-}
+func (p *parser) expr() (cond, error) { return chain[or](p, "or", p.term) }
 
-func (p *parser) term() (cond, error) {
-	left, err := p.factor()
+func (p *parser) term() (cond, error) { return chain[and](p, "and", p.factor) }
+
+// chain parses operands joined by the keyword op into a list L (or, and);
+// a single operand stands alone.
+func chain[L interface {
+	~[]cond
+	cond
+}](p *parser, op string, operand func() (cond, error)) (cond, error) {
+	left, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	list := and{left}
-	for strings.EqualFold(p.peek(), "and") {
+	list := L{left}
+	for strings.EqualFold(p.peek(), op) {
 		p.next()
-		c, err := p.factor()
+		c, err := operand()
 		if err != nil {
 			return nil, err
 		}

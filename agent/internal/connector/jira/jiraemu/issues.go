@@ -60,6 +60,26 @@ func notFound(w http.ResponseWriter) {
 	writeError(w, http.StatusNotFound, "Issue does not exist or you do not have permission to see it.")
 }
 
+// pathIssue is the issue the path's {key} names (an id or a key), or nil
+// after answering 404. The caller holds e.mu.
+func (e *Emu) pathIssue(w http.ResponseWriter, r *http.Request) *issue {
+	is := e.lookup(r.PathValue("key"))
+	if is == nil {
+		notFound(w)
+	}
+	return is
+}
+
+// readBody decodes a request's JSON body into in, or answers 400 as Jira
+// does and reports false.
+func readBody(w http.ResponseWriter, r *http.Request, in any) bool {
+	if err := json.NewDecoder(r.Body).Decode(in); err != nil {
+		writeError(w, http.StatusBadRequest, "Can not deserialize the request body.")
+		return false
+	}
+	return true
+}
+
 // touch moves updated forward, at least a millisecond: the timestamp is
 // the connector's version, and Jira's has millisecond precision.
 func (e *Emu) touch(is *issue) {
@@ -159,9 +179,8 @@ func (e *Emu) issueRef(id string) map[string]any {
 func (e *Emu) getIssue(w http.ResponseWriter, r *http.Request, _ *User) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	is := e.lookup(r.PathValue("key"))
+	is := e.pathIssue(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	writeJSON(w, http.StatusOK, e.issueJSON(is, fieldList(r.URL.Query().Get("fields"))))
@@ -233,8 +252,7 @@ func (e *Emu) editIssue(w http.ResponseWriter, r *http.Request, _ *User) {
 		Fields map[string]json.RawMessage `json:"fields"`
 		Update map[string]json.RawMessage `json:"update"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Can not deserialize the request body.")
+	if !readBody(w, r, &in) {
 		return
 	}
 	if len(in.Update) > 0 {
@@ -243,9 +261,8 @@ func (e *Emu) editIssue(w http.ResponseWriter, r *http.Request, _ *User) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	is := e.lookup(r.PathValue("key"))
+	is := e.pathIssue(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	next := *is
@@ -456,9 +473,8 @@ func (e *Emu) optionJSON(cf *customField, v string) map[string]any {
 func (e *Emu) transitions(w http.ResponseWriter, r *http.Request, _ *User) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	is := e.lookup(r.PathValue("key"))
+	is := e.pathIssue(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	list := []any{}
@@ -477,15 +493,13 @@ func (e *Emu) doTransition(w http.ResponseWriter, r *http.Request, _ *User) {
 			ID string `json:"id"`
 		} `json:"transition"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Can not deserialize the request body.")
+	if !readBody(w, r, &in) {
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	is := e.lookup(r.PathValue("key"))
+	is := e.pathIssue(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	for _, t := range workflow {

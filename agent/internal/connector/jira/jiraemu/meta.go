@@ -84,6 +84,16 @@ func (e *Emu) projectByKey(key string) *Project {
 	return nil
 }
 
+// projectOr404 is the project with key, or nil after answering 404 as
+// Jira does.
+func (e *Emu) projectOr404(w http.ResponseWriter, key string) *Project {
+	p := e.projectByKey(key)
+	if p == nil {
+		writeError(w, http.StatusNotFound, "No project could be found with key '"+key+"'.")
+	}
+	return p
+}
+
 func issueTypes(p *Project) []string {
 	if len(p.IssueTypes) == 0 {
 		return []string{"Bug", "Task", "Story"}
@@ -120,9 +130,8 @@ func (e *Emu) myPermissions(w http.ResponseWriter, r *http.Request, u *User) {
 }
 
 func (e *Emu) project(w http.ResponseWriter, r *http.Request, _ *User) {
-	p := e.projectByKey(r.PathValue("key"))
+	p := e.projectOr404(w, r.PathValue("key"))
 	if p == nil {
-		writeError(w, http.StatusNotFound, "No project could be found with key '"+r.PathValue("key")+"'.")
 		return
 	}
 	var types []any
@@ -149,9 +158,8 @@ func (e *Emu) metaPage(w http.ResponseWriter, cloudName string, list []any) {
 }
 
 func (e *Emu) createMetaTypes(w http.ResponseWriter, r *http.Request, _ *User) {
-	p := e.projectByKey(r.PathValue("project"))
+	p := e.projectOr404(w, r.PathValue("project"))
 	if p == nil {
-		writeError(w, http.StatusNotFound, "No project could be found with key '"+r.PathValue("project")+"'.")
 		return
 	}
 	var list []any
@@ -162,9 +170,8 @@ func (e *Emu) createMetaTypes(w http.ResponseWriter, r *http.Request, _ *User) {
 }
 
 func (e *Emu) createMetaFields(w http.ResponseWriter, r *http.Request, _ *User) {
-	p := e.projectByKey(r.PathValue("project"))
+	p := e.projectOr404(w, r.PathValue("project"))
 	if p == nil {
-		writeError(w, http.StatusNotFound, "No project could be found with key '"+r.PathValue("project")+"'.")
 		return
 	}
 	found := false
@@ -264,8 +271,7 @@ func (e *Emu) linkTypes(w http.ResponseWriter, _ *http.Request, _ *User) {
 }
 
 func (e *Emu) assignable(w http.ResponseWriter, r *http.Request, _ *User) {
-	if e.projectByKey(r.URL.Query().Get("project")) == nil {
-		writeError(w, http.StatusNotFound, "No project could be found with key '"+r.URL.Query().Get("project")+"'.")
+	if e.projectOr404(w, r.URL.Query().Get("project")) == nil {
 		return
 	}
 	out := []any{}

@@ -37,9 +37,8 @@ func (e *Emu) comments(w http.ResponseWriter, r *http.Request, _ *User) {
 	withProps := strings.Contains(qs.Get("expand"), "properties")
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	is := e.lookup(r.PathValue("key"))
+	is := e.pathIssue(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	list := []any{}
@@ -59,8 +58,7 @@ func (e *Emu) addComment(w http.ResponseWriter, r *http.Request, u *User) {
 			Value any    `json:"value"`
 		} `json:"properties"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Can not deserialize the request body.")
+	if !readBody(w, r, &in) {
 		return
 	}
 	body, msg := e.richText(in.Body)
@@ -73,9 +71,8 @@ func (e *Emu) addComment(w http.ResponseWriter, r *http.Request, u *User) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	is := e.lookup(r.PathValue("key"))
+	is := e.pathIssue(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	now := e.now().Truncate(time.Millisecond)
@@ -155,9 +152,8 @@ func (e *Emu) addAttachments(w http.ResponseWriter, r *http.Request, u *User) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	is := e.lookup(r.PathValue("key"))
+	is := e.pathIssue(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	out := []any{}
@@ -227,8 +223,7 @@ func (e *Emu) addLink(w http.ResponseWriter, r *http.Request, _ *User) {
 		InwardIssue  struct{ Key, ID string } `json:"inwardIssue"`
 		OutwardIssue struct{ Key, ID string } `json:"outwardIssue"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Can not deserialize the request body.")
+	if !readBody(w, r, &in) {
 		return
 	}
 	typ := ""
@@ -291,9 +286,8 @@ func mustAtoi(s string) int {
 func (e *Emu) remoteLinks(w http.ResponseWriter, r *http.Request, _ *User) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	is := e.lookup(r.PathValue("key"))
+	is := e.pathIssue(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	list := []any{}
@@ -316,8 +310,7 @@ func (e *Emu) addRemoteLink(w http.ResponseWriter, r *http.Request, _ *User) {
 			Title string `json:"title"`
 		} `json:"object"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Can not deserialize the request body.")
+	if !readBody(w, r, &in) {
 		return
 	}
 	errs := map[string]string{}
@@ -336,9 +329,8 @@ func (e *Emu) addRemoteLink(w http.ResponseWriter, r *http.Request, _ *User) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	is := e.lookup(r.PathValue("key"))
+	is := e.pathIssue(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	status := http.StatusCreated
@@ -360,9 +352,8 @@ func (e *Emu) addRemoteLink(w http.ResponseWriter, r *http.Request, _ *User) {
 func (e *Emu) deleteRemoteLink(w http.ResponseWriter, r *http.Request, _ *User) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	is := e.lookup(r.PathValue("key"))
+	is := e.pathIssue(w, r)
 	if is == nil {
-		notFound(w)
 		return
 	}
 	for i, rl := range is.remoteLinks {

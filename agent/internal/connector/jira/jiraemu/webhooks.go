@@ -36,8 +36,7 @@ func (e *Emu) registerWebhook(w http.ResponseWriter, r *http.Request, _ *User) {
 		ExcludeBody bool              `json:"excludeBody"`
 		Secret      string            `json:"secret"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "Can not deserialize the request body.")
+	if !readBody(w, r, &in) {
 		return
 	}
 	errs := map[string]string{}
