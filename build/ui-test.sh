@@ -28,6 +28,9 @@ cd "$ROOT"
 	echo "ui-test: frontend/dist is missing; run npm --prefix frontend run build" >&2
 	exit 1
 }
+if [ -n "$(find frontend/src frontend/index.html -newer frontend/dist/index.html -print -quit 2>/dev/null)" ]; then
+	echo "ui-test: warning: frontend/dist is older than frontend/src, so the spec tests the UI as last built; make ui-test rebuilds it" >&2
+fi
 
 work=$(mktemp -d)
 pids=()
