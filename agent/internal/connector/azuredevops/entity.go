@@ -268,7 +268,7 @@ func (c *Conn) read(ctx context.Context, ref connector.Ref) (wireItem, error) {
 func (c *Conn) Get(ctx context.Context, ref connector.Ref) (connector.Entity, error) {
 	it, err := c.read(ctx, ref)
 	if err != nil {
-		return connector.Entity{}, fmt.Errorf("get Azure DevOps work item %s: %w", refName(ref), err)
+		return connector.Entity{}, fmt.Errorf("get Azure DevOps work item %s: %w", connector.RefName(ref), err)
 	}
 	return c.entity(it), nil
 }
@@ -520,7 +520,7 @@ func (c *Conn) Update(ctx context.Context, ref connector.Ref, fields connector.F
 		// wrote, which must outlive any label change.
 		cur, err := c.read(ctx, ref)
 		if err != nil {
-			return connector.Entity{}, fmt.Errorf("update Azure DevOps work item %s: %w", refName(ref), err)
+			return connector.Entity{}, fmt.Errorf("update Azure DevOps work item %s: %w", connector.RefName(ref), err)
 		}
 		tags, _ := cur.Fields[refTags].(string)
 		for _, t := range splitTags(tags) {
@@ -531,7 +531,7 @@ func (c *Conn) Update(ctx context.Context, ref connector.Ref, fields connector.F
 	}
 	ops, err := c.fieldOps(fields, keep, true)
 	if err != nil {
-		return connector.Entity{}, fmt.Errorf("update Azure DevOps work item %s: %w", refName(ref), err)
+		return connector.Entity{}, fmt.Errorf("update Azure DevOps work item %s: %w", connector.RefName(ref), err)
 	}
 	if len(ops) == 0 {
 		return c.Get(ctx, ref)
@@ -540,7 +540,7 @@ func (c *Conn) Update(ctx context.Context, ref connector.Ref, fields connector.F
 	if version != "" {
 		rev, err := strconv.Atoi(version)
 		if err != nil {
-			return connector.Entity{}, fmt.Errorf("update Azure DevOps work item %s: version %q is not a revision: %w", refName(ref), version, connector.ErrInvalid)
+			return connector.Entity{}, fmt.Errorf("update Azure DevOps work item %s: version %q is not a revision: %w", connector.RefName(ref), version, connector.ErrInvalid)
 		}
 		ops = append([]patchOp{{Op: "test", Path: "/rev", Value: rev}}, ops...)
 		// Guarded by the revision test, a repeat after a lost answer reads
@@ -549,7 +549,7 @@ func (c *Conn) Update(ctx context.Context, ref connector.Ref, fields connector.F
 	}
 	var it wireItem
 	if err := c.call(ctx, req, ops, true, &it); err != nil {
-		return connector.Entity{}, fmt.Errorf("update Azure DevOps work item %s: %w", refName(ref), err)
+		return connector.Entity{}, fmt.Errorf("update Azure DevOps work item %s: %w", connector.RefName(ref), err)
 	}
 	return c.entity(it), nil
 }
@@ -659,7 +659,7 @@ func (c *Conn) value(name string, v any, keep []string) (any, error) {
 	case "assignee":
 		return identityValue(v)
 	case "labels":
-		list, err := stringList(v)
+		list, err := connector.TextList(name, v)
 		if err != nil {
 			return nil, bad("a list of text")
 		}
@@ -692,7 +692,7 @@ func (c *Conn) value(name string, v any, keep []string) (any, error) {
 	case connector.User, *connector.User, map[string]any:
 		return identityValue(v)
 	case []string, []any:
-		list, err := stringList(x)
+		list, err := connector.TextList(name, x)
 		if err != nil {
 			return nil, bad("a list of text")
 		}
@@ -704,24 +704,11 @@ func (c *Conn) value(name string, v any, keep []string) (any, error) {
 // identityValue is what the service accepts for an identity field: the
 // unique name (email), else the display name; "" clears it.
 func identityValue(v any) (any, error) {
-	var u connector.User
-	switch x := v.(type) {
-	case nil:
-		return "", nil
-	case connector.User:
-		u = x
-	case *connector.User:
-		if x == nil {
-			return "", nil
-		}
-		u = *x
-	case map[string]any:
-		u.ID, _ = x["id"].(string)
-		u.Email, _ = x["email"].(string)
-		u.Name, _ = x["name"].(string)
-	case string:
-		return x, nil
-	default:
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	u, ok := connector.UserValue(v)
+	if !ok {
 		return nil, fmt.Errorf("a user field holds %T: %w", v, connector.ErrInvalid)
 	}
 	switch {
@@ -731,33 +718,6 @@ func identityValue(v any) (any, error) {
 		return u.Name, nil
 	}
 	return u.ID, nil
-}
-
-func stringList(v any) ([]string, error) {
-	switch l := v.(type) {
-	case nil:
-		return []string{}, nil
-	case []string:
-		return l, nil
-	case []any:
-		out := make([]string, 0, len(l))
-		for _, e := range l {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("list holds %T", e)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("not a list: %T", v)
-}
-
-func refName(ref connector.Ref) string {
-	if ref.Key != "" {
-		return ref.Key
-	}
-	return ref.ID
 }
 
 // GuardsVersions: Update starts its JSON Patch with a test of /rev, and

@@ -131,7 +131,7 @@ func (c *Conn) comment(wc wireComment) connector.Comment {
 func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Comment, error) {
 	project, id, err := c.itemProject(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("list Azure DevOps comments of %s: %w", refName(ref), err)
+		return nil, fmt.Errorf("list Azure DevOps comments of %s: %w", connector.RefName(ref), err)
 	}
 	path := projectPath(project, "wit/workItems/"+strconv.Itoa(id)+"/comments")
 	q := url.Values{"api-version": {c.commentsVersion()}, "order": {"asc"}, "$top": {"200"}}
@@ -142,7 +142,7 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 			ContinuationToken string        `json:"continuationToken"`
 		}
 		if err := c.call(ctx, httpx.Request{Method: http.MethodGet, Path: path, Query: q}, nil, false, &page); err != nil {
-			return nil, fmt.Errorf("list Azure DevOps comments of %s: %w", refName(ref), err)
+			return nil, fmt.Errorf("list Azure DevOps comments of %s: %w", connector.RefName(ref), err)
 		}
 		for _, wc := range page.Comments {
 			if !wc.IsDeleted {
@@ -154,7 +154,7 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 		}
 		q.Set("continuationToken", page.ContinuationToken)
 	}
-	return nil, fmt.Errorf("list Azure DevOps comments of %s: paging does not end: %w", refName(ref), connector.ErrUnavailable)
+	return nil, fmt.Errorf("list Azure DevOps comments of %s: paging does not end: %w", connector.RefName(ref), connector.ErrUnavailable)
 }
 
 // AddComment posts a comment as the token's user. Comments are HTML: the
@@ -164,12 +164,12 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.NewComment) (connector.Comment, error) {
 	project, id, err := c.itemProject(ctx, ref)
 	if err != nil {
-		return connector.Comment{}, fmt.Errorf("add Azure DevOps comment to %s: %w", refName(ref), err)
+		return connector.Comment{}, fmt.Errorf("add Azure DevOps comment to %s: %w", connector.RefName(ref), err)
 	}
 	body := markerComments.ReplaceAllString(nc.Body, "")
 	text, err := markdownToHTML(body)
 	if err != nil {
-		return connector.Comment{}, fmt.Errorf("add Azure DevOps comment to %s: %w", refName(ref), err)
+		return connector.Comment{}, fmt.Errorf("add Azure DevOps comment to %s: %w", connector.RefName(ref), err)
 	}
 	if m := markerText(nc.Marker); m != "" {
 		m = strings.ReplaceAll(m, "--", "- -")
@@ -180,7 +180,7 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 	err = c.call(ctx, httpx.Request{Method: http.MethodPost, Path: path, Query: url.Values{"api-version": {c.commentsVersion()}}},
 		map[string]string{"text": text}, false, &wc)
 	if err != nil {
-		return connector.Comment{}, fmt.Errorf("add Azure DevOps comment to %s: %w", refName(ref), err)
+		return connector.Comment{}, fmt.Errorf("add Azure DevOps comment to %s: %w", connector.RefName(ref), err)
 	}
 	return c.comment(wc), nil
 }
@@ -215,7 +215,7 @@ func attachmentOf(r wireRelation) connector.Attachment {
 func (c *Conn) Attachments(ctx context.Context, ref connector.Ref) ([]connector.Attachment, error) {
 	it, err := c.read(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("list Azure DevOps attachments of %s: %w", refName(ref), err)
+		return nil, fmt.Errorf("list Azure DevOps attachments of %s: %w", connector.RefName(ref), err)
 	}
 	out := []connector.Attachment{}
 	for _, r := range it.Relations {
@@ -231,18 +231,18 @@ func (c *Conn) Attachments(ctx context.Context, ref connector.Ref) ([]connector.
 // host the item's data names.
 func (c *Conn) Download(ctx context.Context, ref connector.Ref, a connector.Attachment) (io.ReadCloser, error) {
 	if a.ID == "" || a.ID == "." || a.ID == ".." || strings.ContainsAny(a.ID, "/\\?#%") {
-		return nil, fmt.Errorf("download Azure DevOps attachment %q of %s: not an attachment id: %w", a.Name, refName(ref), connector.ErrInvalid)
+		return nil, fmt.Errorf("download Azure DevOps attachment %q of %s: not an attachment id: %w", a.Name, connector.RefName(ref), connector.ErrInvalid)
 	}
 	r := httpx.Request{Method: http.MethodGet, Path: "/_apis/wit/attachments/" + a.ID,
 		Query:  url.Values{"api-version": {c.apiVersion}, "download": {"true"}},
 		Header: http.Header{"Accept": {"application/octet-stream"}}}
 	resp, err := c.http.Do(ctx, r)
 	if err != nil {
-		return nil, fmt.Errorf("download Azure DevOps attachment %s (%s) of %s: %w", a.ID, a.Name, refName(ref), adoError(err))
+		return nil, fmt.Errorf("download Azure DevOps attachment %s (%s) of %s: %w", a.ID, a.Name, connector.RefName(ref), adoError(err))
 	}
 	if err := signInPage(r, resp); err != nil {
 		resp.Body.Close()
-		return nil, fmt.Errorf("download Azure DevOps attachment %s (%s) of %s: %w", a.ID, a.Name, refName(ref), err)
+		return nil, fmt.Errorf("download Azure DevOps attachment %s (%s) of %s: %w", a.ID, a.Name, connector.RefName(ref), err)
 	}
 	return resp.Body, nil
 }
@@ -278,14 +278,14 @@ func (c *Conn) Upload(ctx context.Context, ref connector.Ref, name, contentType 
 	log := c.log.With().Str("entity_id", ref.ID).Str("attachment_name", name).Int64("attachment_size", size).Logger()
 	skip := func(why string) (connector.Attachment, error) {
 		log.Warn().Int64("limit", c.maxAttachment).Msg("attachment not copied to Azure DevOps: " + why)
-		return connector.Attachment{}, fmt.Errorf("upload Azure DevOps attachment %s to %s: %s: %w", name, refName(ref), why, errors.ErrUnsupported)
+		return connector.Attachment{}, fmt.Errorf("upload Azure DevOps attachment %s to %s: %s: %w", name, connector.RefName(ref), why, errors.ErrUnsupported)
 	}
 	if size > c.maxAttachment {
 		return skip(fmt.Sprintf("%d bytes is over the %d MB limit", size, c.maxAttachment>>20))
 	}
 	it, err := c.read(ctx, ref)
 	if err != nil {
-		return connector.Attachment{}, fmt.Errorf("upload Azure DevOps attachment %s to %s: %w", name, refName(ref), err)
+		return connector.Attachment{}, fmt.Errorf("upload Azure DevOps attachment %s to %s: %w", name, connector.RefName(ref), err)
 	}
 	n := 0
 	for _, r := range it.Relations {
@@ -298,7 +298,7 @@ func (c *Conn) Upload(ctx context.Context, ref connector.Ref, name, contentType 
 	}
 	project, id, err := c.itemProject(ctx, ref)
 	if err != nil {
-		return connector.Attachment{}, fmt.Errorf("upload Azure DevOps attachment %s to %s: %w", name, refName(ref), err)
+		return connector.Attachment{}, fmt.Errorf("upload Azure DevOps attachment %s to %s: %w", name, connector.RefName(ref), err)
 	}
 	body := content
 	var limited *capped
@@ -319,13 +319,13 @@ func (c *Conn) Upload(ctx context.Context, ref connector.Ref, name, contentType 
 		return skip(fmt.Sprintf("the content is over the %d MB limit", c.maxAttachment>>20))
 	}
 	if err != nil {
-		return connector.Attachment{}, fmt.Errorf("upload Azure DevOps attachment %s to %s: %w", name, refName(ref), err)
+		return connector.Attachment{}, fmt.Errorf("upload Azure DevOps attachment %s to %s: %w", name, connector.RefName(ref), err)
 	}
 	ops := []patchOp{{Op: "add", Path: "/relations/-", Value: wireRelation{Rel: "AttachedFile", URL: ref2.URL,
 		Attributes: map[string]any{"comment": "Copied by Lockstep"}}}}
 	var after wireItem
 	if err := c.call(ctx, httpx.Request{Method: http.MethodPatch, Path: "/_apis/wit/workitems/" + strconv.Itoa(id)}, ops, true, &after); err != nil {
-		return connector.Attachment{}, fmt.Errorf("attach %s to Azure DevOps work item %s: %w", name, refName(ref), err)
+		return connector.Attachment{}, fmt.Errorf("attach %s to Azure DevOps work item %s: %w", name, connector.RefName(ref), err)
 	}
 	for _, r := range after.Relations {
 		if r.Rel == "AttachedFile" && attachmentID(r.URL) == ref2.ID {
@@ -368,7 +368,7 @@ func isMarker(r wireRelation) bool {
 func (c *Conn) Links(ctx context.Context, ref connector.Ref) ([]connector.Link, error) {
 	it, err := c.read(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("list Azure DevOps links of %s: %w", refName(ref), err)
+		return nil, fmt.Errorf("list Azure DevOps links of %s: %w", connector.RefName(ref), err)
 	}
 	out := []connector.Link{}
 	for _, r := range it.Relations {
@@ -411,7 +411,7 @@ func (c *Conn) AddLink(ctx context.Context, ref connector.Ref, l connector.Link)
 	}
 	it, err := c.read(ctx, ref)
 	if err != nil {
-		return fmt.Errorf("add Azure DevOps link to %s: %w", refName(ref), err)
+		return fmt.Errorf("add Azure DevOps link to %s: %w", connector.RefName(ref), err)
 	}
 	for _, r := range it.Relations {
 		if matches(r, l) {
@@ -422,13 +422,13 @@ func (c *Conn) AddLink(ctx context.Context, ref connector.Ref, l connector.Link)
 	if l.URL == "" || l.Target.ID != "" {
 		u, err := c.relationURL(l.Target)
 		if err != nil {
-			return fmt.Errorf("add Azure DevOps %s link from %s: %w", l.Type, refName(ref), err)
+			return fmt.Errorf("add Azure DevOps %s link from %s: %w", l.Type, connector.RefName(ref), err)
 		}
 		rel = wireRelation{Rel: l.Type, URL: u}
 	}
 	ops := []patchOp{{Op: "test", Path: "/rev", Value: it.Rev}, {Op: "add", Path: "/relations/-", Value: rel}}
 	if err := c.call(ctx, httpx.Request{Method: http.MethodPatch, Path: path, Idempotent: true}, ops, true, nil); err != nil {
-		return fmt.Errorf("add Azure DevOps %s link from %s to %s: %w", l.Type, refName(ref), refName(l.Target), err)
+		return fmt.Errorf("add Azure DevOps %s link from %s to %s: %w", l.Type, connector.RefName(ref), connector.RefName(l.Target), err)
 	}
 	return nil
 }
@@ -442,7 +442,7 @@ func (c *Conn) RemoveLink(ctx context.Context, ref connector.Ref, l connector.Li
 	}
 	it, err := c.read(ctx, ref)
 	if err != nil {
-		return fmt.Errorf("remove Azure DevOps link from %s: %w", refName(ref), err)
+		return fmt.Errorf("remove Azure DevOps link from %s: %w", connector.RefName(ref), err)
 	}
 	for i, r := range it.Relations {
 		if !matches(r, l) {
@@ -451,7 +451,7 @@ func (c *Conn) RemoveLink(ctx context.Context, ref connector.Ref, l connector.Li
 		ops := []patchOp{{Op: "test", Path: "/rev", Value: it.Rev}, {Op: "remove", Path: "/relations/" + strconv.Itoa(i)}}
 		err := c.call(ctx, httpx.Request{Method: http.MethodPatch, Path: path, Idempotent: true}, ops, true, nil)
 		if err != nil && !errors.Is(err, connector.ErrNotFound) {
-			return fmt.Errorf("remove Azure DevOps %s link from %s: %w", l.Type, refName(ref), err)
+			return fmt.Errorf("remove Azure DevOps %s link from %s: %w", l.Type, connector.RefName(ref), err)
 		}
 		return nil
 	}

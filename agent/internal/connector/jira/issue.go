@@ -46,13 +46,6 @@ func issuePath(api string, ref connector.Ref, rest ...string) (string, error) {
 	return api + "/issue/" + url.PathEscape(id) + strings.Join(rest, ""), nil
 }
 
-func refName(ref connector.Ref) string {
-	if ref.Key != "" {
-		return ref.Key
-	}
-	return ref.ID
-}
-
 // jqlString quotes a JQL value.
 func jqlString(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
@@ -75,7 +68,7 @@ func (c *Conn) getIssue(ctx context.Context, ref connector.Ref) (wireIssue, erro
 	var wi wireIssue
 	q := url.Values{"fields": {"*all"}}
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path, Query: q}, nil, &wi); err != nil {
-		return wireIssue{}, fmt.Errorf("get Jira issue %s: %w", refName(ref), err)
+		return wireIssue{}, fmt.Errorf("get Jira issue %s: %w", connector.RefName(ref), err)
 	}
 	return wi, nil
 }
@@ -460,7 +453,7 @@ func (c *Conn) putMarkerLink(ctx context.Context, ref connector.Ref, m connector
 // updated timestamp just before writing, best effort.
 func (c *Conn) Update(ctx context.Context, ref connector.Ref, fields connector.Fields, version string) (connector.Entity, error) {
 	fail := func(err error) (connector.Entity, error) {
-		return connector.Entity{}, fmt.Errorf("update Jira issue %s: %w", refName(ref), err)
+		return connector.Entity{}, fmt.Errorf("update Jira issue %s: %w", connector.RefName(ref), err)
 	}
 	wi, err := c.getIssue(ctx, ref)
 	if err != nil {
@@ -619,7 +612,7 @@ func (c *Conn) issueFields(ctx context.Context, project string, fields connector
 			val, err = c.userRef(ctx, project, v)
 		case "labels":
 			var l []string
-			l, err = stringList(name, v)
+			l, err = connector.TextList(name, v)
 			val = l
 		case "duedate":
 			val, err = date(name, v)
@@ -662,26 +655,6 @@ func named(name string, v any, key string) (any, error) {
 		return map[string]string{key: s}, nil
 	}
 	return nil, fmt.Errorf("field %s must be a value name, not %T: %w", name, v, connector.ErrInvalid)
-}
-
-func stringList(name string, v any) ([]string, error) {
-	switch l := v.(type) {
-	case nil:
-		return []string{}, nil
-	case []string:
-		return slices.Clone(l), nil
-	case []any:
-		out := make([]string, 0, len(l))
-		for _, e := range l {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("field %s holds %T, not text: %w", name, e, connector.ErrInvalid)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("field %s must be a list of text, not %T: %w", name, v, connector.ErrInvalid)
 }
 
 func date(name string, v any) (any, error) {
@@ -754,7 +727,7 @@ func (c *Conn) customFieldValue(ctx context.Context, project string, fi fieldInf
 	case kindOption:
 		return named(fi.name, v, "value")
 	case kindOptions:
-		l, err := stringList(fi.name, v)
+		l, err := connector.TextList(fi.name, v)
 		if err != nil {
 			return nil, err
 		}
@@ -764,7 +737,7 @@ func (c *Conn) customFieldValue(ctx context.Context, project string, fi fieldInf
 		}
 		return out, nil
 	case kindStrings:
-		return stringList(fi.name, v)
+		return connector.TextList(fi.name, v)
 	case kindUser:
 		return c.userRef(ctx, project, v)
 	}

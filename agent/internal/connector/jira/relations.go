@@ -39,10 +39,10 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 		q := url.Values{"startAt": {strconv.Itoa(start)}, "maxResults": {strconv.Itoa(pageSize)}, "expand": {"properties"}, "orderBy": {"created"}}
 		var page wireCommentPage
 		if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path, Query: q}, nil, &page); err != nil {
-			return nil, fmt.Errorf("list Jira comments of %s: %w", refName(ref), err)
+			return nil, fmt.Errorf("list Jira comments of %s: %w", connector.RefName(ref), err)
 		}
 		if page.StartAt != start {
-			return nil, fmt.Errorf("list Jira comments of %s: asked from %d, got a page from %d: %w", refName(ref), start, page.StartAt, connector.ErrUnavailable)
+			return nil, fmt.Errorf("list Jira comments of %s: asked from %d, got a page from %d: %w", connector.RefName(ref), start, page.StartAt, connector.ErrUnavailable)
 		}
 		for _, wc := range page.Comments {
 			out = append(out, c.comment(wc))
@@ -52,7 +52,7 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 			return out, nil
 		}
 	}
-	return nil, fmt.Errorf("list Jira comments of %s: paging does not end: %w", refName(ref), connector.ErrUnavailable)
+	return nil, fmt.Errorf("list Jira comments of %s: paging does not end: %w", connector.RefName(ref), connector.ErrUnavailable)
 }
 
 func (c *Conn) comment(wc wireComment) connector.Comment {
@@ -90,7 +90,7 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 	}
 	body, err := c.richFromMarkdown(nc.Body)
 	if err != nil {
-		return connector.Comment{}, fmt.Errorf("add Jira comment to %s: %w", refName(ref), err)
+		return connector.Comment{}, fmt.Errorf("add Jira comment to %s: %w", connector.RefName(ref), err)
 	}
 	in := map[string]any{"body": body}
 	if nc.Marker != "" {
@@ -98,7 +98,7 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 	}
 	var wc wireComment
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: path}, in, &wc); err != nil {
-		return connector.Comment{}, fmt.Errorf("add Jira comment to %s: %w", refName(ref), err)
+		return connector.Comment{}, fmt.Errorf("add Jira comment to %s: %w", connector.RefName(ref), err)
 	}
 	cm := c.comment(wc)
 	if nc.Marker != "" && !strings.Contains(cm.Body, nc.Marker) {
@@ -124,7 +124,7 @@ func (c *Conn) Attachments(ctx context.Context, ref connector.Ref) ([]connector.
 		} `json:"fields"`
 	}
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path, Query: url.Values{"fields": {"attachment"}}}, nil, &wi); err != nil {
-		return nil, fmt.Errorf("list Jira attachments of %s: %w", refName(ref), err)
+		return nil, fmt.Errorf("list Jira attachments of %s: %w", connector.RefName(ref), err)
 	}
 	out := make([]connector.Attachment, 0, len(wi.Fields.Attachment))
 	for _, wa := range wi.Fields.Attachment {
@@ -144,7 +144,7 @@ func (c *Conn) Download(ctx context.Context, ref connector.Ref, a connector.Atta
 	}
 	resp, err := c.http.Do(ctx, httpx.Request{Method: http.MethodGet, Path: path, Header: http.Header{"Accept": {"*/*"}}})
 	if err != nil {
-		return nil, fmt.Errorf("download Jira attachment %s (%s) of %s: %w", a.ID, a.Name, refName(ref), err)
+		return nil, fmt.Errorf("download Jira attachment %s (%s) of %s: %w", a.ID, a.Name, connector.RefName(ref), err)
 	}
 	return resp.Body, nil
 }
@@ -198,10 +198,10 @@ func (c *Conn) Upload(ctx context.Context, ref connector.Ref, name, contentType 
 	}
 	var list []wireAttachment
 	if err := c.http.DoJSON(ctx, req, nil, &list); err != nil {
-		return connector.Attachment{}, fmt.Errorf("upload Jira attachment %s to %s: %w", name, refName(ref), err)
+		return connector.Attachment{}, fmt.Errorf("upload Jira attachment %s to %s: %w", name, connector.RefName(ref), err)
 	}
 	if len(list) == 0 {
-		return connector.Attachment{}, fmt.Errorf("upload Jira attachment %s to %s: the answer lists no attachment: %w", name, refName(ref), connector.ErrUnavailable)
+		return connector.Attachment{}, fmt.Errorf("upload Jira attachment %s to %s: the answer lists no attachment: %w", name, connector.RefName(ref), connector.ErrUnavailable)
 	}
 	return attachment(list[0]), nil
 }
@@ -250,7 +250,7 @@ func (c *Conn) issueLinks(ctx context.Context, ref connector.Ref) ([]wireIssueLi
 		} `json:"fields"`
 	}
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path, Query: url.Values{"fields": {"issuelinks"}}}, nil, &wi); err != nil {
-		return nil, fmt.Errorf("list Jira links of %s: %w", refName(ref), err)
+		return nil, fmt.Errorf("list Jira links of %s: %w", connector.RefName(ref), err)
 	}
 	return wi.Fields.IssueLinks, nil
 }
@@ -262,7 +262,7 @@ func (c *Conn) remoteLinks(ctx context.Context, ref connector.Ref) ([]wireRemote
 	}
 	var out []wireRemoteLink
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path}, nil, &out); err != nil {
-		return nil, fmt.Errorf("list Jira remote links of %s: %w", refName(ref), err)
+		return nil, fmt.Errorf("list Jira remote links of %s: %w", connector.RefName(ref), err)
 	}
 	return out, nil
 }
@@ -303,13 +303,13 @@ func (c *Conn) AddLink(ctx context.Context, ref connector.Ref, l connector.Link)
 		}
 		in := map[string]any{"globalId": l.URL, "object": map[string]string{"url": l.URL, "title": title}}
 		if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: path, Idempotent: true}, in, nil); err != nil {
-			return fmt.Errorf("add Jira remote link to %s: %w", refName(ref), err)
+			return fmt.Errorf("add Jira remote link to %s: %w", connector.RefName(ref), err)
 		}
 		return nil
 	}
 	lt, fromHere, err := c.linkDirection(ctx, l.Type)
 	if err != nil {
-		return fmt.Errorf("add Jira link from %s: %w", refName(ref), err)
+		return fmt.Errorf("add Jira link from %s: %w", connector.RefName(ref), err)
 	}
 	here, there := issueRef(ref), issueRef(l.Target)
 	in := map[string]any{"type": map[string]string{"name": lt.Name}, "inwardIssue": here, "outwardIssue": there}
@@ -317,7 +317,7 @@ func (c *Conn) AddLink(ctx context.Context, ref connector.Ref, l connector.Link)
 		in["inwardIssue"], in["outwardIssue"] = there, here
 	}
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: c.api + "/issueLink", Idempotent: true}, in, nil); err != nil {
-		return fmt.Errorf("add Jira %q link from %s to %s: %w", l.Type, refName(ref), refName(l.Target), err)
+		return fmt.Errorf("add Jira %q link from %s to %s: %w", l.Type, connector.RefName(ref), connector.RefName(l.Target), err)
 	}
 	return nil
 }
@@ -343,7 +343,7 @@ func (c *Conn) RemoveLink(ctx context.Context, ref connector.Ref, l connector.Li
 			}
 			path, _ := issuePath(c.api, ref, "/remotelink/"+strconv.FormatInt(rl.ID, 10))
 			if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodDelete, Path: path}, nil, nil); err != nil && !isNotFound(err) {
-				return fmt.Errorf("remove Jira remote link from %s: %w", refName(ref), err)
+				return fmt.Errorf("remove Jira remote link from %s: %w", connector.RefName(ref), err)
 			}
 		}
 		return nil
@@ -370,7 +370,7 @@ func (c *Conn) RemoveLink(ctx context.Context, ref connector.Ref, l connector.Li
 		}
 		err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodDelete, Path: c.api + "/issueLink/" + url.PathEscape(wl.ID)}, nil, nil)
 		if err != nil && !errors.Is(err, connector.ErrNotFound) {
-			return fmt.Errorf("remove Jira %q link from %s to %s: %w", l.Type, refName(ref), refName(l.Target), err)
+			return fmt.Errorf("remove Jira %q link from %s to %s: %w", l.Type, connector.RefName(ref), connector.RefName(l.Target), err)
 		}
 	}
 	return nil

@@ -3,9 +3,10 @@ package jira
 import (
 	"context"
 	"fmt"
+	"iter"
 	"net/http"
 	"net/url"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
@@ -60,27 +61,11 @@ func (c *Conn) assignable(ctx context.Context, project string) ([]connector.User
 // wantedUser reads a field value naming a user: a connector.User, its JSON
 // form, or a string (an id, email or name).
 func wantedUser(v any) (connector.User, bool, error) {
-	var want connector.User
-	switch u := v.(type) {
-	case nil:
-		return want, false, nil
-	case connector.User:
-		want = u
-	case *connector.User:
-		if u == nil {
-			return want, false, nil
-		}
-		want = *u
-	case map[string]any:
-		want.ID, _ = u["id"].(string)
-		want.Email, _ = u["email"].(string)
-		want.Name, _ = u["name"].(string)
-	case string:
-		if u == "" {
-			return want, false, nil
-		}
-		want = connector.User{ID: u, Email: u, Name: u}
-	default:
+	want, ok := connector.UserValue(v)
+	if s, isText := v.(string); isText {
+		want, ok = connector.User{ID: s, Email: s, Name: s}, true
+	}
+	if !ok {
 		return want, false, fmt.Errorf("a user, not %T: %w", v, connector.ErrInvalid)
 	}
 	return want, want != (connector.User{}), nil
@@ -106,7 +91,7 @@ func (c *Conn) userRef(ctx context.Context, project string, v any) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	if id, ok := matchUser(list, want); ok {
+	if id, ok := matchUser(slices.Values(list), want); ok {
 		return ref(id), nil
 	}
 	for _, q := range []string{want.Email, want.Name} {
@@ -117,7 +102,7 @@ func (c *Conn) userRef(ctx context.Context, project string, v any) (any, error) 
 		if err != nil {
 			return nil, err
 		}
-		if id, ok := matchUser(found, want); ok {
+		if id, ok := matchUser(slices.Values(found), want); ok {
 			return ref(id), nil
 		}
 	}
@@ -140,17 +125,8 @@ func (c *Conn) searchUsers(ctx context.Context, q string) ([]connector.User, err
 	return out, nil
 }
 
-func matchUser(users []connector.User, want connector.User) (string, bool) {
-	for _, by := range []func(connector.User) bool{
-		func(u connector.User) bool { return want.ID != "" && u.ID == want.ID },
-		func(u connector.User) bool { return want.Email != "" && strings.EqualFold(u.Email, want.Email) },
-		func(u connector.User) bool { return want.Name != "" && strings.EqualFold(u.Name, want.Name) },
-	} {
-		for _, u := range users {
-			if by(u) {
-				return u.ID, true
-			}
-		}
-	}
-	return "", false
+// matchUser is the id of the user want names among users.
+func matchUser(users iter.Seq[connector.User], want connector.User) (string, bool) {
+	u, ok := connector.MatchUser(users, want)
+	return u.ID, ok
 }

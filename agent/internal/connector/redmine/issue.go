@@ -561,18 +561,8 @@ func (c *Conn) cfWire(ctx context.Context, project, field string, def wireCustom
 		return strconv.FormatFloat(x, 'f', -1, 64), nil
 	case int:
 		return strconv.Itoa(x), nil
-	case []string:
-		return x, nil
-	case []any:
-		out := make([]string, 0, len(x))
-		for _, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("field %s holds %T, not text: %w", field, e, connector.ErrInvalid)
-			}
-			out = append(out, s)
-		}
-		return out, nil
+	case []string, []any:
+		return connector.TextList(field, x)
 	case connector.User, *connector.User, map[string]any:
 		return c.userID(ctx, project, field, v)
 	}

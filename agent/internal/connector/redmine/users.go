@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"strconv"
 	"strings"
@@ -111,21 +112,8 @@ func (c *Conn) user(r *wireRef) any {
 // userID finds the Redmine user (or group) a value names: by id, else
 // email, else display name or login. nil clears.
 func (c *Conn) userID(ctx context.Context, project, field string, v any) (any, error) {
-	var want connector.User
+	want, ok := connector.UserValue(v)
 	switch u := v.(type) {
-	case nil:
-		return "", nil
-	case connector.User:
-		want = u
-	case *connector.User:
-		if u == nil {
-			return "", nil
-		}
-		want = *u
-	case map[string]any:
-		want.ID, _ = u["id"].(string)
-		want.Email, _ = u["email"].(string)
-		want.Name, _ = u["name"].(string)
 	case string:
 		if u == "" {
 			return "", nil
@@ -134,7 +122,9 @@ func (c *Conn) userID(ctx context.Context, project, field string, v any) (any, e
 	case float64:
 		want = connector.User{ID: strconv.FormatInt(int64(u), 10)}
 	default:
-		return nil, fmt.Errorf("field %s must be a user, not %T: %w", field, v, connector.ErrInvalid)
+		if !ok {
+			return nil, fmt.Errorf("field %s must be a user, not %T: %w", field, v, connector.ErrInvalid)
+		}
 	}
 	if want == (connector.User{}) {
 		return "", nil
@@ -164,19 +154,8 @@ func (c *Conn) userID(ctx context.Context, project, field string, v any) (any, e
 	return nil, fmt.Errorf("field %s: no Redmine user has id %q, email %q or name %q: %w", field, want.ID, want.Email, want.Name, connector.ErrInvalid)
 }
 
+// matchUser is the id of the user want names among users (by id).
 func matchUser(users map[string]connector.User, want connector.User) (string, bool) {
-	if _, ok := users[want.ID]; ok && want.ID != "" {
-		return want.ID, true
-	}
-	for _, by := range []func(connector.User) bool{
-		func(u connector.User) bool { return want.Email != "" && strings.EqualFold(u.Email, want.Email) },
-		func(u connector.User) bool { return want.Name != "" && strings.EqualFold(u.Name, want.Name) },
-	} {
-		for id, u := range users {
-			if by(u) {
-				return id, true
-			}
-		}
-	}
-	return "", false
+	u, ok := connector.MatchUser(maps.Values(users), want)
+	return u.ID, ok
 }

@@ -67,19 +67,19 @@ func (c *Conn) Download(ctx context.Context, ref connector.Ref, a connector.Atta
 	q.Set("fields", "Filename")
 	var p wirePage[wireAttachment]
 	if err := c.search(ctx, "/attachments", q, []map[string]any{{"field": "id", "value": a.ID}}, &p); err != nil {
-		return nil, fmt.Errorf("download RT attachment %s (%s) of %s: %w", a.ID, a.Name, refName(ref), err)
+		return nil, fmt.Errorf("download RT attachment %s (%s) of %s: %w", a.ID, a.Name, connector.RefName(ref), err)
 	}
 	if len(p.Items) == 0 {
-		return nil, fmt.Errorf("download RT attachment %s (%s) of %s: no such attachment: %w", a.ID, a.Name, refName(ref), connector.ErrNotFound)
+		return nil, fmt.Errorf("download RT attachment %s (%s) of %s: no such attachment: %w", a.ID, a.Name, connector.RefName(ref), connector.ErrNotFound)
 	}
 	resp, err := c.http.Do(ctx, httpx.Request{Method: http.MethodGet, Path: "/attachment/" + a.ID})
 	if err != nil {
-		return nil, fmt.Errorf("download RT attachment %s (%s) of %s: %w", a.ID, a.Name, refName(ref), err)
+		return nil, fmt.Errorf("download RT attachment %s (%s) of %s: %w", a.ID, a.Name, connector.RefName(ref), err)
 	}
 	r, err := contentReader(resp.Body)
 	if err != nil {
 		resp.Body.Close()
-		return nil, fmt.Errorf("download RT attachment %s (%s) of %s: %w: %w", a.ID, a.Name, refName(ref), connector.ErrUnavailable, err)
+		return nil, fmt.Errorf("download RT attachment %s (%s) of %s: %w: %w", a.ID, a.Name, connector.RefName(ref), connector.ErrUnavailable, err)
 	}
 	return struct {
 		io.Reader
@@ -318,11 +318,4 @@ func spool(content io.Reader) (*os.File, int64, error) {
 		return nil, 0, fmt.Errorf("spool the upload: %w", err)
 	}
 	return f, n, nil
-}
-
-func refName(ref connector.Ref) string {
-	if ref.Key != "" {
-		return ref.Key
-	}
-	return ref.ID
 }

@@ -400,28 +400,13 @@ func number(name string, v any) (*int64, error) {
 }
 
 func labels(name string, v any) ([]string, error) {
-	switch l := v.(type) {
-	case nil:
-		return []string{}, nil
-	case []string:
-		return l, nil
-	case string:
-		if l == "" {
+	if s, ok := v.(string); ok {
+		if s == "" {
 			return []string{}, nil
 		}
-		return []string{l}, nil
-	case []any:
-		out := make([]string, 0, len(l))
-		for _, e := range l {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("field %s holds %T, not text: %w", name, e, connector.ErrInvalid)
-			}
-			out = append(out, s)
-		}
-		return out, nil
+		return []string{s}, nil
 	}
-	return nil, fmt.Errorf("field %s must be a list of text, not %T: %w", name, v, connector.ErrInvalid)
+	return connector.TextList(name, v)
 }
 
 // due reads a date or datetime into RT's input format, in UTC; "" clears.

@@ -53,26 +53,14 @@ func (c *Conn) user(ctx context.Context, login string) connector.User {
 
 // userWanted reads the engine's value of a user field.
 func userWanted(v any) connector.User {
-	switch u := v.(type) {
-	case connector.User:
-		return u
-	case *connector.User:
-		if u != nil {
-			return *u
+	if s, ok := v.(string); ok {
+		if strings.Contains(s, "@") {
+			return connector.User{Email: s}
 		}
-	case map[string]any:
-		var w connector.User
-		w.ID, _ = u["id"].(string)
-		w.Email, _ = u["email"].(string)
-		w.Name, _ = u["name"].(string)
-		return w
-	case string:
-		if strings.Contains(u, "@") {
-			return connector.User{Email: u}
-		}
-		return connector.User{ID: u}
+		return connector.User{ID: s}
 	}
-	return connector.User{}
+	u, _ := connector.UserValue(v)
+	return u
 }
 
 // ownerName finds the RT login a value names: by login, else email, else

@@ -72,7 +72,7 @@ func (c *Conn) Get(ctx context.Context, ref connector.Ref) (connector.Entity, er
 	}
 	var it wireItem
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path}, nil, &it); err != nil {
-		return connector.Entity{}, fmt.Errorf("get sandbox item %s: %w", refName(ref), err)
+		return connector.Entity{}, fmt.Errorf("get sandbox item %s: %w", connector.RefName(ref), err)
 	}
 	return c.entity(ctx, it), nil
 }
@@ -137,7 +137,7 @@ func (c *Conn) Update(ctx context.Context, ref connector.Ref, fields connector.F
 	}
 	body, err := c.itemBody(ctx, fields, true)
 	if err != nil {
-		return connector.Entity{}, fmt.Errorf("update sandbox item %s: %w", refName(ref), err)
+		return connector.Entity{}, fmt.Errorf("update sandbox item %s: %w", connector.RefName(ref), err)
 	}
 	req := httpx.Request{Method: http.MethodPatch, Path: path, Header: http.Header{},
 		// Repeating a PATCH sets the same values again; with If-Match a
@@ -148,7 +148,7 @@ func (c *Conn) Update(ctx context.Context, ref connector.Ref, fields connector.F
 	}
 	var it wireItem
 	if err := c.http.DoJSON(ctx, req, body, &it); err != nil {
-		return connector.Entity{}, fmt.Errorf("update sandbox item %s: %w", refName(ref), err)
+		return connector.Entity{}, fmt.Errorf("update sandbox item %s: %w", connector.RefName(ref), err)
 	}
 	return c.entity(ctx, it), nil
 }
@@ -191,7 +191,7 @@ func (c *Conn) itemBody(ctx context.Context, fields connector.Fields, patch bool
 		case "dueDate":
 			body[name], err = date(v)
 		case "labels":
-			body[name], err = labels(v)
+			body[name], err = connector.TextList(name, v)
 		case "assignee":
 			body[name], err = c.assigneeID(ctx, v)
 		default:
@@ -244,33 +244,6 @@ func date(v any) (any, error) {
 		return d.Format(time.DateOnly), nil
 	}
 	return nil, fmt.Errorf("field dueDate must be a date, not %T: %w", v, connector.ErrInvalid)
-}
-
-func labels(v any) (any, error) {
-	switch l := v.(type) {
-	case nil:
-		return []string{}, nil
-	case []string:
-		return l, nil
-	case []any:
-		out := make([]string, 0, len(l))
-		for _, e := range l {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("field labels holds %T, not text: %w", e, connector.ErrInvalid)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("field labels must be a list of text, not %T: %w", v, connector.ErrInvalid)
-}
-
-func refName(ref connector.Ref) string {
-	if ref.Key != "" {
-		return ref.Key
-	}
-	return ref.ID
 }
 
 var _ connector.VersionGuard = (*Conn)(nil)

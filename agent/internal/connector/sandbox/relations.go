@@ -28,7 +28,7 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 	for {
 		var page wireCommentPage
 		if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path, Query: q}, nil, &page); err != nil {
-			return nil, fmt.Errorf("list sandbox comments of %s: %w", refName(ref), err)
+			return nil, fmt.Errorf("list sandbox comments of %s: %w", connector.RefName(ref), err)
 		}
 		for _, wc := range page.Comments {
 			out = append(out, connector.Comment{ID: strconv.FormatInt(wc.ID, 10), Author: c.user(ctx, wc.Author), Body: wc.Body, CreatedAt: wc.Created})
@@ -54,7 +54,7 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 	}
 	var wc wireComment
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: path}, map[string]string{"body": body}, &wc); err != nil {
-		return connector.Comment{}, fmt.Errorf("add sandbox comment to %s: %w", refName(ref), err)
+		return connector.Comment{}, fmt.Errorf("add sandbox comment to %s: %w", connector.RefName(ref), err)
 	}
 	return connector.Comment{ID: strconv.FormatInt(wc.ID, 10), Author: c.user(ctx, wc.Author), Body: wc.Body, CreatedAt: wc.Created}, nil
 }
@@ -73,7 +73,7 @@ func (c *Conn) Attachments(ctx context.Context, ref connector.Ref) ([]connector.
 		Attachments []wireAttachment `json:"attachments"`
 	}
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path}, nil, &out); err != nil {
-		return nil, fmt.Errorf("list sandbox attachments of %s: %w", refName(ref), err)
+		return nil, fmt.Errorf("list sandbox attachments of %s: %w", connector.RefName(ref), err)
 	}
 	list := make([]connector.Attachment, 0, len(out.Attachments))
 	for _, wa := range out.Attachments {
@@ -87,7 +87,7 @@ func (c *Conn) Download(ctx context.Context, ref connector.Ref, a connector.Atta
 	resp, err := c.http.Do(ctx, httpx.Request{Method: http.MethodGet, Path: "/api/attachments/" + url.PathEscape(a.ID) + "/content",
 		Header: http.Header{"Accept": {"*/*"}}})
 	if err != nil {
-		return nil, fmt.Errorf("download sandbox attachment %s (%s) of %s: %w", a.ID, a.Name, refName(ref), err)
+		return nil, fmt.Errorf("download sandbox attachment %s (%s) of %s: %w", a.ID, a.Name, connector.RefName(ref), err)
 	}
 	return resp.Body, nil
 }
@@ -110,7 +110,7 @@ func (c *Conn) Upload(ctx context.Context, ref connector.Ref, name, contentType 
 	err = c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: path, Query: url.Values{"name": {name}},
 		Header: http.Header{"Content-Type": {contentType}}, Body: content, ContentLength: max(size, 0)}, nil, &wa)
 	if err != nil {
-		return connector.Attachment{}, fmt.Errorf("upload sandbox attachment %s to %s: %w", name, refName(ref), err)
+		return connector.Attachment{}, fmt.Errorf("upload sandbox attachment %s to %s: %w", name, connector.RefName(ref), err)
 	}
 	return attachment(wa), nil
 }
@@ -126,7 +126,7 @@ func (c *Conn) Links(ctx context.Context, ref connector.Ref) ([]connector.Link, 
 		Links []wireLink `json:"links"`
 	}
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path}, nil, &typed); err != nil {
-		return nil, fmt.Errorf("list sandbox links of %s: %w", refName(ref), err)
+		return nil, fmt.Errorf("list sandbox links of %s: %w", connector.RefName(ref), err)
 	}
 	remote, err := c.remoteLinks(ctx, ref)
 	if err != nil {
@@ -153,7 +153,7 @@ func (c *Conn) remoteLinks(ctx context.Context, ref connector.Ref) ([]wireRemote
 		RemoteLinks []wireRemoteLink `json:"remoteLinks"`
 	}
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path}, nil, &out); err != nil {
-		return nil, fmt.Errorf("list sandbox remote links of %s: %w", refName(ref), err)
+		return nil, fmt.Errorf("list sandbox remote links of %s: %w", connector.RefName(ref), err)
 	}
 	return out.RemoteLinks, nil
 }
@@ -173,7 +173,7 @@ func (c *Conn) AddLink(ctx context.Context, ref connector.Ref, l connector.Link)
 		}
 		rl := wireRemoteLink{GlobalID: "url:" + l.URL, URL: l.URL, Title: title}
 		if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: path, Idempotent: true}, rl, nil); err != nil {
-			return fmt.Errorf("add sandbox remote link to %s: %w", refName(ref), err)
+			return fmt.Errorf("add sandbox remote link to %s: %w", connector.RefName(ref), err)
 		}
 		return nil
 	}
@@ -187,7 +187,7 @@ func (c *Conn) AddLink(ctx context.Context, ref connector.Ref, l connector.Link)
 	}
 	in := map[string]string{"type": l.Type, "target": target}
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: path, Idempotent: true}, in, nil); err != nil {
-		return fmt.Errorf("add sandbox %s link from %s to %s: %w", l.Type, refName(ref), refName(l.Target), err)
+		return fmt.Errorf("add sandbox %s link from %s to %s: %w", l.Type, connector.RefName(ref), connector.RefName(l.Target), err)
 	}
 	return nil
 }
@@ -210,7 +210,7 @@ func (c *Conn) RemoveLink(ctx context.Context, ref connector.Ref, l connector.Li
 		}
 	}
 	if err != nil && !errors.Is(err, connector.ErrNotFound) {
-		return fmt.Errorf("remove sandbox link from %s: %w", refName(ref), err)
+		return fmt.Errorf("remove sandbox link from %s: %w", connector.RefName(ref), err)
 	}
 	return nil
 }

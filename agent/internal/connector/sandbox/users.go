@@ -3,8 +3,8 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
@@ -67,27 +67,11 @@ func (c *Conn) user(ctx context.Context, id string) connector.User {
 // assigneeID finds the sandbox user a value names: by id, else email,
 // else display name.
 func (c *Conn) assigneeID(ctx context.Context, v any) (any, error) {
-	var want connector.User
-	switch u := v.(type) {
-	case nil:
-		return nil, nil
-	case connector.User:
-		want = u
-	case *connector.User:
-		if u == nil {
-			return nil, nil
-		}
-		want = *u
-	case map[string]any:
-		want.ID, _ = u["id"].(string)
-		want.Email, _ = u["email"].(string)
-		want.Name, _ = u["name"].(string)
-	case string:
-		if u == "" {
-			return nil, nil
-		}
-		want = connector.User{ID: u, Email: u}
-	default:
+	want, ok := connector.UserValue(v)
+	if s, isText := v.(string); isText {
+		want, ok = connector.User{ID: s, Email: s}, true
+	}
+	if !ok {
 		return nil, fmt.Errorf("field assignee must be a user, not %T: %w", v, connector.ErrInvalid)
 	}
 	if want == (connector.User{}) {
@@ -105,19 +89,8 @@ func (c *Conn) assigneeID(ctx context.Context, v any) (any, error) {
 	return nil, fmt.Errorf("no sandbox user has id %q, email %q or name %q: %w", want.ID, want.Email, want.Name, connector.ErrInvalid)
 }
 
+// match is the id of the user want names among users (by id).
 func match(users map[string]connector.User, want connector.User) (string, bool) {
-	if _, ok := users[want.ID]; ok && want.ID != "" {
-		return want.ID, true
-	}
-	for _, by := range []func(connector.User) bool{
-		func(u connector.User) bool { return want.Email != "" && strings.EqualFold(u.Email, want.Email) },
-		func(u connector.User) bool { return want.Name != "" && strings.EqualFold(u.Name, want.Name) },
-	} {
-		for id, u := range users {
-			if by(u) {
-				return id, true
-			}
-		}
-	}
-	return "", false
+	u, ok := connector.MatchUser(maps.Values(users), want)
+	return u.ID, ok
 }
