@@ -42,22 +42,14 @@ func start(t *testing.T, o adoemu.Options) (*adoemu.Server, string) {
 }
 
 func config(t *testing.T, url string, settings ...any) connector.Config {
-	cfg := connector.Config{ID: "sys-" + strings.ReplaceAll(t.Name(), "/", "-"), Name: "ADO", Kind: Kind, URL: url,
-		Settings: map[string]any{"organization": "contoso", "project": "Fabrikam"},
+	return connector.Config{ID: contracttest.SystemID(t), Name: "ADO", Kind: Kind, URL: url,
+		Settings: contracttest.Settings(t, map[string]any{"organization": "contoso", "project": "Fabrikam"}, settings...),
 		Secrets:  map[string]secret.Secret{"pat": secret.New(pat)}}
-	for i := 0; i+1 < len(settings); i += 2 {
-		cfg.Settings[settings[i].(string)] = settings[i+1]
-	}
-	return cfg
 }
 
 func open(t *testing.T, url string, env connector.Env, settings ...any) *Conn {
 	t.Helper()
-	c, err := Open(config(t, url, settings...), env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return contracttest.Open(t, Open, config(t, url, settings...), env)
 }
 
 func TestContract(t *testing.T) {
@@ -294,28 +286,15 @@ func TestChangesPaging(t *testing.T) {
 		}
 		created[e.ID] = true
 	}
+	pages := contracttest.Pages(t, ctx, c, "", time.Time{}, 10)
 	seen := map[string]int{}
 	var last time.Time
-	cursor, pages := "", 0
-	for {
-		page, err := c.Changes(ctx, "", time.Time{}, cursor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
-		for _, e := range page.Entities {
-			if e.UpdatedAt.Before(last) {
-				t.Fatalf("not ascending: %v after %v", e.UpdatedAt, last)
-			}
-			last = e.UpdatedAt
-			seen[e.ID]++
-		}
-		if cursor = page.Cursor; cursor == "" || pages > 10 {
-			break
-		}
+	for _, e := range contracttest.Entities(pages) {
+		seen[e.ID]++
+		last = e.UpdatedAt
 	}
-	if pages != 2 || len(seen) != n {
-		t.Fatalf("%d pages, %d distinct of %d", pages, len(seen), n)
+	if len(pages) != 2 || len(seen) != n {
+		t.Fatalf("%d pages, %d distinct of %d", len(pages), len(seen), n)
 	}
 	for id, k := range seen {
 		if k != 1 || !created[id] {
@@ -324,7 +303,7 @@ func TestChangesPaging(t *testing.T) {
 	}
 	// since excludes what changed before it (the pages may step over
 	// the rest of its second, listing nothing).
-	cursor = ""
+	cursor := ""
 	for range 10 {
 		page, err := c.Changes(ctx, "", last.Add(time.Millisecond), cursor)
 		if err != nil || len(page.Entities) != 0 {

@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
 )
 
 // FuzzResponses feeds one answer body to every request the connector
@@ -29,34 +29,15 @@ func FuzzResponses(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	var body atomic.Pointer[[]byte]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if b := body.Load(); b != nil {
-			_, _ = w.Write(*b)
-		}
-	}))
-	f.Cleanup(srv.Close)
+	url, serve := contracttest.FuzzServer(f)
 	const hookSecret = "hook-fuzz"
 	f.Fuzz(func(t *testing.T, b []byte) {
-		body.Store(&b)
-		c, err := Open(config(t, srv.URL), connector.Env{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		serve(b)
+		c := open(t, url, connector.Env{})
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		ref := connector.Ref{ID: "5", Key: "5"}
-		_, _ = c.Validate(ctx)
-		_, _ = c.Schema(ctx, "Fabrikam")
-		_, _ = c.Get(ctx, ref)
-		_, _ = c.Comments(ctx, ref)
-		_, _ = c.Attachments(ctx, ref)
-		_, _ = c.Links(ctx, ref)
-		_, _ = c.Changes(ctx, "Fabrikam", time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), "")
+		contracttest.ReadAll(ctx, c, "Fabrikam", connector.Ref{ID: "5", Key: "5"}, "3")
 		_, _ = c.Changes(ctx, "Fabrikam", time.Time{}, "2026-01-02T03:04:05Z,5,5:1767323045000")
-		_, _ = c.FindByMarker(ctx, "Fabrikam", connector.Marker{System: "s", Key: "K-1"})
-		_, _ = c.Update(ctx, ref, connector.Fields{"title": "t", "labels": []string{"a"}}, "3")
 		r := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(string(b)))
 		r.SetBasicAuth(hookUser, hookSecret)
 		_, _ = c.ParseWebhook(r, b, hookSecret)

@@ -2,17 +2,15 @@ package jira
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector/jira/jiraemu"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 )
 
@@ -37,19 +35,12 @@ func FuzzResponses(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	var body atomic.Pointer[[]byte]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if b := body.Load(); b != nil {
-			_, _ = w.Write(*b)
-		}
-	}))
-	f.Cleanup(srv.Close)
+	url, serve := contracttest.FuzzServer(f)
 	const hookSecret = "whsec-fuzz"
 	f.Fuzz(func(t *testing.T, b []byte) {
-		body.Store(&b)
+		serve(b)
 		for _, d := range []string{Cloud, Server} {
-			c, err := Open(connector.Config{ID: "fuzz-" + d, Name: "J", Kind: Kind, URL: srv.URL,
+			c, err := Open(connector.Config{ID: "fuzz-" + d, Name: "J", Kind: Kind, URL: url,
 				Settings: map[string]any{"deployment": d, "email": "a@example.com"},
 				Secrets: map[string]secret.Secret{"apiToken": secret.New("tok-0123456789"),
 					"personalAccessToken": secret.New("tok-0123456789")}}, connector.Env{})
@@ -57,22 +48,11 @@ func FuzzResponses(f *testing.F) {
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			ref := connector.Ref{ID: "10001", Key: "HELP-1"}
-			_, _ = c.Validate(ctx)
-			_, _ = c.Schema(ctx, "HELP")
-			_, _ = c.Get(ctx, ref)
-			_, _ = c.Comments(ctx, ref)
-			_, _ = c.Attachments(ctx, ref)
-			_, _ = c.Links(ctx, ref)
-			_, _ = c.Changes(ctx, "HELP", time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), "")
-			_, _ = c.FindByMarker(ctx, "HELP", connector.Marker{System: "s", Key: "K-1"})
-			_, _ = c.Update(ctx, ref, connector.Fields{"title": "t", "labels": []string{"a"}}, "")
+			contracttest.ReadAll(ctx, c, "HELP", connector.Ref{ID: "10001", Key: "HELP-1"}, "")
 			_, _ = c.RegisterWebhook(ctx, "HELP", "https://hook.example/x", hookSecret)
 			cancel()
-			m := hmac.New(sha256.New, []byte(hookSecret))
-			m.Write(b)
 			r := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(string(b)))
-			r.Header.Set(SignatureHeader, "sha256="+hex.EncodeToString(m.Sum(nil)))
+			r.Header.Set(SignatureHeader, jiraemu.Sign(b, hookSecret))
 			_, _ = c.ParseWebhook(r, b, hookSecret)
 		}
 	})

@@ -48,7 +48,7 @@ func start(t *testing.T, o jiraemu.Options) *jiraemu.Emu {
 }
 
 func config(t *testing.T, e *jiraemu.Emu, token string) connector.Config {
-	cfg := connector.Config{ID: "sys-" + strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()), Name: "Jira", Kind: Kind, URL: e.URL(),
+	cfg := connector.Config{ID: contracttest.SystemID(t), Name: "Jira", Kind: Kind, URL: e.URL(),
 		Settings: map[string]any{}, Secrets: map[string]secret.Secret{}}
 	if e.Cloud() {
 		email := "ada@example.com"
@@ -66,11 +66,7 @@ func config(t *testing.T, e *jiraemu.Emu, token string) connector.Config {
 
 func open(t *testing.T, e *jiraemu.Emu) *Conn {
 	t.Helper()
-	c, err := Open(config(t, e, adminToken), connector.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return contracttest.Open(t, Open, config(t, e, adminToken), connector.Env{})
 }
 
 var deployments = []string{jiraemu.Cloud, jiraemu.Server}
@@ -305,32 +301,14 @@ func TestChangesPaging(t *testing.T) {
 				t.Fatal(err)
 			}
 			collect := func(since time.Time) ([]string, int) {
-				seen := map[string]bool{}
+				pages := contracttest.Pages(t, ctx, c, "HELP", since, 100)
 				var order []string
-				cursor, pages := "", 0
-				var last time.Time
-				for range 100 {
-					page, err := c.Changes(ctx, "HELP", since, cursor)
-					if err != nil {
-						t.Fatal(err)
-					}
-					pages++
-					for _, en := range page.Entities {
-						if en.UpdatedAt.Before(last) {
-							t.Fatalf("not ascending: %v after %v", en.UpdatedAt, last)
-						}
-						last = en.UpdatedAt
-						if !seen[en.Key] {
-							seen[en.Key] = true
-							order = append(order, en.Key)
-						}
-					}
-					if cursor = page.Cursor; cursor == "" {
-						return order, pages
+				for _, en := range contracttest.Entities(pages) {
+					if !slices.Contains(order, en.Key) {
+						order = append(order, en.Key)
 					}
 				}
-				t.Fatal("paging did not end")
-				return nil, 0
+				return order, len(pages)
 			}
 			all, pages := collect(time.Time{})
 			if strings.Join(all, ",") != strings.Join(keys, ",") || pages < 4 {

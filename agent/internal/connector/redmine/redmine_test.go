@@ -2,7 +2,6 @@ package redmine
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -21,21 +20,14 @@ func server(t *testing.T) (realsys.Redmine, string) {
 }
 
 func config(t *testing.T, rm realsys.Redmine, project string, settings ...any) connector.Config {
-	cfg := connector.Config{ID: "sys-" + strings.ReplaceAll(t.Name(), "/", "-"), Name: "Redmine", Kind: Kind, URL: rm.URL,
-		Settings: map[string]any{"project": project}, Secrets: map[string]secret.Secret{"apiKey": secret.New(rm.APIKey)}}
-	for i := 0; i+1 < len(settings); i += 2 {
-		cfg.Settings[settings[i].(string)] = settings[i+1]
-	}
-	return cfg
+	return connector.Config{ID: contracttest.SystemID(t), Name: "Redmine", Kind: Kind, URL: rm.URL,
+		Settings: contracttest.Settings(t, map[string]any{"project": project}, settings...),
+		Secrets:  map[string]secret.Secret{"apiKey": secret.New(rm.APIKey)}}
 }
 
 func open(t *testing.T, rm realsys.Redmine, project string, settings ...any) *Conn {
 	t.Helper()
-	c, err := Open(config(t, rm, project, settings...), connector.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return contracttest.Open(t, Open, config(t, rm, project, settings...), connector.Env{})
 }
 
 func ctx(t *testing.T) context.Context {

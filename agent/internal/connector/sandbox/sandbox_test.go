@@ -44,21 +44,14 @@ func start(t *testing.T, o sandbox.Options) (*sandbox.Server, string) {
 }
 
 func config(t *testing.T, url, project string, settings ...any) connector.Config {
-	cfg := connector.Config{ID: "sys-" + strings.ReplaceAll(t.Name(), "/", "-"), Name: "Sandbox " + project, Kind: Kind, URL: url,
-		Settings: map[string]any{"project": project}, Secrets: map[string]secret.Secret{"token": secret.New(token)}}
-	for i := 0; i+1 < len(settings); i += 2 {
-		cfg.Settings[settings[i].(string)] = settings[i+1]
-	}
-	return cfg
+	return connector.Config{ID: contracttest.SystemID(t), Name: "Sandbox " + project, Kind: Kind, URL: url,
+		Settings: contracttest.Settings(t, map[string]any{"project": project}, settings...),
+		Secrets:  map[string]secret.Secret{"token": secret.New(token)}}
 }
 
 func open(t *testing.T, url, project string, settings ...any) *Conn {
 	t.Helper()
-	c, err := Open(config(t, url, project, settings...), connector.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return contracttest.Open(t, Open, config(t, url, project, settings...), connector.Env{})
 }
 
 func TestContract(t *testing.T) {
