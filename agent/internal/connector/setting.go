@@ -5,7 +5,29 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
+
+// ConnectionFields are the settings every connector that speaks HTTP
+// offers, at the end of its form: they are read by httpx.SystemOptions.
+func ConnectionFields() []apitype.KindField {
+	return []apitype.KindField{
+		{Name: "allowSelfSigned", Label: "Allow a self-signed certificate", Type: apitype.FieldBool,
+			Help: "Only for servers with a private CA you cannot install; the connection is then not verified.", Default: false},
+		{Name: "requestsPerMinute", Label: "Requests per minute", Type: apitype.FieldInt,
+			Help: "Upper bound on this system's request rate; 0 means the connector's default.", Default: 0},
+	}
+}
+
+// Clock is the Env's clock, time.Now when none was lent.
+func (e Env) Clock() func() time.Time {
+	if e.Now == nil {
+		return time.Now
+	}
+	return e.Now
+}
 
 // Settings reach a connector in more than one shape: validated settings
 // hold int64 for whole numbers, spec defaults hold whatever Go constant

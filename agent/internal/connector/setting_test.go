@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
+
+	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
 
 func TestSettings(t *testing.T) {
@@ -80,5 +83,27 @@ func TestOpenerAndValidateTest(t *testing.T) {
 	}
 	if _, err := test(context.Background(), Config{}); !errors.Is(err, refused) {
 		t.Fatalf("test of a system that does not open = %v", err)
+	}
+}
+
+func TestConnectionFields(t *testing.T) {
+	f := ConnectionFields()
+	if len(f) != 2 || f[0].Name != "allowSelfSigned" || f[0].Type != apitype.FieldBool || f[1].Name != "requestsPerMinute" || f[1].Type != apitype.FieldInt {
+		t.Fatalf("fields %+v", f)
+	}
+	f[0].Name = "changed"
+	if ConnectionFields()[0].Name != "allowSelfSigned" {
+		t.Fatal("each call must return a list of its own")
+	}
+}
+
+func TestClock(t *testing.T) {
+	fixed := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if got := (Env{Now: func() time.Time { return fixed }}).Clock()(); !got.Equal(fixed) {
+		t.Fatalf("lent clock: %v", got)
+	}
+	before := time.Now()
+	if got := (Env{}).Clock()(); got.Before(before) {
+		t.Fatalf("default clock %v is before %v", got, before)
 	}
 }

@@ -63,7 +63,7 @@ func init() {
 	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
 		Kind:  Kind,
 		Title: "Azure DevOps",
-		Fields: []apitype.KindField{
+		Fields: append([]apitype.KindField{
 			{Name: "organization", Label: "Organization or collection", Type: apitype.FieldString, Required: true,
 				Help: "e.g. contoso, or DefaultCollection on Server"},
 			{Name: "pat", Label: "Personal access token", Type: apitype.FieldSecret, Secret: true, Required: true,
@@ -74,11 +74,7 @@ func init() {
 				Help: "7.1 for Azure DevOps Services and Server 2022.1 or later; 7.0 or 6.0 for older servers."},
 			{Name: "maxAttachmentMB", Label: "Attachment size limit (MB)", Type: apitype.FieldInt, Default: defaultMaxAttachmentMB,
 				Help: "Larger attachments are skipped with a warning; the service's default limit is 60 MB."},
-			{Name: "allowSelfSigned", Label: "Allow a self-signed certificate", Type: apitype.FieldBool,
-				Help: "Only for servers with a private CA you cannot install; the connection is then not verified.", Default: false},
-			{Name: "requestsPerMinute", Label: "Requests per minute", Type: apitype.FieldInt,
-				Help: "Upper bound on this system's request rate; 0 means the connector's default.", Default: 0},
-		},
+		}, connector.ConnectionFields()...),
 		Test: connector.ValidateTest(opener),
 		Open: opener,
 	})
@@ -124,23 +120,14 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open Azure DevOps system %s: %w: %w", cfg.Name, connector.ErrInvalid, err)
 	}
-	now := env.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := env.Clock()
 	slow := &slowdown{now: now}
-	insecure := cfg.SettingBool("allowSelfSigned")
-	client, err := httpx.New(httpx.Options{
-		BaseURL: base,
-		// A PAT is sent as basic credentials with an empty user name.
-		Auth:              httpx.Basic("", httpx.Static(pat)),
-		Secrets:           []secret.Secret{pat},
-		HTTPClient:        slow.client(env.HTTP, insecure),
-		RequestsPerMinute: cfg.SettingInt("requestsPerMinute"),
-		LimiterKey:        cfg.ID,
-		Log:               env.Log,
-		Now:               now,
-	})
+	o := httpx.SystemOptions(cfg, env)
+	o.BaseURL = base
+	// A PAT is sent as basic credentials with an empty user name.
+	o.Auth, o.Secrets = httpx.Basic("", httpx.Static(pat)), []secret.Secret{pat}
+	o.HTTPClient = slow.client(env.HTTP, o.InsecureSkipVerify)
+	client, err := httpx.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("open Azure DevOps system %s: %w: %w", cfg.Name, connector.ErrInvalid, err)
 	}

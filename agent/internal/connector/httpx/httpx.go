@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/rs/zerolog"
 )
@@ -172,3 +173,20 @@ func loopback(host string) bool {
 // newRequestID makes the X-Request-Id of one call (all its attempts share
 // it, so the server's logs and ours line up).
 func newRequestID() string { return crand.Text()[:16] }
+
+// SystemOptions are the Options a connector starts from: the system's URL
+// and its allowSelfSigned and requestsPerMinute settings (see
+// connector.ConnectionFields), its id as the limiter key, and the client,
+// logger and clock the agent lends it. The connector adds its Auth and
+// Secrets, and changes what its system needs otherwise.
+func SystemOptions(cfg connector.Config, env connector.Env) Options {
+	return Options{
+		BaseURL:            cfg.URL,
+		InsecureSkipVerify: cfg.SettingBool("allowSelfSigned"),
+		HTTPClient:         env.HTTP,
+		RequestsPerMinute:  cfg.SettingInt("requestsPerMinute"),
+		LimiterKey:         cfg.ID,
+		Log:                env.Log,
+		Now:                env.Clock(),
+	}
+}

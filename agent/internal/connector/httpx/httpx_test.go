@@ -419,3 +419,51 @@ func TestPlainHTTP(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestSystemOptions(t *testing.T) {
+	hc := &http.Client{}
+	fixed := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	cfg := connector.Config{ID: "sys-1", URL: "https://tracker.example", Settings: map[string]any{"allowSelfSigned": true, "requestsPerMinute": int64(90)}}
+	o := SystemOptions(cfg, connector.Env{HTTP: hc, Now: func() time.Time { return fixed }})
+	if o.BaseURL != cfg.URL || !o.InsecureSkipVerify || o.RequestsPerMinute != 90 || o.LimiterKey != "sys-1" || o.HTTPClient != hc || !o.Now().Equal(fixed) {
+		t.Fatalf("options %+v", o)
+	}
+	if o.Auth != nil || o.Secrets != nil {
+		t.Fatal("credentials are the connector's to set")
+	}
+	o = SystemOptions(connector.Config{URL: "https://tracker.example"}, connector.Env{})
+	if o.InsecureSkipVerify || o.RequestsPerMinute != 0 || o.HTTPClient != nil || o.Now == nil {
+		t.Fatalf("defaults %+v", o)
+	}
+}
+
+func TestRequestJSON(t *testing.T) {
+	orig := Request{Method: http.MethodPatch, Path: "/items/1", Header: http.Header{"X-Trace": {"a"}}}
+	r, err := orig.JSON([]map[string]string{{"op": "test"}}, "application/json-patch+json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if orig.Header.Get("Accept") != "" || orig.Header.Get("Content-Type") != "" {
+		t.Fatal("the caller's header was changed")
+	}
+	if r.Header.Get("Content-Type") != "application/json-patch+json" || r.Header.Get("Accept") != "application/json" || r.Header.Get("X-Trace") != "a" {
+		t.Fatalf("header %v", r.Header)
+	}
+	for range 2 { // every attempt gets the whole body
+		rc, err := r.GetBody()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		if string(b) != `[{"op":"test"}]` || r.ContentLength != int64(len(b)) {
+			t.Fatalf("body %q, length %d", b, r.ContentLength)
+		}
+	}
+	r, err = Request{Method: http.MethodGet, Path: "/items"}.JSON(nil, "")
+	if err != nil || r.GetBody != nil || r.Header.Get("Content-Type") != "" || r.Header.Get("Accept") != "application/json" {
+		t.Fatalf("without a body: %+v, %v", r, err)
+	}
+	if _, err := (Request{Method: http.MethodPost, Path: "/x"}).JSON(func() {}, ""); err == nil || !strings.Contains(err.Error(), "POST /x: encode the request") {
+		t.Fatalf("unencodable body: %v", err)
+	}
+}

@@ -52,16 +52,12 @@ func init() {
 	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
 		Kind:  Kind,
 		Title: "Jira",
-		Fields: []apitype.KindField{
+		Fields: append([]apitype.KindField{
 			{Name: "deployment", Label: "Deployment", Type: apitype.FieldSelect, Options: []string{Cloud, Server}, Required: true, Default: Cloud},
 			{Name: "email", Label: "Account email", Type: apitype.FieldString, Help: "Cloud: the account the API token belongs to."},
 			{Name: "apiToken", Label: "API token", Type: apitype.FieldSecret, Secret: true, Help: "Cloud: an API token of that account."},
 			{Name: "personalAccessToken", Label: "Personal access token", Type: apitype.FieldSecret, Secret: true, Help: "Server/Data Center: a personal access token."},
-			{Name: "allowSelfSigned", Label: "Allow a self-signed certificate", Type: apitype.FieldBool,
-				Help: "Only for servers with a private CA you cannot install; the connection is then not verified.", Default: false},
-			{Name: "requestsPerMinute", Label: "Requests per minute", Type: apitype.FieldInt,
-				Help: "Upper bound on this system's request rate; 0 means the connector's default.", Default: 0},
-		},
+		}, connector.ConnectionFields()...),
 		Test: connector.ValidateTest(opener),
 		Open: opener,
 	})
@@ -96,19 +92,8 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	if deployment == "" {
 		deployment = Cloud
 	}
-	now := env.Now
-	if now == nil {
-		now = time.Now
-	}
-	o := httpx.Options{
-		BaseURL:            cfg.URL,
-		InsecureSkipVerify: cfg.SettingBool("allowSelfSigned"),
-		HTTPClient:         env.HTTP,
-		RequestsPerMinute:  cfg.SettingInt("requestsPerMinute"),
-		LimiterKey:         cfg.ID,
-		Log:                env.Log,
-		Now:                now,
-	}
+	now := env.Clock()
+	o := httpx.SystemOptions(cfg, env)
 	c := &Conn{system: cfg.ID, now: now, log: env.Log, users: map[string]userCache{}}
 	switch deployment {
 	case Cloud:

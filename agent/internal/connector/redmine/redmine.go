@@ -42,18 +42,14 @@ func init() {
 	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
 		Kind:  Kind,
 		Title: "Redmine",
-		Fields: []apitype.KindField{
+		Fields: append([]apitype.KindField{
 			{Name: "project", Label: "Project", Type: apitype.FieldString, Help: "Project identifier, e.g. sync-test (the default scope)."},
 			{Name: "apiKey", Label: "API key", Type: apitype.FieldSecret, Secret: true, Required: true, Help: "My account > API access key."},
 			{Name: "markerField", Label: "Marker custom field", Type: apitype.FieldString,
 				Help: "Name of an issue custom field (text, enabled for the project's trackers) that holds the peer key. Empty: a hidden line in the description."},
 			{Name: "reconcileMinutes", Label: "Reconcile every (minutes)", Type: apitype.FieldInt,
 				Help: "How often polling also walks the project for relation and attachment changes, which Redmine does not date. 0 means 10.", Default: 0},
-			{Name: "allowSelfSigned", Label: "Allow a self-signed certificate", Type: apitype.FieldBool,
-				Help: "Only for servers with a private CA you cannot install; the connection is then not verified.", Default: false},
-			{Name: "requestsPerMinute", Label: "Requests per minute", Type: apitype.FieldInt,
-				Help: "Upper bound on this system's request rate; 0 means the connector's default.", Default: 0},
-		},
+		}, connector.ConnectionFields()...),
 		Test: connector.ValidateTest(opener),
 		Open: opener,
 	})
@@ -92,21 +88,10 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	if !key.IsSet() {
 		return nil, fmt.Errorf("open redmine system %s: the API key is not set: %w", cfg.Name, connector.ErrUnauthorized)
 	}
-	now := env.Now
-	if now == nil {
-		now = time.Now
-	}
-	client, err := httpx.New(httpx.Options{
-		BaseURL:            cfg.URL,
-		Auth:               httpx.Header("X-Redmine-API-Key", httpx.Static(key)),
-		Secrets:            []secret.Secret{key},
-		InsecureSkipVerify: cfg.SettingBool("allowSelfSigned"),
-		HTTPClient:         env.HTTP,
-		RequestsPerMinute:  cfg.SettingInt("requestsPerMinute"),
-		LimiterKey:         cfg.ID,
-		Log:                env.Log,
-		Now:                now,
-	})
+	now := env.Clock()
+	o := httpx.SystemOptions(cfg, env)
+	o.Auth, o.Secrets = httpx.Header("X-Redmine-API-Key", httpx.Static(key)), []secret.Secret{key}
+	client, err := httpx.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("open redmine system %s: %w: %w", cfg.Name, connector.ErrInvalid, err)
 	}

@@ -52,7 +52,7 @@ func init() {
 	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
 		Kind:  Kind,
 		Title: "Request Tracker",
-		Fields: []apitype.KindField{
+		Fields: append([]apitype.KindField{
 			{Name: "queue", Label: "Queue", Type: apitype.FieldString, Help: "The queue name, e.g. General"},
 			{Name: "token", Label: "Auth token", Type: apitype.FieldSecret, Secret: true, Required: true,
 				Help: "RT 5 REST2 auth token (Logged in as > Settings > Auth Tokens)."},
@@ -62,11 +62,7 @@ func init() {
 				Help: "A ticket custom field (single value, freeform) applied to the queue, where Lockstep keeps the synced item's key."},
 			{Name: "statuses", Label: "Statuses", Type: apitype.FieldString,
 				Help: "Only for a queue with a custom lifecycle: its statuses, comma-separated."},
-			{Name: "allowSelfSigned", Label: "Allow a self-signed certificate", Type: apitype.FieldBool,
-				Help: "Only for servers with a private CA you cannot install; the connection is then not verified.", Default: false},
-			{Name: "requestsPerMinute", Label: "Requests per minute", Type: apitype.FieldInt,
-				Help: "Upper bound on this system's request rate; 0 means the connector's default.", Default: 0},
-		},
+		}, connector.ConnectionFields()...),
 		Test: connector.ValidateTest(opener),
 		Open: opener,
 	})
@@ -113,23 +109,12 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	default:
 		return nil, fmt.Errorf("open Request Tracker system %s: commentAs is %q, not comment or correspond: %w", cfg.Name, commentAs, connector.ErrInvalid)
 	}
-	now := env.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := env.Clock()
 	web := strings.TrimRight(strings.TrimSpace(cfg.URL), "/")
 	web = strings.TrimSuffix(web, "/REST/2.0")
-	client, err := httpx.New(httpx.Options{
-		BaseURL:            web + "/REST/2.0",
-		Auth:               tokenAuth(token),
-		Secrets:            []secret.Secret{token},
-		InsecureSkipVerify: cfg.SettingBool("allowSelfSigned"),
-		HTTPClient:         env.HTTP,
-		RequestsPerMinute:  cfg.SettingInt("requestsPerMinute"),
-		LimiterKey:         cfg.ID,
-		Log:                env.Log,
-		Now:                now,
-	})
+	o := httpx.SystemOptions(cfg, env)
+	o.BaseURL, o.Auth, o.Secrets = web+"/REST/2.0", tokenAuth(token), []secret.Secret{token}
+	client, err := httpx.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("open Request Tracker system %s: %w: %w", cfg.Name, connector.ErrInvalid, err)
 	}

@@ -35,14 +35,10 @@ func init() {
 	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
 		Kind:  Kind,
 		Title: "Sandbox (built-in)",
-		Fields: []apitype.KindField{
+		Fields: append([]apitype.KindField{
 			{Name: "project", Label: "Project", Type: apitype.FieldString, Help: "Project key, e.g. HELP"},
 			{Name: "token", Label: "API token", Type: apitype.FieldSecret, Secret: true, Required: true, Help: "The sandbox server's access token."},
-			{Name: "allowSelfSigned", Label: "Allow a self-signed certificate", Type: apitype.FieldBool,
-				Help: "Only for servers with a private CA you cannot install; the connection is then not verified.", Default: false},
-			{Name: "requestsPerMinute", Label: "Requests per minute", Type: apitype.FieldInt,
-				Help: "Upper bound on this system's request rate; 0 means the connector's default.", Default: 0},
-		},
+		}, connector.ConnectionFields()...),
 		Test: connector.ValidateTest(opener),
 		Open: opener,
 	})
@@ -75,21 +71,10 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	if !token.IsSet() {
 		return nil, fmt.Errorf("open sandbox system %s: the API token is not set: %w", cfg.Name, connector.ErrUnauthorized)
 	}
-	now := env.Now
-	if now == nil {
-		now = time.Now
-	}
-	client, err := httpx.New(httpx.Options{
-		BaseURL:            cfg.URL,
-		Auth:               httpx.Bearer(httpx.Static(token)),
-		Secrets:            []secret.Secret{token},
-		InsecureSkipVerify: cfg.SettingBool("allowSelfSigned"),
-		HTTPClient:         env.HTTP,
-		RequestsPerMinute:  cfg.SettingInt("requestsPerMinute"),
-		LimiterKey:         cfg.ID,
-		Log:                env.Log,
-		Now:                now,
-	})
+	now := env.Clock()
+	o := httpx.SystemOptions(cfg, env)
+	o.Auth, o.Secrets = httpx.Bearer(httpx.Static(token)), []secret.Secret{token}
+	client, err := httpx.New(o)
 	if err != nil {
 		return nil, fmt.Errorf("open sandbox system %s: %w: %w", cfg.Name, connector.ErrInvalid, err)
 	}
