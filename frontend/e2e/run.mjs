@@ -236,24 +236,13 @@ try {
     await shot('systems')
   })
 
-  await step('pause the demo process', async () => {
-    // Its runs finish every few seconds, and each one re-renders the
-    // processes page, which resets a new process's editor to blank: pause it
-    // so the form below keeps what is typed into it.
-    await go('processes')
-    await page.locator('main table tbody tr').first().click()
-    await button('Deactivate').click()
-    await button('Activate').waitFor()
-    await button('Back').click()
-    await page.getByRole('heading', { name: 'Sync processes', level: 1 }).waitFor()
-  })
-
   await step('create a sync process in the editor', async () => {
     await go('processes')
     await shot('processes')
     await button('New process').first().click()
     const form = page.getByRole('form', { name: 'Sync process configuration' })
     await form.waitFor()
+    const opened = Date.now()
     await choose(form.getByLabel('Name', { exact: true }), processName)
     await choose(form.getByLabel('System A', { exact: true }), 'E2E Support')
     await choose(form.getByLabel('System B', { exact: true }), 'E2E Engineering')
@@ -289,6 +278,15 @@ try {
     await form.getByLabel('Create new entities in A').uncheck()
     await choose(form.getByLabel('When both sides changed a field', { exact: true }), 'a_wins')
     await choose(form.getByLabel('Poll interval in seconds', { exact: true }), '5')
+    // The demo's own process runs every few seconds, and each run reloads
+    // the processes page behind the form: wait for one, so that the form
+    // is shown to keep what was typed through a reload.
+    await until('a run of the demo process while the form is open', () =>
+      page.evaluate(async (since) => {
+        const r = await window.go.bridge.App.Call('processes.list', {})
+        return (r.processes ?? []).some((s) => s.lastRun?.endedAt && Date.parse(s.lastRun.endedAt) > since)
+      }, opened),
+    )
     await tallShot('process-editor')
     // Name the cause if the form lost what was typed (rather than the
     // agent's "is required" for every field after the save).

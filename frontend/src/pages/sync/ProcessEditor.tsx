@@ -32,16 +32,30 @@ export function ProcessEditor({
   onSaved: (p: Process) => void
   onCancel?: () => void
 }) {
+  // base is the document the edits started from. A new initial replaces it
+  // when it says something new (a save, activation, another admin's change);
+  // what was typed is kept unless it is another process's: callers re-render
+  // with equal but new objects whenever their lists reload, and a run
+  // finishing must not wipe a form being filled in.
+  const [base, setBase] = useState<Process>(initial)
   const [p, setP] = useState<Process>(initial)
+  if (initial !== base) {
+    const baseText = JSON.stringify(base)
+    if (JSON.stringify(initial) !== baseText) {
+      const editing = initial.id === base.id && JSON.stringify(p) !== baseText
+      // Unsaved edits keep the fields the editor does not show in step
+      // with the agent, so the comparison below sees only the edits.
+      setP(editing ? { ...p, active: initial.active, createdAt: initial.createdAt, updatedAt: initial.updatedAt } : initial)
+    }
+    setBase(initial)
+  }
   const [issues, setIssues] = useState<Issue[]>([])
   const [error, setError] = useState('')
   const [busy, setBusy] = useState(false)
   const summary = useRef<HTMLDivElement>(null)
-  const dirty = JSON.stringify(p) !== JSON.stringify(initial)
+  const dirty = JSON.stringify(p) !== JSON.stringify(base)
   // Pick-lists help whoever edits; a read-only view does not ask the systems.
   const schemas = useSchemas(p.a, p.b, !readOnly)
-
-  useEffect(() => setP(initial), [initial])
 
   // After a failed save, move the focus to the first field the agent named,
   // or to the summary when no control on the page holds it.
@@ -66,6 +80,9 @@ export function ProcessEditor({
     try {
       const doc = { ...p, types: p.types.map((t) => ({ ...t, filters: cleanFilters(t.filters ?? []) })) }
       const saved = await saveProcess(doc)
+      // The agent's copy is what the form shows now, whether or not the
+      // caller passes it back as initial.
+      setP(saved)
       onSaved(saved)
     } catch (err) {
       const list = issuesOf(err)
@@ -203,12 +220,12 @@ export function ProcessEditor({
 
           {!readOnly && (
             <div className="editor-footer">
-              <Button type="submit" variant="primary" busy={busy} disabled={!dirty && !!initial.id}>
-                {initial.id ? 'Save changes' : 'Create process'}
+              <Button type="submit" variant="primary" busy={busy} disabled={!dirty && !!base.id}>
+                {base.id ? 'Save changes' : 'Create process'}
               </Button>
-              {initial.id
+              {base.id
                 ? dirty && (
-                    <Button onClick={() => (setP(initial), setIssues([]), setError(''))} disabled={busy}>
+                    <Button onClick={() => (setP(base), setIssues([]), setError(''))} disabled={busy}>
                       Discard changes
                     </Button>
                   )

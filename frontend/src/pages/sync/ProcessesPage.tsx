@@ -8,10 +8,12 @@ import { blankProcess, exportProcesses, importProcesses, issuesOf, listProcesses
 import { ProcessView } from './ProcessView'
 import { ProcessEditor } from './ProcessEditor'
 import { countsText, systemName } from './format'
-import type { ProcessSummary } from './types'
+import type { Process, ProcessSummary } from './types'
 import './sync.css'
 
-type View = { kind: 'list' } | { kind: 'view'; id: string } | { kind: 'new' }
+// A new process's blank document is made once, when the form opens: the
+// editor must see the same document however often the list reloads.
+type View = { kind: 'list' } | { kind: 'view'; id: string } | { kind: 'new'; initial: Process }
 
 export function ProcessesPage() {
   const [view, setView] = useState<View>({ kind: 'list' })
@@ -42,7 +44,7 @@ export function ProcessesPage() {
     return (
       <Page title="New sync process" subtitle="Two systems, the entities to keep in step, and how." actions={<Button onClick={() => setView({ kind: 'list' })}>Back to processes</Button>}>
         <ProcessEditor
-          initial={blankProcess()}
+          initial={view.initial}
           systems={systems.data ?? []}
           readOnly={false}
           onSaved={(p) => {
@@ -54,7 +56,7 @@ export function ProcessesPage() {
       </Page>
     )
   }
-  return <ProcessList list={list.data} loading={list.loading} error={list.error} systems={systems.data ?? []} onOpen={(id) => setView({ kind: 'view', id })} onNew={() => setView({ kind: 'new' })} onReload={reload} />
+  return <ProcessList list={list.data} loading={list.loading} error={list.error} systems={systems.data ?? []} onOpen={(id) => setView({ kind: 'view', id })} onNew={() => setView({ kind: 'new', initial: blankProcess() })} onReload={reload} />
 }
 
 function ProcessList({

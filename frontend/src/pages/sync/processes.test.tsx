@@ -274,6 +274,57 @@ describe('ProcessesPage', () => {
     expect(sent.types).toEqual([{ a: 'incident', b: 'bug', fields: [{ a: 'title', b: 'title', direction: 'both' }] }])
   })
 
+  it('keeps what is typed into a new process while the list reloads', async () => {
+    const p = sampleProcess({ active: true })
+    fb = setup('admin', processHandlers(p))
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await user.click(await screen.findByRole('button', { name: 'New process' }))
+    await user.type(screen.getByLabelText('Name'), 'Ops sync')
+    await user.type(screen.getByLabelText('Project in A'), 'OPS')
+    const lists = fb.calls.filter((c) => c.method === 'processes.list').length
+    // Another process's run finishes: the page reloads its list.
+    act(() => emitEvents(fb!, ['ConfigChanged', 'RunFinished'], [{ type: 'RunFinished', data: { process: 'p1' } }]))
+    await waitFor(() => expect(fb!.calls.filter((c) => c.method === 'processes.list').length).toBe(lists + 1))
+    await user.type(screen.getByLabelText('Project in B'), 'ENG')
+    expect(screen.getByLabelText('Name')).toHaveValue('Ops sync')
+    expect(screen.getByLabelText('Project in A')).toHaveValue('OPS')
+    expect(screen.getByLabelText('Project in B')).toHaveValue('ENG')
+    expect(screen.getByText('Unsaved changes')).toBeInTheDocument()
+  })
+
+  it('keeps unsaved edits when the process is activated, and shows what was saved', async () => {
+    const p = sampleProcess()
+    fb = setup('admin', {
+      ...processHandlers(p),
+      'processes.activate': () => ({ process: { ...p, active: true, updatedAt: '2026-01-03T00:00:00Z' } }),
+      'processes.update': (params: any) => ({ process: { ...params.process, active: true, updatedAt: '2026-01-04T00:00:00Z' } }),
+    })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+    await user.clear(screen.getByLabelText('Poll interval in seconds'))
+    await user.type(screen.getByLabelText('Poll interval in seconds'), '90')
+
+    await user.click(screen.getByRole('button', { name: 'Activate' }))
+    expect(await screen.findByRole('button', { name: 'Deactivate' })).toBeInTheDocument()
+    expect(screen.getByLabelText('Poll interval in seconds')).toHaveValue(90)
+    expect(screen.getByText('Unsaved changes')).toBeInTheDocument()
+
+    // Undoing the edit by hand leaves nothing to save: activation is not an edit.
+    await user.clear(screen.getByLabelText('Poll interval in seconds'))
+    await user.type(screen.getByLabelText('Poll interval in seconds'), '30')
+    expect(screen.queryByText('Unsaved changes')).not.toBeInTheDocument()
+
+    await user.clear(screen.getByLabelText('Poll interval in seconds'))
+    await user.type(screen.getByLabelText('Poll interval in seconds'), '45')
+    await user.click(screen.getByRole('button', { name: 'Save changes' }))
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Save changes' })).toBeDisabled())
+    expect(fb.calls.find((c) => c.method === 'processes.update')!.params.process.schedule.pollSeconds).toBe(45)
+    expect(screen.getByLabelText('Poll interval in seconds')).toHaveValue(45)
+    expect(screen.queryByText('Unsaved changes')).not.toBeInTheDocument()
+  })
+
   it('syncs one entity by key and shows what the run did', async () => {
     fb = setup('operator', {
       ...processHandlers(sampleProcess()),
