@@ -102,6 +102,28 @@ const go = async (route) => {
 }
 const button = (name) => page.getByRole('button', { name, exact: true })
 
+// Layout checks for what a screenshot showed wrong once; boxes in CSS pixels.
+const box = async (locator) => {
+  const b = await locator.boundingBox()
+  if (!b) throw new Error(`${locator} is not visible`)
+  return b
+}
+async function alignedLeft(ref, locator, what) {
+  const [r, b] = [await box(ref), await box(locator)]
+  if (Math.abs(r.x - b.x) > 1) throw new Error(`${what} starts at x=${b.x}, the page's heading at x=${r.x}`)
+}
+// fitsWidth fails when an element is wider than its box, i.e. its content
+// runs off to the right or needs a horizontal scroll bar.
+async function fitsWidth(locator, what) {
+  const { scroll, client } = await locator.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth }))
+  if (scroll > client + 1) throw new Error(`${what} is ${scroll} px wide in a box of ${client} px`)
+}
+// spaced fails when below starts less than gap px under above.
+async function spaced(above, below, gap, what) {
+  const [a, b] = [await box(above), await box(below)]
+  if (b.y - (a.y + a.height) < gap) throw new Error(`${what}: ${Math.round(b.y - (a.y + a.height))} px apart, want at least ${gap}`)
+}
+
 // until polls fn until it returns something truthy, for what the UI shows
 // only after a reload (the deadline is how long to wait, not an assertion).
 async function until(what, fn, timeout = 60_000) {
@@ -194,6 +216,8 @@ try {
   await step('agents page with the connected agent', async () => {
     await go('agents')
     await page.getByTestId('conn-state').filter({ hasText: 'Connected to demo' }).waitFor()
+    await page.getByTestId('agent-state').filter({ hasText: `Connected, signed in as ${adminUser}` }).waitFor()
+    await alignedLeft(page.locator('main h1').first(), page.locator('.agent-row').first(), 'the agent card')
     await shot('agents')
   })
 

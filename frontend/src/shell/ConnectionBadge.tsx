@@ -24,6 +24,31 @@ export function describe(s: ConnStatus): Look {
   }
 }
 
+// stateWords says what the connection is doing where the agent is already
+// named, as on its card on the agents page: one phrase for each state of the
+// desktop's agent client.
+export function stateWords(s: ConnStatus): Look {
+  switch (s.state) {
+    case 'loggedIn':
+      return { tone: 'good', text: s.session?.username ? `Connected, signed in as ${s.session.username}` : 'Connected, signed in' }
+    case 'connected':
+      return { tone: 'warn', text: 'Connected, not signed in' }
+    case 'connecting':
+      return { tone: 'warn', text: 'Connecting…' }
+    case 'disconnected':
+      // agentclient waits between reconnect attempts in this state.
+      return { tone: 'bad', text: 'Connection lost, reconnecting' }
+    case 'sessionExpired':
+      return { tone: 'warn', text: 'Session expired, sign in again' }
+    case 'fingerprintMismatch':
+      return { tone: 'bad', text: 'Refused: the agent presented a different key' }
+    case 'closed':
+      return { tone: 'idle', text: 'Disconnected' }
+    default:
+      return { tone: 'idle', text: 'Not connected' }
+  }
+}
+
 export function ConnectionBadge({ status }: { status: ConnStatus }) {
   const look = describe(status)
   return (

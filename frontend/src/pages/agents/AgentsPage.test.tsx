@@ -86,4 +86,27 @@ describe('AgentsPage', () => {
     renderPage()
     expect(await screen.findByText(/prod presented a different key/)).toBeInTheDocument()
   })
+
+  it.each([
+    ['loggedIn', 'Connected, signed in as ann'],
+    ['connected', 'Connected, not signed in'],
+    ['connecting', 'Connecting…'],
+    ['disconnected', 'Connection lost, reconnecting'],
+    ['sessionExpired', 'Session expired, sign in again'],
+    ['fingerprintMismatch', 'Refused: the agent presented a different key'],
+  ] as const)('says in words what the connection in state %s is doing', async (state, words) => {
+    const session = state === 'loggedIn' ? { username: 'ann', role: 'admin', expiresAt: '2030-01-01T00:00:00Z' } : null
+    fb = fakeBridge({}, { ListProfiles: async () => [{ name: 'prod', url: 'wss://a:7443/v1/ws', fingerprint: fp }] }, { ...closed, profile: 'prod', url: 'wss://a:7443/v1/ws', state, session })
+    renderPage()
+    const badge = await screen.findByTestId('agent-state')
+    expect(badge).toHaveTextContent(words)
+    expect(badge).not.toHaveTextContent(state)
+  })
+
+  it('shows no state on an agent the app is not connected to', async () => {
+    fb = fakeBridge({}, { ListProfiles: async () => [{ name: 'prod', url: 'wss://a:7443/v1/ws', fingerprint: fp }] }, closed)
+    renderPage()
+    await screen.findByRole('button', { name: 'Connect to prod' })
+    expect(screen.queryByTestId('agent-state')).not.toBeInTheDocument()
+  })
 })

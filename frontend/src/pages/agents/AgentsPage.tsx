@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react'
-import { bridge, errorKind, errorMessage, type Profile, type ProbeResult } from '../../api/bridge'
+import { bridge, errorKind, errorMessage, type ConnStatus, type Profile, type ProbeResult } from '../../api/bridge'
 import { AgentsEmptyState } from '../../components/AgentsEmptyState'
+import { stateWords } from '../../shell/ConnectionBadge'
 import { navigate } from '../../shell/route'
 import { useAsync } from '../../state/async'
 import { useConnection } from '../../state/session'
@@ -145,7 +146,7 @@ export function AgentsPage() {
                     {formatFingerprint(p.fingerprint).slice(0, 39)}…
                   </div>
                 </div>
-                {current && <Badge tone={status.state === 'loggedIn' ? 'good' : status.state === 'fingerprintMismatch' ? 'bad' : 'warn'}>{status.state}</Badge>}
+                {current && <StateBadge status={status} />}
                 {current && status.state !== 'fingerprintMismatch' ? (
                   <Button busy={busy === 'disconnect'} onClick={disconnect}>
                     Disconnect
@@ -206,6 +207,15 @@ export function AgentsPage() {
         onCancel={() => setRemoving(null)}
       />
     </Page>
+  )
+}
+
+function StateBadge({ status }: { status: ConnStatus }) {
+  const look = stateWords(status)
+  return (
+    <span data-testid="agent-state" data-state={status.state}>
+      <Badge tone={look.tone === 'idle' ? 'neutral' : look.tone}>{look.text}</Badge>
+    </span>
   )
 }
 
