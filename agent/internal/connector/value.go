@@ -5,6 +5,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Readers of field values as the engine passes them (see the contract's
@@ -83,4 +84,29 @@ func RefName(ref Ref) string {
 		return ref.Key
 	}
 	return ref.ID
+}
+
+// Day reads a date value: "YYYY-MM-DD", an RFC 3339 date and time (the
+// calendar day it names where it was written), or a time.Time. ok is
+// false for nil and "", which clear the field; each system has its own
+// way of saying so.
+func Day(field string, v any) (day string, ok bool, err error) {
+	switch d := v.(type) {
+	case nil:
+		return "", false, nil
+	case string:
+		if d == "" {
+			return "", false, nil
+		}
+		if _, err := time.Parse(time.DateOnly, d); err == nil {
+			return d, true, nil
+		}
+		if t, err := time.Parse(time.RFC3339Nano, d); err == nil {
+			return t.Format(time.DateOnly), true, nil
+		}
+		return "", false, fmt.Errorf("field %s: %q is not a date (YYYY-MM-DD): %w", field, d, ErrInvalid)
+	case time.Time:
+		return d.Format(time.DateOnly), true, nil
+	}
+	return "", false, fmt.Errorf("field %s must be a date, not %T: %w", field, v, ErrInvalid)
 }

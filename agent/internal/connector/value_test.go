@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestTextList(t *testing.T) {
@@ -89,5 +90,30 @@ func TestRefName(t *testing.T) {
 	}
 	if got := RefName(Ref{ID: "10001"}); got != "10001" {
 		t.Errorf("without a key: %q", got)
+	}
+}
+
+func TestDay(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		v    any
+		want string
+		ok   bool
+	}{
+		{"date", "2026-03-09", "2026-03-09", true},
+		{"datetime keeps the day it was written on", "2026-03-09T23:30:00-05:00", "2026-03-09", true},
+		{"time", time.Date(2026, 3, 9, 1, 2, 3, 0, time.UTC), "2026-03-09", true},
+		{"nil clears", nil, "", false},
+		{"empty clears", "", "", false},
+	} {
+		got, ok, err := Day("dueDate", tc.v)
+		if err != nil || got != tc.want || ok != tc.ok {
+			t.Errorf("%s: Day = %q, %v, %v; want %q, %v", tc.name, got, ok, err, tc.want, tc.ok)
+		}
+	}
+	for _, v := range []any{"2026-13-01", "9 March", "2026-03-09T25:00:00Z", 20260309.0, []string{"2026-03-09"}} {
+		if _, ok, err := Day("dueDate", v); ok || !errors.Is(err, ErrInvalid) {
+			t.Errorf("Day(%#v) = ok %v, %v; want ErrInvalid", v, ok, err)
+		}
 	}
 }

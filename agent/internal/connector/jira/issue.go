@@ -657,27 +657,13 @@ func named(name string, v any, key string) (any, error) {
 	return nil, fmt.Errorf("field %s must be a value name, not %T: %w", name, v, connector.ErrInvalid)
 }
 
+// date is a due date as Jira takes it; nil clears.
 func date(name string, v any) (any, error) {
-	switch d := v.(type) {
-	case nil:
-		return nil, nil
-	case string:
-		if d == "" {
-			return nil, nil
-		}
-		if len(d) > 10 { // a datetime: keep its calendar day
-			if t, err := time.Parse(time.RFC3339Nano, d); err == nil {
-				return t.Format(time.DateOnly), nil
-			}
-		}
-		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return nil, fmt.Errorf("field %s: %q is not a date (YYYY-MM-DD): %w", name, d, connector.ErrInvalid)
-		}
-		return d, nil
-	case time.Time:
-		return d.Format(time.DateOnly), nil
+	d, ok, err := connector.Day(name, v)
+	if !ok {
+		return nil, err
 	}
-	return nil, fmt.Errorf("field %s must be a date, not %T: %w", name, v, connector.ErrInvalid)
+	return d, nil
 }
 
 func (c *Conn) customFieldValue(ctx context.Context, project string, fi fieldInfo, v any) (any, error) {

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
@@ -672,22 +671,14 @@ func number(name string, v any) (any, error) {
 	return nil, fmt.Errorf("field %s must be a number, not %v: %w", name, v, connector.ErrInvalid)
 }
 
+// date is a date as Redmine takes it; "" clears.
 func date(name string, v any) (any, error) {
-	switch d := v.(type) {
-	case nil:
-		return "", nil
-	case string:
-		if d == "" {
-			return "", nil
-		}
-		if t, err := time.Parse(time.DateOnly, d); err == nil {
-			return t.Format(time.DateOnly), nil
-		}
-		if t, err := time.Parse(time.RFC3339Nano, d); err == nil {
-			return t.Format(time.DateOnly), nil // a datetime: keep its calendar day
-		}
-	case time.Time:
-		return d.Format(time.DateOnly), nil
+	d, ok, err := connector.Day(name, v)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("field %s must be a date (YYYY-MM-DD), not %v: %w", name, v, connector.ErrInvalid)
+	if !ok {
+		return "", nil
+	}
+	return d, nil
 }

@@ -189,7 +189,7 @@ func (c *Conn) itemBody(ctx context.Context, fields connector.Fields, patch bool
 		case "description":
 			body[name], err = str(name, v, true)
 		case "dueDate":
-			body[name], err = date(v)
+			body[name], err = date(name, v)
 		case "labels":
 			body[name], err = connector.TextList(name, v)
 		case "assignee":
@@ -226,24 +226,13 @@ func str(name string, v any, clearable bool) (any, error) {
 	return nil, fmt.Errorf("field %s must be text, not %T: %w", name, v, connector.ErrInvalid)
 }
 
-func date(v any) (any, error) {
-	switch d := v.(type) {
-	case nil:
-		return nil, nil
-	case string:
-		if d == "" {
-			return nil, nil
-		}
-		if len(d) > 10 { // a datetime: keep its calendar day
-			if t, err := time.Parse(time.RFC3339Nano, d); err == nil {
-				return t.Format(time.DateOnly), nil
-			}
-		}
-		return d, nil
-	case time.Time:
-		return d.Format(time.DateOnly), nil
+// date is a due date as the sandbox takes it; nil clears.
+func date(name string, v any) (any, error) {
+	d, ok, err := connector.Day(name, v)
+	if !ok {
+		return nil, err
 	}
-	return nil, fmt.Errorf("field dueDate must be a date, not %T: %w", v, connector.ErrInvalid)
+	return d, nil
 }
 
 var _ connector.VersionGuard = (*Conn)(nil)
