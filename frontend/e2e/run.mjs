@@ -378,6 +378,11 @@ try {
   await step('audit, accounts, license, settings', async () => {
     await go('audit')
     await page.locator('main table tbody tr').first().waitFor()
+    // Changes read as field: old → new within the page, never as JSON.
+    await page.locator('.audit-change li').filter({ hasText: 'active: false → true' }).first().waitFor()
+    await fitsWidth(page.locator('main .table-wrap'), 'the audit table')
+    const changes = await page.locator('.audit-change').allInnerTexts()
+    if (changes.some((t) => t.includes('\\"'))) throw new Error('the audit shows escaped JSON')
     await shot('audit')
     await go('accounts')
     await page.getByRole('combobox', { name: `Role of ${adminUser}` }).waitFor()

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react'
 import { call, errorMessage } from '../../api/bridge'
 import { Alert, Badge, Button, Field, Loading, Page, Table, EmptyState, formatDate } from '../../ui'
+import { changeLines } from './change'
 
 type AuditRecord = { seq: number; time: string; actor: string; action: string; target: string; result: string; remote?: string; diff?: unknown }
 type Verify = { ok: boolean; records: number; brokenAt?: number; problem?: string }
@@ -130,7 +131,7 @@ export function AuditPage() {
             { key: 'action', header: 'Action', render: (r) => <span className="mono">{r.action}</span> },
             { key: 'target', header: 'Target' },
             { key: 'result', header: 'Result', render: (r) => <Badge tone={r.result === 'ok' || r.result === 'success' ? 'good' : 'bad'}>{r.result}</Badge> },
-            { key: 'diff', header: 'Change', render: (r) => (r.diff ? <code className="mono">{JSON.stringify(r.diff)}</code> : null) },
+            { key: 'diff', header: 'Change', className: 'audit-change-cell', render: (r) => <Change diff={r.diff} /> },
           ]}
         />
       )}
@@ -142,5 +143,26 @@ export function AuditPage() {
         </div>
       )}
     </Page>
+  )
+}
+
+// Change lists a record's changed fields, one a line: field: old → new.
+function Change({ diff }: { diff: unknown }) {
+  const lines = changeLines(diff)
+  if (lines.length === 0) return null
+  return (
+    <ul className="audit-change">
+      {lines.map((l, i) => (
+        <li key={i}>
+          {l.field && <span className="audit-field">{l.field}:</span>}{' '}
+          {l.before !== undefined && (
+            <>
+              <span className="audit-before">{l.before}</span> <span aria-label="changed to">→</span>{' '}
+            </>
+          )}
+          {l.after !== undefined ? <span className="audit-after">{l.after}</span> : l.before !== undefined && <span className="muted">(removed)</span>}
+        </li>
+      ))}
+    </ul>
   )
 }

@@ -128,6 +128,37 @@ describe('AccountsPage', () => {
 })
 
 describe('AuditPage', () => {
+  it('shows each change as field: old → new, secrets redacted, with no JSON', async () => {
+    fb = fakeBridge({
+      'audit.list': () => ({
+        records: [
+          {
+            seq: 9,
+            time: '2030-01-01T00:00:00Z',
+            actor: 'ann',
+            action: 'systems.update',
+            target: 'system:abc (Jira)',
+            result: 'success',
+            diff: [
+              { field: 'name', before: 'Jira', after: 'Jira prod' },
+              { field: 'secrets.apiToken', before: '[redacted]', after: '[redacted]' },
+            ],
+          },
+          { seq: 8, time: '2030-01-01T00:00:00Z', actor: 'ann', action: 'processes.create', target: 'process:p1', result: 'success', diff: [{ field: 'a', after: '{"project":"SUP","system":"s1"}' }] },
+        ],
+        cursor: '',
+      }),
+    })
+    wrap(<AuditPage />)
+    const rows = await screen.findAllByRole('row')
+    const update = rows.find((r) => r.textContent?.includes('systems.update'))!
+    const lines = within(update).getAllByRole('listitem').map((li) => li.textContent)
+    expect(lines).toEqual(['name: Jira → Jira prod', 'secrets.apiToken: [redacted] → [redacted]'])
+    const create = rows.find((r) => r.textContent?.includes('processes.create'))!
+    expect(within(create).getByRole('listitem')).toHaveTextContent('a: {project: SUP, system: s1}')
+    for (const r of rows) expect(r.textContent).not.toMatch(/[\\"]/)
+  })
+
   it('lists records, filters by actor and verifies the chain', async () => {
     const user = userEvent.setup()
     fb = fakeBridge({
