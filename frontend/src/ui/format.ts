@@ -1,4 +1,4 @@
-// Formatting shared by the pages: bytes, dates, durations.
+// Formatting shared by the pages: bytes, dates, durations, license states.
 
 export function formatBytes(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—'
@@ -35,4 +35,24 @@ export function formatDuration(seconds: number | null | undefined): string {
 // easiest to compare by eye with `lockstep-agent fingerprint`.
 export function formatFingerprint(fp: string): string {
   return (fp.match(/.{1,4}/g) ?? []).join(' ')
+}
+
+// licenseStates names the agent's license states (license.get's state) in
+// the same words wherever they appear: the dashboard and the License page.
+const licenseStates: Record<string, string> = {
+  valid: 'Valid',
+  expiring: 'Valid, expiring soon',
+  grace: 'Expired, in the grace period',
+  expired: 'Expired',
+  missing: 'No license (evaluation)',
+  invalid: 'Invalid (evaluation rules apply)',
+}
+
+export function formatLicenseState(state: string): string {
+  return licenseStates[state] ?? state
+}
+
+export function licenseTone(state: string): 'good' | 'warn' | 'bad' {
+  if (state === 'valid') return 'good'
+  return state === 'expiring' || state === 'grace' || state === 'missing' ? 'warn' : 'bad'
 }

@@ -3,7 +3,7 @@ import { act, fireEvent, render, screen } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
 import { Button, ConfirmDialog, Dialog, Field, NotifyProvider, Table, useNotify } from '.'
-import { formatBytes, formatDuration, formatFingerprint } from './format'
+import { formatBytes, formatDuration, formatFingerprint, formatLicenseState, licenseTone } from './format'
 
 describe('Field', () => {
   it('labels its control and ties help and error text to it', () => {
@@ -138,3 +138,21 @@ describe('format', () => {
 function useStateBool() {
   return useState(false)
 }
+
+describe('formatLicenseState', () => {
+  it.each([
+    ['valid', 'Valid', 'good'],
+    ['expiring', 'Valid, expiring soon', 'warn'],
+    ['grace', 'Expired, in the grace period', 'warn'],
+    ['expired', 'Expired', 'bad'],
+    ['missing', 'No license (evaluation)', 'warn'],
+    ['invalid', 'Invalid (evaluation rules apply)', 'bad'],
+  ])('names %s for people', (state, words, tone) => {
+    expect(formatLicenseState(state)).toBe(words)
+    expect(licenseTone(state)).toBe(tone)
+  })
+
+  it('passes a state it does not know through', () => {
+    expect(formatLicenseState('suspended')).toBe('suspended')
+  })
+})

@@ -3,8 +3,7 @@ import { bridge, call, errorMessage } from '../../api/bridge'
 import { useCall } from '../../state/async'
 import { useAgentEvents } from '../../state/events'
 import { useCan } from '../../state/session'
-import { Alert, Badge, Button, Loading, Page, formatDate, useNotify } from '../../ui'
-import { licenseTone } from '../dashboard/DashboardPage'
+import { Alert, Badge, Button, Loading, Page, formatDate, formatLicenseState, licenseTone, useNotify } from '../../ui'
 
 type LicenseInfo = {
   state: string
@@ -18,15 +17,6 @@ type LicenseInfo = {
   evaluationEndsAt?: string
   graceEndsAt?: string
   warnings?: string[]
-}
-
-const stateText: Record<string, string> = {
-  valid: 'Valid',
-  expiring: 'Valid, expiring soon',
-  grace: 'Expired, in the grace period',
-  expired: 'Expired',
-  missing: 'No license (evaluation)',
-  invalid: 'Invalid',
 }
 
 // LicensePage shows the license the agent verified offline, and imports a new one.
@@ -101,7 +91,7 @@ export function LicensePage() {
             <dl className="kv" data-testid="license">
               <dt>State</dt>
               <dd>
-                <Badge tone={licenseTone(l.state)}>{stateText[l.state] ?? l.state}</Badge>
+                <Badge tone={licenseTone(l.state)}>{formatLicenseState(l.state)}</Badge>
               </dd>
               {l.customer && (
                 <>

@@ -1,7 +1,7 @@
 import { call, errorMessage } from '../../api/bridge'
 import { useAgentEvents } from '../../state/events'
 import { useAsync, useCall } from '../../state/async'
-import { Alert, Badge, Loading, Page, formatBytes, formatDate, formatDuration } from '../../ui'
+import { Alert, Badge, Loading, Page, formatBytes, formatDate, formatDuration, formatLicenseState, licenseTone } from '../../ui'
 import { BarChart } from './BarChart'
 import { bucketRuns, changesOf, errorsOf, type Run } from './chart'
 
@@ -27,8 +27,6 @@ type HostInfo = {
 }
 type LicenseInfo = { state: string; expiresAt?: string; usersSeen: number; maxUsers?: number; overLimit: boolean; customer?: string }
 type ProcessSummary = { process: { id: string; name: string; active?: boolean }; pairs: number; errors: number; lastRun?: Run | null }
-
-export const licenseTone = (s: string) => (s === 'valid' ? 'good' : s === 'expiring' || s === 'grace' || s === 'missing' ? 'warn' : 'bad')
 
 // DashboardPage is the agent at a glance: what runs where, the license, and
 // how syncing has gone lately.
@@ -91,7 +89,7 @@ export function DashboardPage() {
             <dl className="kv">
               <dt>State</dt>
               <dd>
-                <Badge tone={licenseTone(license.data.state)}>{license.data.state}</Badge>
+                <Badge tone={licenseTone(license.data.state)}>{formatLicenseState(license.data.state)}</Badge>
               </dd>
               <dt>Expires</dt>
               <dd>{formatDate(license.data.expiresAt)}</dd>
