@@ -399,8 +399,10 @@ try {
     await go('support')
     await button('Create support package').click()
     await page.getByTestId('support-sha').waitFor({ timeout: 60_000 })
+    await spaced(page.getByTestId('support-sha'), button('Save package…'), 8, 'the SHA-256 and the save button')
     await button('Save package…').click()
     await page.getByTestId('support-saved').waitFor({ timeout: 60_000 })
+    await spaced(button('Save package…'), page.getByTestId('support-saved'), 8, 'the save button and what was saved')
     await shot('support')
   })
 

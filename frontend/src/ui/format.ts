@@ -12,6 +12,12 @@ export function formatBytes(n: number | null | undefined): string {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`
 }
 
+// count puts a number before a noun in the right number: 1 field, 2 fields.
+// many is for nouns that do not just add an s (entity, entities).
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString()} ${n === 1 ? one : many}`
+}
+
 export function formatDate(s: string | null | undefined): string {
   if (!s) return '—'
   const d = new Date(s)

@@ -9,4 +9,4 @@ export { NotifyProvider, useNotify, type Notify, type NoticeKind } from './Toast
 export { EmptyState, type EmptyStateProps } from './EmptyState'
 export { Alert, type AlertKind } from './Alert'
 export { Page, Loading, Badge } from './Page'
-export { formatBytes, formatDate, formatDuration, formatFingerprint, formatLicenseState, licenseTone } from './format'
+export { count, formatBytes, formatDate, formatDuration, formatFingerprint, formatLicenseState, licenseTone } from './format'

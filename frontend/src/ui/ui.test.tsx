@@ -3,7 +3,7 @@ import { act, fireEvent, render, screen } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
 import { Button, ConfirmDialog, Dialog, Field, NotifyProvider, Table, useNotify } from '.'
-import { formatBytes, formatDuration, formatFingerprint, formatLicenseState, licenseTone } from './format'
+import { count, formatBytes, formatDuration, formatFingerprint, formatLicenseState, licenseTone } from './format'
 
 describe('Field', () => {
   it('labels its control and ties help and error text to it', () => {
@@ -154,5 +154,14 @@ describe('formatLicenseState', () => {
 
   it('passes a state it does not know through', () => {
     expect(formatLicenseState('suspended')).toBe('suspended')
+  })
+})
+
+describe('count', () => {
+  it('puts the noun in the number the count needs', () => {
+    expect(count(0, 'field')).toBe('0 fields')
+    expect(count(1, 'entity type')).toBe('1 entity type')
+    expect(count(2, 'entity', 'entities')).toBe('2 entities')
+    expect(count(1, 'entity', 'entities')).toBe('1 entity')
   })
 })

@@ -87,7 +87,7 @@ export function SupportPage({ pollMs = 1000 }: { pollMs?: number }) {
         </Alert>
       )}
       {job && (
-        <section className="card" aria-labelledby="support-job" data-testid="support-job">
+        <section className="card card-stack" aria-labelledby="support-job" data-testid="support-job">
           <h2 id="support-job">Package {job.id}</h2>
           {job.state === 'running' && (
             <>

@@ -1,7 +1,7 @@
 import { call, errorMessage } from '../../api/bridge'
 import { useAgentEvents } from '../../state/events'
 import { useAsync, useCall } from '../../state/async'
-import { Alert, Badge, Loading, Page, formatBytes, formatDate, formatDuration, formatLicenseState, licenseTone } from '../../ui'
+import { Alert, Badge, Loading, Page, count, formatBytes, formatDate, formatDuration, formatLicenseState, licenseTone } from '../../ui'
 import { BarChart } from './BarChart'
 import { bucketRuns, changesOf, errorsOf, type Run } from './chart'
 
@@ -75,7 +75,7 @@ export function DashboardPage() {
               <dt>Parked errors</dt>
               <dd data-testid="errors-count">{parked ? <Badge tone="bad">{parked}</Badge> : <Badge tone="good">0</Badge>}</dd>
               <dt>Last run</dt>
-              <dd>{last[0] ? `${formatDate(last[0].startedAt)} (${changesOf(last[0].counts)} changes, ${errorsOf(last[0])} errors)` : 'none yet'}</dd>
+              <dd>{last[0] ? `${formatDate(last[0].startedAt)} (${count(changesOf(last[0].counts), 'change')}, ${count(errorsOf(last[0]), 'error')})` : 'none yet'}</dd>
             </dl>
           )}
         </section>

@@ -3,7 +3,7 @@
 // field they name and the focus moves to the first one.
 import { useEffect, useRef, useState, type FormEvent } from 'react'
 import { errorMessage } from '../../api/bridge'
-import { Alert, Button } from '../../ui'
+import { Alert, Button, count } from '../../ui'
 import { saveProcess, issuesOf, issueMap, type Issue } from './api'
 import { CheckCell, IssuesContext, SectionIssue, SelectCell, TextCell, fieldId, removeAt, replaceAt } from './controls'
 import { SchemaContext, useSchemas, type SideSchema } from './schema'
@@ -106,7 +106,7 @@ export function ProcessEditor({
         <form className="process-editor" onSubmit={save} aria-label="Sync process configuration" noValidate>
           {issues.length > 0 && (
             <div ref={summary} tabIndex={-1}>
-              <Alert kind="error" title={`The agent did not accept the process: ${issues.length} ${issues.length === 1 ? 'problem' : 'problems'}`}>
+              <Alert kind="error" title={`The agent did not accept the process: ${count(issues.length, 'problem')}`}>
                 <ul>
                   {issues.map((i, n) => (
                     <li key={n}>
@@ -273,7 +273,7 @@ function SchemaStatus({
       case 'ready':
         return (
           <li key={side}>
-            {who}: {s.schema.entityTypes.length} entity types, {s.schema.fields.length} fields, {s.schema.linkTypes.length} link types
+            {who}: {count(s.schema.entityTypes.length, 'entity type')}, {count(s.schema.fields.length, 'field')}, {count(s.schema.linkTypes.length, 'link type')}
           </li>
         )
       default:

@@ -1,6 +1,6 @@
 // One entity-type pair of a process: its field pairs (direction, value map,
 // user map, transforms), filters and link-type pairs.
-import { Button } from '../../ui'
+import { Button, count } from '../../ui'
 import { CheckCell, SectionIssue, SelectCell, TextCell, removeAt, replaceAt, useIssuesUnder, type PickOption } from './controls'
 import { findField, schemaOf, useSideSchema, valuesOf, type SideSchema } from './schema'
 import type { Direction, FieldPair, Filter, FilterOp, LinkTypePair, OnMissing, Side, Transform, TransformKind, TypePair, ValueMap } from './types'
@@ -63,7 +63,7 @@ function fieldHint(s: SideSchema, name: string): string | undefined {
   const f = findField(s, name)
   if (!f) return `Not in ${s.schema.project}'s schema`
   const n = f.values?.length ?? 0
-  return [f.type, f.required && 'required', f.readOnly && 'read-only', n > 0 && `${n} values`].filter(Boolean).join(' · ')
+  return [f.type, f.required && 'required', f.readOnly && 'read-only', n > 0 && count(n, 'value')].filter(Boolean).join(' · ')
 }
 
 function typeHint(s: SideSchema, name: string): string | undefined {

@@ -64,6 +64,19 @@ async function openProcess(user: ReturnType<typeof userEvent.setup>) {
 }
 
 describe('mapping editor pick-lists', () => {
+  it('counts what each schema has in words: one entity type, fields', async () => {
+    const p = sampleProcess()
+    const small: SystemSchema = { ...eng, entityTypes: ['bug'], fields: eng.fields.slice(0, 2), linkTypes: ['blocks'] }
+    fb = setup('admin', { ...processHandlers(p), 'systems.schema': schemaHandler({ 's1/HELP': () => ({ ...help, linkTypes: [] }), 's2/ENG': () => small }) })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+    const status = await screen.findByRole('list', { name: 'Pick-lists' })
+    await waitFor(() => expect(status).toHaveTextContent('A: Helpdesk (HELP): 2 entity types, 3 fields, 0 link types'))
+    expect(status).toHaveTextContent('B: Engineering (ENG): 1 entity type, 2 fields, 1 link type')
+    expect(screen.getByLabelText(/^Field in B of field pair 1 /)).toHaveAccessibleDescription('string · required')
+  })
+
   it('offers entity types, fields with their types, values and link types from both schemas', async () => {
     const p = sampleProcess()
     fb = setup('admin', {
