@@ -1,6 +1,6 @@
-// Typed calls to the agent's sync methods (shared/protocol/methods.go) and the
-// translation of its validation errors into field paths.
-import { call, errorKind, errorMessage } from '../../api/bridge'
+// Typed calls to the agent's sync methods (shared/protocol/methods.go); the
+// agent's validation errors are read by api/issues.
+import { call } from '../../api/bridge'
 import type {
   BulkJob,
   Pair,
@@ -12,6 +12,8 @@ import type {
   System,
   TypePair,
 } from './types'
+
+export { issueMap, issuesOf, type Issue } from '../../api/issues'
 
 // normalize fills what the agent sends as null (Go's nil slices) so the
 // editor never has to guard against it.
@@ -147,60 +149,4 @@ export async function retryErrors(process: string, side?: 'a' | 'b', entity?: st
 
 export async function listSystems(): Promise<System[]> {
   return (await call<{ systems: System[] | null }>('systems.list', {})).systems ?? []
-}
-
-// Issue is one invalid place of a process document.
-export type Issue = { field: string; message: string }
-
-// A field path as the engine writes it: name, a.system, types[0].fields[2].b.
-const pathPattern = /^[A-Za-z_]\w*(\[\d+\])?(\.[A-Za-z_]\w*(\[\d+\])?)*$/
-
-// issuesOf reads the field errors out of a rejected call. The agent sends
-// them as data.issues and data.field; when the bridge passes only the
-// message along, the message itself ("invalid sync process: a.system: is
-// required; types[0].fields[1].b: ...") is split the way the engine joined it.
-export function issuesOf(e: unknown): Issue[] {
-  if (errorKind(e) !== 'invalid') return []
-  const obj = asObject(e)
-  const data = (obj.data ?? obj) as Record<string, any>
-  if (Array.isArray(data.issues) && data.issues.length > 0) {
-    return data.issues
-      .filter((i: any) => typeof i?.field === 'string')
-      .map((i: any) => ({ field: i.field, message: String(i.message ?? '') }))
-  }
-  const msg = errorMessage(e)
-  const body = msg.replace(/^invalid sync process:\s*/, '')
-  const out: Issue[] = []
-  for (const part of body.split(/;\s+(?=[A-Za-z_][\w.[\]]*: )/)) {
-    const cut = part.indexOf(': ')
-    if (cut > 0 && pathPattern.test(part.slice(0, cut))) {
-      out.push({ field: part.slice(0, cut), message: part.slice(cut + 2) })
-    }
-  }
-  if (out.length === 0 && typeof data.field === 'string' && data.field) {
-    out.push({ field: data.field, message: msg })
-  }
-  return out
-}
-
-// asObject reads a rejection that arrived as JSON text (the Wails error
-// formatter's output) as the object it describes.
-function asObject(e: unknown): Record<string, any> {
-  if (typeof e === 'object' && e !== null) return e as Record<string, any>
-  if (typeof e === 'string') {
-    try {
-      const v = JSON.parse(e)
-      if (typeof v === 'object' && v !== null) return v
-    } catch {
-      /* plain text */
-    }
-  }
-  return {}
-}
-
-// issueMap keys issues by field path; a path named twice keeps both messages.
-export function issueMap(list: Issue[]): Record<string, string> {
-  const m: Record<string, string> = {}
-  for (const i of list) m[i.field] = m[i.field] ? `${m[i.field]}; ${i.message}` : i.message
-  return m
 }

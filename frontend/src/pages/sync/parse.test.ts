@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { issuesOf } from './api'
 import { parseUserCsv } from './usercsv'
 
 describe('parseUserCsv', () => {
@@ -33,29 +32,5 @@ describe('parseUserCsv', () => {
     expect(parseUserCsv('user,login\nx,y\n').errors).toEqual([{ line: 1, message: 'column 1: unknown column "user", expected a,b or some of a_id,a_email,a_name,b_id,b_email,b_name' }])
     expect(parseUserCsv('a_id,a_email\n1,x@y.z\n').errors[0].message).toBe('no column for side b: add b_id, b_email or b_name')
     expect(parseUserCsv('').errors[0].line).toBe(1)
-  })
-})
-
-describe('issuesOf', () => {
-  it('uses the issues the bridge passes along', () => {
-    const e = { kind: 'invalid', message: 'x', field: 'name', issues: [{ field: 'name', message: 'is required' }] }
-    expect(issuesOf(e)).toEqual([{ field: 'name', message: 'is required' }])
-  })
-
-  it('splits the engine message when only the message arrived', () => {
-    const e = JSON.stringify({
-      kind: 'invalid',
-      message: 'invalid sync process: a.system: is required; types[0].fields[2].b: field "x; y" does not exist in bug; options.conflict: must be a_wins, b_wins or hold',
-    })
-    expect(issuesOf(e)).toEqual([
-      { field: 'a.system', message: 'is required' },
-      { field: 'types[0].fields[2].b', message: 'field "x; y" does not exist in bug' },
-      { field: 'options.conflict', message: 'must be a_wins, b_wins or hold' },
-    ])
-  })
-
-  it('falls back to the named field, and ignores other kinds', () => {
-    expect(issuesOf({ kind: 'invalid', message: 'since is required', field: 'since' })).toEqual([{ field: 'since', message: 'since is required' }])
-    expect(issuesOf({ kind: 'forbidden', message: 'a.system: nope' })).toEqual([])
   })
 })

@@ -8,7 +8,9 @@ export type SecretChange = { mode: 'keep' } | { mode: 'replace'; value: string }
 // SecretInput is write-only: the agent never sends a secret back, so the
 // field shows only whether one is set, and an input appears for a new
 // value. The input is never filled from anything but the user's typing.
-export function SecretInput({ label, isSet, change, onChange, required, help, error }: {
+export function SecretInput({ inputId, label, isSet, change, onChange, required, help, error }: {
+  // inputId names the input, for whoever moves the focus to it.
+  inputId?: string
   label: string
   isSet: boolean
   change: SecretChange
@@ -17,7 +19,8 @@ export function SecretInput({ label, isSet, change, onChange, required, help, er
   help?: string
   error?: string | null
 }) {
-  const id = useId()
+  const auto = useId()
+  const id = inputId ?? auto
   const state = change.mode === 'clear' ? 'will be cleared' : change.mode === 'replace' && isSet ? 'will be replaced' : isSet ? 'set' : 'not set'
   const editing = (change.mode === 'replace' || !isSet) && change.mode !== 'clear'
   const title = (
@@ -65,7 +68,7 @@ export function SecretInput({ label, isSet, change, onChange, required, help, er
           value={change.mode === 'replace' ? change.value : ''}
           onChange={(e) => onChange({ mode: 'replace', value: e.target.value })}
           aria-invalid={error ? true : undefined}
-          aria-describedby={help ? `${id}-help` : undefined}
+          aria-describedby={[help && `${id}-help`, error && `${id}-error`].filter(Boolean).join(' ') || undefined}
         />
       )}
       {help && (
@@ -74,7 +77,7 @@ export function SecretInput({ label, isSet, change, onChange, required, help, er
         </div>
       )}
       {error && (
-        <div className="field-error-text" role="alert">
+        <div id={`${id}-error`} className="field-error-text" role="alert">
           {error}
         </div>
       )}

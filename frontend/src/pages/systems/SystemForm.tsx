@@ -1,4 +1,5 @@
-import { useState, type FormEvent } from 'react'
+import { useEffect, useRef, useState, type FormEvent } from 'react'
+import type { Issue } from '../../api/issues'
 import { Alert, Button, Field } from '../../ui'
 import { SecretInput, type SecretChange } from './SecretInput'
 import type { Kind, KindField, System } from './types'
@@ -45,13 +46,27 @@ export function validate(kind: Kind, name: string, url: string, values: Record<s
   return errs
 }
 
+// formKey is where the form shows an agent's issue: the agent names the
+// name and URL as they are and each setting or secret under its group
+// (settings.project, secrets.token); the form keys its own checks the same
+// way. Other fields (kind, id) have no control: '' leaves them to the alert.
+export function formKey(kind: Kind, field: string): string {
+  if (field === 'name' || field === 'url') return `$${field}`
+  const m = /^(?:settings|secrets)\.(.+)$/.exec(field)
+  return m && kind.fields.some((f) => f.name === m[1]) ? m[1] : ''
+}
+
+const controlId = (key: string) => `system-field-${key.replace(/[^\w-]/g, '_')}`
+
 // SystemForm is generated from a kind's schema: one control per field, by
-// type, with secrets write-only.
-export function SystemForm({ kind, system, busy, error, onSubmit, onCancel }: {
+// type, with secrets write-only. The agent's field errors (issues) are shown
+// at their fields, and the focus moves to the first of them.
+export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, onCancel }: {
   kind: Kind
   system?: System
   busy?: boolean
   error?: string
+  issues?: Issue[]
   onSubmit: (p: SystemPayload) => void
   onCancel: () => void
 }) {
@@ -61,7 +76,29 @@ export function SystemForm({ kind, system, busy, error, onSubmit, onCancel }: {
   const [secrets, setSecrets] = useState<Record<string, SecretChange>>({})
   const [touched, setTouched] = useState(false)
   const errs = validate(kind, name, url, values, secrets, system)
-  const shown = touched ? errs : {}
+  const agent: Record<string, string> = {}
+  const unplaced: Issue[] = []
+  for (const i of issues) {
+    const k = formKey(kind, i.field)
+    if (!k) unplaced.push(i)
+    else agent[k] = agent[k] ? `${agent[k]}; ${i.message}` : i.message
+  }
+  // The form's own checks come first: they reflect what is typed now.
+  const shown: Record<string, string> = { ...agent, ...(touched ? errs : {}) }
+  const alertRef = useRef<HTMLDivElement>(null)
+
+  useEffect(() => {
+    if (issues.length === 0) return
+    for (const i of issues) {
+      const k = formKey(kind, i.field)
+      const el = k ? document.getElementById(controlId(k)) : null
+      if (el) {
+        el.focus()
+        return
+      }
+    }
+    alertRef.current?.focus()
+  }, [issues, kind])
 
   function submit(e: FormEvent) {
     e.preventDefault()
@@ -87,15 +124,16 @@ export function SystemForm({ kind, system, busy, error, onSubmit, onCancel }: {
   return (
     <form className="form" onSubmit={submit} noValidate aria-label={`${kind.title} system`}>
       <Field label="Name" required error={shown.$name} help="How this system appears in processes and logs.">
-        <input value={name} onChange={(e) => setName(e.target.value)} data-autofocus />
+        <input id={controlId('$name')} value={name} onChange={(e) => setName(e.target.value)} data-autofocus />
       </Field>
       <Field label="URL" required error={shown.$url} help="The base address of the system's web interface or API.">
-        <input value={url} onChange={(e) => setUrl(e.target.value)} inputMode="url" placeholder="https://" />
+        <input id={controlId('$url')} value={url} onChange={(e) => setUrl(e.target.value)} inputMode="url" placeholder="https://" />
       </Field>
       {kind.fields.map((f) =>
         isSecret(f) ? (
           <SecretInput
             key={f.name}
+            inputId={controlId(f.name)}
             label={f.label}
             help={f.help}
             required={f.required}
@@ -106,14 +144,31 @@ export function SystemForm({ kind, system, busy, error, onSubmit, onCancel }: {
           />
         ) : (
           <Field key={f.name} label={f.label} required={f.required} help={f.help} error={shown[f.name]} inline={f.type === 'bool'}>
-            {control(f, values[f.name], (v) => set(f.name, v))}
+            {control(f, controlId(f.name), values[f.name], (v) => set(f.name, v))}
           </Field>
         ),
       )}
       {error && (
-        <Alert kind="error" title="The agent refused the system">
-          {error}
-        </Alert>
+        <div ref={alertRef} tabIndex={-1}>
+          <Alert kind="error" title="The agent refused the system">
+            {issues.length === 0 ? (
+              error
+            ) : (
+              <>
+                {unplaced.length > 0 && (
+                  <ul>
+                    {unplaced.map((i, n) => (
+                      <li key={n}>
+                        <code>{i.field}</code> {i.message}
+                      </li>
+                    ))}
+                  </ul>
+                )}
+                {unplaced.length < issues.length && 'Fix the marked fields and save again.'}
+              </>
+            )}
+          </Alert>
+        </div>
       )}
       <div className="form-actions">
         <Button type="submit" variant="primary" busy={busy}>
@@ -125,15 +180,15 @@ export function SystemForm({ kind, system, busy, error, onSubmit, onCancel }: {
   )
 }
 
-function control(f: KindField, v: unknown, set: (v: unknown) => void) {
+function control(f: KindField, id: string, v: unknown, set: (v: unknown) => void) {
   switch (f.type) {
     case 'bool':
-      return <input type="checkbox" checked={!!v} onChange={(e) => set(e.target.checked)} />
+      return <input id={id} type="checkbox" checked={!!v} onChange={(e) => set(e.target.checked)} />
     case 'int':
-      return <input type="number" step={1} value={v === undefined || v === null ? '' : String(v)} onChange={(e) => set(e.target.value)} />
+      return <input id={id} type="number" step={1} value={v === undefined || v === null ? '' : String(v)} onChange={(e) => set(e.target.value)} />
     case 'select':
       return (
-        <select value={String(v ?? '')} onChange={(e) => set(e.target.value)}>
+        <select id={id} value={String(v ?? '')} onChange={(e) => set(e.target.value)}>
           {!f.required && <option value="">—</option>}
           {(f.options ?? []).map((o) => (
             <option key={o} value={o}>
@@ -143,10 +198,10 @@ function control(f: KindField, v: unknown, set: (v: unknown) => void) {
         </select>
       )
     case 'url':
-      return <input type="url" value={String(v ?? '')} onChange={(e) => set(e.target.value)} placeholder="https://" />
+      return <input id={id} type="url" value={String(v ?? '')} onChange={(e) => set(e.target.value)} placeholder="https://" />
     case 'duration':
-      return <input value={String(v ?? '')} onChange={(e) => set(e.target.value)} placeholder="e.g. 30s, 5m, 1h" />
+      return <input id={id} value={String(v ?? '')} onChange={(e) => set(e.target.value)} placeholder="e.g. 30s, 5m, 1h" />
     default:
-      return <input value={String(v ?? '')} onChange={(e) => set(e.target.value)} />
+      return <input id={id} value={String(v ?? '')} onChange={(e) => set(e.target.value)} />
   }
 }

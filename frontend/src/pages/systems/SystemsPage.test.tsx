@@ -137,6 +137,57 @@ describe('SystemsPage', () => {
     expect(fb!.calls.find((c) => c.method === 'systems.update')!.params.secrets).toEqual({ apiToken: '' })
   })
 
+  it("shows the agent's field error at the field it names and focuses it", async () => {
+    const user = userEvent.setup()
+    setup()
+    fb!.on('systems.update', () => {
+      throw { kind: 'invalid', message: 'url: must not contain credentials; use the secret fields', field: 'url' }
+    })
+    await user.click(await screen.findByRole('button', { name: 'Edit Jira prod' }))
+    const dialog = screen.getByRole('dialog')
+    const url = within(dialog).getByLabelText(/^URL/)
+    await user.clear(url)
+    await user.type(url, 'https://bot:pw@jira.example')
+    await user.click(within(dialog).getByRole('button', { name: 'Save changes' }))
+
+    await waitFor(() => expect(url).toHaveAttribute('aria-invalid', 'true'))
+    expect(url).toHaveAccessibleDescription(/must not contain credentials; use the secret fields$/)
+    expect(url).toHaveFocus()
+    expect(within(dialog).getByLabelText(/^Name/)).not.toHaveAttribute('aria-invalid')
+    expect(within(dialog).getByText('Fix the marked fields and save again.')).toBeInTheDocument()
+  })
+
+  it('places each of several issues at its setting or secret, and lists what has no field', async () => {
+    const user = userEvent.setup()
+    setup('admin', [])
+    fb!.on('systems.create', () => {
+      throw {
+        kind: 'invalid',
+        message: 'settings.requestsPerMinute: must be a whole number >= 0',
+        field: 'settings.requestsPerMinute',
+        issues: [
+          { field: 'settings.requestsPerMinute', message: 'must be a whole number >= 0' },
+          { field: 'secrets.apiToken', message: 'is longer than 16 KiB' },
+          { field: 'kind', message: '"jira" is not a known system kind' },
+        ],
+      }
+    })
+    await user.click((await screen.findAllByRole('button', { name: 'Add system' }))[0])
+    await user.click(screen.getByRole('button', { name: 'Continue' }))
+    const form = screen.getByRole('form', { name: 'Jira system' })
+    await user.type(within(form).getByLabelText(/^Name/), 'Jira cloud')
+    await user.type(within(form).getByLabelText(/^URL/), 'https://acme.atlassian.net')
+    await user.type(within(form).getByLabelText(/^API token/), 'x')
+    await user.click(within(form).getByRole('button', { name: 'Create system' }))
+
+    const rpm = within(form).getByLabelText(/Requests per minute/)
+    await waitFor(() => expect(rpm).toHaveAccessibleDescription('must be a whole number >= 0'))
+    expect(rpm).toHaveFocus()
+    expect(within(form).getByLabelText(/^API token/)).toHaveAccessibleDescription('is longer than 16 KiB')
+    const alert = within(form).getByText('The agent refused the system').closest('.alert') as HTMLElement
+    expect(within(alert).getByRole('listitem')).toHaveTextContent('kind "jira" is not a known system kind')
+  })
+
   it('tests a connection and shows result and latency', async () => {
     setup('operator')
     fireEvent.click(await screen.findByRole('button', { name: 'Test connection to Jira prod' }))

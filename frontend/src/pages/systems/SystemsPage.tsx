@@ -1,5 +1,6 @@
 import { useState } from 'react'
 import { call, errorMessage } from '../../api/bridge'
+import { issuesOf, type Issue } from '../../api/issues'
 import { useAgentEvents } from '../../state/events'
 import { useCall } from '../../state/async'
 import { useCan } from '../../state/session'
@@ -21,6 +22,7 @@ export function SystemsPage() {
   const [pickKind, setPickKind] = useState('')
   const [editing, setEditing] = useState<Editing | null>(null)
   const [saveError, setSaveError] = useState('')
+  const [saveIssues, setSaveIssues] = useState<Issue[]>([])
   const [busy, setBusy] = useState('')
   const [tests, setTests] = useState<Record<string, TestResult | { error: string }>>({})
   const [deleting, setDeleting] = useState<System | null>(null)
@@ -37,6 +39,7 @@ export function SystemsPage() {
     if (!editing) return
     setBusy('save')
     setSaveError('')
+    setSaveIssues([])
     try {
       if (editing.system) {
         const s = editing.system
@@ -55,6 +58,7 @@ export function SystemsPage() {
       setEditing(null)
       await systems.reload()
     } catch (e) {
+      setSaveIssues(issuesOf(e))
       setSaveError(errorMessage(e))
     } finally {
       setBusy('')
@@ -89,6 +93,7 @@ export function SystemsPage() {
 
   function startCreate() {
     setSaveError('')
+    setSaveIssues([])
     setPickKind(kindList[0]?.kind ?? '')
     setPicking(true)
   }
@@ -154,6 +159,7 @@ export function SystemsPage() {
                       className="btn-small"
                       onClick={() => {
                         setSaveError('')
+                        setSaveIssues([])
                         setEditing({ kind: kindOf(s.kind)!, system: s })
                       }}
                       aria-label={`Edit ${s.name}`}
@@ -205,7 +211,7 @@ export function SystemsPage() {
       </Dialog>
 
       <Dialog open={editing !== null} title={editing?.system ? `Edit ${editing.system.name}` : `New ${editing?.kind.title ?? ''} system`} onClose={() => setEditing(null)} wide>
-        {editing && <SystemForm key={editing.system?.id ?? editing.kind.kind} kind={editing.kind} system={editing.system} busy={busy === 'save'} error={saveError} onSubmit={save} onCancel={() => setEditing(null)} />}
+        {editing && <SystemForm key={editing.system?.id ?? editing.kind.kind} kind={editing.kind} system={editing.system} busy={busy === 'save'} error={saveError} issues={saveIssues} onSubmit={save} onCancel={() => setEditing(null)} />}
       </Dialog>
 
       <ConfirmDialog
