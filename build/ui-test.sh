@@ -77,13 +77,14 @@ chmod 600 "$work/admin-password"
 "$work/lockstep-agent" demo --data-dir "$work/agent" --listen 127.0.0.1:0 \
 	--admin-password-file "$work/admin-password" >"$work/agent.out" 2>&1 &
 pids+=($!)
-# The agent logs the address it really listens on once it is bound.
-started=$(wait_for "${pids[-1]}" "$work/agent/logs/agent.log" '"message":"agent started"' "the agent") || {
+# The demo's banner names the address the agent is bound to; it is printed
+# once the listener is up.
+started=$(wait_for "${pids[-1]}" "$work/agent.out" '^  agent: *wss://' "the agent") || {
 	cat "$work/agent.out" >&2
 	tail -n 40 "$work/agent/logs/agent.log" >&2 2>/dev/null || true
 	exit 1
 }
-addr=$(printf '%s' "$started" | sed -n 's/.*"listen":"\([^"]*\)".*/\1/p')
+addr=$(printf '%s' "$started" | sed -n 's|^  agent: *wss://\([^/]*\)/v1/ws$|\1|p')
 case "$addr" in
 127.0.0.1:[1-9]*) ;;
 *)

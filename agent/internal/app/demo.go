@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -122,7 +123,17 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	if out == nil {
 		out = io.Discard
 	}
-	fmt.Fprintf(out, "\nLockstep demo\n  agent:       wss://%s/v1/ws\n  fingerprint: %s\n", a.boot.Listen, fp)
+
+	runErr := make(chan error, 1)
+	go func() { runErr <- a.Run(ctx) }()
+	// The banner names the address the agent is bound to, not the one it
+	// was given: with --listen 127.0.0.1:0 the kernel picks the port, and
+	// scripts read it from here.
+	bound, err := waitListening(ctx, a, runErr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nLockstep demo\n  agent:       wss://%s/v1/ws\n  fingerprint: %s\n", dialAddr(bound), fp)
 	if state.AdminPassword != "" {
 		fmt.Fprintf(out, "  login:       admin / %s\n", state.AdminPassword)
 	} else {
@@ -131,8 +142,6 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	fmt.Fprintf(out, "  Helpdesk:    %s (token %s)\n  Engineering: %s (token %s)\n  data dir:    %s\nStop with Ctrl-C.\n\n",
 		helpURL, state.HelpdeskToken, engURL, state.EngineeringToken, layout.Dir)
 
-	runErr := make(chan error, 1)
-	go func() { runErr <- a.Run(ctx) }()
 	// The process is created once the engine runs, so activation starts it.
 	if err := a.demoProcess(ctx, helpID, engID); err != nil {
 		a.log.Error().Err(err).Msg("demo: create the sync process")
@@ -145,6 +154,49 @@ func Demo(ctx context.Context, o DemoOptions) error {
 		go generate(ctx, help.Store(), eng.Store(), every)
 	}
 	return <-runErr
+}
+
+// waitListening waits until Run has bound the agent's listener and returns
+// its address. Run reports a failure to listen (or anything else that ends
+// it first) on runErr, which is then this function's error.
+func waitListening(ctx context.Context, a *App, runErr <-chan error) (net.Addr, error) {
+	// Run binds before it starts anything else, so the wait is short; App
+	// offers no signal for it, hence the polling.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if addr := a.Addr(); addr != nil {
+			return addr, nil
+		}
+		select {
+		case err := <-runErr:
+			if err == nil {
+				err = errors.New("the agent stopped before it listened")
+			}
+			return nil, fmt.Errorf("demo: %w", err)
+		case <-ctx.Done():
+			// Run ends with ctx; its error, if any, says more than ctx's.
+			if err := <-runErr; err != nil {
+				return nil, fmt.Errorf("demo: %w", err)
+			}
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// dialAddr is a bound address as a client on this machine dials it: an
+// agent listening on every interface is reached at localhost.
+func dialAddr(bound net.Addr) string {
+	tcp, ok := bound.(*net.TCPAddr)
+	if !ok {
+		return bound.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }
 
 func startSandbox(ctx context.Context, file, token string, p sandbox.Project) (*sandbox.Server, string, error) {
@@ -199,14 +251,8 @@ func (a *App) demoSystem(name, url, project, token string) (string, error) {
 
 const demoProcessName = "Helpdesk incidents <-> Engineering bugs"
 
+// demoProcess is called once the agent listens: Run has started the engine.
 func (a *App) demoProcess(ctx context.Context, helpID, engID string) error {
-	// Wait for the engine to be serving.
-	for i := 0; i < 100 && ctx.Err() == nil; i++ {
-		if a.Addr() != nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	list, err := a.engine.List()
 	if err != nil {
 		return err
