@@ -71,8 +71,12 @@ func (s *Server) route(mux *http.ServeMux, path string, api bool, m methods) {
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		injected := false
 		if api {
+			// Counted as the answer starts, before the client can read
+			// it: a test that reads the stats after its call returns
+			// sees that call.
 			route := r.Method + " " + path
-			defer func() { s.stats.request(route, rec.status, injected) }()
+			rec.onAnswer = func(status int) { s.stats.request(route, status, injected) }
+			defer rec.answered()
 			if d := s.guard.delay(); d > 0 {
 				t := time.NewTimer(d)
 				select {
@@ -131,20 +135,36 @@ func (s *Server) authenticate(r *http.Request) (Token, bool) {
 // recorder remembers the status for the counters.
 type recorder struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
+	status   int
+	wrote    bool
+	onAnswer func(status int) // called once, before the first byte goes out
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if !r.wrote {
-		r.status, r.wrote = code, true
+		r.status = code
+		r.answered()
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
-	r.wrote = true
+	if !r.wrote {
+		r.answered()
+	}
 	return r.ResponseWriter.Write(b)
+}
+
+// answered marks the answer as started and reports it once; deferred, it
+// also reports answers that never wrote (a client that left).
+func (r *recorder) answered() {
+	if r.wrote {
+		return
+	}
+	r.wrote = true
+	if r.onAnswer != nil {
+		r.onAnswer(r.status)
+	}
 }
 
 // Unwrap lets http.ResponseController reach the real writer.
