@@ -1,6 +1,10 @@
+import { count } from '../../ui'
 import type { Bucket } from './chart'
 
 type Series = { key: 'runs' | 'changes' | 'errors'; label: string; cls: string }
+
+// One of each series, for counts read out: 1 run, 2 runs.
+const one: Record<Series['key'], string> = { runs: 'run', changes: 'change', errors: 'error' }
 
 // BarChart is a small grouped bar chart in SVG: no chart library, scales
 // with the card, colours from the theme.
@@ -19,7 +23,7 @@ export function BarChart({ buckets, step, series, title }: { buckets: Bucket[]; 
   const total = (k: Series['key']) => buckets.reduce((a, b) => a + b[k], 0)
   return (
     <figure className="chart-figure" style={{ margin: 0 }}>
-      <svg className="chart" viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${title}: ${series.map((s) => `${total(s.key)} ${s.label.toLowerCase()}`).join(', ')}`}>
+      <svg className="chart" viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${title}: ${series.map((s) => count(total(s.key), one[s.key])).join(', ')}`}>
         <line className="axis" x1={pad.l} x2={w - pad.r} y1={h - pad.b} y2={h - pad.b} />
         <text x={pad.l - 4} y={y(max) + 4} textAnchor="end">
           {max}
@@ -33,7 +37,7 @@ export function BarChart({ buckets, step, series, title }: { buckets: Bucket[]; 
             if (!v) return null
             return (
               <rect key={`${i}-${s.key}`} className={s.cls} x={pad.l + i * bw + 1 + j * sw} y={y(v)} width={Math.max(1, sw - 1)} height={h - pad.b - y(v)}>
-                <title>{`${label(b.start)}: ${v} ${s.label.toLowerCase()}`}</title>
+                <title>{`${label(b.start)}: ${count(v, one[s.key])}`}</title>
               </rect>
             )
           }),

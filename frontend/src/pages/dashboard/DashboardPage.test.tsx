@@ -34,8 +34,8 @@ describe('DashboardPage', () => {
     expect(await screen.findByTestId('processes-count')).toHaveTextContent('1 (1 active)')
     expect(screen.getByTestId('errors-count')).toHaveTextContent('2')
     expect(screen.getByText('3 of 10')).toBeInTheDocument()
-    expect(await screen.findByRole('img', { name: 'Runs and synced changes: 1 runs, 5 changes' })).toBeInTheDocument()
-    expect(screen.getByRole('img', { name: 'Errors: 1 errors' })).toBeInTheDocument()
+    expect(await screen.findByRole('img', { name: 'Runs and synced changes: 1 run, 5 changes' })).toBeInTheDocument()
+    expect(screen.getByRole('img', { name: 'Errors: 1 error' })).toBeInTheDocument()
     expect(fb.calls.find((c) => c.method === 'runs.list')?.params).toEqual({ process: 'p1', limit: 200 })
   })
 
