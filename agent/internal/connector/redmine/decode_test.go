@@ -32,7 +32,7 @@ func FuzzDecodeIssue(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	c := &Conn{now: time.Now}
+	c := &Conn{now: time.Now, textile: true}
 	c.http = mustClient(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		is, err := decodeIssue(data)
@@ -62,7 +62,11 @@ func FuzzDecodeIssue(f *testing.F) {
 			Journals []wireJournal `json:"journals"`
 		}
 		if json.Unmarshal(data, &ws) == nil {
-			_ = comments(ws.Journals)
+			for _, j := range ws.Journals {
+				if comment(j) {
+					_ = c.comment(j)
+				}
+			}
 		}
 	})
 }
@@ -102,7 +106,13 @@ func TestDecodeSeeds(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", k, e.Fields[k], v)
 		}
 	}
-	if got := comments(is.Journals); len(got) != 1 || got[0].Body != "a comment from the sync agent" {
+	var got []connector.Comment
+	for _, j := range is.Journals {
+		if comment(j) {
+			got = append(got, c.comment(j))
+		}
+	}
+	if len(got) != 1 || got[0].Body != "a comment from the sync agent" {
 		t.Errorf("comments %+v (private notes and notes-less journals must be left out)", got)
 	}
 	for _, bad := range []string{``, `null`, `{}`, `{"issue":null}`, `{"issue":{"id":0}}`, `{"issue":{"id":"x"}}`, `<html>`} {

@@ -22,22 +22,27 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 	if err != nil {
 		return nil, fmt.Errorf("list redmine comments of %s: %w", refName(ref), err)
 	}
-	return comments(is.Journals), nil
+	out := make([]connector.Comment, 0, len(is.Journals))
+	for _, j := range is.Journals {
+		if comment(j) {
+			out = append(out, c.comment(j))
+		}
+	}
+	return out, nil
 }
 
-func comments(journals []wireJournal) []connector.Comment {
-	out := make([]connector.Comment, 0, len(journals))
-	for _, j := range journals {
-		if strings.TrimSpace(j.Notes) == "" || j.PrivateNotes {
-			continue
-		}
-		cm := connector.Comment{ID: itoa(j.ID), Body: strings.ReplaceAll(j.Notes, "\r\n", "\n"), CreatedAt: j.CreatedOn}
-		if j.User != nil {
-			cm.Author = connector.User{ID: itoa(j.User.ID), Name: j.User.Name}
-		}
-		out = append(out, cm)
+// comment reports whether a journal is a comment to sync: it has notes
+// and they are not private.
+func comment(j wireJournal) bool {
+	return strings.TrimSpace(j.Notes) != "" && !j.PrivateNotes
+}
+
+func (c *Conn) comment(j wireJournal) connector.Comment {
+	cm := connector.Comment{ID: itoa(j.ID), Body: c.readText(strings.ReplaceAll(j.Notes, "\r\n", "\n")), CreatedAt: j.CreatedOn}
+	if j.User != nil {
+		cm.Author = connector.User{ID: itoa(j.User.ID), Name: j.User.Name}
 	}
-	return out
+	return cm
 }
 
 // AddComment adds a note as the key's user. The marker rides at the end
@@ -51,7 +56,10 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 	if err != nil {
 		return fail(err)
 	}
-	body := nc.Body
+	body, err := c.toSystemText(nc.Body)
+	if err != nil {
+		return fail(err)
+	}
 	if nc.Marker != "" {
 		body = strings.TrimRight(body, " \t\n") + "\n\n<!-- " + strings.ReplaceAll(nc.Marker, "--", "- -") + " -->"
 	}
@@ -67,11 +75,13 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 	if err != nil {
 		return fail(err)
 	}
-	list := comments(is.Journals)
+	// Compared as stored: the Markdown read back from Textile need not
+	// be byte for byte what the engine sent.
 	want := strings.TrimSpace(strings.ReplaceAll(body, "\r\n", "\n"))
-	for i := len(list) - 1; i >= 0; i-- {
-		if strings.TrimSpace(list[i].Body) == want {
-			return list[i], nil
+	for i := len(is.Journals) - 1; i >= 0; i-- {
+		j := is.Journals[i]
+		if comment(j) && strings.TrimSpace(strings.ReplaceAll(j.Notes, "\r\n", "\n")) == want {
+			return c.comment(j), nil
 		}
 	}
 	return fail(fmt.Errorf("the note was sent but is not among the issue's journals: %w", connector.ErrUnavailable))

@@ -83,6 +83,7 @@ func (c *Conn) entity(m *meta, is wireIssue) connector.Entity {
 	desc := ""
 	if is.Description != nil {
 		desc, _ = splitDescription(*is.Description)
+		desc = c.readText(desc)
 	}
 	name := func(r *wireRef) any {
 		if r == nil {
@@ -454,7 +455,7 @@ func (c *Conn) issueBody(ctx context.Context, project string, fields connector.F
 		case "title":
 			body["subject"], err = text(name, v)
 		case "description":
-			body["description"], err = text(name, v)
+			body["description"], err = c.writeText(name, v)
 		case "status", "priority":
 			if m, err = instance(); err == nil {
 				body[name+"_id"], err = c.lookup(ctx, name, v, func(force bool) ([]wireRef, error) {

@@ -3,8 +3,9 @@
 // system URL is Redmine's base URL; the project scope is the project
 // identifier (e.g. "sync-test").
 //
-// Field names the engine sees: title (subject), description (Markdown,
-// passed through as Redmine stores it), status, priority, category and
+// Field names the engine sees: title (subject), description (Markdown;
+// converted to and from Textile when the system's textFormatting setting
+// says the instance uses Textile, see format.go), status, priority, category and
 // targetVersion (enums of names), assignee (connector.User), startDate and
 // dueDate ("YYYY-MM-DD"), doneRatio and estimatedHours (numbers), private
 // (bool), and each custom field as "cf:<name>". The tracker is the entity
@@ -49,6 +50,9 @@ func init() {
 				Help: "Name of an issue custom field (text, enabled for the project's trackers) that holds the peer key. Empty: a hidden line in the description."},
 			{Name: "reconcileMinutes", Label: "Reconcile every (minutes)", Type: apitype.FieldInt,
 				Help: "How often polling also walks the project for relation and attachment changes, which Redmine does not date. 0 means 10.", Default: 0},
+			{Name: "textFormatting", Label: "Text formatting", Type: apitype.FieldSelect, Options: formats, Default: Textile,
+				Help: "Set it as in Redmine's Administration > Settings > General > Text formatting (Redmine's REST API does not tell). " +
+					"With textile, descriptions and notes are converted from and to Markdown; markdown and common_mark pass through."},
 		}, connector.ConnectionFields()...),
 		Test: connector.ValidateTest(opener),
 		Open: opener,
@@ -61,6 +65,7 @@ type Conn struct {
 	system      string
 	project     string
 	markerField string
+	textile     bool // descriptions and notes are Textile
 	now         func() time.Time
 
 	// pageSize and reconcileEvery are fields so tests can make paging and
@@ -95,12 +100,16 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open redmine system %s: %w: %w", cfg.Name, connector.ErrInvalid, err)
 	}
+	textile, err := textileSetting(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open redmine system %s: %w", cfg.Name, err)
+	}
 	every := defaultReconcile
 	if m := cfg.SettingInt("reconcileMinutes"); m > 0 {
 		every = time.Duration(m) * time.Minute
 	}
 	return &Conn{http: client, system: cfg.ID, project: cfg.SettingString("project"), markerField: cfg.SettingString("markerField"),
-		now: now, pageSize: maxPage, reconcileEvery: every, reconcile: map[string]*reconcileState{}}, nil
+		textile: textile, now: now, pageSize: maxPage, reconcileEvery: every, reconcile: map[string]*reconcileState{}}, nil
 }
 
 // scope picks the project: the argument, else the system's setting.

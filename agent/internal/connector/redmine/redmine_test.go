@@ -19,9 +19,12 @@ func server(t *testing.T) (realsys.Redmine, string) {
 	return rm, rm.NewProject(t)
 }
 
+// config is the system the tests open. Text passes through unconverted
+// (textFormatting markdown) unless a test asks for Textile, so the tests
+// of fields and comments read what they stored.
 func config(t *testing.T, rm realsys.Redmine, project string, settings ...any) connector.Config {
 	return connector.Config{ID: contracttest.SystemID(t), Name: "Redmine", Kind: Kind, URL: rm.URL,
-		Settings: contracttest.Settings(t, map[string]any{"project": project}, settings...),
+		Settings: contracttest.Settings(t, map[string]any{"project": project, "textFormatting": Markdown}, settings...),
 		Secrets:  map[string]secret.Secret{"apiKey": secret.New(rm.APIKey)}}
 }
 
@@ -41,6 +44,14 @@ func TestContract(t *testing.T) {
 	contracttest.RunContract(t, func(t *testing.T) (connector.Connector, string) {
 		rm, project := server(t)
 		return open(t, rm, project), project
+	})
+}
+
+func TestContractTextile(t *testing.T) {
+	t.Parallel()
+	contracttest.RunContract(t, func(t *testing.T) (connector.Connector, string) {
+		rm, project := server(t)
+		return open(t, rm, project, "textFormatting", Textile), project
 	})
 }
 
