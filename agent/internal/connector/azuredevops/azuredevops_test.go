@@ -665,7 +665,7 @@ func TestWebhooks(t *testing.T) {
 }
 
 func TestScrubKeepsKind(t *testing.T) {
-	err := scrub(fmt.Errorf("POST /hooks: server said secret s3cr3t-hook is bad: %w", connector.ErrInvalid), "s3cr3t-hook")
+	err := connector.ScrubSecret(fmt.Errorf("POST /hooks: server said secret s3cr3t-hook is bad: %w", connector.ErrInvalid), "s3cr3t-hook")
 	if strings.Contains(err.Error(), "s3cr3t-hook") || !errors.Is(err, connector.ErrInvalid) {
 		t.Fatalf("scrubbed %v", err)
 	}

@@ -56,30 +56,11 @@ func (c *Conn) RegisterWebhook(ctx context.Context, project, hookURL, secret str
 			if len(ids) > 0 {
 				_ = c.UnregisterWebhook(ctx, strings.Join(ids, ","))
 			}
-			return "", fmt.Errorf("register Azure DevOps service hook %s for %s: %w", event, project, scrub(err, secret))
+			return "", fmt.Errorf("register Azure DevOps service hook %s for %s: %w", event, project, connector.ScrubSecret(err, secret))
 		}
 		ids = append(ids, out.ID)
 	}
 	return strings.Join(ids, ","), nil
-}
-
-// scrubbed is an error whose text had a secret removed; it still unwraps
-// to the original, so errors.Is keeps working.
-type scrubbed struct {
-	err error
-	msg string
-}
-
-func (s scrubbed) Error() string { return s.msg }
-func (s scrubbed) Unwrap() error { return s.err }
-
-// scrub removes the hook secret from an error's text: it travels in the
-// request body, which a server may quote back in its message.
-func scrub(err error, secret string) error {
-	if secret == "" || !strings.Contains(err.Error(), secret) {
-		return err
-	}
-	return scrubbed{err: err, msg: strings.ReplaceAll(err.Error(), secret, "[redacted]")}
 }
 
 // UnregisterWebhook deletes the subscriptions of a registration; one

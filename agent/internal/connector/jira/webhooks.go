@@ -39,7 +39,8 @@ func (c *Conn) RegisterWebhook(ctx context.Context, project, hookURL, secret str
 		Self string `json:"self"`
 	}
 	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: "/rest/webhooks/1.0/webhook"}, in, &out); err != nil {
-		return "", fmt.Errorf("register Jira webhook for %s: %w", project, err)
+		// The secret travels in the body, which a server may quote back.
+		return "", fmt.Errorf("register Jira webhook for %s: %w", project, connector.ScrubSecret(err, secret))
 	}
 	u, err := url.Parse(out.Self)
 	if err != nil || out.Self == "" {

@@ -1,0 +1,58 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// kinds are the errors a caller tells failures apart by.
+var kinds = []error{ErrNotFound, ErrConflict, ErrUnauthorized, ErrForbidden, ErrInvalid, ErrRateLimited, ErrUnavailable,
+	context.Canceled, context.DeadlineExceeded}
+
+// scrubbed is an error whose text had secrets removed. It unwraps to the
+// kinds the original matched, not to the original itself, whose details
+// (the start of the answer an httpx.StatusError keeps) may hold the
+// secret even when its text does not.
+type scrubbed struct {
+	msg   string
+	kinds []error
+}
+
+func (s scrubbed) Error() string   { return s.msg }
+func (s scrubbed) Unwrap() []error { return s.kinds }
+
+// ScrubSecret removes secrets that travelled in a request body (a
+// webhook's signing secret) from an error: a server may quote the body
+// back in its message, as is, JSON-escaped or URL-encoded. The client
+// layer scrubs only the credentials it was given. errors.Is still finds
+// the error's kind (ErrInvalid...); errors.As no longer reaches the
+// original's details.
+func ScrubSecret(err error, secrets ...string) error {
+	if err == nil || !slices.ContainsFunc(secrets, func(s string) bool { return s != "" }) {
+		return err
+	}
+	msg := err.Error()
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		forms := []string{s, url.QueryEscape(s), url.PathEscape(s)}
+		if j, jerr := json.Marshal(s); jerr == nil {
+			forms = append(forms, strings.Trim(string(j), `"`))
+		}
+		for _, f := range forms {
+			msg = strings.ReplaceAll(msg, f, "[redacted]")
+		}
+	}
+	out := scrubbed{msg: msg}
+	for _, k := range kinds {
+		if errors.Is(err, k) {
+			out.kinds = append(out.kinds, k)
+		}
+	}
+	return out
+}
