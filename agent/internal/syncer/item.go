@@ -209,8 +209,23 @@ func (c *cycle) adopt(ctx context.Context, s Side, src connector.Entity, marker 
 	}
 	tp, _ := c.p.typePair(s, src.Type)
 	c.log.Info().Str("entity_key", src.Key).Str("peer_key", found[0].Key).Msg("recovered a peer created before an interruption")
-	return c.register(s, src, found[0], tp, false)
+	p, err := c.register(s, src, found[0], tp, false)
+	if err != nil {
+		return nil, err
+	}
+	// The peer holds the values the source had when it was created; the
+	// source may have changed since. register marked such fields changed
+	// at the source, and the update carries them over now: the poll that
+	// read this change has moved its watermark past it.
+	if err := c.update(ctx, p, tp, s, src, false); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
+
+// unsynced is the base of a field whose last-synced value is unknown: it is
+// never a hash, so the field reads as changed on that side.
+const unsynced = "unsynced"
 
 // register records a new pair with its base, and clears the intent, in one
 // transaction.
@@ -229,8 +244,25 @@ func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair
 	if s == SideB {
 		a, b = peer, src
 	}
+	// An adopted peer was made from an earlier version of src: where it
+	// does not hold src's mapped value, src changed since and the field
+	// is unsynced at the source, so that the change flows to the peer.
+	var want connector.Fields
+	if !created {
+		want, _ = mapping.Apply(tp, dirOf(s), src, c.p.Users)
+	}
 	for _, fp := range tp.Fields {
-		p.Fields[fieldKey(fp)] = Base{A: mapping.Hash(a.Fields[fp.A]), B: mapping.Hash(b.Fields[fp.B])}
+		base := Base{A: mapping.Hash(a.Fields[fp.A]), B: mapping.Hash(b.Fields[fp.B])}
+		if !created && flows(fp, s) {
+			if f := fieldOf(fp, s.Other()); mapping.Hash(want[f]) != mapping.Hash(peer.Fields[f]) {
+				if s == SideA {
+					base.A = unsynced
+				} else {
+					base.B = unsynced
+				}
+			}
+		}
+		p.Fields[fieldKey(fp)] = base
 	}
 	err := c.e.d.Store.Update(func(tx *store.Tx) error {
 		if err := tx.Put(keyPair(c.p.ID, p.ID), p); err != nil {

@@ -342,6 +342,39 @@ func TestFaultsAndCrashesNeverDuplicate(t *testing.T) {
 	}
 }
 
+// TestAdoptedPeerTakesChangesMadeMeanwhile: a create lands but its answer
+// is lost (as when the agent is killed mid-request), and a person changes
+// the source before the retry. Recovery adopts the peer by its marker; the
+// peer still holds the values it was created with, so the change must flow
+// to it, not be taken as already synced.
+func TestAdoptedPeerTakesChangesMadeMeanwhile(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	id := w.a.userCreate("incident", connector.Fields{"title": "Printer jam", "status": "new", "priority": "low"})
+	w.b.fail = func(op string) error {
+		if op == "create-after" {
+			return errFlaky
+		}
+		return nil
+	}
+	w.run()
+	w.b.fail = nil
+	if len(w.b.items) != 1 || w.b.engineCreates != 1 {
+		t.Fatalf("the lost create did not land: %d items in B", len(w.b.items))
+	}
+	w.a.userSet(id, "status", "solved")
+	w.a.userSet(id, "priority", "high")
+	w.clock.advance(time.Hour) // past the retry's backoff
+	w.quiesce()
+	w.agree()
+	if len(w.b.items) != 1 {
+		t.Fatalf("%d items in B: the peer was created again instead of adopted", len(w.b.items))
+	}
+	// Changed once more, the adopted pair syncs as any other.
+	w.a.userSet(id, "status", "closed")
+	w.quiesce()
+	w.agree()
+}
+
 func TestPoisonedEntityIsParkedAndOthersFlow(t *testing.T) {
 	w := newWorld(t, ConflictAWins)
 	// A status no value map entry covers and no default for: permanent.
