@@ -58,6 +58,7 @@ type conn struct {
 	wg         sync.WaitGroup
 	pingPeriod time.Duration
 	pongWait   time.Duration
+	onPong     func()
 	opened     time.Time
 	notify     func(*conn, protocol.Incoming) // runs on the reader goroutine
 
@@ -85,6 +86,7 @@ func newConn(ws *websocket.Conn, o Options, notify func(*conn, protocol.Incoming
 		done:       make(chan struct{}),
 		pingPeriod: o.pingPeriod,
 		pongWait:   o.pongWait,
+		onPong:     o.onPong,
 		opened:     time.Now(),
 		notify:     notify,
 		pending:    map[uint64]*pending{},
@@ -303,7 +305,12 @@ func (cn *conn) readLoop() {
 	_ = extend()
 	// Our pings' pongs keep the deadline moving when the agent is idle; the
 	// default ping handler answers the agent's pings.
-	cn.ws.SetPongHandler(func(string) error { return extend() })
+	cn.ws.SetPongHandler(func(string) error {
+		if cn.onPong != nil {
+			cn.onPong()
+		}
+		return extend()
+	})
 	for {
 		_, data, err := cn.ws.ReadMessage()
 		if err != nil {

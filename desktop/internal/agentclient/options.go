@@ -52,6 +52,10 @@ type Options struct {
 
 	// Keepalive timings; tests shorten them.
 	pingPeriod, pongWait time.Duration
+	// onPong, when set, runs on the reader goroutine as each pong arrives,
+	// before it extends the read deadline: tests see when the pong wait
+	// last started instead of guessing it from the clock.
+	onPong func()
 }
 
 // withDefaults validates o and fills in defaults.
