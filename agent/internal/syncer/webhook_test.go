@@ -68,8 +68,7 @@ func TestWebhookTriggersSync(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go eng.Serve(ctx)
-	time.Sleep(50 * time.Millisecond)
+	go eng.Serve(ctx) // whenever it starts, it starts the processes already active
 	p, err := eng.Create(ctx, "test", syncer.Process{Name: "hooks",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-ENG", Project: "ENG"},
 		Types:    []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{{A: "title", B: "title", Direction: mapping.Both}}}},
@@ -81,12 +80,27 @@ func TestWebhookTriggersSync(t *testing.T) {
 	if _, err := eng.SetActive("test", p.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond) // the activation's catch-up run
+	// The item is made after the activation's catch-up run has finished:
+	// only a webhook can bring it over before the hourly poll.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		runs, err := eng.Runs(p.ID, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no catch-up run within a minute of the activation")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	a.srv.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: "pushed by a webhook", Status: "open", Priority: "low"})
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(time.Minute)
 	for count(t, b.srv, "ENG") != 1 {
 		if time.Now().After(deadline) {
-			t.Fatalf("no sync within 10 s although the poll interval is an hour: webhooks did not trigger (stats %+v)", a.srv.Stats().Webhooks)
+			t.Fatalf("no sync within a minute although the poll interval is an hour: webhooks did not trigger (stats %+v)", a.srv.Stats().Webhooks)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
