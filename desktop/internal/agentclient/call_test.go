@@ -154,13 +154,11 @@ func TestCallContextCancellationAbandonsTheCall(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	t0 := time.Now()
+	// The agent answers only after release below: a Call that outlived
+	// its ctx would never return.
 	_, err := Call(ctx, c, protocol.SystemsTest, apitype.IDParams{ID: "sys-1"})
 	if !errors.Is(err, context.DeadlineExceeded) || KindOf(err) != protocol.KindTimeout {
 		t.Fatalf("err = %v, want deadline exceeded", err)
-	}
-	if d := time.Since(t0); d > time.Second {
-		t.Errorf("Call returned after %v; it must not outlive its ctx", d)
 	}
 	<-started
 	release() // the agent answers now; the answer must be discarded quietly

@@ -179,11 +179,11 @@ func TestSessionExpiredOnReconnectStopsReconnecting(t *testing.T) {
 	if !errors.Is(c.LastError(), ErrSessionExpired) {
 		t.Errorf("LastError = %v", c.LastError())
 	}
-	// Calls fail fast instead of waiting for a session that will not come.
-	t0 := time.Now()
+	// Calls fail fast instead of waiting for a session that will not come:
+	// one that waited would end with its ctx's timeout instead.
 	_, err := Call(testCtx(t), c, protocol.AgentInfo, apitype.Empty{})
-	if !errors.Is(err, ErrSessionExpired) || KindOf(err) != protocol.KindUnauthorized || time.Since(t0) > time.Second {
-		t.Fatalf("Call = %v after %v, want ErrSessionExpired at once", err, time.Since(t0))
+	if !errors.Is(err, ErrSessionExpired) || KindOf(err) != protocol.KindUnauthorized {
+		t.Fatalf("Call = %v, want ErrSessionExpired at once", err)
 	}
 
 	// Dropped again, the client stays down until someone logs in.
