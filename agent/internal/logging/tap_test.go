@@ -111,8 +111,9 @@ func TestStalledSubscriberDoesNotSlowOthers(t *testing.T) {
 		got <- msgs
 	}()
 
+	// The stalled subscriber is not read until the writers are done: a tap
+	// that waited for it would never let them finish.
 	var wg sync.WaitGroup
-	start := time.Now()
 	for w := range writers {
 		wg.Go(func() {
 			log := l.Logger("w")
@@ -122,9 +123,6 @@ func TestStalledSubscriberDoesNotSlowOthers(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if elapsed := time.Since(start); elapsed > 20*time.Second {
-		t.Errorf("writers took %v", elapsed)
-	}
 	active.Close() // ends the reader's loop
 	msgs := <-got
 
