@@ -136,8 +136,9 @@ func TestSecretsWriteOnlyKeepClearShred(t *testing.T) {
 
 func TestTestNeverNeedsReachabilityToCreate(t *testing.T) {
 	svc, _, _ := newService(t)
-	// Port 1 on loopback refuses connections: creation must still succeed.
-	sys, err := svc.Create("admin", apitype.SystemsCreateParams{Name: "Later", Kind: "rt", URL: "https://127.0.0.1:1", Secrets: map[string]apitype.Secret{"token": canary}})
+	// Port 1 on loopback refuses connections: creation must still succeed. (A
+	// kind without a connector yet, so the generic reachability probe tests it.)
+	sys, err := svc.Create("admin", apitype.SystemsCreateParams{Name: "Later", Kind: "gitlab", URL: "https://127.0.0.1:1", Secrets: map[string]apitype.Secret{"token": canary}})
 	if err != nil {
 		t.Fatal(err)
 	}
