@@ -160,28 +160,20 @@ func Demo(ctx context.Context, o DemoOptions) error {
 // its address. Run reports a failure to listen (or anything else that ends
 // it first) on runErr, which is then this function's error.
 func waitListening(ctx context.Context, a *App, runErr <-chan error) (net.Addr, error) {
-	// Run binds before it starts anything else, so the wait is short; App
-	// offers no signal for it, hence the polling.
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if addr := a.Addr(); addr != nil {
-			return addr, nil
+	select {
+	case <-a.Listening():
+		return a.Addr(), nil
+	case err := <-runErr:
+		if err == nil {
+			err = errors.New("the agent stopped before it listened")
 		}
-		select {
-		case err := <-runErr:
-			if err == nil {
-				err = errors.New("the agent stopped before it listened")
-			}
+		return nil, fmt.Errorf("demo: %w", err)
+	case <-ctx.Done():
+		// Run ends with ctx; its error, if any, says more than ctx's.
+		if err := <-runErr; err != nil {
 			return nil, fmt.Errorf("demo: %w", err)
-		case <-ctx.Done():
-			// Run ends with ctx; its error, if any, says more than ctx's.
-			if err := <-runErr; err != nil {
-				return nil, fmt.Errorf("demo: %w", err)
-			}
-			return nil, ctx.Err()
-		case <-tick.C:
 		}
+		return nil, ctx.Err()
 	}
 }
 

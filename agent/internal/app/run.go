@@ -62,8 +62,9 @@ type App struct {
 	conns      *connectors
 	api        *rpc.Server
 
-	mu       sync.Mutex
-	listener net.Listener
+	mu        sync.Mutex
+	listener  net.Listener
+	listening chan struct{} // closed once listener is bound
 }
 
 // Open loads the bootstrap config and key, opens the store and logging. It
@@ -105,6 +106,7 @@ func Open(o Options) (*App, error) {
 	a := &App{
 		opts: o, layout: layout, boot: boot, logs: logs, log: logs.Logger("agent"),
 		store: st, sealer: sealer, tlsCert: tlsCert, startedAt: o.now(),
+		listening: make(chan struct{}),
 	}
 	if err := a.compose(); err != nil {
 		a.close()
@@ -200,6 +202,9 @@ func (a *App) Addr() net.Addr {
 	return a.listener.Addr()
 }
 
+// Listening is closed once Run has bound the listener (Addr is then set).
+func (a *App) Listening() <-chan struct{} { return a.listening }
+
 func (a *App) handler() http.Handler {
 	mux := http.NewServeMux()
 	// healthz reveals nothing but liveness: no version, no instance id.
@@ -222,6 +227,7 @@ func (a *App) Run(ctx context.Context) error {
 	a.mu.Lock()
 	a.listener = ln
 	a.mu.Unlock()
+	close(a.listening)
 
 	srv := &http.Server{
 		Handler: a.handler(),
