@@ -252,8 +252,11 @@ func TestBacklogThenLiveHasNoGapOrRepeat(t *testing.T) {
 	wg.Go(func() {
 		left := after
 		for i := 0; left > 0; i++ {
+			// Read the flag before writing: a line counted as live must be
+			// written after Subscribe, not merely seen the flag after it.
+			live := subscribed.Load()
 			log.Info().Int("seq", i).Msg("")
-			if subscribed.Load() {
+			if live {
 				left--
 			}
 		}
