@@ -161,7 +161,7 @@ func TestFileSinkFlushTiming(t *testing.T) {
 			log := l.Logger("t")
 			log.WithLevel(tt.level).Msg("hello")
 			path := filepath.Join(dir, FileName)
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := time.Now().Add(30 * time.Second)
 			for {
 				data, err := os.ReadFile(path)
 				if err != nil {

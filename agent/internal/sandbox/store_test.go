@@ -278,7 +278,7 @@ func TestPersistence(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The debounced writer saves without waiting for Close.
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if data, err := os.ReadFile(file); err == nil && bytes.Contains(data, []byte(`"x.bin"`)) && bytes.Contains(data, []byte(`/hook"`)) {
 			break

@@ -50,7 +50,7 @@ func TestWebhooks(t *testing.T) {
 		if err := json.Unmarshal(d.body, &ev); err != nil || ev.Item.Key != it.Key || ev.Item.Project != "HELP" || ev.Time.IsZero() {
 			t.Fatalf("delivery %s", d.body)
 		}
-	case <-time.After(3 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("no delivery")
 	}
 	eventually(t, func() bool { st := s.Stats().Webhooks; return st.Delivered == 1 && st.Retried == 1 })

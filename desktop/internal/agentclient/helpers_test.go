@@ -9,7 +9,9 @@ import (
 	"github.com/lockstep-sync/lockstep/desktop/internal/agentclient/fakeagent"
 )
 
-const waitLimit = 5 * time.Second
+// waitLimit bounds waits and calls in tests: it only ends a broken test, so
+// it is generous for a busy machine and says nothing of speed.
+const waitLimit = 20 * time.Second
 
 // testOptions pins a's key and reconnects fast.
 func testOptions(a *fakeagent.Agent) Options {
