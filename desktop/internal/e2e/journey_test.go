@@ -122,14 +122,16 @@ func TestCanarySecretNeverLeaves(t *testing.T) {
 	zipData := downloadSupport(t, c, &responses)
 	checkSupportPackage(t, zipData)
 
-	// Let the last log lines and events arrive.
-	time.Sleep(500 * time.Millisecond)
-	mu.Lock()
-	n := lines
-	mu.Unlock()
-	if n == 0 {
-		t.Fatal("no log lines were streamed: the canary check of logs would prove nothing")
-	}
+	// The canary check of logs proves something only once lines have
+	// streamed; the support package's download logged some by now.
+	eventually(t, "streamed log lines (without them the canary check of logs would prove nothing)", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return lines > 0
+	})
+	// Handlers run apart from the calls: the events of the first changes
+	// may still be on their way.
+	eventually(t, "the ConfigChanged events", func() bool { return events.contains("ConfigChanged") })
 	for what, r := range map[string]*recorder{"a response": &responses, "an event": &events, "a streamed log line": &logs} {
 		if r.contains(canary) {
 			t.Errorf("%s contains the canary secret", what)
