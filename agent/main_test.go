@@ -141,7 +141,7 @@ func start(t *testing.T, dir string, env ...string) (stop func()) {
 	go func() { done <- cmd.Wait() }()
 	addr := readListen(t, dir)
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(time.Minute) // bounds a broken start only
 	for {
 		resp, err := client.Get("https://" + addr + "/healthz")
 		if err == nil {
@@ -171,9 +171,11 @@ func start(t *testing.T, dir string, env ...string) (stop func()) {
 			if err != nil {
 				t.Fatalf("agent exit after SIGTERM: %v: %s", err, errOut.String())
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(30 * time.Second):
+			// The agent bounds its own shutdown (app.ShutdownTimeout) and
+			// exits non-zero past it; this only catches a hang.
 			cmd.Process.Kill()
-			t.Fatal("agent did not stop within 10 s of SIGTERM")
+			t.Fatal("agent did not stop within 30 s of SIGTERM")
 		}
 	}
 }
