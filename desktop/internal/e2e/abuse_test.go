@@ -230,7 +230,7 @@ func TestStalledSubscriberHurtsNoOne(t *testing.T) {
 	stalledSubscriber(t, a)
 	after := median(measure())
 
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute) // bounds a broken test only
 	for received.Load()+dropped.Load() < 2*calls && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
