@@ -80,9 +80,11 @@ func (a *Agent) serveWS(w http.ResponseWriter, r *http.Request) {
 
 func (s *session) close() {
 	s.once.Do(func() {
-		s.cancel()
+		// The socket goes first: a handler woken by the cancel must find
+		// nothing left to answer on, as with a real dropped connection.
 		close(s.done)
 		_ = s.ws.Close()
+		s.cancel()
 		s.a.mu.Lock()
 		delete(s.a.sessions, s)
 		s.a.mu.Unlock()
