@@ -6,5 +6,7 @@ import { afterEach } from 'vitest'
 afterEach(() => cleanup())
 
 // The build machine is shared and busy; waiting longer for the UI to settle
-// makes no test weaker, it only stops slow runs from failing.
-configure({ asyncUtilTimeout: 5000 })
+// makes no test weaker, it only stops slow runs from failing. Under load a
+// whole test has taken almost 6 s, so one wait may take more than 5 s; 15 s
+// stays inside the 20 s test timeout (vite.config.ts).
+configure({ asyncUtilTimeout: 15000 })
