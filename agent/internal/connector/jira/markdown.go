@@ -9,7 +9,8 @@ import (
 	"github.com/yuin/goldmark/extension"
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
-	"github.com/yuin/goldmark/util"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 )
 
 // maxRichText bounds the Markdown a conversion accepts. Jira caps a text
@@ -146,7 +147,7 @@ func (c *mdConverter) inlines(parent ast.Node, marks []Mark, depth int) []*Node 
 			if n.IsRaw() {
 				add(string(n.Value(c.src)), marks)
 			} else {
-				add(unescape(n.Value(c.src)), marks)
+				add(mapping.UnescapeMarkdown(n.Value(c.src)), marks)
 			}
 			switch {
 			case n.HardLineBreak():
@@ -253,32 +254,4 @@ func marksEqual(a, b []Mark) bool {
 		}
 	}
 	return true
-}
-
-// unescape resolves backslash escapes and entity references the way a
-// CommonMark renderer does: an escaped '&' is never the start of an entity.
-func unescape(v []byte) string {
-	var b strings.Builder
-	run := 0
-	flush := func(end int) {
-		if end > run {
-			b.Write(util.ResolveEntityNames(util.ResolveNumericReferences(v[run:end])))
-		}
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] == '\\' && i+1 < len(v) && util.IsPunct(v[i+1]) {
-			flush(i)
-			b.WriteByte(v[i+1])
-			i++
-			run = i + 1
-			continue
-		}
-		if v[i] == 0 {
-			flush(i)
-			b.WriteString("\uFFFD")
-			run = i + 1
-		}
-	}
-	flush(len(v))
-	return b.String()
 }

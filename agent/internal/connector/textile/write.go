@@ -22,7 +22,8 @@ import (
 	"github.com/yuin/goldmark/extension"
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
-	"github.com/yuin/goldmark/util"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 )
 
 // MaxBytes bounds the text a conversion accepts: far beyond any issue
@@ -270,7 +271,7 @@ func (x *inlineWriter) walk(parent ast.Node, depth int) {
 			if n.IsRaw() {
 				x.text(string(n.Value(x.w.src)))
 			} else {
-				x.text(unescape(n.Value(x.w.src)))
+				x.text(mapping.UnescapeMarkdown(n.Value(x.w.src)))
 			}
 			switch {
 			case n.HardLineBreak():
@@ -555,7 +556,7 @@ func plainText(parent ast.Node, src []byte, depth int) string {
 			if t.IsRaw() {
 				b.Write(t.Value(src))
 			} else {
-				b.WriteString(unescape(t.Value(src)))
+				b.WriteString(mapping.UnescapeMarkdown(t.Value(src)))
 			}
 			if t.SoftLineBreak() || t.HardLineBreak() {
 				b.WriteByte(' ')
@@ -573,33 +574,5 @@ func plainText(parent ast.Node, src []byte, depth int) string {
 			}
 		}
 	}
-	return b.String()
-}
-
-// unescape resolves backslash escapes and entity references as a
-// CommonMark renderer does.
-func unescape(v []byte) string {
-	var b strings.Builder
-	run := 0
-	flush := func(end int) {
-		if end > run {
-			b.Write(util.ResolveEntityNames(util.ResolveNumericReferences(v[run:end])))
-		}
-	}
-	for i := 0; i < len(v); i++ {
-		if v[i] == '\\' && i+1 < len(v) && util.IsPunct(v[i+1]) {
-			flush(i)
-			b.WriteByte(v[i+1])
-			i++
-			run = i + 1
-			continue
-		}
-		if v[i] == 0 {
-			flush(i)
-			b.WriteString("\uFFFD")
-			run = i + 1
-		}
-	}
-	flush(len(v))
 	return b.String()
 }
