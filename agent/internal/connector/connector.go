@@ -68,6 +68,39 @@ type VersionGuard interface {
 	GuardsVersions() bool
 }
 
+// MarkerIndexer is implemented by connectors whose Changes (and Get) fill
+// Entity.Marker with the marker an entity carries, at no extra request.
+// The engine then keeps an index of the markers its polls have read, so
+// that a source without a pair (pair state lost: a process re-created or
+// imported, a store restored) finds the peer made for it before, without a
+// search per item. MarkerToken is the form Entity.Marker takes for m: its
+// Text(), or the label a system stores instead.
+type MarkerIndexer interface {
+	MarkerToken(m Marker) string
+}
+
+// Deleter is implemented by connectors whose system can delete entities,
+// for the "mirror" deletion policy.
+type Deleter interface {
+	Delete(ctx context.Context, ref Ref) error
+}
+
+// CommentEditor is implemented by connectors whose system lets comments be
+// edited and deleted; the engine then mirrors edits and deletes of copied
+// comments. Without it a divergence is reported on the pair.
+type CommentEditor interface {
+	// UpdateComment replaces a comment's body; marker is the comment's
+	// marker, to be kept in the system's form.
+	UpdateComment(ctx context.Context, ref Ref, id string, c NewComment) (Comment, error)
+	DeleteComment(ctx context.Context, ref Ref, id string) error
+}
+
+// AttachmentDeleter is implemented by connectors whose system lets
+// attachments be deleted.
+type AttachmentDeleter interface {
+	DeleteAttachment(ctx context.Context, ref Ref, a Attachment) error
+}
+
 // Webhooks is implemented by connectors whose system can push changes.
 type Webhooks interface {
 	// RegisterWebhook asks the system to POST changes of project to url,
@@ -110,6 +143,10 @@ type Entity struct {
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	Fields    Fields    `json:"fields"`
+	// Marker is the marker the entity carries, in the form of its
+	// connector's MarkerToken; empty when it has none or the connector
+	// is not a MarkerIndexer.
+	Marker string `json:"marker,omitempty"`
 }
 
 // Fields are field values by field name.
@@ -124,15 +161,23 @@ type User struct {
 
 // Marker is the peer key written into an entity Lockstep creates.
 type Marker struct {
-	System string `json:"system"` // the source system's id
-	Key    string `json:"key"`    // the source entity's key (or id)
+	// System names the source: its origin (Origin of the source system's
+	// URL and project, which survives the system being configured again),
+	// or, in markers written before origins, the source system's id.
+	// Connectors treat it as an opaque token of [0-9a-z-].
+	System string `json:"system"`
+	Key    string `json:"key"` // the source entity's key (or id)
 	URL    string `json:"url,omitempty"`
 }
 
 // Page is one page of changes.
 type Page struct {
 	Entities []Entity
-	Cursor   string // empty on the last page
+	// Deleted lists entities deleted in the page's window, for systems
+	// whose change feed reports deletions (others are seen deleted when a
+	// read of them answers ErrNotFound).
+	Deleted []Ref
+	Cursor  string // empty on the last page
 }
 
 // Comment on an entity. Body is Markdown.
@@ -141,10 +186,19 @@ type Comment struct {
 	Author    User      `json:"author"`
 	Body      string    `json:"body"`
 	CreatedAt time.Time `json:"createdAt"`
+	// UpdatedAt is when the comment was last edited, where the system
+	// says (zero otherwise).
+	UpdatedAt time.Time `json:"updatedAt,omitempty"`
+	// Marker is the marker the comment was added with (NewComment.Marker),
+	// read back from the system's form and taken out of Body.
+	Marker string `json:"marker,omitempty"`
 }
 
-// NewComment is a comment to add; Marker lets the engine recognise its own
-// comments (echo suppression) and recover after a crash.
+// NewComment is a comment to add. Marker ("lockstep:a:<comment id>") lets
+// the engine recognise its own copies (echo suppression) and recover after a
+// crash: the connector writes it once, in its system's form (a hidden HTML
+// comment where the body is Markdown or HTML, a comment property, a
+// footer), never inside Body, and reads it back into Comment.Marker.
 type NewComment struct {
 	Body   string
 	Author User // the original author, for systems that can show it

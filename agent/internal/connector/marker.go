@@ -3,6 +3,8 @@ package connector
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
+	"strings"
 )
 
 // MarkerPrefix starts a marker written out as text.
@@ -22,4 +24,25 @@ func (m Marker) Text() string { return MarkerPrefix + m.System + ":" + m.Key }
 func HashLabel(prefix, text string) string {
 	sum := sha256.Sum256([]byte(text))
 	return prefix + hex.EncodeToString(sum[:8])
+}
+
+// Origin names a source system by what survives configuring it again: its
+// URL (scheme and host lower-cased, default port, trailing slash and
+// credentials dropped) and the project. A process re-created, or imported
+// on another agent whose systems point at the same servers, writes and
+// finds the same markers. It is "o" and 12 hex digits: short enough for
+// labels and custom fields, in the characters every system accepts.
+func Origin(systemURL, project string) string {
+	norm := strings.TrimSpace(systemURL)
+	if u, err := url.Parse(norm); err == nil && u.Host != "" {
+		u.User, u.RawQuery, u.Fragment = nil, "", ""
+		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+		if p := u.Port(); (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {
+			u.Host = u.Hostname()
+		}
+		norm = u.String()
+	}
+	norm = strings.TrimRight(norm, "/")
+	sum := sha256.Sum256([]byte(norm + "\n" + project))
+	return "o" + hex.EncodeToString(sum[:6])
 }

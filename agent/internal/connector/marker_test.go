@@ -61,3 +61,21 @@ func TestVerifySHA256(t *testing.T) {
 		t.Error("an empty secret must verify nothing")
 	}
 }
+
+func TestOriginSurvivesSpellingsOfOneServer(t *testing.T) {
+	same := []string{"https://Jira.Example.com/", "https://jira.example.com:443", "https://user:pw@jira.example.com", " https://jira.example.com "}
+	want := Origin("https://jira.example.com", "HELP")
+	for _, u := range same {
+		if got := Origin(u, "HELP"); got != want {
+			t.Errorf("Origin(%q) = %s, want %s", u, got, want)
+		}
+	}
+	for _, other := range [][2]string{{"https://jira.example.com", "ENG"}, {"https://jira2.example.com", "HELP"}, {"http://jira.example.com", "HELP"}} {
+		if Origin(other[0], other[1]) == want {
+			t.Errorf("Origin%v collides with the HELP project's", other)
+		}
+	}
+	if len(want) != 13 || want[0] != 'o' {
+		t.Errorf("Origin = %q, want o and 12 hex digits", want)
+	}
+}
