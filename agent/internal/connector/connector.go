@@ -72,11 +72,14 @@ type VersionGuard interface {
 // Entity.Marker with the marker an entity carries, at no extra request.
 // The engine then keeps an index of the markers its polls have read, so
 // that a source without a pair (pair state lost: a process re-created or
-// imported, a store restored) finds the peer made for it before, without a
-// search per item. MarkerToken is the form Entity.Marker takes for m: its
-// Text(), or the label a system stores instead.
+// imported, a store restored) finds the peer made for it before without a
+// search per item, and a copy is never taken for an original. Connectors
+// that store only a hash of the marker (a label) cannot read it back and
+// do not implement this; the engine then searches with FindByMarker.
 type MarkerIndexer interface {
-	MarkerToken(m Marker) string
+	// IndexesMarkers reports whether Entity.Marker is filled (it may
+	// depend on the system's configuration).
+	IndexesMarkers() bool
 }
 
 // Deleter is implemented by connectors whose system can delete entities,
@@ -143,9 +146,9 @@ type Entity struct {
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	Fields    Fields    `json:"fields"`
-	// Marker is the marker the entity carries, in the form of its
-	// connector's MarkerToken; empty when it has none or the connector
-	// is not a MarkerIndexer.
+	// Marker is the Text() of the marker the entity carries
+	// ("lockstep:<system>:<key>"); empty when it has none or the
+	// connector is not a MarkerIndexer.
 	Marker string `json:"marker,omitempty"`
 }
 

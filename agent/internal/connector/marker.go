@@ -46,3 +46,16 @@ func Origin(systemURL, project string) string {
 	sum := sha256.Sum256([]byte(norm + "\n" + project))
 	return "o" + hex.EncodeToString(sum[:6])
 }
+
+// ParseMarker reads a marker's Text() back; ok is false for anything else.
+func ParseMarker(text string) (m Marker, ok bool) {
+	rest, found := strings.CutPrefix(strings.TrimSpace(text), MarkerPrefix)
+	if !found {
+		return Marker{}, false
+	}
+	sys, key, found := strings.Cut(rest, ":")
+	if !found || sys == "" || key == "" {
+		return Marker{}, false
+	}
+	return Marker{System: sys, Key: key}, true
+}

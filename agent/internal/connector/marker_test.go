@@ -79,3 +79,21 @@ func TestOriginSurvivesSpellingsOfOneServer(t *testing.T) {
 		t.Errorf("Origin = %q, want o and 12 hex digits", want)
 	}
 }
+
+func TestParseMarkerReadsTextBack(t *testing.T) {
+	m := Marker{System: Origin("https://help.example", "HELP"), Key: "HELP-12"}
+	got, ok := ParseMarker(m.Text())
+	if !ok || got.System != m.System || got.Key != m.Key {
+		t.Fatalf("ParseMarker(%q) = %+v, %v", m.Text(), got, ok)
+	}
+	// Keys may hold colons (Redmine's "#12" does not, RT's do not, but a
+	// key is the system's to choose): only the first colon splits.
+	if got, ok := ParseMarker("lockstep:sys1:A:B"); !ok || got.Key != "A:B" {
+		t.Fatalf("key with a colon: %+v %v", got, ok)
+	}
+	for _, bad := range []string{"", "lockstep:", "lockstep:sys", "lockstep::K", "other:sys:K", "lockstep:sys:"} {
+		if _, ok := ParseMarker(bad); ok {
+			t.Errorf("ParseMarker(%q) accepted", bad)
+		}
+	}
+}
