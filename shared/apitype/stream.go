@@ -87,6 +87,7 @@ const (
 	EventRunStarted      = "RunStarted"
 	EventRunFinished     = "RunFinished"
 	EventPairFailed      = "PairFailed"
+	EventPairChanged     = "PairChanged" // a pair deleted, held, unpaired, relinked or adopted
 	EventBulkProgress    = "BulkProgress"
 	EventLicenseChanged  = "LicenseChanged"
 )

@@ -166,8 +166,7 @@ func (e *Engine) Delete(actor, id string) error {
 	}
 	e.stop(id)
 	e.unregisterHooks(context.Background(), &p)
-	prefixes := []string{"hook/" + id + "/", prefixPairs(id), "pidx/" + id + "/", prefixIntents(id), prefixQueue(id), "wm/" + id + "/", prefixParked(id), prefixRuns(id)}
-	for _, pre := range prefixes {
+	for _, pre := range statePrefixes(id) {
 		var keys []string
 		e.d.Store.View(func(tx *store.Tx) error {
 			return tx.Scan(pre, "", func(k string, _ []byte) error { keys = append(keys, k); return nil })

@@ -39,6 +39,10 @@ type Deps struct {
 	Shred func(scope string) error
 	// Systems maps system ids to names, for export and import.
 	Systems func() (map[string]string, error)
+	// SystemURL is a configured system's URL, which with the project
+	// names a source in the markers of its copies (connector.Origin);
+	// nil or "" falls back to the system's id.
+	SystemURL func(id string) string
 }
 
 // ErrNotFound means no process, pair or run has that id.
@@ -54,6 +58,8 @@ type Engine struct {
 	runners map[string]*runner
 	wg      sync.WaitGroup
 	bulk    map[string]*bulkJob
+	// workers is how many items of one run are worked at once.
+	workers int
 }
 
 // New returns an engine; Serve starts it.
@@ -61,7 +67,7 @@ func New(d Deps) *Engine {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Engine{d: d, procs: store.NewRepo[Process](d.Store, "proc"), runners: map[string]*runner{}, bulk: map[string]*bulkJob{}}
+	return &Engine{d: d, procs: store.NewRepo[Process](d.Store, "proc"), runners: map[string]*runner{}, bulk: map[string]*bulkJob{}, workers: drainWorkers}
 }
 
 // runner drives one active process: scheduled runs, and runs asked for.
@@ -79,6 +85,9 @@ func (e *Engine) Serve(ctx context.Context) error {
 	e.mu.Lock()
 	e.ctx = ctx
 	e.mu.Unlock()
+	if err := e.recordInterrupted(); err != nil {
+		return err
+	}
 	list, err := e.procs.List()
 	if err != nil {
 		return fmt.Errorf("load sync processes: %w", err)

@@ -2,24 +2,28 @@ package syncer
 
 import (
 	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"regexp"
 	"strings"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
 
 // extras syncs comments, attachments and links of a pair, each with its own
-// id map so nothing is copied twice. cur holds the sides' versions as far
-// as the item knows them: a side still at the version its extras were last
-// synced at has nothing new and is not listed (every comment, attachment
-// or link change moves an entity's version). Links are listed on both
-// sides or neither, since a link missing from one side's list reads as
-// removed.
+// id map so nothing is copied twice, and each a step of its own. cur holds
+// the sides' versions as far as the item knows them: a side still at the
+// version its extras were last synced at has nothing new and is not listed
+// (every comment, attachment or link change moves an entity's version).
+// Links are listed on both sides or neither, since a link missing from one
+// side's list reads as removed.
 func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair, cur map[Side]string) error {
-	if pair == nil || pair.ID == "" { // a planned create
+	if pair == nil || pair.ID == "" || pair.State == PairDeleted { // a planned create, or gone
 		return nil
 	}
 	if !c.p.Options.Comments && !c.p.Options.Attachments && len(tp.LinkTypes) == 0 {
@@ -34,25 +38,26 @@ func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair, cur
 	}
 	wrote := map[Side]bool{}
 	changed := false
-	if c.p.Options.Comments {
-		n, err := c.comments(ctx, pair, list, wrote)
-		changed = changed || n
-		if err != nil {
-			return err
-		}
+	steps := []struct {
+		name string
+		on   bool
+		do   func() (bool, error)
+	}{
+		{stepComments, c.p.Options.Comments, func() (bool, error) { return c.comments(ctx, pair, list, wrote) }},
+		{stepAttachments, c.p.Options.Attachments, func() (bool, error) { return c.attachments(ctx, pair, list, wrote) }},
+		{stepLinks, len(tp.LinkTypes) > 0, func() (bool, error) { return c.links(ctx, pair, tp, wrote) }},
 	}
-	if c.p.Options.Attachments {
-		n, err := c.attachments(ctx, pair, list, wrote)
-		changed = changed || n
-		if err != nil {
-			return err
+	for _, st := range steps {
+		if !st.on {
+			continue
 		}
-	}
-	if len(tp.LinkTypes) > 0 {
-		n, err := c.links(ctx, pair, tp, wrote)
+		n, err := st.do()
 		changed = changed || n
 		if err != nil {
-			return err
+			if errors.Is(err, connector.ErrNotFound) && !c.dry {
+				return inStep(st.name, c.goneSide(ctx, pair, err))
+			}
+			return inStep(st.name, err)
 		}
 	}
 	if c.dry {
@@ -70,9 +75,21 @@ func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair, cur
 		}
 	}
 	if changed {
-		return c.savePair(pair)
+		return inStep(stepLinks, c.savePair(pair))
 	}
 	return nil
+}
+
+// goneSide finds which side of pair a not-found answer was about, by reading
+// both, and handles its deletion; if neither is gone, cause stands.
+func (c *cycle) goneSide(ctx context.Context, pair *Pair, cause error) error {
+	for _, s := range []Side{SideA, SideB} {
+		_, err := c.con[s].Get(ctx, connector.Ref{ID: pair.Ref(s).ID})
+		if errors.Is(err, connector.ErrNotFound) {
+			return c.gone(ctx, pair, s)
+		}
+	}
+	return cause
 }
 
 // extrasMark is what EntityRef.Extras holds for version v: the version and
@@ -91,18 +108,60 @@ func (c *cycle) extrasMark(tp mapping.TypePair, v string) string {
 	return fmt.Sprintf("%s~%08x", v, h.Sum32())
 }
 
-// commentMarker ends every comment Lockstep copies: it names the original,
-// so a copy is never copied back and a copy made just before a crash is
-// found instead of made twice. An HTML comment stays invisible in Markdown.
-var commentMarker = regexp.MustCompile(`<!-- lockstep:([ab]):([^ ]+) -->`)
+// commentMarker finds a marker left in a comment's body: by copies made
+// before connectors read markers back, and by systems that keep it there.
+var commentMarker = regexp.MustCompile(`<!-- (lockstep:[^ ]+) -->`)
 
-func markerOf(s Side, id string) string { return fmt.Sprintf("<!-- lockstep:%s:%s -->", s, id) }
+// commentMarkerOf is the marker a comment carries, if any: a comment with
+// one is Lockstep's (a copy, or a note it added), never copied.
+func commentMarkerOf(cm connector.Comment) string {
+	if cm.Marker != "" {
+		return cm.Marker
+	}
+	if m := commentMarker.FindStringSubmatch(cm.Body); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// copyMarker names the original a comment copy was made from:
+// "lockstep:<side>:<comment id>".
+func copyMarker(s Side, id string) string { return connector.MarkerPrefix + string(s) + ":" + id }
+
+// originOf reads a copy marker back.
+func originOf(marker string) (Side, string, bool) {
+	rest, ok := strings.CutPrefix(marker, connector.MarkerPrefix)
+	if !ok {
+		return "", "", false
+	}
+	side, id, ok := strings.Cut(rest, ":")
+	if !ok || (side != string(SideA) && side != string(SideB)) || id == "" {
+		return "", "", false
+	}
+	return Side(side), id, true
+}
 
 func mapKey(s Side, id string) string { return string(s) + ":" + id }
 
+// commentBody is what a comment's copy says: who wrote it where, and the
+// original's text.
+func commentBody(pair *Pair, s Side, cm connector.Comment) string {
+	author := cm.Author.Name
+	if author == "" {
+		author = cm.Author.Email
+	}
+	return fmt.Sprintf("**%s** wrote in %s:\n\n%s", author, pair.Ref(s).Key, strings.TrimSpace(cm.Body))
+}
+
+// comments copies new comments each way, and mirrors edits and deletions
+// of originals to their copies where the system allows it (a divergence is
+// recorded on the pair where it does not).
 func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]bool) (bool, error) {
 	if pair.Comments == nil {
 		pair.Comments = map[string]string{}
+	}
+	if pair.CommentSums == nil {
+		pair.CommentSums = map[string]string{}
 	}
 	list := map[Side][]connector.Comment{}
 	for _, s := range []Side{SideA, SideB} {
@@ -116,47 +175,67 @@ func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]b
 		list[s] = cs
 		var authors []connector.User
 		for _, cm := range cs {
-			if !commentMarker.MatchString(cm.Body) {
+			if commentMarkerOf(cm) == "" {
 				authors = append(authors, cm.Author)
 			}
 		}
 		c.seeUsers(s, authors)
 	}
 	changed := false
-	// Adopt copies whose map entry was lost (crash between add and save).
+	// Adopt copies whose map entry was lost (a crash between add and
+	// save, or the pair itself lost and found again by its marker).
 	for _, s := range []Side{SideA, SideB} {
 		for _, cm := range list[s] {
-			if m := commentMarker.FindStringSubmatch(cm.Body); m != nil {
-				orig := mapKey(Side(m[1]), m[2])
-				if pair.Comments[orig] == "" {
-					pair.Comments[orig] = mapKey(s, cm.ID)
-					pair.Comments[mapKey(s, cm.ID)] = orig
-					changed = true
-				}
+			os, oid, ok := originOf(commentMarkerOf(cm))
+			if !ok || os == s {
+				continue
+			}
+			if orig := mapKey(os, oid); pair.Comments[orig] == "" {
+				pair.Comments[orig] = mapKey(s, cm.ID)
+				pair.Comments[mapKey(s, cm.ID)] = orig
+				changed = true
 			}
 		}
 	}
 	for _, s := range []Side{SideA, SideB} {
+		if !need[s] {
+			continue
+		}
 		t := s.Other()
+		present := map[string]bool{}
 		for _, cm := range list[s] {
-			if pair.Comments[mapKey(s, cm.ID)] != "" || commentMarker.MatchString(cm.Body) {
+			present[cm.ID] = true
+			if commentMarkerOf(cm) != "" {
+				continue // Lockstep's own: a copy or a note
+			}
+			k := mapKey(s, cm.ID)
+			sum := mapping.Hash(strings.TrimSpace(cm.Body))
+			if pair.Comments[k] != "" {
+				switch old := pair.CommentSums[k]; {
+				case old == "":
+					// Copied before edits were followed: this is its base.
+					pair.CommentSums[k], changed = sum, true
+				case old != sum:
+					n, err := c.editCopy(ctx, pair, s, cm, sum, wrote)
+					changed = changed || n
+					if err != nil {
+						return changed, err
+					}
+				}
 				continue
 			}
-			author := cm.Author.Name
-			if author == "" {
-				author = cm.Author.Email
-			}
-			body := fmt.Sprintf("**%s** wrote in %s:\n\n%s\n\n%s", author, pair.Ref(s).Key, strings.TrimSpace(cm.Body), markerOf(s, cm.ID))
 			if c.dry {
-				c.plan = append(c.plan, PlanItem{Action: "comment", Side: t, Key: pair.Ref(t).Key, Detail: "comment " + cm.ID + " from " + pair.Ref(s).Key})
+				c.plan = append(c.plan, PlanItem{Action: "comment", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "comment " + cm.ID + " from " + pair.Ref(s).Key})
 				continue
 			}
-			added, err := c.con[t].AddComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.NewComment{Body: body, Author: cm.Author, Marker: markerOf(s, cm.ID)})
+			added, err := c.con[t].AddComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key},
+				connector.NewComment{Body: commentBody(pair, s, cm), Author: cm.Author, Marker: copyMarker(s, cm.ID)})
 			if err != nil {
 				return changed, fmt.Errorf("copy comment %s to %s: %w", cm.ID, pair.Ref(t).Key, err)
 			}
-			pair.Comments[mapKey(s, cm.ID)] = mapKey(t, added.ID)
-			pair.Comments[mapKey(t, added.ID)] = mapKey(s, cm.ID)
+			pair.Comments[k] = mapKey(t, added.ID)
+			pair.Comments[mapKey(t, added.ID)] = k
+			pair.CommentSums[k] = sum
 			changed, wrote[t] = true, true
 			c.run.Counts.Commented++
 			// Save at once: the map is what stops a second copy.
@@ -165,10 +244,83 @@ func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]b
 			}
 			c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("comment", cm.ID).Msg("copied comment")
 		}
+		// Originals gone from the list were deleted: so are their copies.
+		for k := range pair.CommentSums {
+			side, id, _ := strings.Cut(k, ":")
+			if Side(side) != s || present[id] {
+				continue
+			}
+			n, err := c.deleteCopy(ctx, pair, s, id, wrote)
+			changed = changed || n
+			if err != nil {
+				return changed, err
+			}
+		}
 	}
 	return changed, nil
 }
 
+// editCopy carries an original comment's new text to its copy.
+func (c *cycle) editCopy(ctx context.Context, pair *Pair, s Side, cm connector.Comment, sum string, wrote map[Side]bool) (bool, error) {
+	t := s.Other()
+	k := mapKey(s, cm.ID)
+	_, copyID, _ := strings.Cut(pair.Comments[k], ":")
+	if c.dry {
+		c.plan = append(c.plan, PlanItem{Action: "comment-edit", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "comment " + copyID + " from " + pair.Ref(s).Key})
+		return false, nil
+	}
+	ed, ok := c.con[t].(connector.CommentEditor)
+	if !ok {
+		c.diverge(pair, fmt.Sprintf("comment %s was edited in %s; %s cannot edit comments, so its copy in %s keeps the old text", cm.ID, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
+		pair.CommentSums[k] = sum
+		return true, c.savePair(pair)
+	}
+	_, err := ed.UpdateComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, copyID,
+		connector.NewComment{Body: commentBody(pair, s, cm), Author: cm.Author, Marker: copyMarker(s, cm.ID)})
+	if errors.Is(err, connector.ErrNotFound) {
+		c.diverge(pair, fmt.Sprintf("comment %s was edited in %s, but its copy in %s was deleted", cm.ID, pair.Ref(s).Key, pair.Ref(t).Key))
+	} else if err != nil {
+		return false, fmt.Errorf("edit the copy of comment %s in %s: %w", cm.ID, pair.Ref(t).Key, err)
+	} else {
+		wrote[t] = true
+		c.run.Counts.Commented++
+		c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("comment", cm.ID).Msg("copied a comment's edit")
+	}
+	pair.CommentSums[k] = sum
+	return true, c.savePair(pair)
+}
+
+// deleteCopy deletes the copy of an original comment that was deleted.
+func (c *cycle) deleteCopy(ctx context.Context, pair *Pair, s Side, id string, wrote map[Side]bool) (bool, error) {
+	t := s.Other()
+	k := mapKey(s, id)
+	copyKey := pair.Comments[k]
+	_, copyID, _ := strings.Cut(copyKey, ":")
+	if c.dry {
+		c.plan = append(c.plan, PlanItem{Action: "comment-delete", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "copy " + copyID + " of deleted comment " + id})
+		return false, nil
+	}
+	ed, ok := c.con[t].(connector.CommentEditor)
+	if !ok {
+		c.diverge(pair, fmt.Sprintf("comment %s was deleted in %s; %s cannot delete comments, so its copy in %s stays", id, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
+	} else if copyID != "" {
+		err := ed.DeleteComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, copyID)
+		if err != nil && !errors.Is(err, connector.ErrNotFound) {
+			return false, fmt.Errorf("delete the copy of comment %s in %s: %w", id, pair.Ref(t).Key, err)
+		}
+		wrote[t] = true
+		c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("comment", id).Msg("deleted the copy of a deleted comment")
+	}
+	delete(pair.CommentSums, k)
+	delete(pair.Comments, k)
+	if copyKey != "" && ok {
+		delete(pair.Comments, copyKey)
+	}
+	return true, c.savePair(pair)
+}
+
+// attachments copies new attachments each way and deletes the copies of
+// deleted originals where the system allows it.
 func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Side]bool) (bool, error) {
 	if pair.Attachments == nil {
 		pair.Attachments = map[string]string{}
@@ -186,14 +338,24 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 	}
 	changed := false
 	for _, s := range []Side{SideA, SideB} {
+		if !need[s] {
+			continue
+		}
 		t := s.Other()
+		present := map[string]bool{}
 		for _, a := range list[s] {
+			present[a.ID] = true
 			if pair.Attachments[mapKey(s, a.ID)] != "" {
 				continue
 			}
-			// A copy uploaded just before a crash has the same name and
-			// size and no map entry: adopt it.
-			if twin := unmappedTwin(pair, t, list[t], a); twin != "" {
+			// A copy uploaded before a crash, or before the pair was lost,
+			// has no map entry: it is the unmapped file of the same name,
+			// size and content on the other side.
+			twin, err := c.twin(ctx, pair, s, a, list[t], need[t])
+			if err != nil {
+				return changed, err
+			}
+			if twin != "" {
 				pair.Attachments[mapKey(s, a.ID)] = mapKey(t, twin)
 				pair.Attachments[mapKey(t, twin)] = mapKey(s, a.ID)
 				changed = true
@@ -206,7 +368,7 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 				continue
 			}
 			if c.dry {
-				c.plan = append(c.plan, PlanItem{Action: "attach", Side: t, Key: pair.Ref(t).Key, Detail: fmt.Sprintf("%s (%d bytes) from %s", a.Name, a.Size, pair.Ref(s).Key)})
+				c.plan = append(c.plan, PlanItem{Action: "attach", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: fmt.Sprintf("%s (%d bytes) from %s", a.Name, a.Size, pair.Ref(s).Key)})
 				continue
 			}
 			body, err := c.con[s].Download(ctx, connector.Ref{ID: pair.Ref(s).ID}, a)
@@ -220,6 +382,10 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 			}
 			pair.Attachments[mapKey(s, a.ID)] = mapKey(t, up.ID)
 			pair.Attachments[mapKey(t, up.ID)] = mapKey(s, a.ID)
+			if pair.AttachmentOrigins == nil {
+				pair.AttachmentOrigins = map[string]bool{}
+			}
+			pair.AttachmentOrigins[mapKey(s, a.ID)] = true
 			changed, wrote[t] = true, true
 			c.run.Counts.Attached++
 			if err := c.savePair(pair); err != nil {
@@ -227,22 +393,100 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 			}
 			log.Info().Str("peer_key", pair.Ref(t).Key).Msg("copied attachment")
 		}
+		// Originals gone from the list were deleted: so are their copies.
+		for k := range pair.AttachmentOrigins {
+			side, id, _ := strings.Cut(k, ":")
+			if Side(side) != s || present[id] {
+				continue
+			}
+			n, err := c.deleteAttachmentCopy(ctx, pair, s, id, wrote)
+			changed = changed || n
+			if err != nil {
+				return changed, err
+			}
+		}
 	}
 	return changed, nil
 }
 
-func unmappedTwin(pair *Pair, t Side, list []connector.Attachment, a connector.Attachment) string {
-	for _, b := range list {
-		if b.Name == a.Name && b.Size == a.Size && pair.Attachments[mapKey(t, b.ID)] == "" {
-			return b.ID
+// twin finds an unmapped attachment in others with a's name, size and
+// content: a copy whose map entry was lost. Name and size alone never
+// match two files: both are read and their SHA-256 compared.
+func (c *cycle) twin(ctx context.Context, pair *Pair, s Side, a connector.Attachment, others []connector.Attachment, listed bool) (string, error) {
+	if !listed {
+		return "", nil
+	}
+	t := s.Other()
+	var mine []byte
+	for _, b := range others {
+		if b.Name != a.Name || b.Size != a.Size || pair.Attachments[mapKey(t, b.ID)] != "" {
+			continue
+		}
+		if mine == nil {
+			sum, err := c.contentSum(ctx, s, pair.Ref(s), a)
+			if err != nil {
+				return "", err
+			}
+			mine = sum
+		}
+		theirs, err := c.contentSum(ctx, t, pair.Ref(t), b)
+		if err != nil {
+			return "", err
+		}
+		if string(mine) == string(theirs) {
+			return b.ID, nil
 		}
 	}
-	return ""
+	return "", nil
 }
 
-// links mirrors typed links between paired entities. A link is copied when
-// its target is paired too; a link Lockstep copied is removed from the other
-// side when it disappears from one.
+// contentSum is the SHA-256 of an attachment's content, streamed.
+func (c *cycle) contentSum(ctx context.Context, s Side, ref *EntityRef, a connector.Attachment) ([]byte, error) {
+	body, err := c.con[s].Download(ctx, connector.Ref{ID: ref.ID, Key: ref.Key}, a)
+	if err != nil {
+		return nil, fmt.Errorf("read attachment %s of %s to compare it: %w", a.Name, ref.Key, err)
+	}
+	defer body.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, body); err != nil {
+		return nil, fmt.Errorf("read attachment %s of %s to compare it: %w", a.Name, ref.Key, err)
+	}
+	return h.Sum(nil), nil
+}
+
+// deleteAttachmentCopy deletes the copy of a deleted original attachment.
+func (c *cycle) deleteAttachmentCopy(ctx context.Context, pair *Pair, s Side, id string, wrote map[Side]bool) (bool, error) {
+	t := s.Other()
+	k := mapKey(s, id)
+	copyKey := pair.Attachments[k]
+	_, copyID, _ := strings.Cut(copyKey, ":")
+	if c.dry {
+		c.plan = append(c.plan, PlanItem{Action: "attachment-delete", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "copy " + copyID + " of deleted attachment " + id})
+		return false, nil
+	}
+	del, ok := c.con[t].(connector.AttachmentDeleter)
+	if !ok {
+		c.diverge(pair, fmt.Sprintf("attachment %s was deleted from %s; %s cannot delete attachments, so its copy in %s stays", id, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
+	} else if copyID != "" {
+		err := del.DeleteAttachment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Attachment{ID: copyID})
+		if err != nil && !errors.Is(err, connector.ErrNotFound) {
+			return false, fmt.Errorf("delete the copy of attachment %s in %s: %w", id, pair.Ref(t).Key, err)
+		}
+		wrote[t] = true
+		c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("attachment_id", id).Msg("deleted the copy of a deleted attachment")
+	}
+	delete(pair.AttachmentOrigins, k)
+	delete(pair.Attachments, k)
+	if copyKey != "" && ok {
+		delete(pair.Attachments, copyKey)
+	}
+	return true, c.savePair(pair)
+}
+
+// links mirrors typed links between paired entities. A link whose target
+// has no pair yet waits for it durably (the target's pair, when made,
+// queues this entity again); a link Lockstep copied is removed from the
+// other side when it disappears from one.
 func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrote map[Side]bool) (bool, error) {
 	if pair.Links == nil {
 		pair.Links = map[string]bool{}
@@ -261,6 +505,7 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 		}
 	}
 	changed := false
+	waiting := 0
 	for _, lp := range tp.LinkTypes {
 		for _, s := range []Side{SideA, SideB} {
 			t := s.Other()
@@ -273,9 +518,13 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 				if typ != typeS {
 					continue
 				}
-				peer, err := c.e.pairOf(c.p.ID, s, target)
-				if err != nil || peer == nil {
-					continue // the target is not synced (yet): linked when it is
+				peer, err := c.awaitPair(s, pair, target)
+				if err != nil {
+					return changed, err
+				}
+				if peer == nil || peer.State == PairDeleted {
+					waiting++
+					continue
 				}
 				tTarget := peer.Ref(t).ID
 				sig := linkSig(lp, s, target, tTarget)
@@ -296,7 +545,7 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 					continue
 				}
 				if c.dry {
-					c.plan = append(c.plan, PlanItem{Action: "link", Side: t, Key: pair.Ref(t).Key, Detail: typeT + " " + peer.Ref(t).Key})
+					c.plan = append(c.plan, PlanItem{Action: "link", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: typeT + " " + peer.Ref(t).Key})
 					continue
 				}
 				if err := c.con[t].AddLink(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Link{Type: typeT, Target: connector.Ref{ID: tTarget, Key: peer.Ref(t).Key}}); err != nil {
@@ -308,12 +557,33 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 			}
 		}
 	}
+	if pair.WaitingLinks != waiting {
+		pair.WaitingLinks, changed = waiting, true
+	}
 	return changed, nil
+}
+
+// awaitPair returns the pair of a link's target on side s, or, when it has
+// none yet, records durably that pair's entity waits for it and returns
+// nil. The record is written before the second look, and a pair is
+// registered together with waking its waiters, so whichever comes first,
+// the link is made.
+func (c *cycle) awaitPair(s Side, pair *Pair, target string) (*Pair, error) {
+	peer, err := c.e.pairOf(c.p.ID, s, target)
+	if err != nil || peer != nil || c.dry {
+		return peer, err
+	}
+	if err := c.e.d.Store.Update(func(tx *store.Tx) error {
+		return tx.SetRaw(keyWait(c.p.ID, s, target, pair.Ref(s).ID), nil)
+	}); err != nil {
+		return nil, fmt.Errorf("record the link of %s waiting for its target: %w", pair.Ref(s).Key, err)
+	}
+	return c.e.pairOf(c.p.ID, s, target)
 }
 
 func (c *cycle) removeLink(ctx context.Context, pair *Pair, s Side, typ, target string) error {
 	if c.dry {
-		c.plan = append(c.plan, PlanItem{Action: "unlink", Side: s, Key: pair.Ref(s).Key, Detail: typ + " " + target})
+		c.plan = append(c.plan, PlanItem{Action: "unlink", Side: s, Entity: pair.Ref(s).ID, Key: pair.Ref(s).Key, Detail: typ + " " + target})
 		return nil
 	}
 	if err := c.con[s].RemoveLink(ctx, connector.Ref{ID: pair.Ref(s).ID}, connector.Link{Type: typ, Target: connector.Ref{ID: target}}); err != nil {

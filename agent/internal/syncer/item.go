@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
@@ -14,6 +15,42 @@ import (
 
 // ErrPermanent marks failures a retry cannot fix (mapping, validation).
 var ErrPermanent = errors.New("needs attention")
+
+// The steps of an item's work. Each has its own attempt count, so an item
+// whose comments fail is not parked by failures its fields had before.
+const (
+	stepRead        = "read"
+	stepFields      = "fields"
+	stepComments    = "comments"
+	stepAttachments = "attachments"
+	stepLinks       = "links"
+)
+
+// stepError names the step a failure happened in.
+type stepError struct {
+	step string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+// inStep tags err with its step, unless an inner step tagged it already.
+func inStep(step string, err error) error {
+	var se *stepError
+	if err == nil || errors.As(err, &se) {
+		return err
+	}
+	return &stepError{step: step, err: err}
+}
+
+func stepOf(err error) string {
+	var se *stepError
+	if errors.As(err, &se) {
+		return se.step
+	}
+	return stepFields
+}
 
 func fieldKey(fp mapping.FieldPair) string { return fp.A + "|" + fp.B }
 
@@ -43,29 +80,49 @@ func fieldOf(fp mapping.FieldPair, s Side) string {
 	return fp.B
 }
 
-// item works one entity of side s.
-func (c *cycle) item(ctx context.Context, s Side, id string) error {
-	src, ok := c.fresh[freshKey(s, id)]
-	var err error
-	if ok && len(src.Fields) > 0 {
-		delete(c.fresh, freshKey(s, id)) // a retry reads the system again
-	} else if c.handled[freshKey(s, id)] {
+// errHandled: the entity's change was worked already, by its peer's item.
+var errHandled = errors.New("handled with its peer")
+
+// source is side s's entity id as this run has it: what the poll read, or
+// a fresh read.
+func (c *cycle) source(ctx context.Context, s Side, id string) (connector.Entity, error) {
+	if c.handled[freshKey(s, id)] {
 		// Its peer's item worked this change already, from what the poll
 		// read, and recorded what it wrote: a later change shows in the
 		// next poll.
 		delete(c.handled, freshKey(s, id))
-		return nil
-	} else {
-		src, err = c.con[s].Get(ctx, connector.Ref{ID: id})
+		delete(c.fresh, freshKey(s, id))
+		return connector.Entity{}, errHandled
 	}
-	if errors.Is(err, connector.ErrNotFound) {
-		// Deletions are not propagated: removing work is the
-		// administrator's decision, never a side effect of a sync.
-		c.run.Counts.Skipped++
+	if src, ok := c.fresh[freshKey(s, id)]; ok && len(src.Fields) > 0 {
+		delete(c.fresh, freshKey(s, id)) // a retry reads the system again
+		return src, nil
+	}
+	return c.con[s].Get(ctx, connector.Ref{ID: id})
+}
+
+// item works one entity of side s: its fields, then its comments,
+// attachments and links. It succeeds only when all of that is done.
+func (c *cycle) item(ctx context.Context, s Side, id string) error {
+	if ex, err := c.e.excluded(c.p.ID, s, id); err != nil {
+		return inStep(stepRead, err)
+	} else if ex {
+		c.run.Counts.Skipped++ // unpaired by an administrator
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("read %s entity %s: %w", s, id, err)
+	src, err := c.source(ctx, s, id)
+	switch {
+	case errors.Is(err, errHandled):
+		return nil
+	case errors.Is(err, connector.ErrNotFound):
+		pair, err := c.e.pairOf(c.p.ID, s, id)
+		if err != nil || pair == nil {
+			c.run.Counts.Skipped++ // gone before it was ever synced
+			return inStep(stepRead, err)
+		}
+		return inStep(stepFields, c.gone(ctx, pair, s))
+	case err != nil:
+		return inStep(stepRead, fmt.Errorf("read %s entity %s: %w", s, id, err))
 	}
 	tp, ok := c.p.typePair(s, src.Type)
 	if !ok {
@@ -76,37 +133,74 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 	log := c.log.With().Str("system", c.p.End(s).System).Str("entity_id", src.ID).Str("entity_key", src.Key).Str("entity_title", src.Title).Logger()
 	pair, err := c.e.pairOf(c.p.ID, s, id)
 	if err != nil {
-		return err
+		return inStep(stepRead, err)
 	}
+	t := s.Other()
 	// cur holds each side's version as this item knows it, for extras.
 	cur := map[Side]string{s: src.Version}
-	if pair == nil {
+	switch {
+	case pair == nil:
+		if c.copyOfOther(s, src) {
+			// A copy Lockstep made of an entity of the other side, whose
+			// pair was lost: its original's item adopts it. Never copied
+			// back, so a lost pair never makes a duplicate.
+			c.run.Counts.Skipped++
+			log.Debug().Str("marker", src.Marker).Msg("a copy awaiting its original's pair")
+			return nil
+		}
 		match, err := mapping.MatchAll(tp.Filters, src.Fields)
 		if err != nil {
-			return fmt.Errorf("filter %s: %v: %w", src.Key, err, ErrPermanent)
+			return inStep(stepFields, fmt.Errorf("filter %s: %v: %w", src.Key, err, ErrPermanent))
 		}
-		if !match || !c.p.CanCreateIn(s.Other()) {
+		if !match || !c.p.CanCreateIn(t) {
 			c.run.Counts.Skipped++
 			return nil
 		}
 		if pair, err = c.create(ctx, s, tp, src); err != nil {
-			return err
+			return inStep(stepFields, err)
 		}
-		cur[s.Other()] = pair.Ref(s.Other()).Version
-		log.Info().Str("pair", pair.ID).Str("peer_key", pair.Ref(s.Other()).Key).Msg("created peer entity")
-	} else if pair.State == PairHeld {
+		cur[t] = pair.Ref(t).Version
+		log.Info().Str("pair", pair.ID).Str("peer_key", pair.Ref(t).Key).Msg("synced with its peer")
+	case pair.State == PairDeleted:
+		// One side was deleted: nothing is written or created again until
+		// an administrator decides.
 		c.run.Counts.Skipped++
 		return nil
-	} else {
+	default:
 		if err := c.update(ctx, pair, tp, s, src, true); err != nil {
-			return err
+			return inStep(stepFields, err)
+		}
+		if pair.State == PairDeleted {
+			return nil // its peer turned out deleted
 		}
 		cur[s] = pair.Ref(s).Version // as our own write left it, if we wrote
-		if v, ok := c.currentVersion(s.Other(), pair); ok {
-			cur[s.Other()] = v
+		if v, ok := c.currentVersion(t, pair); ok {
+			cur[t] = v
 		}
 	}
 	return c.extras(ctx, pair, tp, cur)
+}
+
+// copyOfOther reports whether src carries the marker of an entity of the
+// other side of this process: a copy Lockstep made.
+func (c *cycle) copyOfOther(s Side, src connector.Entity) bool {
+	m, ok := connector.ParseMarker(src.Marker)
+	if !ok {
+		return false
+	}
+	t := s.Other()
+	return m.System == c.origin(t) || m.System == c.p.End(t).System
+}
+
+// origin names side s's system and project in markers: it survives the
+// system being configured again (connector.Origin).
+func (c *cycle) origin(s Side) string {
+	if c.e.d.SystemURL != nil {
+		if u := c.e.d.SystemURL(c.p.End(s).System); u != "" {
+			return connector.Origin(u, c.p.End(s).Project)
+		}
+	}
+	return c.p.End(s).System
 }
 
 // guarded reports whether side s's connector is a connector.VersionGuard.
@@ -115,6 +209,12 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 func (c *cycle) guarded(s Side) bool {
 	g, ok := c.con[s].(connector.VersionGuard)
 	return ok && g.GuardsVersions()
+}
+
+// indexed reports whether side s's polls read markers (MarkerIndexer).
+func (c *cycle) indexed(s Side) bool {
+	ix, ok := c.con[s].(connector.MarkerIndexer)
+	return ok && ix.IndexesMarkers()
 }
 
 // currentVersion is the version side s's entity of pair has now, as far as
@@ -143,45 +243,44 @@ func (c *cycle) currentVersion(s Side, pair *Pair) (string, bool) {
 	return pair.Ref(s).Version, true
 }
 
-// create makes the peer of src in the other side. The intent is durable
-// before the request leaves, and the target carries src's key, so that a
-// crash at any point is recovered by finding the marker, never by creating
-// a second peer.
+// create makes the peer of src in the other side, unless one exists: a
+// peer made before (its pair lost, or a create whose answer was lost) is
+// found by its marker and adopted. The intent is durable before the request
+// leaves, and the target carries src's marker, so a crash at any point is
+// recovered by finding the marker, never by creating a second peer.
 func (c *cycle) create(ctx context.Context, s Side, tp mapping.TypePair, src connector.Entity) (*Pair, error) {
 	t := s.Other()
 	fields, ferrs := mapping.Apply(tp, dirOf(s), src, c.p.Users)
 	if len(ferrs) > 0 {
 		return nil, fmt.Errorf("map %s: %s: %w", src.Key, ferrs[0].Error(), ErrPermanent)
 	}
-	fields, err := c.coerce(ctx, s.Other(), fields)
+	fields, err := c.coerce(ctx, t, fields)
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", src.Key, err)
 	}
-	marker := c.marker(s, src)
+	if p, err := c.findPeer(ctx, s, src, tp); err != nil || p != nil {
+		return p, err
+	}
 	targetType := tp.B
 	if t == SideA {
 		targetType = tp.A
 	}
 	if c.dry {
-		c.plan = append(c.plan, PlanItem{Action: "create", Side: t, Key: src.Key, Title: src.Title, Detail: fmt.Sprintf("%s from %s %s", targetType, s, src.Key)})
+		c.plan = append(c.plan, PlanItem{Action: "create", Side: t, Entity: src.ID, Key: src.Key, Title: src.Title, Detail: fmt.Sprintf("%s from %s %s", targetType, s, src.Key)})
 		return &Pair{State: PairSynced}, nil
 	}
-	var intent Intent
 	ikey := keyIntent(c.p.ID, s, src.ID)
-	switch err := c.e.d.Store.Get(ikey, &intent); {
-	case err == nil:
-		// An earlier attempt may have created it: look before creating.
-		if p, err := c.adopt(ctx, s, src, marker); err != nil || p != nil {
-			return p, err
+	if err := c.e.d.Store.Update(func(tx *store.Tx) error {
+		if _, err := tx.GetRaw(ikey); err == nil {
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
-	case errors.Is(err, store.ErrNotFound):
-		if err := c.e.d.Store.Put(ikey, Intent{Target: t, SourceKey: src.Key, At: c.now().UTC()}); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, err
+		return tx.Put(ikey, Intent{Target: t, SourceKey: src.Key, At: c.now().UTC()})
+	}); err != nil {
+		return nil, fmt.Errorf("record the create of %s: %w", src.Key, err)
 	}
-	created, err := c.con[t].Create(ctx, c.p.End(t).Project, targetType, fields, marker)
+	created, err := c.con[t].Create(ctx, c.p.End(t).Project, targetType, fields, c.marker(s, src))
 	if err != nil {
 		return nil, fmt.Errorf("create peer of %s: %w", src.Key, err)
 	}
@@ -189,34 +288,113 @@ func (c *cycle) create(ctx context.Context, s Side, tp mapping.TypePair, src con
 	return c.register(s, src, created, tp, true)
 }
 
+// marker is what src's copy carries: src's origin and key.
 func (c *cycle) marker(s Side, src connector.Entity) connector.Marker {
-	key := src.Key
-	if key == "" {
-		key = src.ID
-	}
-	return connector.Marker{System: c.p.End(s).System, Key: key, URL: src.URL}
+	return connector.Marker{System: c.origin(s), Key: keyOr(src), URL: src.URL}
 }
 
-// adopt looks for a peer an interrupted create left behind.
-func (c *cycle) adopt(ctx context.Context, s Side, src connector.Entity, marker connector.Marker) (*Pair, error) {
+func keyOr(e connector.Entity) string {
+	if e.Key != "" {
+		return e.Key
+	}
+	return e.ID
+}
+
+// markers are the forms src's copy may carry: by origin, and as markers
+// written before origins did (by the source system's id).
+func (c *cycle) markers(s Side, src connector.Entity) []connector.Marker {
+	m := c.marker(s, src)
+	out := []connector.Marker{m}
+	if legacy := c.p.End(s).System; legacy != m.System {
+		out = append(out, connector.Marker{System: legacy, Key: m.Key, URL: m.URL})
+	}
+	return out
+}
+
+// findPeer looks for an entity of the other side carrying src's marker and
+// adopts it. On a side whose polls read markers, the index they fill is
+// asked (no request); elsewhere the system is searched.
+func (c *cycle) findPeer(ctx context.Context, s Side, src connector.Entity, tp mapping.TypePair) (*Pair, error) {
 	t := s.Other()
-	found, err := c.con[t].FindByMarker(ctx, c.p.End(t).Project, marker)
-	if err != nil {
-		return nil, fmt.Errorf("look for the peer of %s: %w", src.Key, err)
+	var cands []string
+	if c.indexed(t) {
+		for _, m := range c.markers(s, src) {
+			if id, ok := c.dryMarks[string(t)+"/"+m.Text()]; ok {
+				cands = append(cands, id)
+				continue
+			}
+			var id []byte
+			err := c.e.d.Store.View(func(tx *store.Tx) error {
+				var err error
+				id, err = tx.GetRaw(keyMark(c.p.ID, t, m.Text()))
+				return err
+			})
+			if err == nil {
+				cands = append(cands, string(id))
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return nil, err
+			}
+		}
+	} else {
+		for _, m := range c.markers(s, src) {
+			found, err := c.con[t].FindByMarker(ctx, c.p.End(t).Project, m)
+			if err != nil {
+				return nil, fmt.Errorf("look for the peer of %s: %w", src.Key, err)
+			}
+			for _, f := range found {
+				cands = append(cands, f.ID)
+				c.remember(t, f)
+			}
+			if len(found) > 0 {
+				break
+			}
+		}
 	}
-	if len(found) == 0 {
-		return nil, nil
+	for _, id := range cands {
+		if other, err := c.e.pairOf(c.p.ID, t, id); err != nil {
+			return nil, err
+		} else if other != nil {
+			continue // paired already (with src, or another entity)
+		}
+		peer, ok := c.fresh[freshKey(t, id)]
+		if !ok || len(peer.Fields) == 0 {
+			var err error
+			peer, err = c.con[t].Get(ctx, connector.Ref{ID: id})
+			if errors.Is(err, connector.ErrNotFound) {
+				continue // deleted since its marker was read
+			}
+			if err != nil {
+				return nil, fmt.Errorf("read the peer %s of %s: %w", id, src.Key, err)
+			}
+		}
+		if c.dry {
+			c.plan = append(c.plan, PlanItem{Action: "adopt", Side: t, Entity: peer.ID, Key: peer.Key, Title: peer.Title, Detail: "existing peer of " + src.Key})
+			return &Pair{State: PairSynced}, nil
+		}
+		return c.adopt(ctx, s, src, peer, tp)
 	}
-	tp, _ := c.p.typePair(s, src.Type)
-	c.log.Info().Str("entity_key", src.Key).Str("peer_key", found[0].Key).Msg("recovered a peer created before an interruption")
-	p, err := c.register(s, src, found[0], tp, false)
+	return nil, nil
+}
+
+// remember keeps an entity read for this run (a search answer), so that
+// working it costs no second read.
+func (c *cycle) remember(s Side, e connector.Entity) {
+	if c.fresh == nil {
+		c.fresh = map[string]connector.Entity{}
+	}
+	c.fresh[freshKey(s, e.ID)] = e
+}
+
+// adopt pairs src with a peer made for it before.
+func (c *cycle) adopt(ctx context.Context, s Side, src, peer connector.Entity, tp mapping.TypePair) (*Pair, error) {
+	c.log.Info().Str("entity_key", src.Key).Str("peer_key", peer.Key).Msg("adopted a peer made before")
+	p, err := c.register(s, src, peer, tp, false)
 	if err != nil {
 		return nil, err
 	}
 	// The peer holds the values the source had when it was created; the
 	// source may have changed since. register marked such fields changed
-	// at the source, and the update carries them over now: the poll that
-	// read this change has moved its watermark past it.
+	// at the source, and the update carries them over now.
 	if err := c.update(ctx, p, tp, s, src, false); err != nil {
 		return nil, err
 	}
@@ -228,15 +406,17 @@ func (c *cycle) adopt(ctx context.Context, s Side, src connector.Entity, marker 
 const unsynced = "unsynced"
 
 // register records a new pair with its base, and clears the intent, in one
-// transaction.
+// transaction. The source's queue entry stays until the rest of its work
+// (comments, attachments, links) is done too. Links waiting for either
+// entity's pair are woken.
 func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair, created bool) (*Pair, error) {
 	now := c.now().UTC()
 	p := &Pair{ID: newID(), Process: c.p.ID, State: PairSynced, Fields: map[string]Base{}, CreatedAt: now, LastSyncedAt: now}
 	*p.Ref(s) = refOf(src)
 	*p.Ref(s.Other()) = refOf(peer)
 	// The peer is new: nothing but what Lockstep gives it hangs on it yet.
-	// (Found by its marker after an interruption, it may hold copies made
-	// before: then it is listed.)
+	// (Found by its marker, it may hold copies made before: then it is
+	// listed.)
 	if created {
 		p.Ref(s.Other()).Extras = c.extrasMark(tp, peer.Version)
 	}
@@ -265,19 +445,13 @@ func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair
 		p.Fields[fieldKey(fp)] = base
 	}
 	err := c.e.d.Store.Update(func(tx *store.Tx) error {
-		if err := tx.Put(keyPair(c.p.ID, p.ID), p); err != nil {
+		if err := putPairTx(tx, p); err != nil {
 			return err
 		}
-		if err := tx.SetRaw(keyIndex(c.p.ID, SideA, p.A.ID), []byte(p.ID)); err != nil {
-			return err
-		}
-		if err := tx.SetRaw(keyIndex(c.p.ID, SideB, p.B.ID), []byte(p.ID)); err != nil {
-			return err
-		}
-		// Settle the source's queue entry in the same commit: one durable
-		// write less per created entity.
-		if err := tx.Delete(keyQueue(c.p.ID, s, src.ID)); err != nil {
-			return err
+		for _, side := range []Side{SideA, SideB} {
+			if err := c.e.wakeWaitingTx(tx, c.p.ID, side, p.Ref(side).ID, now); err != nil {
+				return err
+			}
 		}
 		if err := tx.Delete(keyParked(c.p.ID, s, src.ID)); err != nil {
 			return err
@@ -287,193 +461,69 @@ func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair
 	if err != nil {
 		return nil, fmt.Errorf("register pair of %s: %w", src.Key, err)
 	}
-	if c.settled == nil {
-		c.settled = map[string]bool{}
-	}
-	c.settled[freshKey(s, src.ID)] = true
 	return p, nil
+}
+
+// putPairTx stores a pair and its two index entries.
+func putPairTx(tx *store.Tx, p *Pair) error {
+	if err := tx.Put(keyPair(p.Process, p.ID), p); err != nil {
+		return err
+	}
+	if err := tx.SetRaw(keyIndex(p.Process, SideA, p.A.ID), []byte(p.ID)); err != nil {
+		return err
+	}
+	return tx.SetRaw(keyIndex(p.Process, SideB, p.B.ID), []byte(p.ID))
+}
+
+// deletePairTx removes a pair and its index entries.
+func deletePairTx(tx *store.Tx, p *Pair) error {
+	for _, k := range []string{keyPair(p.Process, p.ID), keyIndex(p.Process, SideA, p.A.ID), keyIndex(p.Process, SideB, p.B.ID)} {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wakeWaitingTx queues again the entities of side s whose links wait for
+// entity target's pair, and has their links listed again.
+func (e *Engine) wakeWaitingTx(tx *store.Tx, proc string, s Side, target string, now time.Time) error {
+	var waiting []string
+	prefix := prefixWait(proc, s, target)
+	if err := tx.Scan(prefix, "", func(k string, _ []byte) error {
+		waiting = append(waiting, k)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range waiting {
+		src := unesc(strings.TrimPrefix(k, prefix))
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+		if err := wakeTx(tx, proc, QueueItem{Side: s, Entity: src}, now); err != nil {
+			return err
+		}
+		id, err := tx.GetRaw(keyIndex(proc, s, src))
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		var p Pair
+		if err := tx.Get(keyPair(proc, string(id)), &p); err != nil {
+			continue
+		}
+		p.A.Extras, p.B.Extras = "", "" // list the links on both sides
+		if err := tx.Put(keyPair(proc, p.ID), p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func refOf(e connector.Entity) EntityRef {
 	return EntityRef{ID: e.ID, Key: e.Key, Title: e.Title, Type: e.Type, URL: e.URL, Version: e.Version}
-}
-
-// update brings a pair's fields in line. Each field pair is compared with
-// its base on both sides: a side whose hash moved changed. One changed side
-// flows to the other (if the direction allows); both changed is a conflict,
-// settled by the process's policy and recorded in the run.
-//
-// The peer is what this run's poll read of it; else, when trust is set,
-// its connector guards versions and nothing of the peer is pending, it is
-// taken to be as last synced (its base) and written with If-Match of the
-// last-synced version. A refused write means it changed: it is read and the
-// update done again, so a peer change is never overwritten unseen.
-func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s Side, src connector.Entity, trust bool) error {
-	t := s.Other()
-	peer, read := c.fresh[freshKey(t, pair.Ref(t).ID)]
-	read = read && len(peer.Fields) > 0
-	trusted := false
-	if !read {
-		if _, ok := c.currentVersion(t, pair); ok && trust && !c.dry && c.guarded(t) {
-			trusted = true
-		} else {
-			var err error
-			peer, err = c.con[t].Get(ctx, connector.Ref{ID: pair.Ref(t).ID})
-			if errors.Is(err, connector.ErrNotFound) {
-				return fmt.Errorf("the peer %s of %s was deleted: unpair or recreate it: %w", pair.Ref(t).Key, src.Key, ErrPermanent)
-			}
-			if err != nil {
-				return fmt.Errorf("read peer %s: %w", pair.Ref(t).Key, err)
-			}
-		}
-	}
-	ent := map[Side]connector.Entity{s: src, t: peer}
-	// known says whether a side's values are at hand; a trusted peer's are
-	// its base.
-	known := map[Side]bool{s: true, t: !trusted}
-	hash := func(side Side, fp mapping.FieldPair) string {
-		if !known[side] {
-			if side == SideA {
-				return pair.Fields[fieldKey(fp)].A
-			}
-			return pair.Fields[fieldKey(fp)].B
-		}
-		return mapping.Hash(ent[side].Fields[fieldOf(fp, side)])
-	}
-	mapped := map[Side]connector.Fields{} // values to write into each side
-	for _, from := range []Side{SideA, SideB} {
-		if !known[from] {
-			continue // unchanged: nothing flows from it
-		}
-		f, ferrs := mapping.Apply(tp, dirOf(from), ent[from], c.p.Users)
-		if len(ferrs) > 0 {
-			return fmt.Errorf("map %s: %s: %w", ent[from].Key, ferrs[0].Error(), ErrPermanent)
-		}
-		mapped[from.Other()] = f
-	}
-	writes := map[Side]connector.Fields{SideA: {}, SideB: {}}
-	var held []string
-	for _, fp := range tp.Fields {
-		k := fieldKey(fp)
-		base := pair.Fields[k]
-		hA, hB := hash(SideA, fp), hash(SideB, fp)
-		changedA, changedB := hA != base.A, hB != base.B
-		if w, ok := pair.Resolve[k]; ok {
-			if !known[w] {
-				return c.update(ctx, pair, tp, s, src, false) // the chosen value must be read
-			}
-			changedA, changedB = w == SideA, w == SideB
-		}
-		switch {
-		case !changedA && !changedB:
-			continue
-		case changedA && changedB:
-			if mapping.Hash(mapped[SideB][fp.B]) == hB {
-				continue // both sides changed to the same value
-			}
-			c.run.Counts.Conflicts++
-			rec := ConflictRecord{Pair: pair.ID, Field: k, AVersion: ent[SideA].Version, BVersion: ent[SideB].Version}
-			switch c.p.Options.Conflict {
-			case ConflictAWins:
-				rec.Winner = "a"
-				if flows(fp, SideA) {
-					writes[SideB][fp.B] = mapped[SideB][fp.B]
-				}
-			case ConflictBWins:
-				rec.Winner = "b"
-				if flows(fp, SideB) {
-					writes[SideA][fp.A] = mapped[SideA][fp.A]
-				}
-			default:
-				rec.Winner = "held"
-				held = append(held, k)
-			}
-			c.run.Conflicts = append(c.run.Conflicts, rec)
-			c.log.Warn().Str("pair", pair.ID).Str("field", k).Str("winner", rec.Winner).
-				Str("a_version", rec.AVersion).Str("b_version", rec.BVersion).Msg("conflict: both sides changed the field")
-		case changedA && flows(fp, SideA):
-			writes[SideB][fp.B] = mapped[SideB][fp.B]
-		case changedB && flows(fp, SideB):
-			writes[SideA][fp.A] = mapped[SideA][fp.A]
-		}
-	}
-	if len(held) > 0 {
-		if c.dry {
-			c.plan = append(c.plan, PlanItem{Action: "hold", Side: s, Key: src.Key, Title: src.Title, Detail: strings.Join(held, ", ")})
-			return nil
-		}
-		// Nothing is written while a conflict waits: the administrator sees
-		// both current values and chooses.
-		pair.State, pair.Held = PairHeld, held
-		return c.savePair(pair)
-	}
-	for _, side := range []Side{SideA, SideB} {
-		if len(writes[side]) == 0 {
-			continue
-		}
-		ref := pair.Ref(side)
-		if c.dry {
-			c.plan = append(c.plan, PlanItem{Action: "update", Side: side, Key: ref.Key, Title: ref.Title, Detail: strings.Join(keysOf(writes[side]), ", ")})
-			continue
-		}
-		values, err := c.coerce(ctx, side, writes[side])
-		if err != nil {
-			return fmt.Errorf("map into %s: %w", ref.Key, err)
-		}
-		version := ref.Version
-		if known[side] {
-			version = ent[side].Version
-		}
-		updated, err := c.con[side].Update(ctx, connector.Ref{ID: ref.ID, Key: ref.Key}, values, version)
-		if errors.Is(err, connector.ErrConflict) && !known[side] {
-			// The peer changed since it was last synced: read it and decide
-			// again with both sides' values.
-			return c.update(ctx, pair, tp, s, src, false)
-		}
-		if err != nil {
-			return fmt.Errorf("update %s: %w", ref.Key, err)
-		}
-		// Fields are not extras: when the extras were in sync at the version
-		// written over (If-Match held it), they still are.
-		extras := ""
-		if c.guarded(side) && version != "" && ref.Extras == c.extrasMark(tp, version) {
-			extras = c.extrasMark(tp, updated.Version)
-		}
-		ent[side], known[side] = updated, true
-		ref.Extras = extras
-		delete(c.fresh, freshKey(side, updated.ID)) // what the poll read is stale now
-		c.run.Counts.Updated++
-		c.log.Info().Str("system", c.p.End(side).System).Str("entity_id", updated.ID).Str("entity_key", updated.Key).
-			Str("entity_title", updated.Title).Strs("fields", keysOf(writes[side])).Msg("updated entity")
-	}
-	if c.dry {
-		return nil
-	}
-	// The new base is what each side holds now, as read or as the write
-	// returned it: the next read of our own write is not a change. A
-	// trusted peer not written keeps its base and its record.
-	for _, fp := range tp.Fields {
-		pair.Fields[fieldKey(fp)] = Base{A: hash(SideA, fp), B: hash(SideB, fp)}
-	}
-	for _, side := range []Side{SideA, SideB} {
-		if known[side] {
-			extras := pair.Ref(side).Extras
-			*pair.Ref(side) = refOf(ent[side])
-			pair.Ref(side).Extras = extras
-		}
-	}
-	pair.State, pair.Error, pair.LastSyncedAt, pair.Resolve = PairSynced, "", c.now().UTC(), nil
-	if err := c.savePair(pair); err != nil {
-		return err
-	}
-	if read {
-		// The peer's own queued change was worked here with this one.
-		if c.handled == nil {
-			c.handled = map[string]bool{}
-		}
-		c.handled[freshKey(t, pair.Ref(t).ID)] = true
-	}
-	return nil
 }
 
 func keysOf(f connector.Fields) []string {
@@ -492,8 +542,8 @@ func (c *cycle) savePair(p *Pair) error {
 }
 
 // recoverIntents finishes creates an earlier run left in flight (a crash
-// between the request and the pair record): each is found by its marker, or
-// its source is queued again to be created.
+// between the request and the pair record): their sources are queued again,
+// and find their peer by its marker before creating.
 func (c *cycle) recoverIntents(ctx context.Context) error {
 	type open struct {
 		side Side

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,8 +27,18 @@ type memsys struct {
 	next     int
 	pageSize int
 	fail     func(op string) error // fault injection
+	// indexes makes Changes and Get fill Entity.Marker (MarkerIndexer);
+	// off, the engine must search with FindByMarker.
+	indexes bool
+	// deleted holds when each deleted item went, for Page.Deleted.
+	deleted map[string]time.Time
+	// nextComment and nextAtt number comments and attachments across
+	// the system, as real systems do (ids are never reused).
+	nextComment, nextAtt int
 
 	engineCreates, engineUpdates, engineComments, engineUploads, engineLinks int
+	engineDeletes, engineCommentEdits, engineCommentDeletes, engineAttDeletes   int
+	searches                                                                     int
 }
 
 type memItem struct {
@@ -59,7 +71,7 @@ func (c *simClock) advance(d time.Duration) time.Time {
 }
 
 func newMemsys(prefix string, clock *simClock) *memsys {
-	return &memsys{prefix: prefix, clock: clock, items: map[string]*memItem{}, pageSize: 3}
+	return &memsys{prefix: prefix, clock: clock, items: map[string]*memItem{}, pageSize: 3, indexes: true, deleted: map[string]time.Time{}}
 }
 
 func (m *memsys) tick() time.Time {
@@ -122,15 +134,47 @@ func (m *memsys) userComment(id, body string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	it := m.items[id]
-	it.comments = append(it.comments, connector.Comment{ID: strconv.Itoa(len(it.comments) + 1), Author: connector.User{ID: "u1", Name: "Ann"}, Body: body, CreatedAt: m.tick()})
+	m.nextComment++
+	it.comments = append(it.comments, connector.Comment{ID: strconv.Itoa(m.nextComment), Author: connector.User{ID: "u1", Name: "Ann"}, Body: body, CreatedAt: m.tick()})
 	m.touch(it)
+}
+
+// userEditComment changes a comment's body as its author would.
+func (m *memsys) userEditComment(id, cid, body string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	for i := range it.comments {
+		if it.comments[i].ID == cid {
+			it.comments[i].Body, it.comments[i].UpdatedAt = body, m.tick()
+		}
+	}
+	m.touch(it)
+}
+
+// userDeleteComment removes a comment.
+func (m *memsys) userDeleteComment(id, cid string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	it.comments = slices.DeleteFunc(it.comments, func(c connector.Comment) bool { return c.ID == cid })
+	m.touch(it)
+}
+
+// userDelete deletes an item; Changes reports it from then on.
+func (m *memsys) userDelete(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.items, id)
+	m.deleted[id] = m.tick()
 }
 
 func (m *memsys) userAttach(id, name string, data []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	it := m.items[id]
-	aid := strconv.Itoa(len(it.atts) + 1)
+	m.nextAtt++
+	aid := strconv.Itoa(m.nextAtt)
 	it.atts = append(it.atts, connector.Attachment{ID: aid, Name: name, Size: int64(len(data))})
 	it.blobs[aid] = data
 	m.touch(it)
@@ -173,7 +217,7 @@ func (m *memsys) Changes(_ context.Context, _ string, since time.Time, cursor st
 	var all []connector.Entity
 	for _, it := range m.items {
 		if !it.ent.UpdatedAt.Before(since) {
-			all = append(all, clone(it.ent))
+			all = append(all, m.out(it))
 		}
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].UpdatedAt.Before(all[j].UpdatedAt) })
@@ -182,9 +226,26 @@ func (m *memsys) Changes(_ context.Context, _ string, since time.Time, cursor st
 	page := connector.Page{Entities: all[start:end]}
 	if end < len(all) {
 		page.Cursor = strconv.Itoa(end)
+	} else {
+		for id, at := range m.deleted {
+			if !at.Before(since) {
+				page.Deleted = append(page.Deleted, connector.Ref{ID: id, Key: m.prefix + "-" + id})
+			}
+		}
 	}
 	return page, nil
 }
+
+// out is an item as the API returns it.
+func (m *memsys) out(it *memItem) connector.Entity {
+	e := clone(it.ent)
+	if m.indexes {
+		e.Marker = it.marker
+	}
+	return e
+}
+
+func (m *memsys) IndexesMarkers() bool { return m.indexes }
 
 func (m *memsys) Get(_ context.Context, ref connector.Ref) (connector.Entity, error) {
 	if err := m.check("get"); err != nil {
@@ -196,10 +257,8 @@ func (m *memsys) Get(_ context.Context, ref connector.Ref) (connector.Entity, er
 	if !ok {
 		return connector.Entity{}, connector.ErrNotFound
 	}
-	return clone(it.ent), nil
+	return m.out(it), nil
 }
-
-func markerString(mk connector.Marker) string { return mk.System + ":" + mk.Key }
 
 func (m *memsys) Create(_ context.Context, _, typ string, fields connector.Fields, mk connector.Marker) (connector.Entity, error) {
 	if err := m.check("create"); err != nil {
@@ -207,13 +266,14 @@ func (m *memsys) Create(_ context.Context, _, typ string, fields connector.Field
 	}
 	id := m.userCreate(typ, fields)
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.engineCreates++
-	m.items[id].marker = markerString(mk)
+	m.items[id].marker = mk.Text()
+	out := m.out(m.items[id])
+	m.mu.Unlock()
 	if err := m.check("create-after"); err != nil { // the request landed, the answer was lost
 		return connector.Entity{}, err
 	}
-	return clone(m.items[id].ent), nil
+	return out, nil
 }
 
 // GuardsVersions: Update refuses a stale version, as the engine's
@@ -248,9 +308,10 @@ func (m *memsys) FindByMarker(_ context.Context, _ string, mk connector.Marker) 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []connector.Entity
+	m.searches++
 	for _, it := range m.items {
-		if it.marker == markerString(mk) {
-			out = append(out, clone(it.ent))
+		if it.marker == mk.Text() {
+			out = append(out, m.out(it))
 		}
 	}
 	return out, nil
@@ -262,7 +323,18 @@ func (m *memsys) Comments(_ context.Context, ref connector.Ref) ([]connector.Com
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]connector.Comment(nil), m.items[ref.ID].comments...), nil
+	it, ok := m.items[ref.ID]
+	if !ok {
+		return nil, connector.ErrNotFound
+	}
+	var out []connector.Comment
+	for _, c := range it.comments {
+		if body, mk, ok := strings.Cut(c.Body, "\n\n<!-- lockstep:"); ok {
+			c.Body, c.Marker = body, "lockstep:"+strings.TrimSuffix(mk, " -->")
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 func (m *memsys) AddComment(_ context.Context, ref connector.Ref, c connector.NewComment) (connector.Comment, error) {
@@ -271,21 +343,126 @@ func (m *memsys) AddComment(_ context.Context, ref connector.Ref, c connector.Ne
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	it := m.items[ref.ID]
-	cm := connector.Comment{ID: strconv.Itoa(len(it.comments) + 1), Author: connector.User{ID: "bot"}, Body: c.Body, CreatedAt: m.tick()}
+	it, ok := m.items[ref.ID]
+	if !ok {
+		return connector.Comment{}, connector.ErrNotFound
+	}
+	m.nextComment++
+	cm := connector.Comment{ID: strconv.Itoa(m.nextComment), Author: connector.User{ID: "bot"}, Body: withMarker(c), CreatedAt: m.tick()}
 	it.comments = append(it.comments, cm)
 	m.touch(it)
 	m.engineComments++
+	cm.Body, cm.Marker = c.Body, c.Marker
 	return cm, nil
 }
 
-func (m *memsys) Attachments(_ context.Context, ref connector.Ref) ([]connector.Attachment, error) {
+// withMarker is a comment's stored body: the marker once, in this
+// system's form.
+func withMarker(c connector.NewComment) string {
+	if c.Marker == "" {
+		return c.Body
+	}
+	return c.Body + "\n\n<!-- " + c.Marker + " -->"
+}
+
+func (m *memsys) UpdateComment(_ context.Context, ref connector.Ref, id string, c connector.NewComment) (connector.Comment, error) {
+	if err := m.check("comment-edit"); err != nil {
+		return connector.Comment{}, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]connector.Attachment(nil), m.items[ref.ID].atts...), nil
+	it, ok := m.items[ref.ID]
+	if !ok {
+		return connector.Comment{}, connector.ErrNotFound
+	}
+	for i := range it.comments {
+		if it.comments[i].ID == id {
+			it.comments[i].Body, it.comments[i].UpdatedAt = withMarker(c), m.tick()
+			m.touch(it)
+			m.engineCommentEdits++
+			out := it.comments[i]
+			out.Body, out.Marker = c.Body, c.Marker
+			return out, nil
+		}
+	}
+	return connector.Comment{}, connector.ErrNotFound
+}
+
+func (m *memsys) DeleteComment(_ context.Context, ref connector.Ref, id string) error {
+	if err := m.check("comment-delete"); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it, ok := m.items[ref.ID]
+	if !ok {
+		return connector.ErrNotFound
+	}
+	n := len(it.comments)
+	it.comments = slices.DeleteFunc(it.comments, func(c connector.Comment) bool { return c.ID == id })
+	if len(it.comments) == n {
+		return connector.ErrNotFound
+	}
+	m.touch(it)
+	m.engineCommentDeletes++
+	return nil
+}
+
+func (m *memsys) DeleteAttachment(_ context.Context, ref connector.Ref, a connector.Attachment) error {
+	if err := m.check("attachment-delete"); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it, ok := m.items[ref.ID]
+	if !ok {
+		return connector.ErrNotFound
+	}
+	n := len(it.atts)
+	it.atts = slices.DeleteFunc(it.atts, func(x connector.Attachment) bool { return x.ID == a.ID })
+	if len(it.atts) == n {
+		return connector.ErrNotFound
+	}
+	delete(it.blobs, a.ID)
+	m.touch(it)
+	m.engineAttDeletes++
+	return nil
+}
+
+func (m *memsys) Delete(_ context.Context, ref connector.Ref) error {
+	if err := m.check("delete"); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	_, ok := m.items[ref.ID]
+	m.mu.Unlock()
+	if !ok {
+		return connector.ErrNotFound
+	}
+	m.userDelete(ref.ID)
+	m.mu.Lock()
+	m.engineDeletes++
+	m.mu.Unlock()
+	return nil
+}
+
+func (m *memsys) Attachments(_ context.Context, ref connector.Ref) ([]connector.Attachment, error) {
+	if err := m.check("attachments"); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it, ok := m.items[ref.ID]
+	if !ok {
+		return nil, connector.ErrNotFound
+	}
+	return append([]connector.Attachment(nil), it.atts...), nil
 }
 
 func (m *memsys) Download(_ context.Context, ref connector.Ref, a connector.Attachment) (io.ReadCloser, error) {
+	if err := m.check("download"); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return io.NopCloser(bytes.NewReader(m.items[ref.ID].blobs[a.ID])), nil
@@ -305,12 +482,22 @@ func (m *memsys) Upload(_ context.Context, ref connector.Ref, name, _ string, _ 
 }
 
 func (m *memsys) Links(_ context.Context, ref connector.Ref) ([]connector.Link, error) {
+	if err := m.check("links"); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]connector.Link(nil), m.items[ref.ID].links...), nil
+	it, ok := m.items[ref.ID]
+	if !ok {
+		return nil, connector.ErrNotFound
+	}
+	return append([]connector.Link(nil), it.links...), nil
 }
 
 func (m *memsys) AddLink(_ context.Context, ref connector.Ref, l connector.Link) error {
+	if err := m.check("link"); err != nil {
+		return err
+	}
 	m.userLink(ref.ID, l.Type, l.Target.ID)
 	m.mu.Lock()
 	m.engineLinks++

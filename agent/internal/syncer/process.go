@@ -52,6 +52,45 @@ type Options struct {
 	MaxAttachmentBytes int64  `json:"maxAttachmentBytes" yaml:"maxAttachmentBytes"`
 	WritePeerKey       bool   `json:"writePeerKey" yaml:"writePeerKey"`
 	Conflict           string `json:"conflict" yaml:"conflict"`
+	// Deletes says what happens to a peer when an entity is deleted.
+	Deletes Deletes `json:"deletes,omitzero" yaml:"deletes,omitempty"`
+}
+
+// Deletion actions.
+const (
+	DeleteIgnore = "ignore" // the peer stays; the pair says deleted
+	DeleteMirror = "mirror" // the peer is deleted too
+	DeleteMark   = "mark"   // the peer gets a field value and a comment
+)
+
+// Deletes holds a deletion policy per side: A is what happens to B's
+// entity when A's is deleted, and B the reverse.
+type Deletes struct {
+	A DeletePolicy `json:"a,omitzero" yaml:"a,omitempty"`
+	B DeletePolicy `json:"b,omitzero" yaml:"b,omitempty"`
+}
+
+// DeletePolicy is what happens to the peer of a deleted entity.
+type DeletePolicy struct {
+	Action string `json:"action,omitempty" yaml:"action,omitempty"` // ignore (default), mirror, mark
+	// Field and Value: mark sets this field of the peer to this value.
+	Field string `json:"field,omitempty" yaml:"field,omitempty"`
+	Value string `json:"value,omitempty" yaml:"value,omitempty"`
+	// Comment is added to the peer when marking ({key} and {system} are
+	// the deleted entity's key and system); empty takes a default.
+	Comment string `json:"comment,omitempty" yaml:"comment,omitempty"`
+}
+
+// OnDelete is the policy for a deletion on side s.
+func (p *Process) OnDelete(s Side) DeletePolicy {
+	d := p.Options.Deletes.B
+	if s == SideA {
+		d = p.Options.Deletes.A
+	}
+	if d.Action == "" {
+		d.Action = DeleteIgnore
+	}
+	return d
 }
 
 // Schedule of a process.
@@ -167,6 +206,23 @@ func (p *Process) validateShape() []FieldError {
 	}
 	if p.Options.MaxAttachmentBytes < 0 {
 		add("options.maxAttachmentBytes", "must not be negative")
+	}
+	for _, d := range []struct {
+		field  string
+		policy DeletePolicy
+	}{{"options.deletes.a", p.Options.Deletes.A}, {"options.deletes.b", p.Options.Deletes.B}} {
+		switch d.policy.Action {
+		case "", DeleteIgnore, DeleteMirror:
+		case DeleteMark:
+			if d.policy.Field == "" && d.policy.Comment == "" {
+				add(d.field+".field", "mark needs a field to set or a comment to add")
+			}
+			if len(d.policy.Comment) > 2000 {
+				add(d.field+".comment", "is longer than 2000 characters")
+			}
+		default:
+			add(d.field+".action", "must be ignore, mirror or mark")
+		}
 	}
 	if p.Schedule.PollSeconds != 0 && (p.Schedule.PollSeconds < 5 || p.Schedule.PollSeconds > 86400) {
 		add("schedule.pollSeconds", "must be between 5 and 86400")

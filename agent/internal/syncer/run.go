@@ -43,8 +43,9 @@ type cycle struct {
 	// fresh holds the entities this run's poll just read, in memory only,
 	// so working them costs no second read; never stored (privacy).
 	fresh map[string]connector.Entity
-	// settled names items whose queue entry a pair registration removed.
-	settled map[string]bool
+	// dryMarks is a dry run's marker index: what its polls read, in
+	// memory, since a dry run writes nothing.
+	dryMarks map[string]string
 	// handled names polled entities whose change their peer's item worked
 	// (it read them as the peer), so their own item has nothing to do.
 	handled map[string]bool
@@ -68,15 +69,13 @@ func (e *Engine) runOnce(ctx context.Context, p *Process, trigger string, only *
 func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *QueueItem, worked func()) Run {
 	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, worked: worked, schemas: &schemaCache{}}
 	c.run = Run{Process: p.ID, Trigger: trigger, StartedAt: e.d.Now().UTC()}
-	seq, err := e.nextRunSeq(p.ID)
-	if err != nil {
-		e.d.Log.Error().Err(err).Str("process", p.ID).Msg("allocate run id")
+	if err := e.beginRun(&c.run); err != nil {
+		e.d.Log.Error().Err(err).Str("process", p.ID).Msg("record the run's start")
 		return c.run
 	}
-	c.run.ID = p.ID + "-" + strconv.FormatUint(seq, 10)
 	c.log = e.d.Log.With().Str("process", p.ID).Str("run", c.run.ID).Logger()
 	e.d.Bus.Publish(apitype.EventRunStarted, map[string]any{"process": p.ID, "run": c.run.ID, "trigger": trigger})
-	err = c.execute(ctx, only)
+	err := c.execute(ctx, only)
 	if err != nil {
 		c.run.Errors = append(c.run.Errors, RunError{Message: err.Error()})
 		c.log.Warn().Err(err).Msg("run stopped")
@@ -130,15 +129,35 @@ func (c *cycle) enqueue(item QueueItem) error {
 	})
 }
 
-// enqueueTx adds an entity to the queue; one already queued keeps its place
-// and attempts.
+// enqueueTx adds an entity to the queue; one already queued keeps its
+// place, attempts and backoff, and its generation grows, so a worker busy
+// with it leaves it for the next run instead of settling a change it has
+// not seen.
 func enqueueTx(tx *store.Tx, proc string, item QueueItem, now time.Time) error {
+	return requeueTx(tx, proc, item, now, false)
+}
+
+// wakeTx is enqueueTx for an entity that is due now (a link target got its
+// pair): a queued one loses its backoff.
+func wakeTx(tx *store.Tx, proc string, item QueueItem, now time.Time) error {
+	return requeueTx(tx, proc, item, now, true)
+}
+
+func requeueTx(tx *store.Tx, proc string, item QueueItem, now time.Time, due bool) error {
 	k := keyQueue(proc, item.Side, item.Entity)
-	if _, err := tx.GetRaw(k); err == nil {
-		return nil
-	} else if !errors.Is(err, store.ErrNotFound) {
+	raw, err := tx.GetRaw(k)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	var cur QueueItem
+	if err == nil && json.Unmarshal(raw, &cur) == nil {
+		cur.Gen++
+		if due {
+			cur.NotBefore = time.Time{}
+		}
+		return tx.Put(k, cur)
+	}
+	// New, or a corrupt entry replaced: the entity is queued anew.
 	item.Enqueued = now.UTC()
 	return tx.Put(k, item)
 }
@@ -163,9 +182,13 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 		}
 		latest := wm.Since
 		var items []QueueItem
+		marks := map[string]string{} // marker -> entity id
 		for _, ent := range page.Entities {
 			if ent.UpdatedAt.After(latest) {
 				latest = ent.UpdatedAt
+			}
+			if ent.Marker != "" && c.indexed(s) {
+				marks[ent.Marker] = ent.ID
 			}
 			if _, ok := c.p.typePair(s, ent.Type); !ok {
 				continue
@@ -182,10 +205,22 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 				c.plan = append(c.plan, PlanItem{Action: "read", Side: s, Entity: ent.ID, Key: ent.Key, Title: ent.Title})
 			}
 		}
+		// Deleted entities are worked like changed ones: their read
+		// answers not found, and the deletion policy applies.
+		for _, ref := range page.Deleted {
+			items = append(items, QueueItem{Side: s, Entity: ref.ID})
+		}
 		if !c.dry {
 			err = c.e.d.Store.Update(func(tx *store.Tx) error {
 				for _, it := range items {
 					if err := enqueueTx(tx, c.p.ID, it, c.now()); err != nil {
+						return err
+					}
+				}
+				// The markers the side's entities carry: a source whose
+				// pair was lost finds the peer made for it here.
+				for m, id := range marks {
+					if err := tx.SetRaw(keyMark(c.p.ID, s, m), []byte(id)); err != nil {
 						return err
 					}
 				}
@@ -196,6 +231,12 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 			}
 		} else {
 			c.dryQueue = append(c.dryQueue, items...)
+			if c.dryMarks == nil {
+				c.dryMarks = map[string]string{}
+			}
+			for m, id := range marks {
+				c.dryMarks[string(s)+"/"+m] = id
+			}
 		}
 		wm.Since = latest
 		if page.Cursor == "" {
@@ -269,41 +310,53 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 		c.done()
 	}
 	rest := items[n:]
-	workers := min(drainWorkers, len(rest))
-	if workers <= 1 || c.dry {
-		for _, it := range rest {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			c.work(ctx, it)
-			c.done()
-		}
-		return nil
+	workers := min(c.e.workers, len(rest))
+	if c.dry {
+		workers = min(1, len(rest))
 	}
 	lanes := make([][]QueueItem, workers)
+	children := make([]*cycle, workers)
 	for _, it := range rest {
 		lane := c.lane(it, workers)
 		lanes[lane] = append(lanes[lane], it)
 	}
-	children := make([]*cycle, workers)
-	var wg sync.WaitGroup
 	for w := range workers {
-		children[w] = c.child()
-		wg.Add(1)
-		go func(ch *cycle, lane []QueueItem) {
-			defer wg.Done()
-			for _, it := range lane {
-				if ctx.Err() != nil {
-					return
-				}
-				ch.work(ctx, it)
-				c.done()
-			}
-		}(children[w], lanes[w])
+		children[w] = c
+		if workers > 1 {
+			children[w] = c.child()
+		}
 	}
-	wg.Wait()
-	for _, ch := range children {
-		c.merge(ch)
+	each := func(fn func(ch *cycle, it QueueItem)) {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func(ch *cycle, lane []QueueItem) {
+				defer wg.Done()
+				for _, it := range lane {
+					if ctx.Err() != nil {
+						return
+					}
+					fn(ch, it)
+				}
+			}(children[w], lanes[w])
+		}
+		wg.Wait()
+	}
+	// Every unpaired item whose other side must be searched for a peer
+	// made before looks first, before any item creates: a copy whose pair
+	// was lost is paired with its original before it could be taken for an
+	// original itself and copied back.
+	if !c.dry {
+		each(func(ch *cycle, it QueueItem) { ch.look(ctx, it) })
+	}
+	each(func(ch *cycle, it QueueItem) {
+		ch.work(ctx, it)
+		c.done()
+	})
+	if workers > 1 {
+		for _, ch := range children {
+			c.merge(ch)
+		}
 	}
 	return ctx.Err()
 }
@@ -311,6 +364,36 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 // drainWorkers is how many items of one run are worked at once: enough to
 // keep a system's request budget busy while one request waits.
 const drainWorkers = 4
+
+// look pairs an unpaired item with a peer made for it before, on a side
+// whose polls read no markers (so a copy there cannot tell it is one).
+func (c *cycle) look(ctx context.Context, it QueueItem) {
+	s := it.Side
+	if c.indexed(s.Other()) {
+		return
+	}
+	if pair, err := c.e.pairOf(c.p.ID, s, it.Entity); err != nil || pair != nil {
+		return
+	}
+	if ex, err := c.e.excluded(c.p.ID, s, it.Entity); err != nil || ex {
+		return
+	}
+	src, ok := c.fresh[freshKey(s, it.Entity)]
+	if !ok || len(src.Fields) == 0 {
+		var err error
+		if src, err = c.con[s].Get(ctx, connector.Ref{ID: it.Entity}); err != nil {
+			return // its own work reads it again and says why
+		}
+		c.remember(s, src)
+	}
+	tp, ok := c.p.typePair(s, src.Type)
+	if !ok || c.copyOfOther(s, src) {
+		return
+	}
+	if _, err := c.findPeer(ctx, s, src, tp); err != nil {
+		c.log.Warn().Err(err).Str("entity_key", src.Key).Msg("look for a peer made before: its work tries again")
+	}
+}
 
 // lane picks the worker of an item by its pair (or, unpaired, by itself).
 func (c *cycle) lane(it QueueItem, workers int) int {
@@ -326,7 +409,7 @@ func (c *cycle) lane(it QueueItem, workers int) int {
 // child is a worker's view of the cycle: shared connectors and process,
 // its own counters, caches and plan, merged back when the drain ends.
 func (c *cycle) child() *cycle {
-	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas}
+	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas, dryMarks: c.dryMarks}
 	ch.run.ID, ch.run.Process = c.run.ID, c.run.Process
 	for k, v := range c.fresh {
 		ch.fresh[k] = v // each worker deletes only its own items' entries
@@ -344,6 +427,7 @@ func (c *cycle) merge(ch *cycle) {
 	r.Counts.Skipped += o.Counts.Skipped
 	r.Counts.Failed += o.Counts.Failed
 	r.Counts.Conflicts += o.Counts.Conflicts
+	r.Counts.Deleted += o.Counts.Deleted
 	r.Errors = append(r.Errors, o.Errors...)
 	r.Conflicts = append(r.Conflicts, o.Conflicts...)
 	c.plan = append(c.plan, ch.plan...)
@@ -358,6 +442,9 @@ func (c *cycle) done() {
 	}
 }
 
+// steps are an item's steps in the order it works them.
+var steps = []string{stepRead, stepFields, stepComments, stepAttachments, stepLinks}
+
 // work processes one item and settles its queue entry: done, retried later
 // with backoff, or parked. One poisoned entity never blocks the others.
 func (c *cycle) work(ctx context.Context, it QueueItem) {
@@ -368,34 +455,74 @@ func (c *cycle) work(ctx context.Context, it QueueItem) {
 		}
 		return
 	}
+	if err != nil && ctx.Err() != nil {
+		return // stopping: the entry stays as it was, for the next start
+	}
 	k := keyQueue(c.p.ID, it.Side, it.Entity)
 	log := c.log.With().Str("system", c.p.End(it.Side).System).Str("entity_id", it.Entity).Logger()
-	switch {
-	case err == nil && c.settled[freshKey(it.Side, it.Entity)]:
-		// Registered and dequeued in one commit already.
-	case err == nil:
-		c.e.d.Store.Update(func(tx *store.Tx) error {
-			tx.Delete(keyParked(c.p.ID, it.Side, it.Entity))
-			return tx.Delete(k)
-		})
-	case connector.Transient(err) && it.Attempts+1 < maxAttempts:
-		it.Attempts++
-		it.LastError = err.Error()
-		backoff := time.Duration(1<<min(it.Attempts, 9)) * time.Second
-		it.NotBefore = c.now().Add(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1)))
-		c.e.d.Store.Put(k, it)
-		c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error()})
-		log.Warn().Err(err).Int("attempt", it.Attempts).Time("retry_at", it.NotBefore).Msg("transient failure: will retry")
-	default:
-		c.run.Counts.Failed++
-		c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error(), Parked: true})
-		c.park(it, err)
-		log.Error().Err(err).Msg("entity parked: fix the cause and retry it")
+	if err == nil {
+		if err := c.settle(it); err != nil {
+			log.Error().Err(err).Msg("settle the queue entry: the entity is worked again")
+		}
+		return
 	}
+	// The steps before the one that failed succeeded: their counts start
+	// again; the failed step's grows.
+	step := stepOf(err)
+	cur := it
+	var stored QueueItem
+	if c.e.d.Store.Get(k, &stored) == nil {
+		cur = stored
+	}
+	next := map[string]int{}
+	after := false
+	for _, st := range steps {
+		if st == step {
+			after = true
+			next[st] = cur.Steps[st] + 1
+		} else if after && cur.Steps[st] > 0 {
+			next[st] = cur.Steps[st]
+		}
+	}
+	cur.Steps, cur.Step, cur.Attempts, cur.LastError = next, step, next[step], err.Error()
+	if connector.Transient(err) && cur.Attempts < maxAttempts {
+		backoff := time.Duration(1<<min(cur.Attempts, 9)) * time.Second
+		cur.NotBefore = c.now().Add(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1)))
+		if err := c.e.d.Store.Put(k, cur); err != nil {
+			log.Error().Err(err).Msg("record the failure")
+		}
+		c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error()})
+		log.Warn().Err(err).Str("step", step).Int("attempt", cur.Attempts).Time("retry_at", cur.NotBefore).Msg("transient failure: will retry")
+		return
+	}
+	c.run.Counts.Failed++
+	c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error(), Parked: true})
+	c.park(cur, err)
+	log.Error().Err(err).Str("step", step).Msg("entity parked: fix the cause and retry it")
+}
+
+// settle removes a worked item's queue entry, unless the entity was queued
+// again while it was worked (a newer change, or a link target paired): then
+// the entry stays, due, for the next run.
+func (c *cycle) settle(it QueueItem) error {
+	return c.e.d.Store.Update(func(tx *store.Tx) error {
+		k := keyQueue(c.p.ID, it.Side, it.Entity)
+		var cur QueueItem
+		if err := tx.Get(k, &cur); errors.Is(err, store.ErrNotFound) {
+			return nil
+		} else if err == nil && cur.Gen != it.Gen {
+			cur.Steps, cur.Step, cur.Attempts, cur.LastError, cur.NotBefore = nil, "", 0, "", time.Time{}
+			return tx.Put(k, cur)
+		}
+		if err := tx.Delete(keyParked(c.p.ID, it.Side, it.Entity)); err != nil {
+			return err
+		}
+		return tx.Delete(k)
+	})
 }
 
 func (c *cycle) park(it QueueItem, cause error) {
-	parked := Parked{Side: it.Side, Entity: it.Entity, Error: cause.Error(), Attempts: it.Attempts + 1, At: c.now().UTC()}
+	parked := Parked{Side: it.Side, Entity: it.Entity, Error: cause.Error(), Attempts: it.Attempts, Step: it.Step, At: c.now().UTC()}
 	pair, _ := c.e.pairOf(c.p.ID, it.Side, it.Entity)
 	if pair != nil {
 		parked.Pair, parked.Key, parked.Title = pair.ID, pair.Ref(it.Side).Key, pair.Ref(it.Side).Title
@@ -415,25 +542,62 @@ func (c *cycle) park(it QueueItem, cause error) {
 		"key": parked.Key, "pair": parked.Pair, "error": parked.Error})
 }
 
-func (e *Engine) nextRunSeq(proc string) (uint64, error) {
-	var seq uint64
-	err := e.d.Store.Update(func(tx *store.Tx) error {
-		seq = 0
-		if raw, err := tx.GetRaw(keyRunSeq(proc)); err == nil {
+// beginRun gives a run its id and records it as in progress, in one
+// commit: a run the agent never finished (a crash, a kill) is found at the
+// next start and recorded as interrupted.
+func (e *Engine) beginRun(r *Run) error {
+	return e.d.Store.Update(func(tx *store.Tx) error {
+		var seq uint64
+		if raw, err := tx.GetRaw(keyRunSeq(r.Process)); err == nil {
 			seq, _ = strconv.ParseUint(string(raw), 10, 64)
 		}
 		seq++
-		return tx.SetRaw(keyRunSeq(proc), []byte(strconv.FormatUint(seq, 10)))
+		r.ID = r.Process + "-" + strconv.FormatUint(seq, 10)
+		if err := tx.SetRaw(keyRunSeq(r.Process), []byte(strconv.FormatUint(seq, 10))); err != nil {
+			return err
+		}
+		return tx.Put(keyRunning(r.Process), r)
 	})
-	return seq, err
 }
 
+// saveRun records a finished run.
 func (e *Engine) saveRun(r *Run) error {
 	seq, err := runSeq(r.ID)
 	if err != nil {
 		return err
 	}
-	return e.d.Store.Put(keyRun(r.Process, seq), r)
+	return e.d.Store.Update(func(tx *store.Tx) error {
+		if err := tx.Put(keyRun(r.Process, seq), r); err != nil {
+			return err
+		}
+		return tx.Delete(keyRunning(r.Process))
+	})
+}
+
+// recordInterrupted records the runs an earlier agent left in progress.
+func (e *Engine) recordInterrupted() error {
+	var open []Run
+	err := e.d.Store.View(func(tx *store.Tx) error {
+		return tx.Scan("running/", "", func(_ string, raw []byte) error {
+			var r Run
+			if json.Unmarshal(raw, &r) == nil && r.ID != "" {
+				open = append(open, r)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("find interrupted runs: %w", err)
+	}
+	for _, r := range open {
+		r.Interrupted, r.EndedAt = true, e.d.Now().UTC()
+		r.Errors = append(r.Errors, RunError{Message: "the agent stopped before the run ended (a crash or a kill); its work resumes from the queue"})
+		if err := e.saveRun(&r); err != nil {
+			return fmt.Errorf("record interrupted run %s: %w", r.ID, err)
+		}
+		e.d.Log.Warn().Str("process", r.Process).Str("run", r.ID).Msg("run interrupted: the agent stopped before it ended")
+	}
+	return nil
 }
 
 // runSeq reads the sequence number of a run id "<process>-<seq>".

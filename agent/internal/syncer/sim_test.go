@@ -29,6 +29,8 @@ type world struct {
 	eng   *Engine
 	proc  Process
 	st    *store.Store
+	dir   string
+	key   []byte
 }
 
 func strp(s string) *string { return &s }
@@ -37,22 +39,15 @@ func newWorld(t *testing.T, conflict string) *world {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
+	dir := t.TempDir()
+	st, err := store.Create(store.Options{Dir: dir, Key: key})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	w := &world{t: t, clock: &simClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, st: st}
+	w := &world{t: t, clock: &simClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, st: st, dir: dir, key: key}
 	w.a, w.b = newMemsys("HELP", w.clock), newMemsys("ENG", w.clock)
-	w.eng = New(Deps{
-		Store: st, Bus: events.New(100, nil), Log: zerolog.Nop(), Now: w.clock.now,
-		Open: func(id string) (connector.Connector, error) {
-			if id == "sysA" {
-				return w.a, nil
-			}
-			return w.b, nil
-		},
-	})
+	w.eng = New(w.deps(st, "sysA", "sysB"))
 	status := &mapping.ValueMap{Pairs: []mapping.ValuePair{{A: "new", B: "open"}, {A: "solved", B: "resolved"}, {A: "closed", B: "closed"}},
 		DefaultA: strp("new"), DefaultB: strp("open")}
 	w.proc = Process{
@@ -75,6 +70,32 @@ func newWorld(t *testing.T, conflict string) *world {
 		t.Fatal(err)
 	}
 	return w
+}
+
+// deps are the engine's dependencies with the two systems configured under
+// the ids a and b (a re-created system gets a new id, same URL).
+func (w *world) deps(st *store.Store, a, b string) Deps {
+	return Deps{
+		Store: st, Bus: events.New(100, nil), Log: zerolog.Nop(), Now: w.clock.now,
+		Open: func(id string) (connector.Connector, error) {
+			switch id {
+			case a:
+				return w.a, nil
+			case b:
+				return w.b, nil
+			}
+			return nil, fmt.Errorf("system %s: %w", id, ErrNotFound)
+		},
+		SystemURL: func(id string) string {
+			switch id {
+			case a:
+				return "https://help.example"
+			case b:
+				return "https://eng.example"
+			}
+			return ""
+		},
+	}
 }
 
 func (w *world) run() Run {

@@ -21,6 +21,10 @@ import (
 //	perr/<proc>/<side>/<entity>         Parked: a permanent failure
 //	run/<proc>/<seq>                    Run
 //	runseq/<proc>                       last run seq
+//	running/<proc>                      the run in progress (interrupted if found at start)
+//	mark/<proc>/<side>/<marker>         entity id: the markers the side's polls read
+//	lwait/<proc>/<side>/<target>/<src>  a link of src waits for target's pair
+//	excl/<proc>/<side>/<entity>         Exclusion: unpaired by an administrator
 
 func esc(id string) string { return url.PathEscape(id) }
 
@@ -47,6 +51,29 @@ func keyRun(proc string, seq uint64) string {
 }
 func prefixRuns(proc string) string { return "run/" + proc + "/" }
 func keyRunSeq(proc string) string  { return "runseq/" + proc }
+func keyRunning(proc string) string { return "running/" + proc }
+func keyMark(proc string, s Side, marker string) string {
+	return "mark/" + proc + "/" + string(s) + "/" + esc(marker)
+}
+func keyWait(proc string, s Side, target, src string) string {
+	return prefixWait(proc, s, target) + esc(src)
+}
+func prefixWait(proc string, s Side, target string) string {
+	return "lwait/" + proc + "/" + string(s) + "/" + esc(target) + "/"
+}
+func keyExcluded(proc string, s Side, e string) string {
+	return "excl/" + proc + "/" + string(s) + "/" + esc(e)
+}
+
+// stateprefixes are every key prefix of a process's state (its deletion
+// removes them all).
+func statePrefixes(proc string) []string {
+	var out []string
+	for _, p := range []string{"hook", "pair", "pidx", "intent", "queue", "wm", "perr", "run", "running", "mark", "lwait", "excl"} {
+		out = append(out, p+"/"+proc+"/")
+	}
+	return append(out, keyRunSeq(proc), keyRunning(proc))
+}
 
 // EntityRef is what the pair registry knows of one entity.
 type EntityRef struct {
@@ -75,8 +102,12 @@ type Base struct {
 // Pair states.
 const (
 	PairSynced = "synced"
-	PairError  = "error"
-	PairHeld   = "held"
+	PairError  = "error" // parked: a permanent failure
+	PairHeld   = "held"  // fields in conflict await an administrator
+	// PairDeleted: one side's entity was deleted; the other is kept as the
+	// deletion policy left it, and nothing is created again until an
+	// administrator unpairs, recreates or applies a policy.
+	PairDeleted = "deleted"
 )
 
 // Pair links one entity in A to one in B.
@@ -95,8 +126,22 @@ type Pair struct {
 	Comments     map[string]string `json:"comments,omitempty"`    // "a:<id>" <-> "b:<id>", both directions
 	Attachments  map[string]string `json:"attachments,omitempty"` // as Comments
 	Links        map[string]bool   `json:"links,omitempty"`       // synced links: "<type>|<a target>|<b target>"
-	CreatedAt    time.Time         `json:"createdAt"`
-	LastSyncedAt time.Time         `json:"lastSyncedAt"`
+	// CommentSums holds, per original comment ("a:<id>"), the hash of the
+	// body last copied, so an edit of the original reaches its copy.
+	CommentSums map[string]string `json:"commentSums,omitempty"`
+	// AttachmentOrigins names the originals among Attachments ("a:<id>"),
+	// whose deletion deletes their copy.
+	AttachmentOrigins map[string]bool `json:"attachmentOrigins,omitempty"`
+	// Gone names the side whose entity was deleted (state deleted).
+	Gone Side `json:"gone,omitempty"`
+	// Divergences say what could not be mirrored (a system that cannot
+	// edit or delete a comment, say): reported, never silent.
+	Divergences []string `json:"divergences,omitempty"`
+	// WaitingLinks counts links whose target has no pair yet; each is made
+	// when its target gets one.
+	WaitingLinks int       `json:"waitingLinks,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	LastSyncedAt time.Time `json:"lastSyncedAt"`
 }
 
 // Ref returns the side's entity.
@@ -115,14 +160,30 @@ type Intent struct {
 	At        time.Time `json:"at"`
 }
 
-// QueueItem is one entity to work; it stays until worked or parked.
+// QueueItem is one entity to work. It stays until all of the entity's work
+// (fields, comments, attachments, links) is done, or it is parked.
 type QueueItem struct {
 	Side      Side      `json:"side"`
 	Entity    string    `json:"entity"`
-	Attempts  int       `json:"attempts"`
+	Attempts  int       `json:"attempts"` // of the step that failed last
 	NotBefore time.Time `json:"notBefore"`
 	LastError string    `json:"lastError,omitempty"`
 	Enqueued  time.Time `json:"enqueued"`
+	// Gen grows whenever the entity is queued again while queued: the
+	// worker that read an older one leaves the entry for the next run.
+	Gen int64 `json:"gen,omitempty"`
+	// Steps counts failed attempts per step (read, fields, comments,
+	// attachments, links); a step that succeeds starts again at zero.
+	Steps map[string]int `json:"steps,omitempty"`
+	// Step is the step that failed last.
+	Step string `json:"step,omitempty"`
+}
+
+// Exclusion keeps an entity out of sync: an administrator unpaired it.
+type Exclusion struct {
+	Actor string    `json:"actor"`
+	At    time.Time `json:"at"`
+	Peer  string    `json:"peer,omitempty"` // the other side's entity it was paired with
 }
 
 // Watermark is where the next poll of a side starts.
@@ -139,6 +200,7 @@ type Parked struct {
 	Pair     string    `json:"pair,omitempty"`
 	Error    string    `json:"error"`
 	Attempts int       `json:"attempts"`
+	Step     string    `json:"step,omitempty"` // the step that failed
 	At       time.Time `json:"at"`
 }
 
@@ -152,6 +214,7 @@ type Counts struct {
 	Skipped   int `json:"skipped"`
 	Failed    int `json:"failed"`
 	Conflicts int `json:"conflicts"`
+	Deleted   int `json:"deleted"`
 }
 
 // ConflictRecord names a conflict and how it was resolved: never silent.
@@ -183,6 +246,9 @@ type Run struct {
 	Conflicts []ConflictRecord `json:"conflicts,omitempty"`
 	Errors    []RunError       `json:"errors,omitempty"`
 	Requests  int              `json:"requests,omitempty"`
+	// Interrupted: the agent stopped (a crash, a kill) before the run
+	// ended; recorded at the next start.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 func newID() string {
