@@ -139,3 +139,87 @@ type ErrorsRetryParams struct {
 type ErrorsRetryResult struct {
 	Retried int `json:"retried"`
 }
+
+// PairRefParams name one pair of a process.
+type PairRefParams struct {
+	Process string `json:"process"`
+	Pair    string `json:"pair"`
+}
+
+// PairResult is one pair with its pending work and state in words.
+type PairResult struct {
+	Pair json.RawMessage `json:"pair"`
+}
+
+// PairValuesResult is both sides' current values of a pair's fields, read
+// live for the administrator who asked; never stored.
+type PairValuesResult struct {
+	Fields json.RawMessage `json:"fields"`
+}
+
+// PairsResolveParams settle held fields one by one: field ("<a>|<b>") to
+// the side ("a" or "b") whose value wins.
+type PairsResolveParams struct {
+	Process string            `json:"process"`
+	Pair    string            `json:"pair"`
+	Fields  map[string]string `json:"fields"`
+}
+
+// PairsUnpairParams name pairs to unpair.
+type PairsUnpairParams struct {
+	Process string   `json:"process"`
+	Pairs   []string `json:"pairs"`
+}
+
+// CountResult counts what a call changed.
+type CountResult struct {
+	Count int `json:"count"`
+}
+
+// PairsRelinkParams pair entity A with entity B, each by id or key.
+type PairsRelinkParams struct {
+	Process string `json:"process"`
+	A       string `json:"a"`
+	B       string `json:"b"`
+}
+
+// PairsRelinkResult is the new pair, and the entities its old pairs left
+// alone (excluded from sync until relinked).
+type PairsRelinkResult struct {
+	Pair     json.RawMessage `json:"pair"`
+	Excluded []string        `json:"excluded"`
+}
+
+// PairsApplyDeletionParams apply a deletion policy to a pair whose entity
+// was deleted.
+type PairsApplyDeletionParams struct {
+	Process string `json:"process"`
+	Pair    string `json:"pair"`
+	Action  string `json:"action"` // ignore, mirror, mark
+}
+
+// PairsAdoptParams adopt pairs that already exist on both sides: a CSV of
+// key pairs, or a field of each side to match.
+type PairsAdoptParams struct {
+	Process string `json:"process"`
+	CSV     string `json:"csv,omitempty"`
+	MatchA  string `json:"matchA,omitempty"`
+	MatchB  string `json:"matchB,omitempty"`
+	DryRun  bool   `json:"dryRun"`
+}
+
+// PairsAdoptResult says what an adoption found and did.
+type PairsAdoptResult struct {
+	Result json.RawMessage `json:"result"`
+}
+
+// QueueListParams select a process's queue.
+type QueueListParams struct {
+	Process string `json:"process"`
+	Limit   int    `json:"limit,omitempty"`
+}
+
+// QueueListResult is a process's queue.
+type QueueListResult struct {
+	Queue json.RawMessage `json:"queue"`
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -58,4 +59,34 @@ func ParseMarker(text string) (m Marker, ok bool) {
 		return Marker{}, false
 	}
 	return Marker{System: sys, Key: key}, true
+}
+
+// HideMarker ends a Markdown or HTML body with marker as an HTML comment:
+// invisible where the body is rendered, and read back by SplitMarker. It
+// is how connectors whose systems keep comment bodies as written store a
+// comment's marker (NewComment.Marker): once, after the text.
+func HideMarker(body, marker string) string {
+	if marker == "" {
+		return body
+	}
+	return strings.TrimRight(body, " \t\r\n") + "\n\n<!-- " + strings.ReplaceAll(marker, "--", "- -") + " -->"
+}
+
+// hiddenMarker matches a marker HideMarker wrote at the end of a body, and
+// the doubled form older releases wrote (the engine's own comment, wrapped
+// again by the connector with its dashes escaped).
+var hiddenMarker = regexp.MustCompile(`\s*<!-- (?:<!- - )?(lockstep:[^\s<>]+?)(?: - ->)? -->\s*$`)
+
+// SplitMarker takes the markers HideMarker (or an older release) left at the
+// end of a body out of it: the text as its author wrote it, and the first
+// marker ("" when there is none).
+func SplitMarker(body string) (text, marker string) {
+	for {
+		m := hiddenMarker.FindStringSubmatchIndex(body)
+		if m == nil {
+			return body, marker
+		}
+		marker = body[m[2]:m[3]]
+		body = body[:m[0]]
+	}
 }

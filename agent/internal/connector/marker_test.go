@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -95,5 +96,27 @@ func TestParseMarkerReadsTextBack(t *testing.T) {
 		if _, ok := ParseMarker(bad); ok {
 			t.Errorf("ParseMarker(%q) accepted", bad)
 		}
+	}
+}
+
+func TestHiddenMarkerRoundTripsOnce(t *testing.T) {
+	for _, body := range []string{"It rattles.", "Two\n\nparagraphs\n", "", "Mentions <!-- a comment --> inside"} {
+		stored := HideMarker(body, "lockstep:a:17")
+		if n := strings.Count(stored, "lockstep:"); n != 1 {
+			t.Fatalf("HideMarker(%q) holds %d markers: %q", body, n, stored)
+		}
+		text, marker := SplitMarker(stored)
+		if marker != "lockstep:a:17" || text != strings.TrimRight(body, " \t\r\n") {
+			t.Errorf("SplitMarker(%q) = %q, %q", stored, text, marker)
+		}
+	}
+	// What older releases stored: the engine's marker in the body, wrapped
+	// again by the connector.
+	old := "**Ann** wrote in HELP-1:\n\nIt rattles.\n\n<!-- lockstep:a:1 -->\n\n<!-- <!- - lockstep:a:1 - -> -->"
+	if text, marker := SplitMarker(old); marker != "lockstep:a:1" || text != "**Ann** wrote in HELP-1:\n\nIt rattles." {
+		t.Errorf("SplitMarker(old) = %q, %q", text, marker)
+	}
+	if text, marker := SplitMarker("no marker <!-- here --> at all"); marker != "" || text != "no marker <!-- here --> at all" {
+		t.Errorf("a plain HTML comment read as a marker: %q %q", text, marker)
 	}
 }

@@ -34,6 +34,7 @@ func (s *Server) register() {
 	s.registerStreams()
 	s.registerSupport()
 	s.registerProcesses()
+	s.registerPairs()
 	s.registerLicense()
 
 	Handle(s, protocol.AuditList, func(ctx context.Context, c *Call, p apitype.AuditListParams) (apitype.AuditListResult, error) {

@@ -125,7 +125,7 @@ func (s *Server) registerProcesses() {
 	Handle(s, protocol.PairsList, func(ctx context.Context, c *Call, p apitype.PairsListParams) (apitype.PairsListResult, error) {
 		pairs, next, err := eng().Pairs(p.Process, p.Query, p.Cursor, p.Limit)
 		if pairs == nil {
-			pairs = []syncer.Pair{}
+			pairs = []syncer.PairView{}
 		}
 		return apitype.PairsListResult{Pairs: raw(pairs), Cursor: next}, err
 	})

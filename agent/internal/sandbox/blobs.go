@@ -19,6 +19,8 @@ type blobStore interface {
 	// bytes is refused with a too_large *Error and nothing is kept.
 	put(id int64, content io.Reader, limit int64) (int64, *Error)
 	open(id int64) (io.ReadSeekCloser, error)
+	// remove drops an attachment's content (gone already is fine).
+	remove(id int64)
 }
 
 type memBlobs struct {
@@ -57,7 +59,15 @@ func (m *memBlobs) open(id int64) (io.ReadSeekCloser, error) {
 	return memReader{bytes.NewReader(b)}, nil
 }
 
+func (m *memBlobs) remove(id int64) {
+	m.mu.Lock()
+	delete(m.data, id)
+	m.mu.Unlock()
+}
+
 type dirBlobs struct{ dir string }
+
+func (d *dirBlobs) remove(id int64) { _ = os.Remove(d.path(id)) } // a leftover file is only wasted space
 
 func newDirBlobs(dir string) (*dirBlobs, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {

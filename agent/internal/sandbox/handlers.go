@@ -105,7 +105,12 @@ func (s *Server) getSchema(w http.ResponseWriter, r *http.Request, _ Token) {
 
 func (s *Server) listItems(w http.ResponseWriter, r *http.Request, _ Token) {
 	q := r.URL.Query()
-	query := Query{Project: q.Get("project"), Cursor: q.Get("cursor"), RemoteLinkGlobalID: q.Get("remote_link_global_id")}
+	query := Query{Project: q.Get("project"), Cursor: q.Get("cursor"), RemoteLinkGlobalID: q.Get("remote_link_global_id"),
+		RemoteLinks: q.Get("expand") == "remoteLinks", IncludeDeleted: q.Get("include_deleted") == "true"}
+	if v := q.Get("expand"); v != "" && v != "remoteLinks" {
+		writeError(w, invalid("expand", "must be remoteLinks"))
+		return
+	}
 	if v := q.Get("updated_since"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
@@ -153,12 +158,25 @@ func (s *Server) createItem(w http.ResponseWriter, r *http.Request, _ Token) {
 }
 
 func (s *Server) getItem(w http.ResponseWriter, r *http.Request, _ Token) {
-	it, err := s.store.GetItem(r.PathValue("id"))
+	expand := r.URL.Query().Get("expand")
+	if expand != "" && expand != "remoteLinks" {
+		writeError(w, invalid("expand", "must be remoteLinks"))
+		return
+	}
+	it, err := s.store.getItem(r.PathValue("id"), expand == "remoteLinks")
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	writeItem(w, http.StatusOK, it)
+}
+
+func (s *Server) deleteItem(w http.ResponseWriter, r *http.Request, _ Token) {
+	if err := s.store.DeleteItem(r.PathValue("id")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) patchItem(w http.ResponseWriter, r *http.Request, _ Token) {

@@ -81,6 +81,32 @@ func (s *Server) editComment(w http.ResponseWriter, r *http.Request, _ Token) {
 	writeJSON(w, http.StatusOK, c)
 }
 
+func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request, _ Token) {
+	cid, err := strconv.ParseInt(r.PathValue("cid"), 10, 64)
+	if err != nil {
+		writeError(w, notFound("comment %s not found", r.PathValue("cid")))
+		return
+	}
+	if err := s.store.DeleteComment(r.PathValue("id"), cid); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) deleteAttachment(w http.ResponseWriter, r *http.Request, _ Token) {
+	id, perr := attachmentID(r)
+	if perr != nil {
+		writeError(w, perr)
+		return
+	}
+	if err := s.store.DeleteAttachment(id); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) listAttachments(w http.ResponseWriter, r *http.Request, _ Token) {
 	list, err := s.store.Attachments(r.PathValue("id"))
 	if err != nil {

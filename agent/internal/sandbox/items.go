@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/url"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -80,13 +81,22 @@ func (s *Store) CreateItem(n NewItem) (Item, error) {
 
 // GetItem returns an item by numeric id or key (HELP-3).
 func (s *Store) GetItem(idOrKey string) (Item, error) {
+	return s.getItem(idOrKey, false)
+}
+
+// getItem returns an item, with its remote links when asked.
+func (s *Store) getItem(idOrKey string, remote bool) (Item, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	it, err := s.lookup(idOrKey)
 	if err != nil {
 		return Item{}, err
 	}
-	return it.Item.clone(), nil
+	out := it.Item.clone()
+	if remote {
+		out.RemoteLinks = slices.Clone(it.remote)
+	}
+	return out, nil
 }
 
 // lookup finds an item; callers hold a lock.
@@ -301,12 +311,18 @@ type Query struct {
 	// RemoteLinkGlobalID, when set, finds the items carrying a remote link
 	// with this globalId instead (no paging: there are few).
 	RemoteLinkGlobalID string
+	// RemoteLinks includes each item's remote links (expand=remoteLinks).
+	RemoteLinks bool
+	// IncludeDeleted adds, on the last page, the items deleted at or after
+	// UpdatedSince (include_deleted=true).
+	IncludeDeleted bool
 }
 
 // ItemPage is one page of items, ascending by (updated, id).
 type ItemPage struct {
-	Items      []Item `json:"items"`
-	NextCursor string `json:"nextCursor"` // empty on the last page
+	Items      []Item      `json:"items"`
+	Deleted    []Tombstone `json:"deleted,omitempty"`
+	NextCursor string      `json:"nextCursor"` // empty on the last page
 }
 
 // ListItems pages through a project's items in update order. Items changed
@@ -347,11 +363,18 @@ func (s *Store) ListItems(q Query) (ItemPage, error) {
 	}
 	end := min(len(p.order), start+q.Limit)
 	for _, it := range p.order[start:end] {
-		page.Items = append(page.Items, it.Item.clone())
+		out := it.Item.clone()
+		if q.RemoteLinks {
+			out.RemoteLinks = slices.Clone(it.remote)
+		}
+		page.Items = append(page.Items, out)
 	}
 	if end < len(p.order) && len(page.Items) > 0 {
 		last := page.Items[len(page.Items)-1]
 		page.NextCursor = encodeCursor(last.Updated, last.ID)
+	} else if q.IncludeDeleted {
+		i := sort.Search(len(p.deleted), func(i int) bool { return !p.deleted[i].Deleted.Before(q.UpdatedSince) })
+		page.Deleted = slices.Clone(p.deleted[i:])
 	}
 	return page, nil
 }

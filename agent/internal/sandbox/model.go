@@ -85,6 +85,15 @@ type Item struct {
 	Created      time.Time      `json:"created"`
 	Updated      time.Time      `json:"updated"`
 	Version      int64          `json:"version"`
+	// RemoteLinks are included only when asked for (expand=remoteLinks).
+	RemoteLinks []RemoteLink `json:"remoteLinks,omitempty"`
+}
+
+// Tombstone is a deleted item, as lists of changes report it.
+type Tombstone struct {
+	ID      int64     `json:"id"`
+	Key     string    `json:"key"`
+	Deleted time.Time `json:"deleted"`
 }
 
 // Comment on an item. Body is Markdown.

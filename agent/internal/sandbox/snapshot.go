@@ -30,7 +30,8 @@ type snapshot struct {
 
 type snapProject struct {
 	Project
-	Counter int64 `json:"counter"`
+	Counter int64       `json:"counter"`
+	Deleted []Tombstone `json:"deleted,omitempty"`
 }
 
 type snapItem struct {
@@ -50,7 +51,7 @@ func (s *Store) marshal() ([]byte, error) {
 	}
 	for _, k := range s.projKeys {
 		p := s.projects[k]
-		snap.Projects = append(snap.Projects, snapProject{Project: p.Project, Counter: p.counter})
+		snap.Projects = append(snap.Projects, snapProject{Project: p.Project, Counter: p.counter, Deleted: p.deleted})
 		for _, it := range p.order {
 			snap.Items = append(snap.Items, snapItem{Item: it.Item, Comments: it.comments, Attachments: it.attachments, RemoteLinks: it.remote})
 		}
@@ -87,7 +88,7 @@ func (s *Store) unmarshal(data []byte) error {
 		s.userIDs = append(s.userIDs, u.ID)
 	}
 	for _, p := range snap.Projects {
-		s.projects[p.Key] = &projectState{Project: p.Project, counter: p.Counter}
+		s.projects[p.Key] = &projectState{Project: p.Project, counter: p.Counter, deleted: p.Deleted}
 		s.projKeys = append(s.projKeys, p.Key)
 	}
 	for _, si := range snap.Items {

@@ -52,6 +52,8 @@ type projectState struct {
 	// change stamps an item with a server-wide maximum time, so a changed
 	// item always moves to the end: pages never miss it.
 	order []*item
+	// deleted holds the project's deleted items, oldest first.
+	deleted []Tombstone
 }
 
 type item struct {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
@@ -289,13 +288,14 @@ func (e *Engine) Plan(ctx context.Context, id string) ([]PlanItem, error) {
 	return c.plan, nil
 }
 
-// Pairs lists a process's pairs, optionally filtered by key or title.
-func (e *Engine) Pairs(proc, query, cursor string, limit int) ([]Pair, string, error) {
+// Pairs lists a process's pairs, optionally filtered by key or title, each
+// with its pending work and its state in words.
+func (e *Engine) Pairs(proc, query, cursor string, limit int) ([]PairView, string, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
 	q := strings.ToLower(query)
-	var out []Pair
+	var out []PairView
 	next := ""
 	prefix := "pair/"
 	if proc != "" {
@@ -318,7 +318,7 @@ func (e *Engine) Pairs(proc, query, cursor string, limit int) ([]Pair, string, e
 				next = k
 				return store.ErrStop
 			}
-			out = append(out, p)
+			out = append(out, e.view(tx, p))
 			return nil
 		})
 	})
@@ -447,35 +447,6 @@ func (e *Engine) Retry(proc string, side Side, entity string) (int, error) {
 		e.Trigger(proc, "retry")
 	}
 	return n, err
-}
-
-// Resolve settles a held pair: winner "a" or "b" overwrites the other side's
-// conflicting fields on the next run.
-func (e *Engine) Resolve(actor, proc, pairID, winner string) error {
-	if winner != "a" && winner != "b" {
-		return &ValidationError{Errors: []FieldError{{Field: "winner", Message: "must be a or b"}}}
-	}
-	return e.d.Store.Update(func(tx *store.Tx) error {
-		var p Pair
-		if err := tx.Get(keyPair(proc, pairID), &p); err != nil {
-			return fmt.Errorf("pair %s: %w", pairID, ErrNotFound)
-		}
-		if p.Resolve == nil {
-			p.Resolve = map[string]Side{}
-		}
-		for _, f := range p.Held {
-			p.Resolve[f] = Side(winner)
-		}
-		p.State, p.Held = PairSynced, nil
-		if err := tx.Put(keyPair(proc, pairID), p); err != nil {
-			return err
-		}
-		side := SideA
-		if winner == "b" {
-			side = SideB
-		}
-		return enqueueTx(tx, proc, QueueItem{Side: side, Entity: p.Ref(side).ID}, time.Now())
-	})
 }
 
 // RunAsync starts a run now without waiting for it: an active process is

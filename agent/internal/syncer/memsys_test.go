@@ -253,7 +253,11 @@ func (m *memsys) Get(_ context.Context, ref connector.Ref) (connector.Entity, er
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	it, ok := m.items[ref.ID]
+	id := ref.ID
+	if id == "" {
+		id = strings.TrimPrefix(ref.Key, m.prefix+"-")
+	}
+	it, ok := m.items[id]
 	if !ok {
 		return connector.Entity{}, connector.ErrNotFound
 	}

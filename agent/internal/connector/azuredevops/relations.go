@@ -123,7 +123,8 @@ func (c *Conn) comment(wc wireComment) connector.Comment {
 	if err != nil {
 		body = wc.Text
 	}
-	return connector.Comment{ID: strconv.Itoa(wc.ID), Body: body, CreatedAt: parseTime(wc.CreatedDate),
+	body, marker := connector.SplitMarker(body)
+	return connector.Comment{ID: strconv.Itoa(wc.ID), Body: body, Marker: marker, CreatedAt: parseTime(wc.CreatedDate),
 		Author: connector.User{ID: wc.CreatedBy.ID, Email: wc.CreatedBy.UniqueName, Name: wc.CreatedBy.DisplayName}}
 }
 
@@ -160,7 +161,7 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 // AddComment posts a comment as the token's user. Comments are HTML: the
 // Markdown is converted and the marker kept twice, as an HTML comment
 // (invisible, if the service keeps it) and as a small footer that survives
-// any sanitizer; Body has it back as the HTML comment when read.
+// any sanitizer; it is read back into Comment.Marker.
 func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.NewComment) (connector.Comment, error) {
 	project, id, err := c.itemProject(ctx, ref)
 	if err != nil {

@@ -124,7 +124,7 @@ func RunContract(t *testing.T, open func(t *testing.T) (connector.Connector, str
 	})
 
 	t.Run("Comments", func(t *testing.T) {
-		mark := "lockstep-comment-" + run
+		mark := "lockstep:a:" + run
 		added, err := c.AddComment(ctx, created.Ref, connector.NewComment{Body: "Hello from **" + run + "**", Marker: mark})
 		if errors.Is(err, errors.ErrUnsupported) {
 			t.Skip(err)
@@ -137,8 +137,47 @@ func RunContract(t *testing.T, open func(t *testing.T) (connector.Connector, str
 			t.Fatal(err)
 		}
 		i := slices.IndexFunc(list, func(cm connector.Comment) bool { return cm.ID == added.ID })
-		if i < 0 || !strings.Contains(list[i].Body, "Hello from") || !strings.Contains(list[i].Body, mark) {
-			t.Fatalf("comments %+v lack %+v (with its marker)", list, added)
+		if i < 0 || !strings.Contains(list[i].Body, "Hello from") {
+			t.Fatalf("comments %+v lack %+v", list, added)
+		}
+		// The marker is read back once, apart from the text.
+		if list[i].Marker != mark || strings.Contains(list[i].Body, "lockstep:") {
+			t.Fatalf("comment read back with marker %q and body %q: want the marker %q apart from the text", list[i].Marker, list[i].Body, mark)
+		}
+		ed, ok := c.(connector.CommentEditor)
+		if !ok {
+			return
+		}
+		edited, err := ed.UpdateComment(ctx, created.Ref, added.ID, connector.NewComment{Body: "Edited by " + run, Marker: mark})
+		if err != nil || edited.ID != added.ID {
+			t.Fatalf("UpdateComment = %+v, %v", edited, err)
+		}
+		list, _ = c.Comments(ctx, created.Ref)
+		if i := slices.IndexFunc(list, func(cm connector.Comment) bool { return cm.ID == added.ID }); i < 0 || list[i].Body != "Edited by "+run || list[i].Marker != mark {
+			t.Fatalf("after the edit: %+v", list)
+		}
+		if err := ed.DeleteComment(ctx, created.Ref, added.ID); err != nil {
+			t.Fatal(err)
+		}
+		list, _ = c.Comments(ctx, created.Ref)
+		if slices.ContainsFunc(list, func(cm connector.Comment) bool { return cm.ID == added.ID }) {
+			t.Fatal("a deleted comment is still listed")
+		}
+	})
+
+	t.Run("Markers", func(t *testing.T) {
+		ix, ok := c.(connector.MarkerIndexer)
+		if !ok || !ix.IndexesMarkers() {
+			t.Skip("the connector does not read markers back")
+		}
+		got, err := c.Get(ctx, created.Ref)
+		if err != nil || got.Marker != marker.Text() {
+			t.Fatalf("Get read the marker %q (%v), want %q", got.Marker, err, marker.Text())
+		}
+		changed := Entities(Pages(t, ctx, c, project, created.UpdatedAt, maxPages))
+		i := slices.IndexFunc(changed, func(e connector.Entity) bool { return e.ID == created.ID })
+		if i < 0 || changed[i].Marker != marker.Text() {
+			t.Fatalf("Changes read the marker of %s as %+v, want %q", created.ID, changed, marker.Text())
 		}
 	})
 
@@ -194,6 +233,46 @@ func RunContract(t *testing.T, open func(t *testing.T) (connector.Connector, str
 		}
 		if has() {
 			t.Fatal("removed link still listed")
+		}
+	})
+
+	t.Run("AttachmentDelete", func(t *testing.T) {
+		del, ok := c.(connector.AttachmentDeleter)
+		if !ok {
+			t.Skip("the connector cannot delete attachments")
+		}
+		content := "to be deleted " + run
+		a, err := c.Upload(ctx, created.Ref, "delete-"+run+".txt", "text/plain", int64(len(content)), strings.NewReader(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := del.DeleteAttachment(ctx, created.Ref, a); err != nil {
+			t.Fatal(err)
+		}
+		list, err := c.Attachments(ctx, created.Ref)
+		if err != nil || slices.ContainsFunc(list, func(x connector.Attachment) bool { return x.ID == a.ID }) {
+			t.Fatalf("after the delete: %+v, %v", list, err)
+		}
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		del, ok := c.(connector.Deleter)
+		if !ok {
+			t.Skip("the connector cannot delete entities")
+		}
+		doomed, err := c.Create(ctx, project, typ, connector.Fields{"title": "Contract " + run + " doomed"},
+			connector.Marker{System: marker.System, Key: marker.Key + "-doomed"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := del.Delete(ctx, doomed.Ref); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Get(ctx, doomed.Ref); !errors.Is(err, connector.ErrNotFound) {
+			t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
+		}
+		if err := del.Delete(ctx, doomed.Ref); err != nil && !errors.Is(err, connector.ErrNotFound) {
+			t.Fatalf("a second Delete: %v, want nil or ErrNotFound", err)
 		}
 	})
 

@@ -208,8 +208,8 @@ func TestServerCommentMarkerProperty(t *testing.T) {
 	})
 	ctx := context.Background()
 	ref := connector.Ref{Key: "HELP-1"}
-	added, err := c.AddComment(ctx, ref, connector.NewComment{Body: "copied\n\n" + mark, Marker: mark})
-	if err != nil || !strings.Contains(added.Body, mark) {
+	added, err := c.AddComment(ctx, ref, connector.NewComment{Body: "copied", Marker: mark})
+	if err != nil || added.Marker != "lockstep:a:42" || strings.Contains(added.Body, "lockstep:") {
 		t.Fatalf("AddComment = %+v, %v", added, err)
 	}
 	var sent struct {
@@ -229,7 +229,7 @@ func TestServerCommentMarkerProperty(t *testing.T) {
 		t.Fatalf("sent comment %+v", sent)
 	}
 	list, err := c.Comments(ctx, ref)
-	if err != nil || len(list) != 1 || strings.Count(list[0].Body, mark) != 1 {
+	if err != nil || len(list) != 1 || list[0].Marker != "lockstep:a:42" || strings.Contains(list[0].Body, "lockstep:") {
 		t.Fatalf("Comments = %+v, %v", list, err)
 	}
 }

@@ -432,14 +432,14 @@ func TestCommentsAndConversion(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			marker := "<!-- lockstep:a:42 -->"
-			body := "**Ann** wrote in X-1:\n\nSee `cfg` and [docs](https://docs.example).\n\n" + marker
+			marker := "lockstep:a:42"
+			body := "**Ann** wrote in X-1:\n\nSee `cfg` and [docs](https://docs.example)."
 			added, err := c.AddComment(ctx, en.Ref, connector.NewComment{Body: body, Marker: marker})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if added.Body != body {
-				t.Fatalf("added body %q, want %q", added.Body, body)
+			if added.Body != body || added.Marker != marker {
+				t.Fatalf("added body %q marker %q, want %q and %q", added.Body, added.Marker, body, marker)
 			}
 			for i := range 4 {
 				if _, err := c.AddComment(ctx, en.Ref, connector.NewComment{Body: fmt.Sprintf("reply %d", i)}); err != nil {
@@ -450,7 +450,7 @@ func TestCommentsAndConversion(t *testing.T) {
 			if err != nil || len(list) != 5 {
 				t.Fatalf("comments across pages: %d, %v", len(list), err)
 			}
-			if list[0].Body != body || list[0].Author.Name != "Ada Admin" || list[4].Body != "reply 3" {
+			if list[0].Body != body || list[0].Marker != marker || list[0].Author.Name != "Ada Admin" || list[4].Body != "reply 3" || list[4].Marker != "" {
 				t.Fatalf("comments %+v", list)
 			}
 		})

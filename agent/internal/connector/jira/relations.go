@@ -57,6 +57,7 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 
 func (c *Conn) comment(wc wireComment) connector.Comment {
 	body, _ := c.richToMarkdown(wc.Body).(string)
+	cm := connector.Comment{ID: wc.ID, Author: c.user(wc.Author), Body: body, CreatedAt: parseTime(wc.Created)}
 	for _, p := range wc.Properties {
 		if p.Key != commentProperty {
 			continue
@@ -64,25 +65,25 @@ func (c *Conn) comment(wc wireComment) connector.Comment {
 		var v struct {
 			Marker string `json:"marker"`
 		}
-		if json.Unmarshal(p.Value, &v) == nil && v.Marker != "" && !strings.Contains(body, v.Marker) {
-			body = strings.TrimRight(body, "\n") + "\n\n" + markerComment(v.Marker)
+		if json.Unmarshal(p.Value, &v) == nil && v.Marker != "" {
+			cm.Marker = bareMarker(v.Marker)
 		}
 	}
-	return connector.Comment{ID: wc.ID, Author: c.user(wc.Author), Body: body, CreatedAt: parseTime(wc.Created)}
+	return cm
 }
 
-// markerComment is the marker as an HTML comment, the form the engine
-// writes and recognises.
-func markerComment(m string) string {
-	if strings.HasPrefix(m, "<!--") {
-		return m
+// bareMarker is a comment marker without the HTML comment older releases
+// stored it in ("<!-- lockstep:a:1 -->").
+func bareMarker(m string) string {
+	if _, marker := connector.SplitMarker(m); marker != "" {
+		return marker
 	}
-	return "<!-- " + strings.ReplaceAll(m, "--", "- -") + " -->"
+	return strings.TrimSpace(m)
 }
 
 // AddComment posts a comment as the API user. ADF and wiki markup have no
-// HTML comments, so the marker is stored as a comment property and added
-// back to the body on every read.
+// HTML comments, so the marker is stored as a comment property and read
+// back into Comment.Marker.
 func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.NewComment) (connector.Comment, error) {
 	path, err := issuePath(c.api, ref, "/comment")
 	if err != nil {
@@ -101,10 +102,7 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 		return connector.Comment{}, fmt.Errorf("add Jira comment to %s: %w", connector.RefName(ref), err)
 	}
 	cm := c.comment(wc)
-	if nc.Marker != "" && !strings.Contains(cm.Body, nc.Marker) {
-		// The create answer leaves properties out.
-		cm.Body = strings.TrimRight(cm.Body, "\n") + "\n\n" + markerComment(nc.Marker)
-	}
+	cm.Marker = bareMarker(nc.Marker) // the create answer leaves properties out
 	return cm, nil
 }
 

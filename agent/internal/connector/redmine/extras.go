@@ -38,15 +38,16 @@ func comment(j wireJournal) bool {
 }
 
 func (c *Conn) comment(j wireJournal) connector.Comment {
-	cm := connector.Comment{ID: itoa(j.ID), Body: c.readText(strings.ReplaceAll(j.Notes, "\r\n", "\n")), CreatedAt: j.CreatedOn}
+	notes, marker := connector.SplitMarker(strings.ReplaceAll(j.Notes, "\r\n", "\n"))
+	cm := connector.Comment{ID: itoa(j.ID), Body: c.readText(notes), Marker: marker, CreatedAt: j.CreatedOn}
 	if j.User != nil {
 		cm.Author = connector.User{ID: itoa(j.User.ID), Name: j.User.Name}
 	}
 	return cm
 }
 
-// AddComment adds a note as the key's user. The marker rides at the end
-// of the note as an HTML comment and stays in Body when read back. Redmine
+// AddComment adds a note as the key's user. The marker rides once at the
+// end of the note as an HTML comment, read back into Comment.Marker. Redmine
 // answers a note with 204 and no id, so the journal is found by its text.
 func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.NewComment) (connector.Comment, error) {
 	fail := func(err error) (connector.Comment, error) {
@@ -60,9 +61,7 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 	if err != nil {
 		return fail(err)
 	}
-	if nc.Marker != "" {
-		body = strings.TrimRight(body, " \t\n") + "\n\n<!-- " + strings.ReplaceAll(nc.Marker, "--", "- -") + " -->"
-	}
+	body = connector.HideMarker(body, nc.Marker)
 	// Sent as a POST overriding the method to PUT (Rails honours
 	// X-HTTP-Method-Override), so the client layer does not repeat it
 	// after an ambiguous failure: a second note would be a duplicate, and

@@ -162,26 +162,23 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 		if ownSubject(t.Data) != "" {
 			continue
 		}
+		body, marker := connector.SplitMarker(bodies[string(t.ID)])
 		out = append(out, connector.Comment{ID: string(t.ID), Author: c.user(ctx, string(t.Creator.ID)),
-			Body: bodies[string(t.ID)], CreatedAt: t.Created.Time})
+			Body: body, Marker: marker, CreatedAt: t.Created.Time})
 	}
 	return out, nil
 }
 
 // AddComment writes a comment (internal) or correspondence (public,
 // emailed to the requestors), as the commentAs setting says. The marker
-// rides in the text/plain body as an HTML comment, which RT keeps as
-// written and shows as text.
+// rides once at the end of the text/plain body as an HTML comment, which RT
+// keeps as written and shows as text, and is read back into Comment.Marker.
 func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.NewComment) (connector.Comment, error) {
 	id, err := ticketID(ref)
 	if err != nil {
 		return connector.Comment{}, fmt.Errorf("add RT comment: %w", err)
 	}
-	body := nc.Body
-	if nc.Marker != "" {
-		body += "\n\n<!-- " + strings.ReplaceAll(nc.Marker, "--", "- -") + " -->"
-	}
-	txn, err := c.postMessage(ctx, id, c.commentAs, "", body, nil)
+	txn, err := c.postMessage(ctx, id, c.commentAs, "", connector.HideMarker(nc.Body, nc.Marker), nil)
 	if err != nil {
 		return connector.Comment{}, fmt.Errorf("add RT %s to %s: %w", c.commentAs, id, err)
 	}
@@ -189,7 +186,7 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 	if err := c.getJSON(ctx, "/transaction/"+txn, nil, &t); err != nil {
 		return connector.Comment{}, fmt.Errorf("add RT %s to %s: read it back: %w", c.commentAs, id, err)
 	}
-	return connector.Comment{ID: txn, Author: c.user(ctx, string(t.Creator.ID)), Body: body, CreatedAt: t.Created.Time}, nil
+	return connector.Comment{ID: txn, Author: c.user(ctx, string(t.Creator.ID)), Body: nc.Body, Marker: nc.Marker, CreatedAt: t.Created.Time}, nil
 }
 
 // postMessage posts a comment or correspondence and returns its

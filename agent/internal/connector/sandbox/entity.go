@@ -45,7 +45,15 @@ func (c *Conn) entity(ctx context.Context, it wireItem) connector.Entity {
 		fields["cf."+k] = v
 	}
 	id := strconv.FormatInt(it.ID, 10)
+	marker := ""
+	for _, rl := range it.RemoteLinks {
+		if _, ok := connector.ParseMarker(rl.GlobalID); ok {
+			marker = rl.GlobalID
+			break
+		}
+	}
 	return connector.Entity{
+		Marker:    marker,
 		Ref:       connector.Ref{ID: id, Key: it.Key},
 		Type:      it.Type,
 		Title:     it.Title,
@@ -71,22 +79,40 @@ func (c *Conn) Get(ctx context.Context, ref connector.Ref) (connector.Entity, er
 		return connector.Entity{}, fmt.Errorf("get sandbox item: %w", err)
 	}
 	var it wireItem
-	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path}, nil, &it); err != nil {
+	q := url.Values{"expand": {"remoteLinks"}}
+	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodGet, Path: path, Query: q}, nil, &it); err != nil {
 		return connector.Entity{}, fmt.Errorf("get sandbox item %s: %w", connector.RefName(ref), err)
 	}
 	return c.entity(ctx, it), nil
 }
 
-// Changes pages through the project's items updated at or after since.
-// The sandbox's timestamps are exact and its cursor is stable under
-// concurrent changes (a changed item moves behind the cursor), so no
-// overlap is needed.
+// IndexesMarkers: items are read with their remote links, so every entity
+// says which marker it carries.
+func (c *Conn) IndexesMarkers() bool { return true }
+
+// Delete deletes an item (the "mirror" deletion policy).
+func (c *Conn) Delete(ctx context.Context, ref connector.Ref) error {
+	path, err := itemPath(ref)
+	if err != nil {
+		return fmt.Errorf("delete sandbox item: %w", err)
+	}
+	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodDelete, Path: path, Idempotent: true}, nil, nil); err != nil {
+		return fmt.Errorf("delete sandbox item %s: %w", connector.RefName(ref), err)
+	}
+	return nil
+}
+
+// Changes pages through the project's items updated at or after since,
+// with their remote links (so each says its marker), and on the last page
+// the items deleted since. The sandbox's timestamps are exact and its
+// cursor is stable under concurrent changes (a changed item moves behind
+// the cursor), so no overlap is needed.
 func (c *Conn) Changes(ctx context.Context, project string, since time.Time, cursor string) (connector.Page, error) {
 	project, err := c.scope(project)
 	if err != nil {
 		return connector.Page{}, fmt.Errorf("list sandbox changes: %w", err)
 	}
-	q := url.Values{"project": {project}, "limit": {strconv.Itoa(pageSize)}}
+	q := url.Values{"project": {project}, "limit": {strconv.Itoa(pageSize)}, "expand": {"remoteLinks"}, "include_deleted": {"true"}}
 	if !since.IsZero() {
 		q.Set("updated_since", since.UTC().Format(time.RFC3339Nano))
 	}
@@ -100,6 +126,9 @@ func (c *Conn) Changes(ctx context.Context, project string, since time.Time, cur
 	out := connector.Page{Entities: make([]connector.Entity, 0, len(page.Items)), Cursor: page.NextCursor}
 	for _, it := range page.Items {
 		out.Entities = append(out.Entities, c.entity(ctx, it))
+	}
+	for _, d := range page.Deleted {
+		out.Deleted = append(out.Deleted, connector.Ref{ID: strconv.FormatInt(d.ID, 10), Key: d.Key})
 	}
 	return out, nil
 }
@@ -235,4 +264,10 @@ func date(name string, v any) (any, error) {
 	return d, nil
 }
 
-var _ connector.VersionGuard = (*Conn)(nil)
+var (
+	_ connector.VersionGuard      = (*Conn)(nil)
+	_ connector.MarkerIndexer     = (*Conn)(nil)
+	_ connector.Deleter           = (*Conn)(nil)
+	_ connector.CommentEditor     = (*Conn)(nil)
+	_ connector.AttachmentDeleter = (*Conn)(nil)
+)

@@ -31,7 +31,7 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 			return nil, fmt.Errorf("list sandbox comments of %s: %w", connector.RefName(ref), err)
 		}
 		for _, wc := range page.Comments {
-			out = append(out, connector.Comment{ID: strconv.FormatInt(wc.ID, 10), Author: c.user(ctx, wc.Author), Body: wc.Body, CreatedAt: wc.Created})
+			out = append(out, c.comment(ctx, wc))
 		}
 		if page.NextCursor == "" {
 			return out, nil
@@ -40,23 +40,66 @@ func (c *Conn) Comments(ctx context.Context, ref connector.Ref) ([]connector.Com
 	}
 }
 
+// comment is a comment as the engine sees it: its marker out of its body.
+func (c *Conn) comment(ctx context.Context, wc wireComment) connector.Comment {
+	body, marker := connector.SplitMarker(wc.Body)
+	cm := connector.Comment{ID: strconv.FormatInt(wc.ID, 10), Author: c.user(ctx, wc.Author), Body: body, Marker: marker, CreatedAt: wc.Created}
+	if wc.Updated.After(wc.Created) {
+		cm.UpdatedAt = wc.Updated
+	}
+	return cm
+}
+
 // AddComment posts a comment as the token's user. The sandbox has no
-// comment properties, so the marker rides in the body as an HTML comment:
-// invisible when the Markdown is rendered, and in Body when read back.
+// comment properties, so the marker rides at the end of the body as an HTML
+// comment: invisible when the Markdown is rendered, and read back into
+// Comment.Marker.
 func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.NewComment) (connector.Comment, error) {
 	path, err := itemPath(ref, "/comments")
 	if err != nil {
 		return connector.Comment{}, fmt.Errorf("add sandbox comment: %w", err)
 	}
-	body := nc.Body
-	if nc.Marker != "" {
-		body += "\n\n<!-- " + strings.ReplaceAll(nc.Marker, "--", "- -") + " -->"
-	}
 	var wc wireComment
-	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: path}, map[string]string{"body": body}, &wc); err != nil {
+	body := map[string]string{"body": connector.HideMarker(nc.Body, nc.Marker)}
+	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPost, Path: path}, body, &wc); err != nil {
 		return connector.Comment{}, fmt.Errorf("add sandbox comment to %s: %w", connector.RefName(ref), err)
 	}
-	return connector.Comment{ID: strconv.FormatInt(wc.ID, 10), Author: c.user(ctx, wc.Author), Body: wc.Body, CreatedAt: wc.Created}, nil
+	return c.comment(ctx, wc), nil
+}
+
+// UpdateComment replaces a comment's body, keeping its marker.
+func (c *Conn) UpdateComment(ctx context.Context, ref connector.Ref, id string, nc connector.NewComment) (connector.Comment, error) {
+	path, err := itemPath(ref, "/comments/"+url.PathEscape(id))
+	if err != nil {
+		return connector.Comment{}, fmt.Errorf("edit sandbox comment: %w", err)
+	}
+	var wc wireComment
+	body := map[string]string{"body": connector.HideMarker(nc.Body, nc.Marker)}
+	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodPatch, Path: path, Idempotent: true}, body, &wc); err != nil {
+		return connector.Comment{}, fmt.Errorf("edit sandbox comment %s of %s: %w", id, connector.RefName(ref), err)
+	}
+	return c.comment(ctx, wc), nil
+}
+
+// DeleteComment deletes a comment.
+func (c *Conn) DeleteComment(ctx context.Context, ref connector.Ref, id string) error {
+	path, err := itemPath(ref, "/comments/"+url.PathEscape(id))
+	if err != nil {
+		return fmt.Errorf("delete sandbox comment: %w", err)
+	}
+	if err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodDelete, Path: path, Idempotent: true}, nil, nil); err != nil {
+		return fmt.Errorf("delete sandbox comment %s of %s: %w", id, connector.RefName(ref), err)
+	}
+	return nil
+}
+
+// DeleteAttachment deletes an attachment and its content.
+func (c *Conn) DeleteAttachment(ctx context.Context, ref connector.Ref, a connector.Attachment) error {
+	err := c.http.DoJSON(ctx, httpx.Request{Method: http.MethodDelete, Path: "/api/attachments/" + url.PathEscape(a.ID), Idempotent: true}, nil, nil)
+	if err != nil {
+		return fmt.Errorf("delete sandbox attachment %s of %s: %w", a.ID, connector.RefName(ref), err)
+	}
+	return nil
 }
 
 func attachment(wa wireAttachment) connector.Attachment {

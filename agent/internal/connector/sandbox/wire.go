@@ -19,14 +19,21 @@ type wireItem struct {
 	Labels       []string       `json:"labels"`
 	DueDate      string         `json:"dueDate"`
 	CustomFields map[string]any `json:"customFields"`
-	Created      time.Time      `json:"created"`
-	Updated      time.Time      `json:"updated"`
-	Version      int64          `json:"version"`
+	Created      time.Time        `json:"created"`
+	Updated      time.Time        `json:"updated"`
+	Version      int64            `json:"version"`
+	RemoteLinks  []wireRemoteLink `json:"remoteLinks"`
 }
 
 type wireItemPage struct {
-	Items      []wireItem `json:"items"`
-	NextCursor string     `json:"nextCursor"`
+	Items      []wireItem      `json:"items"`
+	Deleted    []wireTombstone `json:"deleted"`
+	NextCursor string          `json:"nextCursor"`
+}
+
+type wireTombstone struct {
+	ID  int64  `json:"id"`
+	Key string `json:"key"`
 }
 
 type wireUser struct {
@@ -58,6 +65,7 @@ type wireComment struct {
 	Author  string    `json:"author"`
 	Body    string    `json:"body"`
 	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 }
 
 type wireCommentPage struct {

@@ -1,0 +1,100 @@
+package rpc
+
+import (
+	"context"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+	"github.com/lockstep-sync/lockstep/shared/protocol"
+)
+
+// registerPairs declares the pair lifecycle: look, resolve, unpair, relink,
+// recreate, apply a deletion policy, adopt; and a process's queue.
+func (s *Server) registerPairs() {
+	eng := func() *syncer.Engine { return s.deps.Engine }
+	need := func(field, v string) error {
+		if v == "" {
+			return protocol.Invalid(field, "%s is required", field)
+		}
+		return nil
+	}
+	pairRef := func(p apitype.PairRefParams) error {
+		if err := need("process", p.Process); err != nil {
+			return err
+		}
+		return need("pair", p.Pair)
+	}
+	Handle(s, protocol.PairsGet, func(ctx context.Context, c *Call, p apitype.PairRefParams) (apitype.PairResult, error) {
+		if err := pairRef(p); err != nil {
+			return apitype.PairResult{}, err
+		}
+		v, err := eng().PairDetail(p.Process, p.Pair)
+		return apitype.PairResult{Pair: raw(v)}, err
+	})
+	Handle(s, protocol.PairsValues, func(ctx context.Context, c *Call, p apitype.PairRefParams) (apitype.PairValuesResult, error) {
+		if err := pairRef(p); err != nil {
+			return apitype.PairValuesResult{}, err
+		}
+		vals, err := eng().PairValues(ctx, p.Process, p.Pair)
+		if vals == nil {
+			vals = []syncer.FieldValues{}
+		}
+		return apitype.PairValuesResult{Fields: raw(vals)}, err
+	})
+	Handle(s, protocol.PairsResolve, func(ctx context.Context, c *Call, p apitype.PairsResolveParams) (apitype.Empty, error) {
+		if err := pairRef(apitype.PairRefParams{Process: p.Process, Pair: p.Pair}); err != nil {
+			return apitype.Empty{}, err
+		}
+		choice := map[string]syncer.Side{}
+		for f, side := range p.Fields {
+			choice[f] = syncer.Side(side)
+		}
+		return apitype.Empty{}, eng().ResolveFields(c.Actor(), p.Process, p.Pair, choice)
+	})
+	Handle(s, protocol.PairsUnpair, func(ctx context.Context, c *Call, p apitype.PairsUnpairParams) (apitype.CountResult, error) {
+		if err := need("process", p.Process); err != nil {
+			return apitype.CountResult{}, err
+		}
+		if len(p.Pairs) > 1000 {
+			return apitype.CountResult{}, protocol.Invalid("pairs", "at most 1000 pairs at once")
+		}
+		n, err := eng().Unpair(c.Actor(), p.Process, p.Pairs)
+		return apitype.CountResult{Count: n}, err
+	})
+	Handle(s, protocol.PairsRelink, func(ctx context.Context, c *Call, p apitype.PairsRelinkParams) (apitype.PairsRelinkResult, error) {
+		if err := need("process", p.Process); err != nil {
+			return apitype.PairsRelinkResult{}, err
+		}
+		v, excluded, err := eng().Relink(ctx, c.Actor(), p.Process, p.A, p.B)
+		if excluded == nil {
+			excluded = []string{}
+		}
+		return apitype.PairsRelinkResult{Pair: raw(v), Excluded: excluded}, err
+	})
+	Handle(s, protocol.PairsRecreate, func(ctx context.Context, c *Call, p apitype.PairRefParams) (apitype.Empty, error) {
+		if err := pairRef(p); err != nil {
+			return apitype.Empty{}, err
+		}
+		return apitype.Empty{}, eng().Recreate(c.Actor(), p.Process, p.Pair)
+	})
+	Handle(s, protocol.PairsApplyDeletion, func(ctx context.Context, c *Call, p apitype.PairsApplyDeletionParams) (apitype.Empty, error) {
+		if err := pairRef(apitype.PairRefParams{Process: p.Process, Pair: p.Pair}); err != nil {
+			return apitype.Empty{}, err
+		}
+		return apitype.Empty{}, eng().ApplyDeletion(ctx, c.Actor(), p.Process, p.Pair, p.Action)
+	})
+	Handle(s, protocol.PairsAdopt, func(ctx context.Context, c *Call, p apitype.PairsAdoptParams) (apitype.PairsAdoptResult, error) {
+		if err := need("process", p.Process); err != nil {
+			return apitype.PairsAdoptResult{}, err
+		}
+		res, err := eng().Adopt(ctx, c.Actor(), p.Process, syncer.AdoptRequest{CSV: p.CSV, MatchA: p.MatchA, MatchB: p.MatchB, DryRun: p.DryRun})
+		return apitype.PairsAdoptResult{Result: raw(res)}, err
+	})
+	Handle(s, protocol.QueueList, func(ctx context.Context, c *Call, p apitype.QueueListParams) (apitype.QueueListResult, error) {
+		if err := need("process", p.Process); err != nil {
+			return apitype.QueueListResult{}, err
+		}
+		q, err := eng().Queue(p.Process, p.Limit)
+		return apitype.QueueListResult{Queue: raw(q)}, err
+	})
+}
