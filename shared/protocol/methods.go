@@ -78,10 +78,10 @@ var (
 	PairsApplyDeletion = def[a.PairsApplyDeletionParams, a.Empty]("pairs.applyDeletion", Operator)
 	PairsAdopt         = def[a.PairsAdoptParams, a.PairsAdoptResult]("pairs.adopt", Operator)
 	QueueList          = def[a.QueueListParams, a.QueueListResult]("queue.list", Viewer)
-	RunsList    = def[a.RunsListParams, a.RunsListResult]("runs.list", Viewer)
-	RunsGet     = def[a.IDParams, a.RunResult]("runs.get", Viewer)
-	ErrorsList  = def[a.ErrorsListParams, a.ErrorsListResult]("errors.list", Viewer)
-	ErrorsRetry = def[a.ErrorsRetryParams, a.ErrorsRetryResult]("errors.retry", Operator)
+	RunsList           = def[a.RunsListParams, a.RunsListResult]("runs.list", Viewer)
+	RunsGet            = def[a.IDParams, a.RunResult]("runs.get", Viewer)
+	ErrorsList         = def[a.ErrorsListParams, a.ErrorsListResult]("errors.list", Viewer)
+	ErrorsRetry        = def[a.ErrorsRetryParams, a.ErrorsRetryResult]("errors.retry", Operator)
 )
 
 // License and telemetry.

@@ -124,7 +124,7 @@ func TestHalfFinishedUpdateRecordsTheWriteThatLanded(t *testing.T) {
 			w := newWorld(t, policy)
 			id := w.a.userCreate("incident", connector.Fields{"title": "Disk full", "status": "new", "priority": "low"})
 			w.quiesce()
-			w.a.userSet(id, "status", "solved") // flows to B
+			w.a.userSet(id, "status", "solved")  // flows to B
 			w.b.userSet("1", "priority", "high") // flows to A
 			updates := 0
 			refused := ""

@@ -36,9 +36,9 @@ type memsys struct {
 	// the system, as real systems do (ids are never reused).
 	nextComment, nextAtt int
 
-	engineCreates, engineUpdates, engineComments, engineUploads, engineLinks int
-	engineDeletes, engineCommentEdits, engineCommentDeletes, engineAttDeletes   int
-	searches                                                                     int
+	engineCreates, engineUpdates, engineComments, engineUploads, engineLinks  int
+	engineDeletes, engineCommentEdits, engineCommentDeletes, engineAttDeletes int
+	searches                                                                  int
 }
 
 type memItem struct {

@@ -121,11 +121,11 @@ type Pair struct {
 	Held    []string  `json:"held,omitempty"` // fields in conflict awaiting review
 	// Resolve holds an administrator\'s decision on held fields: the named
 	// side\'s value flows on the next run.
-	Resolve      map[string]Side   `json:"resolve,omitempty"`
-	Fields       map[string]Base   `json:"fields"`
-	Comments     map[string]string `json:"comments,omitempty"`    // "a:<id>" <-> "b:<id>", both directions
-	Attachments  map[string]string `json:"attachments,omitempty"` // as Comments
-	Links        map[string]bool   `json:"links,omitempty"`       // synced links: "<type>|<a target>|<b target>"
+	Resolve     map[string]Side   `json:"resolve,omitempty"`
+	Fields      map[string]Base   `json:"fields"`
+	Comments    map[string]string `json:"comments,omitempty"`    // "a:<id>" <-> "b:<id>", both directions
+	Attachments map[string]string `json:"attachments,omitempty"` // as Comments
+	Links       map[string]bool   `json:"links,omitempty"`       // synced links: "<type>|<a target>|<b target>"
 	// CommentSums holds, per original comment ("a:<id>"), the hash of the
 	// body last copied, so an edit of the original reaches its copy.
 	CommentSums map[string]string `json:"commentSums,omitempty"`

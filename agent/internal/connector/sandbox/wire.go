@@ -7,18 +7,18 @@ import "time"
 // alone, as connectors for other systems must.
 
 type wireItem struct {
-	ID           int64          `json:"id"`
-	Key          string         `json:"key"`
-	Project      string         `json:"project"`
-	Type         string         `json:"type"`
-	Title        string         `json:"title"`
-	Description  string         `json:"description"`
-	Status       string         `json:"status"`
-	Priority     string         `json:"priority"`
-	Assignee     string         `json:"assignee"`
-	Labels       []string       `json:"labels"`
-	DueDate      string         `json:"dueDate"`
-	CustomFields map[string]any `json:"customFields"`
+	ID           int64            `json:"id"`
+	Key          string           `json:"key"`
+	Project      string           `json:"project"`
+	Type         string           `json:"type"`
+	Title        string           `json:"title"`
+	Description  string           `json:"description"`
+	Status       string           `json:"status"`
+	Priority     string           `json:"priority"`
+	Assignee     string           `json:"assignee"`
+	Labels       []string         `json:"labels"`
+	DueDate      string           `json:"dueDate"`
+	CustomFields map[string]any   `json:"customFields"`
 	Created      time.Time        `json:"created"`
 	Updated      time.Time        `json:"updated"`
 	Version      int64            `json:"version"`
