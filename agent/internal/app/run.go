@@ -182,6 +182,12 @@ func (a *App) compose() error {
 			}
 			return names, err
 		},
+		SystemURL: func(id string) string {
+			if rec, err := a.systems.Get(id); err == nil {
+				return rec.URL
+			}
+			return ""
+		},
 	})
 	a.api = rpc.New(rpc.Deps{
 		Version: Version, InstanceID: a.instanceID, StartedAt: a.startedAt, DataDir: a.layout.Dir,

@@ -203,7 +203,7 @@ func TestComments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if added.ID == "" || added.Body != "From **Lockstep**\n\n<!-- lockstep:comment:42 -->" || added.Author.ID == "" || added.CreatedAt.IsZero() {
+	if added.ID == "" || added.Body != "From **Lockstep**" || added.Marker != "lockstep:comment:42" || added.Author.ID == "" || added.CreatedAt.IsZero() {
 		t.Fatalf("added %+v", added)
 	}
 	list, err := c.Comments(ctx(t), e.Ref)

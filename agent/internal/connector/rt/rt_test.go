@@ -200,7 +200,7 @@ func TestComments(t *testing.T) {
 	if len(list) != 2 || list[0].ID != a.ID || list[1].ID != b.ID {
 		t.Fatalf("comments %+v", list)
 	}
-	if list[0].Body != "internal *note*\n\n<!-- lockstep:c1 -->" || !strings.Contains(list[1].Body, "lockstep:c2") ||
+	if list[0].Body != "internal *note*" || list[0].Marker != "lockstep:c1" || list[1].Marker != "lockstep:c2" || strings.Contains(list[1].Body, "lockstep:") ||
 		list[0].Author.ID != "root" || list[0].CreatedAt.IsZero() {
 		t.Fatalf("comments %+v", list)
 	}
