@@ -156,6 +156,15 @@ func commentBody(pair *Pair, s Side, cm connector.Comment) string {
 // comments copies new comments each way, and mirrors edits and deletions
 // of originals to their copies where the system allows it (a divergence is
 // recorded on the pair where it does not).
+//
+// A comment carrying a copy marker is Lockstep's copy of the original the
+// marker names, on the other side. A copy whose original is on the other
+// entity is adopted if its map entry was lost (a crash between add and
+// save, or the pair lost and found again by its marker). A copy mapped
+// before whose original is gone lost its original: it goes too. A copy of
+// a comment the other entity never held (made for another pair, before a
+// pair was lost or relinked) is the only trace of what it says: it is
+// copied over as this entity's own, never dropped.
 func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]bool) (bool, error) {
 	if pair.Comments == nil {
 		pair.Comments = map[string]string{}
@@ -164,13 +173,18 @@ func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]b
 		pair.CommentSums = map[string]string{}
 	}
 	list := map[Side][]connector.Comment{}
-	for _, s := range []Side{SideA, SideB} {
-		if !need[s] {
-			continue
+	listed := map[Side]bool{}
+	read := func(s Side) error {
+		if listed[s] {
+			return nil
+		}
+		listed[s] = true
+		if c.newPeers[freshKey(s, pair.Ref(s).ID)] {
+			return nil // made by this run: it holds nothing yet
 		}
 		cs, err := c.con[s].Comments(ctx, connector.Ref{ID: pair.Ref(s).ID, Key: pair.Ref(s).Key})
 		if err != nil {
-			return false, fmt.Errorf("list comments of %s: %w", pair.Ref(s).Key, err)
+			return fmt.Errorf("list comments of %s: %w", pair.Ref(s).Key, err)
 		}
 		list[s] = cs
 		var authors []connector.User
@@ -180,35 +194,74 @@ func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]b
 			}
 		}
 		c.seeUsers(s, authors)
+		return nil
+	}
+	for _, s := range []Side{SideA, SideB} {
+		if need[s] || c.newPeers[freshKey(s, pair.Ref(s).ID)] {
+			if err := read(s); err != nil {
+				return false, err
+			}
+		}
+	}
+	// A copy not mapped to its original is settled against the other
+	// side's list: read it, even if that side did not change.
+	for _, s := range []Side{SideA, SideB} {
+		for _, cm := range list[s] {
+			if os, oid, ok := originOf(commentMarkerOf(cm)); ok && os != s && pair.Comments[mapKey(os, oid)] != mapKey(s, cm.ID) {
+				if err := read(os); err != nil {
+					return false, err
+				}
+			}
+		}
 	}
 	changed := false
-	// Adopt copies whose map entry was lost (a crash between add and
-	// save, or the pair itself lost and found again by its marker).
+	present := map[Side]map[string]bool{}
+	for _, s := range []Side{SideA, SideB} {
+		present[s] = map[string]bool{}
+		for _, cm := range list[s] {
+			present[s][cm.ID] = true
+		}
+	}
+	own := map[string]bool{} // copies of comments the other entity never held
+	var lost []string        // originals gone whose copies go too
 	for _, s := range []Side{SideA, SideB} {
 		for _, cm := range list[s] {
 			os, oid, ok := originOf(commentMarkerOf(cm))
-			if !ok || os == s {
-				continue
+			if !ok || os == s || !listed[os] {
+				continue // not a copy, or its original's side not read now
 			}
-			if orig := mapKey(os, oid); pair.Comments[orig] == "" {
-				pair.Comments[orig] = mapKey(s, cm.ID)
-				pair.Comments[mapKey(s, cm.ID)] = orig
-				changed = true
+			orig, copyKey := mapKey(os, oid), mapKey(s, cm.ID)
+			switch {
+			case present[os][oid]:
+				if pair.Comments[orig] == "" {
+					pair.Comments[orig], pair.Comments[copyKey] = copyKey, orig
+					changed = true
+				}
+			case pair.Comments[orig] == copyKey:
+				lost = append(lost, orig)
+			default:
+				own[copyKey] = true
 			}
 		}
 	}
+	for _, orig := range lost {
+		side, id, _ := strings.Cut(orig, ":")
+		n, err := c.deleteCopy(ctx, pair, Side(side), id, wrote)
+		changed = changed || n
+		if err != nil {
+			return changed, err
+		}
+	}
 	for _, s := range []Side{SideA, SideB} {
-		if !need[s] {
+		if !listed[s] {
 			continue
 		}
 		t := s.Other()
-		present := map[string]bool{}
 		for _, cm := range list[s] {
-			present[cm.ID] = true
-			if commentMarkerOf(cm) != "" {
+			k := mapKey(s, cm.ID)
+			if commentMarkerOf(cm) != "" && !own[k] {
 				continue // Lockstep's own: a copy or a note
 			}
-			k := mapKey(s, cm.ID)
 			sum := mapping.Hash(strings.TrimSpace(cm.Body))
 			if pair.Comments[k] != "" {
 				switch old := pair.CommentSums[k]; {
@@ -247,7 +300,7 @@ func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]b
 		// Originals gone from the list were deleted: so are their copies.
 		for k := range pair.CommentSums {
 			side, id, _ := strings.Cut(k, ":")
-			if Side(side) != s || present[id] {
+			if Side(side) != s || present[s][id] {
 				continue
 			}
 			n, err := c.deleteCopy(ctx, pair, s, id, wrote)
@@ -548,7 +601,18 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 					c.plan = append(c.plan, PlanItem{Action: "link", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: typeT + " " + peer.Ref(t).Key})
 					continue
 				}
-				if err := c.con[t].AddLink(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Link{Type: typeT, Target: connector.Ref{ID: tTarget, Key: peer.Ref(t).Key}}); err != nil {
+				err = c.con[t].AddLink(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Link{Type: typeT, Target: connector.Ref{ID: tTarget, Key: peer.Ref(t).Key}})
+				if errors.Is(err, connector.ErrNotFound) {
+					// The target's peer was deleted: its pair learns it,
+					// and there is nothing to link to.
+					if _, gerr := c.con[t].Get(ctx, connector.Ref{ID: tTarget}); errors.Is(gerr, connector.ErrNotFound) {
+						if err := c.gone(ctx, peer, t); err != nil {
+							return changed, err
+						}
+						continue
+					}
+				}
+				if err != nil {
 					return changed, fmt.Errorf("link %s to %s: %w", pair.Ref(t).Key, peer.Ref(t).Key, err)
 				}
 				pair.Links[sig], changed, wrote[t] = true, true, true

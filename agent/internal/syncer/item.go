@@ -116,6 +116,9 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 		return nil
 	case errors.Is(err, connector.ErrNotFound):
 		pair, err := c.e.pairOf(c.p.ID, s, id)
+		if err == nil && pair == nil {
+			pair, err = c.copyOfDeleted(ctx, s, id)
+		}
 		if err != nil || pair == nil {
 			c.run.Counts.Skipped++ // gone before it was ever synced
 			return inStep(stepRead, err)
@@ -285,6 +288,10 @@ func (c *cycle) create(ctx context.Context, s Side, tp mapping.TypePair, src con
 		return nil, fmt.Errorf("create peer of %s: %w", src.Key, err)
 	}
 	c.run.Counts.Created++
+	if c.newPeers == nil {
+		c.newPeers = map[string]bool{}
+	}
+	c.newPeers[freshKey(t, created.ID)] = true
 	return c.register(s, src, created, tp, true)
 }
 
@@ -319,20 +326,12 @@ func (c *cycle) findPeer(ctx context.Context, s Side, src connector.Entity, tp m
 	var cands []string
 	if c.indexed(t) {
 		for _, m := range c.markers(s, src) {
-			if id, ok := c.dryMarks[string(t)+"/"+m.Text()]; ok {
-				cands = append(cands, id)
-				continue
-			}
-			var id []byte
-			err := c.e.d.Store.View(func(tx *store.Tx) error {
-				var err error
-				id, err = tx.GetRaw(keyMark(c.p.ID, t, m.Text()))
-				return err
-			})
-			if err == nil {
-				cands = append(cands, string(id))
-			} else if !errors.Is(err, store.ErrNotFound) {
+			id, ok, err := c.marked(t, m)
+			if err != nil {
 				return nil, err
+			}
+			if ok {
+				cands = append(cands, id)
 			}
 		}
 	} else {
@@ -360,8 +359,11 @@ func (c *cycle) findPeer(ctx context.Context, s Side, src connector.Entity, tp m
 		if !ok || len(peer.Fields) == 0 {
 			var err error
 			peer, err = c.con[t].Get(ctx, connector.Ref{ID: id})
-			if errors.Is(err, connector.ErrNotFound) {
-				continue // deleted since its marker was read
+			if errors.Is(err, connector.ErrNotFound) && !c.dry {
+				// The peer made before was deleted while its pair was
+				// lost: the deletion policy applies, as it would have
+				// with the pair known; a deleted peer is never made again.
+				return c.pairGone(ctx, s, src, t, connector.Ref{ID: id}, tp)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("read the peer %s of %s: %w", id, src.Key, err)
@@ -374,6 +376,24 @@ func (c *cycle) findPeer(ctx context.Context, s Side, src connector.Entity, tp m
 		return c.adopt(ctx, s, src, peer, tp)
 	}
 	return nil, nil
+}
+
+// marked looks marker up in side t's index of the markers its polls read
+// (a dry run's own index, in memory, first).
+func (c *cycle) marked(t Side, m connector.Marker) (string, bool, error) {
+	if id, ok := c.dryMarks[string(t)+"/"+m.Text()]; ok {
+		return id, true, nil
+	}
+	var id []byte
+	err := c.e.d.Store.View(func(tx *store.Tx) error {
+		var err error
+		id, err = tx.GetRaw(keyMark(c.p.ID, t, m.Text()))
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	return string(id), err == nil, err
 }
 
 // remember keeps an entity read for this run (a search answer), so that
@@ -640,4 +660,138 @@ func (sc *schemaCache) get(ctx context.Context, s Side, read func(context.Contex
 	}
 	sc.bySide[s] = sch
 	return sch, nil
+}
+
+// pairGone records the pair of alive (side s) with an entity of side t that
+// was deleted while their pair was lost, and applies the deletion policy.
+func (c *cycle) pairGone(ctx context.Context, s Side, alive connector.Entity, t Side, dead connector.Ref, tp mapping.TypePair) (*Pair, error) {
+	stub := connector.Entity{Ref: dead, Type: alive.Type}
+	a, b := alive, stub
+	if s == SideB {
+		a, b = stub, alive
+	}
+	p := newPair(c.p.ID, a, b, tp, c.now().UTC())
+	if err := c.e.d.Store.Update(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
+		return nil, fmt.Errorf("record the pair of %s and its deleted peer: %w", keyOr(alive), err)
+	}
+	c.log.Info().Str("entity_key", alive.Key).Str("peer_id", dead.ID).Msg("the peer made before was deleted while the pair was lost")
+	if err := c.gone(ctx, p, t); err != nil {
+		return nil, err
+	}
+	p.State = PairDeleted
+	return p, nil
+}
+
+// copyOfDeleted finds the copy of a deleted entity whose pair was lost
+// (a restored store, a process created again): the copy carries the
+// entity's marker, which names its key. The pair is made again, so that the
+// deletion policy applies to the copy as it would have with the pair known.
+func (c *cycle) copyOfDeleted(ctx context.Context, s Side, id string) (*Pair, error) {
+	if c.dry {
+		return nil, nil
+	}
+	ref, ok := c.deleted[freshKey(s, id)]
+	if !ok {
+		return c.originalOfDeleted(ctx, s, id)
+	}
+	t := s.Other()
+	src := connector.Entity{Ref: ref}
+	for _, m := range c.markers(s, src) {
+		var peerID string
+		if c.indexed(t) {
+			id, ok, err := c.marked(t, m)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			peerID = id
+		} else {
+			found, err := c.con[t].FindByMarker(ctx, c.p.End(t).Project, m)
+			if err != nil {
+				return nil, fmt.Errorf("look for the copy of deleted %s: %w", keyOr(src), err)
+			}
+			if len(found) == 0 {
+				continue
+			}
+			peerID = found[0].ID
+		}
+		if other, err := c.e.pairOf(c.p.ID, t, peerID); err != nil || other != nil {
+			return nil, err
+		}
+		peer, err := c.con[t].Get(ctx, connector.Ref{ID: peerID})
+		if errors.Is(err, connector.ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("read the copy of deleted %s: %w", keyOr(src), err)
+		}
+		tp, ok := c.p.typePair(t, peer.Type)
+		if !ok {
+			return nil, nil
+		}
+		a, b := src, peer
+		if s == SideB {
+			a, b = peer, src
+		}
+		p := newPair(c.p.ID, a, b, tp, c.now().UTC())
+		if err := c.e.d.Store.Update(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
+			return nil, err
+		}
+		c.log.Info().Str("entity_key", src.Key).Str("peer_key", peer.Key).Msg("found the copy of a deleted entity whose pair was lost")
+		return p, nil
+	}
+	return c.originalOfDeleted(ctx, s, id)
+}
+
+// originalOfDeleted finds the original of a deleted copy whose pair was
+// lost: side s's polls read the copy's marker, which names the original's
+// key. The pair is made again for the deletion policy to apply.
+func (c *cycle) originalOfDeleted(ctx context.Context, s Side, id string) (*Pair, error) {
+	if !c.indexed(s) {
+		return nil, nil
+	}
+	var marker string
+	prefix := "mark/" + c.p.ID + "/" + string(s) + "/"
+	err := c.e.d.Store.View(func(tx *store.Tx) error {
+		return tx.Scan(prefix, "", func(k string, v []byte) error {
+			if string(v) == id {
+				marker = unesc(strings.TrimPrefix(k, prefix))
+				return store.ErrStop
+			}
+			return nil
+		})
+	})
+	if err != nil && !errors.Is(err, store.ErrStop) {
+		return nil, err
+	}
+	m, ok := connector.ParseMarker(marker)
+	t := s.Other()
+	if !ok || (m.System != c.origin(t) && m.System != c.p.End(t).System) {
+		return nil, nil
+	}
+	orig, err := c.con[t].Get(ctx, connector.Ref{Key: m.Key})
+	if errors.Is(err, connector.ErrNotFound) || errors.Is(err, connector.ErrInvalid) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("read %s, the original of a deleted copy: %w", m.Key, err)
+	}
+	if other, err := c.e.pairOf(c.p.ID, t, orig.ID); err != nil || other != nil {
+		return nil, err
+	}
+	tp, ok := c.p.typePair(t, orig.Type)
+	if !ok {
+		return nil, nil
+	}
+	stub := connector.Entity{Ref: connector.Ref{ID: id}, Type: orig.Type}
+	a, b := orig, stub
+	if t == SideB {
+		a, b = stub, orig
+	}
+	p := newPair(c.p.ID, a, b, tp, c.now().UTC())
+	if err := c.e.d.Store.Update(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
+		return nil, err
+	}
+	c.log.Info().Str("entity_key", orig.Key).Str("peer_id", id).Msg("found the original of a deleted copy whose pair was lost")
+	return p, nil
 }

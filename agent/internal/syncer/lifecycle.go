@@ -301,6 +301,11 @@ func (e *Engine) Recreate(actor, proc, id string) error {
 		if err := tx.Delete(keyExcluded(proc, survivor, p.Ref(survivor).ID)); err != nil {
 			return err
 		}
+		// Forget the deleted entity's marker, or the survivor would find
+		// it again and take the deletion for its answer.
+		if err := forgetMarkerTx(tx, proc, p.Gone, p.Ref(p.Gone).ID); err != nil {
+			return err
+		}
 		if err := wakeTx(tx, proc, QueueItem{Side: survivor, Entity: p.Ref(survivor).ID}, e.d.Now()); err != nil {
 			return err
 		}
@@ -890,4 +895,24 @@ func (e *Engine) Queue(proc string, limit int) (QueueView, error) {
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Enqueued.Before(all[j].Enqueued) })
 	v.Items = append(v.Items, all[:min(limit, len(all))]...)
 	return v, err
+}
+
+// forgetMarkerTx drops the marker index entries of entity id of side s.
+func forgetMarkerTx(tx *store.Tx, proc string, s Side, id string) error {
+	var keys []string
+	prefix := "mark/" + proc + "/" + string(s) + "/"
+	if err := tx.Scan(prefix, "", func(k string, v []byte) error {
+		if string(v) == id {
+			keys = append(keys, k)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -314,3 +315,105 @@ func copyDir(t *testing.T, from, to string) {
 }
 
 var _ = context.Background
+
+// TestSimulationOfLosses is the simulation with everything that lost work
+// before: kills between any two writes, links to items created in the same
+// run, deletions (mirrored), comment edits and deletions, the process
+// deleted and created again, and the store restored from an older copy.
+// After quiescence both sides agree and nothing is duplicated.
+func TestSimulationOfLosses(t *testing.T) {
+	seeds, rounds := uint64(4), 30
+	if os.Getenv("LOCKSTEP_SOAK") != "" { // make soak
+		seeds, rounds = 30, 120
+	}
+	for seed := uint64(1); seed <= seeds; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			w := newKillWorld(t)
+			mirror := DeletePolicy{Action: DeleteMirror}
+			w.proc.Options.Deletes = Deletes{A: mirror, B: mirror}
+			w.st.Put("proc/p1", w.proc)
+			r := mrand.New(mrand.NewPCG(seed, 7))
+			statusesA, statusesB := []string{"new", "solved", "closed"}, []string{"open", "resolved", "closed"}
+			snapshot := ""
+			for round := 0; round < rounds; round++ {
+				for e := 0; e < 1+r.IntN(4); e++ {
+					sys, typ, statuses := w.a, "incident", statusesA
+					if r.IntN(2) == 1 {
+						sys, typ, statuses = w.b, "bug", statusesB
+					}
+					ids := keys(sys)
+					switch op := r.IntN(14); {
+					case op < 3 || len(ids) < 2:
+						id := sys.userCreate(typ, connector.Fields{"title": fmt.Sprintf("item %d", r.IntN(1000)), "status": statuses[0], "description": "start"})
+						if len(ids) > 0 && r.IntN(2) == 0 {
+							sys.userLink(id, "blocks", ids[r.IntN(len(ids))])
+						}
+					case op < 6:
+						sys.userSet(ids[r.IntN(len(ids))], "status", statuses[r.IntN(3)])
+					case op < 8:
+						sys.userComment(ids[r.IntN(len(ids))], fmt.Sprintf("comment %d", r.IntN(1000)))
+					case op < 9:
+						id := ids[r.IntN(len(ids))]
+						if cs := sys.items[id].comments; len(cs) > 0 {
+							if c := cs[r.IntN(len(cs))]; commentMarkerOf(c) == "" && !strings.Contains(c.Body, "lockstep:") {
+								if r.IntN(2) == 0 {
+									sys.userEditComment(id, c.ID, c.Body+" (edited)")
+								} else {
+									sys.userDeleteComment(id, c.ID)
+								}
+							}
+						}
+					case op < 10:
+						sys.userAttach(ids[r.IntN(len(ids))], "same.txt", []byte{byte('a' + r.IntN(3))})
+					case op < 11:
+						sys.userLink(ids[0], "blocks", ids[1+r.IntN(len(ids)-1)])
+					case op < 12:
+						sys.userDelete(ids[r.IntN(len(ids))])
+					default:
+						sys.userSet(ids[r.IntN(len(ids))], "title", fmt.Sprintf("title %d", r.IntN(1000)))
+					}
+				}
+				switch r.IntN(10) {
+				case 0: // a kill between two writes, then a restart
+					m := w.a
+					if r.IntN(2) == 1 {
+						m = w.b
+					}
+					w.runKilled(w.killAtWrite(m, 1+r.IntN(4)))
+					w.restart()
+				case 1: // a copy of the store, for a later restore
+					w.st.Close()
+					snapshot = filepath.Join(t.TempDir(), "copy")
+					copyDir(t, w.dir, snapshot)
+					w.reopen(w.dir)
+					w.eng.workers = 1
+				case 2: // the store restored from that copy
+					if snapshot != "" {
+						w.st.Close()
+						w.dir = filepath.Join(t.TempDir(), "restored")
+						copyDir(t, snapshot, w.dir)
+						w.reopen(w.dir)
+						w.eng.workers = 1
+					}
+				case 3: // the process deleted and created again
+					if r.IntN(3) == 0 {
+						if err := w.eng.Delete("admin", "p1"); err != nil {
+							t.Fatal(err)
+						}
+						w.st.Put("proc/p1", w.proc)
+					}
+				default:
+					w.run()
+				}
+			}
+			w.clock.advance(time.Hour)
+			w.quiesce()
+			w.agree()
+			before := w.writes()
+			w.run()
+			if w.writes() != before {
+				t.Fatalf("a run after quiescence wrote: echo count %d", w.writes()-before)
+			}
+		})
+	}
+}

@@ -161,12 +161,20 @@ func (m *memsys) userDeleteComment(id, cid string) {
 	m.touch(it)
 }
 
-// userDelete deletes an item; Changes reports it from then on.
+// userDelete deletes an item, with the links to it (as real systems do);
+// Changes reports it from then on.
 func (m *memsys) userDelete(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.items, id)
 	m.deleted[id] = m.tick()
+	for _, it := range m.items {
+		n := len(it.links)
+		it.links = slices.DeleteFunc(it.links, func(l connector.Link) bool { return l.Target.ID == id })
+		if len(it.links) != n {
+			m.touch(it)
+		}
+	}
 }
 
 func (m *memsys) userAttach(id, name string, data []byte) {
@@ -501,6 +509,13 @@ func (m *memsys) Links(_ context.Context, ref connector.Ref) ([]connector.Link, 
 func (m *memsys) AddLink(_ context.Context, ref connector.Ref, l connector.Link) error {
 	if err := m.check("link"); err != nil {
 		return err
+	}
+	m.mu.Lock()
+	_, src := m.items[ref.ID]
+	_, dst := m.items[l.Target.ID]
+	m.mu.Unlock()
+	if !src || !dst {
+		return fmt.Errorf("link %s to %s: %w", ref.ID, l.Target.ID, connector.ErrNotFound)
 	}
 	m.userLink(ref.ID, l.Type, l.Target.ID)
 	m.mu.Lock()

@@ -43,6 +43,13 @@ type cycle struct {
 	// fresh holds the entities this run's poll just read, in memory only,
 	// so working them costs no second read; never stored (privacy).
 	fresh map[string]connector.Entity
+	// deleted holds what the polls said of entities deleted (their key),
+	// in memory, for a deletion to find the copy it concerns when its pair
+	// was lost.
+	deleted map[string]connector.Ref
+	// newPeers names the entities this run created: they hold no
+	// comments or attachments but Lockstep's, so they need no listing.
+	newPeers map[string]bool
 	// dryMarks is a dry run's marker index: what its polls read, in
 	// memory, since a dry run writes nothing.
 	dryMarks map[string]string
@@ -209,6 +216,10 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 		// answers not found, and the deletion policy applies.
 		for _, ref := range page.Deleted {
 			items = append(items, QueueItem{Side: s, Entity: ref.ID})
+			if c.deleted == nil {
+				c.deleted = map[string]connector.Ref{}
+			}
+			c.deleted[freshKey(s, ref.ID)] = ref
 		}
 		if !c.dry {
 			err = c.e.d.Store.Update(func(tx *store.Tx) error {
@@ -409,7 +420,8 @@ func (c *cycle) lane(it QueueItem, workers int) int {
 // child is a worker's view of the cycle: shared connectors and process,
 // its own counters, caches and plan, merged back when the drain ends.
 func (c *cycle) child() *cycle {
-	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas, dryMarks: c.dryMarks}
+	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas,
+		dryMarks: c.dryMarks, deleted: c.deleted}
 	ch.run.ID, ch.run.Process = c.run.ID, c.run.Process
 	for k, v := range c.fresh {
 		ch.fresh[k] = v // each worker deletes only its own items' entries
