@@ -45,8 +45,8 @@ func (s *Server) register() {
 			}
 			f.Before = n
 		}
-		if p.Limit < 0 || p.Limit > 1000 {
-			return apitype.AuditListResult{}, protocol.Invalid("limit", "limit must be between 1 and 1000")
+		if err := checkLimit(p.Limit, audit.MaxListLimit, audit.DefaultListLimit); err != nil {
+			return apitype.AuditListResult{}, err
 		}
 		recs, next, err := s.deps.Audit.List(f)
 		if err != nil {

@@ -123,6 +123,9 @@ func (s *Server) registerProcesses() {
 		return apitype.Empty{}, eng().Resolve(c.Actor(), p.Process, p.Pair, p.Winner)
 	})
 	Handle(s, protocol.PairsList, func(ctx context.Context, c *Call, p apitype.PairsListParams) (apitype.PairsListResult, error) {
+		if err := checkLimit(p.Limit, syncer.MaxListLimit, syncer.DefaultPairsLimit); err != nil {
+			return apitype.PairsListResult{}, err
+		}
 		pairs, next, err := eng().Pairs(p.Process, p.Query, p.Cursor, p.Limit)
 		if pairs == nil {
 			pairs = []syncer.Pair{}
@@ -132,6 +135,9 @@ func (s *Server) registerProcesses() {
 	Handle(s, protocol.RunsList, func(ctx context.Context, c *Call, p apitype.RunsListParams) (apitype.RunsListResult, error) {
 		if p.Process == "" {
 			return apitype.RunsListResult{}, protocol.Invalid("process", "process is required")
+		}
+		if err := checkLimit(p.Limit, syncer.MaxListLimit, syncer.DefaultRunsLimit); err != nil {
+			return apitype.RunsListResult{}, err
 		}
 		runs, err := eng().Runs(p.Process, p.Limit)
 		if runs == nil {
@@ -157,4 +163,14 @@ func (s *Server) registerProcesses() {
 		n, err := eng().Retry(p.Process, syncer.Side(p.Side), p.Entity)
 		return apitype.ErrorsRetryResult{Retried: n}, err
 	})
+}
+
+// checkLimit refuses a page size outside 0..max, naming the maximum: a
+// client asking for more than an agent gives must hear so, not receive a
+// shorter page it takes for the whole list.
+func checkLimit(limit, max, def int) error {
+	if limit < 0 || limit > max {
+		return protocol.Invalid("limit", "limit must be between 1 and %d (omit it for %d)", max, def)
+	}
+	return nil
 }

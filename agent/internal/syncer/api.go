@@ -290,11 +290,25 @@ func (e *Engine) Plan(ctx context.Context, id string) ([]PlanItem, error) {
 	return c.plan, nil
 }
 
+// Page sizes of Pairs and Runs: a limit of 0 (or less) is the default,
+// one above the maximum is the maximum (the API refuses it before).
+const (
+	DefaultPairsLimit = 100
+	DefaultRunsLimit  = 50
+	MaxListLimit      = 500
+)
+
+// pageLimit is limit within (0, MaxListLimit], def when not set.
+func pageLimit(limit, def int) int {
+	if limit <= 0 {
+		return def
+	}
+	return min(limit, MaxListLimit)
+}
+
 // Pairs lists a process's pairs, optionally filtered by key or title.
 func (e *Engine) Pairs(proc, query, cursor string, limit int) ([]Pair, string, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 100
-	}
+	limit = pageLimit(limit, DefaultPairsLimit)
 	q := strings.ToLower(query)
 	var out []Pair
 	next := ""
@@ -346,9 +360,7 @@ func (e *Engine) PairCounts() (map[string]int, error) {
 
 // Runs lists a process's runs, newest first.
 func (e *Engine) Runs(proc string, limit int) ([]Run, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 50
-	}
+	limit = pageLimit(limit, DefaultRunsLimit)
 	var out []Run
 	err := e.d.Store.View(func(tx *store.Tx) error {
 		return tx.ScanReverse(prefixRuns(proc), func(_ string, raw []byte) error {
