@@ -89,6 +89,7 @@ const (
 	EventPairFailed      = "PairFailed"
 	EventBulkProgress    = "BulkProgress"
 	EventLicenseChanged  = "LicenseChanged"
+	EventHealthChanged   = "HealthChanged"
 )
 
 // ConfigChanged tells clients to reload a record.

@@ -19,7 +19,7 @@ var (
 	SystemsCreate = def[a.SystemsCreateParams, a.SystemResult]("systems.create", Admin)
 	SystemsUpdate = def[a.SystemsUpdateParams, a.SystemResult]("systems.update", Admin)
 	SystemsDelete = def[a.IDParams, a.Empty]("systems.delete", Admin)
-	SystemsTest   = def[a.IDParams, a.SystemsTestResult]("systems.test", Operator)
+	SystemsTest   = def[a.SystemsTestParams, a.SystemsTestResult]("systems.test", Operator)
 	SystemsSchema = def[a.SystemsSchemaParams, a.SystemsSchemaResult]("systems.schema", Viewer)
 
 	AccountsList        = def[a.Empty, a.AccountsListResult]("accounts.list", Admin)

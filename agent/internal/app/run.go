@@ -20,6 +20,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/health"
 	"github.com/lockstep-sync/lockstep/agent/internal/hostinfo"
 	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
@@ -58,6 +59,7 @@ type App struct {
 	settings   *config.Settings
 	support    *support.Manager
 	engine     *syncer.Engine
+	health     *health.Monitor
 	license    *license.Manager
 	conns      *connectors
 	api        *rpc.Server
@@ -183,11 +185,12 @@ func (a *App) compose() error {
 			return names, err
 		},
 	})
+	a.health = health.New(a.engine, a.systems, a.bus, a.logs.Logger("health"))
 	a.api = rpc.New(rpc.Deps{
 		Version: Version, InstanceID: a.instanceID, StartedAt: a.startedAt, DataDir: a.layout.Dir,
 		Log: a.logs.Logger("api"), Auth: a.auth, Systems: a.systems, Audit: a.audit, Events: a.bus,
 		Logs: a.logs, Settings: a.settings, Support: a.support, Engine: a.engine, License: a.license, Host: a.hostInfo,
-		Connector: a.conns.get,
+		Connector: a.conns.get, Health: a.health,
 	})
 	return nil
 }
@@ -248,7 +251,7 @@ func (a *App) Run(ctx context.Context) error {
 	for _, c := range []struct {
 		name  string
 		serve func(context.Context) error
-	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"sync", a.engine.Serve}, {"license", a.license.Serve}} {
+	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"sync", a.engine.Serve}, {"health", a.health.Serve}, {"license", a.license.Serve}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -42,9 +42,20 @@ func (s *Server) registerProcesses() {
 		for _, e := range errs {
 			perProc[e.Process]++
 		}
+		var health map[string]apitype.Health
+		if s.deps.Health != nil {
+			if snap, err := s.deps.Health.Now(); err == nil {
+				health = snap.Processes
+			} else {
+				s.deps.Log.Warn().Err(err).Msg("judge the processes' health")
+			}
+		}
 		out := apitype.ProcessesListResult{Processes: []apitype.ProcessSummary{}}
 		for _, p := range list {
 			sum := apitype.ProcessSummary{Process: raw(p), Pairs: counts[p.ID], Errors: perProc[p.ID]}
+			if h, ok := health[p.ID]; ok {
+				sum.Health = &h
+			}
 			if runs, _ := eng().Runs(p.ID, 1); len(runs) == 1 {
 				sum.LastRun = raw(runs[0])
 			}

@@ -285,9 +285,9 @@ func (e *Engine) Plan(ctx context.Context, id string) ([]PlanItem, error) {
 	c := &cycle{e: e, p: &p, con: map[Side]connector.Connector{}, dry: true, schemas: &schemaCache{}}
 	c.log = e.d.Log.With().Str("process", p.ID).Str("run", "plan").Logger()
 	if err := c.execute(ctx, nil); err != nil {
-		return c.plan, err
+		return e.named(p.ID, c.plan), err
 	}
-	return c.plan, nil
+	return e.named(p.ID, c.plan), nil
 }
 
 // Page sizes of Pairs and Runs: a limit of 0 (or less) is the default,

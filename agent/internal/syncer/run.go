@@ -78,7 +78,7 @@ func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *
 	e.d.Bus.Publish(apitype.EventRunStarted, map[string]any{"process": p.ID, "run": c.run.ID, "trigger": trigger})
 	err = c.execute(ctx, only)
 	if err != nil {
-		c.run.Errors = append(c.run.Errors, RunError{Message: err.Error()})
+		c.run.Errors = append(c.run.Errors, runFailure(err))
 		c.log.Warn().Err(err).Msg("run stopped")
 	}
 	c.run.EndedAt = e.d.Now().UTC()
@@ -101,7 +101,7 @@ func (c *cycle) execute(ctx context.Context, only *QueueItem) error {
 	for _, s := range []Side{SideA, SideB} {
 		con, err := c.e.d.Open(c.p.End(s).System)
 		if err != nil {
-			return fmt.Errorf("open system %s: %w", c.p.End(s).System, err)
+			return onSide(s, fmt.Errorf("open system %s: %w", c.p.End(s).System, err))
 		}
 		c.con[s] = con
 	}
@@ -159,7 +159,7 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 	for {
 		page, err := c.con[s].Changes(ctx, c.p.End(s).Project, since, cursor)
 		if err != nil {
-			return fmt.Errorf("poll side %s: %w", s, err)
+			return onSide(s, fmt.Errorf("poll side %s: %w", s, err))
 		}
 		latest := wm.Since
 		var items []QueueItem
@@ -361,6 +361,7 @@ func (c *cycle) done() {
 // work processes one item and settles its queue entry: done, retried later
 // with backoff, or parked. One poisoned entity never blocks the others.
 func (c *cycle) work(ctx context.Context, it QueueItem) {
+	polled := c.fresh[freshKey(it.Side, it.Entity)] // item consumes it; a parked entity is named by it
 	err := c.item(ctx, it.Side, it.Entity)
 	if c.dry {
 		if err != nil {
@@ -389,16 +390,18 @@ func (c *cycle) work(ctx context.Context, it QueueItem) {
 	default:
 		c.run.Counts.Failed++
 		c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error(), Parked: true})
-		c.park(it, err)
+		c.park(it, err, polled)
 		log.Error().Err(err).Msg("entity parked: fix the cause and retry it")
 	}
 }
 
-func (c *cycle) park(it QueueItem, cause error) {
+func (c *cycle) park(it QueueItem, cause error, polled connector.Entity) {
 	parked := Parked{Side: it.Side, Entity: it.Entity, Error: cause.Error(), Attempts: it.Attempts + 1, At: c.now().UTC()}
 	pair, _ := c.e.pairOf(c.p.ID, it.Side, it.Entity)
 	if pair != nil {
 		parked.Pair, parked.Key, parked.Title = pair.ID, pair.Ref(it.Side).Key, pair.Ref(it.Side).Title
+	} else {
+		parked.Key, parked.Title = polled.Key, polled.Title // named as the poll read it, not by its id
 	}
 	c.e.d.Store.Update(func(tx *store.Tx) error {
 		if pair != nil {

@@ -142,7 +142,7 @@ func TestTestNeverNeedsReachabilityToCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := svc.Test(context.Background(), sys.ID)
+	res, err := svc.Test(context.Background(), "admin", sys.ID)
 	if err != nil || res.OK || strings.Contains(res.Message, canary) {
 		t.Fatalf("test of an unreachable system: %+v %v", res, err)
 	}
@@ -151,7 +151,7 @@ func TestTestNeverNeedsReachabilityToCreate(t *testing.T) {
 	u, s := srv.URL, map[string]any{"allowSelfSigned": true}
 	svc.Update("admin", apitype.SystemsUpdateParams{ID: sys.ID, URL: &u, Settings: s})
 	start := time.Now()
-	res, err = svc.Test(context.Background(), sys.ID)
+	res, err = svc.Test(context.Background(), "admin", sys.ID)
 	if err != nil || !res.OK || res.LatencyMs > time.Since(start).Milliseconds() {
 		t.Fatalf("test of a reachable system: %+v %v", res, err)
 	}
