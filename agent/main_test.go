@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/license/licensetest"
 )
 
 var agentBin string
@@ -358,6 +360,11 @@ func TestUsageAndVersion(t *testing.T) {
 	out, _, code := agent(t, nil, "version")
 	if code != 0 || !strings.HasPrefix(out, "lockstep-agent ") {
 		t.Fatalf("version: %d %q", code, out)
+	}
+	// The test binary trusts the test key (-tags licensetest), and says so:
+	// release builds list their production keys the same way.
+	if !strings.Contains(out, "\nlicense keys: "+licensetest.KeyID) {
+		t.Errorf("version does not list the trusted license keys: %q", out)
 	}
 	for _, args := range [][]string{{}, {"bogus"}, {"run", "--nope"}, {"key"}, {"service"}, {"service", "dance"}} {
 		_, errOut, code := agent(t, nil, args...)

@@ -11,6 +11,8 @@
 #   --xvfb             xvfb, xauth, x11-utils, imagemagick (window smoke test + screenshot)
 #   --nsis             makensis (Windows installer built by the Wails CLI)
 #   --wails-cli        Wails CLI v2.9.2 into $(go env GOPATH)/bin/wails
+#   --package-tools    makensis, rpm and 7z (build/package-test.sh inspects the
+#                      .rpm and the Windows installer with them)
 #   --print-webkit-tag print the Go build tag for the installed WebKitGTK
 #                      ("" for 4.0, "webkit2_41" for 4.1-only systems)
 #   --all              every install mode above
@@ -185,8 +187,8 @@ usage() {
 modes=()
 for arg in "$@"; do
 	case "$arg" in
-	--all) modes+=(--go --frontend --desktop --browser --xvfb --nsis --wails-cli) ;;
-	--go | --frontend | --desktop | --browser | --xvfb | --nsis | --wails-cli | --print-webkit-tag) modes+=("$arg") ;;
+	--all) modes+=(--go --frontend --desktop --browser --xvfb --nsis --wails-cli --package-tools) ;;
+	--go | --frontend | --desktop | --browser | --xvfb | --nsis | --wails-cli | --package-tools | --print-webkit-tag) modes+=("$arg") ;;
 	-h | --help)
 		usage
 		exit 0
@@ -207,6 +209,7 @@ for m in "${modes[@]}"; do
 	--xvfb) apt_install xvfb xauth x11-utils imagemagick ;;
 	--nsis) apt_install nsis ;;
 	--wails-cli) do_wails_cli ;;
+	--package-tools) apt_install nsis rpm p7zip-full ;;
 	--print-webkit-tag)
 		tag=$(webkit_tag) || die "no WebKitGTK dev files found; run $0 --desktop"
 		printf '%s\n' "$tag"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
 
@@ -47,4 +48,16 @@ func openStopped(o Options, what string) (*App, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return a, nil
+}
+
+// LicenseKeyIDs lists the ids of the license keys this binary trusts (the
+// production keys a release build embeds, plus the test key in test
+// builds), so an operator can check a build before shipping it. A malformed
+// key list is an error: such a binary could not start.
+func LicenseKeyIDs() ([]string, error) {
+	ring, err := license.BuiltinKeys()
+	if err != nil {
+		return nil, err
+	}
+	return ring.IDs(), nil
 }

@@ -111,7 +111,16 @@ func dispatch(args []string, stdio IO) error {
 	case "demo":
 		return runDemo(rest, stdio)
 	case "version", "--version", "-v":
+		keys, err := app.LicenseKeyIDs()
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(stdio.Stdout, "lockstep-agent %s\n", app.Version)
+		if len(keys) == 0 {
+			fmt.Fprintln(stdio.Stdout, "license keys: none (this build accepts no license: evaluation mode only)")
+		} else {
+			fmt.Fprintf(stdio.Stdout, "license keys: %s\n", strings.Join(keys, ", "))
+		}
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdio.Stdout, usage)
