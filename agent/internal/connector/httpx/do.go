@@ -91,6 +91,11 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 			se := newStatusError(r.Method, path, id, resp, c.scrubber(authValues))
 			se.Attempts = attempt
 			ra, told := retryAfter(resp.Header, now)
+			if !told && c.o.RateLimitWait != nil {
+				if d, ok := c.o.RateLimitWait(resp.StatusCode, resp.Header, se.Message); ok {
+					se.Kind, ra, told = connector.ErrRateLimited, d, true
+				}
+			}
 			se.RetryAfter = ra
 			last, wait = se, c.backoff(attempt)
 			if told {

@@ -92,18 +92,21 @@ func newStatusError(method, path, id string, resp *http.Response, scrub func(str
 
 // serverMessage finds the human message in the common error shapes:
 // {"error":{"message","field"}} (the sandbox, ServiceNow), {"error":"..."},
-// {"message":"..."} (GitHub, GitLab, Azure DevOps), {"errorMessages":[...],
-// "errors":{...}} (Jira).
+// {"message":"..."} (GitHub, GitLab, Azure DevOps) with GitHub's
+// "errors":[{"field","code","message"}] details of a 422,
+// {"errorMessages":[...], "errors":{...}} (Jira).
 func serverMessage(body []byte) string {
 	var v struct {
-		Error         json.RawMessage   `json:"error"`
-		Message       any               `json:"message"`
-		ErrorMessages []string          `json:"errorMessages"`
-		Errors        map[string]string `json:"errors"`
+		Error         json.RawMessage `json:"error"`
+		Message       any             `json:"message"`
+		ErrorMessages []string        `json:"errorMessages"`
+		Errors        json.RawMessage `json:"errors"`
 	}
 	if json.Unmarshal(body, &v) != nil {
 		return ""
 	}
+	var byField map[string]string
+	_ = json.Unmarshal(v.Errors, &byField)
 	var nested struct {
 		Message string `json:"message"`
 		Detail  string `json:"detail"`
@@ -123,15 +126,44 @@ func serverMessage(body []byte) string {
 	case json.Unmarshal(v.Error, &flat) == nil && flat != "":
 		return flat
 	case v.Message != nil:
-		return fmt.Sprint(v.Message)
-	case len(v.ErrorMessages) > 0 || len(v.Errors) > 0:
+		msg := fmt.Sprint(v.Message)
+		if d := details(v.Errors); d != "" {
+			msg += " (" + d + ")"
+		}
+		return msg
+	case len(v.ErrorMessages) > 0 || len(byField) > 0:
 		parts := append([]string(nil), v.ErrorMessages...)
-		for k, m := range v.Errors {
+		for k, m := range byField {
 			parts = append(parts, k+": "+m)
 		}
 		return strings.Join(parts, "; ")
 	}
 	return ""
+}
+
+// details reads GitHub's list of what a 422 refused: each entry's message,
+// or its field and code ("title: missing_field").
+func details(raw json.RawMessage) string {
+	var list []struct {
+		Field   string `json:"field"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(raw, &list) != nil {
+		return ""
+	}
+	var parts []string
+	for _, d := range list {
+		switch {
+		case d.Message != "" && d.Field != "" && !strings.Contains(d.Message, d.Field):
+			parts = append(parts, d.Field+": "+d.Message)
+		case d.Message != "":
+			parts = append(parts, d.Message)
+		case d.Field != "" || d.Code != "":
+			parts = append(parts, strings.TrimPrefix(d.Field+": "+d.Code, ": "))
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func truncate(s string, n int) string {

@@ -79,6 +79,12 @@ type Options struct {
 	BaseDelay time.Duration
 	MaxDelay  time.Duration
 	UserAgent string
+	// RateLimitWait, when set, recognises a refusal that its status and
+	// headers alone do not mark as rate limiting, nor say how long to wait
+	// for (GitHub's secondary limit: 403 or 429 with only a message), and
+	// says how long to pause. It is asked only when the answer carries no
+	// Retry-After; message is the server's own (see StatusError).
+	RateLimitWait func(status int, h http.Header, message string) (time.Duration, bool)
 	// Log gets one debug line per attempt; the zero value discards.
 	Log zerolog.Logger
 	// Now is the clock (nil: time.Now); Rand returns [0,1) for jitter

@@ -189,6 +189,11 @@ func TestStatusMapping(t *testing.T) {
 			w.WriteHeader(400)
 			io.WriteString(w, `{"error":{"code":"invalid","field":"title","message":"is required"}}`)
 		}, connector.ErrInvalid, "title: is required"},
+		{func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(422)
+			io.WriteString(w, `{"message":"Validation Failed","errors":[{"resource":"Issue","code":"missing_field","field":"title"},`+
+				`{"resource":"Issue","code":"custom","field":"body","message":"body is too long (maximum is 65536 characters)"}]}`)
+		}, connector.ErrInvalid, "Validation Failed (title: missing_field; body is too long (maximum is 65536 characters))"},
 		{status(401), connector.ErrUnauthorized, ""},
 		{status(403), connector.ErrForbidden, ""},
 		{status(403, "X-RateLimit-Remaining", "0"), connector.ErrRateLimited, ""},
@@ -467,5 +472,41 @@ func TestRequestJSON(t *testing.T) {
 	}
 	if _, err := (Request{Method: http.MethodPost, Path: "/x"}).JSON(func() {}, ""); err == nil || !strings.Contains(err.Error(), "POST /x: encode the request") {
 		t.Fatalf("unencodable body: %v", err)
+	}
+}
+
+// TestRateLimitWait: a refusal only the server's message marks as rate
+// limiting (GitHub's secondary limit answers 403 with no Retry-After) is
+// retried after the wait the hook names, pausing the whole system; other
+// refusals stay what their status says.
+func TestRateLimitWait(t *testing.T) {
+	secondary := func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}`)
+	}
+	s := newServer(t, secondary, status(403), status(200))
+	var asked []string
+	hook := func(status int, h http.Header, msg string) (time.Duration, bool) {
+		asked = append(asked, msg)
+		return 300 * time.Millisecond, strings.Contains(msg, "secondary rate limit")
+	}
+	c := newClient(t, s.URL, Options{RateLimitWait: hook})
+	err := c.DoJSON(context.Background(), Request{Method: "GET", Path: "/"}, nil, nil)
+	if !errors.Is(err, connector.ErrForbidden) {
+		t.Fatalf("a plain 403 after the limit: %v, want ErrForbidden", err)
+	}
+	hits := s.seen()
+	if len(hits) != 2 || hits[1].at.Sub(hits[0].at) < 250*time.Millisecond {
+		t.Fatalf("%d requests; the retry must wait the hook's 300 ms", len(hits))
+	}
+	if st := c.Stats(); st.RateLimited != 1 || len(asked) != 2 {
+		t.Fatalf("stats %+v, hook asked %d times", st, len(asked))
+	}
+	// A Retry-After answers the question itself: the hook is not asked.
+	s2 := newServer(t, status(429, "Retry-After", "0"), status(200))
+	asked = nil
+	c2 := newClient(t, s2.URL, Options{RateLimitWait: hook})
+	if err := c2.DoJSON(context.Background(), Request{Method: "GET", Path: "/"}, nil, nil); err != nil || len(asked) != 0 {
+		t.Fatalf("Retry-After answer: %v, hook asked %d times", err, len(asked))
 	}
 }
