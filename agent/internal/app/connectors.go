@@ -4,6 +4,7 @@ package app
 // replaces its kind's planned schema with the full contract.
 import (
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/azuredevops"
+	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/github"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/jira"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/redmine"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/rt"

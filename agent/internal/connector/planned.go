@@ -28,11 +28,6 @@ var planned = []Spec{
 		field("clientId", "OAuth client id", apitype.FieldString, "", false),
 		secretField("clientSecret", "OAuth client secret", "", false),
 	)},
-	{Kind: "github", Title: "GitHub", Fields: withConnection(
-		field("owner", "Owner", apitype.FieldString, "Organization or user.", true),
-		secretField("token", "Token", "A fine-grained token with Issues read & write.", true),
-		secretField("webhookSecret", "Webhook secret", "", false),
-	)},
 	{Kind: "gitlab", Title: "GitLab", Fields: withConnection(
 		secretField("token", "Access token", "Scope: api.", true),
 		secretField("webhookSecret", "Webhook secret token", "", false),
