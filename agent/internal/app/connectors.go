@@ -9,4 +9,5 @@ import (
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/redmine"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/rt"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/sandbox"
+	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/servicenow"
 )

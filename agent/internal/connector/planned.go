@@ -22,12 +22,6 @@ func withConnection(f ...apitype.KindField) []apitype.KindField {
 }
 
 var planned = []Spec{
-	{Kind: "servicenow", Title: "ServiceNow", Fields: withConnection(
-		field("username", "Username", apitype.FieldString, "An integration user.", false),
-		secretField("password", "Password", "", false),
-		field("clientId", "OAuth client id", apitype.FieldString, "", false),
-		secretField("clientSecret", "OAuth client secret", "", false),
-	)},
 	{Kind: "gitlab", Title: "GitLab", Fields: withConnection(
 		secretField("token", "Access token", "Scope: api.", true),
 		secretField("webhookSecret", "Webhook secret token", "", false),
