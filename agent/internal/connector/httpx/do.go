@@ -25,9 +25,14 @@ type Request struct {
 	Method string
 	// Path is joined to the base URL's path, e.g. "/api/items/12". Put
 	// parameters in Query, never in Path.
-	Path   string
-	Query  url.Values
-	Header http.Header
+	Path string
+	// RawPath, when set, is Path as it must go on the wire: for a segment
+	// holding an escaped slash, such as GitLab's URL-encoded project path
+	// ("/projects/group%2Fapp"), which Path alone cannot say. It must
+	// unescape to Path.
+	RawPath string
+	Query   url.Values
+	Header  http.Header
 	// Body streams the request content. An io.ReadSeeker (a file, a
 	// bytes.Reader) can be sent again on a retry; another reader only if
 	// the server refused before reading any of it.
@@ -56,6 +61,10 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 	u := *c.base
 	u.Path = strings.TrimRight(c.base.Path, "/") + "/" + strings.TrimLeft(r.Path, "/")
 	u.RawPath, u.RawQuery = "", r.Query.Encode()
+	if r.RawPath != "" {
+		// url.URL sends RawPath only when it is a valid escaping of Path.
+		u.RawPath = strings.TrimRight(c.base.EscapedPath(), "/") + "/" + strings.TrimLeft(r.RawPath, "/")
+	}
 	path := loggedPath(&u)
 	id := newRequestID()
 	deadline := c.o.Now().Add(c.o.MaxElapsed)

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -91,13 +93,15 @@ func newStatusError(method, path, id string, resp *http.Response, scrub func(str
 }
 
 // serverMessage finds the human message in the common error shapes:
-// {"error":{"message","field"}} (the sandbox, ServiceNow), {"error":"..."},
-// {"message":"..."} (GitHub, GitLab, Azure DevOps) with GitHub's
-// "errors":[{"field","code","message"}] details of a 422,
+// {"error":{"message","field"}} (the sandbox, ServiceNow), {"error":"..."}
+// with an OAuth "error_description", {"message":"..."} (GitHub, GitLab,
+// Azure DevOps) with GitHub's "errors":[{"field","code","message"}] details
+// of a 422, or GitLab's {"message":{"<field>":["..."]}}, and
 // {"errorMessages":[...], "errors":{...}} (Jira).
 func serverMessage(body []byte) string {
 	var v struct {
 		Error         json.RawMessage `json:"error"`
+		Description   string          `json:"error_description"`
 		Message       any             `json:"message"`
 		ErrorMessages []string        `json:"errorMessages"`
 		Errors        json.RawMessage `json:"errors"`
@@ -124,9 +128,12 @@ func serverMessage(body []byte) string {
 		}
 		return msg
 	case json.Unmarshal(v.Error, &flat) == nil && flat != "":
+		if v.Description != "" {
+			return flat + ": " + v.Description
+		}
 		return flat
 	case v.Message != nil:
-		msg := fmt.Sprint(v.Message)
+		msg := messageText(v.Message)
 		if d := details(v.Errors); d != "" {
 			msg += " (" + d + ")"
 		}
@@ -164,6 +171,30 @@ func details(raw json.RawMessage) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// messageText spells a decoded "message" value: text as is, a list joined,
+// an object as "key: value" pairs in key order (GitLab's validation errors,
+// {"title":["is too long"]}).
+func messageText(m any) string {
+	switch x := m.(type) {
+	case string:
+		return x
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			parts = append(parts, messageText(e))
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		keys := slices.Sorted(maps.Keys(x))
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, k+": "+messageText(x[k]))
+		}
+		return strings.Join(parts, "; ")
+	}
+	return fmt.Sprint(m)
 }
 
 func truncate(s string, n int) string {

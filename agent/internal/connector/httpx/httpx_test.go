@@ -194,6 +194,14 @@ func TestStatusMapping(t *testing.T) {
 			io.WriteString(w, `{"message":"Validation Failed","errors":[{"resource":"Issue","code":"missing_field","field":"title"},`+
 				`{"resource":"Issue","code":"custom","field":"body","message":"body is too long (maximum is 65536 characters)"}]}`)
 		}, connector.ErrInvalid, "Validation Failed (title: missing_field; body is too long (maximum is 65536 characters))"},
+		{func(w http.ResponseWriter, r *http.Request) { // GitLab's model validation
+			w.WriteHeader(400)
+			io.WriteString(w, `{"message":{"title":["is too long (maximum is 255 characters)"],"description":["is too long","is bad"]}}`)
+		}, connector.ErrInvalid, "description: is too long, is bad; title: is too long (maximum is 255 characters)"},
+		{func(w http.ResponseWriter, r *http.Request) { // GitLab's token refusals (OAuth's shape)
+			w.WriteHeader(401)
+			io.WriteString(w, `{"error":"invalid_token","error_description":"Token has expired."}`)
+		}, connector.ErrUnauthorized, "invalid_token: Token has expired."},
 		{status(401), connector.ErrUnauthorized, ""},
 		{status(403), connector.ErrForbidden, ""},
 		{status(403, "X-RateLimit-Remaining", "0"), connector.ErrRateLimited, ""},
@@ -226,6 +234,24 @@ func TestStatusMapping(t *testing.T) {
 				t.Fatalf("%d requests, want %d", len(s.seen()), want)
 			}
 		})
+	}
+}
+
+// TestRawPath: a path segment holding an escaped slash (GitLab's
+// URL-encoded project path) reaches the server escaped, under the base
+// URL's own path; without RawPath the slash would split the segment.
+func TestRawPath(t *testing.T) {
+	var got string
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.EscapedPath()
+		io.WriteString(w, "{}")
+	}))
+	t.Cleanup(s.Close)
+	c := newClient(t, s.URL+"/gitlab/api/v4", Options{})
+	err := c.DoJSON(context.Background(), Request{Method: "GET", Path: "/projects/group/sub app/issues",
+		RawPath: "/projects/group%2Fsub%20app/issues"}, nil, nil)
+	if err != nil || got != "/gitlab/api/v4/projects/group%2Fsub%20app/issues" {
+		t.Fatalf("path %q, %v", got, err)
 	}
 }
 
