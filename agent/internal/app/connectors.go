@@ -5,6 +5,7 @@ package app
 import (
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/azuredevops"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/github"
+	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/gitlab"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/jira"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/redmine"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/rt"

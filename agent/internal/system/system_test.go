@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -137,8 +138,13 @@ func TestSecretsWriteOnlyKeepClearShred(t *testing.T) {
 func TestTestNeverNeedsReachabilityToCreate(t *testing.T) {
 	svc, _, _ := newService(t)
 	// Port 1 on loopback refuses connections: creation must still succeed. (A
-	// kind without a connector yet, so the generic reachability probe tests it.)
-	sys, err := svc.Create("admin", apitype.SystemsCreateParams{Name: "Later", Kind: "gitlab", URL: "https://127.0.0.1:1", Secrets: map[string]apitype.Secret{"token": canary}})
+	// kind without a connector, so the generic reachability probe tests it.)
+	if err := connector.Register(connector.Spec{Kind: "later", Title: "Later", Fields: append([]apitype.KindField{
+		{Name: "token", Label: "Token", Type: apitype.FieldSecret, Secret: true, Required: true},
+	}, connector.ConnectionFields()...)}); err != nil {
+		t.Fatal(err)
+	}
+	sys, err := svc.Create("admin", apitype.SystemsCreateParams{Name: "Later", Kind: "later", URL: "https://127.0.0.1:1", Secrets: map[string]apitype.Secret{"token": canary}})
 	if err != nil {
 		t.Fatal(err)
 	}
