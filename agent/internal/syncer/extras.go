@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"regexp"
@@ -96,6 +97,28 @@ func (c *cycle) extrasMark(tp mapping.TypePair, v string) string {
 // found instead of made twice. An HTML comment stays invisible in Markdown.
 var commentMarker = regexp.MustCompile(`<!-- lockstep:([ab]):([^ ]+) -->`)
 
+// bareCommentMarker is a comment marker as connectors read it back into
+// Comment.Marker, out of their system's form: "lockstep:a:123".
+var bareCommentMarker = regexp.MustCompile(`^lockstep:([ab]):(\S+)$`)
+
+// commentOrigin reads which comment a copy was made from: its Marker, as
+// the contract has connectors read it back (taken out of the body), or,
+// from connectors that leave it in the text, its body. ok is false for a
+// comment people wrote.
+func commentOrigin(cm connector.Comment) (orig string, ok bool) {
+	m := bareCommentMarker.FindStringSubmatch(strings.TrimSpace(cm.Marker))
+	if m == nil {
+		m = commentMarker.FindStringSubmatch(cm.Marker)
+	}
+	if m == nil {
+		m = commentMarker.FindStringSubmatch(cm.Body)
+	}
+	if m == nil {
+		return "", false
+	}
+	return mapKey(Side(m[1]), m[2]), true
+}
+
 func markerOf(s Side, id string) string { return fmt.Sprintf("<!-- lockstep:%s:%s -->", s, id) }
 
 func mapKey(s Side, id string) string { return string(s) + ":" + id }
@@ -116,7 +139,7 @@ func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]b
 		list[s] = cs
 		var authors []connector.User
 		for _, cm := range cs {
-			if !commentMarker.MatchString(cm.Body) {
+			if _, copied := commentOrigin(cm); !copied {
 				authors = append(authors, cm.Author)
 			}
 		}
@@ -126,8 +149,7 @@ func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]b
 	// Adopt copies whose map entry was lost (crash between add and save).
 	for _, s := range []Side{SideA, SideB} {
 		for _, cm := range list[s] {
-			if m := commentMarker.FindStringSubmatch(cm.Body); m != nil {
-				orig := mapKey(Side(m[1]), m[2])
+			if orig, copied := commentOrigin(cm); copied {
 				if pair.Comments[orig] == "" {
 					pair.Comments[orig] = mapKey(s, cm.ID)
 					pair.Comments[mapKey(s, cm.ID)] = orig
@@ -139,7 +161,7 @@ func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]b
 	for _, s := range []Side{SideA, SideB} {
 		t := s.Other()
 		for _, cm := range list[s] {
-			if pair.Comments[mapKey(s, cm.ID)] != "" || commentMarker.MatchString(cm.Body) {
+			if _, copied := commentOrigin(cm); copied || pair.Comments[mapKey(s, cm.ID)] != "" {
 				continue
 			}
 			author := cm.Author.Name
@@ -215,6 +237,18 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 			}
 			up, err := c.con[t].Upload(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, a.Name, a.ContentType, a.Size, body)
 			body.Close()
+			if errors.Is(err, errors.ErrUnsupported) {
+				// The other system holds no files and is set to leave
+				// them out: skipped, once, and not asked again.
+				log.Warn().Str("peer_key", pair.Ref(t).Key).Err(err).Msg("attachment not copied: the other system cannot hold files")
+				pair.Attachments[mapKey(s, a.ID)] = skippedAttachment
+				changed = true
+				c.run.Counts.Skipped++
+				if err := c.savePair(pair); err != nil {
+					return changed, err
+				}
+				continue
+			}
 			if err != nil {
 				return changed, fmt.Errorf("upload attachment %s to %s: %w", a.Name, pair.Ref(t).Key, err)
 			}
@@ -230,6 +264,10 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 	}
 	return changed, nil
 }
+
+// skippedAttachment is the id map's entry of an attachment the other side
+// refused to hold (errors.ErrUnsupported): it is not tried again.
+const skippedAttachment = "-"
 
 func unmappedTwin(pair *Pair, t Side, list []connector.Attachment, a connector.Attachment) string {
 	for _, b := range list {

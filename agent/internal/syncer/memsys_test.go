@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,10 @@ type memsys struct {
 	next     int
 	pageSize int
 	fail     func(op string) error // fault injection
+	// contractMarkers reads a copied comment's marker back into
+	// Comment.Marker and out of its body, as the contract asks of
+	// connectors (the others leave it in the text).
+	contractMarkers bool
 
 	engineCreates, engineUpdates, engineComments, engineUploads, engineLinks int
 }
@@ -273,6 +278,10 @@ func (m *memsys) AddComment(_ context.Context, ref connector.Ref, c connector.Ne
 	defer m.mu.Unlock()
 	it := m.items[ref.ID]
 	cm := connector.Comment{ID: strconv.Itoa(len(it.comments) + 1), Author: connector.User{ID: "bot"}, Body: c.Body, CreatedAt: m.tick()}
+	if m.contractMarkers {
+		cm.Body = strings.TrimSpace(commentMarker.ReplaceAllString(c.Body, ""))
+		cm.Marker = strings.TrimSuffix(strings.TrimPrefix(c.Marker, "<!-- "), " -->")
+	}
 	it.comments = append(it.comments, cm)
 	m.touch(it)
 	m.engineComments++
