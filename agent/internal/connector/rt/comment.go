@@ -177,7 +177,7 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 	if err != nil {
 		return connector.Comment{}, fmt.Errorf("add RT comment: %w", err)
 	}
-	body := nc.Body
+	body := plainContent(nc.Body)
 	if nc.Marker != "" {
 		body += "\n\n<!-- " + strings.ReplaceAll(nc.Marker, "--", "- -") + " -->"
 	}

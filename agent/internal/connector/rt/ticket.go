@@ -153,7 +153,7 @@ func (c *Conn) Create(ctx context.Context, project, entityType string, fields co
 			return connector.Entity{}, fmt.Errorf("create RT ticket in %s: %w", queue, err)
 		}
 		if s != "" {
-			body["Content"], body["ContentType"] = s, "text/plain"
+			body["Content"], body["ContentType"] = plainContent(s), "text/plain"
 		}
 	}
 	if marker.System != "" || marker.Key != "" {
@@ -206,6 +206,7 @@ func (c *Conn) Update(ctx context.Context, ref connector.Ref, fields connector.F
 		if err != nil {
 			return connector.Entity{}, fmt.Errorf("update RT ticket %s: %w", id, err)
 		}
+		s = plainContent(s)
 		desc = &s
 	}
 	var said []string
