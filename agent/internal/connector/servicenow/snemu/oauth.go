@@ -72,6 +72,14 @@ func (e *Emu) ExpireTokens() {
 	}
 }
 
+// AddHook adds a business rule, as an administrator setting up the
+// outbound REST message after the instance is running.
+func (e *Emu) AddHook(h Hook) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.o.Hooks = append(e.o.Hooks, h)
+}
+
 // fire runs the business rules of the options for a record change. The
 // caller holds e.mu.
 func (e *Emu) fire(r *record, operation string) {
