@@ -227,3 +227,30 @@ func (e *Emu) removeBlockedBy(w http.ResponseWriter, r *http.Request, u *User) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// Blocking lists, for tests, the numbers of the issues an issue blocks (in
+// the same repository), and Subs those of its sub-issues.
+func (e *Emu) Blocking(fullName string, number int) []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	is := e.repos[lower(fullName)].issues[number]
+	var out []int
+	for _, other := range e.issues {
+		if other.repo == is.repo && !other.deleted && slices.Contains(other.blockedBy, is.id) {
+			out = append(out, other.number)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Subs lists the numbers of an issue's sub-issues, for tests.
+func (e *Emu) Subs(fullName string, number int) []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []int
+	for _, id := range e.repos[lower(fullName)].issues[number].subs {
+		out = append(out, e.issues[id].number)
+	}
+	return out
+}
