@@ -2,6 +2,7 @@ package servicenow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -279,5 +280,49 @@ func TestChangesPastRecordsTheAccountCannotSee(t *testing.T) {
 	}
 	if empty == 0 {
 		t.Fatal("no page came back empty before the end: the test does not test what it says")
+	}
+}
+
+// TestRateLimitForTheHour: a rule spent for the hour answers 429 with a
+// Retry-After of many minutes. The call fails at once as rate limited (the
+// engine retries it later), and the calls after it wait for the pause
+// without asking the instance again.
+func TestRateLimitForTheHour(t *testing.T) {
+	e := start(t, snemu.Options{RateLimit: 8, Window: time.Hour})
+	c := open(t, e)
+	ctx := context.Background()
+	created, err := c.Create(ctx, "incident", "", connector.Fields{"title": "hourly"}, connector.Marker{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rerr error
+	for range 5 {
+		if _, rerr = c.Get(ctx, created.Ref); rerr != nil {
+			break
+		}
+	}
+	if !errors.Is(rerr, connector.ErrRateLimited) || !connector.Transient(rerr) {
+		t.Fatalf("a spent hourly rule: %v", rerr)
+	}
+	asked := e.Stats().Requests
+	if _, err := c.Get(ctx, created.Ref); !errors.Is(err, connector.ErrRateLimited) {
+		t.Fatalf("during the pause: %v", err)
+	}
+	if st := e.Stats(); st.Requests != asked || st.EarlyRetries != 0 {
+		t.Fatalf("the instance was asked again during the pause: %+v", st)
+	}
+}
+
+// TestChangesWithoutAttachmentAccess: an account the Attachment API
+// refuses still polls; the look for new attachments is left out.
+func TestChangesWithoutAttachmentAccess(t *testing.T) {
+	u := users()
+	u[0].NoAttachments = true
+	e := start(t, snemu.Options{Users: u})
+	c := open(t, e)
+	id := seedIncidents(t, e, 1, "no files")[0]
+	all := contracttest.Entities(contracttest.Pages(t, context.Background(), c, "incident", time.Now().Add(-time.Hour), 10))
+	if len(all) != 1 || all[0].ID != "incident:"+id {
+		t.Fatalf("changes %+v", all)
 	}
 }

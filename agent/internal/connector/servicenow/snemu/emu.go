@@ -56,8 +56,10 @@ type User struct {
 	// As on the instance, they are removed from a page after the query
 	// ran: a page holds fewer records than asked, even none, while
 	// X-Total-Count and the Link header still count them.
-	Hidden   string
-	Inactive bool
+	Hidden string
+	// NoAttachments refuses the user the Attachment API (403).
+	NoAttachments bool
+	Inactive      bool
 }
 
 // Client is an OAuth application registry entry. Tokens issued to it act
@@ -287,11 +289,20 @@ func (e *Emu) routes() {
 		api("PUT "+prefix+"/table/{table}/{id}", e.update)
 		api("DELETE "+prefix+"/table/{table}/{id}", e.delete)
 	}
-	api("GET /api/now/attachment", e.attachments)
-	api("POST /api/now/attachment/file", e.upload)
-	api("GET /api/now/attachment/{id}", e.attachment)
-	api("GET /api/now/attachment/{id}/file", e.download)
-	api("DELETE /api/now/attachment/{id}", e.deleteAttachment)
+	files := func(h func(w http.ResponseWriter, r *http.Request, u *User)) func(w http.ResponseWriter, r *http.Request, u *User) {
+		return func(w http.ResponseWriter, r *http.Request, u *User) {
+			if u.NoAttachments {
+				writeError(w, http.StatusForbidden, "Operation Failed", "ACL Exception Read Failed due to security constraints")
+				return
+			}
+			h(w, r, u)
+		}
+	}
+	api("GET /api/now/attachment", files(e.attachments))
+	api("POST /api/now/attachment/file", files(e.upload))
+	api("GET /api/now/attachment/{id}", files(e.attachment))
+	api("GET /api/now/attachment/{id}/file", files(e.download))
+	api("DELETE /api/now/attachment/{id}", files(e.deleteAttachment))
 }
 
 func (e *Emu) serve(w http.ResponseWriter, r *http.Request) {
