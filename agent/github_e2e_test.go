@@ -57,7 +57,7 @@ func TestGitHubEndToEnd(t *testing.T) {
 	seenOnGitHub := gh.Seed("acme/widgets", "octo", ghemu.Issue{Title: "Seen on GitHub", Body: "Opened by a person."})
 	gh.Comment("acme/widgets", seenOnGitHub, "octo", "a person's comment on GitHub")
 
-	e := &realEnv{t: t}
+	e := &realEnv{e2eAgent: e2eAgent{t: t, password: realPassword}}
 	e.startAgent()
 	configureGitHub(e, helpSrv.URL, gh.URL())
 
