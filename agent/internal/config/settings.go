@@ -11,6 +11,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
+	"github.com/lockstep-sync/lockstep/shared/input"
 )
 
 const settingsKey = "settings/agent"
@@ -19,6 +20,9 @@ const settingsKey = "settings/agent"
 func DefaultSettings() apitype.Settings {
 	return apitype.Settings{Origins: []string{}, LogLevel: "info", LogRetentionDays: 30, SupportRetentionHours: 24}
 }
+
+// MaxOrigins bounds the WebSocket Origin allow list.
+const MaxOrigins = 64
 
 // LogLevels accepted by settings.
 var LogLevels = []string{"trace", "debug", "info", "warn", "error"}
@@ -80,8 +84,14 @@ func normaliseOrigin(o string) (string, error) {
 func (s *Settings) Set(actor string, p apitype.SettingsSetParams) (apitype.Settings, error) {
 	next := s.Get()
 	if p.Origins != nil {
+		if len(*p.Origins) > MaxOrigins {
+			return apitype.Settings{}, &SettingsError{Field: "origins", Message: fmt.Sprintf("lists %d origins; at most %d are allowed", len(*p.Origins), MaxOrigins)}
+		}
 		next.Origins = []string{}
 		for i, o := range *p.Origins {
+			if err := input.Bounded(o, input.MaxURL); err != nil {
+				return apitype.Settings{}, &SettingsError{Field: fmt.Sprintf("origins[%d]", i), Message: err.Error()}
+			}
 			n, err := normaliseOrigin(o)
 			if err != nil {
 				return apitype.Settings{}, &SettingsError{Field: fmt.Sprintf("origins[%d]", i), Message: err.Error()}
@@ -110,6 +120,9 @@ func (s *Settings) Set(actor string, p apitype.SettingsSetParams) (apitype.Setti
 		next.SupportRetentionHours = *p.SupportRetentionHours
 	}
 	if p.PublicURL != nil {
+		if err := input.Bounded(*p.PublicURL, input.MaxURL); err != nil {
+			return apitype.Settings{}, &SettingsError{Field: "publicUrl", Message: err.Error()}
+		}
 		u := strings.TrimRight(strings.TrimSpace(*p.PublicURL), "/")
 		if u != "" {
 			parsed, err := url.Parse(u)
