@@ -86,7 +86,7 @@ func (s *Server) openConnector(cfg connector.Config) (connector.Connector, error
 // produced may echo what it was sent, so it is scrubbed of the system's
 // secrets.
 func schemaError(ctx context.Context, cfg connector.Config, project string, err error) error {
-	detail := scrubSecrets(err.Error(), cfg.Secrets)
+	detail := secret.Scrub(err.Error(), secret.Values(cfg.Secrets)...)
 	scope := "its default project"
 	if project != "" {
 		scope = fmt.Sprintf("project %q", truncate(project, 64))
@@ -108,16 +108,6 @@ func schemaError(ctx context.Context, cfg connector.Config, project string, err 
 		return protocol.Errorf(protocol.KindRateLimited, "system %s is rate limiting the agent; try again shortly (%s)", cfg.Name, detail)
 	}
 	return protocol.Errorf(protocol.KindUnavailable, "cannot read the schema of system %s: %s", cfg.Name, detail)
-}
-
-// scrubSecrets removes every secret value from msg.
-func scrubSecrets(msg string, secrets map[string]secret.Secret) string {
-	for _, v := range secrets {
-		if v.IsSet() {
-			msg = strings.ReplaceAll(msg, v.Reveal(), secret.Redacted)
-		}
-	}
-	return msg
 }
 
 // statesPrefix is the Extra key under which a connector lists one entity

@@ -24,6 +24,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
+	"github.com/lockstep-sync/lockstep/shared/input"
 )
 
 // Record is a stored system. Secrets hold AES-256-GCM sealed values only.
@@ -49,6 +50,9 @@ func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
 func invalid(field, format string, args ...any) error {
 	return &InvalidError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
+
+// maxSecret bounds one secret value (a PEM private key is a few KiB).
+const maxSecret = 16 << 10
 
 // ErrNotFound means no system has that id.
 var ErrNotFound = errors.New("system not found")
@@ -140,6 +144,9 @@ func validateURL(raw string) (string, error) {
 	if raw == "" {
 		return "", invalid("url", "is required")
 	}
+	if err := input.Bounded(raw, input.MaxURL); err != nil {
+		return "", invalid("url", "%v", err)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", invalid("url", "is not a valid URL")
@@ -162,15 +169,9 @@ func validateURL(raw string) (string, error) {
 }
 
 func validateName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", invalid("name", "is required")
-	}
-	if len(name) > 100 {
-		return "", invalid("name", "is longer than 100 characters")
-	}
-	if strings.ContainsAny(name, "\x00\r\n") {
-		return "", invalid("name", "must be one line")
+	name, err := input.Name(name, input.MaxName)
+	if err != nil {
+		return "", invalid("name", "%v", err)
 	}
 	return name, nil
 }
@@ -180,6 +181,9 @@ func validateName(name string) (string, error) {
 func validateSettings(spec connector.Spec, in map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	for k, v := range in {
+		if err := checkKey("settings", k); err != nil {
+			return nil, err
+		}
 		f, ok := spec.Field(k)
 		if !ok || f.Secret {
 			if ok {
@@ -211,8 +215,8 @@ func validateSettings(spec connector.Spec, in map[string]any) (map[string]any, e
 			if !ok {
 				return nil, invalid("settings."+k, "must be text")
 			}
-			if len(str) > 4096 {
-				return nil, invalid("settings."+k, "is longer than 4096 characters")
+			if err := input.Bounded(str, input.MaxSetting); err != nil {
+				return nil, invalid("settings."+k, "%v", err)
 			}
 			out[k] = strings.TrimSpace(str)
 		}
@@ -228,6 +232,15 @@ func validateSettings(spec connector.Spec, in map[string]any) (map[string]any, e
 		}
 	}
 	return out, nil
+}
+
+// checkKey refuses a settings or secrets key that could not be a field
+// name, before the key is quoted back in an error.
+func checkKey(group, k string) error {
+	if err := input.Line(k, 64); err != nil {
+		return invalid(group, "has a key that is not a field name: it %v", err)
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -301,12 +314,18 @@ func (s *Service) Create(actor string, p apitype.SystemsCreateParams) (apitype.S
 // applySecrets seals new secret values into rec; "" clears a secret.
 func (s *Service) applySecrets(spec connector.Spec, rec *Record, in map[string]apitype.Secret, creating bool) error {
 	for k, v := range in {
+		if err := checkKey("secrets", k); err != nil {
+			return err
+		}
 		f, ok := spec.Field(k)
 		if !ok || !f.Secret {
 			return invalid("secrets."+k, "is not a secret of %s systems", spec.Title)
 		}
-		if len(v) > 16<<10 {
-			return invalid("secrets."+k, "is longer than 16 KiB")
+		if len(v) > maxSecret {
+			return invalid("secrets."+k, "is longer than %d bytes (it has %d)", maxSecret, len(v))
+		}
+		if err := secret.CheckLen(v.Reveal()); err != nil {
+			return invalid("secrets."+k, "%v", err)
 		}
 		if v == "" {
 			delete(rec.Secrets, k)
@@ -632,10 +651,5 @@ func connectionChanged(before, after Record) bool {
 // scrub removes the system's own secrets from a message a remote server or
 // library produced, which may echo what it was sent.
 func scrub(msg string, cfg connector.Config) string {
-	for _, v := range cfg.Secrets {
-		if v.IsSet() {
-			msg = strings.ReplaceAll(msg, v.Reveal(), secret.Redacted)
-		}
-	}
-	return msg
+	return secret.Scrub(msg, secret.Values(cfg.Secrets)...)
 }

@@ -226,7 +226,7 @@ func printable(b []byte) string {
 func (c *Client) scrubber(authValues []string) func(string) string {
 	var words []string
 	add := func(w string) {
-		if len(w) >= 4 {
+		if w != "" {
 			words = append(words, w)
 		}
 	}
@@ -246,10 +246,7 @@ func (c *Client) scrubber(authValues []string) func(string) string {
 	for _, s := range c.o.Secrets {
 		add(s.Reveal())
 	}
-	return func(text string) string {
-		for _, w := range words {
-			text = strings.ReplaceAll(text, w, secret.Redacted)
-		}
-		return text
-	}
+	// Whole occurrences only: a short credential must not garble the
+	// server's message or show which letters it holds.
+	return func(text string) string { return secret.Scrub(text, words...) }
 }
