@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
@@ -86,5 +85,3 @@ func newErrorID() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
-func asTypeError(err error, target **json.UnmarshalTypeError) bool { return errors.As(err, target) }

@@ -1,8 +1,10 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
@@ -14,17 +16,18 @@ func raw(v any) json.RawMessage {
 	return b
 }
 
+// decodeProcess decodes a process document; a value of the wrong type is
+// named by its path under "process" ("process" itself when the document is
+// not an object).
 func decodeProcess(doc json.RawMessage) (syncer.Process, error) {
 	var p syncer.Process
-	if len(doc) == 0 {
+	doc = bytes.TrimSpace(doc)
+	if len(doc) == 0 || bytes.Equal(doc, []byte("null")) {
 		return p, protocol.Invalid("process", "process is required")
 	}
 	if err := json.Unmarshal(doc, &p); err != nil {
-		var te *json.UnmarshalTypeError
-		if ok := asTypeError(err, &te); ok {
-			return p, protocol.Invalid("process."+te.Field, "process.%s has the wrong type", te.Field)
-		}
-		return p, protocol.Invalid("process", "process is not a valid configuration: %v", err)
+		perr := paramsError(doc, reflect.TypeFor[syncer.Process](), "process.", "process", err)
+		return p, protocol.Invalid(perr.Data.Field, "%s", perr.Message)
 	}
 	return p, nil
 }
