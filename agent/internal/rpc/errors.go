@@ -63,6 +63,10 @@ func (s *Server) toWire(method string, err error) *protocol.Error {
 		return protocol.Errorf(protocol.KindConflict, "%s", err.Error())
 	case errors.Is(err, support.ErrClosed):
 		return protocol.Errorf(protocol.KindUnavailable, "%s", err.Error())
+	case errors.Is(err, auth.ErrBusy):
+		e := protocol.Errorf(protocol.KindRateLimited, "%s", auth.ErrBusy.Error())
+		e.Data.RetryAfterSeconds = 2
+		return e
 	case errors.Is(err, auth.ErrUnauthorized):
 		return protocol.Errorf(protocol.KindUnauthorized, "%s", err.Error())
 	case errors.Is(err, auth.ErrNotFound), errors.Is(err, system.ErrNotFound), errors.Is(err, support.ErrNotFound), errors.Is(err, store.ErrNotFound):
