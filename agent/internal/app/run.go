@@ -191,6 +191,11 @@ func (a *App) compose() error {
 		Log: a.logs.Logger("api"), Auth: a.auth, Systems: a.systems, Audit: a.audit, Events: a.bus,
 		Logs: a.logs, Settings: a.settings, Support: a.support, Engine: a.engine, License: a.license, Host: a.hostInfo,
 		Connector: a.conns.get, Health: a.health,
+		Limits: rpc.Limits{
+			LoginTimeout:                 time.Duration(a.boot.Connections.LoginTimeoutSeconds) * time.Second,
+			MaxUnauthenticated:           a.boot.Connections.MaxUnauthenticated,
+			MaxUnauthenticatedPerAddress: a.boot.Connections.MaxUnauthenticatedPerAddress,
+		},
 	})
 	return nil
 }

@@ -40,6 +40,8 @@ type Deps struct {
 	Health  *health.Monitor
 	Host    func(ctx context.Context) (apitype.HostInfo, error)
 	License *license.Manager
+	// Limits bound the connections that have not logged in.
+	Limits Limits
 	// Connector opens a system's connector (the sync engine's cache, so a
 	// system has one rate limiter); nil opens one per call from Systems.
 	Connector func(systemID string) (connector.Connector, error)

@@ -97,6 +97,9 @@ func (s *Server) dispatch(c *conn, req protocol.Request) *protocol.Response {
 			return &r
 		}
 	}
+	if h.desc.Access == protocol.Anonymous {
+		defer c.authCall()()
+	}
 	ctx, cancel := context.WithTimeout(c.ctx, callTimeout)
 	defer cancel()
 	start := time.Now()
