@@ -152,6 +152,12 @@ func TestShortSecretsAreRefused(t *testing.T) {
 	if !hasIssue(e, "secrets.token") {
 		t.Errorf("update with a short secret: %+v", e)
 	}
+	// Testing a configuration before saving it takes secrets too.
+	e = admin.raw(protocol.SystemsTest.Name, map[string]any{"kind": "sandbox", "url": "http://127.0.0.1:1",
+		"settings": map[string]any{"project": "HELP"}, "secrets": map[string]any{"token": "t"}}).Error
+	if !hasIssue(e, "secrets.token") {
+		t.Errorf("testing a draft with a short secret: %+v", e)
+	}
 	// The connection test's message stays readable: the secret is not a
 	// word in it, so nothing in it is redacted.
 	res := callOK(t, admin, protocol.SystemsTest, apitype.SystemsTestParams{ID: sys.System.ID})

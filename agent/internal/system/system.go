@@ -234,6 +234,25 @@ func validateSettings(spec connector.Spec, in map[string]any) (map[string]any, e
 	return out, nil
 }
 
+// checkSecret checks one secret a caller sent: a secret field of the kind,
+// at most maxSecret bytes, and (unless "", which clears) long enough to be
+// scrubbed from messages (secret.MinLen).
+func checkSecret(spec connector.Spec, k string, v apitype.Secret) error {
+	if err := checkKey("secrets", k); err != nil {
+		return err
+	}
+	if f, ok := spec.Field(k); !ok || !f.Secret {
+		return invalid("secrets."+k, "is not a secret of %s systems", spec.Title)
+	}
+	if len(v) > maxSecret {
+		return invalid("secrets."+k, "is longer than %d bytes (it has %d)", maxSecret, len(v))
+	}
+	if err := secret.CheckLen(v.Reveal()); err != nil {
+		return invalid("secrets."+k, "%v", err)
+	}
+	return nil
+}
+
 // checkKey refuses a settings or secrets key that could not be a field
 // name, before the key is quoted back in an error.
 func checkKey(group, k string) error {
@@ -314,18 +333,8 @@ func (s *Service) Create(actor string, p apitype.SystemsCreateParams) (apitype.S
 // applySecrets seals new secret values into rec; "" clears a secret.
 func (s *Service) applySecrets(spec connector.Spec, rec *Record, in map[string]apitype.Secret, creating bool) error {
 	for k, v := range in {
-		if err := checkKey("secrets", k); err != nil {
+		if err := checkSecret(spec, k, v); err != nil {
 			return err
-		}
-		f, ok := spec.Field(k)
-		if !ok || !f.Secret {
-			return invalid("secrets."+k, "is not a secret of %s systems", spec.Title)
-		}
-		if len(v) > maxSecret {
-			return invalid("secrets."+k, "is longer than %d bytes (it has %d)", maxSecret, len(v))
-		}
-		if err := secret.CheckLen(v.Reveal()); err != nil {
-			return invalid("secrets."+k, "%v", err)
 		}
 		if v == "" {
 			delete(rec.Secrets, k)
@@ -540,7 +549,14 @@ func (s *Service) TestDraft(ctx context.Context, p apitype.SystemsTestParams) (a
 		if spec, ok = connector.Lookup(p.Kind); !ok {
 			return apitype.SystemsTestResult{}, invalid("kind", "%q is not a known system kind", p.Kind)
 		}
-		cfg = connector.Config{ID: "draft", Name: strings.TrimSpace(p.Name), Kind: p.Kind, Secrets: map[string]secret.Secret{}}
+		cfg = connector.Config{ID: "draft", Kind: p.Kind, Secrets: map[string]secret.Secret{}}
+		if p.Name != "" {
+			name, err := validateName(p.Name)
+			if err != nil {
+				return apitype.SystemsTestResult{}, err
+			}
+			cfg.Name = name
+		}
 		if p.URL == nil {
 			return apitype.SystemsTestResult{}, invalid("url", "is required")
 		}
@@ -564,8 +580,8 @@ func (s *Service) TestDraft(ctx context.Context, p apitype.SystemsTestParams) (a
 	}
 	secrets := maps.Clone(cfg.Secrets)
 	for k, v := range p.Secrets {
-		if f, ok := spec.Field(k); !ok || !f.Secret {
-			return apitype.SystemsTestResult{}, invalid("secrets."+k, "is not a secret of %s systems", spec.Title)
+		if err := checkSecret(spec, k, v); err != nil {
+			return apitype.SystemsTestResult{}, err
 		}
 		if v == "" {
 			delete(secrets, k)
