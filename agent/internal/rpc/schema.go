@@ -115,6 +115,12 @@ func schemaError(ctx context.Context, cfg connector.Config, project string, err 
 // status field allows in that type.
 const statesPrefix = "states:"
 
+// attachmentsExtra is the Extra key under which a connector whose system
+// cannot hold files says what becomes of the other side's attachments
+// (the GitHub connector does): apitype.AttachmentsComment or
+// apitype.AttachmentsSkip.
+const attachmentsExtra = "attachments"
+
 func schemaResult(systemID, project string, sch connector.Schema, withUsers bool) apitype.SystemsSchemaResult {
 	out := apitype.SystemsSchemaResult{
 		System: systemID, Project: project,
@@ -128,6 +134,11 @@ func schemaResult(systemID, project string, sch connector.Schema, withUsers bool
 	hasStatus := false
 	for _, f := range sch.Fields {
 		hasStatus = hasStatus || f.Name == "status"
+	}
+	if list := sch.Extra[attachmentsExtra]; len(list) > 0 {
+		if mode, _ := list[0].(string); mode == apitype.AttachmentsComment || mode == apitype.AttachmentsSkip {
+			out.Attachments = mode
+		}
 	}
 	for key, list := range sch.Extra {
 		typ, ok := strings.CutPrefix(key, statesPrefix)

@@ -65,8 +65,8 @@ const (
 
 // Attachment modes: what an attachment from the other side becomes.
 const (
-	AttachComment = "comment" // a comment naming the file, linking the source item
-	AttachSkip    = "skip"    // nothing: reported as skipped
+	AttachComment = apitype.AttachmentsComment // a comment naming the file, linking the source item
+	AttachSkip    = apitype.AttachmentsSkip    // nothing: reported as skipped
 )
 
 // opener is Open as the registry takes it.

@@ -41,8 +41,9 @@ const (
 )
 
 // AttachmentsExtra is the Schema.Extra key saying what becomes of the other
-// side's attachments (its one value is the system's attachments setting):
-// GitHub issues cannot hold files.
+// side's attachments (its one value is the system's attachments setting,
+// apitype.AttachmentsComment or apitype.AttachmentsSkip): GitHub issues
+// cannot hold files. The agent passes it on in systems.schema.
 const AttachmentsExtra = "attachments"
 
 // getAll reads every page of a list, following the Link header.
