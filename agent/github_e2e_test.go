@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/github/ghemu"
@@ -186,6 +189,18 @@ func TestGitHubEndToEnd(t *testing.T) {
 	})
 	if n, m := len(gh.Issues("acme/widgets")), len(helpItems(t, help)); n != 7 || m != 7 {
 		t.Fatalf("%d issues and %d items at the end, want 7 each", n, m)
+	}
+	var parked struct{ Errors []any }
+	e.client().call("errors.list", map[string]any{"process": e.process}, &parked)
+	if len(parked.Errors) != 0 {
+		e.diagnose()
+		t.Errorf("parked errors at the end: %v", parked.Errors)
+	}
+	e.cmd.Process.Signal(syscall.SIGTERM) // the log is complete once the agent has stopped
+	e.cmd.Wait()
+	logs, _ := os.ReadFile(filepath.Join(e.dir, "logs", "agent.log"))
+	if strings.Contains(string(logs), ghToken) || strings.Contains(e.stderr.String(), ghToken) {
+		t.Errorf("the GitHub token reached the agent's log")
 	}
 }
 
