@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,24 +33,6 @@ func users() []ghemu.User {
 		{Login: "gist-only", Token: noScope, Scopes: []string{"gist", "read:user"}},
 		{Login: "robot", Token: roToken, ReadOnlyToken: true},
 	}
-}
-
-// clock is a settable clock shared by emulator and connector.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 func start(t testing.TB, o ghemu.Options) *ghemu.Emu {
@@ -293,8 +274,8 @@ func TestFieldsRoundTrip(t *testing.T) {
 }
 
 func TestStaleVersion(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, ghemu.Options{Now: clk.now})
+	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, ghemu.Options{Now: clk.Now})
 	c := open(t, e)
 	ctx := context.Background()
 	en, err := c.Create(ctx, "widgets", TypeIssue, connector.Fields{"title": "v1"}, connector.Marker{})
@@ -334,12 +315,12 @@ func numbers(list []connector.Entity) []string {
 func TestChangesPaging(t *testing.T) {
 	for _, exclusive := range []bool{false, true} {
 		t.Run(fmt.Sprintf("since exclusive %v", exclusive), func(t *testing.T) {
-			clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-			e := start(t, ghemu.Options{Now: clk.now, MaxPerPage: 3, SinceExclusive: exclusive})
+			clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+			e := start(t, ghemu.Options{Now: clk.Now, MaxPerPage: 3, SinceExclusive: exclusive})
 			c := open(t, e)
 			var want []string
 			for i := range 10 {
-				clk.add(500 * time.Millisecond) // two issues a second: pages end inside a second
+				clk.Add(500 * time.Millisecond) // two issues a second: pages end inside a second
 				want = append(want, fmt.Sprint(e.Seed("acme/widgets", "bob", ghemu.Issue{Title: fmt.Sprint("issue ", i)})))
 			}
 			e.Seed("acme/gadgets", "bob", ghemu.Issue{Title: "other repository"})
@@ -365,19 +346,19 @@ func TestChangesPaging(t *testing.T) {
 // to its end; on GitHub's numbered pages that shifts every later issue up
 // one place, and counting on would skip one. No issue may be lost.
 func TestChangesShift(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, ghemu.Options{Now: clk.now, MaxPerPage: 3})
+	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, ghemu.Options{Now: clk.Now, MaxPerPage: 3})
 	c := open(t, e)
 	ctx := context.Background()
 	for i := range 9 {
-		clk.add(time.Minute)
+		clk.Add(time.Minute)
 		e.Seed("acme/widgets", "bob", ghemu.Issue{Title: fmt.Sprint("issue ", i)})
 	}
 	page, err := c.Changes(ctx, "widgets", time.Time{}, "")
 	if err != nil || len(page.Entities) != 3 || page.Cursor == "" {
 		t.Fatalf("first page %+v, %v", page, err)
 	}
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	e.Edit("acme/widgets", 1, "moved to the end", "", "")
 	seen := map[string]bool{}
 	for _, en := range page.Entities {
@@ -404,14 +385,14 @@ func TestChangesShift(t *testing.T) {
 // restarted query would list the same page forever, so the cursor counts
 // pages within that second.
 func TestChangesCrowdedSecond(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, ghemu.Options{Now: clk.now, MaxPerPage: 4})
+	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, ghemu.Options{Now: clk.Now, MaxPerPage: 4})
 	c := open(t, e)
 	var want []string
 	for i := range 11 {
 		want = append(want, fmt.Sprint(e.Seed("acme/widgets", "bob", ghemu.Issue{Title: fmt.Sprint("bulk ", i)})))
 	}
-	clk.add(3 * time.Second)
+	clk.Add(3 * time.Second)
 	want = append(want, fmt.Sprint(e.Seed("acme/widgets", "bob", ghemu.Issue{Title: "later"})))
 	all, _ := collect(t, c, time.Time{})
 	got := numbers(all)

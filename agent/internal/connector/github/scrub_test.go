@@ -28,7 +28,9 @@ func TestSecretsStayOut(t *testing.T) {
 		{http.StatusUnprocessableEntity, func(_ *http.Request, b string) string {
 			return `{"message":"Validation Failed","errors":[{"resource":"Hook","code":"custom","message":"bad config ` + strings.ReplaceAll(b, `"`, `\"`) + `"}]}`
 		}, connector.ErrInvalid},
-		{http.StatusBadGateway, func(r *http.Request, b string) string { return "upstream refused " + b + " for " + r.Header.Get("Authorization") }, connector.ErrUnavailable},
+		{http.StatusBadGateway, func(r *http.Request, b string) string {
+			return "upstream refused " + b + " for " + r.Header.Get("Authorization")
+		}, connector.ErrUnavailable},
 		{http.StatusUnauthorized, func(r *http.Request, _ string) string {
 			return `{"message":"Bad credentials ` + r.Header.Get("Authorization") + `"}`
 		}, connector.ErrUnauthorized},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
 )
 
 // newHookServer receives webhook deliveries and hands each to got.
@@ -27,13 +28,13 @@ func newHookServer(t *testing.T, got func(http.Header, []byte)) string {
 // creations in any minute and perHour in any hour, and a refusal instead
 // of a wait longer than maxPaceWait.
 func TestPacer(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	p := newPacer(time.Second, 80, 500, time.Minute, clk.now)
+	clk := contracttest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	p := newPacer(time.Second, 80, 500, time.Minute, clk.Now)
 	var created []time.Time
 	for range 500 {
 		at, _, err := p.reserve(true)
 		if errors.Is(err, connector.ErrRateLimited) {
-			clk.add(time.Minute) // as the engine would: try again later
+			clk.Add(time.Minute) // as the engine would: try again later
 			continue
 		}
 		if err != nil {
@@ -60,7 +61,8 @@ func TestPacer(t *testing.T) {
 	}
 	// The hour's budget is spent: the next creation would wait for most of
 	// an hour, which the pacer refuses, while a plain edit goes on.
-	clk.t = created[len(created)-1]
+	clk = contracttest.NewClock(created[len(created)-1])
+	p.now = clk.Now
 	if len(created) == 500 {
 		if _, _, err := p.reserve(true); !errors.Is(err, connector.ErrRateLimited) {
 			t.Fatalf("501st creation within the hour: %v", err)
