@@ -462,7 +462,7 @@ func TestPoisonedEntityIsParkedAndOthersFlow(t *testing.T) {
 		t.Fatalf("counts %+v", r.Counts)
 	}
 	parked, _ := w.eng.Errors("p1")
-	if len(parked) != 1 || parked[0].Entity != bad || !strings.Contains(parked[0].Error, "weird") {
+	if len(parked) != 1 || parked[0].Entity != bad || !strings.Contains(parked[0].Error, connector.Digest("weird")) || strings.Contains(parked[0].Error, "weird") {
 		t.Fatalf("parked = %+v", parked)
 	}
 	w.a.userSet(bad, "status", "new")

@@ -97,7 +97,12 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 			if resp.StatusCode < 400 {
 				return resp, nil
 			}
-			se := newStatusError(r.Method, path, id, resp, c.scrubber(authValues))
+			scrub := c.scrubber(authValues)
+			if sent := sentValues(r); len(sent) > 0 {
+				secrets := scrub
+				scrub = func(s string) string { return connector.HideValues(secrets(s), sent) }
+			}
+			se := newStatusError(r.Method, path, id, resp, scrub)
 			se.Attempts = attempt
 			ra, told := retryAfter(resp.Header, now)
 			if !told && c.o.RateLimitWait != nil {

@@ -33,7 +33,7 @@ type StatusError struct {
 	Path       string // without query values
 	Status     int
 	Message    string        // the server's own message, if its body had one
-	Body       string        // the start of the body, scrubbed of secrets
+	Body       string        // the start of the body, scrubbed of secrets and of the values sent
 	RequestID  string        // our X-Request-Id
 	RetryAfter time.Duration // what the server asked for, if it did
 	Attempts   int
@@ -86,8 +86,10 @@ func newStatusError(method, path, id string, resp *http.Response, scrub func(str
 	resp.Body.Close()
 	return &StatusError{
 		Method: method, Path: path, Status: resp.StatusCode, RequestID: id,
-		Message: scrub(truncate(serverMessage(head), messageLen)),
-		Body:    scrub(truncate(printable(head), snippetLen)),
+		// Scrubbed before it is cut: a secret or value cut in two would
+		// no longer be found.
+		Message: truncate(scrub(serverMessage(head)), messageLen),
+		Body:    truncate(scrub(printable(head)), snippetLen),
 		Kind:    kindOf(resp.StatusCode, resp.Header),
 	}
 }

@@ -536,3 +536,39 @@ func TestRateLimitWait(t *testing.T) {
 		t.Fatalf("Retry-After answer: %v, hook asked %d times", err, len(asked))
 	}
 }
+
+// TestSentValuesHiddenFromErrors: a system that refuses a write and
+// quotes the values it was sent (as the sandbox, RT and Jira do) gets an
+// error that names their digests instead, in its message and in the body
+// snippet alike; the message keeps its words.
+func TestSentValuesHiddenFromErrors(t *testing.T) {
+	const value = "CANARY-a7f3 the customer's secret plan"
+	const line = "second line of the description, also private"
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.WriteHeader(422) // a server quoting what it got, as JSON and as text
+		fmt.Fprintf(w, `{"error":{"field":"labels","message":"label \"%s\" is not valid; %s; status open is closed to addresses"},"got":%s}`,
+			value, line, body)
+	})
+	var logs bytes.Buffer
+	c := newClient(t, s.URL, Options{System: "sys1", Log: zerolog.New(&logs).Level(zerolog.DebugLevel)})
+	in := map[string]any{"labels": []string{value}, "description": "first line\n" + line, "status": "open", "n": 12345}
+	err := c.DoJSON(context.Background(), Request{Method: "POST", Path: "/api/items"}, in, nil)
+	if !errors.Is(err, connector.ErrInvalid) {
+		t.Fatalf("err = %v", err)
+	}
+	var se *StatusError
+	errors.As(err, &se)
+	for what, text := range map[string]string{"log": logs.String(), "error": err.Error(), "body": se.Body} {
+		for _, v := range []string{value, line, "12345"} {
+			if strings.Contains(text, v) {
+				t.Errorf("%s quotes %q: %s", what, v, text)
+			}
+		}
+	}
+	for _, want := range []string{"labels: label \"" + connector.Digest(value) + "\" is not valid", connector.Digest(line), "status " + connector.Digest("open") + " is closed to addresses"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
@@ -64,25 +66,28 @@ func TestTypedMarkdownFromRedmine(t *testing.T) {
 	}
 }
 
-// createTxn is the id of a ticket's Create transaction.
+// createTxn is the id of a ticket's Create transaction. A busy RT may
+// list it a moment after the ticket is answered for: the search is
+// repeated for a while.
 func createTxn(t *testing.T, e env, id string) string {
 	t.Helper()
 	var page struct {
 		Items []struct {
-			ID   json.Number `json:"id"`
-			Type string      `json:"Type"`
+			ID json.Number `json:"id"`
 		} `json:"items"`
 	}
-	if err := e.rt.Do(t, "GET", "/ticket/"+id+"/history?fields=Type&per_page=100", nil, &page); err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range page.Items {
-		if it.Type == "Create" {
-			return it.ID.String()
+	q := url.Values{"query": {"ObjectType = 'RT::Ticket' AND ObjectId = " + id + " AND Type = 'Create'"}}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if err := e.rt.Do(t, "GET", "/transactions?"+q.Encode(), nil, &page); err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) > 0 {
+			return page.Items[0].ID.String()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ticket %s has no Create transaction", id)
 		}
 	}
-	t.Fatalf("ticket %s has no Create transaction", id)
-	return ""
 }
 
 // plainOf is the text/plain content RT keeps for a transaction, the

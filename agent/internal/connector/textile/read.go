@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 )
 
@@ -22,7 +23,7 @@ func ToMarkdown(textile string) (md string, err error) {
 	// A converter bug on hostile input must cost one field, not the agent.
 	defer func() {
 		if p := recover(); p != nil {
-			md, err = "", fmt.Errorf("convert Textile to Markdown: %v", p)
+			md, err = "", fmt.Errorf("convert Textile to Markdown: %s", connector.PanicText(p))
 		}
 	}()
 	textile = strings.ToValidUTF8(strings.ReplaceAll(strings.ReplaceAll(textile, "\r\n", "\n"), "\r", "\n"), "\uFFFD")

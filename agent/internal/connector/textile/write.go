@@ -23,6 +23,7 @@ import (
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 )
 
@@ -46,7 +47,7 @@ func FromMarkdown(markdown string) (out string, err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = "", fmt.Errorf("convert Markdown to Textile: %v", p)
+			out, err = "", fmt.Errorf("convert Markdown to Textile: %s", connector.PanicText(p))
 		}
 	}()
 	src := []byte(strings.ToValidUTF8(markdown, "\uFFFD"))
