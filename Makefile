@@ -65,11 +65,12 @@ vet:
 	GOOS=windows $(GO) vet ./...
 	$(GO) vet -tags licensetest ./...
 
-# Chromium is installed first so the harness's browser test runs instead of
-# skipping (LOCKSTEP_REQUIRE_BROWSER turns a missing browser into a failure).
+# Chromium and Prometheus are installed first so the harness's browser test
+# and the metrics test run instead of skipping (LOCKSTEP_REQUIRE_BROWSER and
+# LOCKSTEP_REQUIRE_PROMETHEUS turn a missing one into a failure).
 go-test:
-	$(DEPS) --browser
-	LOCKSTEP_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -tags licensetest -timeout 15m ./...
+	$(DEPS) --browser --prometheus
+	LOCKSTEP_REQUIRE_BROWSER=1 LOCKSTEP_REQUIRE_PROMETHEUS=1 $(GO) test -race -count=1 -tags licensetest -timeout 15m ./...
 
 frontend-test:
 	npm --prefix frontend test

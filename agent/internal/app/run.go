@@ -24,6 +24,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/hostinfo"
 	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
+	"github.com/lockstep-sync/lockstep/agent/internal/metrics"
 	"github.com/lockstep-sync/lockstep/agent/internal/paths"
 	"github.com/lockstep-sync/lockstep/agent/internal/rpc"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
@@ -63,6 +64,7 @@ type App struct {
 	license    *license.Manager
 	conns      *connectors
 	api        *rpc.Server
+	metrics    *metrics.Metrics
 
 	mu        sync.Mutex
 	listener  net.Listener
@@ -131,6 +133,9 @@ func (a *App) compose() error {
 	if a.settings, err = config.LoadSettings(a.store, a.audit); err != nil {
 		return err
 	}
+	if err := a.settings.UseSealer(a.sealer); err != nil {
+		return err
+	}
 	a.settings.OnChange(func(s apitype.Settings) {
 		if lvl, err := zerolog.ParseLevel(s.LogLevel); err == nil {
 			a.logs.SetLevel(lvl)
@@ -176,14 +181,7 @@ func (a *App) compose() error {
 				a.log.Warn().Err(err).Msg("count users for the license")
 			}
 		},
-		Systems: func() (map[string]string, error) {
-			list, err := a.systems.List()
-			names := map[string]string{}
-			for _, s := range list {
-				names[s.ID] = s.Name
-			}
-			return names, err
-		},
+		Systems: a.systemNames,
 	})
 	a.health = health.New(a.engine, a.systems, a.bus, a.logs.Logger("health"))
 	a.api = rpc.New(rpc.Deps{
@@ -197,7 +195,33 @@ func (a *App) compose() error {
 			MaxUnauthenticatedPerAddress: a.boot.Connections.MaxUnauthenticatedPerAddress,
 		},
 	})
+	a.metrics = metrics.New(a.bus, metrics.Sources{
+		Backlog: a.engine.Backlog,
+		Processes: func() (map[string]string, error) {
+			list, err := a.engine.List()
+			names := map[string]string{}
+			for _, p := range list {
+				names[p.ID] = p.Name
+			}
+			return names, err
+		},
+		Systems:        a.systemNames,
+		Sessions:       a.auth.Live,
+		Connections:    a.api.Connections,
+		LogSubscribers: a.logs.Tap().Subscribers,
+		StoreSize:      a.store.Size,
+	}, a.logs.Logger("metrics"))
 	return nil
+}
+
+// systemNames maps system ids to their names.
+func (a *App) systemNames() (map[string]string, error) {
+	list, err := a.systems.List()
+	names := map[string]string{}
+	for _, s := range list {
+		names[s.ID] = s.Name
+	}
+	return names, err
 }
 
 // Addr is the address the TLS listener is bound to, once Run has started it.
@@ -221,6 +245,7 @@ func (a *App) handler() http.Handler {
 		w.Write([]byte("ok"))
 	})
 	mux.Handle(protocol.Path, a.api)
+	mux.Handle("GET /metrics", a.metricsHandler())
 	mux.HandleFunc("POST /v1/hooks/{process}/{side}", a.webhook)
 	return mux
 }
@@ -256,7 +281,8 @@ func (a *App) Run(ctx context.Context) error {
 	for _, c := range []struct {
 		name  string
 		serve func(context.Context) error
-	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"sync", a.engine.Serve}, {"health", a.health.Serve}, {"license", a.license.Serve}} {
+	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"sync", a.engine.Serve}, {"health", a.health.Serve}, {"license", a.license.Serve},
+		{"metrics", a.metrics.Serve}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -181,6 +181,10 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// Size is the store's size on disk in bytes: the LSM tree and the value
+// log, as Badger last measured them (it does so about once a minute).
+func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
+
 // Serve runs value-log garbage collection until ctx ends.
 func (s *Store) Serve(ctx context.Context) error {
 	t := time.NewTicker(s.gcInterval)

@@ -358,6 +358,27 @@ func (e *Engine) PairCounts() (map[string]int, error) {
 	return counts, err
 }
 
+// Backlog counts, per process, the items waiting in its queue and the
+// parked ones (the agent's metrics).
+func (e *Engine) Backlog() (queued, parked map[string]int, err error) {
+	queued, parked = map[string]int{}, map[string]int{}
+	err = e.d.Store.View(func(tx *store.Tx) error {
+		for prefix, counts := range map[string]map[string]int{"queue/": queued, "perr/": parked} {
+			err := tx.Scan(prefix, "", func(k string, _ []byte) error {
+				if parts := strings.SplitN(k, "/", 3); len(parts) == 3 {
+					counts[parts[1]]++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return queued, parked, err
+}
+
 // Runs lists a process's runs, newest first.
 func (e *Engine) Runs(proc string, limit int) ([]Run, error) {
 	limit = pageLimit(limit, DefaultRunsLimit)

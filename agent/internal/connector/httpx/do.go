@@ -87,6 +87,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 		var wait time.Duration
 		retry := false
 		if err != nil {
+			c.o.Observer.Response(0, false)
 			if ctx.Err() != nil {
 				return nil, fail(ctx.Err())
 			}
@@ -95,6 +96,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 		} else {
 			c.lim.observe(resp.Header, now, ticket)
 			if resp.StatusCode < 400 {
+				c.o.Observer.Response(resp.StatusCode, false)
 				return resp, nil
 			}
 			scrub := c.scrubber(authValues)
@@ -111,6 +113,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 				}
 			}
 			se.RetryAfter = ra
+			c.o.Observer.Response(resp.StatusCode, errors.Is(se.Kind, connector.ErrRateLimited))
 			last, wait = se, c.backoff(attempt)
 			if told {
 				wait = ra
@@ -135,6 +138,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 			return nil, last
 		}
 		c.stats.retries.Add(1)
+		c.o.Observer.Wait("retry", wait)
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, fail(fmt.Errorf("%w (while waiting to retry after: %v)", err, last))
 		}
@@ -210,12 +214,14 @@ func (c *Client) waitTurn(ctx context.Context, deadline time.Time) (uint64, erro
 				return 0, fmt.Errorf("%w: the system asked for a pause until %s", connector.ErrRateLimited, now.Add(p).UTC().Format(time.RFC3339))
 			}
 			c.stats.paused.Add(1)
+			c.o.Observer.Wait("rate_limit", p)
 			if err := c.sleep(ctx, p); err != nil {
 				return 0, err
 			}
 		}
 		d, ticket := c.lim.reserve(c.o.Now())
 		if d > 0 {
+			c.o.Observer.Wait("pace", d)
 			if err := c.sleep(ctx, d); err != nil {
 				c.lim.unreserve(c.o.Now())
 				return 0, err
