@@ -572,13 +572,13 @@ func (s *stateWrite) set(name string, v any) error {
 		case StatusDuplicate:
 			return fmt.Errorf("status duplicate needs the original issue, which a sync cannot name; map it to not_planned: %w", connector.ErrInvalid)
 		}
-		return fmt.Errorf("field status must be open, completed or not_planned, not %q: %w", str, connector.ErrInvalid)
+		return fmt.Errorf("field status must be open, completed or not_planned, not %s: %w", connector.Digest(str), connector.ErrInvalid)
 	case "state":
 		switch str {
 		case "open", "closed":
 			return put(str, "", false)
 		}
-		return fmt.Errorf("field state must be open or closed, not %q: %w", str, connector.ErrInvalid)
+		return fmt.Errorf("field state must be open or closed, not %s: %w", connector.Digest(str), connector.ErrInvalid)
 	default: // stateReason
 		switch str {
 		case "":
@@ -590,7 +590,7 @@ func (s *stateWrite) set(name string, v any) error {
 		case StatusDuplicate:
 			return fmt.Errorf("state reason duplicate needs the original issue, which a sync cannot name: %w", connector.ErrInvalid)
 		}
-		return fmt.Errorf("field stateReason must be completed, not_planned or reopened, not %q: %w", str, connector.ErrInvalid)
+		return fmt.Errorf("field stateReason must be completed, not_planned or reopened, not %s: %w", connector.Digest(str), connector.ErrInvalid)
 	}
 }
 

@@ -92,7 +92,7 @@ func relation(typ string) (onTarget bool, kind string, err error) {
 // the one it names, whose id it needs.
 func (c *Conn) linkEnds(ctx context.Context, ref connector.Ref, l connector.Link) (on issueRef, named wireIssue, kind string, err error) {
 	if l.Target.ID == "" && l.Target.Key == "" {
-		return issueRef{}, wireIssue{}, "", fmt.Errorf("GitHub issues have no links to URLs (%q); a reference belongs in the text: %w", l.URL, connector.ErrInvalid)
+		return issueRef{}, wireIssue{}, "", fmt.Errorf("GitHub issues have no links to URLs (%s); a reference belongs in the text: %w", connector.Digest(l.URL), connector.ErrInvalid)
 	}
 	onTarget, kind, err := relation(l.Type)
 	if err != nil {

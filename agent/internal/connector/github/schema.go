@@ -267,16 +267,7 @@ func (c *Conn) assignable(ctx context.Context, repo repoRef, v any) (string, err
 			return login, nil
 		}
 	}
-	return "", fmt.Errorf("%s cannot be assigned in %s (not among its assignable users): %w", userName(want), repo, connector.ErrInvalid)
-}
-
-func userName(u connector.User) string {
-	for _, s := range []string{u.ID, u.Email, u.Name} {
-		if s != "" {
-			return s
-		}
-	}
-	return "nobody"
+	return "", fmt.Errorf("%s cannot be assigned in %s (not among its assignable users): %w", connector.DescribeUser(want), repo, connector.ErrInvalid)
 }
 
 // milestoneNumber resolves a milestone title to its number; nil and ""
@@ -302,7 +293,7 @@ func (c *Conn) milestoneNumber(ctx context.Context, repo repoRef, v any) (any, e
 				}
 			}
 		}
-		return nil, fmt.Errorf("%s has no milestone %q: %w", repo, t, connector.ErrInvalid)
+		return nil, fmt.Errorf("%s has no milestone %s: %w", repo, connector.Digest(t), connector.ErrInvalid)
 	}
 	return nil, fmt.Errorf("field milestone must be a milestone title, not %T: %w", v, connector.ErrInvalid)
 }

@@ -481,7 +481,7 @@ func (c *Conn) issueFields(ctx context.Context, p *projectInfo, fields connector
 		case "status":
 			s, ok := v.(string)
 			if !ok || (s != StatusOpened && s != StatusClosed) {
-				return nil, "", fmt.Errorf("field status must be %q or %q, not %v: %w", StatusOpened, StatusClosed, v, connector.ErrInvalid)
+				return nil, "", fmt.Errorf("field status must be %q or %q, not %s: %w", StatusOpened, StatusClosed, connector.Digest(v), connector.ErrInvalid)
 			}
 			status = s
 		case "labels":
@@ -489,7 +489,7 @@ func (c *Conn) issueFields(ctx context.Context, p *projectInfo, fields connector
 			if l, err = connector.TextList(name, v); err == nil {
 				for _, x := range l {
 					if strings.Contains(x, ",") || strings.TrimSpace(x) == "" {
-						return nil, "", fmt.Errorf("label %q: GitLab labels are non-empty and hold no comma: %w", x, connector.ErrInvalid)
+						return nil, "", fmt.Errorf("label %s: GitLab labels are non-empty and hold no comma: %w", connector.Digest(x), connector.ErrInvalid)
 					}
 				}
 				body["labels"] = strings.Join(l, ",")
@@ -575,14 +575,14 @@ func (c *Conn) weight(p *projectInfo, v any, edit bool, body map[string]any) err
 	case string:
 		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
 		if err != nil {
-			return fmt.Errorf("field weight: %q is not a number: %w", x, connector.ErrInvalid)
+			return fmt.Errorf("field weight: value %s is not a number: %w", connector.Digest(x), connector.ErrInvalid)
 		}
 		n = f
 	default:
 		return fmt.Errorf("field weight must be a number, not %T: %w", v, connector.ErrInvalid)
 	}
 	if n < 0 || n != float64(int64(n)) {
-		return fmt.Errorf("field weight must be a whole number of 0 or more, not %v: %w", n, connector.ErrInvalid)
+		return fmt.Errorf("field weight must be a whole number of 0 or more, not %s: %w", connector.Digest(n), connector.ErrInvalid)
 	}
 	body["weight"] = int64(n)
 	return nil

@@ -223,7 +223,7 @@ func (c *Conn) milestoneID(ctx context.Context, p *projectInfo, v any) (int64, e
 			}
 		}
 	}
-	return 0, fmt.Errorf("field milestone: %s has no milestone %q: %w", p.Path, title, connector.ErrInvalid)
+	return 0, fmt.Errorf("field milestone: %s has no milestone %s: %w", p.Path, connector.Digest(title), connector.ErrInvalid)
 }
 
 // assigneeIDs finds the members the values name (a connector.User or its
@@ -285,7 +285,7 @@ func (c *Conn) memberID(ctx context.Context, p *projectInfo, want connector.User
 			}
 		}
 	}
-	return 0, fmt.Errorf("no member of %s is %s: %w", p.Path, describeUser(want), connector.ErrInvalid)
+	return 0, fmt.Errorf("no member of %s is %s: %w", p.Path, connector.DescribeUser(want), connector.ErrInvalid)
 }
 
 func usersOf(list []wireUser) iter.Seq[connector.User] {
@@ -296,14 +296,4 @@ func usersOf(list []wireUser) iter.Seq[connector.User] {
 			}
 		}
 	}
-}
-
-func describeUser(u connector.User) string {
-	var parts []string
-	for _, s := range []string{u.ID, u.Email, u.Name} {
-		if s != "" && !slices.Contains(parts, s) {
-			parts = append(parts, s)
-		}
-	}
-	return strings.Join(parts, " / ")
 }

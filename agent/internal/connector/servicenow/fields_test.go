@@ -177,7 +177,7 @@ func TestWritesRefusedBeforeTheyReachTheInstance(t *testing.T) {
 		want   string
 	}{
 		{connector.Fields{"assignee": connector.User{Email: "nobody@example.com"}}, "no ServiceNow user matches"},
-		{connector.Fields{"assignment_group": "Nonexistent team"}, "no sys_user_group record has name"},
+		{connector.Fields{"assignment_group": "Nonexistent team"}, "no sys_user_group record has the name " + connector.Digest("Nonexistent team")},
 	} {
 		if _, err := c.Update(ctx, created.Ref, tc.fields, ""); !errors.Is(err, connector.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want %q", tc.fields, err, tc.want)

@@ -220,14 +220,14 @@ func (c *Conn) valueOf(ctx context.Context, f *fieldInfo, v any) (string, error)
 			}
 			p, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
 			if err != nil {
-				return "", fmt.Errorf("field %s: %q is not a number: %w", f.name, x, connector.ErrInvalid)
+				return "", fmt.Errorf("field %s: value %s is not a number: %w", f.name, connector.Digest(x), connector.ErrInvalid)
 			}
 			n = p
 		default:
 			return bad("a number")
 		}
 		if math.IsInf(n, 0) || math.IsNaN(n) {
-			return "", fmt.Errorf("field %s: %v is not a number the instance can hold: %w", f.name, n, connector.ErrInvalid)
+			return "", fmt.Errorf("field %s: value %s is not a number the instance can hold: %w", f.name, connector.Digest(n), connector.ErrInvalid)
 		}
 		if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
 			return strconv.FormatInt(int64(n), 10), nil
@@ -263,7 +263,7 @@ func (c *Conn) valueOf(ctx context.Context, f *fieldInfo, v any) (string, error)
 			if t := parseStamp(x); !t.IsZero() {
 				return formatStamp(t), nil
 			}
-			return "", fmt.Errorf("field %s: %q is not a date and time (RFC 3339): %w", f.name, x, connector.ErrInvalid)
+			return "", fmt.Errorf("field %s: value %s is not a date and time (RFC 3339): %w", f.name, connector.Digest(x), connector.ErrInvalid)
 		}
 		return bad("a date and time")
 	case kindChoice:
@@ -289,7 +289,7 @@ func (c *Conn) valueOf(ctx context.Context, f *fieldInfo, v any) (string, error)
 		for _, ch := range f.choices {
 			labels = append(labels, ch.label)
 		}
-		return "", fmt.Errorf("field %s: %q is not one of its choices (%s): %w", f.name, s, strings.Join(labels, ", "), connector.ErrInvalid)
+		return "", fmt.Errorf("field %s: value %s is not one of its choices (%s): %w", f.name, connector.Digest(s), strings.Join(labels, ", "), connector.ErrInvalid)
 	}
 	return bad("a value")
 }

@@ -122,20 +122,10 @@ func (c *Conn) resolveUser(ctx context.Context, field string, v any) (string, er
 			c.remember(key, userEntry{id: hits[0].get("sys_id")})
 			return hits[0].get("sys_id"), nil
 		default:
-			return "", fmt.Errorf("field %s: %d ServiceNow users have the %s of %s: %w", field, len(hits), by.what, describeUser(u), connector.ErrInvalid)
+			return "", fmt.Errorf("field %s: %d ServiceNow users have the %s of %s: %w", field, len(hits), by.what, connector.DescribeUser(u), connector.ErrInvalid)
 		}
 	}
-	return "", fmt.Errorf("field %s: no ServiceNow user matches %s: %w", field, describeUser(u), connector.ErrInvalid)
-}
-
-func describeUser(u connector.User) string {
-	var parts []string
-	for _, p := range []struct{ k, v string }{{"id", u.ID}, {"email", u.Email}, {"name", u.Name}} {
-		if p.v != "" {
-			parts = append(parts, fmt.Sprintf("%s %q", p.k, p.v))
-		}
-	}
-	return strings.Join(parts, ", ")
+	return "", fmt.Errorf("field %s: no ServiceNow user matches %s: %w", field, connector.DescribeUser(u), connector.ErrInvalid)
 }
 
 // authors finds the users whose user_name wrote journal entries.
@@ -200,10 +190,10 @@ func (c *Conn) resolveRef(ctx context.Context, f *fieldInfo, v any) (string, err
 	}
 	switch len(hits) {
 	case 0:
-		return "", fmt.Errorf("field %s: no %s record has %s %q: %w", f.name, f.ref, f.refShow, s, connector.ErrInvalid)
+		return "", fmt.Errorf("field %s: no %s record has the %s %s: %w", f.name, f.ref, f.refShow, connector.Digest(s), connector.ErrInvalid)
 	case 1:
 		c.remember(key, userEntry{id: hits[0]})
 		return hits[0], nil
 	}
-	return "", fmt.Errorf("field %s: %d %s records have %s %q: %w", f.name, len(hits), f.ref, f.refShow, s, connector.ErrInvalid)
+	return "", fmt.Errorf("field %s: %d %s records have the %s %s: %w", f.name, len(hits), f.ref, f.refShow, connector.Digest(s), connector.ErrInvalid)
 }
