@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -157,7 +158,7 @@ func TestWritesRefusedBeforeTheyReachTheInstance(t *testing.T) {
 		want   string
 	}{
 		// The API would store any choice value; the connector checks.
-		{connector.Fields{"status": "Exploded"}, "not one of its choices (New, In Progress"},
+		{connector.Fields{"status": "Exploded"}, "value " + connector.Digest("Exploded") + " is not one of its choices (New, In Progress"},
 		{connector.Fields{"nonsense": 1}, `"nonsense" is not a field`},
 		{connector.Fields{"reassignment_count": 3.0}, "read-only"},
 		{connector.Fields{"impact": 2.0}, "must be one of its choices"},
@@ -283,5 +284,39 @@ func TestDelete(t *testing.T) {
 	}
 	if _, err := c.Get(ctx, created.Ref); !errors.Is(err, connector.ErrNotFound) {
 		t.Fatalf("Get after delete: %v", err)
+	}
+}
+
+// TestErrorsNeverQuoteValues: an error about a value names the field and
+// the value's digest, never the value (errors are stored and logged, and
+// the privacy statement allows ids, keys and titles only).
+func TestErrorsNeverQuoteValues(t *testing.T) {
+	e := start(t, snemu.Options{})
+	c := open(t, e)
+	ctx := context.Background()
+	created, err := c.Create(ctx, "incident", "", connector.Fields{"title": "privacy"}, connector.Marker{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const canary = "canary-7f3a-value"
+	for _, fields := range []connector.Fields{
+		{"status": canary}, {"reassignment_count": "not a number " + canary}, {"due_date": canary}, {"opened_at": canary},
+		{"assignee": connector.User{Email: canary + "@example.com", Name: canary}}, {"assignment_group": canary},
+		{"caller_id": canary + "@example.com"}, // an email (an id would be named: ids may be)
+	} {
+		_, err := c.Update(ctx, created.Ref, fields, "")
+		if err == nil || strings.Contains(err.Error(), canary) {
+			t.Errorf("%v: %v", fields, err)
+		}
+	}
+	r := httptest.NewRequest(http.MethodPost, "/hook", nil)
+	r.Header.Set(SecretHeader, "x")
+	hook := mustOpen(t, func() connector.Config {
+		cfg := config(t, e)
+		cfg.Secrets["webhookSecret"] = secretOf("x")
+		return cfg
+	}())
+	if _, err := hook.ParseWebhook(r, []byte(`{"table":"`+canary+`","sys_id":"`+canary+`"}`), ""); err == nil || strings.Contains(err.Error(), canary) {
+		t.Errorf("webhook: %v", err)
 	}
 }

@@ -289,6 +289,7 @@ func (c *Conn) valueOf(ctx context.Context, f *fieldInfo, v any) (string, error)
 		for _, ch := range f.choices {
 			labels = append(labels, ch.label)
 		}
+		// The list is the table's configuration; the value may be anything.
 		return "", fmt.Errorf("field %s: value %s is not one of its choices (%s): %w", f.name, connector.Digest(s), strings.Join(labels, ", "), connector.ErrInvalid)
 	}
 	return bad("a value")
@@ -334,7 +335,9 @@ func verify(s *tableSchema, sent map[string]string, r record) error {
 		strings.Join(diffs, "; "), connector.ErrInvalid)
 }
 
-// show names a value for a message: a choice by its label too.
+// show names a value for a message without quoting entity content: a
+// choice by its label (the table's configuration), a reference by its
+// sys_id (an id), anything else by its digest.
 func show(f *fieldInfo, v string) string {
 	if v == "" {
 		return "nothing"
@@ -344,7 +347,10 @@ func show(f *fieldInfo, v string) string {
 			return fmt.Sprintf("%q (%s)", ch.label, v)
 		}
 	}
-	return strconv.Quote(v)
+	if (f.kind == kindUser || f.kind == kindRef) && sysIDs.MatchString(v) {
+		return "sys_id " + v
+	}
+	return connector.Digest(v)
 }
 
 // readQuery is the query of a full record read.
@@ -603,7 +609,7 @@ func (c *Conn) Changes(ctx context.Context, project string, since time.Time, cur
 		if errors.Is(err, connector.ErrForbidden) {
 			// Polling goes on without it; attachments then cross with the
 			// record's next change.
-			c.log.Warn().Err(err).Str("table", table).Msg("cannot look for new ServiceNow attachments: turn detectAttachments off or grant read access to sys_attachment")
+			c.log.Warn().Err(err).Msg("cannot look for new ServiceNow attachments of " + table + ": turn detectAttachments off or grant read access to sys_attachment")
 			flags, err = nil, nil
 		}
 		if err != nil {

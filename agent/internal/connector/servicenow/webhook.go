@@ -34,8 +34,8 @@ func (c *Conn) RegisterWebhook(ctx context.Context, project, url, _ string) (str
 		return "", fmt.Errorf("ServiceNow cannot register webhooks through its API: create the business rule the connector's "+
 			"documentation describes, posting to %s, and set the system's webhook secret: %w", url, connector.ErrInvalid)
 	}
-	c.log.Info().Str("table", table).Str("url", url).Str("header", SecretHeader).
-		Msg("ServiceNow webhook: a business rule on the table must post record changes to this URL with the webhook secret")
+	c.log.Info().Msg("ServiceNow webhook: a business rule on table " + table + " must post record changes to " + url +
+		" with the webhook secret in the " + SecretHeader + " header")
 	return "business-rule:" + table, nil
 }
 
@@ -81,7 +81,8 @@ func (c *Conn) ParseWebhook(r *http.Request, body []byte, secret string) ([]conn
 	out := make([]connector.Ref, 0, len(list))
 	for _, d := range list {
 		if !validName(d.Table) || !sysIDs.MatchString(d.SysID) {
-			return nil, fmt.Errorf("ServiceNow webhook: %q/%q is not a table and sys_id: %w", d.Table, d.SysID, connector.ErrInvalid)
+			return nil, fmt.Errorf("ServiceNow webhook: table %s and sys_id %s are not a table name and a sys_id: %w",
+				connector.Digest(d.Table), connector.Digest(d.SysID), connector.ErrInvalid)
 		}
 		out = append(out, connector.Ref{ID: recordID(d.Table, d.SysID), Key: d.Number})
 	}
