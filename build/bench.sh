@@ -14,6 +14,7 @@ go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" \
 go test -run '^$' -bench . -benchtime 1x ./agent/internal/syncer | tee -a "$out"
 go test -run '^$' -bench BenchmarkGitHubSync -benchtime 1x ./agent/internal/connector/github | tee -a "$out"
 go test -run '^$' -bench BenchmarkServiceNowSync -benchtime 1x ./agent/internal/connector/servicenow | tee -a "$out"
+go test -run '^$' -bench BenchmarkGitLabSync -benchtime 1x ./agent/internal/connector/gitlab | tee -a "$out"
 
 # ns_per_op NAME: the ns/op of the benchmark line whose name starts with NAME.
 ns_per_op() { awk -v n="$1" 'index($1, n) == 1 { for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") { print $i; exit } }' "$out"; }
@@ -46,6 +47,11 @@ printf '%-58s %8s  %s\n' "servicenow: API requests per synced change (new incide
 printf '%-58s %8s  %s\n' "servicenow: API requests per changed incident synced" "$(metric BenchmarkServiceNowSync servicenow_requests/changed_incident)" "(paging + attachment look)"
 printf '%-58s %8s  %s\n' "servicenow: API requests per change written to ServiceNow" "$(metric BenchmarkServiceNowSync servicenow_requests/written_change)" "(read, check, write)"
 printf '%-58s %8s  %s\n' "servicenow: API requests per idle poll" "$(metric BenchmarkServiceNowSync servicenow_requests/idle_poll)" "(changes + new attachments)"
+printf '%-58s %8s  %s\n' "gitlab: API requests per synced change (new item)" "$(metric BenchmarkGitLabSync gitlab_requests/new_item)" "(bare: 1 + paging)"
+printf '%-58s %8s  %s\n' "gitlab: API requests per change synced to GitLab" "$(metric BenchmarkGitLabSync gitlab_requests/change_to_gitlab)" "(read, check, write)"
+printf '%-58s %8s  %s\n' "gitlab: API requests per change synced from GitLab" "$(metric BenchmarkGitLabSync gitlab_requests/change_from_gitlab)" "(paging only)"
+printf '%-58s %8s  %s\n' "gitlab: API requests per idle poll" "$(metric BenchmarkGitLabSync gitlab_requests/idle_poll)" "(goal 1)"
+printf '%-58s %8s  %s\n' "gitlab: 429s with a backlog over the API throttle" "$(metric BenchmarkGitLabSync gitlab_429s)" "(few: in flight at a window's end)"
 
 echo
 echo "== idle RSS of lockstep-agent run after ${IDLE_SECONDS:=30} s"

@@ -91,6 +91,7 @@ var (
 	_ connector.CommentEditor     = (*Conn)(nil)
 	_ connector.Deleter           = (*Conn)(nil)
 	_ connector.AttachmentDeleter = (*Conn)(nil)
+	_ connector.MarkerIndexer     = (*Conn)(nil)
 )
 
 // Open connects to a configured GitLab. No request is made until a method

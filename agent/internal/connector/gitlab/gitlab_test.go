@@ -43,7 +43,7 @@ func projects() []gitlabemu.Project {
 	}
 }
 
-func start(t *testing.T, o gitlabemu.Options) *gitlabemu.Emu {
+func start(t testing.TB, o gitlabemu.Options) *gitlabemu.Emu {
 	t.Helper()
 	if o.Users == nil {
 		o.Users = users()
@@ -56,7 +56,7 @@ func start(t *testing.T, o gitlabemu.Options) *gitlabemu.Emu {
 	return e
 }
 
-func config(t *testing.T, e *gitlabemu.Emu, token string) connector.Config {
+func config(t testing.TB, e *gitlabemu.Emu, token string) connector.Config {
 	return connector.Config{ID: contracttest.SystemID(t), Name: "GitLab", Kind: Kind, URL: e.URL(),
 		Settings: map[string]any{}, Secrets: map[string]secret.Secret{"token": secret.New(token)}}
 }

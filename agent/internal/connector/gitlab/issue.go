@@ -186,9 +186,6 @@ func (p *projectInfo) tier() (premium, known bool) {
 // marker is in the description, which every issue read carries.
 func (c *Conn) IndexesMarkers() bool { return true }
 
-// MarkerToken is the form Entity.Marker takes for m: its text.
-func (c *Conn) MarkerToken(m connector.Marker) string { return m.Text() }
-
 // Changes pages through the project's issues updated at or after since,
 // ascending by updated_at (then id). GitLab pages by offset, and an issue
 // updated while the pages are read moves to the end, shifting the rest
