@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +55,38 @@ func (e *e2eAgent) startAgent() {
 func (e *e2eAgent) kill() {
 	e.cmd.Process.Signal(syscall.SIGKILL)
 	e.cmd.Wait()
+}
+
+// crashMidRun creates six items with create, named prefix and a number,
+// as people would while the agent works; kills the agent with SIGKILL a
+// moment into the run that syncs them; starts it again and runs the
+// process. It returns the names.
+func (e *e2eAgent) crashMidRun(prefix string, create func(title string)) []string {
+	var titles []string
+	for i := range 6 {
+		titles = append(titles, fmt.Sprintf("%s %d", prefix, i))
+		create(titles[i])
+	}
+	e.runNow()
+	time.Sleep(1500 * time.Millisecond)
+	e.kill()
+	e.startAgent()
+	e.runNow()
+	return titles
+}
+
+// exactlyOnce says what is wrong, if anything, when each of titles is not
+// among got exactly once or got does not hold total entities.
+func exactlyOnce(what string, got, titles []string, total int) string {
+	for _, title := range titles {
+		if n := count(got, title); n != 1 {
+			return fmt.Sprintf("%d %s titled %q", n, what, title)
+		}
+	}
+	if len(got) != total {
+		return fmt.Sprintf("%d %s, want %d: %v", len(got), what, total, got)
+	}
+	return ""
 }
 
 func (e *e2eAgent) client() *rpcClient {

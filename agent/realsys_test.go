@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/realsys"
 )
@@ -96,26 +95,10 @@ func TestRealHelpdeskToEngineering(t *testing.T) {
 	})
 
 	// Crash: tickets arrive, the agent is killed mid-run and restarted.
-	var titles []string
-	for i := range 6 {
-		title := fmt.Sprintf("Crash ticket %d", i)
-		titles = append(titles, title)
-		e.newTicket(title, "created before a crash", 50)
-	}
-	e.runNow()
-	time.Sleep(1500 * time.Millisecond)
-	e.kill()
-	e.startAgent()
-	e.runNow()
+	titles := e.crashMidRun("Crash ticket", func(title string) { e.newTicket(title, "created before a crash", 50) })
 	e.wait("every crash ticket has exactly one bug and no ticket came back", func() string {
-		subjects := e.issueSubjects()
-		for _, title := range titles {
-			if n := count(subjects, title); n != 1 {
-				return fmt.Sprintf("%d Redmine issues titled %q", n, title)
-			}
-		}
-		if len(subjects) != 8 {
-			return fmt.Sprintf("%d Redmine issues, want 8: %v", len(subjects), subjects)
+		if problem := exactlyOnce("Redmine issues", e.issueSubjects(), titles, 8); problem != "" {
+			return problem
 		}
 		if tickets := e.ticketSubjects(); len(tickets) != 8 {
 			return fmt.Sprintf("%d RT tickets, want 8: %v", len(tickets), tickets)

@@ -1,7 +1,7 @@
 package app
 
 // The connectors this agent ships, registered by blank import: each
-// replaces its kind's planned schema with the full contract.
+// registers its kind's schema and the full contract.
 import (
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/azuredevops"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/github"
