@@ -1,9 +1,13 @@
 package contracttest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,4 +149,35 @@ func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
+}
+
+// DesktopKindFixture keeps the desktop's form test of a kind on the kind's
+// real schema: frontend/src/pages/systems/testdata/<kind>.kind.json must
+// be what systems.kinds answers for it (with update, it is written first).
+// It runs from the connector's package directory,
+// agent/internal/connector/<kind>.
+func DesktopKindFixture(t *testing.T, kind string, update bool) {
+	t.Helper()
+	spec, ok := connector.Lookup(kind)
+	if !ok {
+		t.Fatalf("kind %s is not registered", kind)
+	}
+	want, err := json.MarshalIndent(spec.Schema(), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, '\n')
+	path := filepath.Join("..", "..", "..", "..", "frontend", "src", "pages", "systems", "testdata", kind+".kind.json")
+	if update {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s is not the kind's schema; rewrite it with go test -run DesktopKind -update:\n%s", path, want)
+	}
 }
