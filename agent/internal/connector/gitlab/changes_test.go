@@ -15,11 +15,11 @@ import (
 
 // seed makes n issues as bob, the clock moving step before each, and
 // returns their ids in creation order.
-func seed(t *testing.T, e *gitlabemu.Emu, clk *clock, n int, step time.Duration) []string {
+func seed(t *testing.T, e *gitlabemu.Emu, clk *contracttest.Clock, n int, step time.Duration) []string {
 	t.Helper()
 	var ids []string
 	for i := range n {
-		clk.advance(step)
+		clk.Add(step)
 		iid, err := e.CreateIssue(helpdesk, "bob", map[string]any{"title": fmt.Sprintf("issue %d", i)})
 		if err != nil {
 			t.Fatal(err)
@@ -48,8 +48,8 @@ func changed(t *testing.T, c *Conn, since time.Time) ([]string, int) {
 // of 100, from the start and from the middle, with the totals GitLab
 // leaves out of large lists left out.
 func TestChangesPaging(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, gitlabemu.Options{Now: clk.now, CountLimit: 50})
+	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, gitlabemu.Options{Now: clk.Now, CountLimit: 50})
 	c := open(t, e)
 	ids := seed(t, e, clk, 250, 300*time.Microsecond)
 	all, pages := changed(t, c, time.Time{})
@@ -74,12 +74,12 @@ func TestChangesPaging(t *testing.T) {
 // TestChangesOneMillisecond: more issues than a page share one
 // millisecond, so the cursor must count pages within it.
 func TestChangesOneMillisecond(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, gitlabemu.Options{Now: clk.now})
+	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, gitlabemu.Options{Now: clk.Now})
 	c := open(t, e)
 	before := seed(t, e, clk, 5, time.Second)
 	same := seed(t, e, clk, 230, 0)
-	clk.advance(time.Second)
+	clk.Add(time.Second)
 	after := seed(t, e, clk, 5, time.Second)
 	all, _ := changed(t, c, time.Time{})
 	want := append(append(slices.Clone(before), same...), after...)
@@ -92,8 +92,8 @@ func TestChangesOneMillisecond(t *testing.T) {
 // end of the order; no other issue may be lost, and the moved ones come
 // again with their new version.
 func TestChangesShift(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, gitlabemu.Options{Now: clk.now})
+	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, gitlabemu.Options{Now: clk.Now})
 	c := open(t, e)
 	ctx := context.Background()
 	ids := seed(t, e, clk, 260, 400*time.Microsecond)
@@ -106,7 +106,7 @@ func TestChangesShift(t *testing.T) {
 		seen[en.ID]++
 	}
 	// Someone edits the first issue (listed) and the 150th (not yet).
-	clk.advance(time.Second)
+	clk.Add(time.Second)
 	for _, iid := range []int{1, 150} {
 		if err := e.EditIssue(helpdesk, iid, "bob", map[string]any{"title": "moved"}); err != nil {
 			t.Fatal(err)
@@ -139,8 +139,8 @@ func TestChangesTimeZone(t *testing.T) {
 	if err != nil {
 		t.Skip("no time zone data:", err)
 	}
-	clk := &clock{t: time.Date(2026, 1, 4, 23, 30, 0, 0, time.UTC)}
-	e := start(t, gitlabemu.Options{Now: clk.now, TimeZone: berlin})
+	clk := contracttest.NewClock(time.Date(2026, 1, 4, 23, 30, 0, 0, time.UTC))
+	e := start(t, gitlabemu.Options{Now: clk.Now, TimeZone: berlin})
 	c := open(t, e)
 	ids := seed(t, e, clk, 3, time.Hour)
 	got, err := c.Get(context.Background(), connector.Ref{ID: ids[0]})

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -277,8 +276,8 @@ func TestFieldsRoundTrip(t *testing.T) {
 }
 
 func TestStaleVersion(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, gitlabemu.Options{Now: clk.now})
+	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, gitlabemu.Options{Now: clk.Now})
 	c := open(t, e)
 	ctx := context.Background()
 	made, err := c.Create(ctx, "42", "issue", connector.Fields{"title": "v1"}, connector.Marker{})
@@ -299,20 +298,24 @@ func TestStaleVersion(t *testing.T) {
 	}
 }
 
-// clock is a settable clock for the emulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// TestErrorsQuoteNoValues: a refused write names the field and the value's
+// digest, never the value (errors are stored and logged; the privacy
+// statement allows ids, keys and titles only).
+func TestErrorsQuoteNoValues(t *testing.T) {
+	c := open(t, start(t, gitlabemu.Options{Premium: true}))
+	ctx := context.Background()
+	made, err := c.Create(ctx, "acme/helpdesk", "issue", connector.Fields{"title": "t"}, connector.Marker{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const canary = "CANARY-9f3e"
+	for _, f := range []connector.Fields{
+		{"status": "closed " + canary}, {"labels": []string{"a," + canary}}, {"milestone": canary},
+		{"assignee": connector.User{Email: canary + "@example.com", Name: canary}}, {"dueDate": canary}, {"weight": canary},
+	} {
+		_, err := c.Update(ctx, made.Ref, f, "")
+		if !errors.Is(err, connector.ErrInvalid) || strings.Contains(err.Error(), canary) || !strings.Contains(err.Error(), "sha256:") {
+			t.Errorf("Update(%v): %v, want ErrInvalid naming a digest, not the value", f, err)
+		}
+	}
 }
