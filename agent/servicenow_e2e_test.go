@@ -46,7 +46,7 @@ func TestServiceNowToSandbox(t *testing.T) {
 		HookClient:        &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}},
 	})
 	t.Cleanup(sn.Close)
-	eng, err := sandbox.New(sandbox.Options{Tokens: []sandbox.Token{{Value: "tok-ENG", User: "alice"}}, Users: sandbox.DemoUsers(),
+	eng, err := sandbox.New(sandbox.Options{Tokens: []sandbox.Token{{Value: "tok-ENG-e2e-0123", User: "alice"}}, Users: sandbox.DemoUsers(),
 		Projects: []sandbox.Project{{Key: "ENG", Name: "Engineering", Types: []string{"bug"}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +200,7 @@ func (e *snEnv) configure(snURL, engURL, clientID, clientSecret, hookSecret stri
 		"settings": map[string]any{"auth": "oauth", "clientId": clientID, "table": "incident"},
 		"secrets":  map[string]string{"clientSecret": clientSecret, "webhookSecret": hookSecret}}, &a)
 	c.call("systems.create", map[string]any{"name": "Engineering", "kind": "sandbox", "url": engURL,
-		"settings": map[string]any{"project": "ENG"}, "secrets": map[string]string{"token": "tok-ENG"}}, &b)
+		"settings": map[string]any{"project": "ENG"}, "secrets": map[string]string{"token": "tok-ENG-e2e-0123"}}, &b)
 	proc := map[string]any{
 		"name": "Incidents <-> Engineering bugs",
 		"a":    map[string]string{"system": a.System.ID, "project": "incident"},
