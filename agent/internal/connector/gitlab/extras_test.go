@@ -69,6 +69,10 @@ func TestComments(t *testing.T) {
 	if err != nil || edited.Body != "edited" || edited.Marker != "lockstep:a:42" || !edited.UpdatedAt.After(added.CreatedAt) && !edited.UpdatedAt.Equal(added.CreatedAt) {
 		t.Fatalf("edited %+v, %v", edited, err)
 	}
+	// An edit without a marker keeps the note's.
+	if kept, err := c.UpdateComment(ctx, en.Ref, added.ID, connector.NewComment{Body: "edited again"}); err != nil || kept.Marker != "lockstep:a:42" {
+		t.Fatalf("an edit without a marker: %+v, %v", kept, err)
+	}
 	// Only a note's author edits it.
 	if _, err := c.UpdateComment(ctx, en.Ref, list[0].ID, connector.NewComment{Body: "mine now"}); !errors.Is(err, connector.ErrForbidden) {
 		t.Fatalf("editing bob's note: %v", err)

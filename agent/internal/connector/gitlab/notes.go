@@ -82,8 +82,9 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 	return c.comment(p, n), nil
 }
 
-// UpdateComment replaces a note's body, keeping its marker. GitLab lets
-// only a note's author edit it: the connector's own copies qualify.
+// UpdateComment replaces a note's body with the marker given, or, when
+// none is, the one the note has. GitLab lets only a note's author edit
+// it: the connector's own copies qualify.
 func (c *Conn) UpdateComment(ctx context.Context, ref connector.Ref, id string, nc connector.NewComment) (connector.Comment, error) {
 	r, err := c.parseRef(ctx, ref)
 	if err != nil {
@@ -96,8 +97,18 @@ func (c *Conn) UpdateComment(ctx context.Context, ref connector.Ref, id string, 
 	if _, err := strconv.ParseInt(id, 10, 64); err != nil {
 		return connector.Comment{}, fmt.Errorf("edit GitLab note %q of %s: not a note id: %w", id, connector.RefName(ref), connector.ErrInvalid)
 	}
+	marker := nc.Marker
+	if bareMarker(marker) == "" {
+		// Keep the marker the note has: an edit must not turn a copy into
+		// a comment of its own.
+		var cur wireNote
+		if err := c.http.DoJSON(ctx, r.request(http.MethodGet, "/notes/"+id), nil, &cur); err != nil {
+			return connector.Comment{}, fmt.Errorf("edit GitLab note %s of %s: %w", id, connector.RefName(ref), err)
+		}
+		_, marker = splitComment(cur.Body)
+	}
 	var n wireNote
-	in := map[string]string{"body": commentBody(nc.Body, nc.Marker)}
+	in := map[string]string{"body": commentBody(nc.Body, marker)}
 	if err := c.http.DoJSON(ctx, r.request(http.MethodPut, "/notes/"+id), in, &n); err != nil {
 		return connector.Comment{}, fmt.Errorf("edit GitLab note %s of %s: %w", id, connector.RefName(ref), err)
 	}
