@@ -56,6 +56,7 @@ type Options struct {
 // Store is an open database.
 type Store struct {
 	db         *badger.DB
+	dir        string
 	gcInterval time.Duration
 	closeOnce  sync.Once
 	closeErr   error
@@ -163,7 +164,7 @@ func open(o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db, gcInterval: o.GCInterval}
+	s := &Store{db: db, dir: o.Dir, gcInterval: o.GCInterval}
 	if s.gcInterval == 0 {
 		s.gcInterval = 5 * time.Minute
 	}
