@@ -40,6 +40,10 @@ var (
 	SupportStatus   = def[a.IDParams, a.SupportStatusResult]("support.status", Admin)
 	SupportDownload = def[a.SupportDownloadParams, a.SupportDownloadResult]("support.download", Admin)
 
+	BackupCreate   = def[a.BackupCreateParams, a.BackupCreateResult]("backup.create", Admin)
+	BackupStatus   = def[a.IDParams, a.BackupStatusResult]("backup.status", Admin)
+	BackupDownload = def[a.BackupDownloadParams, a.BackupDownloadResult]("backup.download", Admin)
+
 	SettingsGet = def[a.Empty, a.SettingsResult]("settings.get", Admin)
 	SettingsSet = def[a.SettingsSetParams, a.SettingsResult]("settings.set", Admin)
 )

@@ -16,12 +16,14 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
+	"github.com/lockstep-sync/lockstep/agent/internal/backup"
 	"github.com/lockstep-sync/lockstep/agent/internal/cert"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/health"
 	"github.com/lockstep-sync/lockstep/agent/internal/hostinfo"
+	"github.com/lockstep-sync/lockstep/agent/internal/keyring"
 	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
 	"github.com/lockstep-sync/lockstep/agent/internal/metrics"
@@ -49,6 +51,7 @@ type App struct {
 	log       zerolog.Logger
 	store     *store.Store
 	sealer    *secret.Sealer
+	key       keyring.Key // for backups: sealing under it, or carrying it in a passphrase archive
 	tlsCert   tls.Certificate
 	startedAt time.Time
 
@@ -59,6 +62,7 @@ type App struct {
 	systems    *system.Service
 	settings   *config.Settings
 	support    *support.Manager
+	backups    *backup.Manager
 	engine     *syncer.Engine
 	health     *health.Monitor
 	license    *license.Manager
@@ -109,7 +113,7 @@ func Open(o Options) (*App, error) {
 	}
 	a := &App{
 		opts: o, layout: layout, boot: boot, logs: logs, log: logs.Logger("agent"),
-		store: st, sealer: sealer, tlsCert: tlsCert, startedAt: o.now(),
+		store: st, sealer: sealer, key: key, tlsCert: tlsCert, startedAt: o.now(),
 		listening: make(chan struct{}),
 	}
 	if err := a.compose(); err != nil {
@@ -144,6 +148,13 @@ func (a *App) compose() error {
 	if a.support, err = support.NewManager(support.Options{
 		Dir: a.layout.Support(), Sources: a.supportSources(), Now: a.opts.Now,
 		Progress: func(p apitype.SupportProgress) { a.bus.Publish(apitype.EventSupportProgress, p) },
+	}); err != nil {
+		return err
+	}
+	if a.backups, err = backup.NewManager(backup.ManagerOptions{
+		Dir: a.layout.Backups(), Audit: a.audit,
+		Source:   backup.Source{Store: a.store, Layout: a.layout, MasterKey: a.key, Version: Version, Now: a.opts.Now},
+		Progress: func(p apitype.BackupProgress) { a.bus.Publish(apitype.EventBackupProgress, p) },
 	}); err != nil {
 		return err
 	}
@@ -187,7 +198,7 @@ func (a *App) compose() error {
 	a.api = rpc.New(rpc.Deps{
 		Version: Version, InstanceID: a.instanceID, StartedAt: a.startedAt, DataDir: a.layout.Dir,
 		Log: a.logs.Logger("api"), Auth: a.auth, Systems: a.systems, Audit: a.audit, Events: a.bus,
-		Logs: a.logs, Settings: a.settings, Support: a.support, Engine: a.engine, License: a.license, Host: a.hostInfo,
+		Logs: a.logs, Settings: a.settings, Support: a.support, Backups: a.backups, Engine: a.engine, License: a.license, Host: a.hostInfo,
 		Connector: a.conns.get, Health: a.health,
 		Limits: rpc.Limits{
 			LoginTimeout:                 time.Duration(a.boot.Connections.LoginTimeoutSeconds) * time.Second,
@@ -281,7 +292,7 @@ func (a *App) Run(ctx context.Context) error {
 	for _, c := range []struct {
 		name  string
 		serve func(context.Context) error
-	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"sync", a.engine.Serve}, {"health", a.health.Serve}, {"license", a.license.Serve},
+	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"backups", a.backups.Serve}, {"sync", a.engine.Serve}, {"health", a.health.Serve}, {"license", a.license.Serve},
 		{"metrics", a.metrics.Serve}} {
 		wg.Add(1)
 		go func() {
@@ -300,6 +311,7 @@ func (a *App) Run(ctx context.Context) error {
 			cancel()
 		}
 	}()
+	local := a.serveLocal(&wg)
 	a.log.Info().Str("listen", ln.Addr().String()).Str("version", Version).Str("data_dir", a.layout.Dir).Msg("agent started")
 
 	<-ctx.Done()
@@ -311,6 +323,9 @@ func (a *App) Run(ctx context.Context) error {
 	a.api.Shutdown()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
+	}
+	if local != nil && local.Shutdown(sctx) != nil {
+		local.Close()
 	}
 	wg.Wait()
 	a.log.Info().Msg("agent stopped")
@@ -325,6 +340,9 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) close() {
 	if a.support != nil {
 		a.support.Close()
+	}
+	if a.backups != nil {
+		a.backups.Close()
 	}
 	a.store.Close()
 	a.logs.Close()

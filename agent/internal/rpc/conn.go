@@ -57,6 +57,10 @@ type conn struct {
 	loginTimer *time.Timer
 	authCalls  int
 	late       bool
+	// localAccount is set once, before serving, on connections of the
+	// local admin channel: their identity comes from the operating system,
+	// so they are never counted as waiting to log in.
+	localAccount *apitype.Account
 }
 
 func newConn(srv *Server, ws *websocket.Conn, remote string) *conn {
@@ -183,7 +187,9 @@ func (c *conn) writeLoop() {
 func (c *conn) serve() {
 	defer c.shutdown()
 	c.mu.Lock()
-	c.armLoginTimerLocked()
+	if c.counted {
+		c.armLoginTimerLocked()
+	}
 	c.mu.Unlock()
 	go c.writeLoop()
 	c.ws.SetReadLimit(protocol.MaxFrameBeforeLogin)

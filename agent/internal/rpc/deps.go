@@ -8,6 +8,7 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
+	"github.com/lockstep-sync/lockstep/agent/internal/backup"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
@@ -35,6 +36,7 @@ type Deps struct {
 	Logs     *logging.Logging
 	Settings *config.Settings
 	Support  *support.Manager
+	Backups  *backup.Manager
 	Engine   *syncer.Engine
 	// Health judges processes and systems (nil: summaries carry no health).
 	Health  *health.Monitor

@@ -75,7 +75,9 @@ func (s *Server) dispatch(c *conn, req protocol.Request) *protocol.Response {
 		r := errorResponse(req.ID, protocol.Errorf(protocol.KindHandshakeRequired, "call session.hello first"))
 		return &r
 	}
-	if h.desc.Access >= protocol.Viewer {
+	if h.desc.Access >= protocol.Viewer && c.localAccount != nil {
+		call.Account = c.localAccount
+	} else if h.desc.Access >= protocol.Viewer {
 		token, _ := c.session()
 		if token == "" {
 			r := errorResponse(req.ID, protocol.Errorf(protocol.KindUnauthorized, "log in first"))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
+	"github.com/lockstep-sync/lockstep/agent/internal/job"
 	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/support"
@@ -59,7 +60,7 @@ func (s *Server) toWire(method string, err error) *protocol.Error {
 		return protocol.Errorf(protocol.KindNotFound, "%s", err.Error())
 	case errors.As(err, &supInvalid):
 		return protocol.Invalid(supInvalid.Field, "%s", supInvalid.Error())
-	case errors.Is(err, support.ErrNotReady):
+	case errors.Is(err, support.ErrNotReady), errors.Is(err, job.ErrBusy):
 		return protocol.Errorf(protocol.KindConflict, "%s", err.Error())
 	case errors.Is(err, support.ErrClosed):
 		return protocol.Errorf(protocol.KindUnavailable, "%s", err.Error())

@@ -33,6 +33,7 @@ func (s *Server) register() {
 	s.registerAccounts()
 	s.registerStreams()
 	s.registerSupport()
+	s.registerBackup()
 	s.registerProcesses()
 	s.registerLicense()
 

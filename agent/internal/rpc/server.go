@@ -114,7 +114,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	if status, why := s.admit(host); status != 0 {
+	// A local admin channel connection is identified by the operating
+	// system before it is accepted: it is not one waiting to log in.
+	local, isLocal := localFrom(r.Context())
+	if isLocal {
+		host = local.Remote
+	} else if status, why := s.admit(host); status != 0 {
 		s.log.Debug().Str("remote", host).Msg("refused WebSocket upgrade: " + why)
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, why, status)
@@ -122,15 +127,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
-		s.leave(host)
+		if !isLocal {
+			s.leave(host)
+		}
 		return // the upgrader has answered the client
 	}
 	c := newConn(s, ws, host)
+	if isLocal {
+		s.admitLocal(c, local)
+	}
 	s.mu.Lock()
 	if s.ctx.Err() != nil {
 		s.mu.Unlock()
 		c.closeWith(websocket.CloseGoingAway, "agent stopping")
-		s.leave(host)
+		if !isLocal {
+			s.leave(host)
+		}
 		return
 	}
 	s.conns[c] = struct{}{}
