@@ -9,7 +9,18 @@ SHELL := /bin/bash
 GO        ?= go
 BIN       := build/bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/lockstep-sync/lockstep/agent/internal/app.Version=$(VERSION)
+# Release builds embed the vendor's license public keys (the "kid:base64,..."
+# line `go run ./agent/tools/licensegen keygen` prints) and, optionally, the
+# default telemetry endpoint:
+#   make package VERSION=1.2.0 LICENSE_KEYS=prod-2026:BASE64
+# Without LICENSE_KEYS the agent accepts no license (evaluation mode only);
+# `lockstep-agent version` lists the keys a binary trusts.
+LICENSE_KEYS ?=
+TELEMETRY_ENDPOINT ?=
+LICENSE_PKG := github.com/lockstep-sync/lockstep/agent/internal/license
+LDFLAGS   := -s -w -X github.com/lockstep-sync/lockstep/agent/internal/app.Version=$(VERSION)$\
+	$(if $(LICENSE_KEYS), -X $(LICENSE_PKG).productionKeys=$(LICENSE_KEYS))$\
+	$(if $(TELEMETRY_ENDPOINT), -X $(LICENSE_PKG).defaultTelemetryEndpoint=$(TELEMETRY_ENDPOINT))
 DESKTOP_LDFLAGS := -s -w -X main.version=$(VERSION)
 DEPS      := build/install-deps.sh
 DEMO_DIR  ?= $(CURDIR)/.demo
@@ -19,14 +30,15 @@ WEBKIT_TAG = $(shell $(DEPS) --print-webkit-tag 2>/dev/null)
 DESKTOP_TAGS = desktop,production$(if $(WEBKIT_TAG),$(comma)$(WEBKIT_TAG))
 comma := ,
 
-.PHONY: soak help demo test deps-test fmt-check vet go-test frontend-test frontend-build cross \
-        build build-agent build-desktop bench clean smoke-desktop ui-test ui-serve package bindings
+.PHONY: soak help demo test deps-test deps-go fmt-check vet go-test frontend-test frontend-build cross \
+        build build-agent build-desktop bench clean smoke-desktop ui-test ui-serve package bindings \
+        package-linux package-windows package-test
 
 help:
 	@echo "make demo   build everything and start an agent (and the desktop app when there is a display)"
 	@echo "make test   install what is missing and run every test"
 	@echo "make build  agent and desktop binaries for Linux and Windows into $(BIN)/"
-	@echo "make package  make build, plus the Windows installer (NSIS) when makensis is installed"
+	@echo "make package  make build, the agent's .deb and .rpm, and the agent's and desktop's Windows installers (NSIS)"
 	@echo "make ui-test  the UI's Playwright spec in headless Chromium against a real agent"
 	@echo "make ui-serve the browser-test harness and a demo agent, for writing UI tests"
 	@echo "make bench  benchmarks, with the ratios the goals are stated in"
@@ -37,8 +49,11 @@ help:
 deps-test:
 	$(DEPS) --go --frontend
 
+deps-go:
+	$(DEPS) --go
+
 # ui-test comes after cross, whose frontend-build it needs too.
-test: deps-test fmt-check vet go-test frontend-test cross ui-test smoke-desktop
+test: deps-test fmt-check vet go-test frontend-test cross ui-test smoke-desktop package-test
 	@echo "make test: all checks passed"
 
 fmt-check:
@@ -50,11 +65,12 @@ vet:
 	GOOS=windows $(GO) vet ./...
 	$(GO) vet -tags licensetest ./...
 
-# Chromium is installed first so the harness's browser test runs instead of
-# skipping (LOCKSTEP_REQUIRE_BROWSER turns a missing browser into a failure).
+# Chromium and Prometheus are installed first so the harness's browser test
+# and the metrics test run instead of skipping (LOCKSTEP_REQUIRE_BROWSER and
+# LOCKSTEP_REQUIRE_PROMETHEUS turn a missing one into a failure).
 go-test:
-	$(DEPS) --browser
-	LOCKSTEP_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -tags licensetest -timeout 15m ./...
+	$(DEPS) --browser --prometheus
+	LOCKSTEP_REQUIRE_BROWSER=1 LOCKSTEP_REQUIRE_PROMETHEUS=1 $(GO) test -race -count=1 -tags licensetest -timeout 15m ./...
 
 frontend-test:
 	npm --prefix frontend test
@@ -102,10 +118,36 @@ ui-serve: deps-test frontend-build
 # ---- package -----------------------------------------------------------------
 
 WAILS ?= $(shell $(GO) env GOPATH)/bin/wails
+PKG_ARCH ?= $(shell $(GO) env GOARCH)
+PKG_OUT  ?= $(BIN)
+
+# The agent's .deb and .rpm (build/package/nfpm.yaml): a static binary with
+# the release ldflags, the systemd unit, a lockstep system user and
+# /var/lib/lockstep. `make package-linux PKG_ARCH=arm64` cross-builds.
+package-linux: deps-go
+	GOOS=linux GOARCH=$(PKG_ARCH) CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" \
+		-o $(PKG_OUT)/linux-$(PKG_ARCH)/lockstep-agent ./agent
+	GO="$(GO)" build/package.sh linux $(PKG_OUT)/linux-$(PKG_ARCH)/lockstep-agent $(PKG_ARCH) "$(VERSION)" $(PKG_OUT)
+
+# The agent's Windows installer (build/windows/agent/installer.nsi), when
+# makensis is installed or installable.
+package-windows: deps-go
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" \
+		-o $(PKG_OUT)/windows-amd64/lockstep-agent.exe ./agent
+	@if ! $(DEPS) --nsis; then \
+		echo "make package: makensis could not be installed, so NO Windows installer of the agent was built."; \
+		exit 0; \
+	fi; \
+	build/package.sh windows $(PKG_OUT)/windows-amd64/lockstep-agent.exe "$(VERSION)" $(PKG_OUT)
+
+# Installs, upgrades and purges the .deb for real (root, as in CI), and builds
+# the Windows installer; see the script's header.
+package-test: deps-go
+	GO="$(GO)" build/package-test.sh
 
 # The Windows exe rebuilt by the Wails CLI (icon, manifest, version info),
 # plus its NSIS installer, next to the binaries of make build.
-package: build
+package: build package-linux package-windows
 	@if ! command -v makensis >/dev/null 2>&1; then \
 		echo "make package: makensis is not installed, so NO Windows installer was built."; \
 		echo "make package: install it with: build/install-deps.sh --nsis"; \

@@ -21,7 +21,7 @@ import (
 func sandboxPair(t *testing.T) (help, eng *sandbox.Server, helpURL, engURL string) {
 	t.Helper()
 	mk := func(p sandbox.Project) (*sandbox.Server, string) {
-		s, err := sandbox.New(sandbox.Options{Tokens: []sandbox.Token{{Value: "tok-" + p.Key, User: "alice"}},
+		s, err := sandbox.New(sandbox.Options{Tokens: []sandbox.Token{{Value: "token-" + p.Key, User: "alice"}},
 			Users: sandbox.DemoUsers(), Projects: []sandbox.Project{p}})
 		if err != nil {
 			t.Fatal(err)
@@ -42,9 +42,9 @@ func configure(t *testing.T, addr, helpURL, engURL string) {
 	c.call("session.login", map[string]string{"username": "admin", "password": chaosPassword}, nil)
 	var a, b struct{ System struct{ ID string } }
 	c.call("systems.create", map[string]any{"name": "Helpdesk", "kind": "sandbox", "url": helpURL,
-		"settings": map[string]any{"project": "HELP"}, "secrets": map[string]string{"token": "tok-HELP"}}, &a)
+		"settings": map[string]any{"project": "HELP"}, "secrets": map[string]string{"token": "token-HELP"}}, &a)
 	c.call("systems.create", map[string]any{"name": "Engineering", "kind": "sandbox", "url": engURL,
-		"settings": map[string]any{"project": "ENG"}, "secrets": map[string]string{"token": "tok-ENG"}}, &b)
+		"settings": map[string]any{"project": "ENG"}, "secrets": map[string]string{"token": "token-ENG"}}, &b)
 	proc := map[string]any{
 		"name": "chaos", "a": map[string]string{"system": a.System.ID, "project": "HELP"}, "b": map[string]string{"system": b.System.ID, "project": "ENG"},
 		"types": []any{map[string]any{"a": "incident", "b": "bug", "fields": []any{

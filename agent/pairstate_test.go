@@ -75,9 +75,9 @@ func (a *liveAgent) client() *rpcClient {
 func systems(c *rpcClient, helpURL, engURL string) (string, string) {
 	var a, b struct{ System struct{ ID string } }
 	c.call("systems.create", map[string]any{"name": "Helpdesk", "kind": "sandbox", "url": helpURL,
-		"settings": map[string]any{"project": "HELP"}, "secrets": map[string]string{"token": "tok-HELP"}}, &a)
+		"settings": map[string]any{"project": "HELP"}, "secrets": map[string]string{"token": "token-HELP"}}, &a)
 	c.call("systems.create", map[string]any{"name": "Engineering", "kind": "sandbox", "url": engURL,
-		"settings": map[string]any{"project": "ENG"}, "secrets": map[string]string{"token": "tok-ENG"}}, &b)
+		"settings": map[string]any{"project": "ENG"}, "secrets": map[string]string{"token": "token-ENG"}}, &b)
 	return a.System.ID, b.System.ID
 }
 

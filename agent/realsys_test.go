@@ -8,14 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/realsys"
 )
@@ -33,7 +28,7 @@ func TestRealHelpdeskToEngineering(t *testing.T) {
 	}
 	rm, rt := realsys.StartRedmine(t), realsys.StartRT(t)
 	project, queue := rm.NewProject(t), rt.NewQueue(t)
-	e := &realEnv{t: t, rm: rm, rt: rt, project: project, queue: queue}
+	e := &realEnv{e2eAgent: e2eAgent{t: t, password: realPassword}, rm: rm, rt: rt, project: project, queue: queue}
 
 	// Two tickets exist before the agent ever starts; the first run must
 	// create their bugs.
@@ -100,26 +95,10 @@ func TestRealHelpdeskToEngineering(t *testing.T) {
 	})
 
 	// Crash: tickets arrive, the agent is killed mid-run and restarted.
-	var titles []string
-	for i := range 6 {
-		title := fmt.Sprintf("Crash ticket %d", i)
-		titles = append(titles, title)
-		e.newTicket(title, "created before a crash", 50)
-	}
-	e.runNow()
-	time.Sleep(1500 * time.Millisecond)
-	e.kill()
-	e.startAgent()
-	e.runNow()
+	titles := e.crashMidRun("Crash ticket", func(title string) { e.newTicket(title, "created before a crash", 50) })
 	e.wait("every crash ticket has exactly one bug and no ticket came back", func() string {
-		subjects := e.issueSubjects()
-		for _, title := range titles {
-			if n := count(subjects, title); n != 1 {
-				return fmt.Sprintf("%d Redmine issues titled %q", n, title)
-			}
-		}
-		if len(subjects) != 8 {
-			return fmt.Sprintf("%d Redmine issues, want 8: %v", len(subjects), subjects)
+		if problem := exactlyOnce("Redmine issues", e.issueSubjects(), titles, 8); problem != "" {
+			return problem
 		}
 		if tickets := e.ticketSubjects(); len(tickets) != 8 {
 			return fmt.Sprintf("%d RT tickets, want 8: %v", len(tickets), tickets)
@@ -131,53 +110,11 @@ func TestRealHelpdeskToEngineering(t *testing.T) {
 const realPassword = "real systems admin password"
 
 type realEnv struct {
-	t       *testing.T
+	e2eAgent
 	rm      realsys.Redmine
 	rt      realsys.RT
 	project string
 	queue   string
-	dir     string
-	addr    string
-	cmd     *exec.Cmd
-	stderr  bytes.Buffer
-	process string
-}
-
-func (e *realEnv) startAgent() {
-	t := e.t
-	if e.dir == "" {
-		e.dir = filepath.Join(t.TempDir(), "data")
-		pw := filepath.Join(t.TempDir(), "pw")
-		os.WriteFile(pw, []byte(realPassword), 0o600)
-		e.addr = freePort(t)
-		if out, code := runAgent(t, "init", "--data-dir", e.dir, "--listen", e.addr, "--admin-password-file", pw); code != 0 {
-			t.Fatalf("init: %s", out)
-		}
-	}
-	e.cmd = exec.Command(agentBin, "run", "--data-dir", e.dir)
-	e.cmd.Stderr = &e.stderr
-	if err := e.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	cmd := e.cmd
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Signal(syscall.SIGTERM)
-			cmd.Wait()
-		}
-	})
-	waitListening(t, e.addr)
-}
-
-func (e *realEnv) kill() {
-	e.cmd.Process.Signal(syscall.SIGKILL)
-	e.cmd.Wait()
-}
-
-func (e *realEnv) client() *rpcClient {
-	c := dialAgent(e.t, e.addr)
-	c.call("session.login", map[string]string{"username": "admin", "password": realPassword}, nil)
-	return c
 }
 
 // configure adds both systems and the process an administrator would set up
@@ -189,13 +126,6 @@ func (e *realEnv) configure() {
 		"settings": map[string]any{"queue": e.queue}, "secrets": map[string]string{"token": e.rt.Token}}, &a)
 	c.call("systems.create", map[string]any{"name": "Engineering (Redmine)", "kind": "redmine", "url": e.rm.URL,
 		"settings": map[string]any{"project": e.project, "reconcileMinutes": 1}, "secrets": map[string]string{"apiKey": e.rm.APIKey}}, &b)
-	pairs := func(kv ...string) []any {
-		var out []any
-		for i := 0; i < len(kv); i += 2 {
-			out = append(out, map[string]string{"a": kv[i], "b": kv[i+1]})
-		}
-		return out
-	}
 	proc := map[string]any{
 		"name": "Helpdesk tickets <-> Engineering bugs",
 		"a":    map[string]string{"system": a.System.ID, "project": e.queue},
@@ -220,53 +150,6 @@ func (e *realEnv) configure() {
 	var res struct{ Process struct{ ID string } }
 	c.call("processes.create", map[string]any{"process": proc}, &res)
 	e.process = res.Process.ID
-}
-
-func (e *realEnv) runNow() {
-	if err := e.client().try("processes.run", map[string]string{"id": e.process}, nil); err != nil {
-		e.t.Logf("run now: %v", err) // a run already going is fine
-	}
-}
-
-func (e *realEnv) wait(what string, check func() string) {
-	e.t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		problem := check()
-		if problem == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.diagnose()
-			e.t.Fatalf("%s: not after 3 minutes: %s", what, problem)
-		}
-		time.Sleep(time.Second)
-	}
-}
-
-// diagnose logs what the agent knows when a wait fails: its parked errors,
-// its last runs and the end of its log.
-func (e *realEnv) diagnose() {
-	if e.process != "" {
-		c := e.client()
-		var errs, runs any
-		c.try("errors.list", map[string]any{"process": e.process}, &errs)
-		c.try("runs.list", map[string]any{"process": e.process, "limit": 5}, &runs)
-		e.t.Logf("errors.list: %v", errs)
-		e.t.Logf("runs.list: %v", runs)
-	}
-	e.t.Logf("agent stderr (end):\n%s", tailLines(e.stderr.String(), 40))
-	if data, err := os.ReadFile(filepath.Join(e.dir, "logs", "agent.log")); err == nil {
-		e.t.Logf("agent log (end):\n%s", tailLines(string(data), 60))
-	}
-}
-
-func tailLines(s string, n int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, "\n")
 }
 
 func expect(what, got, want string) string {

@@ -12,6 +12,9 @@ echo "== go benchmarks"
 go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" \
 	./agent/internal/store ./agent/internal/logging | tee "$out"
 go test -run '^$' -bench . -benchtime 1x ./agent/internal/syncer | tee -a "$out"
+go test -run '^$' -bench BenchmarkGitHubSync -benchtime 1x ./agent/internal/connector/github | tee -a "$out"
+go test -run '^$' -bench BenchmarkServiceNowSync -benchtime 1x ./agent/internal/connector/servicenow | tee -a "$out"
+go test -run '^$' -bench BenchmarkGitLabSync -benchtime 1x ./agent/internal/connector/gitlab | tee -a "$out"
 
 # ns_per_op NAME: the ns/op of the benchmark line whose name starts with NAME.
 ns_per_op() { awk -v n="$1" 'index($1, n) == 1 { for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") { print $i; exit } }' "$out"; }
@@ -33,6 +36,22 @@ printf '%-58s %8s  %s\n' "API requests per synced change (changed item)" "$(metr
 printf '%-58s %8s  %s\n' "API requests per idle poll and system side" "$(metric BenchmarkSyncVersusBare requests/idle_poll_side)" "(goal 1)"
 printf '%-58s %8s  %s\n' "request budget used with a backlog" "$(metric BenchmarkBudgetUse budget_used)" "(goal >= 0.8)"
 printf '%-58s %8s  %s\n' "429 responses with a backlog" "$(metric BenchmarkBudgetUse 429s)" "(goal 0)"
+printf '%-58s %8s  %s\n' "github: API requests per synced change (new item)" "$(metric BenchmarkGitHubSync github_requests/new_item)" "(bare: 1 + paging)"
+printf '%-58s %8s  %s\n' "github: API requests per change synced to GitHub" "$(metric BenchmarkGitHubSync github_requests/change_to_github)" "(read, check, write)"
+printf '%-58s %8s  %s\n' "github: rate-limit budget per change synced to GitHub" "$(metric BenchmarkGitHubSync github_budget/change_to_github)" "(the check is a free 304)"
+printf '%-58s %8s  %s\n' "github: API requests per change synced from GitHub" "$(metric BenchmarkGitHubSync github_requests/change_from_github)" "(paging only)"
+printf '%-58s %8s  %s\n' "github: API requests per idle poll" "$(metric BenchmarkGitHubSync github_requests/idle_poll)" "(a 304 a page; a burst fills 2)"
+printf '%-58s %8s  %s\n' "github: rate-limit budget per idle poll" "$(metric BenchmarkGitHubSync github_budget/idle_poll)" "(goal 0: a 304)"
+printf '%-58s %8s  %s\n' "github: secondary rate limits met with a backlog" "$(metric BenchmarkGitHubSync github_secondary_limits)" "(goal 0)"
+printf '%-58s %8s  %s\n' "servicenow: API requests per synced change (new incident)" "$(metric BenchmarkServiceNowSync servicenow_requests/new_incident)" "(paging only)"
+printf '%-58s %8s  %s\n' "servicenow: API requests per changed incident synced" "$(metric BenchmarkServiceNowSync servicenow_requests/changed_incident)" "(paging + attachment look)"
+printf '%-58s %8s  %s\n' "servicenow: API requests per change written to ServiceNow" "$(metric BenchmarkServiceNowSync servicenow_requests/written_change)" "(read, check, write)"
+printf '%-58s %8s  %s\n' "servicenow: API requests per idle poll" "$(metric BenchmarkServiceNowSync servicenow_requests/idle_poll)" "(changes + new attachments)"
+printf '%-58s %8s  %s\n' "gitlab: API requests per synced change (new item)" "$(metric BenchmarkGitLabSync gitlab_requests/new_item)" "(bare: 1 + paging)"
+printf '%-58s %8s  %s\n' "gitlab: API requests per change synced to GitLab" "$(metric BenchmarkGitLabSync gitlab_requests/change_to_gitlab)" "(read, check, write)"
+printf '%-58s %8s  %s\n' "gitlab: API requests per change synced from GitLab" "$(metric BenchmarkGitLabSync gitlab_requests/change_from_gitlab)" "(paging only)"
+printf '%-58s %8s  %s\n' "gitlab: API requests per idle poll" "$(metric BenchmarkGitLabSync gitlab_requests/idle_poll)" "(goal 1)"
+printf '%-58s %8s  %s\n' "gitlab: 429s with a backlog over the API throttle" "$(metric BenchmarkGitLabSync gitlab_429s)" "(few: in flight at a window's end)"
 
 echo
 echo "== idle RSS of lockstep-agent run after ${IDLE_SECONDS:=30} s"

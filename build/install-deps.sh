@@ -11,6 +11,10 @@
 #   --xvfb             xvfb, xauth, x11-utils, imagemagick (window smoke test + screenshot)
 #   --nsis             makensis (Windows installer built by the Wails CLI)
 #   --wails-cli        Wails CLI v2.9.2 into $(go env GOPATH)/bin/wails
+#   --package-tools    makensis, rpm and 7z (build/package-test.sh inspects the
+#                      .rpm and the Windows installer with them)
+#   --prometheus       Debian's prometheus (the metrics test scrapes a real agent
+#                      with it); its own service is left stopped, tests start one
 #   --print-webkit-tag print the Go build tag for the installed WebKitGTK
 #                      ("" for 4.0, "webkit2_41" for 4.1-only systems)
 #   --all              every install mode above
@@ -174,6 +178,25 @@ do_wails_cli() {
 	"$bin" version >/dev/null
 }
 
+# do_prometheus installs the server binary only. The package's postinst
+# starts a prometheus service where systemd runs; a test needs none (it
+# starts its own on a free loopback port), so an instance started by the
+# install is stopped again rather than left listening on :9090.
+do_prometheus() {
+	if command -v prometheus >/dev/null 2>&1; then
+		log "prometheus: $(command -v prometheus)"
+		return 0
+	fi
+	local fresh=1
+	installed prometheus && fresh=0
+	apt_install prometheus
+	if [ "$fresh" -eq 1 ] && command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
+		need_root
+		$SUDO systemctl disable --now prometheus >/dev/null 2>&1 || log "prometheus: could not stop the packaged service"
+	fi
+	command -v prometheus >/dev/null 2>&1 || die "prometheus not found after install"
+}
+
 usage() {
 	sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 }
@@ -185,8 +208,8 @@ usage() {
 modes=()
 for arg in "$@"; do
 	case "$arg" in
-	--all) modes+=(--go --frontend --desktop --browser --xvfb --nsis --wails-cli) ;;
-	--go | --frontend | --desktop | --browser | --xvfb | --nsis | --wails-cli | --print-webkit-tag) modes+=("$arg") ;;
+	--all) modes+=(--go --frontend --desktop --browser --xvfb --nsis --wails-cli --package-tools --prometheus) ;;
+	--go | --frontend | --desktop | --browser | --xvfb | --nsis | --wails-cli | --package-tools | --prometheus | --print-webkit-tag) modes+=("$arg") ;;
 	-h | --help)
 		usage
 		exit 0
@@ -207,6 +230,8 @@ for m in "${modes[@]}"; do
 	--xvfb) apt_install xvfb xauth x11-utils imagemagick ;;
 	--nsis) apt_install nsis ;;
 	--wails-cli) do_wails_cli ;;
+	--package-tools) apt_install nsis rpm p7zip-full ;;
+	--prometheus) do_prometheus ;;
 	--print-webkit-tag)
 		tag=$(webkit_tag) || die "no WebKitGTK dev files found; run $0 --desktop"
 		printf '%s\n' "$tag"

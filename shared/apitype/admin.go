@@ -80,6 +80,9 @@ type Settings struct {
 	// PublicURL is the agent's address as work systems reach it, for
 	// webhooks (https://agent.example:7443); empty: polling only.
 	PublicURL string `json:"publicUrl"`
+	// MetricsToken says whether a bearer token for GET /metrics is set;
+	// the value is write-only. Without one, /metrics answers 404.
+	MetricsToken SecretState `json:"metricsToken"`
 }
 
 // SettingsResult wraps the settings.
@@ -94,4 +97,7 @@ type SettingsSetParams struct {
 	LogRetentionDays      *int      `json:"logRetentionDays,omitempty"`
 	SupportRetentionHours *int      `json:"supportRetentionHours,omitempty"`
 	PublicURL             *string   `json:"publicUrl,omitempty"`
+	// MetricsToken sets the bearer token Prometheus presents to GET
+	// /metrics (at least 16 characters); "" clears it.
+	MetricsToken *Secret `json:"metricsToken,omitempty"`
 }

@@ -4,10 +4,14 @@ import "time"
 
 // LicenseInfo is license.get's and license.import's result.
 type LicenseInfo struct {
-	State            string     `json:"state"` // valid, expiring, grace, expired, missing (evaluation), invalid
+	State            string     `json:"state"`             // valid, expiring, grace, expired, missing (evaluation), invalid
+	Problem          string     `json:"problem,omitempty"` // why the state is invalid
 	Customer         string     `json:"customer,omitempty"`
 	LicenseID        string     `json:"licenseId,omitempty"`
+	KeyID            string     `json:"keyId,omitempty"` // the vendor key that signed it
+	NotBefore        *time.Time `json:"notBefore,omitempty"`
 	ExpiresAt        *time.Time `json:"expiresAt,omitempty"`
+	Features         []string   `json:"features,omitempty"`
 	AllowedSystems   []string   `json:"allowedSystems,omitempty"`
 	MaxUsers         int        `json:"maxUsers,omitempty"`
 	UsersSeen        int        `json:"usersSeen"`

@@ -90,6 +90,7 @@ const (
 	EventPairChanged     = "PairChanged" // a pair deleted, held, unpaired, relinked or adopted
 	EventBulkProgress    = "BulkProgress"
 	EventLicenseChanged  = "LicenseChanged"
+	EventHealthChanged   = "HealthChanged"
 )
 
 // ConfigChanged tells clients to reload a record.

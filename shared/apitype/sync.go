@@ -30,6 +30,7 @@ type ProcessSummary struct {
 	Pairs   int             `json:"pairs"`
 	Errors  int             `json:"errors"`
 	LastRun json.RawMessage `json:"lastRun,omitempty"`
+	Health  *Health         `json:"health,omitempty"`
 }
 
 // SyncEntityParams name one entity of one side.

@@ -53,6 +53,11 @@ type System struct {
 	Secrets   map[string]SecretState `json:"secrets"`
 	CreatedAt time.Time              `json:"createdAt"`
 	UpdatedAt time.Time              `json:"updatedAt"`
+	// LastTest is the last connection test's result, kept across restarts.
+	LastTest *SystemTest `json:"lastTest,omitempty"`
+	// Health combines the runs of the processes that use the system and
+	// its last connection test (systems.list only).
+	Health *Health `json:"health,omitempty"`
 }
 
 // SystemsListResult lists systems.
@@ -85,9 +90,27 @@ type SystemsUpdateParams struct {
 	Secrets  map[string]Secret `json:"secrets,omitempty"`
 }
 
-// SystemsTestResult is the outcome of a connection test.
+// SystemsTestParams name a saved system to test, or describe one not yet
+// saved (Kind set, ID empty) so that a form can be tested before saving.
+// With ID and any of URL, Settings or Secrets, the saved system is tested
+// with those changes (an omitted secret keeps its stored value); only a
+// plain test of a saved system is kept as its last test.
+type SystemsTestParams struct {
+	ID       string            `json:"id,omitempty"`
+	Kind     string            `json:"kind,omitempty"`
+	Name     string            `json:"name,omitempty"`
+	URL      *string           `json:"url,omitempty"`
+	Settings map[string]any    `json:"settings,omitempty"`
+	Secrets  map[string]Secret `json:"secrets,omitempty"`
+}
+
+// SystemsTestResult is the outcome of a connection test: Message as the
+// system answered, Problem and Action in words when it failed.
 type SystemsTestResult struct {
-	OK        bool   `json:"ok"`
-	Message   string `json:"message"`
-	LatencyMs int64  `json:"latencyMs"`
+	OK        bool      `json:"ok"`
+	Message   string    `json:"message"`
+	Problem   string    `json:"problem,omitempty"`
+	Action    string    `json:"action,omitempty"`
+	LatencyMs int64     `json:"latencyMs"`
+	At        time.Time `json:"at"`
 }

@@ -56,4 +56,17 @@ type SystemsSchemaResult struct {
 	// left out for this caller (rather than the system having none).
 	Users        []SchemaUser `json:"users,omitempty"`
 	UsersOmitted bool         `json:"usersOmitted,omitempty"`
+	// Attachments says what the system makes of the other side's
+	// attachments when it cannot hold files (GitHub issues):
+	// AttachmentsComment or AttachmentsSkip. Empty: it stores them.
+	Attachments string `json:"attachments,omitempty"`
 }
+
+// What a system that cannot hold files does with attachments.
+const (
+	// AttachmentsComment: a comment names each file and links the item
+	// that has it.
+	AttachmentsComment = "comment"
+	// AttachmentsSkip: they are left out and counted as skipped.
+	AttachmentsSkip = "skip"
+)

@@ -1,5 +1,7 @@
 package protocol
 
+import "reflect"
+
 // Access is who may call a method.
 type Access int
 
@@ -66,6 +68,9 @@ func (r Role) Allows(a Access) bool {
 type Descriptor struct {
 	Name   string
 	Access Access
+	// Params is the type of the method's params, so that tests can send
+	// every method every kind of wrong value.
+	Params reflect.Type
 }
 
 // Method describes one method: its name, who may call it, and (as type
@@ -76,7 +81,9 @@ type Method[P, R any] struct {
 }
 
 // Descriptor returns the untyped view.
-func (m Method[P, R]) Descriptor() Descriptor { return Descriptor{Name: m.Name, Access: m.Access} }
+func (m Method[P, R]) Descriptor() Descriptor {
+	return Descriptor{Name: m.Name, Access: m.Access, Params: reflect.TypeFor[P]()}
+}
 
 var (
 	registry   = map[string]Descriptor{}
@@ -89,7 +96,7 @@ func def[P, R any](name string, access Access) Method[P, R] {
 	if _, dup := registry[name]; dup {
 		duplicates = append(duplicates, name) // the package's tests fail on any
 	}
-	registry[name] = Descriptor{Name: name, Access: access}
+	registry[name] = Descriptor{Name: name, Access: access, Params: reflect.TypeFor[P]()}
 	order = append(order, name)
 	return Method[P, R]{Name: name, Access: access}
 }

@@ -19,7 +19,7 @@ var (
 	SystemsCreate = def[a.SystemsCreateParams, a.SystemResult]("systems.create", Admin)
 	SystemsUpdate = def[a.SystemsUpdateParams, a.SystemResult]("systems.update", Admin)
 	SystemsDelete = def[a.IDParams, a.Empty]("systems.delete", Admin)
-	SystemsTest   = def[a.IDParams, a.SystemsTestResult]("systems.test", Operator)
+	SystemsTest   = def[a.SystemsTestParams, a.SystemsTestResult]("systems.test", Operator)
 	SystemsSchema = def[a.SystemsSchemaParams, a.SystemsSchemaResult]("systems.schema", Viewer)
 
 	AccountsList        = def[a.Empty, a.AccountsListResult]("accounts.list", Admin)
@@ -39,6 +39,10 @@ var (
 	SupportCreate   = def[a.Empty, a.SupportCreateResult]("support.create", Admin)
 	SupportStatus   = def[a.IDParams, a.SupportStatusResult]("support.status", Admin)
 	SupportDownload = def[a.SupportDownloadParams, a.SupportDownloadResult]("support.download", Admin)
+
+	BackupCreate   = def[a.BackupCreateParams, a.BackupCreateResult]("backup.create", Admin)
+	BackupStatus   = def[a.IDParams, a.BackupStatusResult]("backup.status", Admin)
+	BackupDownload = def[a.BackupDownloadParams, a.BackupDownloadResult]("backup.download", Admin)
 
 	SettingsGet = def[a.Empty, a.SettingsResult]("settings.get", Admin)
 	SettingsSet = def[a.SettingsSetParams, a.SettingsResult]("settings.set", Admin)

@@ -20,7 +20,7 @@ const Path = "/v1/ws"
 const (
 	MaxFrameBeforeLogin = 64 << 10
 	MaxFrameAfterLogin  = 4 << 20
-	// MaxDownloadChunk bounds support.download's length.
+	X
 	MaxDownloadChunk = 1 << 20
 )
 

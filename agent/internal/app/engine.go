@@ -41,7 +41,8 @@ func (cs *connectors) get(systemID string) (connector.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	con, err := spec.Open(cfg, connector.Env{Now: cs.nowFn, Log: cs.app.logs.Logger("connector").With().Str("system", systemID).Logger()})
+	con, err := spec.Open(cfg, connector.Env{Now: cs.nowFn, Log: cs.app.logs.Logger("connector").With().Str("system", systemID).Logger(),
+		Observer: cs.app.metrics.HTTPObserver(systemID)})
 	if err != nil {
 		return nil, fmt.Errorf("open system %s: %w", rec.Name, err)
 	}

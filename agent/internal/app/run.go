@@ -16,13 +16,17 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
+	"github.com/lockstep-sync/lockstep/agent/internal/backup"
 	"github.com/lockstep-sync/lockstep/agent/internal/cert"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/health"
 	"github.com/lockstep-sync/lockstep/agent/internal/hostinfo"
+	"github.com/lockstep-sync/lockstep/agent/internal/keyring"
 	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
+	"github.com/lockstep-sync/lockstep/agent/internal/metrics"
 	"github.com/lockstep-sync/lockstep/agent/internal/paths"
 	"github.com/lockstep-sync/lockstep/agent/internal/rpc"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
@@ -47,6 +51,7 @@ type App struct {
 	log       zerolog.Logger
 	store     *store.Store
 	sealer    *secret.Sealer
+	key       keyring.Key // for backups: sealing under it, or carrying it in a passphrase archive
 	tlsCert   tls.Certificate
 	startedAt time.Time
 
@@ -57,10 +62,13 @@ type App struct {
 	systems    *system.Service
 	settings   *config.Settings
 	support    *support.Manager
+	backups    *backup.Manager
 	engine     *syncer.Engine
+	health     *health.Monitor
 	license    *license.Manager
 	conns      *connectors
 	api        *rpc.Server
+	metrics    *metrics.Metrics
 
 	mu        sync.Mutex
 	listener  net.Listener
@@ -105,7 +113,7 @@ func Open(o Options) (*App, error) {
 	}
 	a := &App{
 		opts: o, layout: layout, boot: boot, logs: logs, log: logs.Logger("agent"),
-		store: st, sealer: sealer, tlsCert: tlsCert, startedAt: o.now(),
+		store: st, sealer: sealer, key: key, tlsCert: tlsCert, startedAt: o.now(),
 		listening: make(chan struct{}),
 	}
 	if err := a.compose(); err != nil {
@@ -129,6 +137,9 @@ func (a *App) compose() error {
 	if a.settings, err = config.LoadSettings(a.store, a.audit); err != nil {
 		return err
 	}
+	if err := a.settings.UseSealer(a.sealer); err != nil {
+		return err
+	}
 	a.settings.OnChange(func(s apitype.Settings) {
 		if lvl, err := zerolog.ParseLevel(s.LogLevel); err == nil {
 			a.logs.SetLevel(lvl)
@@ -137,6 +148,13 @@ func (a *App) compose() error {
 	if a.support, err = support.NewManager(support.Options{
 		Dir: a.layout.Support(), Sources: a.supportSources(), Now: a.opts.Now,
 		Progress: func(p apitype.SupportProgress) { a.bus.Publish(apitype.EventSupportProgress, p) },
+	}); err != nil {
+		return err
+	}
+	if a.backups, err = backup.NewManager(backup.ManagerOptions{
+		Dir: a.layout.Backups(), Audit: a.audit,
+		Source:   backup.Source{Store: a.store, Layout: a.layout, MasterKey: a.key, Version: Version, Now: a.opts.Now},
+		Progress: func(p apitype.BackupProgress) { a.bus.Publish(apitype.EventBackupProgress, p) },
 	}); err != nil {
 		return err
 	}
@@ -174,14 +192,7 @@ func (a *App) compose() error {
 				a.log.Warn().Err(err).Msg("count users for the license")
 			}
 		},
-		Systems: func() (map[string]string, error) {
-			list, err := a.systems.List()
-			names := map[string]string{}
-			for _, s := range list {
-				names[s.ID] = s.Name
-			}
-			return names, err
-		},
+		Systems: a.systemNames,
 		SystemURL: func(id string) string {
 			if rec, err := a.systems.Get(id); err == nil {
 				return rec.URL
@@ -189,13 +200,45 @@ func (a *App) compose() error {
 			return ""
 		},
 	})
+	a.health = health.New(a.engine, a.systems, a.bus, a.logs.Logger("health"))
 	a.api = rpc.New(rpc.Deps{
 		Version: Version, InstanceID: a.instanceID, StartedAt: a.startedAt, DataDir: a.layout.Dir,
 		Log: a.logs.Logger("api"), Auth: a.auth, Systems: a.systems, Audit: a.audit, Events: a.bus,
-		Logs: a.logs, Settings: a.settings, Support: a.support, Engine: a.engine, License: a.license, Host: a.hostInfo,
-		Connector: a.conns.get,
+		Logs: a.logs, Settings: a.settings, Support: a.support, Backups: a.backups, Engine: a.engine, License: a.license, Host: a.hostInfo,
+		Connector: a.conns.get, Health: a.health,
+		Limits: rpc.Limits{
+			LoginTimeout:                 time.Duration(a.boot.Connections.LoginTimeoutSeconds) * time.Second,
+			MaxUnauthenticated:           a.boot.Connections.MaxUnauthenticated,
+			MaxUnauthenticatedPerAddress: a.boot.Connections.MaxUnauthenticatedPerAddress,
+		},
 	})
+	a.metrics = metrics.New(a.bus, metrics.Sources{
+		Backlog: a.engine.Backlog,
+		Processes: func() (map[string]string, error) {
+			list, err := a.engine.List()
+			names := map[string]string{}
+			for _, p := range list {
+				names[p.ID] = p.Name
+			}
+			return names, err
+		},
+		Systems:        a.systemNames,
+		Sessions:       a.auth.Live,
+		Connections:    a.api.Connections,
+		LogSubscribers: a.logs.Tap().Subscribers,
+		StoreSize:      a.store.Size,
+	}, a.logs.Logger("metrics"))
 	return nil
+}
+
+// systemNames maps system ids to their names.
+func (a *App) systemNames() (map[string]string, error) {
+	list, err := a.systems.List()
+	names := map[string]string{}
+	for _, s := range list {
+		names[s.ID] = s.Name
+	}
+	return names, err
 }
 
 // Addr is the address the TLS listener is bound to, once Run has started it.
@@ -219,6 +262,7 @@ func (a *App) handler() http.Handler {
 		w.Write([]byte("ok"))
 	})
 	mux.Handle(protocol.Path, a.api)
+	mux.Handle("GET /metrics", a.metricsHandler())
 	mux.HandleFunc("POST /v1/hooks/{process}/{side}", a.webhook)
 	return mux
 }
@@ -254,7 +298,8 @@ func (a *App) Run(ctx context.Context) error {
 	for _, c := range []struct {
 		name  string
 		serve func(context.Context) error
-	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"sync", a.engine.Serve}, {"license", a.license.Serve}} {
+	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"backups", a.backups.Serve}, {"sync", a.engine.Serve}, {"health", a.health.Serve}, {"license", a.license.Serve},
+		{"metrics", a.metrics.Serve}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -272,6 +317,7 @@ func (a *App) Run(ctx context.Context) error {
 			cancel()
 		}
 	}()
+	local := a.serveLocal(&wg)
 	a.log.Info().Str("listen", ln.Addr().String()).Str("version", Version).Str("data_dir", a.layout.Dir).Msg("agent started")
 
 	<-ctx.Done()
@@ -283,6 +329,9 @@ func (a *App) Run(ctx context.Context) error {
 	a.api.Shutdown()
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
+	}
+	if local != nil && local.Shutdown(sctx) != nil {
+		local.Close()
 	}
 	wg.Wait()
 	a.log.Info().Msg("agent stopped")
@@ -297,6 +346,9 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) close() {
 	if a.support != nil {
 		a.support.Close()
+	}
+	if a.backups != nil {
+		a.backups.Close()
 	}
 	a.store.Close()
 	a.logs.Close()

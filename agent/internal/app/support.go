@@ -7,9 +7,12 @@ import (
 	"os"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/control"
 	"github.com/lockstep-sync/lockstep/agent/internal/paths"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/support"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
+	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
 
 // supportSources are the collectors of a support package: an allow list of
@@ -64,22 +67,58 @@ func (a *App) supportSources() support.Sources {
 	}
 }
 
-// SupportPackage builds a support package into file while the agent is
-// stopped (the store admits one process at a time).
-func SupportPackage(o Options, file string) (support.Manifest, error) {
+// SupportPackage writes a support package to file: built by the running
+// agent and downloaded over its admin channel, or built here from a stopped
+// agent's store.
+func SupportPackage(ctx context.Context, o Options, file string) (support.Manifest, error) {
 	if _, err := os.Stat(file); err == nil {
 		return support.Manifest{}, fmt.Errorf("support package: %s already exists", file)
+	}
+	var m support.Manifest
+	ran, err := onAgent(ctx, o, func(ctx context.Context, c *control.Client) error {
+		if err := c.Subscribe(ctx, control.SupportJob); err != nil {
+			return err
+		}
+		res, err := control.Call(ctx, c, protocol.SupportCreate, apitype.Empty{})
+		if err != nil {
+			return err
+		}
+		st, err := c.Wait(ctx, control.SupportJob, res.ID, nil)
+		if err != nil {
+			return err
+		}
+		if err := c.Download(ctx, control.SupportJob, st, file); err != nil {
+			return err
+		}
+		m, err = support.ReadManifest(file)
+		return err
+	})
+	if ran {
+		return m, wrapRemote("support package", err)
 	}
 	a, err := openStopped(o, "support package")
 	if err != nil {
 		return support.Manifest{}, err
 	}
 	defer a.close()
-	return support.BuildFile(context.Background(), file, a.supportSources(), false)
+	return support.BuildFile(ctx, file, a.supportSources(), false)
 }
 
-// VerifyAudit checks the audit chain of a stopped agent's store.
-func VerifyAudit(o Options) (audit.Verification, error) {
+// VerifyAudit checks the audit chain of the running agent, or of a stopped
+// one's store.
+func VerifyAudit(ctx context.Context, o Options) (audit.Verification, error) {
+	var v audit.Verification
+	ran, err := onAgent(ctx, o, func(ctx context.Context, c *control.Client) error {
+		res, err := control.Call(ctx, c, protocol.AuditVerify, apitype.Empty{})
+		v = audit.Verification{OK: res.OK, Records: res.Records, Problem: res.Problem}
+		if res.BrokenAt != nil {
+			v.BrokenAt = *res.BrokenAt
+		}
+		return err
+	})
+	if ran {
+		return v, wrapRemote("audit verify", err)
+	}
 	layout, err := paths.New(o.DataDir)
 	if err != nil {
 		return audit.Verification{}, err
@@ -91,7 +130,7 @@ func VerifyAudit(o Options) (audit.Verification, error) {
 	st, _, err := openStore(layout, key, nil)
 	if err != nil {
 		if errors.Is(err, store.ErrLocked) {
-			return audit.Verification{}, errors.New("audit verify: the agent is running and holds the store; use audit.verify from the desktop app, or stop the agent")
+			return audit.Verification{}, errAgentWithoutChannel("audit verify")
 		}
 		return audit.Verification{}, err
 	}

@@ -130,6 +130,13 @@ func (l *Log) AppendTx(tx *store.Tx, e Entry) (Record, error) {
 	return rec, nil
 }
 
+// Page sizes of List: a Limit of 0 is the default, one above the maximum
+// is the maximum.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
 // Filter selects records for List.
 type Filter struct {
 	Since, Until *time.Time
@@ -144,9 +151,10 @@ type Filter struct {
 // page (0 when there is none).
 func (l *Log) List(f Filter) ([]Record, uint64, error) {
 	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
+	if limit <= 0 {
+		limit = DefaultListLimit
 	}
+	limit = min(limit, MaxListLimit)
 	var out []Record
 	var next uint64
 	err := l.st.View(func(tx *store.Tx) error {

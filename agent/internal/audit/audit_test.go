@@ -112,3 +112,24 @@ func TestDiffRedactsSecrets(t *testing.T) {
 		t.Fatalf("diff = %s", b)
 	}
 }
+
+// TestListClampsToTheMaximum: a limit above the maximum gets the maximum,
+// never the small default page (which a caller would take for the whole
+// list).
+func TestListClampsToTheMaximum(t *testing.T) {
+	l, st := openLog(t)
+	if err := st.Update(func(tx *store.Tx) error {
+		for i := 0; i < MaxListLimit+1; i++ {
+			if _, err := l.AppendTx(tx, Entry{Actor: "alice", Action: "systems.update", Target: "system:s1", Result: Success}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	recs, next, err := l.List(Filter{Limit: 5 * MaxListLimit})
+	if err != nil || len(recs) != MaxListLimit || next == 0 {
+		t.Fatalf("limit above the maximum: %d records, next %d, %v; want %d and a cursor", len(recs), next, err, MaxListLimit)
+	}
+}

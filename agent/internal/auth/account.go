@@ -398,6 +398,7 @@ func (s *Service) Update(actor, id string, role *protocol.Role, locked *bool) (a
 	diff := audit.Diff(before.auditView(now), after.auditView(now))
 	if revoked > 0 {
 		diff = append(diff, audit.Change{Field: "sessions", Before: revoked, After: 0})
+		s.sessionsEnded(id)
 	}
 	if len(diff) > 0 {
 		if err := s.record(audit.Entry{Actor: actor, Action: "accounts.update", Target: target(after.Username), Result: audit.Success, Diff: diff}); err != nil {
@@ -440,6 +441,7 @@ func (s *Service) Delete(actor, id string) error {
 	diff := audit.Diff(before.auditView(now), nil)
 	if revoked > 0 {
 		diff = append(diff, audit.Change{Field: "sessions", Before: revoked, After: 0})
+		s.sessionsEnded(id)
 	}
 	if err := s.record(audit.Entry{Actor: actor, Action: "accounts.delete", Target: target(before.Username), Result: audit.Success, Diff: diff}); err != nil {
 		return fmt.Errorf("account %s was deleted, but its audit record was not written: %w", before.Username, err)
@@ -481,6 +483,7 @@ func (s *Service) SetPassword(actor, id, password string) error {
 	diff := []audit.Change{{Field: "password", Before: audit.Redacted, After: audit.Redacted}}
 	if revoked > 0 {
 		diff = append(diff, audit.Change{Field: "sessions", Before: revoked, After: 0})
+		s.sessionsEnded(id)
 	}
 	if err := s.record(audit.Entry{Actor: actor, Action: "accounts.setPassword", Target: target(a.Username), Result: audit.Success, Diff: diff}); err != nil {
 		return fmt.Errorf("password of %s was changed, but its audit record was not written: %w", a.Username, err)

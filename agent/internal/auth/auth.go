@@ -11,9 +11,13 @@
 // Audit: auth writes the audit records for what it does, because it alone
 // knows the remote address of a login and the before/after of an account:
 //
-//	session.login    every attempt; result success or failure, diff names the
-//	                 reason of a failure (wrong password, unknown user, locked)
-//	session.lockout  an account (or an unknown username) became locked
+//	session.login    every attempt for a real account; result success or
+//	                 failure, diff names the reason of a failure (wrong
+//	                 password, locked). Attempts for usernames without an
+//	                 account are summed up per address and window instead
+//	                 (actor UnknownActor; see failures.go).
+//	session.lockout  an account became locked (diff: until when, and how
+//	                 many of its sessions the lockout ended)
 //	session.logout   a session ended by Logout
 //	accounts.create, accounts.update, accounts.delete, accounts.setPassword
 //	                 successful changes, with a diff in which a password only
@@ -31,12 +35,16 @@
 // the count, and so does a day without a lockout. Unknown usernames get the
 // same treatment in memory, so neither the answer, the timing nor the lockout
 // tells an attacker which accounts exist. Every failed attempt is answered no
-// sooner than FailureDelay plus random jitter after it began.
+// sooner than FailureDelay plus random jitter after it began. A lockout ends
+// the account's sessions. Password hashing is scheduled by a gate (gate.go)
+// that keeps a login flood from starving everything else.
 package auth
 
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,8 +78,19 @@ type Options struct {
 	// configuration can only make hashing stronger.
 	Argon Params
 	// MaxConcurrentHashes bounds simultaneous argon2 computations, each of
-	// which holds Argon.Memory KiB, so a login flood cannot exhaust memory [4].
+	// which holds Argon.Memory KiB and a whole core, so a login flood can
+	// exhaust neither memory nor CPU [GOMAXPROCS-1, at least 1: one core
+	// always stays for everything else].
 	MaxConcurrentHashes int
+	// MaxWaitingPerAddress bounds the login attempts of one address that
+	// wait for a hashing slot; more are refused at once with ErrBusy [16].
+	MaxWaitingPerAddress int
+	// MaxWaiting bounds the attempts waiting in all [1024].
+	MaxWaiting int
+	// FailureWindow is how long failed logins for unknown usernames are
+	// counted per address before one audit record sums them up, and how
+	// long an address that failed is served after the others [1m].
+	FailureWindow time.Duration
 
 	// Log receives problems nobody else would see (a failed sweep, an audit
 	// record that could not be written) [discarded].
@@ -106,8 +125,15 @@ func (o Options) withDefaults() Options {
 		o.MaxFailures = 5
 	}
 	if o.MaxConcurrentHashes <= 0 {
-		o.MaxConcurrentHashes = 4
+		o.MaxConcurrentHashes = max(1, runtime.GOMAXPROCS(0)-1)
 	}
+	if o.MaxWaitingPerAddress <= 0 {
+		o.MaxWaitingPerAddress = 16
+	}
+	if o.MaxWaiting <= 0 {
+		o.MaxWaiting = 1024
+	}
+	def(&o.FailureWindow, time.Minute)
 	o.Argon = o.Argon.normalize()
 	return o
 }
@@ -120,13 +146,17 @@ type Service struct {
 	params   Params
 	dummy    string        // a hash no password matches, with params
 	touch    time.Duration // how stale a session's last-seen time may get before Validate writes it
-	hashSem  chan struct{}
+	gate     *gate
+	fails    *failures
 	accounts *store.Repo[account]
 	names    *store.Repo[string]
 	sessions *store.Repo[sessionRecord]
 
 	phantomMu sync.Mutex
 	phantoms  map[string]*phantom // lock state of unknown usernames
+
+	endedMu sync.Mutex
+	ended   []func(accountID string)
 }
 
 // New returns the service over st; every attempt and change is recorded in
@@ -145,7 +175,8 @@ func newService(st *store.Store, log *audit.Log, o Options, params Params) *Serv
 		st: st, log: log, o: o, params: params,
 		dummy:    dummyHash(params),
 		touch:    touch,
-		hashSem:  make(chan struct{}, o.MaxConcurrentHashes),
+		gate:     newGate(o.MaxConcurrentHashes, o.MaxWaitingPerAddress, o.MaxWaiting),
+		fails:    newFailures(o.FailureWindow),
 		accounts: store.NewRepo[account](st, "account"),
 		names:    store.NewRepo[string](st, "accountname"),
 		sessions: store.NewRepo[sessionRecord](st, "session"),
@@ -153,23 +184,34 @@ func newService(st *store.Store, log *audit.Log, o Options, params Params) *Serv
 	}
 }
 
-// acquire takes a hashing slot; release gives it back.
-func (s *Service) acquire(ctx context.Context) error {
-	select {
-	case s.hashSem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+// hash computes a new password hash within the concurrency bound; an
+// administrator's change waits like a login from an address with no
+// failures.
+func (s *Service) hash(password string) string {
+	release, err := s.gate.acquire(context.Background(), "", false)
+	if err == nil {
+		defer release()
+	} // ErrBusy: the administrator's own address is full; hash anyway, it is one
+	return hashPassword(password, s.params)
 }
 
-func (s *Service) release() { <-s.hashSem }
+// OnSessionsEnded registers fn to be told when sessions of an account were
+// ended by something other than their own logout (a lock, a lockout, a
+// password change, a deletion), so that connections holding them stop
+// being served at once.
+func (s *Service) OnSessionsEnded(fn func(accountID string)) {
+	s.endedMu.Lock()
+	s.ended = append(s.ended, fn)
+	s.endedMu.Unlock()
+}
 
-// hash computes a new password hash within the concurrency bound.
-func (s *Service) hash(password string) string {
-	_ = s.acquire(context.Background()) // cannot fail without a deadline
-	defer s.release()
-	return hashPassword(password, s.params)
+func (s *Service) sessionsEnded(accountID string) {
+	s.endedMu.Lock()
+	fns := slices.Clone(s.ended)
+	s.endedMu.Unlock()
+	for _, fn := range fns {
+		fn(accountID)
+	}
 }
 
 // record appends an audit entry and logs a failure, which would otherwise
@@ -185,20 +227,29 @@ func (s *Service) record(e audit.Entry) error {
 	return nil
 }
 
-// Serve deletes expired sessions every SweepInterval until ctx ends. A
-// failed sweep is logged and retried at the next tick: it must not stop the
-// agent.
+// Serve deletes expired sessions every SweepInterval and writes the audit
+// records of failed-login windows as they end, until ctx ends; then it
+// writes the records of the windows still open. A failed sweep is logged
+// and retried at the next tick: it must not stop the agent.
 func (s *Service) Serve(ctx context.Context) error {
 	t := time.NewTicker(s.o.SweepInterval)
 	defer t.Stop()
+	flush := time.NewTicker(max(s.o.FailureWindow/4, 10*time.Millisecond))
+	defer flush.Stop()
 	for {
 		if _, err := s.Sweep(); err != nil {
 			s.o.Log.Warn().Err(err).Msg("sweep sessions")
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
+		for swept := false; !swept; {
+			select {
+			case <-ctx.Done():
+				s.FlushFailures(true)
+				return nil
+			case <-flush.C:
+				s.FlushFailures(false)
+			case <-t.C:
+				swept = true
+			}
 		}
 	}
 }

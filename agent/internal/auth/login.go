@@ -58,17 +58,20 @@ type attempt struct {
 
 func (s *Service) login(ctx context.Context, username, password, remote string) (Session, error) {
 	now := s.o.Now().UTC()
-	at, err := s.check(ctx, username, password, now)
+	at, err := s.check(ctx, username, password, remote, now)
+	if errors.Is(err, ErrBusy) {
+		s.fails.refusedBusy(remote, username, now)
+	}
 	if err != nil {
 		return Session{}, fmt.Errorf("log in: %w", err)
 	}
 	switch {
+	case at.locked && !at.found:
+		s.fails.unknown(remote, username, now, false)
+		return Session{}, &LockedError{RetryAfter: at.retry}
 	case at.locked:
-		name := auditName(username)
-		if at.found {
-			name = at.acct.Username
-		}
-		s.auditLogin(name, remote, audit.Failure, at.reason)
+		s.fails.mark(remote, now)
+		s.auditLogin(at.acct.Username, remote, audit.Failure, at.reason)
 		return Session{}, &LockedError{RetryAfter: at.retry}
 	case !at.found:
 		return Session{}, s.failUnknown(username, remote, now)
@@ -80,12 +83,13 @@ func (s *Service) login(ctx context.Context, username, password, remote string) 
 
 // check runs argon2 exactly once whatever the case (unknown user, locked
 // account, wrong or right password), so the answer's timing carries nothing.
-// It holds a hashing slot only for the lookup and the hash.
-func (s *Service) check(ctx context.Context, username, password string, now time.Time) (attempt, error) {
-	if err := s.acquire(ctx); err != nil {
+// It holds a hashing slot (see gate) only for the lookup and the hash.
+func (s *Service) check(ctx context.Context, username, password, remote string, now time.Time) (attempt, error) {
+	release, err := s.gate.acquire(ctx, remote, s.fails.suspect(remote, now))
+	if err != nil {
 		return attempt{}, err
 	}
-	defer s.release()
+	defer release()
 	var at attempt
 	a, err := s.lookup(username)
 	if errors.Is(err, ErrNotFound) {
@@ -148,21 +152,26 @@ func (s *Service) lookup(username string) (account, error) {
 	return a, nil
 }
 
+// failUnknown counts a failure for a username without an account in its
+// address's window (see failures), not in a record of its own.
 func (s *Service) failUnknown(username, remote string, now time.Time) error {
-	name := auditName(username)
-	s.auditLogin(name, remote, audit.Failure, reasonUnknownUser)
-	if locked, retry := s.phantomFail(username, now); locked {
-		s.auditLockout(name, remote, now.Add(retry), true)
+	locked, retry := s.phantomFail(username, now)
+	s.fails.unknown(remote, username, now, locked)
+	if locked {
 		return &LockedError{RetryAfter: retry}
 	}
 	return ErrBadCredentials
 }
 
+// failKnown counts a failure against a real account, audited on its own. A
+// failure that locks the account also ends its sessions: whoever is
+// guessing may already hold one.
 func (s *Service) failKnown(a account, remote string, now time.Time, reason string) error {
 	var locked bool
 	var until time.Time
+	var revoked int
 	err := s.st.Update(func(tx *store.Tx) error {
-		locked = false
+		locked, revoked = false, 0
 		cur, err := s.accounts.GetTx(tx, a.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil // deleted meanwhile: nothing left to count against
@@ -172,15 +181,22 @@ func (s *Service) failKnown(a account, remote string, now time.Time, reason stri
 		}
 		if locked = cur.fail(now, s.o); locked {
 			until = *cur.LockedUntil
+			if revoked, err = s.revokeTx(tx, a.ID); err != nil {
+				return err
+			}
 		}
 		return s.accounts.PutTx(tx, a.ID, cur)
 	})
+	s.fails.mark(remote, now)
 	s.auditLogin(a.Username, remote, audit.Failure, reason)
 	if err != nil {
 		return fmt.Errorf("log in: count failed attempt: %w", err)
 	}
 	if locked {
-		s.auditLockout(a.Username, remote, until, false)
+		s.auditLockout(a.Username, remote, until, revoked)
+		if revoked > 0 {
+			s.sessionsEnded(a.ID)
+		}
 		return &LockedError{RetryAfter: until.Sub(now)}
 	}
 	return ErrBadCredentials
@@ -255,10 +271,10 @@ func (s *Service) auditLogin(name, remote, result, reason string) {
 	_ = s.record(e)
 }
 
-func (s *Service) auditLockout(name, remote string, until time.Time, unknown bool) {
+func (s *Service) auditLockout(name, remote string, until time.Time, revoked int) {
 	diff := []audit.Change{{Field: "lockedUntil", After: until}}
-	if unknown {
-		diff = append(diff, audit.Change{Field: "reason", After: reasonUnknownUser})
+	if revoked > 0 {
+		diff = append(diff, audit.Change{Field: "sessions", Before: revoked, After: 0})
 	}
 	_ = s.record(audit.Entry{Actor: SystemActor, Action: "session.lockout", Target: target(name), Result: "locked", Remote: remote, Diff: diff})
 }

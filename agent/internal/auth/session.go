@@ -230,6 +230,24 @@ func (s *Service) evictTx(tx *store.Tx, accountID string, keep int) error {
 	return nil
 }
 
+// Live counts the sessions that have not timed out (metrics).
+func (s *Service) Live() (int, error) {
+	now := s.o.Now().UTC()
+	n := 0
+	err := s.st.View(func(tx *store.Tx) error {
+		return s.sessions.EachTx(tx, "", func(_ string, r sessionRecord) error {
+			if now.Before(s.deadline(r)) {
+				n++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count sessions: %w", err)
+	}
+	return n, nil
+}
+
 // sweepBatch bounds one transaction: Badger refuses transactions that grow
 // too large.
 const sweepBatch = 256

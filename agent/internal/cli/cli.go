@@ -39,13 +39,17 @@ Usage:
   lockstep-agent fingerprint --data-dir DIR
   lockstep-agent key rotate --data-dir DIR [--new-key-file FILE]
   lockstep-agent service install|uninstall|start|stop|status [--data-dir DIR] [--user NAME]
-  lockstep-agent audit verify --data-dir DIR                 (agent stopped)
-  lockstep-agent support-package --data-dir DIR -o FILE      (agent stopped)
-  lockstep-agent license import FILE --data-dir DIR | license show --data-dir DIR   (agent stopped)
+  lockstep-agent audit verify --data-dir DIR
+  lockstep-agent support-package --data-dir DIR -o FILE
+  lockstep-agent license import FILE --data-dir DIR | license show --data-dir DIR
+  lockstep-agent backup --data-dir DIR -o FILE [--passphrase-file F]
+  lockstep-agent restore FILE --data-dir EMPTY_DIR [--passphrase-file F]
   lockstep-agent sandbox serve --listen ADDR --data FILE [--token T]
   lockstep-agent demo [--data-dir DIR] [--listen ADDR] [--admin-password-file F]
   lockstep-agent version
 
+audit verify, support-package, license and backup talk to a running agent through its
+local admin channel (root or the agent's account only), or open the store when it is stopped.
 Every command that opens the data dir also takes --key-file FILE.
 Environment: LOCKSTEP_DATA_DIR, LOCKSTEP_LISTEN, LOCKSTEP_MASTER_KEY (base64 of 32 bytes),
 LOCKSTEP_MASTER_KEY_FILE.
@@ -103,6 +107,10 @@ func dispatch(args []string, stdio IO) error {
 		return runSupportPackage(rest, stdio)
 	case "license":
 		return runLicense(rest, stdio)
+	case "backup":
+		return runBackup(rest, stdio)
+	case "restore":
+		return runRestore(rest, stdio)
 	case "sandbox":
 		if len(rest) == 0 || rest[0] != "serve" {
 			return fmt.Errorf("%w: sandbox needs a subcommand: serve", errUsage)
@@ -111,7 +119,16 @@ func dispatch(args []string, stdio IO) error {
 	case "demo":
 		return runDemo(rest, stdio)
 	case "version", "--version", "-v":
+		keys, err := app.LicenseKeyIDs()
+		if err != nil {
+			return err
+		}
 		fmt.Fprintf(stdio.Stdout, "lockstep-agent %s\n", app.Version)
+		if len(keys) == 0 {
+			fmt.Fprintln(stdio.Stdout, "license keys: none (this build accepts no license: evaluation mode only)")
+		} else {
+			fmt.Fprintf(stdio.Stdout, "license keys: %s\n", strings.Join(keys, ", "))
+		}
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdio.Stdout, usage)
@@ -262,7 +279,9 @@ func runAuditVerify(args []string, stdio IO) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	v, err := app.VerifyAudit(c.options(stdio))
+	ctx, cancel := signalContext()
+	defer cancel()
+	v, err := app.VerifyAudit(ctx, c.options(stdio))
 	if err != nil {
 		return err
 	}
@@ -284,7 +303,9 @@ func runSupportPackage(args []string, stdio IO) error {
 	if out == "" {
 		return fmt.Errorf("%w: support-package needs -o FILE", errUsage)
 	}
-	m, err := app.SupportPackage(c.options(stdio), out)
+	ctx, cancel := signalContext()
+	defer cancel()
+	m, err := app.SupportPackage(ctx, c.options(stdio), out)
 	if err != nil {
 		return err
 	}

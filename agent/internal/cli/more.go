@@ -27,7 +27,9 @@ func runLicense(args []string, stdio IO) error {
 		if err := parse(fs, rest[1:]); err != nil {
 			return err
 		}
-		text, err := app.LicenseImport(c.options(stdio), file)
+		ctx, cancel := signalContext()
+		defer cancel()
+		text, err := app.LicenseImport(ctx, c.options(stdio), file)
 		if err != nil {
 			return err
 		}
@@ -38,7 +40,9 @@ func runLicense(args []string, stdio IO) error {
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}
-		text, err := app.LicenseShow(c.options(stdio))
+		ctx, cancel := signalContext()
+		defer cancel()
+		text, err := app.LicenseShow(ctx, c.options(stdio))
 		if err != nil {
 			return err
 		}

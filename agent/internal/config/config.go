@@ -20,6 +20,20 @@ type Bootstrap struct {
 	Version   int       `json:"version"`
 	Listen    string    `json:"listen"`
 	CreatedAt time.Time `json:"createdAt"`
+	// Connections bound the connections that have not logged in; absent
+	// or zero fields take the defaults (README, "Connections before login").
+	Connections ConnectionLimits `json:"connections,omitzero"`
+}
+
+// ConnectionLimits are agent.json's "connections".
+type ConnectionLimits struct {
+	// LoginTimeoutSeconds: a connection must log in (or resume) this soon
+	// after it opens, or after it logs out [30].
+	LoginTimeoutSeconds int `json:"loginTimeoutSeconds,omitempty"`
+	// MaxUnauthenticated caps the connections not logged in [512].
+	MaxUnauthenticated int `json:"maxUnauthenticated,omitempty"`
+	// MaxUnauthenticatedPerAddress caps them per client address [16].
+	MaxUnauthenticatedPerAddress int `json:"maxUnauthenticatedPerAddress,omitempty"`
 }
 
 // Validate names the offending field.
@@ -27,7 +41,26 @@ func (b Bootstrap) Validate() error {
 	if b.Version != Version {
 		return fmt.Errorf("version: %d is not supported (this agent reads %d)", b.Version, Version)
 	}
+	if err := b.Connections.validate(); err != nil {
+		return err
+	}
 	return ValidateListen(b.Listen)
+}
+
+func (c ConnectionLimits) validate() error {
+	for _, f := range []struct {
+		name      string
+		v, lo, hi int
+	}{
+		{"connections.loginTimeoutSeconds", c.LoginTimeoutSeconds, 1, 3600},
+		{"connections.maxUnauthenticated", c.MaxUnauthenticated, 1, 100000},
+		{"connections.maxUnauthenticatedPerAddress", c.MaxUnauthenticatedPerAddress, 1, 100000},
+	} {
+		if f.v != 0 && (f.v < f.lo || f.v > f.hi) {
+			return fmt.Errorf("%s: %d is out of range (%d to %d, or leave it out for the default)", f.name, f.v, f.lo, f.hi)
+		}
+	}
+	return nil
 }
 
 // ValidateListen checks a host:port listen address.

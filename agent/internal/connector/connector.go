@@ -128,6 +128,22 @@ type Env struct {
 	Now func() time.Time
 	// Log is the connector's logger (the system's id already attached).
 	Log zerolog.Logger
+	// Observer is told about the system's HTTP traffic (metrics); nil for none.
+	Observer HTTPObserver
+}
+
+// HTTPObserver is told about one system's HTTP traffic by the shared client
+// layer, for the agent's metrics. It sees statuses and waits, never URLs,
+// headers or bodies. Calls must not block.
+type HTTPObserver interface {
+	// Response is called once per attempt: the status, 0 when no answer
+	// came (a network error), and whether the answer said the system's
+	// rate limit was hit (429, or a rate-limit 403).
+	Response(status int, rateLimited bool)
+	// Wait is called before the client waits d: reason is "retry" (backoff
+	// or Retry-After before a repeat), "rate_limit" (a pause the system
+	// asked for) or "pace" (the agent's own requests-per-minute cap).
+	Wait(reason string, d time.Duration)
 }
 
 // Ref names one entity.

@@ -33,7 +33,7 @@ type Spec struct {
 	// Test checks that a system of this kind is reachable with its
 	// credentials; nil uses a generic HTTPS reachability probe.
 	Test func(ctx context.Context, c Config) (message string, err error)
-	// Open makes a connector; nil while the kind's connector is planned.
+	// Open makes a connector; nil for a kind known by its schema only.
 	Open Opener
 }
 
@@ -53,7 +53,7 @@ var (
 )
 
 // Register adds or replaces a kind. A connector package registers its kind in
-// init, replacing the planned schema declared in planned.go.
+// init.
 func Register(s Spec) error {
 	if s.Kind == "" || s.Title == "" {
 		return fmt.Errorf("register connector kind %q: kind and title are required", s.Kind)

@@ -2,11 +2,10 @@ package connector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"net/url"
 	"slices"
-	"strings"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 )
 
 // kinds are the errors a caller tells failures apart by.
@@ -27,7 +26,8 @@ func (s scrubbed) Unwrap() []error { return s.kinds }
 
 // ScrubSecret removes secrets that travelled in a request body (a
 // webhook's signing secret) from an error: a server may quote the body
-// back in its message, as is, JSON-escaped or URL-encoded. The client
+// back in its message, as is, JSON-escaped or URL-encoded; whole
+// occurrences only (see secret.Scrub). The client
 // layer scrubs only the credentials it was given. errors.Is still finds
 // the error's kind (ErrInvalid...); errors.As no longer reaches the
 // original's details.
@@ -35,19 +35,7 @@ func ScrubSecret(err error, secrets ...string) error {
 	if err == nil || !slices.ContainsFunc(secrets, func(s string) bool { return s != "" }) {
 		return err
 	}
-	msg := err.Error()
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		forms := []string{s, url.QueryEscape(s), url.PathEscape(s)}
-		if j, jerr := json.Marshal(s); jerr == nil {
-			forms = append(forms, strings.Trim(string(j), `"`))
-		}
-		for _, f := range forms {
-			msg = strings.ReplaceAll(msg, f, "[redacted]")
-		}
-	}
+	msg := secret.Scrub(err.Error(), secrets...)
 	out := scrubbed{msg: msg}
 	for _, k := range kinds {
 		if errors.Is(err, k) {

@@ -104,7 +104,7 @@ func Day(field string, v any) (day string, ok bool, err error) {
 		if t, err := time.Parse(time.RFC3339Nano, d); err == nil {
 			return t.Format(time.DateOnly), true, nil
 		}
-		return "", false, fmt.Errorf("field %s: %q is not a date (YYYY-MM-DD): %w", field, d, ErrInvalid)
+		return "", false, fmt.Errorf("field %s: value %s is not a date (YYYY-MM-DD): %w", field, Digest(d), ErrInvalid)
 	case time.Time:
 		return d.Format(time.DateOnly), true, nil
 	}

@@ -213,9 +213,13 @@ func (s Status) SyncAllowed(kinds []string) error {
 // ends and the warnings; apitype.LicenseInfo copies these fields and tags.
 type Info struct {
 	State            string     `json:"state"`
+	Problem          string     `json:"problem,omitempty"`
 	Customer         string     `json:"customer,omitempty"`
 	LicenseID        string     `json:"licenseId,omitempty"`
+	KeyID            string     `json:"keyId,omitempty"`
+	NotBefore        *time.Time `json:"notBefore,omitempty"`
 	ExpiresAt        *time.Time `json:"expiresAt,omitempty"`
+	Features         []string   `json:"features,omitempty"`
 	AllowedSystems   []string   `json:"allowedSystems,omitempty"`
 	MaxUsers         int        `json:"maxUsers,omitempty"`
 	UsersSeen        int        `json:"usersSeen"`
@@ -236,7 +240,8 @@ func timePtr(t time.Time) *time.Time {
 // Wire is the status as license.get and license.import answer it.
 func (s Status) Wire() Info {
 	in := Info{
-		State: string(s.State), Customer: s.Customer, LicenseID: s.LicenseID, ExpiresAt: timePtr(s.ExpiresAt),
+		State: string(s.State), Problem: s.Problem, Customer: s.Customer, LicenseID: s.LicenseID, KeyID: s.KeyID,
+		NotBefore: timePtr(s.NotBefore), ExpiresAt: timePtr(s.ExpiresAt), Features: slices.Clone(s.Features),
 		AllowedSystems: slices.Clone(s.AllowedSystems), MaxUsers: s.MaxUsers, UsersSeen: s.UsersSeen, OverLimit: s.OverLimit,
 		Warnings: slices.Clone(s.Warnings),
 	}
@@ -256,33 +261,53 @@ func (s Status) Summary() (state string, expiresAt *time.Time) {
 
 // Text is a human-readable report for `lockstep-agent license show`.
 func (s Status) Text() string {
+	in := s.Wire()
+	if s.LicenseID != "" {
+		in.GraceEndsAt = timePtr(s.GraceEndsAt)
+	}
+	return in.Text()
+}
+
+// Text is the report of `lockstep-agent license show` from the wire form,
+// so the command reads the same whether it asked a running agent or opened
+// a stopped one's store.
+func (in Info) Text() string {
 	var b strings.Builder
-	state := string(s.State)
-	if s.Evaluation {
+	state := in.State
+	if in.EvaluationEndsAt != nil {
 		state += " (evaluation mode)"
 	}
 	fmt.Fprintf(&b, "State:            %s\n", state)
-	if s.Problem != "" {
-		fmt.Fprintf(&b, "Problem:          %s\n", s.Problem)
+	if in.Problem != "" {
+		fmt.Fprintf(&b, "Problem:          %s\n", in.Problem)
 	}
-	if s.Evaluation {
-		fmt.Fprintf(&b, "Evaluation ends:  %s\n", s.EvaluationEndsAt.UTC().Format(time.RFC3339))
+	if in.EvaluationEndsAt != nil {
+		fmt.Fprintf(&b, "Evaluation ends:  %s\n", in.EvaluationEndsAt.UTC().Format(time.RFC3339))
 	}
-	if s.LicenseID != "" {
-		fmt.Fprintf(&b, "Customer:         %s\n", s.Customer)
-		fmt.Fprintf(&b, "License id:       %s (key %s)\n", s.LicenseID, s.KeyID)
-		fmt.Fprintf(&b, "Valid:            %s to %s\n", s.NotBefore.UTC().Format(time.RFC3339), s.ExpiresAt.UTC().Format(time.RFC3339))
-		fmt.Fprintf(&b, "Grace ends:       %s\n", s.GraceEndsAt.UTC().Format(time.RFC3339))
-		fmt.Fprintf(&b, "Allowed systems:  %s\n", strings.Join(s.AllowedSystems, ", "))
-		if len(s.Features) > 0 {
-			fmt.Fprintf(&b, "Features:         %s\n", strings.Join(s.Features, ", "))
+	if in.LicenseID != "" {
+		fmt.Fprintf(&b, "Customer:         %s\n", in.Customer)
+		fmt.Fprintf(&b, "License id:       %s (key %s)\n", in.LicenseID, in.KeyID)
+		fmt.Fprintf(&b, "Valid:            %s to %s\n", timeText(in.NotBefore), timeText(in.ExpiresAt))
+		if in.GraceEndsAt != nil {
+			fmt.Fprintf(&b, "Grace ends:       %s\n", timeText(in.GraceEndsAt))
 		}
-		fmt.Fprintf(&b, "Users:            %d seen, %d allowed\n", s.UsersSeen, s.MaxUsers)
+		fmt.Fprintf(&b, "Allowed systems:  %s\n", strings.Join(in.AllowedSystems, ", "))
+		if len(in.Features) > 0 {
+			fmt.Fprintf(&b, "Features:         %s\n", strings.Join(in.Features, ", "))
+		}
+		fmt.Fprintf(&b, "Users:            %d seen, %d allowed\n", in.UsersSeen, in.MaxUsers)
 	} else {
-		fmt.Fprintf(&b, "Users:            %d seen\n", s.UsersSeen)
+		fmt.Fprintf(&b, "Users:            %d seen\n", in.UsersSeen)
 	}
-	for _, w := range s.Warnings {
+	for _, w := range in.Warnings {
 		fmt.Fprintf(&b, "Warning:          %s\n", w)
 	}
 	return b.String()
+}
+
+func timeText(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -124,7 +124,7 @@ func TestApplyErrors(t *testing.T) {
 	if !reflect.DeepEqual(paths(errs), wantPaths) {
 		t.Fatalf("paths = %v, want %v (%v)", paths(errs), wantPaths, errs)
 	}
-	if errs[0].Code != CodeNoMatch || errs[0].Message != `map status -> System.State value "Blocked": no value map entry` {
+	if errs[0].Code != CodeNoMatch || errs[0].Message != "map status -> System.State value "+connector.Digest("Blocked")+": no value map entry" {
 		t.Errorf("value map error = %+v", errs[0])
 	}
 	if errs[1].Code != CodeNoMatch || !strings.Contains(errs[1].Message, `"acc-zed"`) {

@@ -101,7 +101,7 @@ func Coerce(v any, f connector.FieldSchema) (any, error) {
 				return allowed, nil
 			}
 		}
-		return nil, fmt.Errorf("coerce %q for %s: not one of its values", s, f.Name)
+		return nil, fmt.Errorf("coerce value %s for %s: not one of its values", connector.Digest(s), f.Name)
 	case connector.TypeNumber:
 		if n, ok := number(v); ok {
 			return n, nil
@@ -140,7 +140,7 @@ func Coerce(v any, f connector.FieldSchema) (any, error) {
 	default:
 		return v, nil
 	}
-	return nil, fmt.Errorf("coerce %q for %s: not a %s", display(v), f.Name, f.Type)
+	return nil, fmt.Errorf("coerce value %s for %s: not a %s", connector.Digest(display(v)), f.Name, f.Type)
 }
 
 // CoerceFields runs Coerce over fields with the target's schema. Errors

@@ -11,6 +11,8 @@ import (
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/renderer"
 	"github.com/yuin/goldmark/util"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 )
 
 // MaxRichTextBytes bounds the rich text a conversion accepts. Work systems
@@ -51,7 +53,7 @@ func MarkdownToHTML(markdown string) (out string, err error) {
 	// A parser bug on hostile input must cost one field, not the agent.
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = "", fmt.Errorf("convert Markdown to HTML: %v", p)
+			out, err = "", fmt.Errorf("convert Markdown to HTML: %s", connector.PanicText(p))
 		}
 	}()
 	markdown = strings.ToValidUTF8(markdown, "\uFFFD")

@@ -155,18 +155,13 @@ func (m UserMap) mapOne(v any, dir Direction, field string) (any, error) {
 	return nil, fmt.Errorf("map %s user %s: %w", field, describeUser(v), errNoUser)
 }
 
-// describeUser names a person in an error the way an administrator would
-// look them up.
+// describeUser names a person in an error: their id, and only digests of
+// an email or a name (a bare text may be any of them), since errors are
+// stored (connector.DescribeUser).
 func describeUser(v any) string {
 	if s, ok := v.(string); ok {
-		return fmt.Sprintf("%q", s)
+		return connector.Digest(strings.TrimSpace(s))
 	}
 	u, _ := toUser(v)
-	var parts []string
-	for _, p := range []string{u.ID, u.Email, u.Name} {
-		if p != "" {
-			parts = append(parts, fmt.Sprintf("%q", p))
-		}
-	}
-	return strings.Join(parts, " / ")
+	return connector.DescribeUser(u)
 }

@@ -76,7 +76,7 @@ func TestUserMapMap(t *testing.T) {
 		{"default user", withDefault, connector.User{ID: "zed"}, connector.User{ID: "u-triage"}, ""},
 		{"empty default unassigns", unassign, connector.User{ID: "zed"}, nil, ""},
 		{"empty policy", empty, connector.User{ID: "zed"}, nil, ""},
-		{"error names the user", strict, connector.User{ID: "zed", Email: "zed@corp.example"}, nil, `map assignee -> owner user "zed" / "zed@corp.example": no user map entry`},
+		{"error names the user", strict, connector.User{ID: "zed", Email: "zed@corp.example"}, nil, `map assignee -> owner user id "zed", email ` + connector.Digest("zed@corp.example") + ": no user map entry"},
 		{"not a user", testUsers, 3.0, nil, "float64 is not a user"},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,8 @@ package mapping
 import (
 	"errors"
 	"fmt"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 )
 
 // errNoMatch and errNoUser mark a value or person no entry maps; Apply
@@ -85,7 +87,7 @@ func (m *ValueMap) mapOne(v any, dir Direction, field string) (any, error) {
 	switch onMissing(m.OnMissing, def != nil, OnMissingError) {
 	case OnMissingDefault:
 		if def == nil {
-			return nil, fmt.Errorf("map %s value %q: %w and no default for this direction", field, s, errNoMatch)
+			return nil, fmt.Errorf("map %s value %s: %w and no default for this direction", field, connector.Digest(s), errNoMatch)
 		}
 		if *def == "" {
 			return nil, nil
@@ -96,5 +98,5 @@ func (m *ValueMap) mapOne(v any, dir Direction, field string) (any, error) {
 	case OnMissingEmpty:
 		return nil, nil
 	}
-	return nil, fmt.Errorf("map %s value %q: %w", field, s, errNoMatch)
+	return nil, fmt.Errorf("map %s value %s: %w", field, connector.Digest(s), errNoMatch)
 }

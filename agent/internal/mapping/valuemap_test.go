@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 )
 
 func strp(s string) *string { return &s }
@@ -34,7 +36,7 @@ func TestValueMapMap(t *testing.T) {
 		{"empty mapped explicitly", status, nil, AtoB, "Proposed", ""},
 		{"empty mapped back to empty", status, "Proposed", BtoA, nil, ""},
 		{"empty without a pair stays empty", status, "", BtoA, nil, ""},
-		{"missing is an error naming field and value", status, "Blocked", AtoB, nil, `map status -> state value "Blocked": no value map entry`},
+		{"missing is an error naming field and value", status, "Blocked", AtoB, nil, "map status -> state value " + connector.Digest("Blocked") + ": no value map entry"},
 		{"default used", withDefaults, "Blocked", AtoB, "New", ""},
 		{"default of the other direction", withDefaults, "Removed", BtoA, "To Do", ""},
 		{"keep", &ValueMap{Pairs: status.Pairs, OnMissing: OnMissingKeep}, "Blocked", AtoB, "Blocked", ""},
@@ -47,7 +49,7 @@ func TestValueMapMap(t *testing.T) {
 			[]string{"bug", "UI", "ux"}, AtoB, []string{"defect", "frontend"}, ""},
 		{"labels keep unmapped", &ValueMap{Pairs: []ValuePair{{A: "bug", B: "defect"}}, OnMissing: OnMissingKeep},
 			[]any{"bug", "other"}, AtoB, []string{"defect", "other"}, ""},
-		{"labels error", &ValueMap{Pairs: []ValuePair{{A: "bug", B: "defect"}}}, []string{"bug", "x"}, AtoB, nil, `value "x"`},
+		{"labels error", &ValueMap{Pairs: []ValuePair{{A: "bug", B: "defect"}}}, []string{"bug", "x"}, AtoB, nil, "value " + connector.Digest("x")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,3 +43,10 @@ func (l Layout) Logs() string { return filepath.Join(l.Dir, "logs") }
 
 // Support holds support packages while they are built and kept.
 func (l Layout) Support() string { return filepath.Join(l.Dir, "support") }
+
+// Backups holds backup archives while they are written and kept.
+func (l Layout) Backups() string { return filepath.Join(l.Dir, "backups") }
+
+// AdminSocket is the local admin channel's Unix socket (Linux and other
+// Unix systems; Windows uses a named pipe named after the data dir).
+func (l Layout) AdminSocket() string { return filepath.Join(l.Dir, "admin.sock") }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,18 @@ type conn struct {
 	account *apitype.Account
 	subs    map[string]func()
 	nextSub atomic.Uint64
+	// counted: the server counts this connection as not logged in, and
+	// loginTimer closes it unless it logs in first. A login or resume in
+	// flight when the timer fires gets to finish (late): the client must
+	// not lose a call that may have worked.
+	counted    bool
+	loginTimer *time.Timer
+	authCalls  int
+	late       bool
+	// localAccount is set once, before serving, on connections of the
+	// local admin channel: their identity comes from the operating system,
+	// so they are never counted as waiting to log in.
+	localAccount *apitype.Account
 }
 
 func newConn(srv *Server, ws *websocket.Conn, remote string) *conn {
@@ -55,7 +68,53 @@ func newConn(srv *Server, ws *websocket.Conn, remote string) *conn {
 	return &conn{
 		srv: srv, ws: ws, remote: remote, log: srv.log.With().Str("remote", remote).Logger(),
 		out: make(chan []byte, outboundQueue), closed: make(chan struct{}), ctx: ctx, cancel: cancel,
-		inflight: make(chan struct{}, maxInFlight), subs: map[string]func(){},
+		inflight: make(chan struct{}, maxInFlight), subs: map[string]func(){}, counted: true,
+	}
+}
+
+// armLoginTimer gives the connection LoginTimeout to log in; c.mu is held.
+func (c *conn) armLoginTimerLocked() {
+	if c.loginTimer != nil {
+		c.loginTimer.Stop()
+	}
+	c.late = false
+	c.loginTimer = time.AfterFunc(c.srv.limits.LoginTimeout, c.loginExpired)
+}
+
+func (c *conn) loginExpired() {
+	c.mu.Lock()
+	if !c.counted {
+		c.mu.Unlock()
+		return
+	}
+	if c.authCalls > 0 {
+		c.late = true // closed when the call ends without a session
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.closeLoginTimeout()
+}
+
+func (c *conn) closeLoginTimeout() {
+	c.log.Debug().Msg("closing a connection that did not log in in time")
+	c.closeWith(websocket.ClosePolicyViolation, fmt.Sprintf("log in within %s", c.srv.limits.LoginTimeout))
+}
+
+// authCall brackets a session.login or session.resume: the login deadline
+// waits for it, and closes the connection after it if it left no session.
+func (c *conn) authCall() (done func()) {
+	c.mu.Lock()
+	c.authCalls++
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		c.authCalls--
+		expired := c.late && c.counted && c.authCalls == 0
+		c.mu.Unlock()
+		if expired {
+			c.closeLoginTimeout()
+		}
 	}
 }
 
@@ -127,6 +186,11 @@ func (c *conn) writeLoop() {
 // up the others.
 func (c *conn) serve() {
 	defer c.shutdown()
+	c.mu.Lock()
+	if c.counted {
+		c.armLoginTimerLocked()
+	}
+	c.mu.Unlock()
 	go c.writeLoop()
 	c.ws.SetReadLimit(protocol.MaxFrameBeforeLogin)
 	c.ws.SetReadDeadline(time.Now().Add(pongWait))
@@ -173,6 +237,21 @@ func (c *conn) serve() {
 
 func (c *conn) shutdown() {
 	c.closeWith(websocket.CloseNormalClosure, "")
+	c.cancelSubs()
+	c.mu.Lock()
+	counted := c.counted
+	c.counted = false
+	if c.loginTimer != nil {
+		c.loginTimer.Stop()
+	}
+	c.mu.Unlock()
+	if counted {
+		c.srv.leave(c.remote)
+	}
+	c.srv.forget(c)
+}
+
+func (c *conn) cancelSubs() {
 	c.mu.Lock()
 	subs := c.subs
 	c.subs = map[string]func(){}
@@ -180,7 +259,14 @@ func (c *conn) shutdown() {
 	for _, cancel := range subs {
 		cancel()
 	}
-	c.srv.forget(c)
+}
+
+// endSession drops a session that ended elsewhere: no more notifications
+// for it, and the client is told (it logs in again).
+func (c *conn) endSession() {
+	c.setSession("", nil)
+	c.cancelSubs()
+	c.notify(protocol.NotifyEvent, apitype.EventNotification{Type: apitype.EventSessionExpired, Time: time.Now().UTC(), Seq: c.srv.deps.Events.Seq()})
 }
 
 // session returns the token and account of a logged-in connection.
@@ -190,10 +276,33 @@ func (c *conn) session() (string, *apitype.Account) {
 	return c.token, c.account
 }
 
+// setSession records the connection's session ("" when it has none) and
+// moves it in or out of the server's count of connections not logged in.
 func (c *conn) setSession(token string, acc *apitype.Account) {
 	c.mu.Lock()
 	c.token, c.account = token, acc
+	var join, leave bool
+	switch {
+	case token != "" && c.counted:
+		c.counted, leave = false, true
+		if c.loginTimer != nil {
+			c.loginTimer.Stop()
+		}
+	case token == "" && !c.counted:
+		select {
+		case <-c.closed:
+		default:
+			c.counted, join = true, true
+			c.armLoginTimerLocked()
+		}
+	}
 	c.mu.Unlock()
+	if leave {
+		c.srv.leave(c.remote)
+	}
+	if join {
+		c.srv.rejoin(c.remote)
+	}
 	if token != "" {
 		// A logged-in client may send configuration documents.
 		c.ws.SetReadLimit(protocol.MaxFrameAfterLogin)

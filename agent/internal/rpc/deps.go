@@ -8,9 +8,11 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
+	"github.com/lockstep-sync/lockstep/agent/internal/backup"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/health"
 	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
 	"github.com/lockstep-sync/lockstep/agent/internal/support"
@@ -34,9 +36,14 @@ type Deps struct {
 	Logs     *logging.Logging
 	Settings *config.Settings
 	Support  *support.Manager
+	Backups  *backup.Manager
 	Engine   *syncer.Engine
-	Host     func(ctx context.Context) (apitype.HostInfo, error)
-	License  *license.Manager
+	// Health judges processes and systems (nil: summaries carry no health).
+	Health  *health.Monitor
+	Host    func(ctx context.Context) (apitype.HostInfo, error)
+	License *license.Manager
+	// Limits bound the connections that have not logged in.
+	Limits Limits
 	// Connector opens a system's connector (the sync engine's cache, so a
 	// system has one rate limiter); nil opens one per call from Systems.
 	Connector func(systemID string) (connector.Connector, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
@@ -30,6 +31,14 @@ func (c *Call) Actor() string {
 	return c.Account.Username
 }
 
+// stringLimits are the fields allowed more than input.MaxString, the
+// ceiling of every other string in every request. Services bound what they
+// store more tightly (names, URLs, settings, secrets).
+var stringLimits = map[string]map[string]int{
+	// A configuration document of many processes; the frame bounds it.
+	protocol.ProcessesImport.Name: {"document": protocol.MaxFrameAfterLogin},
+}
+
 type handler struct {
 	desc protocol.Descriptor
 	call func(ctx context.Context, c *Call, params json.RawMessage) (any, error)
@@ -42,6 +51,9 @@ func Handle[P, R any](s *Server, m protocol.Method[P, R], fn func(ctx context.Co
 		p, perr := decodeParams[P](raw)
 		if perr != nil {
 			return nil, perr
+		}
+		if path, limit, n, long := longString(raw, stringLimits[m.Name]); long {
+			return nil, protocol.Invalid(path, "%s is longer than %d bytes (it has %d)", path, limit, n)
 		}
 		return fn(ctx, c, p)
 	}}
@@ -63,7 +75,9 @@ func (s *Server) dispatch(c *conn, req protocol.Request) *protocol.Response {
 		r := errorResponse(req.ID, protocol.Errorf(protocol.KindHandshakeRequired, "call session.hello first"))
 		return &r
 	}
-	if h.desc.Access >= protocol.Viewer {
+	if h.desc.Access >= protocol.Viewer && c.localAccount != nil {
+		call.Account = c.localAccount
+	} else if h.desc.Access >= protocol.Viewer {
 		token, _ := c.session()
 		if token == "" {
 			r := errorResponse(req.ID, protocol.Errorf(protocol.KindUnauthorized, "log in first"))
@@ -84,6 +98,9 @@ func (s *Server) dispatch(c *conn, req protocol.Request) *protocol.Response {
 			r := errorResponse(req.ID, protocol.Errorf(protocol.KindForbidden, "the %s role may not call %s", sess.Account.Role, req.Method))
 			return &r
 		}
+	}
+	if h.desc.Access == protocol.Anonymous {
+		defer c.authCall()()
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, callTimeout)
 	defer cancel()
@@ -108,9 +125,14 @@ func (s *Server) dispatch(c *conn, req protocol.Request) *protocol.Response {
 	return &protocol.Response{JSONRPC: "2.0", ID: req.ID, Result: raw}
 }
 
+// truncate shortens a caller's string for an error message, at a character
+// boundary so the answer stays valid UTF-8.
 func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }

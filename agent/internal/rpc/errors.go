@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
+	"github.com/lockstep-sync/lockstep/agent/internal/job"
 	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/support"
@@ -60,10 +60,14 @@ func (s *Server) toWire(method string, err error) *protocol.Error {
 		return protocol.Errorf(protocol.KindNotFound, "%s", err.Error())
 	case errors.As(err, &supInvalid):
 		return protocol.Invalid(supInvalid.Field, "%s", supInvalid.Error())
-	case errors.Is(err, support.ErrNotReady):
+	case errors.Is(err, support.ErrNotReady), errors.Is(err, job.ErrBusy):
 		return protocol.Errorf(protocol.KindConflict, "%s", err.Error())
 	case errors.Is(err, support.ErrClosed):
 		return protocol.Errorf(protocol.KindUnavailable, "%s", err.Error())
+	case errors.Is(err, auth.ErrBusy):
+		e := protocol.Errorf(protocol.KindRateLimited, "%s", auth.ErrBusy.Error())
+		e.Data.RetryAfterSeconds = 2
+		return e
 	case errors.Is(err, auth.ErrUnauthorized):
 		return protocol.Errorf(protocol.KindUnauthorized, "%s", err.Error())
 	case errors.Is(err, auth.ErrNotFound), errors.Is(err, system.ErrNotFound), errors.Is(err, support.ErrNotFound), errors.Is(err, store.ErrNotFound):
@@ -86,5 +90,3 @@ func newErrorID() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
-
-func asTypeError(err error, target **json.UnmarshalTypeError) bool { return errors.As(err, target) }

@@ -33,6 +33,7 @@ func (s *Server) register() {
 	s.registerAccounts()
 	s.registerStreams()
 	s.registerSupport()
+	s.registerBackup()
 	s.registerProcesses()
 	s.registerPairs()
 	s.registerLicense()
@@ -46,8 +47,8 @@ func (s *Server) register() {
 			}
 			f.Before = n
 		}
-		if p.Limit < 0 || p.Limit > 1000 {
-			return apitype.AuditListResult{}, protocol.Invalid("limit", "limit must be between 1 and 1000")
+		if err := checkLimit(p.Limit, audit.MaxListLimit, audit.DefaultListLimit); err != nil {
+			return apitype.AuditListResult{}, err
 		}
 		recs, next, err := s.deps.Audit.List(f)
 		if err != nil {
@@ -94,6 +95,17 @@ func (s *Server) registerSystems() {
 	})
 	Handle(s, protocol.SystemsList, func(ctx context.Context, c *Call, _ apitype.Empty) (apitype.SystemsListResult, error) {
 		list, err := s.deps.Systems.List()
+		if err == nil && s.deps.Health != nil {
+			if snap, herr := s.deps.Health.Now(); herr == nil {
+				for i := range list {
+					if h, ok := snap.Systems[list[i].ID]; ok {
+						list[i].Health = &h
+					}
+				}
+			} else {
+				s.deps.Log.Warn().Err(herr).Msg("judge the systems' health")
+			}
+		}
 		return apitype.SystemsListResult{Systems: list}, err
 	})
 	Handle(s, protocol.SystemsGet, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.SystemResult, error) {
@@ -117,8 +129,23 @@ func (s *Server) registerSystems() {
 	Handle(s, protocol.SystemsDelete, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.Empty, error) {
 		return apitype.Empty{}, s.deps.Systems.Delete(c.Actor(), p.ID)
 	})
-	Handle(s, protocol.SystemsTest, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.SystemsTestResult, error) {
-		return s.deps.Systems.Test(ctx, p.ID)
+	Handle(s, protocol.SystemsTest, func(ctx context.Context, c *Call, p apitype.SystemsTestParams) (apitype.SystemsTestResult, error) {
+		if p.Kind != "" || p.URL != nil || p.Settings != nil || p.Secrets != nil {
+			if p.Kind != "" && p.ID == "" {
+				if err := s.deps.License.AllowsKind(p.Kind); err != nil {
+					return apitype.SystemsTestResult{}, err
+				}
+			}
+			return s.deps.Systems.TestDraft(ctx, p)
+		}
+		if p.ID == "" {
+			return apitype.SystemsTestResult{}, protocol.Invalid("id", "id is required (or kind and url to test a system before saving it)")
+		}
+		res, err := s.deps.Systems.Test(ctx, c.Actor(), p.ID)
+		if err == nil && s.deps.Health != nil {
+			s.deps.Health.Kick()
+		}
+		return res, err
 	})
 }
 

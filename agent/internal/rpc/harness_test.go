@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,13 +30,35 @@ type agent struct {
 	stop func()
 }
 
-func startAgent(t *testing.T) *agent {
+func startAgent(t *testing.T) *agent { t.Helper(); return startAgentWith(t, nil) }
+
+// startAgentWith starts an agent whose agent.json was edited by edit first
+// (the bootstrap configuration as a JSON object).
+func startAgentWith(t *testing.T, edit func(boot map[string]any)) *agent {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	pw := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pw, []byte(adminPassword+"\n"), 0o600)
 	if _, err := app.Init(app.InitOptions{Options: app.Options{DataDir: dir, Listen: "127.0.0.1:0"}, AdminUser: "admin", AdminPasswordFile: pw}); err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		path := filepath.Join(dir, "agent.json")
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		boot := map[string]any{}
+		if err := json.Unmarshal(raw, &boot); err != nil {
+			t.Fatal(err)
+		}
+		edit(boot)
+		if raw, err = json.Marshal(boot); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	a, err := app.Open(app.Options{DataDir: dir})
 	if err != nil {
@@ -80,7 +103,17 @@ type client struct {
 }
 
 func dial(t *testing.T, addr string, header http.Header) (*client, *http.Response, error) {
+	return dialFrom(t, "", addr, header)
+}
+
+// dialFrom dials from a local address of 127/8 ("" for the default), so a
+// test can be several clients.
+func dialFrom(t *testing.T, from, addr string, header http.Header) (*client, *http.Response, error) {
 	d := websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, HandshakeTimeout: 5 * time.Second}
+	if from != "" {
+		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		d.NetDialContext = nd.DialContext
+	}
 	ws, resp, err := d.Dial("wss://"+addr+protocol.Path, header)
 	if err != nil {
 		return nil, resp, err

@@ -1,8 +1,10 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
@@ -14,17 +16,18 @@ func raw(v any) json.RawMessage {
 	return b
 }
 
+// decodeProcess decodes a process document; a value of the wrong type is
+// named by its path under "process" ("process" itself when the document is
+// not an object).
 func decodeProcess(doc json.RawMessage) (syncer.Process, error) {
 	var p syncer.Process
-	if len(doc) == 0 {
+	doc = bytes.TrimSpace(doc)
+	if len(doc) == 0 || bytes.Equal(doc, []byte("null")) {
 		return p, protocol.Invalid("process", "process is required")
 	}
 	if err := json.Unmarshal(doc, &p); err != nil {
-		var te *json.UnmarshalTypeError
-		if ok := asTypeError(err, &te); ok {
-			return p, protocol.Invalid("process."+te.Field, "process.%s has the wrong type", te.Field)
-		}
-		return p, protocol.Invalid("process", "process is not a valid configuration: %v", err)
+		perr := paramsError(doc, reflect.TypeFor[syncer.Process](), "process.", "process", err)
+		return p, protocol.Invalid(perr.Data.Field, "%s", perr.Message)
 	}
 	return p, nil
 }
@@ -42,9 +45,20 @@ func (s *Server) registerProcesses() {
 		for _, e := range errs {
 			perProc[e.Process]++
 		}
+		var health map[string]apitype.Health
+		if s.deps.Health != nil {
+			if snap, err := s.deps.Health.Now(); err == nil {
+				health = snap.Processes
+			} else {
+				s.deps.Log.Warn().Err(err).Msg("judge the processes' health")
+			}
+		}
 		out := apitype.ProcessesListResult{Processes: []apitype.ProcessSummary{}}
 		for _, p := range list {
 			sum := apitype.ProcessSummary{Process: raw(p), Pairs: counts[p.ID], Errors: perProc[p.ID]}
+			if h, ok := health[p.ID]; ok {
+				sum.Health = &h
+			}
 			if runs, _ := eng().Runs(p.ID, 1); len(runs) == 1 {
 				sum.LastRun = raw(runs[0])
 			}
@@ -123,6 +137,9 @@ func (s *Server) registerProcesses() {
 		return apitype.Empty{}, eng().Resolve(c.Actor(), p.Process, p.Pair, p.Winner)
 	})
 	Handle(s, protocol.PairsList, func(ctx context.Context, c *Call, p apitype.PairsListParams) (apitype.PairsListResult, error) {
+		if err := checkLimit(p.Limit, syncer.MaxListLimit, syncer.DefaultPairsLimit); err != nil {
+			return apitype.PairsListResult{}, err
+		}
 		pairs, next, err := eng().Pairs(p.Process, p.Query, p.Cursor, p.Limit)
 		if pairs == nil {
 			pairs = []syncer.PairView{}
@@ -132,6 +149,9 @@ func (s *Server) registerProcesses() {
 	Handle(s, protocol.RunsList, func(ctx context.Context, c *Call, p apitype.RunsListParams) (apitype.RunsListResult, error) {
 		if p.Process == "" {
 			return apitype.RunsListResult{}, protocol.Invalid("process", "process is required")
+		}
+		if err := checkLimit(p.Limit, syncer.MaxListLimit, syncer.DefaultRunsLimit); err != nil {
+			return apitype.RunsListResult{}, err
 		}
 		runs, err := eng().Runs(p.Process, p.Limit)
 		if runs == nil {
@@ -157,4 +177,14 @@ func (s *Server) registerProcesses() {
 		n, err := eng().Retry(p.Process, syncer.Side(p.Side), p.Entity)
 		return apitype.ErrorsRetryResult{Retried: n}, err
 	})
+}
+
+// checkLimit refuses a page size outside 0..max, naming the maximum: a
+// client asking for more than an agent gives must hear so, not receive a
+// shorter page it takes for the whole list.
+func checkLimit(limit, max, def int) error {
+	if limit < 0 || limit > max {
+		return protocol.Invalid("limit", "limit must be between 1 and %d (omit it for %d)", max, def)
+	}
+	return nil
 }

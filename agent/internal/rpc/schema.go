@@ -86,7 +86,7 @@ func (s *Server) openConnector(cfg connector.Config) (connector.Connector, error
 // produced may echo what it was sent, so it is scrubbed of the system's
 // secrets.
 func schemaError(ctx context.Context, cfg connector.Config, project string, err error) error {
-	detail := scrubSecrets(err.Error(), cfg.Secrets)
+	detail := secret.Scrub(err.Error(), secret.Values(cfg.Secrets)...)
 	scope := "its default project"
 	if project != "" {
 		scope = fmt.Sprintf("project %q", truncate(project, 64))
@@ -110,20 +110,16 @@ func schemaError(ctx context.Context, cfg connector.Config, project string, err 
 	return protocol.Errorf(protocol.KindUnavailable, "cannot read the schema of system %s: %s", cfg.Name, detail)
 }
 
-// scrubSecrets removes every secret value from msg.
-func scrubSecrets(msg string, secrets map[string]secret.Secret) string {
-	for _, v := range secrets {
-		if v.IsSet() {
-			msg = strings.ReplaceAll(msg, v.Reveal(), secret.Redacted)
-		}
-	}
-	return msg
-}
-
 // statesPrefix is the Extra key under which a connector lists one entity
 // type's workflow states (the Azure DevOps connector does): the values its
 // status field allows in that type.
 const statesPrefix = "states:"
+
+// attachmentsExtra is the Extra key under which a connector whose system
+// cannot hold files says what becomes of the other side's attachments
+// (the GitHub connector does): apitype.AttachmentsComment or
+// apitype.AttachmentsSkip.
+const attachmentsExtra = "attachments"
 
 func schemaResult(systemID, project string, sch connector.Schema, withUsers bool) apitype.SystemsSchemaResult {
 	out := apitype.SystemsSchemaResult{
@@ -138,6 +134,11 @@ func schemaResult(systemID, project string, sch connector.Schema, withUsers bool
 	hasStatus := false
 	for _, f := range sch.Fields {
 		hasStatus = hasStatus || f.Name == "status"
+	}
+	if list := sch.Extra[attachmentsExtra]; len(list) > 0 {
+		if mode, _ := list[0].(string); mode == apitype.AttachmentsComment || mode == apitype.AttachmentsSkip {
+			out.Attachments = mode
+		}
 	}
 	for key, list := range sch.Extra {
 		typ, ok := strings.CutPrefix(key, statesPrefix)

@@ -92,6 +92,16 @@ func TestSchemaResult(t *testing.T) {
 	if hidden.Users != nil || !hidden.UsersOmitted {
 		t.Fatalf("users for a viewer: %+v omitted %v", hidden.Users, hidden.UsersOmitted)
 	}
+	if res.Attachments != "" {
+		t.Fatalf("attachments %q for a system that holds files", res.Attachments)
+	}
+	for mode, want := range map[string]string{"comment": apitype.AttachmentsComment, "skip": apitype.AttachmentsSkip, "upload": ""} {
+		withMode := sch
+		withMode.Extra = map[string][]any{"attachments": {mode}}
+		if got := schemaResult("sys1", "P", withMode, true).Attachments; got != want {
+			t.Fatalf("attachments %q read as %q, want %q", mode, got, want)
+		}
+	}
 	// Per-type states mean nothing without a status field to narrow.
 	sch.Fields = sch.Fields[1:]
 	if tv := schemaResult("sys1", "P", sch, true).TypeValues; tv != nil {

@@ -68,8 +68,8 @@ func (s *Server) registerStreams() {
 		if err != nil {
 			return apitype.LogsQueryResult{}, err
 		}
-		if p.Limit < 0 || p.Limit > logging.MaxQueryLimit {
-			return apitype.LogsQueryResult{}, protocol.Invalid("limit", "limit must be between 0 and %d", logging.MaxQueryLimit)
+		if err := checkLimit(p.Limit, logging.MaxQueryLimit, logging.DefaultQueryLimit); err != nil {
+			return apitype.LogsQueryResult{}, err
 		}
 		q := logging.QueryOptions{MinLevel: level, Text: p.Text, Limit: p.Limit}
 		if p.Since != nil {

@@ -14,10 +14,11 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden units and build/systemd/lockstep-agent.service")
 
 // packagedUnit is build/systemd/lockstep-agent.service: the unit a distribution
-// package installs, for a binary in /usr/bin and the default data directory.
+// package installs, for a binary in /usr/bin, the default data directory and
+// the lockstep system user the package creates.
 const packagedUnit = "../../../build/systemd/lockstep-agent.service"
 
-var packagedConfig = Config{Executable: "/usr/bin/lockstep-agent", DataDir: "/var/lib/lockstep"}
+var packagedConfig = Config{Executable: "/usr/bin/lockstep-agent", DataDir: "/var/lib/lockstep", User: "lockstep"}
 
 var goldenUnits = []struct {
 	name string

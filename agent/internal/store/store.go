@@ -56,6 +56,7 @@ type Options struct {
 // Store is an open database.
 type Store struct {
 	db         *badger.DB
+	dir        string
 	gcInterval time.Duration
 	closeOnce  sync.Once
 	closeErr   error
@@ -163,7 +164,7 @@ func open(o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db, gcInterval: o.GCInterval}
+	s := &Store{db: db, dir: o.Dir, gcInterval: o.GCInterval}
 	if s.gcInterval == 0 {
 		s.gcInterval = 5 * time.Minute
 	}
@@ -180,6 +181,10 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
 	return s.closeErr
 }
+
+// Size is the store's size on disk in bytes: the LSM tree and the value
+// log, as Badger last measured them (it does so about once a minute).
+func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
 
 // Serve runs value-log garbage collection until ctx ends.
 func (s *Store) Serve(ctx context.Context) error {

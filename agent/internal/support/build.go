@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/job"
 )
 
 // Build writes a support package to w as a zip and returns its manifest.
@@ -45,62 +47,16 @@ func BuildFile(ctx context.Context, path string, src Sources, overwrite bool) (M
 			return Manifest{}, fmt.Errorf("create support package: %w", err)
 		}
 	}
-	m, _, err := buildToFile(ctx, filepath.Dir(path), path, src, nil)
+	var m Manifest
+	_, err := job.WriteFile(ctx, path, ".support-*.zip.partial", func(ctx context.Context, w io.Writer) error {
+		var err error
+		m, err = build(ctx, w, src, nil)
+		return err
+	})
 	if err != nil && !overwrite {
 		_ = os.Remove(path) // our empty reservation
 	}
 	return m, err
-}
-
-// fileResult is what a built file is known by.
-type fileResult struct {
-	size   int64
-	sha256 string
-}
-
-// buildToFile builds into a 0600 temporary file in dir and renames it to
-// path. CreateTemp's mode is 0600 whatever the umask, so the package is
-// never readable by others, not even while it is being written.
-func buildToFile(ctx context.Context, dir, path string, src Sources, progress progressFunc) (Manifest, fileResult, error) {
-	tmp, err := os.CreateTemp(dir, ".support-*.zip.partial")
-	if err != nil {
-		return Manifest{}, fileResult{}, fmt.Errorf("create temporary support package: %w", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(tmp, h)}
-	m, err := build(ctx, cw, src, progress)
-	if err != nil {
-		return Manifest{}, fileResult{}, err
-	}
-	if err := tmp.Sync(); err != nil {
-		return Manifest{}, fileResult{}, fmt.Errorf("sync support package: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return Manifest{}, fileResult{}, fmt.Errorf("close support package: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return Manifest{}, fileResult{}, fmt.Errorf("move support package into place: %w", err)
-	}
-	ok = true
-	return m, fileResult{size: cw.n, sha256: hex.EncodeToString(h.Sum(nil))}, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // progressFunc hears of each part as it is finished; percent stays below
@@ -450,7 +406,7 @@ func (b *builder) logFile(path string) error {
 // openLog opens a log file, decompressing a rotated ".gz" one: it has to be
 // scrubbed as text, and the zip compresses it again anyway.
 func openLog(path string) (io.Reader, func(), error) {
-	f, err := openShared(path)
+	f, err := job.OpenShared(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open log file: %w", err)
 	}

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/job"
 )
 
 // Canaries: unique secret values planted in every shape a secret can take
@@ -489,8 +491,8 @@ func TestBuildLargeLogBoundedMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := bufio.NewWriterSize(f, 1<<20)
-	bw := &countWriter{w: buf}
-	for i := 0; bw.n < size; i++ {
+	bw := &job.CountWriter{W: buf}
+	for i := 0; bw.N < size; i++ {
 		if i%100 == 0 {
 			fmt.Fprintf(bw, `{"level":"warn","component":"http","n":%d,"message":"GET https://h/x?password=%s failed; Authorization: Bearer %s"}`+"\n", i, canaryQuery, canaryBearer)
 		} else {

@@ -96,8 +96,11 @@ func newTestManager(t *testing.T, src Sources, mod func(*Options)) (*Manager, *p
 	return m, prog, clock, dir
 }
 
+// packagePath is where a finished package lies.
+func packagePath(dir, id string) string { return filepath.Join(dir, "support-"+id+".zip") }
+
 func TestManagerCreateStatusRead(t *testing.T) {
-	m, prog, _, _ := newTestManager(t, fullSources(t), nil)
+	m, prog, _, dir := newTestManager(t, fullSources(t), nil)
 	id, err := m.Create(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -137,14 +140,14 @@ func TestManagerCreateStatusRead(t *testing.T) {
 	if st.State != apitype.SupportReady || st.Size == 0 || st.Error != "" {
 		t.Fatalf("status %+v", st)
 	}
-	file, err := os.ReadFile(m.jobs[id].path)
+	file, err := os.ReadFile(packagePath(dir, id))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sum := sha256.Sum256(file); hex.EncodeToString(sum[:]) != st.SHA256 || int64(len(file)) != st.Size {
 		t.Fatalf("status %s/%d, file %x/%d", st.SHA256, st.Size, sum, len(file))
 	}
-	if fi, _ := os.Stat(m.jobs[id].path); fi.Mode().Perm() != 0o600 && os.PathSeparator == '/' {
+	if fi, _ := os.Stat(packagePath(dir, id)); fi.Mode().Perm() != 0o600 && os.PathSeparator == '/' {
 		t.Errorf("package mode %v", fi.Mode())
 	}
 
@@ -252,7 +255,7 @@ func TestManagerRetention(t *testing.T) {
 	m, prog, clock, dir := newTestManager(t, Sources{}, nil)
 	id, _ := m.Create(t.Context())
 	prog.wait(t, id)
-	path := m.jobs[id].path
+	path := packagePath(dir, id)
 
 	clock.Add(DefaultRetention - time.Second)
 	if n := m.Sweep(); n != 0 {

@@ -17,10 +17,14 @@
 package support
 
 import (
+	"archive/zip"
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/job"
 )
 
 // FormatVersion is the package layout's version, recorded in the manifest.
@@ -137,27 +141,20 @@ type ScrubReport struct {
 	Redactions        map[string]int64 `json:"redactions"`
 }
 
-// Errors of the job API. The rpc layer maps them to wire kinds:
-// ErrNotFound to not_found, ErrNotReady to conflict, *InvalidError to
-// invalid with its Field, ErrClosed to unavailable.
+// Errors of the job API (the job package's, under the names the rpc layer
+// and older callers use): ErrNotFound maps to not_found, ErrNotReady to
+// conflict, *InvalidError to invalid with its Field, ErrClosed to
+// unavailable.
 var (
-	ErrNotFound = errors.New("support package not found")
-	ErrNotReady = errors.New("support package is not ready")
-	ErrClosed   = errors.New("support package manager is closed")
-	ErrInvalid  = errors.New("invalid support request")
+	ErrNotFound = job.ErrNotFound
+	ErrNotReady = job.ErrNotReady
+	ErrClosed   = job.ErrClosed
+	ErrInvalid  = job.ErrInvalid
 )
 
 // InvalidError is a bad request parameter; Field names it as the protocol
 // does (offset, length). It matches ErrInvalid with errors.Is.
-type InvalidError struct {
-	Field  string
-	Reason string
-}
-
-func (e *InvalidError) Error() string { return "invalid " + e.Field + ": " + e.Reason }
-
-// Is makes errors.Is(err, ErrInvalid) true.
-func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+type InvalidError = job.InvalidError
 
 // FileName is the name a package is saved under:
 // lockstep-support-<instance>-<UTC time>.zip. The time has no colons, so
@@ -176,4 +173,24 @@ func FileName(instanceID string, t time.Time) string {
 		id += "-"
 	}
 	return "lockstep-support-" + id + t.UTC().Format("20060102T150405Z") + ".zip"
+}
+
+// ReadManifest reads the manifest of a package file (the command line
+// reports it after downloading a package from a running agent).
+func ReadManifest(path string) (Manifest, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("read support package: %w", err)
+	}
+	defer zr.Close()
+	f, err := zr.Open(PartManifest)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("read support package: %w", err)
+	}
+	defer f.Close()
+	var m Manifest
+	if err := json.NewDecoder(f).Decode(&m); err != nil {
+		return Manifest{}, fmt.Errorf("read support package manifest: %w", err)
+	}
+	return m, nil
 }

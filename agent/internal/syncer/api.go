@@ -283,17 +283,31 @@ func (e *Engine) Plan(ctx context.Context, id string) ([]PlanItem, error) {
 	c := &cycle{e: e, p: &p, con: map[Side]connector.Connector{}, dry: true, schemas: &schemaCache{}}
 	c.log = e.d.Log.With().Str("process", p.ID).Str("run", "plan").Logger()
 	if err := c.execute(ctx, nil); err != nil {
-		return c.plan, err
+		return e.named(p.ID, c.plan), err
 	}
-	return c.plan, nil
+	return e.named(p.ID, c.plan), nil
+}
+
+// Page sizes of Pairs and Runs: a limit of 0 (or less) is the default,
+// one above the maximum is the maximum (the API refuses it before).
+const (
+	DefaultPairsLimit = 100
+	DefaultRunsLimit  = 50
+	MaxListLimit      = 500
+)
+
+// pageLimit is limit within (0, MaxListLimit], def when not set.
+func pageLimit(limit, def int) int {
+	if limit <= 0 {
+		return def
+	}
+	return min(limit, MaxListLimit)
 }
 
 // Pairs lists a process's pairs, optionally filtered by key or title, each
 // with its pending work and its state in words.
 func (e *Engine) Pairs(proc, query, cursor string, limit int) ([]PairView, string, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 100
-	}
+	limit = pageLimit(limit, DefaultPairsLimit)
 	q := strings.ToLower(query)
 	var out []PairView
 	next := ""
@@ -343,11 +357,30 @@ func (e *Engine) PairCounts() (map[string]int, error) {
 	return counts, err
 }
 
+// Backlog counts, per process, the items waiting in its queue and the
+// parked ones (the agent's metrics).
+func (e *Engine) Backlog() (queued, parked map[string]int, err error) {
+	queued, parked = map[string]int{}, map[string]int{}
+	err = e.d.Store.View(func(tx *store.Tx) error {
+		for prefix, counts := range map[string]map[string]int{"queue/": queued, "perr/": parked} {
+			err := tx.Scan(prefix, "", func(k string, _ []byte) error {
+				if parts := strings.SplitN(k, "/", 3); len(parts) == 3 {
+					counts[parts[1]]++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return queued, parked, err
+}
+
 // Runs lists a process's runs, newest first.
 func (e *Engine) Runs(proc string, limit int) ([]Run, error) {
-	if limit <= 0 || limit > 500 {
-		limit = 50
-	}
+	limit = pageLimit(limit, DefaultRunsLimit)
 	var out []Run
 	err := e.d.Store.View(func(tx *store.Tx) error {
 		return tx.ScanReverse(prefixRuns(proc), func(_ string, raw []byte) error {

@@ -430,6 +430,18 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 			}
 			up, err := c.con[t].Upload(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, a.Name, a.ContentType, a.Size, body)
 			body.Close()
+			if errors.Is(err, errors.ErrUnsupported) {
+				// The other system holds no files and is set to leave
+				// them out: skipped, once, and not asked again.
+				log.Warn().Str("peer_key", pair.Ref(t).Key).Err(err).Msg("attachment not copied: the other system cannot hold files")
+				pair.Attachments[mapKey(s, a.ID)] = skippedAttachment
+				changed = true
+				c.run.Counts.Skipped++
+				if err := c.savePair(pair); err != nil {
+					return changed, err
+				}
+				continue
+			}
 			if err != nil {
 				return changed, fmt.Errorf("upload attachment %s to %s: %w", a.Name, pair.Ref(t).Key, err)
 			}
@@ -461,6 +473,10 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 	}
 	return changed, nil
 }
+
+// skippedAttachment is the id map's entry of an attachment the other side
+// refused to hold (errors.ErrUnsupported): it is not tried again.
+const skippedAttachment = "-"
 
 // twin finds an unmapped attachment in others with a's name, size and
 // content: a copy whose map entry was lost. Name and size alone never

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/shared/input"
 )
 
 // Side names one end of a process.
@@ -175,10 +176,8 @@ func (p *Process) validateShape() []FieldError {
 	add := func(field, format string, args ...any) {
 		errs = append(errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	if strings.TrimSpace(p.Name) == "" {
-		add("name", "is required")
-	} else if len(p.Name) > 100 {
-		add("name", "is longer than 100 characters")
+	if _, err := input.Name(p.Name, input.MaxName); err != nil {
+		add("name", "%v", err)
 	}
 	for _, e := range []struct {
 		field string

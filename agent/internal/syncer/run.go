@@ -84,7 +84,7 @@ func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *
 	e.d.Bus.Publish(apitype.EventRunStarted, map[string]any{"process": p.ID, "run": c.run.ID, "trigger": trigger})
 	err := c.execute(ctx, only)
 	if err != nil {
-		c.run.Errors = append(c.run.Errors, RunError{Message: err.Error()})
+		c.run.Errors = append(c.run.Errors, runFailure(err))
 		c.log.Warn().Err(err).Msg("run stopped")
 	}
 	c.run.EndedAt = e.d.Now().UTC()
@@ -107,7 +107,7 @@ func (c *cycle) execute(ctx context.Context, only *QueueItem) error {
 	for _, s := range []Side{SideA, SideB} {
 		con, err := c.e.d.Open(c.p.End(s).System)
 		if err != nil {
-			return fmt.Errorf("open system %s: %w", c.p.End(s).System, err)
+			return onSide(s, fmt.Errorf("open system %s: %w", c.p.End(s).System, err))
 		}
 		c.con[s] = con
 	}
@@ -185,7 +185,7 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 	for {
 		page, err := c.con[s].Changes(ctx, c.p.End(s).Project, since, cursor)
 		if err != nil {
-			return fmt.Errorf("poll side %s: %w", s, err)
+			return onSide(s, fmt.Errorf("poll side %s: %w", s, err))
 		}
 		latest := wm.Since
 		var items []QueueItem
@@ -460,6 +460,7 @@ var steps = []string{stepRead, stepFields, stepComments, stepAttachments, stepLi
 // work processes one item and settles its queue entry: done, retried later
 // with backoff, or parked. One poisoned entity never blocks the others.
 func (c *cycle) work(ctx context.Context, it QueueItem) {
+	polled := c.fresh[freshKey(it.Side, it.Entity)] // item consumes it; a parked entity is named by it
 	err := c.item(ctx, it.Side, it.Entity)
 	if c.dry {
 		if err != nil {
@@ -509,7 +510,7 @@ func (c *cycle) work(ctx context.Context, it QueueItem) {
 	}
 	c.run.Counts.Failed++
 	c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error(), Parked: true})
-	c.park(cur, err)
+	c.park(cur, err, polled)
 	log.Error().Err(err).Str("step", step).Msg("entity parked: fix the cause and retry it")
 }
 
@@ -533,11 +534,13 @@ func (c *cycle) settle(it QueueItem) error {
 	})
 }
 
-func (c *cycle) park(it QueueItem, cause error) {
+func (c *cycle) park(it QueueItem, cause error, polled connector.Entity) {
 	parked := Parked{Side: it.Side, Entity: it.Entity, Error: cause.Error(), Attempts: it.Attempts, Step: it.Step, At: c.now().UTC()}
 	pair, _ := c.e.pairOf(c.p.ID, it.Side, it.Entity)
 	if pair != nil {
 		parked.Pair, parked.Key, parked.Title = pair.ID, pair.Ref(it.Side).Key, pair.Ref(it.Side).Title
+	} else {
+		parked.Key, parked.Title = polled.Key, polled.Title // named as the poll read it, not by its id
 	}
 	c.e.d.Store.Update(func(tx *store.Tx) error {
 		if pair != nil {
@@ -603,7 +606,10 @@ func (e *Engine) recordInterrupted() error {
 	}
 	for _, r := range open {
 		r.Interrupted, r.EndedAt = true, e.d.Now().UTC()
-		r.Errors = append(r.Errors, RunError{Message: "the agent stopped before the run ended (a crash or a kill); its work resumes from the queue"})
+		// Canceled: the stop is no fault of a system's, so health does
+		// not count it against the process.
+		r.Errors = append(r.Errors, RunError{Message: "the agent stopped before the run ended (a crash or a kill); its work resumes from the queue",
+			Cause: connector.CauseCanceled})
 		if err := e.saveRun(&r); err != nil {
 			return fmt.Errorf("record interrupted run %s: %w", r.ID, err)
 		}

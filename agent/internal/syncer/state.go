@@ -233,6 +233,8 @@ type RunError struct {
 	Key     string `json:"key,omitempty"`
 	Message string `json:"message"`
 	Parked  bool   `json:"parked"`
+	// Cause classifies a whole run's failure (health.go); Side then names the side at fault.
+	Cause string `json:"cause,omitempty"`
 }
 
 // Run records one cycle.

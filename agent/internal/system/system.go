@@ -4,6 +4,7 @@
 package system
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
+	"github.com/lockstep-sync/lockstep/shared/input"
 )
 
 // Record is a stored system. Secrets hold AES-256-GCM sealed values only.
@@ -48,6 +51,9 @@ func invalid(field, format string, args ...any) error {
 	return &InvalidError{Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// maxSecret bounds one secret value (a PEM private key is a few KiB).
+const maxSecret = 16 << 10
+
 // ErrNotFound means no system has that id.
 var ErrNotFound = errors.New("system not found")
 
@@ -56,8 +62,11 @@ var ErrConflict = errors.New("a system with this name already exists")
 
 // Service manages systems.
 type Service struct {
-	st     *store.Store
-	repo   *store.Repo[Record]
+	st   *store.Store
+	repo *store.Repo[Record]
+	// tests keeps each system's last connection test (systest/<id>), apart
+	// from the record so that a test never races an edit.
+	tests  *store.Repo[apitype.SystemTest]
 	sealer *secret.Sealer
 	audit  *audit.Log
 	bus    *events.Bus
@@ -70,7 +79,7 @@ func New(st *store.Store, sealer *secret.Sealer, log *audit.Log, bus *events.Bus
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{st: st, repo: store.NewRepo[Record](st, "system"), sealer: sealer, audit: log, bus: bus, now: now}
+	return &Service{st: st, repo: store.NewRepo[Record](st, "system"), tests: store.NewRepo[apitype.SystemTest](st, "systest"), sealer: sealer, audit: log, bus: bus, now: now}
 }
 
 func scope(id string) string { return "system:" + id }
@@ -105,7 +114,11 @@ func (s *Service) List() ([]apitype.System, error) {
 	}
 	out := make([]apitype.System, 0, len(recs))
 	for _, r := range recs {
-		out = append(out, View(r))
+		v := View(r)
+		if t, err := s.tests.Get(r.ID); err == nil {
+			v.LastTest = &t
+		}
+		out = append(out, v)
 	}
 	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Name) < strings.ToLower(out[j].Name) })
 	return out, nil
@@ -131,6 +144,9 @@ func validateURL(raw string) (string, error) {
 	if raw == "" {
 		return "", invalid("url", "is required")
 	}
+	if err := input.Bounded(raw, input.MaxURL); err != nil {
+		return "", invalid("url", "%v", err)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", invalid("url", "is not a valid URL")
@@ -153,15 +169,9 @@ func validateURL(raw string) (string, error) {
 }
 
 func validateName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", invalid("name", "is required")
-	}
-	if len(name) > 100 {
-		return "", invalid("name", "is longer than 100 characters")
-	}
-	if strings.ContainsAny(name, "\x00\r\n") {
-		return "", invalid("name", "must be one line")
+	name, err := input.Name(name, input.MaxName)
+	if err != nil {
+		return "", invalid("name", "%v", err)
 	}
 	return name, nil
 }
@@ -171,6 +181,9 @@ func validateName(name string) (string, error) {
 func validateSettings(spec connector.Spec, in map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	for k, v := range in {
+		if err := checkKey("settings", k); err != nil {
+			return nil, err
+		}
 		f, ok := spec.Field(k)
 		if !ok || f.Secret {
 			if ok {
@@ -202,8 +215,8 @@ func validateSettings(spec connector.Spec, in map[string]any) (map[string]any, e
 			if !ok {
 				return nil, invalid("settings."+k, "must be text")
 			}
-			if len(str) > 4096 {
-				return nil, invalid("settings."+k, "is longer than 4096 characters")
+			if err := input.Bounded(str, input.MaxSetting); err != nil {
+				return nil, invalid("settings."+k, "%v", err)
 			}
 			out[k] = strings.TrimSpace(str)
 		}
@@ -219,6 +232,34 @@ func validateSettings(spec connector.Spec, in map[string]any) (map[string]any, e
 		}
 	}
 	return out, nil
+}
+
+// checkSecret checks one secret a caller sent: a secret field of the kind,
+// at most maxSecret bytes, and (unless "", which clears) long enough to be
+// scrubbed from messages (secret.MinLen).
+func checkSecret(spec connector.Spec, k string, v apitype.Secret) error {
+	if err := checkKey("secrets", k); err != nil {
+		return err
+	}
+	if f, ok := spec.Field(k); !ok || !f.Secret {
+		return invalid("secrets."+k, "is not a secret of %s systems", spec.Title)
+	}
+	if len(v) > maxSecret {
+		return invalid("secrets."+k, "is longer than %d bytes (it has %d)", maxSecret, len(v))
+	}
+	if err := secret.CheckLen(v.Reveal()); err != nil {
+		return invalid("secrets."+k, "%v", err)
+	}
+	return nil
+}
+
+// checkKey refuses a settings or secrets key that could not be a field
+// name, before the key is quoted back in an error.
+func checkKey(group, k string) error {
+	if err := input.Line(k, 64); err != nil {
+		return invalid(group, "has a key that is not a field name: it %v", err)
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -292,12 +333,8 @@ func (s *Service) Create(actor string, p apitype.SystemsCreateParams) (apitype.S
 // applySecrets seals new secret values into rec; "" clears a secret.
 func (s *Service) applySecrets(spec connector.Spec, rec *Record, in map[string]apitype.Secret, creating bool) error {
 	for k, v := range in {
-		f, ok := spec.Field(k)
-		if !ok || !f.Secret {
-			return invalid("secrets."+k, "is not a secret of %s systems", spec.Title)
-		}
-		if len(v) > 16<<10 {
-			return invalid("secrets."+k, "is longer than 16 KiB")
+		if err := checkSecret(spec, k, v); err != nil {
+			return err
 		}
 		if v == "" {
 			delete(rec.Secrets, k)
@@ -394,8 +431,19 @@ func (s *Service) Update(actor string, p apitype.SystemsUpdateParams) (apitype.S
 		return apitype.System{}, err
 	}
 	rec.UpdatedAt = s.now().UTC()
-	if err := s.write(rec, false, s.entry(actor, "systems.update", rec, before, rec)); err != nil {
+	entry := s.entry(actor, "systems.update", rec, before, rec)
+	if replaced := replacedSecrets(before, p.Secrets); len(replaced) > 0 {
+		diff, _ := entry.Diff.([]audit.Change)
+		entry.Diff = append(diff, replaced...)
+	}
+	if err := s.write(rec, false, entry); err != nil {
 		return apitype.System{}, err
+	}
+	if connectionChanged(before, rec) {
+		// The last test was of other credentials or another address.
+		if err := s.tests.Delete(rec.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return apitype.System{}, fmt.Errorf("forget the last test of %s: %w", rec.Name, err)
+		}
 	}
 	s.publish(actor, "update", rec.ID)
 	return View(rec), nil
@@ -423,6 +471,9 @@ func (s *Service) Delete(actor, id string) error {
 	}
 	if err := s.sealer.Shred(scope(id)); err != nil {
 		return err
+	}
+	if err := s.tests.Delete(id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete the last test of system %s: %w", id, err)
 	}
 	s.publish(actor, "delete", id)
 	return nil
@@ -465,35 +516,156 @@ func (s *Service) KnownSecrets() ([]string, error) {
 	return out, nil
 }
 
-// Test checks the connection and measures its latency.
-func (s *Service) Test(ctx context.Context, id string) (apitype.SystemsTestResult, error) {
+// Test checks the connection of a saved system and keeps the result as its
+// last test (shown after a reload, and part of its health).
+func (s *Service) Test(ctx context.Context, actor, id string) (apitype.SystemsTestResult, error) {
 	cfg, err := s.Config(id)
 	if err != nil {
 		return apitype.SystemsTestResult{}, err
 	}
+	res := s.probe(ctx, cfg)
+	t := apitype.SystemTest{SystemsTestResult: res, Actor: actor}
+	if err := s.tests.Put(id, t); err != nil {
+		return apitype.SystemsTestResult{}, fmt.Errorf("keep the test result of %s: %w", cfg.Name, err)
+	}
+	return res, nil
+}
+
+// TestDraft checks a configuration that is not saved (a form before Create,
+// or a saved system with edits before Update): nothing is stored. With
+// p.ID set, omitted fields and secrets keep the saved system's values.
+func (s *Service) TestDraft(ctx context.Context, p apitype.SystemsTestParams) (apitype.SystemsTestResult, error) {
+	var cfg connector.Config
+	var spec connector.Spec
+	if p.ID != "" {
+		base, err := s.Config(p.ID)
+		if err != nil {
+			return apitype.SystemsTestResult{}, err
+		}
+		cfg = base
+		spec, _ = connector.Lookup(cfg.Kind)
+	} else {
+		var ok bool
+		if spec, ok = connector.Lookup(p.Kind); !ok {
+			return apitype.SystemsTestResult{}, invalid("kind", "%q is not a known system kind", p.Kind)
+		}
+		cfg = connector.Config{ID: "draft", Kind: p.Kind, Secrets: map[string]secret.Secret{}}
+		if p.Name != "" {
+			name, err := validateName(p.Name)
+			if err != nil {
+				return apitype.SystemsTestResult{}, err
+			}
+			cfg.Name = name
+		}
+		if p.URL == nil {
+			return apitype.SystemsTestResult{}, invalid("url", "is required")
+		}
+	}
+	if cfg.Name == "" {
+		cfg.Name = "The system"
+	}
+	if p.URL != nil {
+		u, err := validateURL(*p.URL)
+		if err != nil {
+			return apitype.SystemsTestResult{}, err
+		}
+		cfg.URL = u
+	}
+	if p.Settings != nil || p.ID == "" {
+		settings, err := validateSettings(spec, p.Settings)
+		if err != nil {
+			return apitype.SystemsTestResult{}, err
+		}
+		cfg.Settings = settings
+	}
+	secrets := maps.Clone(cfg.Secrets)
+	for k, v := range p.Secrets {
+		if err := checkSecret(spec, k, v); err != nil {
+			return apitype.SystemsTestResult{}, err
+		}
+		if v == "" {
+			delete(secrets, k)
+			continue
+		}
+		secrets[k] = secret.New(v.Reveal())
+	}
+	cfg.Secrets = secrets
+	for _, f := range spec.Fields {
+		if f.Secret && f.Required && !cfg.Secrets[f.Name].IsSet() {
+			return apitype.SystemsTestResult{}, invalid("secrets."+f.Name, "is required")
+		}
+	}
+	return s.probe(ctx, cfg), nil
+}
+
+// probe runs the kind's connection test, bounded so the request stays
+// under the API's 30 s, and says in words what failed.
+func (s *Service) probe(ctx context.Context, cfg connector.Config) apitype.SystemsTestResult {
 	spec, _ := connector.Lookup(cfg.Kind)
 	test := spec.Test
 	if test == nil {
 		test = connector.Probe
 	}
-	ctx, cancel := context.WithTimeout(ctx, 25*time.Second) // requests stay under 30 s
+	ctx, cancel := context.WithTimeout(ctx, 25*time.Second)
 	defer cancel()
 	start := time.Now()
 	msg, err := test(ctx, cfg)
-	latency := time.Since(start).Milliseconds()
+	res := apitype.SystemsTestResult{LatencyMs: time.Since(start).Milliseconds(), At: s.now().UTC()}
 	if err != nil {
-		return apitype.SystemsTestResult{OK: false, Message: scrub(err.Error(), cfg), LatencyMs: latency}, nil
+		res.Message = scrub(err.Error(), cfg)
+		project, _ := cfg.Settings["project"].(string)
+		res.Problem, res.Action = connector.Explain(connector.Cause(err), cfg.Name, project)
+		return res
 	}
-	return apitype.SystemsTestResult{OK: true, Message: scrub(msg, cfg), LatencyMs: latency}, nil
+	res.OK, res.Message = true, scrub(msg, cfg)
+	return res
+}
+
+// LastTest returns a system's last kept connection test, if any.
+func (s *Service) LastTest(id string) (*apitype.SystemTest, error) {
+	t, err := s.tests.Get(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the last test of system %s: %w", id, err)
+	}
+	return &t, nil
+}
+
+// replacedSecrets records a secret given a new value where one was set: the
+// set-or-not view cannot show it, and an audit must (never the value).
+func replacedSecrets(before Record, in map[string]apitype.Secret) []audit.Change {
+	var names []string
+	for k, v := range in {
+		if v != "" && len(before.Secrets[k]) > 0 {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	out := make([]audit.Change, 0, len(names))
+	for _, k := range names {
+		out = append(out, audit.Change{Field: k, After: "replaced"})
+	}
+	return out
+}
+
+// connectionChanged says whether an edit touched what a connection test
+// depends on: the address, the settings or a secret.
+func connectionChanged(before, after Record) bool {
+	if before.URL != after.URL || !reflect.DeepEqual(before.Settings, after.Settings) || len(before.Secrets) != len(after.Secrets) {
+		return true
+	}
+	for k, v := range after.Secrets {
+		if !bytes.Equal(before.Secrets[k], v) {
+			return true
+		}
+	}
+	return false
 }
 
 // scrub removes the system's own secrets from a message a remote server or
 // library produced, which may echo what it was sent.
 func scrub(msg string, cfg connector.Config) string {
-	for _, v := range cfg.Secrets {
-		if v.IsSet() {
-			msg = strings.ReplaceAll(msg, v.Reveal(), secret.Redacted)
-		}
-	}
-	return msg
+	return secret.Scrub(msg, secret.Values(cfg.Secrets)...)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -137,12 +138,17 @@ func TestSecretsWriteOnlyKeepClearShred(t *testing.T) {
 func TestTestNeverNeedsReachabilityToCreate(t *testing.T) {
 	svc, _, _ := newService(t)
 	// Port 1 on loopback refuses connections: creation must still succeed. (A
-	// kind without a connector yet, so the generic reachability probe tests it.)
-	sys, err := svc.Create("admin", apitype.SystemsCreateParams{Name: "Later", Kind: "gitlab", URL: "https://127.0.0.1:1", Secrets: map[string]apitype.Secret{"token": canary}})
+	// kind without a connector, so the generic reachability probe tests it.)
+	if err := connector.Register(connector.Spec{Kind: "later", Title: "Later", Fields: append([]apitype.KindField{
+		{Name: "token", Label: "Token", Type: apitype.FieldSecret, Secret: true, Required: true},
+	}, connector.ConnectionFields()...)}); err != nil {
+		t.Fatal(err)
+	}
+	sys, err := svc.Create("admin", apitype.SystemsCreateParams{Name: "Later", Kind: "later", URL: "https://127.0.0.1:1", Secrets: map[string]apitype.Secret{"token": canary}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := svc.Test(context.Background(), sys.ID)
+	res, err := svc.Test(context.Background(), "admin", sys.ID)
 	if err != nil || res.OK || strings.Contains(res.Message, canary) {
 		t.Fatalf("test of an unreachable system: %+v %v", res, err)
 	}
@@ -151,7 +157,7 @@ func TestTestNeverNeedsReachabilityToCreate(t *testing.T) {
 	u, s := srv.URL, map[string]any{"allowSelfSigned": true}
 	svc.Update("admin", apitype.SystemsUpdateParams{ID: sys.ID, URL: &u, Settings: s})
 	start := time.Now()
-	res, err = svc.Test(context.Background(), sys.ID)
+	res, err = svc.Test(context.Background(), "admin", sys.ID)
 	if err != nil || !res.OK || res.LatencyMs > time.Since(start).Milliseconds() {
 		t.Fatalf("test of a reachable system: %+v %v", res, err)
 	}

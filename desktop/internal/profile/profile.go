@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/lockstep-sync/lockstep/shared/input"
 )
 
 // Profile is one saved agent connection.
@@ -38,9 +40,6 @@ type fileFormat struct {
 }
 
 const formatVersion = 1
-
-// maxNameLen keeps names displayable; they are labels, not data.
-const maxNameLen = 100
 
 // Store reads and writes one profiles file. Safe for concurrent use within
 // one process (the app's single-instance lock covers the rest).
@@ -127,16 +126,17 @@ func (s *Store) Delete(name string) error {
 	return s.write(slices.Delete(list, i, i+1))
 }
 
+// validate applies the checks the agent applies to the names it stores
+// (shared/input), so an agent's label cannot spoof another in the list.
 func (p Profile) validate() error {
+	if _, err := input.Name(p.Name, input.MaxName); err != nil {
+		return fmt.Errorf("%w: name %v", ErrInvalid, err)
+	}
 	switch {
-	case p.Name == "":
-		return fmt.Errorf("%w: name is empty", ErrInvalid)
-	case len(p.Name) > maxNameLen:
-		return fmt.Errorf("%w: name is longer than %d characters", ErrInvalid, maxNameLen)
-	case strings.ContainsFunc(p.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return fmt.Errorf("%w: name contains control characters", ErrInvalid)
 	case p.URL == "":
 		return fmt.Errorf("%w: URL is empty", ErrInvalid)
+	case input.Bounded(p.URL, input.MaxURL) != nil:
+		return fmt.Errorf("%w: URL %v", ErrInvalid, input.Bounded(p.URL, input.MaxURL))
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/lockstep-sync/lockstep/shared/input"
 )
 
 func newStore(t *testing.T) *Store {
@@ -98,7 +100,12 @@ func TestValidation(t *testing.T) {
 		{Name: "  ", URL: "wss://x"},
 		{Name: "x", URL: ""},
 		{Name: "a\nb", URL: "wss://x"},
-		{Name: strings.Repeat("n", maxNameLen+1), URL: "wss://x"},
+		{Name: strings.Repeat("n", input.MaxName+1), URL: "wss://x"},
+		{Name: "prod\tlab", URL: "wss://x"},
+		{Name: "prod\x1b[2J", URL: "wss://x"},
+		{Name: "lab\u202Edorp", URL: "wss://x"},
+		{Name: "lab\u2028prod", URL: "wss://x"},
+		{Name: "x", URL: "wss://" + strings.Repeat("h", input.MaxURL)},
 	} {
 		if _, err := s.Save(p); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Save(%+v) = %v, want ErrInvalid", p, err)

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { call } from '../api/bridge'
+import { useLatest } from './latest'
 
 export type AsyncState<T> = {
   data: T | undefined
@@ -10,43 +11,47 @@ export type AsyncState<T> = {
   setData: (d: T | undefined) => void
 }
 
-// useAsync runs fn when deps change and keeps the latest result. A result
-// that arrives after newer deps (or unmount) is dropped, so a slow answer
+// useAsync runs fn when deps change and keeps the latest result. Only the
+// latest request's answer is applied (state/latest.ts): one that arrives
+// after newer deps, a newer reload, or unmount is dropped, so a slow answer
 // never overwrites a fresh one.
 export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts: { skip?: boolean } = {}): AsyncState<T> {
   const [data, setData] = useState<T | undefined>(undefined)
   const [error, setError] = useState<unknown>(null)
   const [loading, setLoading] = useState(!opts.skip)
-  const gen = useRef(0)
+  const latest = useLatest()
   const fnRef = useRef(fn)
   fnRef.current = fn
   const skip = !!opts.skip
+  const first = useRef(true)
 
   const run = useCallback(async () => {
-    const mine = ++gen.current
+    const current = latest.begin()
     setLoading(true)
     try {
       const d = await fnRef.current()
-      if (gen.current === mine) {
+      if (current()) {
         setData(d)
         setError(null)
       }
     } catch (e) {
-      if (gen.current === mine) setError(e)
+      if (current()) setError(e)
     } finally {
-      if (gen.current === mine) setLoading(false)
+      if (current()) setLoading(false)
     }
-  }, [])
+  }, [latest])
 
   useEffect(() => {
     if (skip) {
       setLoading(false)
       return
     }
+    // Data for other deps (another process, another filter) is not shown
+    // as if it were the answer to these.
+    if (!first.current) setData(undefined)
+    first.current = false
     void run()
-    return () => {
-      gen.current++
-    }
+    return () => latest.invalidate()
   }, [skip, run, ...deps])
 
   return { data, error, loading, reload: run, setData }

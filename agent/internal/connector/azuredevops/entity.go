@@ -665,7 +665,7 @@ func (c *Conn) value(name string, v any, keep []string) (any, error) {
 		}
 		for _, t := range list {
 			if strings.ContainsAny(t, ";,") {
-				return nil, fmt.Errorf("label %q: Azure DevOps tags cannot contain ; or ,: %w", t, connector.ErrInvalid)
+				return nil, fmt.Errorf("label %s: Azure DevOps tags cannot contain ; or ,: %w", connector.Digest(t), connector.ErrInvalid)
 			}
 		}
 		return strings.Join(append(list, keep...), "; "), nil

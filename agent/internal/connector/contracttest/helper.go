@@ -1,10 +1,15 @@
 package contracttest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -120,4 +125,59 @@ func ReadAll(ctx context.Context, c connector.Connector, project string, ref con
 	_, _ = c.Changes(ctx, project, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), "")
 	_, _ = c.FindByMarker(ctx, project, connector.Marker{System: "s", Key: "K-1"})
 	_, _ = c.Update(ctx, ref, connector.Fields{"title": "t", "labels": []string{"a"}}, version)
+}
+
+// Clock is a settable clock an emulator and a connector under test can
+// share; it is safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock showing t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now is the time the clock shows.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock on by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// DesktopKindFixture keeps the desktop's form test of a kind on the kind's
+// real schema: frontend/src/pages/systems/testdata/<kind>.kind.json must
+// be what systems.kinds answers for it (with update, it is written first).
+// It runs from the connector's package directory,
+// agent/internal/connector/<kind>.
+func DesktopKindFixture(t *testing.T, kind string, update bool) {
+	t.Helper()
+	spec, ok := connector.Lookup(kind)
+	if !ok {
+		t.Fatalf("kind %s is not registered", kind)
+	}
+	want, err := json.MarshalIndent(spec.Schema(), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, '\n')
+	path := filepath.Join("..", "..", "..", "..", "frontend", "src", "pages", "systems", "testdata", kind+".kind.json")
+	if update {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s is not the kind's schema; rewrite it with go test -run DesktopKind -update:\n%s", path, want)
+	}
 }

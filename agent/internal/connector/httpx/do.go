@@ -25,9 +25,14 @@ type Request struct {
 	Method string
 	// Path is joined to the base URL's path, e.g. "/api/items/12". Put
 	// parameters in Query, never in Path.
-	Path   string
-	Query  url.Values
-	Header http.Header
+	Path string
+	// RawPath, when set, is Path as it must go on the wire: for a segment
+	// holding an escaped slash, such as GitLab's URL-encoded project path
+	// ("/projects/group%2Fapp"), which Path alone cannot say. It must
+	// unescape to Path.
+	RawPath string
+	Query   url.Values
+	Header  http.Header
 	// Body streams the request content. An io.ReadSeeker (a file, a
 	// bytes.Reader) can be sent again on a retry; another reader only if
 	// the server refused before reading any of it.
@@ -56,6 +61,10 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 	u := *c.base
 	u.Path = strings.TrimRight(c.base.Path, "/") + "/" + strings.TrimLeft(r.Path, "/")
 	u.RawPath, u.RawQuery = "", r.Query.Encode()
+	if r.RawPath != "" {
+		// url.URL sends RawPath only when it is a valid escaping of Path.
+		u.RawPath = strings.TrimRight(c.base.EscapedPath(), "/") + "/" + strings.TrimLeft(r.RawPath, "/")
+	}
 	path := loggedPath(&u)
 	id := newRequestID()
 	deadline := c.o.Now().Add(c.o.MaxElapsed)
@@ -78,6 +87,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 		var wait time.Duration
 		retry := false
 		if err != nil {
+			c.o.Observer.Response(0, false)
 			if ctx.Err() != nil {
 				return nil, fail(ctx.Err())
 			}
@@ -86,12 +96,24 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 		} else {
 			c.lim.observe(resp.Header, now, ticket)
 			if resp.StatusCode < 400 {
+				c.o.Observer.Response(resp.StatusCode, false)
 				return resp, nil
 			}
-			se := newStatusError(r.Method, path, id, resp, c.scrubber(authValues))
+			scrub := c.scrubber(authValues)
+			if sent := sentValues(r); len(sent) > 0 {
+				secrets := scrub
+				scrub = func(s string) string { return connector.HideValues(secrets(s), sent) }
+			}
+			se := newStatusError(r.Method, path, id, resp, scrub)
 			se.Attempts = attempt
 			ra, told := retryAfter(resp.Header, now)
+			if !told && c.o.RateLimitWait != nil {
+				if d, ok := c.o.RateLimitWait(resp.StatusCode, resp.Header, se.Message); ok {
+					se.Kind, ra, told = connector.ErrRateLimited, d, true
+				}
+			}
 			se.RetryAfter = ra
+			c.o.Observer.Response(resp.StatusCode, errors.Is(se.Kind, connector.ErrRateLimited))
 			last, wait = se, c.backoff(attempt)
 			if told {
 				wait = ra
@@ -116,6 +138,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 			return nil, last
 		}
 		c.stats.retries.Add(1)
+		c.o.Observer.Wait("retry", wait)
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, fail(fmt.Errorf("%w (while waiting to retry after: %v)", err, last))
 		}
@@ -191,12 +214,14 @@ func (c *Client) waitTurn(ctx context.Context, deadline time.Time) (uint64, erro
 				return 0, fmt.Errorf("%w: the system asked for a pause until %s", connector.ErrRateLimited, now.Add(p).UTC().Format(time.RFC3339))
 			}
 			c.stats.paused.Add(1)
+			c.o.Observer.Wait("rate_limit", p)
 			if err := c.sleep(ctx, p); err != nil {
 				return 0, err
 			}
 		}
 		d, ticket := c.lim.reserve(c.o.Now())
 		if d > 0 {
+			c.o.Observer.Wait("pace", d)
 			if err := c.sleep(ctx, d); err != nil {
 				c.lim.unreserve(c.o.Now())
 				return 0, err

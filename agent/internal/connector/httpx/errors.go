@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -31,7 +33,7 @@ type StatusError struct {
 	Path       string // without query values
 	Status     int
 	Message    string        // the server's own message, if its body had one
-	Body       string        // the start of the body, scrubbed of secrets
+	Body       string        // the start of the body, scrubbed of secrets and of the values sent
 	RequestID  string        // our X-Request-Id
 	RetryAfter time.Duration // what the server asked for, if it did
 	Attempts   int
@@ -84,26 +86,33 @@ func newStatusError(method, path, id string, resp *http.Response, scrub func(str
 	resp.Body.Close()
 	return &StatusError{
 		Method: method, Path: path, Status: resp.StatusCode, RequestID: id,
-		Message: scrub(truncate(serverMessage(head), messageLen)),
-		Body:    scrub(truncate(printable(head), snippetLen)),
+		// Scrubbed before it is cut: a secret or value cut in two would
+		// no longer be found.
+		Message: truncate(scrub(serverMessage(head)), messageLen),
+		Body:    truncate(scrub(printable(head)), snippetLen),
 		Kind:    kindOf(resp.StatusCode, resp.Header),
 	}
 }
 
 // serverMessage finds the human message in the common error shapes:
-// {"error":{"message","field"}} (the sandbox, ServiceNow), {"error":"..."},
-// {"message":"..."} (GitHub, GitLab, Azure DevOps), {"errorMessages":[...],
-// "errors":{...}} (Jira).
+// {"error":{"message","field"}} (the sandbox, ServiceNow), {"error":"..."}
+// with an OAuth "error_description", {"message":"..."} (GitHub, GitLab,
+// Azure DevOps) with GitHub's "errors":[{"field","code","message"}] details
+// of a 422, or GitLab's {"message":{"<field>":["..."]}}, and
+// {"errorMessages":[...], "errors":{...}} (Jira).
 func serverMessage(body []byte) string {
 	var v struct {
-		Error         json.RawMessage   `json:"error"`
-		Message       any               `json:"message"`
-		ErrorMessages []string          `json:"errorMessages"`
-		Errors        map[string]string `json:"errors"`
+		Error         json.RawMessage `json:"error"`
+		Description   string          `json:"error_description"`
+		Message       any             `json:"message"`
+		ErrorMessages []string        `json:"errorMessages"`
+		Errors        json.RawMessage `json:"errors"`
 	}
 	if json.Unmarshal(body, &v) != nil {
 		return ""
 	}
+	var byField map[string]string
+	_ = json.Unmarshal(v.Errors, &byField)
 	var nested struct {
 		Message string `json:"message"`
 		Detail  string `json:"detail"`
@@ -121,17 +130,73 @@ func serverMessage(body []byte) string {
 		}
 		return msg
 	case json.Unmarshal(v.Error, &flat) == nil && flat != "":
+		if v.Description != "" {
+			return flat + ": " + v.Description
+		}
 		return flat
 	case v.Message != nil:
-		return fmt.Sprint(v.Message)
-	case len(v.ErrorMessages) > 0 || len(v.Errors) > 0:
+		msg := messageText(v.Message)
+		if d := details(v.Errors); d != "" {
+			msg += " (" + d + ")"
+		}
+		return msg
+	case len(v.ErrorMessages) > 0 || len(byField) > 0:
 		parts := append([]string(nil), v.ErrorMessages...)
-		for k, m := range v.Errors {
+		for k, m := range byField {
 			parts = append(parts, k+": "+m)
 		}
 		return strings.Join(parts, "; ")
 	}
 	return ""
+}
+
+// details reads GitHub's list of what a 422 refused: each entry's message,
+// or its field and code ("title: missing_field").
+func details(raw json.RawMessage) string {
+	var list []struct {
+		Field   string `json:"field"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(raw, &list) != nil {
+		return ""
+	}
+	var parts []string
+	for _, d := range list {
+		switch {
+		case d.Message != "" && d.Field != "" && !strings.Contains(d.Message, d.Field):
+			parts = append(parts, d.Field+": "+d.Message)
+		case d.Message != "":
+			parts = append(parts, d.Message)
+		case d.Field != "" || d.Code != "":
+			parts = append(parts, strings.TrimPrefix(d.Field+": "+d.Code, ": "))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// messageText spells a decoded "message" value: text as is, a list joined,
+// an object as "key: value" pairs in key order (GitLab's validation errors,
+// {"title":["is too long"]}).
+func messageText(m any) string {
+	switch x := m.(type) {
+	case string:
+		return x
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			parts = append(parts, messageText(e))
+		}
+		return strings.Join(parts, ", ")
+	case map[string]any:
+		keys := slices.Sorted(maps.Keys(x))
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, k+": "+messageText(x[k]))
+		}
+		return strings.Join(parts, "; ")
+	}
+	return fmt.Sprint(m)
 }
 
 func truncate(s string, n int) string {
@@ -163,7 +228,7 @@ func printable(b []byte) string {
 func (c *Client) scrubber(authValues []string) func(string) string {
 	var words []string
 	add := func(w string) {
-		if len(w) >= 4 {
+		if w != "" {
 			words = append(words, w)
 		}
 	}
@@ -183,10 +248,7 @@ func (c *Client) scrubber(authValues []string) func(string) string {
 	for _, s := range c.o.Secrets {
 		add(s.Reveal())
 	}
-	return func(text string) string {
-		for _, w := range words {
-			text = strings.ReplaceAll(text, w, secret.Redacted)
-		}
-		return text
-	}
+	// Whole occurrences only: a short credential must not garble the
+	// server's message or show which letters it holds.
+	return func(text string) string { return secret.Scrub(text, words...) }
 }

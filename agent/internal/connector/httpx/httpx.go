@@ -79,8 +79,16 @@ type Options struct {
 	BaseDelay time.Duration
 	MaxDelay  time.Duration
 	UserAgent string
+	// RateLimitWait, when set, recognises a refusal that its status and
+	// headers alone do not mark as rate limiting, nor say how long to wait
+	// for (GitHub's secondary limit: 403 or 429 with only a message), and
+	// says how long to pause. It is asked only when the answer carries no
+	// Retry-After; message is the server's own (see StatusError).
+	RateLimitWait func(status int, h http.Header, message string) (time.Duration, bool)
 	// Log gets one debug line per attempt; the zero value discards.
 	Log zerolog.Logger
+	// Observer is told each attempt's status and each wait (metrics).
+	Observer connector.HTTPObserver
 	// Now is the clock (nil: time.Now); Rand returns [0,1) for jitter
 	// (nil: math/rand/v2).
 	Now  func() time.Time
@@ -149,9 +157,17 @@ func New(o Options) (*Client, error) {
 		t.MaxIdleConnsPerHost = 16
 		hc = &http.Client{Transport: t}
 	}
+	if o.Observer == nil {
+		o.Observer = noObserver{}
+	}
 	c := &Client{o: o, base: base, hc: hc, lim: sharedLimiter(o.LimiterKey, o.RequestsPerMinute, o.Now()), sleep: sleepCtx}
 	return c, nil
 }
+
+type noObserver struct{}
+
+func (noObserver) Response(int, bool)         {}
+func (noObserver) Wait(string, time.Duration) {}
 
 // BaseURL returns the system's root URL.
 func (c *Client) BaseURL() string { return c.base.String() }
@@ -187,6 +203,7 @@ func SystemOptions(cfg connector.Config, env connector.Env) Options {
 		RequestsPerMinute:  cfg.SettingInt("requestsPerMinute"),
 		LimiterKey:         cfg.ID,
 		Log:                env.Log,
+		Observer:           env.Observer,
 		Now:                env.Clock(),
 	}
 }

@@ -189,6 +189,19 @@ func TestStatusMapping(t *testing.T) {
 			w.WriteHeader(400)
 			io.WriteString(w, `{"error":{"code":"invalid","field":"title","message":"is required"}}`)
 		}, connector.ErrInvalid, "title: is required"},
+		{func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(422)
+			io.WriteString(w, `{"message":"Validation Failed","errors":[{"resource":"Issue","code":"missing_field","field":"title"},`+
+				`{"resource":"Issue","code":"custom","field":"body","message":"body is too long (maximum is 65536 characters)"}]}`)
+		}, connector.ErrInvalid, "Validation Failed (title: missing_field; body is too long (maximum is 65536 characters))"},
+		{func(w http.ResponseWriter, r *http.Request) { // GitLab's model validation
+			w.WriteHeader(400)
+			io.WriteString(w, `{"message":{"title":["is too long (maximum is 255 characters)"],"description":["is too long","is bad"]}}`)
+		}, connector.ErrInvalid, "description: is too long, is bad; title: is too long (maximum is 255 characters)"},
+		{func(w http.ResponseWriter, r *http.Request) { // GitLab's token refusals (OAuth's shape)
+			w.WriteHeader(401)
+			io.WriteString(w, `{"error":"invalid_token","error_description":"Token has expired."}`)
+		}, connector.ErrUnauthorized, "invalid_token: Token has expired."},
 		{status(401), connector.ErrUnauthorized, ""},
 		{status(403), connector.ErrForbidden, ""},
 		{status(403, "X-RateLimit-Remaining", "0"), connector.ErrRateLimited, ""},
@@ -221,6 +234,24 @@ func TestStatusMapping(t *testing.T) {
 				t.Fatalf("%d requests, want %d", len(s.seen()), want)
 			}
 		})
+	}
+}
+
+// TestRawPath: a path segment holding an escaped slash (GitLab's
+// URL-encoded project path) reaches the server escaped, under the base
+// URL's own path; without RawPath the slash would split the segment.
+func TestRawPath(t *testing.T) {
+	var got string
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.EscapedPath()
+		io.WriteString(w, "{}")
+	}))
+	t.Cleanup(s.Close)
+	c := newClient(t, s.URL+"/gitlab/api/v4", Options{})
+	err := c.DoJSON(context.Background(), Request{Method: "GET", Path: "/projects/group/sub app/issues",
+		RawPath: "/projects/group%2Fsub%20app/issues"}, nil, nil)
+	if err != nil || got != "/gitlab/api/v4/projects/group%2Fsub%20app/issues" {
+		t.Fatalf("path %q, %v", got, err)
 	}
 }
 
@@ -467,5 +498,77 @@ func TestRequestJSON(t *testing.T) {
 	}
 	if _, err := (Request{Method: http.MethodPost, Path: "/x"}).JSON(func() {}, ""); err == nil || !strings.Contains(err.Error(), "POST /x: encode the request") {
 		t.Fatalf("unencodable body: %v", err)
+	}
+}
+
+// TestRateLimitWait: a refusal only the server's message marks as rate
+// limiting (GitHub's secondary limit answers 403 with no Retry-After) is
+// retried after the wait the hook names, pausing the whole system; other
+// refusals stay what their status says.
+func TestRateLimitWait(t *testing.T) {
+	secondary := func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}`)
+	}
+	s := newServer(t, secondary, status(403), status(200))
+	var asked []string
+	hook := func(status int, h http.Header, msg string) (time.Duration, bool) {
+		asked = append(asked, msg)
+		return 300 * time.Millisecond, strings.Contains(msg, "secondary rate limit")
+	}
+	c := newClient(t, s.URL, Options{RateLimitWait: hook})
+	err := c.DoJSON(context.Background(), Request{Method: "GET", Path: "/"}, nil, nil)
+	if !errors.Is(err, connector.ErrForbidden) {
+		t.Fatalf("a plain 403 after the limit: %v, want ErrForbidden", err)
+	}
+	hits := s.seen()
+	if len(hits) != 2 || hits[1].at.Sub(hits[0].at) < 250*time.Millisecond {
+		t.Fatalf("%d requests; the retry must wait the hook's 300 ms", len(hits))
+	}
+	if st := c.Stats(); st.RateLimited != 1 || len(asked) != 2 {
+		t.Fatalf("stats %+v, hook asked %d times", st, len(asked))
+	}
+	// A Retry-After answers the question itself: the hook is not asked.
+	s2 := newServer(t, status(429, "Retry-After", "0"), status(200))
+	asked = nil
+	c2 := newClient(t, s2.URL, Options{RateLimitWait: hook})
+	if err := c2.DoJSON(context.Background(), Request{Method: "GET", Path: "/"}, nil, nil); err != nil || len(asked) != 0 {
+		t.Fatalf("Retry-After answer: %v, hook asked %d times", err, len(asked))
+	}
+}
+
+// TestSentValuesHiddenFromErrors: a system that refuses a write and
+// quotes the values it was sent (as the sandbox, RT and Jira do) gets an
+// error that names their digests instead, in its message and in the body
+// snippet alike; the message keeps its words.
+func TestSentValuesHiddenFromErrors(t *testing.T) {
+	const value = "CANARY-a7f3 the customer's secret plan"
+	const line = "second line of the description, also private"
+	s := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.WriteHeader(422) // a server quoting what it got, as JSON and as text
+		fmt.Fprintf(w, `{"error":{"field":"labels","message":"label \"%s\" is not valid; %s; status open is closed to addresses"},"got":%s}`,
+			value, line, body)
+	})
+	var logs bytes.Buffer
+	c := newClient(t, s.URL, Options{System: "sys1", Log: zerolog.New(&logs).Level(zerolog.DebugLevel)})
+	in := map[string]any{"labels": []string{value}, "description": "first line\n" + line, "status": "open", "n": 12345}
+	err := c.DoJSON(context.Background(), Request{Method: "POST", Path: "/api/items"}, in, nil)
+	if !errors.Is(err, connector.ErrInvalid) {
+		t.Fatalf("err = %v", err)
+	}
+	var se *StatusError
+	errors.As(err, &se)
+	for what, text := range map[string]string{"log": logs.String(), "error": err.Error(), "body": se.Body} {
+		for _, v := range []string{value, line, "12345"} {
+			if strings.Contains(text, v) {
+				t.Errorf("%s quotes %q: %s", what, v, text)
+			}
+		}
+	}
+	for _, want := range []string{"labels: label \"" + connector.Digest(value) + "\" is not valid", connector.Digest(line), "status " + connector.Digest("open") + " is closed to addresses"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
 	}
 }

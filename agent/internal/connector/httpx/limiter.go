@@ -270,6 +270,9 @@ func parsePolicy(v string) []quota {
 	return out
 }
 
+// Sleep waits for d, or until ctx ends (its error then).
+func Sleep(ctx context.Context, d time.Duration) error { return sleepCtx(ctx, d) }
+
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()

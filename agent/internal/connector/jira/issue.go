@@ -534,7 +534,9 @@ func (c *Conn) transition(ctx context.Context, ref connector.Ref, wi wireIssue, 
 	if len(reachable) > 0 {
 		msg = strings.Join(reachable, ", ")
 	}
-	return fmt.Errorf("no transition leads from status %q to %q; reachable from %q: %s: %w", current.Name, target, current.Name, msg, connector.ErrInvalid)
+	// The statuses named are the workflow's; the one asked for may be
+	// any value, so only its digest is given.
+	return fmt.Errorf("no transition leads from status %q to the status %s; reachable from %q: %s: %w", current.Name, connector.Digest(target), current.Name, msg, connector.ErrInvalid)
 }
 
 // FindByMarker searches for the marker's label.
@@ -682,7 +684,7 @@ func (c *Conn) customFieldValue(ctx context.Context, project string, fi fieldInf
 		case string:
 			f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
 			if err != nil {
-				return nil, fmt.Errorf("field %s: %q is not a number: %w", fi.name, n, connector.ErrInvalid)
+				return nil, fmt.Errorf("field %s: value %s is not a number: %w", fi.name, connector.Digest(n), connector.ErrInvalid)
 			}
 			return f, nil
 		}
@@ -708,7 +710,7 @@ func (c *Conn) customFieldValue(ctx context.Context, project string, fi fieldInf
 			if p := parseTime(t); !p.IsZero() {
 				return p.Format(jiraTime), nil
 			}
-			return nil, fmt.Errorf("field %s: %q is not a date and time: %w", fi.name, t, connector.ErrInvalid)
+			return nil, fmt.Errorf("field %s: value %s is not a date and time: %w", fi.name, connector.Digest(t), connector.ErrInvalid)
 		}
 	case kindOption:
 		return named(fi.name, v, "value")

@@ -10,6 +10,7 @@ import (
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 )
 
@@ -31,7 +32,7 @@ func MarkdownToADF(markdown string) (doc *Node, err error) {
 	// A parser bug on hostile input must cost one field, not the agent.
 	defer func() {
 		if p := recover(); p != nil {
-			doc, err = nil, fmt.Errorf("convert Markdown: %v", p)
+			doc, err = nil, fmt.Errorf("convert Markdown: %s", connector.PanicText(p))
 		}
 	}()
 	src := []byte(strings.ToValidUTF8(markdown, "\uFFFD"))

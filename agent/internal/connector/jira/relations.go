@@ -1,15 +1,12 @@
 package jira
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -156,43 +153,10 @@ func (c *Conn) Upload(ctx context.Context, ref connector.Ref, name, contentType 
 	if err != nil {
 		return connector.Attachment{}, fmt.Errorf("upload Jira attachment: %w", err)
 	}
-	if contentType == "" {
-		contentType = "application/octet-stream"
-	}
-	var head bytes.Buffer
-	mw := multipart.NewWriter(&head)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="file"; filename="%s"`, escapeQuotes(name)))
-	h.Set("Content-Type", contentType)
-	if _, err := mw.CreatePart(h); err != nil {
+	req, err := httpx.Request{Method: http.MethodPost, Path: path, Header: http.Header{"X-Atlassian-Token": {"no-check"}}}.
+		WithFile("file", name, contentType, size, content)
+	if err != nil {
 		return connector.Attachment{}, fmt.Errorf("upload Jira attachment %s: %w", name, err)
-	}
-	headBytes := bytes.Clone(head.Bytes())
-	head.Reset()
-	if err := mw.Close(); err != nil {
-		return connector.Attachment{}, fmt.Errorf("upload Jira attachment %s: %w", name, err)
-	}
-	tail := head.String() // Close writes the CRLF that ends the part
-	req := httpx.Request{Method: http.MethodPost, Path: path, Header: http.Header{
-		"Content-Type":      {mw.FormDataContentType()},
-		"X-Atlassian-Token": {"no-check"},
-	}}
-	if size >= 0 {
-		req.ContentLength = int64(len(headBytes)) + size + int64(len(tail))
-	}
-	if rs, ok := content.(io.ReadSeeker); ok {
-		start, err := rs.Seek(0, io.SeekCurrent)
-		if err == nil {
-			req.GetBody = func() (io.ReadCloser, error) {
-				if _, err := rs.Seek(start, io.SeekStart); err != nil {
-					return nil, err
-				}
-				return io.NopCloser(io.MultiReader(bytes.NewReader(headBytes), rs, strings.NewReader(tail))), nil
-			}
-		}
-	}
-	if req.GetBody == nil {
-		req.Body = io.MultiReader(bytes.NewReader(headBytes), content, strings.NewReader(tail))
 	}
 	var list []wireAttachment
 	if err := c.http.DoJSON(ctx, req, nil, &list); err != nil {
@@ -203,10 +167,6 @@ func (c *Conn) Upload(ctx context.Context, ref connector.Ref, name, contentType 
 	}
 	return attachment(list[0]), nil
 }
-
-var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", " ", "\n", " ")
-
-func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
 
 // Links lists issue links, typed by the description read from this
 // issue's side ("blocks", "is blocked by"), and remote links other than

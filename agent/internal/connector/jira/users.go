@@ -106,7 +106,7 @@ func (c *Conn) userRef(ctx context.Context, project string, v any) (any, error) 
 			return ref(id), nil
 		}
 	}
-	return nil, fmt.Errorf("no Jira user has id %q, email %q or name %q: %w", want.ID, want.Email, want.Name, connector.ErrInvalid)
+	return nil, fmt.Errorf("no Jira user matches %s: %w", connector.DescribeUser(want), connector.ErrInvalid)
 }
 
 func (c *Conn) searchUsers(ctx context.Context, q string) ([]connector.User, error) {

@@ -591,7 +591,7 @@ func (c *Conn) lookup(ctx context.Context, field string, v any, list func(force 
 			return id, nil
 		}
 		if force {
-			return nil, fmt.Errorf("field %s: %q is not one of %s: %w", field, s, refNames(refs), connector.ErrInvalid)
+			return nil, fmt.Errorf("field %s: value %s is not one of %s: %w", field, connector.Digest(s), refNames(refs), connector.ErrInvalid)
 		}
 	}
 	return nil, ctx.Err()
@@ -669,7 +669,7 @@ func number(name string, v any) (any, error) {
 			return f, nil
 		}
 	}
-	return nil, fmt.Errorf("field %s must be a number, not %v: %w", name, v, connector.ErrInvalid)
+	return nil, fmt.Errorf("field %s must be a number, not the %T %s: %w", name, v, connector.Digest(v), connector.ErrInvalid)
 }
 
 // date is a date as Redmine takes it; "" clears.

@@ -151,7 +151,7 @@ func (c *Conn) userID(ctx context.Context, project, field string, v any) (any, e
 	if _, err := strconv.ParseInt(want.ID, 10, 64); err == nil {
 		return want.ID, nil
 	}
-	return nil, fmt.Errorf("field %s: no Redmine user has id %q, email %q or name %q: %w", field, want.ID, want.Email, want.Name, connector.ErrInvalid)
+	return nil, fmt.Errorf("field %s: no Redmine user matches %s: %w", field, connector.DescribeUser(want), connector.ErrInvalid)
 }
 
 // matchUser is the id of the user want names among users (by id).

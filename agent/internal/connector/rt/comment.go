@@ -178,7 +178,7 @@ func (c *Conn) AddComment(ctx context.Context, ref connector.Ref, nc connector.N
 	if err != nil {
 		return connector.Comment{}, fmt.Errorf("add RT comment: %w", err)
 	}
-	txn, err := c.postMessage(ctx, id, c.commentAs, "", connector.HideMarker(nc.Body, nc.Marker), nil)
+	txn, err := c.postMessage(ctx, id, c.commentAs, "", connector.HideMarker(plainContent(nc.Body), nc.Marker), nil)
 	if err != nil {
 		return connector.Comment{}, fmt.Errorf("add RT %s to %s: %w", c.commentAs, id, err)
 	}

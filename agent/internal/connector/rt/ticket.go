@@ -153,7 +153,7 @@ func (c *Conn) Create(ctx context.Context, project, entityType string, fields co
 			return connector.Entity{}, fmt.Errorf("create RT ticket in %s: %w", queue, err)
 		}
 		if s != "" {
-			body["Content"], body["ContentType"] = s, "text/plain"
+			body["Content"], body["ContentType"] = plainContent(s), "text/plain"
 		}
 	}
 	if marker.System != "" || marker.Key != "" {
@@ -206,6 +206,7 @@ func (c *Conn) Update(ctx context.Context, ref connector.Ref, fields connector.F
 		if err != nil {
 			return connector.Entity{}, fmt.Errorf("update RT ticket %s: %w", id, err)
 		}
+		s = plainContent(s)
 		desc = &s
 	}
 	var said []string
@@ -236,8 +237,10 @@ func (c *Conn) Update(ctx context.Context, ref connector.Ref, fields connector.F
 		return connector.Entity{}, fmt.Errorf("update RT ticket %s: read it back: %w", id, err)
 	}
 	if bad := unapplied(fields, e.Fields); len(bad) > 0 {
+		// RT's messages quote values ("Priority changed from '50' to
+		// '20'"): those written are hidden.
 		return e, fmt.Errorf("update RT ticket %s: RT did not apply %s (it said: %s): %w",
-			id, strings.Join(bad, ", "), strings.Join(said, "; "), connector.ErrInvalid)
+			id, strings.Join(bad, ", "), connector.HideValues(strings.Join(said, "; "), connector.Texts(fields)), connector.ErrInvalid)
 	}
 	return e, nil
 }
@@ -386,14 +389,14 @@ func number(name string, v any) (*int64, error) {
 		}
 		p, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
 		if err != nil {
-			return nil, fmt.Errorf("field %s must be a number, not %q: %w", name, n, connector.ErrInvalid)
+			return nil, fmt.Errorf("field %s must be a number, not the text %s: %w", name, connector.Digest(n), connector.ErrInvalid)
 		}
 		f = p
 	default:
 		return nil, fmt.Errorf("field %s must be a number, not %T: %w", name, v, connector.ErrInvalid)
 	}
 	if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1<<31 {
-		return nil, fmt.Errorf("field %s: %v is out of range: %w", name, f, connector.ErrInvalid)
+		return nil, fmt.Errorf("field %s: value %s is out of range: %w", name, connector.Digest(f), connector.ErrInvalid)
 	}
 	r := int64(math.Round(f))
 	return &r, nil
@@ -427,7 +430,7 @@ func due(v any) (string, error) {
 		if t, err := time.Parse(time.DateOnly, d); err == nil {
 			return t.Format(rtFormat), nil
 		}
-		return "", fmt.Errorf("field due: %q is not a date: %w", d, connector.ErrInvalid)
+		return "", fmt.Errorf("field due: value %s is not a date: %w", connector.Digest(d), connector.ErrInvalid)
 	}
 	return "", fmt.Errorf("field due must be a date, not %T: %w", v, connector.ErrInvalid)
 }

@@ -100,7 +100,7 @@ func (c *Conn) ownerName(ctx context.Context, v any) (string, error) {
 			return userOf(page.Items[0]).ID, nil
 		}
 	}
-	return "", fmt.Errorf("no RT user has login %q, email %q or name %q: %w", want.ID, want.Email, want.Name, connector.ErrInvalid)
+	return "", fmt.Errorf("no RT user matches %s: %w", connector.DescribeUser(want), connector.ErrInvalid)
 }
 
 // listUsers reads the enabled users for the schema; RT shows the user

@@ -86,7 +86,7 @@ func (c *Conn) assigneeID(ctx context.Context, v any) (any, error) {
 	if id, ok := match(c.cachedUsers(), want); ok {
 		return id, nil
 	}
-	return nil, fmt.Errorf("no sandbox user has id %q, email %q or name %q: %w", want.ID, want.Email, want.Name, connector.ErrInvalid)
+	return nil, fmt.Errorf("no sandbox user matches %s: %w", connector.DescribeUser(want), connector.ErrInvalid)
 }
 
 // match is the id of the user want names among users (by id).

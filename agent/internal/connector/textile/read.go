@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 )
 
@@ -22,7 +23,7 @@ func ToMarkdown(textile string) (md string, err error) {
 	// A converter bug on hostile input must cost one field, not the agent.
 	defer func() {
 		if p := recover(); p != nil {
-			md, err = "", fmt.Errorf("convert Textile to Markdown: %v", p)
+			md, err = "", fmt.Errorf("convert Textile to Markdown: %s", connector.PanicText(p))
 		}
 	}()
 	textile = strings.ToValidUTF8(strings.ReplaceAll(strings.ReplaceAll(textile, "\r\n", "\n"), "\r", "\n"), "\uFFFD")
@@ -40,6 +41,9 @@ func ToMarkdown(textile string) (md string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("convert Textile to Markdown: %w", err)
 	}
+	// Textile breaks lines a lot (every newline in a paragraph); the
+	// Markdown must stay readable as text wherever it lands.
+	out = mapping.ReadableBreaks(out)
 	if len(r.comments) > 0 {
 		out = placeholder.ReplaceAllStringFunc(out, func(s string) string {
 			if !strings.HasPrefix(s, token) {
@@ -75,11 +79,14 @@ var (
 )
 
 type reader struct {
-	lines    []string
-	i        int
-	token    string
+	lines []string
+	i     int
+	token string
+	// comments holds the text of each placeholder: comment lines, and
+	// paragraphs read as typed.
 	comments []string
 	budget   *int
+	quoted   bool
 }
 
 func (r *reader) inline(s string) string {
@@ -114,7 +121,7 @@ func (r *reader) blocks(b *strings.Builder, depth int) {
 				inner = append(inner, strings.TrimPrefix(l, " "))
 				r.i++
 			}
-			sub := reader{lines: inner, token: r.token, comments: r.comments, budget: r.budget}
+			sub := reader{lines: inner, token: r.token, comments: r.comments, budget: r.budget, quoted: true}
 			b.WriteString("<blockquote>")
 			sub.blocks(b, depth+1)
 			b.WriteString("</blockquote>")
@@ -153,6 +160,14 @@ func (r *reader) para(first []string) string {
 
 func (r *reader) paragraph(b *strings.Builder, tag, text string) {
 	if strings.TrimSpace(text) == "" {
+		return
+	}
+	// Outside quotes (whose lines the converter prefixes), a paragraph
+	// without markup is its text as typed (typed.go); it travels past
+	// the converter as a placeholder, like a comment line.
+	if md, ok := asTyped(text, r.budget); ok && tag == "p" && !r.quoted {
+		b.WriteString("<p>" + r.token + strconv.Itoa(len(r.comments)) + "Z</p>")
+		r.comments = append(r.comments, md)
 		return
 	}
 	b.WriteString("<" + tag + ">" + r.inline(text) + "</" + tag + ">")

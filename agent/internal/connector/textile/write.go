@@ -23,6 +23,7 @@ import (
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 )
 
@@ -46,7 +47,7 @@ func FromMarkdown(markdown string) (out string, err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = "", fmt.Errorf("convert Markdown to Textile: %v", p)
+			out, err = "", fmt.Errorf("convert Markdown to Textile: %s", connector.PanicText(p))
 		}
 	}()
 	src := []byte(strings.ToValidUTF8(markdown, "\uFFFD"))
@@ -75,6 +76,9 @@ func (w *writer) block(n ast.Node, depth int) string {
 	}
 	switch n := n.(type) {
 	case *ast.Paragraph, *ast.TextBlock:
+		if depth == 0 {
+			return w.typedSafe(w.inline(n, false, true))
+		}
 		return w.inline(n, false, true)
 	case *ast.Heading:
 		return "h" + strconv.Itoa(n.Level) + ". " + strings.ReplaceAll(w.inline(n, false, false), "\n", " ")
@@ -481,7 +485,9 @@ func escapeRunBudget(s string, table, strict bool, budget *int) string {
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(specials, s[i]) >= 0 {
+		// ':' too: else a URL in the text would be linked and run on
+		// into the entities after it.
+		if strings.IndexByte(specials, s[i]) >= 0 || s[i] == ':' {
 			b.WriteString("&#" + strconv.Itoa(int(s[i])) + ";")
 			continue
 		}

@@ -1,7 +1,8 @@
-import { useEffect, useState, type FormEvent } from 'react'
+import { useState, type FormEvent } from 'react'
 import { call, errorMessage } from '../../api/bridge'
 import { Alert, Badge, Button, Field, Loading, Page, Table, EmptyState, formatDate } from '../../ui'
 import { changeLines } from './change'
+import { usePaged } from '../../state'
 
 type AuditRecord = { seq: number; time: string; actor: string; action: string; target: string; result: string; remote?: string; diff?: unknown }
 type Verify = { ok: boolean; records: number; brokenAt?: number; problem?: string }
@@ -23,39 +24,26 @@ function params(f: Filter, cursor = '') {
 // AuditPage reads the hash-chained audit trail, newest first, and verifies the chain.
 export function AuditPage() {
   const [form, setForm] = useState<Filter>(empty)
-  const [records, setRecords] = useState<AuditRecord[] | null>(null)
-  const [cursor, setCursor] = useState('')
-  const [error, setError] = useState('')
-  const [busy, setBusy] = useState('')
-  const [verify, setVerify] = useState<Verify | null>(null)
   const [applied, setApplied] = useState<Filter>(empty)
-
-  async function load(f: Filter, more: boolean) {
-    setBusy(more ? 'more' : 'load')
-    setError('')
-    try {
-      const r = await call<{ records: AuditRecord[] | null; cursor: string }>('audit.list', params(f, more ? cursor : ''))
-      setRecords((prev) => (more && prev ? [...prev, ...(r.records ?? [])] : (r.records ?? [])))
-      setCursor(r.cursor)
-      setApplied(f)
-    } catch (e) {
-      setError(errorMessage(e))
-    } finally {
-      setBusy('')
-    }
-  }
-
-  useEffect(() => {
-    void load(empty, false)
-    // The first page loads once; later loads follow the filter form.
-  }, [])
+  const [busy, setBusy] = useState('')
+  const [verifyError, setVerifyError] = useState('')
+  const [verify, setVerify] = useState<Verify | null>(null)
+  // Only the answer to the latest filter (or page) is shown (state/latest.ts).
+  const paged = usePaged(async (f: Filter, cursor: string) => {
+    const r = await call<{ records: AuditRecord[] | null; cursor: string }>('audit.list', params(f, cursor))
+    return { items: r.records ?? [], cursor: r.cursor }
+  }, applied)
+  const records = paged.items ?? null
+  const { cursor } = paged
+  const error = paged.error ? errorMessage(paged.error) : verifyError
 
   async function runVerify() {
     setBusy('verify')
     try {
+      setVerifyError('')
       setVerify(await call<Verify>('audit.verify'))
     } catch (e) {
-      setError(errorMessage(e))
+      setVerifyError(errorMessage(e))
     } finally {
       setBusy('')
     }
@@ -63,7 +51,8 @@ export function AuditPage() {
 
   function submit(e: FormEvent) {
     e.preventDefault()
-    void load(form, false)
+    if (JSON.stringify(form) === JSON.stringify(applied)) void paged.reload()
+    else setApplied(form)
   }
 
   return (
@@ -100,13 +89,13 @@ export function AuditPage() {
         <Field label="To">
           <input type="datetime-local" value={form.until} onChange={(e) => setForm({ ...form, until: e.target.value })} />
         </Field>
-        <Button type="submit" variant="primary" busy={busy === 'load'}>
+        <Button type="submit" variant="primary" busy={paged.loading && records !== null}>
           Apply
         </Button>
         <Button
           onClick={() => {
             setForm(empty)
-            void load(empty, false)
+            setApplied(empty)
           }}
         >
           Reset
@@ -123,7 +112,7 @@ export function AuditPage() {
         <Table
           rows={records}
           rowKey={(r) => r.seq}
-          empty={<EmptyState title="No audit records match">{applied === empty ? 'Nothing has been recorded yet.' : 'Widen the filters or reset them.'}</EmptyState>}
+          empty={<EmptyState title="No audit records match">{JSON.stringify(applied) === JSON.stringify(empty) ? 'Nothing has been recorded yet.' : 'Widen the filters or reset them.'}</EmptyState>}
           columns={[
             { key: 'seq', header: '#', className: 'num' },
             { key: 'time', header: 'Time', render: (r) => formatDate(r.time) },
@@ -137,7 +126,7 @@ export function AuditPage() {
       )}
       {cursor && (
         <div>
-          <Button onClick={() => load(applied, true)} busy={busy === 'more'}>
+          <Button onClick={() => void paged.more()} busy={paged.loadingMore} disabled={paged.loading}>
             Load older records
           </Button>
         </div>

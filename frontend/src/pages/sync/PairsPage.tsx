@@ -1,8 +1,8 @@
 // Entity pairs: which entity of A is linked to which of B, their state, and
 // the pairs held for review after a conflict.
-import { useEffect, useState, type FormEvent } from 'react'
+import { useState, type FormEvent } from 'react'
 import { errorMessage } from '../../api/bridge'
-import { useAsync, useCan } from '../../state'
+import { useAsync, useCan, usePaged } from '../../state'
 import { Alert, Badge, Button, EmptyState, Loading, Page, Table, formatDate, useNotify } from '../../ui'
 import { listPairs, listProcesses, resolvePair } from './api'
 import { ProcessPicker, processName } from './ProcessPicker'
@@ -39,31 +39,20 @@ export function PairsPage() {
   const [process, setProcess] = useState('')
   const [draft, setDraft] = useState('')
   const [query, setQuery] = useState('')
-  const [pairs, setPairs] = useState<Pair[]>([])
-  const [cursor, setCursor] = useState('')
-  const [loading, setLoading] = useState(true)
-  const [error, setError] = useState<unknown>(null)
   const [busy, setBusy] = useState('')
   const canResolve = useCan('processes.resolve')
   const notify = useNotify()
-
-  const load = async (more: boolean) => {
-    setLoading(true)
-    setError(null)
-    try {
-      const r = await listPairs({ process: process || undefined, query: query || undefined, cursor: more ? cursor : undefined, limit: pageSize })
-      setPairs((cur) => (more ? [...cur, ...r.pairs] : r.pairs))
-      setCursor(r.cursor)
-    } catch (e) {
-      setError(e)
-    } finally {
-      setLoading(false)
-    }
-  }
-
-  useEffect(() => {
-    void load(false)
-  }, [process, query])
+  // Only the answer to the latest filter is shown (state/latest.ts).
+  const paged = usePaged(
+    async (f: { process: string; query: string }, cursor: string) => {
+      const r = await listPairs({ process: f.process || undefined, query: f.query || undefined, cursor: cursor || undefined, limit: pageSize })
+      return { items: r.pairs, cursor: r.cursor }
+    },
+    { process, query },
+  )
+  const pairs = paged.items ?? []
+  const { loading, error, cursor } = paged
+  const load = (more: boolean) => (more ? paged.more() : paged.reload())
 
   const search = (e: FormEvent) => {
     e.preventDefault()
@@ -106,7 +95,7 @@ export function PairsPage() {
         <Alert kind="error" title="The pairs could not be loaded" actions={<Button onClick={() => void load(false)}>Try again</Button>}>
           {errorMessage(error)}
         </Alert>
-      ) : loading && pairs.length === 0 ? (
+      ) : loading && !paged.items ? (
         <Loading label="Loading entity pairs…" />
       ) : (
         <>
@@ -160,7 +149,7 @@ export function PairsPage() {
           />
           {cursor && (
             <div className="toolbar">
-              <Button onClick={() => void load(true)} busy={loading}>
+              <Button onClick={() => void load(true)} busy={paged.loadingMore} disabled={loading}>
                 Show more
               </Button>
             </div>

@@ -182,6 +182,7 @@ export function ProcessEditor({
                 <CheckCell path="options.attachments" label="Sync attachments" checked={p.options.attachments} onChange={(attachments) => set({ options: { ...p.options, attachments } })}>
                   Sync attachments
                 </CheckCell>
+                <AttachmentNotes a={schemas.a} b={schemas.b} ends={{ a: p.a, b: p.b }} systems={systems} />
                 <CheckCell path="options.writePeerKey" label="Write the peer's key" checked={p.options.writePeerKey} onChange={(writePeerKey) => set({ options: { ...p.options, writePeerKey } })}>
                   Write the other side's key and URL into each entity
                 </CheckCell>
@@ -245,6 +246,33 @@ export function ProcessEditor({
 
 // SchemaStatus says where the pick-lists come from, or why a side has none:
 // an unreachable system leaves the names free text, checked on save.
+// AttachmentNotes says, for a side whose system cannot hold files, what the
+// other side's attachments become there, as its schema tells.
+function AttachmentNotes({ a, b, ends, systems }: { a: SideSchema; b: SideSchema; ends: Record<Side, End>; systems: System[] }) {
+  const notes = (['a', 'b'] as Side[]).flatMap((side) => {
+    const s = ({ a, b })[side]
+    if (s.state !== 'ready' || !s.schema.attachments) return []
+    const sys = systems.find((x) => x.id === ends[side].system)
+    const who = `${side.toUpperCase()} (${sys?.name ?? ends[side].system})`
+    const other = side === 'a' ? 'B' : 'A'
+    const what =
+      s.schema.attachments === 'comment'
+        ? `each attachment from ${other} becomes a comment there naming the file and linking the item that has it`
+        : `attachments from ${other} are left out and counted as skipped in each run`
+    return [
+      <li key={side}>
+        {who} cannot hold files: {what}.
+      </li>,
+    ]
+  })
+  if (notes.length === 0) return null
+  return (
+    <ul className="muted small attachment-notes" aria-label="What becomes of attachments">
+      {notes}
+    </ul>
+  )
+}
+
 function SchemaStatus({
   a,
   b,

@@ -237,6 +237,40 @@ describe('mapping editor pick-lists', () => {
     expect(screen.getByLabelText('New entry: person in B')).not.toHaveAttribute('list')
   })
 
+  it('says what becomes of attachments on a side that cannot hold files', async () => {
+    // B is like a GitHub repository: issues hold no files.
+    const noFiles = (attachments: 'comment' | 'skip') => ({ ...eng, attachments })
+    let mode: 'comment' | 'skip' = 'comment'
+    fb = setup('admin', {
+      ...processHandlers(sampleProcess()),
+      'systems.schema': schemaHandler({ 's1/HELP': () => help, 's2/ENG': () => noFiles(mode) }),
+    })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+    const notes = await screen.findByRole('list', { name: 'What becomes of attachments' })
+    expect(within(notes).getAllByRole('listitem')).toHaveLength(1)
+    expect(notes).toHaveTextContent(
+      'B (Engineering) cannot hold files: each attachment from A becomes a comment there naming the file and linking the item that has it.',
+    )
+    mode = 'skip'
+    await user.click(screen.getByRole('button', { name: 'Refresh pick-lists' }))
+    await waitFor(() =>
+      expect(screen.getByRole('list', { name: 'What becomes of attachments' })).toHaveTextContent(
+        'B (Engineering) cannot hold files: attachments from A are left out and counted as skipped in each run.',
+      ),
+    )
+  })
+
+  it('says nothing of attachments when both sides hold files', async () => {
+    fb = setup('admin', { ...processHandlers(sampleProcess()), 'systems.schema': schemaHandler({ 's1/HELP': () => help, 's2/ENG': () => eng }) })
+    const user = userEvent.setup()
+    renderAs(fb, <ProcessesPage />)
+    await openProcess(user)
+    await waitFor(() => expect(screen.getByRole('list', { name: 'Pick-lists' })).toHaveTextContent('B: Engineering (ENG)'))
+    expect(screen.queryByRole('list', { name: 'What becomes of attachments' })).not.toBeInTheDocument()
+  })
+
   it('does not ask the systems for a read-only view', async () => {
     fb = setup('viewer', { ...processHandlers(sampleProcess()), 'systems.schema': () => help })
     const user = userEvent.setup()

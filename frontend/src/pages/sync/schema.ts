@@ -27,6 +27,9 @@ export type SystemSchema = {
   typeValues?: Record<string, Record<string, string[]>>
   users?: SchemaUser[]
   usersOmitted?: boolean
+  // Set for a system that cannot hold files (GitHub issues): what the
+  // other side's attachments become there.
+  attachments?: 'comment' | 'skip'
 }
 
 export type SideSchema =

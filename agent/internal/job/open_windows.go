@@ -1,4 +1,4 @@
-package support
+package job
 
 import (
 	"os"
@@ -6,11 +6,11 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// openShared opens a file for reading with FILE_SHARE_DELETE. Without it,
-// reading agent.log into a package makes lumberjack's rename at rotation
-// fail (and lose that write's lines), and a download in progress would stop
-// the sweeper from removing an expired package.
-func openShared(path string) (*os.File, error) {
+// OpenShared opens a file for reading with FILE_SHARE_DELETE. Without it,
+// reading agent.log into a support package makes lumberjack's rename at
+// rotation fail (and lose that write's lines), and a download in progress
+// would stop the sweeper from removing an expired file.
+func OpenShared(path string) (*os.File, error) {
 	p, err := windows.UTF16PtrFromString(path)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
