@@ -276,7 +276,9 @@ func TestStoreHoldsNoFieldValue(t *testing.T) {
 	w.noCanary(t, "runs.list", runs)
 	pairs, _, _ := w.eng.Pairs(w.proc.ID, "", "", 0)
 	w.noCanary(t, "pairs.list", pairs)
-	if !slices.ContainsFunc(pairs, func(p syncer.PairView) bool { return p.State == syncer.PairError && strings.Contains(p.Error, "cf.points") }) {
+	if !slices.ContainsFunc(pairs, func(p syncer.PairView) bool {
+		return p.State == syncer.PairError && strings.Contains(p.Error, "cf.points")
+	}) {
 		t.Errorf("no pair was parked by the update's coercion failure: %+v", pairs)
 	}
 
@@ -328,7 +330,7 @@ var syncLogFields = map[string]string{
 	"created": "count", "updated": "count", "commented": "count", "attached": "count", "linked": "count", "failed": "count",
 	"conflicts": "count", "method": "http", "path": "http (ids, no query values)", "status": "http", "request_id": "id",
 	"duration_ms": "http",
-	"step": "step name", "policy": "deletion policy", "peer_id": "id", "marker": "key of the original",
+	"step":        "step name", "policy": "deletion policy", "peer_id": "id", "marker": "key of the original",
 }
 
 // TestSyncLogFields: the stable names are DESIGN.md's, and the log lines
