@@ -65,11 +65,12 @@ vet:
 	GOOS=windows $(GO) vet ./...
 	$(GO) vet -tags licensetest ./...
 
-# Chromium and Prometheus are installed first so the harness's browser test
-# and the metrics test run instead of skipping (LOCKSTEP_REQUIRE_BROWSER and
-# LOCKSTEP_REQUIRE_PROMETHEUS turn a missing one into a failure).
+# Chromium, Prometheus and the SMTP server are installed first so the
+# harness's browser test, the metrics test and the notification tests run
+# instead of skipping (LOCKSTEP_REQUIRE_BROWSER and LOCKSTEP_REQUIRE_PROMETHEUS
+# turn a missing one into a failure; in CI, CI does for the SMTP server).
 go-test:
-	$(DEPS) --browser --prometheus
+	$(DEPS) --browser --prometheus --smtp
 	LOCKSTEP_REQUIRE_BROWSER=1 LOCKSTEP_REQUIRE_PROMETHEUS=1 $(GO) test -race -count=1 -tags licensetest -timeout 15m ./...
 
 frontend-test:

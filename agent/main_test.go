@@ -136,6 +136,14 @@ func TestFingerprintIsSPKIHash(t *testing.T) {
 // checks a clean exit within 10 s.
 func start(t *testing.T, dir string, env ...string) (stop func()) {
 	t.Helper()
+	_, _, stop = startProcess(t, dir, env...)
+	return stop
+}
+
+// startProcess is start that also hands out the process, to kill it, and
+// its exit.
+func startProcess(t *testing.T, dir string, env ...string) (*exec.Cmd, <-chan error, func()) {
+	t.Helper()
 	cmd := exec.Command(agentBin, "run", "--data-dir", dir)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	var errOut bytes.Buffer
@@ -169,7 +177,7 @@ func start(t *testing.T, dir string, env ...string) (stop func()) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return func() {
+	return cmd, done, func() {
 		t.Helper()
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -183,6 +191,37 @@ func start(t *testing.T, dir string, env ...string) (stop func()) {
 			cmd.Process.Kill()
 			t.Fatal("agent did not stop within 30 s of SIGTERM")
 		}
+	}
+}
+
+// TestKilledAgentIsNoticedAtTheNextStart: SIGKILL leaves the run marker
+// behind, so the next start logs (and notifies, when notifications are on)
+// that the previous run did not stop cleanly; a clean stop removes it.
+func TestKilledAgentIsNoticedAtTheNextStart(t *testing.T) {
+	dir, _ := initDir(t)
+	marker := filepath.Join(dir, "agent.running")
+	cmd, exited, _ := startProcess(t, dir)
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("a running agent has no run marker: %v", err)
+	}
+	cmd.Process.Kill()
+	<-exited
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the killed agent's marker is gone: %v", err)
+	}
+	start(t, dir)()
+	start(t, dir)()
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("a clean stop left the run marker: %v", err)
+	}
+	var logs strings.Builder
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		logs.Write(b)
+	}
+	if n := strings.Count(logs.String(), "the previous run did not stop cleanly"); n != 1 {
+		t.Fatalf("%d unclean-shutdown warnings in the logs, want 1 (after the kill only):\n%s", n, logs.String())
 	}
 }
 

@@ -15,6 +15,8 @@
 #                      .rpm and the Windows installer with them)
 #   --prometheus       Debian's prometheus (the metrics test scrapes a real agent
 #                      with it); its own service is left stopped, tests start one
+#   --smtp             Debian's python3-aiosmtpd: the real SMTP server the
+#                      notification tests start on loopback
 #   --print-webkit-tag print the Go build tag for the installed WebKitGTK
 #                      ("" for 4.0, "webkit2_41" for 4.1-only systems)
 #   --all              every install mode above
@@ -208,8 +210,8 @@ usage() {
 modes=()
 for arg in "$@"; do
 	case "$arg" in
-	--all) modes+=(--go --frontend --desktop --browser --xvfb --nsis --wails-cli --package-tools --prometheus) ;;
-	--go | --frontend | --desktop | --browser | --xvfb | --nsis | --wails-cli | --package-tools | --prometheus | --print-webkit-tag) modes+=("$arg") ;;
+	--all) modes+=(--go --frontend --desktop --browser --xvfb --nsis --wails-cli --package-tools --prometheus --smtp) ;;
+	--go | --frontend | --desktop | --browser | --xvfb | --nsis | --wails-cli | --package-tools | --prometheus | --smtp | --print-webkit-tag) modes+=("$arg") ;;
 	-h | --help)
 		usage
 		exit 0
@@ -232,6 +234,7 @@ for m in "${modes[@]}"; do
 	--wails-cli) do_wails_cli ;;
 	--package-tools) apt_install nsis rpm p7zip-full ;;
 	--prometheus) do_prometheus ;;
+	--smtp) apt_install python3-aiosmtpd ;;
 	--print-webkit-tag)
 		tag=$(webkit_tag) || die "no WebKitGTK dev files found; run $0 --desktop"
 		printf '%s\n' "$tag"

@@ -36,6 +36,7 @@ func (s *Server) register() {
 	s.registerBackup()
 	s.registerProcesses()
 	s.registerLicense()
+	s.registerNotifications()
 
 	Handle(s, protocol.AuditList, func(ctx context.Context, c *Call, p apitype.AuditListParams) (apitype.AuditListResult, error) {
 		f := audit.Filter{Since: p.Since, Until: p.Until, Actor: p.Actor, Action: p.Action, Limit: p.Limit}

@@ -63,7 +63,14 @@ func startAgentWith(t testing.TB, edit func(boot map[string]any)) *agent {
 			t.Fatal(err)
 		}
 	}
-	a, err := app.Open(app.Options{DataDir: dir})
+	return runAgent(t, app.Options{DataDir: dir})
+}
+
+// runAgent runs the agent of an initialised data dir until the test ends or
+// its stop is called (once or more).
+func runAgent(t testing.TB, o app.Options) *agent {
+	t.Helper()
+	a, err := app.Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,17 +84,20 @@ func startAgentWith(t testing.TB, edit func(boot map[string]any)) *agent {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	ag := &agent{dir: dir, addr: a.Addr().String()}
+	ag := &agent{dir: o.DataDir, addr: a.Addr().String()}
+	var once sync.Once
 	ag.stop = func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("agent run: %v", err)
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("agent run: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("agent did not stop")
 			}
-		case <-time.After(15 * time.Second):
-			t.Error("agent did not stop")
-		}
+		})
 	}
 	t.Cleanup(ag.stop)
 	return ag
