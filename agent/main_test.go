@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -424,7 +425,6 @@ func TestUsageAndVersion(t *testing.T) {
 func TestCommandsWorkWhileTheAgentRuns(t *testing.T) {
 	dir, addr := initWithPassword(t)
 	stop := start(t, dir)
-	defer stop()
 	fi, err := os.Lstat(filepath.Join(dir, "admin.sock"))
 	if err != nil || fi.Mode()&fs.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("admin socket: %v %v", fi, err)
@@ -496,6 +496,33 @@ func TestCommandsWorkWhileTheAgentRuns(t *testing.T) {
 	}
 	if out := run("audit", "verify", "--data-dir", dir); !strings.Contains(out, "audit chain intact") {
 		t.Fatalf("audit verify at the end: %q", out)
+	}
+
+	// Stopped, the same commands open the store themselves (the socket
+	// went with the agent), and audit under the same actor.
+	stop()
+	if _, err := os.Lstat(filepath.Join(dir, "admin.sock")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the socket outlived the agent: %v", err)
+	}
+	if out := run("backup", "--data-dir", dir, "-o", filepath.Join(t.TempDir(), "offline.lsbackup")); !strings.Contains(out, "stopped agent") {
+		t.Fatalf("backup of a stopped agent: %q", out)
+	}
+	run("support-package", "--data-dir", dir, "-o", filepath.Join(t.TempDir(), "offline.zip"))
+	if out := run("license", "show", "--data-dir", dir); !strings.Contains(out, "ACME Corp") {
+		t.Fatalf("license show of a stopped agent: %q", out)
+	}
+	stop = start(t, dir)
+	defer stop()
+	c = dialAgent(t, addr)
+	c.call("session.login", map[string]string{"username": "admin", "password": cliPassword}, nil)
+	res.Records = nil
+	c.call("audit.list", map[string]any{"actor": actor, "limit": 1000}, &res)
+	offline := map[string]int{}
+	for _, r := range res.Records {
+		offline[r.Action]++
+	}
+	if offline["backup.create"] != 2 || offline["support.create"] != 2 {
+		t.Fatalf("records by %s after the offline commands: %v, want 2 backups and 2 support packages", actor, offline)
 	}
 }
 
