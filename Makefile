@@ -23,6 +23,10 @@ LDFLAGS   := -s -w -X github.com/lockstep-sync/lockstep/agent/internal/app.Versi
 	$(if $(TELEMETRY_ENDPOINT), -X $(LICENSE_PKG).defaultTelemetryEndpoint=$(TELEMETRY_ENDPOINT))
 DESKTOP_LDFLAGS := -s -w -X main.version=$(VERSION)
 DEPS      := build/install-deps.sh
+# Where build/install-deps.sh --go installs Go when none (or too old a one)
+# is on PATH; first on PATH for every recipe, so that toolchain is the one used.
+GO_HOME   := $(shell $(DEPS) --print-go-home)
+export PATH := $(GO_HOME)/bin:$(PATH)
 DEMO_DIR  ?= $(CURDIR)/.demo
 DEMO_LISTEN ?= 127.0.0.1:7443
 GO_DIRS   := agent desktop shared
@@ -30,9 +34,9 @@ WEBKIT_TAG = $(shell $(DEPS) --print-webkit-tag 2>/dev/null)
 DESKTOP_TAGS = desktop,production$(if $(WEBKIT_TAG),$(comma)$(WEBKIT_TAG))
 comma := ,
 
-.PHONY: soak help demo test deps-test deps-go fmt-check vet go-test frontend-test frontend-build cross \
+.PHONY: soak help demo test deps-test deps-go deps-frontend fmt-check vet go-test frontend-test frontend-build cross \
         build build-agent build-desktop bench clean smoke-desktop ui-test ui-serve package bindings \
-        package-linux package-windows package-test
+        package-linux package-windows package-test fresh-test
 
 help:
 	@echo "make demo   build everything and start an agent (and the desktop app when there is a display)"
@@ -43,6 +47,7 @@ help:
 	@echo "make ui-serve the browser-test harness and a demo agent, for writing UI tests"
 	@echo "make bench  benchmarks, with the ratios the goals are stated in"
 	@echo "make soak   longer simulation and chaos runs of the sync engine"
+	@echo "make fresh-test  make and git only, in a debootstrap chroot: Go gets installed, the agent built, the demo started"
 
 # ---- test ------------------------------------------------------------------
 
@@ -51,6 +56,9 @@ deps-test:
 
 deps-go:
 	$(DEPS) --go
+
+deps-frontend:
+	$(DEPS) --frontend
 
 # ui-test comes after cross, whose frontend-build it needs too.
 test: deps-test fmt-check vet go-test frontend-test cross ui-test smoke-desktop package-test
@@ -65,17 +73,18 @@ vet:
 	GOOS=windows $(GO) vet ./...
 	$(GO) vet -tags licensetest ./...
 
-# Chromium and Prometheus are installed first so the harness's browser test
-# and the metrics test run instead of skipping (LOCKSTEP_REQUIRE_BROWSER and
-# LOCKSTEP_REQUIRE_PROMETHEUS turn a missing one into a failure).
+# Chromium, Prometheus and the SMTP server are installed first so the
+# harness's browser test, the metrics test and the notification tests run
+# instead of skipping (LOCKSTEP_REQUIRE_BROWSER and LOCKSTEP_REQUIRE_PROMETHEUS
+# turn a missing one into a failure; in CI, CI does for the SMTP server).
 go-test:
-	$(DEPS) --browser --prometheus
+	$(DEPS) --browser --prometheus --smtp
 	LOCKSTEP_REQUIRE_BROWSER=1 LOCKSTEP_REQUIRE_PROMETHEUS=1 $(GO) test -race -count=1 -tags licensetest -timeout 15m ./...
 
 frontend-test:
 	npm --prefix frontend test
 
-frontend-build:
+frontend-build: deps-frontend
 	npm --prefix frontend run build
 
 # Windows cross-builds: no cgo needed for either program.
@@ -85,7 +94,7 @@ cross: frontend-build
 
 # ---- build -----------------------------------------------------------------
 
-build-agent:
+build-agent: deps-go
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/lockstep-agent ./agent
 
 build-desktop: frontend-build
@@ -114,6 +123,12 @@ ui-test: deps-test frontend-build
 
 ui-serve: deps-test frontend-build
 	build/ui-test.sh --serve
+
+# A really fresh machine: a debootstrap chroot with only make and git builds
+# the agent (install-deps installs Go) and starts the demo. Root, network and
+# minutes, so not part of `make test`.
+fresh-test:
+	build/fresh-test.sh
 
 # ---- package -----------------------------------------------------------------
 
@@ -160,7 +175,9 @@ package: build package-linux package-windows
 
 # ---- demo ------------------------------------------------------------------
 
-demo: deps-test build-agent
+# Only Go is needed for the agent; the desktop app (and so Node.js) only when
+# there is a display to show it.
+demo: deps-go build-agent
 	@if [ -n "$${DISPLAY:-}" ]; then $(MAKE) --no-print-directory build-desktop || echo "demo: desktop app not built; continuing with the agent alone"; fi
 	build/demo.sh "$(BIN)/lockstep-agent" "$(DEMO_DIR)" "$(DEMO_LISTEN)" "$(BIN)/lockstep"
 

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -136,6 +137,14 @@ func TestFingerprintIsSPKIHash(t *testing.T) {
 // checks a clean exit within 10 s.
 func start(t *testing.T, dir string, env ...string) (stop func()) {
 	t.Helper()
+	_, _, stop = startProcess(t, dir, env...)
+	return stop
+}
+
+// startProcess is start that also hands out the process, to kill it, and
+// its exit.
+func startProcess(t *testing.T, dir string, env ...string) (*exec.Cmd, <-chan error, func()) {
+	t.Helper()
 	cmd := exec.Command(agentBin, "run", "--data-dir", dir)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
 	var errOut bytes.Buffer
@@ -169,7 +178,7 @@ func start(t *testing.T, dir string, env ...string) (stop func()) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return func() {
+	return cmd, done, func() {
 		t.Helper()
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -183,6 +192,37 @@ func start(t *testing.T, dir string, env ...string) (stop func()) {
 			cmd.Process.Kill()
 			t.Fatal("agent did not stop within 30 s of SIGTERM")
 		}
+	}
+}
+
+// TestKilledAgentIsNoticedAtTheNextStart: SIGKILL leaves the run marker
+// behind, so the next start logs (and notifies, when notifications are on)
+// that the previous run did not stop cleanly; a clean stop removes it.
+func TestKilledAgentIsNoticedAtTheNextStart(t *testing.T) {
+	dir, _ := initDir(t)
+	marker := filepath.Join(dir, "agent.running")
+	cmd, exited, _ := startProcess(t, dir)
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("a running agent has no run marker: %v", err)
+	}
+	cmd.Process.Kill()
+	<-exited
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the killed agent's marker is gone: %v", err)
+	}
+	start(t, dir)()
+	start(t, dir)()
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("a clean stop left the run marker: %v", err)
+	}
+	var logs strings.Builder
+	files, _ := filepath.Glob(filepath.Join(dir, "logs", "*"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		logs.Write(b)
+	}
+	if n := strings.Count(logs.String(), "the previous run did not stop cleanly"); n != 1 {
+		t.Fatalf("%d unclean-shutdown warnings in the logs, want 1 (after the kill only):\n%s", n, logs.String())
 	}
 }
 
@@ -385,7 +425,6 @@ func TestUsageAndVersion(t *testing.T) {
 func TestCommandsWorkWhileTheAgentRuns(t *testing.T) {
 	dir, addr := initWithPassword(t)
 	stop := start(t, dir)
-	defer stop()
 	fi, err := os.Lstat(filepath.Join(dir, "admin.sock"))
 	if err != nil || fi.Mode()&fs.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("admin socket: %v %v", fi, err)
@@ -457,6 +496,33 @@ func TestCommandsWorkWhileTheAgentRuns(t *testing.T) {
 	}
 	if out := run("audit", "verify", "--data-dir", dir); !strings.Contains(out, "audit chain intact") {
 		t.Fatalf("audit verify at the end: %q", out)
+	}
+
+	// Stopped, the same commands open the store themselves (the socket
+	// went with the agent), and audit under the same actor.
+	stop()
+	if _, err := os.Lstat(filepath.Join(dir, "admin.sock")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the socket outlived the agent: %v", err)
+	}
+	if out := run("backup", "--data-dir", dir, "-o", filepath.Join(t.TempDir(), "offline.lsbackup")); !strings.Contains(out, "stopped agent") {
+		t.Fatalf("backup of a stopped agent: %q", out)
+	}
+	run("support-package", "--data-dir", dir, "-o", filepath.Join(t.TempDir(), "offline.zip"))
+	if out := run("license", "show", "--data-dir", dir); !strings.Contains(out, "ACME Corp") {
+		t.Fatalf("license show of a stopped agent: %q", out)
+	}
+	stop = start(t, dir)
+	defer stop()
+	c = dialAgent(t, addr)
+	c.call("session.login", map[string]string{"username": "admin", "password": cliPassword}, nil)
+	res.Records = nil
+	c.call("audit.list", map[string]any{"actor": actor, "limit": 1000}, &res)
+	offline := map[string]int{}
+	for _, r := range res.Records {
+		offline[r.Action]++
+	}
+	if offline["backup.create"] != 2 || offline["support.create"] != 2 {
+		t.Fatalf("records by %s after the offline commands: %v, want 2 backups and 2 support packages", actor, offline)
 	}
 }
 

@@ -15,6 +15,8 @@ go test -run '^$' -bench . -benchtime 1x ./agent/internal/syncer | tee -a "$out"
 go test -run '^$' -bench BenchmarkGitHubSync -benchtime 1x ./agent/internal/connector/github | tee -a "$out"
 go test -run '^$' -bench BenchmarkServiceNowSync -benchtime 1x ./agent/internal/connector/servicenow | tee -a "$out"
 go test -run '^$' -bench BenchmarkGitLabSync -benchtime 1x ./agent/internal/connector/gitlab | tee -a "$out"
+# A real agent idle, then under 300 idle connections and 50 password guessers.
+go test -run '^$' -bench BenchmarkLoginFlood -benchtime 1x ./agent/internal/rpc | tee -a "$out"
 
 # ns_per_op NAME: the ns/op of the benchmark line whose name starts with NAME.
 ns_per_op() { awk -v n="$1" 'index($1, n) == 1 { for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") { print $i; exit } }' "$out"; }
@@ -52,6 +54,8 @@ printf '%-58s %8s  %s\n' "gitlab: API requests per change synced to GitLab" "$(m
 printf '%-58s %8s  %s\n' "gitlab: API requests per change synced from GitLab" "$(metric BenchmarkGitLabSync gitlab_requests/change_from_gitlab)" "(paging only)"
 printf '%-58s %8s  %s\n' "gitlab: API requests per idle poll" "$(metric BenchmarkGitLabSync gitlab_requests/idle_poll)" "(goal 1)"
 printf '%-58s %8s  %s\n' "gitlab: 429s with a backlog over the API throttle" "$(metric BenchmarkGitLabSync gitlab_429s)" "(few: in flight at a window's end)"
+printf '%-58s %8s  %s\n' "admin call under a login flood / idle agent (medians)" "$(metric BenchmarkLoginFlood call_loaded/unloaded)x" "(goal <= 3x)"
+printf '%-58s %8s  %s\n' "admin login under a login flood / idle agent (medians)" "$(metric BenchmarkLoginFlood login_loaded/unloaded)x" "(goal <= 3x)"
 
 echo
 echo "== idle RSS of lockstep-agent run after ${IDLE_SECONDS:=30} s"

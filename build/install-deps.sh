@@ -3,7 +3,9 @@
 # what is missing, so CI and developers can run it before every build.
 #
 # Usage: build/install-deps.sh MODE...
-#   --go               check that go >= 1.26 is on PATH (installs nothing)
+#   --go               Go >= 1.26: the one on PATH, else Go GO_TOOLCHAIN_VERSION
+#                      installed into GO_HOME (see below), bootstrapped with
+#                      Debian's golang-go from the Go module proxy
 #   --frontend         node + npm (apt if missing), then npm ci in frontend/ when
 #                      node_modules is missing or package-lock.json changed
 #   --desktop          C toolchain, GTK 3 and WebKitGTK dev packages (4.0, else 4.1)
@@ -15,6 +17,10 @@
 #                      .rpm and the Windows installer with them)
 #   --prometheus       Debian's prometheus (the metrics test scrapes a real agent
 #                      with it); its own service is left stopped, tests start one
+#   --debootstrap      debootstrap (build/fresh-test.sh)
+#   --smtp             Debian's python3-aiosmtpd: the real SMTP server the
+#                      notification tests start on loopback
+#   --print-go-home    print GO_HOME (the Makefile puts GO_HOME/bin first on PATH)
 #   --print-webkit-tag print the Go build tag for the installed WebKitGTK
 #                      ("" for 4.0, "webkit2_41" for 4.1-only systems)
 #   --all              every install mode above
@@ -29,6 +35,16 @@ WAILS_VERSION=v2.9.2
 XTOOLS_VERSION=v0.26.0
 XMOD_VERSION=v0.25.0
 GO_MIN_MINOR=26
+# The Go release installed when none >= 1.$GO_MIN_MINOR is on PATH, and where:
+# one per user, shared by every clone. LOCKSTEP_GO_HOME overrides the place.
+GO_TOOLCHAIN_VERSION=1.26.8
+GO_HOME=${LOCKSTEP_GO_HOME:-${XDG_DATA_HOME:-${HOME:-/root}/.local/share}/lockstep/go$GO_TOOLCHAIN_VERSION}
+# Like the Makefile: a Go installed into GO_HOME comes first, so that the
+# modes below (--wails-cli) use it.
+case ":$PATH:" in
+*":$GO_HOME/bin:"*) ;;
+*) PATH="$GO_HOME/bin:$PATH" ;;
+esac
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() {
@@ -83,21 +99,79 @@ apt_install() {
 	apt_get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-do_go() {
-	command -v go >/dev/null 2>&1 || die "go not found on PATH; install Go >= 1.$GO_MIN_MINOR from https://go.dev/dl/"
-	# GOTOOLCHAIN=local: report the installed toolchain, never download another.
+# go_ok GO prints GO's version and succeeds if it is >= 1.$GO_MIN_MINOR.
+# GOTOOLCHAIN=local: report the toolchain itself, never download another.
+go_ok() {
 	local v minor
-	v=$(cd / && GOTOOLCHAIN=local go env GOVERSION)
+	v=$(cd / && GOTOOLCHAIN=local "$1" env GOVERSION 2>/dev/null) || return 1
+	printf '%s\n' "$v"
 	case "$v" in
 	go1.*)
 		minor=${v#go1.}
 		minor=${minor%%[!0-9]*}
-		[ "$minor" -ge "$GO_MIN_MINOR" ] || die "$v is too old; Lockstep needs Go >= 1.$GO_MIN_MINOR"
+		[ -n "$minor" ] && [ "$minor" -ge "$GO_MIN_MINOR" ]
 		;;
 	devel*) ;; # a source build of tip is newer than any release
-	*) die "cannot parse go version '$v'" ;;
+	*) return 1 ;;
 	esac
-	log "go: $v"
+}
+
+do_go() {
+	local go v
+	if go=$(command -v go) && v=$(go_ok "$go"); then
+		log "go: $v ($go)"
+		return 0
+	fi
+	if [ -x "$GO_HOME/bin/go" ] && v=$(go_ok "$GO_HOME/bin/go"); then
+		log "go: $v ($GO_HOME, first on PATH in the Makefile)"
+		return 0
+	fi
+	install_go
+}
+
+# install_go puts Go $GO_TOOLCHAIN_VERSION into GO_HOME. Any go can fetch it:
+# the Go module proxy serves every release as the module golang.org/toolchain
+# (what `GOTOOLCHAIN=go1.x.y` downloads), checked against the Go checksum
+# database like any module. Debian's golang-go (1.19 in Debian 12) is too
+# old to switch toolchains itself, but `go mod download` of that module works.
+install_go() {
+	local boot v goos goarch mod tmp dir
+	boot=$(command -v go || true)
+	if [ -z "$boot" ] || ! "$boot" version >/dev/null 2>&1; then
+		log "go: none on PATH; Debian's golang-go bootstraps Go $GO_TOOLCHAIN_VERSION"
+		apt_install golang-go ca-certificates
+		boot=$(command -v go) || die "golang-go is installed but go is not on PATH"
+	else
+		log "go: $("$boot" version) is too old; using it to fetch Go $GO_TOOLCHAIN_VERSION"
+	fi
+	goos=$(cd / && "$boot" env GOOS)
+	goarch=$(cd / && "$boot" env GOARCH)
+	mod="golang.org/toolchain@v0.0.1-go$GO_TOOLCHAIN_VERSION.$goos-$goarch"
+	tmp=$(mktemp -d)
+	log "go: downloading $mod from ${GOPROXY:-the Go module proxy}"
+	# A throwaway module cache, and no GOFLAGS the caller's setup may carry.
+	if ! (cd "$tmp" && env GOFLAGS= GO111MODULE=on GOTOOLCHAIN=local GOPATH="$tmp/gopath" \
+		GOMODCACHE="$tmp/mod" "$boot" mod download "$mod"); then
+		chmod -R u+w "$tmp" && rm -rf "$tmp"
+		die "downloading $mod failed (GOPROXY=${GOPROXY:-default}); install Go >= 1.$GO_MIN_MINOR from https://go.dev/dl/ instead"
+	fi
+	dir="$tmp/mod/golang.org/toolchain@${mod#*@}"
+	[ -x "$dir/bin/go" ] || [ -f "$dir/bin/go" ] || die "$mod has no bin/go"
+	mkdir -p "$(dirname "$GO_HOME")"
+	rm -rf "$GO_HOME.partial"
+	cp -R "$dir" "$GO_HOME.partial"
+	chmod -R u+w,go-w "$GO_HOME.partial"
+	chmod -R u+w "$tmp" && rm -rf "$tmp"
+	# Module zips keep no file modes and cannot hold nested go.mod files (the
+	# toolchain stores them as _go.mod): undo both, as the go command does
+	# when it switches to a downloaded toolchain.
+	find "$GO_HOME.partial/pkg/tool" "$GO_HOME.partial/bin" -type f -exec chmod 0755 {} +
+	find "$GO_HOME.partial/lib" -type f -name 'go_?*_?*_exec' -exec chmod 0755 {} +
+	find "$GO_HOME.partial" -type f -name _go.mod -execdir cp _go.mod go.mod \;
+	rm -rf "$GO_HOME"
+	mv "$GO_HOME.partial" "$GO_HOME"
+	v=$(go_ok "$GO_HOME/bin/go") || die "the Go installed in $GO_HOME does not run"
+	log "go: installed $v into $GO_HOME (the Makefile puts $GO_HOME/bin first on PATH)"
 }
 
 do_frontend() {
@@ -208,8 +282,8 @@ usage() {
 modes=()
 for arg in "$@"; do
 	case "$arg" in
-	--all) modes+=(--go --frontend --desktop --browser --xvfb --nsis --wails-cli --package-tools --prometheus) ;;
-	--go | --frontend | --desktop | --browser | --xvfb | --nsis | --wails-cli | --package-tools | --prometheus | --print-webkit-tag) modes+=("$arg") ;;
+	--all) modes+=(--go --frontend --desktop --browser --xvfb --nsis --wails-cli --package-tools --prometheus --smtp) ;;
+	--go | --frontend | --desktop | --browser | --xvfb | --nsis | --wails-cli | --package-tools | --prometheus | --debootstrap | --smtp | --print-webkit-tag | --print-go-home) modes+=("$arg") ;;
 	-h | --help)
 		usage
 		exit 0
@@ -232,6 +306,9 @@ for m in "${modes[@]}"; do
 	--wails-cli) do_wails_cli ;;
 	--package-tools) apt_install nsis rpm p7zip-full ;;
 	--prometheus) do_prometheus ;;
+	--debootstrap) apt_install debootstrap ;;
+	--smtp) apt_install python3-aiosmtpd ;;
+	--print-go-home) printf '%s\n' "$GO_HOME" ;;
 	--print-webkit-tag)
 		tag=$(webkit_tag) || die "no WebKitGTK dev files found; run $0 --desktop"
 		printf '%s\n' "$tag"

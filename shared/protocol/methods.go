@@ -96,3 +96,10 @@ var (
 	TelemetrySet     = def[a.TelemetrySetParams, a.TelemetryInfo]("telemetry.set", Admin)
 	TelemetryPreview = def[a.Empty, a.TelemetryPreview]("telemetry.preview", Admin)
 )
+
+// Notifications to administrators (email, webhooks).
+var (
+	NotificationsGet  = def[a.Empty, a.NotificationsInfo]("notifications.get", Admin)
+	NotificationsSet  = def[a.Notifications, a.NotificationsInfo]("notifications.set", Admin)
+	NotificationsTest = def[a.NotificationsTestParams, a.NotificationsTestResult]("notifications.test", Admin)
+)

@@ -25,6 +25,9 @@ type Options struct {
 	Getenv func(string) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// NotifyGroupWait is how long a first notification waits for others to
+	// join its message; zero means the default (30 s). Tests shorten it.
+	NotifyGroupWait time.Duration
 }
 
 func (o Options) getenv(k string) string {

@@ -8,12 +8,14 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/alert"
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/agent/internal/backup"
@@ -65,6 +67,7 @@ type App struct {
 	backups    *backup.Manager
 	engine     *syncer.Engine
 	health     *health.Monitor
+	alerts     *alert.Service
 	license    *license.Manager
 	conns      *connectors
 	api        *rpc.Server
@@ -201,11 +204,17 @@ func (a *App) compose() error {
 		},
 	})
 	a.health = health.New(a.engine, a.systems, a.bus, a.logs.Logger("health"))
+	host, _ := os.Hostname()
+	if a.alerts, err = alert.New(alert.Options{Store: a.store, Sealer: a.sealer, Audit: a.audit, Bus: a.bus,
+		Log: a.logs.Logger("notify"), Now: a.opts.Now, Names: a.names, GroupWait: a.opts.NotifyGroupWait,
+		Agent: alert.Agent{InstanceID: a.instanceID, Host: host, Version: Version}}); err != nil {
+		return err
+	}
 	a.api = rpc.New(rpc.Deps{
 		Version: Version, InstanceID: a.instanceID, StartedAt: a.startedAt, DataDir: a.layout.Dir,
 		Log: a.logs.Logger("api"), Auth: a.auth, Systems: a.systems, Audit: a.audit, Events: a.bus,
 		Logs: a.logs, Settings: a.settings, Support: a.support, Backups: a.backups, Engine: a.engine, License: a.license, Host: a.hostInfo,
-		Connector: a.conns.get, Health: a.health,
+		Connector: a.conns.get, Health: a.health, Notifications: a.alerts,
 		Limits: rpc.Limits{
 			LoginTimeout:                 time.Duration(a.boot.Connections.LoginTimeoutSeconds) * time.Second,
 			MaxUnauthenticated:           a.boot.Connections.MaxUnauthenticated,
@@ -239,6 +248,21 @@ func (a *App) systemNames() (map[string]string, error) {
 		names[s.ID] = s.Name
 	}
 	return names, err
+}
+
+// names resolves a process's or system's name for notification messages.
+func (a *App) names(subject, id string) string {
+	switch subject {
+	case "process":
+		if p, err := a.engine.Get(id); err == nil {
+			return p.Name
+		}
+	case "system":
+		if s, err := a.systems.Get(id); err == nil {
+			return s.Name
+		}
+	}
+	return ""
 }
 
 // Addr is the address the TLS listener is bound to, once Run has started it.
@@ -290,16 +314,24 @@ func (a *App) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          log.New(zerologWriter{a.logs.Logger("http")}, "", 0),
 	}
+	// The run marker tells the next start whether this run ended cleanly.
+	marker := alert.Marker{Path: a.layout.RunMarker()}
+	if unclean, since, err := marker.Begin(a.opts.now()); err != nil {
+		a.log.Warn().Err(err).Msg("cannot keep the run marker; an unclean shutdown will go unnoticed")
+	} else if unclean {
+		a.log.Warn().Time("previous_start", since).Msg("the previous run did not stop cleanly (crash, kill or power loss)")
+		a.alerts.Notice(alert.CrashNotice(since, a.opts.now()))
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 8)
+	errc := make(chan error, 16)
 	// Every long-lived component is Serve(ctx) error; one cancel stops all.
 	for _, c := range []struct {
 		name  string
 		serve func(context.Context) error
 	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"backups", a.backups.Serve}, {"sync", a.engine.Serve}, {"health", a.health.Serve}, {"license", a.license.Serve},
-		{"metrics", a.metrics.Serve}} {
+		{"metrics", a.metrics.Serve}, {"notify", a.alerts.Serve}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -334,6 +366,9 @@ func (a *App) Run(ctx context.Context) error {
 		local.Close()
 	}
 	wg.Wait()
+	if err := marker.End(); err != nil {
+		a.log.Warn().Err(err).Msg("the next start will report an unclean shutdown")
+	}
 	a.log.Info().Msg("agent stopped")
 	select {
 	case err := <-errc:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/control"
@@ -101,7 +102,16 @@ func SupportPackage(ctx context.Context, o Options, file string) (support.Manife
 		return support.Manifest{}, err
 	}
 	defer a.close()
-	return support.BuildFile(ctx, file, a.supportSources(), false)
+	m, err = support.BuildFile(ctx, file, a.supportSources(), false)
+	if err != nil {
+		return m, err
+	}
+	// Audited as the running agent audits support.create.
+	if _, err := a.audit.Append(audit.Entry{Actor: control.Self().Actor(), Action: "support.create", Target: "support:" + filepath.Base(file),
+		Result: audit.Success}); err != nil {
+		return m, fmt.Errorf("support package: %w", err)
+	}
+	return m, nil
 }
 
 // VerifyAudit checks the audit chain of the running agent, or of a stopped

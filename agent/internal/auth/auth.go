@@ -80,7 +80,9 @@ type Options struct {
 	// MaxConcurrentHashes bounds simultaneous argon2 computations, each of
 	// which holds Argon.Memory KiB and a whole core, so a login flood can
 	// exhaust neither memory nor CPU [GOMAXPROCS-1, at least 1: one core
-	// always stays for everything else].
+	// stays for everything else]. One more is kept for attempts from
+	// addresses without recent failures, so an honest login does not wait
+	// for a guess's hash.
 	MaxConcurrentHashes int
 	// MaxWaitingPerAddress bounds the login attempts of one address that
 	// wait for a hashing slot; more are refused at once with ErrBusy [16].
@@ -175,7 +177,7 @@ func newService(st *store.Store, log *audit.Log, o Options, params Params) *Serv
 		st: st, log: log, o: o, params: params,
 		dummy:    dummyHash(params),
 		touch:    touch,
-		gate:     newGate(o.MaxConcurrentHashes, o.MaxWaitingPerAddress, o.MaxWaiting),
+		gate:     newGate(o.MaxConcurrentHashes, 1, o.MaxWaitingPerAddress, o.MaxWaiting),
 		fails:    newFailures(o.FailureWindow),
 		accounts: store.NewRepo[account](st, "account"),
 		names:    store.NewRepo[string](st, "accountname"),

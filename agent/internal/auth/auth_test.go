@@ -937,11 +937,13 @@ func TestLoginHonoursContext(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *Options) { o.MaxConcurrentHashes = 1 })
 	e.withAccounts(t)
-	release, err := e.gate.acquire(context.Background(), "elsewhere", false) // every slot busy
-	if err != nil {
-		t.Fatal(err)
+	for _, addr := range []string{"elsewhere", "elsewhere-2"} { // every slot busy, the spare too
+		release, err := e.gate.acquire(context.Background(), addr, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer release()
 	}
-	defer release()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
 	if _, err := e.Login(ctx, "alice", alicePW, remote); !errors.Is(err, context.DeadlineExceeded) {

@@ -13,7 +13,7 @@ import (
 var ErrBusy = errors.New("too many login attempts from this address are waiting: try again in a few seconds")
 
 // gate schedules the argon2 work, which is what a login flood costs the
-// agent. Three rules keep a logged-in administrator's calls and an honest
+// agent. Four rules keep a logged-in administrator's calls and an honest
 // login fast under a flood:
 //   - few hashes at a time (slots), so that some CPU always stays free for
 //     everything else the agent does;
@@ -21,10 +21,15 @@ var ErrBusy = errors.New("too many login attempts from this address are waiting:
 //     wait in line (at most perAddr) or are refused at once (ErrBusy);
 //   - when a slot frees, addresses without recent failures go first, and
 //     within each class addresses take turns, so fifty guessers queue
-//     behind the administrator, not in front.
+//     behind the administrator, not in front;
+//   - one more slot is kept for addresses without recent failures, so an
+//     honest login never waits for a guess's hash to finish either, and
+//     while such a login is hashing no guess starts, so it has the CPU.
 type gate struct {
 	mu      sync.Mutex
-	free    int
+	free    int // slots anyone may take
+	spare   int // slots only attempts from addresses without failures may take
+	clean   int // attempts from addresses without failures that are hashing
 	perAddr int // waiting attempts allowed per address
 	total   int // waiting attempts allowed in all
 	waiting int
@@ -36,6 +41,8 @@ type gate struct {
 type addrLine struct {
 	addr    string
 	running bool
+	spare   bool // its running attempt holds a spare slot
+	clean   bool // its running attempt is from an address without failures
 	queued  bool // in one of the ready lists
 	waiters []*waiter
 }
@@ -46,8 +53,29 @@ type waiter struct {
 	suspect bool
 }
 
-func newGate(slots, perAddr, total int) *gate {
-	return &gate{free: slots, perAddr: perAddr, total: total, addrs: map[string]*addrLine{}}
+func newGate(slots, spare, perAddr, total int) *gate {
+	return &gate{free: slots, spare: spare, perAddr: perAddr, total: total, addrs: map[string]*addrLine{}}
+}
+
+// takeLocked gives l a slot if one is free for its class.
+func (g *gate) takeLocked(l *addrLine, suspect bool) bool {
+	switch {
+	case suspect && (g.free == 0 || g.clean > 0):
+		return false
+	case g.free > 0:
+		g.free--
+	case g.spare > 0:
+		g.spare--
+		l.spare = true
+	default:
+		return false
+	}
+	if !suspect {
+		g.clean++
+		l.clean = true
+	}
+	l.running = true
+	return true
 }
 
 // acquire waits for a slot for one attempt from addr; suspect puts it
@@ -60,9 +88,7 @@ func (g *gate) acquire(ctx context.Context, addr string, suspect bool) (func(), 
 		l = &addrLine{addr: addr}
 		g.addrs[addr] = l
 	}
-	if g.free > 0 && !l.running && len(l.waiters) == 0 {
-		g.free--
-		l.running = true
+	if !l.running && len(l.waiters) == 0 && g.takeLocked(l, suspect) {
 		g.mu.Unlock()
 		return func() { g.release(l) }, nil
 	}
@@ -106,7 +132,16 @@ func (g *gate) release(l *addrLine) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	l.running = false
-	g.free++
+	if l.spare {
+		g.spare++
+		l.spare = false
+	} else {
+		g.free++
+	}
+	if l.clean {
+		g.clean--
+		l.clean = false
+	}
 	g.queueLocked(l)
 	g.dispatchLocked()
 	g.forgetLocked(l)
@@ -139,10 +174,10 @@ func (g *gate) unqueueLocked(l *addrLine) {
 }
 
 // dispatchLocked starts waiting attempts while slots are free: clean
-// addresses first, each class in turn order; an address that ran goes to
-// the back of its class when it has more waiting.
+// addresses first (in the spare slots too), each class in turn order; an
+// address that ran goes to the back of its class when it has more waiting.
 func (g *gate) dispatchLocked() {
-	for g.free > 0 {
+	for {
 		c := 0
 		if len(g.ready[0]) == 0 {
 			c = 1
@@ -151,13 +186,14 @@ func (g *gate) dispatchLocked() {
 			return
 		}
 		l := g.ready[c][0]
+		if !g.takeLocked(l, c == 1) {
+			return
+		}
 		g.ready[c] = g.ready[c][1:]
 		l.queued = false
 		w := l.waiters[0]
 		l.waiters = l.waiters[1:]
 		g.waiting--
-		g.free--
-		l.running = true
 		w.granted = true
 		close(w.ch)
 	}

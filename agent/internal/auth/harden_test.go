@@ -139,7 +139,7 @@ func TestLockoutEndsSessions(t *testing.T) {
 // than its share.
 func TestGateServesCleanAddressesFirst(t *testing.T) {
 	t.Parallel()
-	g := newGate(1, 2, 100)
+	g := newGate(1, 0, 2, 100)
 	ctx := context.Background()
 	hold, err := g.acquire(ctx, "guesser-0", true)
 	if err != nil {
@@ -208,5 +208,40 @@ func TestGateServesCleanAddressesFirst(t *testing.T) {
 	defer g.mu.Unlock()
 	if g.free != 1 || g.waiting != 0 || len(g.addrs) != 0 || len(g.ready[0])+len(g.ready[1]) != 0 {
 		t.Fatalf("gate not back to rest: free %d waiting %d addrs %d", g.free, g.waiting, len(g.addrs))
+	}
+}
+
+// TestGateKeepsASpareSlotForCleanAddresses: with the general slot held by a
+// guess, an attempt from an address without failures starts at once in the
+// spare slot; a guess never takes the spare, and none starts while the
+// honest attempt is hashing.
+func TestGateKeepsASpareSlotForCleanAddresses(t *testing.T) {
+	t.Parallel()
+	g := newGate(1, 1, 4, 100)
+	ctx := context.Background()
+	guess, err := g.acquire(ctx, "guesser", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	honest, err := g.acquire(ctx, "admin-desk", false) // must not block
+	if err != nil {
+		t.Fatal(err)
+	}
+	guess() // the general slot is free again, but the honest hash runs
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := g.acquire(short, "guesser-2", true); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a guess started beside an honest login: %v", err)
+	}
+	honest()
+	next, err := g.acquire(ctx, "guesser-2", true)
+	if err != nil {
+		t.Fatalf("a guess after the honest login: %v", err)
+	}
+	next()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.free != 1 || g.spare != 1 || g.clean != 0 || len(g.addrs) != 0 {
+		t.Fatalf("slots not returned: free %d spare %d clean %d addrs %d", g.free, g.spare, g.clean, len(g.addrs))
 	}
 }

@@ -51,7 +51,7 @@ func Connect(ctx context.Context, layout paths.Layout) (*Client, error) {
 		if errors.As(err, &ne) && ne.Op == "dial" && ne.Err != nil {
 			return nil, ne.Err // Dial's own message
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 			// The agent closes a connection it does not admit before a word.
 			return nil, ErrRefused
 		}

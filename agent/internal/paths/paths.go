@@ -41,6 +41,10 @@ func (l Layout) Config() string { return filepath.Join(l.Dir, "agent.json") }
 // Logs is the directory of the rotating JSON log files.
 func (l Layout) Logs() string { return filepath.Join(l.Dir, "logs") }
 
+// RunMarker exists while the agent runs; finding it at start means the
+// previous run did not stop cleanly.
+func (l Layout) RunMarker() string { return filepath.Join(l.Dir, "agent.running") }
+
 // Support holds support packages while they are built and kept.
 func (l Layout) Support() string { return filepath.Join(l.Dir, "support") }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/alert"
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/agent/internal/backup"
@@ -44,6 +45,8 @@ type Deps struct {
 	License *license.Manager
 	// Limits bound the connections that have not logged in.
 	Limits Limits
+	// Notifications are the alerts to administrators (email, webhooks).
+	Notifications *alert.Service
 	// Connector opens a system's connector (the sync engine's cache, so a
 	// system has one rate limiter); nil opens one per call from Systems.
 	Connector func(systemID string) (connector.Connector, error)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/alert"
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/agent/internal/config"
 	"github.com/lockstep-sync/lockstep/agent/internal/job"
@@ -31,6 +32,7 @@ func (s *Server) toWire(method string, err error) *protocol.Error {
 	var procInvalid *syncer.ValidationError
 	var licFile *license.FileError
 	var licInvalid *license.InvalidError
+	var alertInvalid *alert.InvalidError
 	switch {
 	case errors.As(err, &pe):
 		return pe
@@ -50,6 +52,10 @@ func (s *Server) toWire(method string, err error) *protocol.Error {
 		return protocol.Invalid("license", "%s", licFile.Error())
 	case errors.As(err, &licInvalid):
 		return protocol.Invalid(licInvalid.Field, "%s", licInvalid.Error())
+	case errors.As(err, &alertInvalid):
+		return protocol.Invalid(alertInvalid.Field, "%s", alertInvalid.Error())
+	case errors.Is(err, alert.ErrTestRunning):
+		return protocol.Errorf(protocol.KindConflict, "%s", err.Error())
 	case errors.As(err, &procInvalid):
 		e := protocol.Invalid(procInvalid.Errors[0].Field, "%s", procInvalid.Error())
 		for _, fe := range procInvalid.Errors {

@@ -100,5 +100,12 @@ func FuzzDecodeParams(f *testing.F) {
 		check(e6)
 		_, e7 := decodeParams[apitype.SystemsSchemaParams](raw)
 		check(e7)
+		// The string ceiling's walk: no panic, and a string it names is
+		// really over the limit it states.
+		if json.Valid(raw) {
+			if _, limit, n, long := longString(raw, map[string]int{"name": 4}); long && n <= limit {
+				t.Fatalf("a string of %d bytes reported over a limit of %d", n, limit)
+			}
+		}
 	})
 }

@@ -37,6 +37,7 @@ func (s *Server) register() {
 	s.registerProcesses()
 	s.registerPairs()
 	s.registerLicense()
+	s.registerNotifications()
 
 	Handle(s, protocol.AuditList, func(ctx context.Context, c *Call, p apitype.AuditListParams) (apitype.AuditListResult, error) {
 		f := audit.Filter{Since: p.Since, Until: p.Until, Actor: p.Actor, Action: p.Action, Limit: p.Limit}

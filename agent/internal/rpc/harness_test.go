@@ -30,11 +30,14 @@ type agent struct {
 	stop func()
 }
 
-func startAgent(t *testing.T) *agent { t.Helper(); return startAgentWith(t, nil) }
+func startAgent(t testing.TB) *agent {
+	t.Helper()
+	return startAgentWith(t, nil)
+}
 
 // startAgentWith starts an agent whose agent.json was edited by edit first
 // (the bootstrap configuration as a JSON object).
-func startAgentWith(t *testing.T, edit func(boot map[string]any)) *agent {
+func startAgentWith(t testing.TB, edit func(boot map[string]any)) *agent {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	pw := filepath.Join(t.TempDir(), "pw")
@@ -60,7 +63,14 @@ func startAgentWith(t *testing.T, edit func(boot map[string]any)) *agent {
 			t.Fatal(err)
 		}
 	}
-	a, err := app.Open(app.Options{DataDir: dir})
+	return runAgent(t, app.Options{DataDir: dir})
+}
+
+// runAgent runs the agent of an initialised data dir until the test ends or
+// its stop is called (once or more).
+func runAgent(t testing.TB, o app.Options) *agent {
+	t.Helper()
+	a, err := app.Open(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,17 +84,20 @@ func startAgentWith(t *testing.T, edit func(boot map[string]any)) *agent {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	ag := &agent{dir: dir, addr: a.Addr().String()}
+	ag := &agent{dir: o.DataDir, addr: a.Addr().String()}
+	var once sync.Once
 	ag.stop = func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("agent run: %v", err)
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("agent run: %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("agent did not stop")
 			}
-		case <-time.After(15 * time.Second):
-			t.Error("agent did not stop")
-		}
+		})
 	}
 	t.Cleanup(ag.stop)
 	return ag
@@ -93,7 +106,7 @@ func startAgentWith(t *testing.T, edit func(boot map[string]any)) *agent {
 // client is a bare JSON-RPC client: it speaks the wire format directly, as
 // any WebSocket client would.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	ws     *websocket.Conn
 	nextID atomic.Int64
 	mu     sync.Mutex
@@ -102,13 +115,13 @@ type client struct {
 	closed chan struct{}
 }
 
-func dial(t *testing.T, addr string, header http.Header) (*client, *http.Response, error) {
+func dial(t testing.TB, addr string, header http.Header) (*client, *http.Response, error) {
 	return dialFrom(t, "", addr, header)
 }
 
 // dialFrom dials from a local address of 127/8 ("" for the default), so a
 // test can be several clients.
-func dialFrom(t *testing.T, from, addr string, header http.Header) (*client, *http.Response, error) {
+func dialFrom(t testing.TB, from, addr string, header http.Header) (*client, *http.Response, error) {
 	d := websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, HandshakeTimeout: 5 * time.Second}
 	if from != "" {
 		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
@@ -191,7 +204,7 @@ func call[P, R any](c *client, m protocol.Method[P, R], p P) (R, *protocol.Error
 	return r, nil
 }
 
-func callOK[P, R any](t *testing.T, c *client, m protocol.Method[P, R], p P) R {
+func callOK[P, R any](t testing.TB, c *client, m protocol.Method[P, R], p P) R {
 	t.Helper()
 	r, err := call(c, m, p)
 	if err != nil {
@@ -211,7 +224,7 @@ func (c *client) login(user, pw string) apitype.LoginResult {
 }
 
 // session dials, says hello and logs in.
-func (ag *agent) session(t *testing.T, user, pw string) *client {
+func (ag *agent) session(t testing.TB, user, pw string) *client {
 	t.Helper()
 	c, _, err := dial(t, ag.addr, nil)
 	if err != nil {

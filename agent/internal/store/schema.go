@@ -18,7 +18,9 @@ const (
 type migration func(*Tx) error
 
 // migrations in order; the schema version is len(migrations). Append only:
-// a released migration is never edited.
+// a released migration is never edited. Each one must keep every release's
+// store fixture opening with all it holds: see TestStoresOfEarlierReleasesOpen
+// in agent/internal/app (upgrade_test.go), which runs them on real stores.
 var migrations = []migration{
 	// 0 -> 1: the initial layout, nothing to move.
 	func(*Tx) error { return nil },

@@ -1,17 +1,20 @@
 import { useEffect, useState } from 'react'
 import { call, errorMessage } from '../../api/bridge'
+import { issuesOf, type Issue } from '../../api/issues'
 import { useCall } from '../../state/async'
 import { Alert, Button, Field, Loading, Page, formatDate, useNotify } from '../../ui'
 
 type Settings = { origins: string[] | null; logLevel: string; logRetentionDays: number; supportRetentionHours: number; publicUrl: string }
 type Telemetry = { enabled: boolean; endpoint: string; lastAttemptAt?: string; lastSentAt?: string; lastError?: string }
 
-// SettingsPage edits the agent's runtime settings and the opt-in telemetry,
-// showing the exact body telemetry would send.
+// SettingsPage edits the agent's runtime settings, its notifications to
+// administrators and the opt-in telemetry, showing the exact body telemetry
+// would send.
 export function SettingsPage() {
   return (
     <Page title="Settings" subtitle="Changes apply at once and are recorded in the audit log.">
       <AgentSettings />
+      <NotificationSettings />
       <TelemetrySettings />
     </Page>
   )
@@ -168,6 +171,250 @@ function TelemetrySettings() {
           </div>
         </div>
       )}
+    </section>
+  )
+}
+
+// The agent's notification settings (notifications.get/set). Secrets are
+// write-only: the agent answers passwordSet/urlSet, never the values.
+type Email = { enabled: boolean; host: string; port: number; security: string; allowSelfSigned: boolean; username: string; password?: string; passwordSet?: boolean; from: string; to: string[] }
+type Webhook = { id?: string; name: string; format: string; enabled: boolean; url?: string; urlSet?: boolean; host?: string }
+type Notifications = { enabled: boolean; events: string[]; minIntervalMinutes: number; email: Email; webhooks: Webhook[] }
+type Channel = { channel: string; name: string; lastSentAt?: string; lastAttemptAt?: string; lastError?: string; pending: number }
+type NotificationsInfo = { settings: Notifications; channels: Channel[] }
+type TestOutcome = { channel: string; name: string; ok: boolean; error?: string }
+
+const notifyEvents: { id: string; label: string }[] = [
+  { id: 'parked', label: 'A pair is parked after a permanent error' },
+  { id: 'failing', label: 'A process or system starts failing (and works again)' },
+  { id: 'license', label: 'The license nears expiry, expires or has too many users' },
+  { id: 'crash', label: 'The agent restarted after an unclean shutdown' },
+]
+
+// The form keeps typed secrets apart: empty means "keep what is stored".
+type WebhookForm = Webhook & { key: string; newUrl: string }
+type NotifyForm = {
+  enabled: boolean
+  events: string[]
+  minInterval: string
+  email: Omit<Email, 'port' | 'to' | 'password'> & { port: string; to: string; newPassword: string; clearPassword: boolean }
+  webhooks: WebhookForm[]
+}
+
+let webhookKeys = 0
+
+function toForm(n: Notifications): NotifyForm {
+  const e = n.email
+  return {
+    enabled: n.enabled,
+    events: n.events ?? [],
+    minInterval: String(n.minIntervalMinutes),
+    email: { enabled: e.enabled, host: e.host, port: String(e.port || ''), security: e.security || 'starttls', allowSelfSigned: e.allowSelfSigned, username: e.username, passwordSet: e.passwordSet, from: e.from, to: (e.to ?? []).join(', '), newPassword: '', clearPassword: false },
+    webhooks: (n.webhooks ?? []).map((w) => ({ ...w, key: `w${++webhookKeys}`, newUrl: '' })),
+  }
+}
+
+// fromForm is what notifications.set gets: secrets only when typed (or a
+// password cleared on purpose).
+function fromForm(f: NotifyForm): Notifications {
+  const e = f.email
+  const email: Email = { enabled: e.enabled, host: e.host.trim(), port: Number(e.port) || 0, security: e.security, allowSelfSigned: e.allowSelfSigned, username: e.username.trim(), from: e.from.trim(), to: e.to.split(/[\s,;]+/).filter(Boolean) }
+  if (e.newPassword) email.password = e.newPassword
+  else if (e.clearPassword) email.password = ''
+  return {
+    enabled: f.enabled,
+    events: f.events,
+    minIntervalMinutes: Number(f.minInterval) || 0,
+    email,
+    webhooks: f.webhooks.map((w) => {
+      const out: Webhook = { name: w.name.trim(), format: w.format, enabled: w.enabled }
+      if (w.id) out.id = w.id
+      if (w.newUrl.trim()) out.url = w.newUrl.trim()
+      return out
+    }),
+  }
+}
+
+function NotificationSettings() {
+  const notify = useNotify()
+  const current = useCall<NotificationsInfo>('notifications.get')
+  const [form, setForm] = useState<NotifyForm | null>(null)
+  const [busy, setBusy] = useState(false)
+  const [testing, setTesting] = useState(false)
+  const [error, setError] = useState('')
+  const [issues, setIssues] = useState<Issue[]>([])
+  const [outcomes, setOutcomes] = useState<TestOutcome[] | null>(null)
+
+  useEffect(() => {
+    if (current.data) setForm(toForm(current.data.settings))
+  }, [current.data])
+
+  if (current.error) return <Alert kind="error" title="Could not read the notification settings">{errorMessage(current.error)}</Alert>
+  if (!form || !current.data) return <Loading />
+  const issue = (field: string) => issues.find((i) => i.field === field)?.message
+
+  async function save() {
+    if (!form) return
+    setBusy(true)
+    setError('')
+    setIssues([])
+    try {
+      current.setData(await call<NotificationsInfo>('notifications.set', fromForm(form)))
+      notify('success', 'Notification settings saved')
+    } catch (e) {
+      setError(errorMessage(e))
+      setIssues(issuesOf(e))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  async function test() {
+    setTesting(true)
+    setError('')
+    setOutcomes(null)
+    try {
+      const r = await call<{ results: TestOutcome[] }>('notifications.test', {})
+      setOutcomes(r.results)
+    } catch (e) {
+      setError(errorMessage(e))
+    } finally {
+      setTesting(false)
+    }
+  }
+
+  const setEmail = (patch: Partial<NotifyForm['email']>) => setForm({ ...form, email: { ...form.email, ...patch } })
+  const setHook = (key: string, patch: Partial<WebhookForm>) => setForm({ ...form, webhooks: form.webhooks.map((w) => (w.key === key ? { ...w, ...patch } : w)) })
+  const toggleEvent = (id: string, on: boolean) => setForm({ ...form, events: on ? [...form.events, id] : form.events.filter((e) => e !== id) })
+  const e = form.email
+
+  return (
+    <section className="card" aria-labelledby="notifications">
+      <h2 id="notifications">Notifications</h2>
+      <div className="form">
+        <p className="muted">Messages name processes, systems, entity keys and error classes only: never a field's value or a secret. Notices are gathered, and each channel gets at most one message per interval.</p>
+        <Field label="Send notifications" inline>
+          <input type="checkbox" checked={form.enabled} onChange={(ev) => setForm({ ...form, enabled: ev.target.checked })} />
+        </Field>
+        <fieldset>
+          <legend>Notify when</legend>
+          {notifyEvents.map((ev) => (
+            <Field key={ev.id} label={ev.label} inline>
+              <input type="checkbox" checked={form.events.includes(ev.id)} onChange={(x) => toggleEvent(ev.id, x.target.checked)} />
+            </Field>
+          ))}
+        </fieldset>
+        <Field label="At most one message per channel every (minutes)" error={issue('minIntervalMinutes')}>
+          <input type="number" min={1} max={1440} value={form.minInterval} onChange={(ev) => setForm({ ...form, minInterval: ev.target.value })} />
+        </Field>
+
+        <fieldset>
+          <legend>Email</legend>
+          <Field label="Send email" inline>
+            <input type="checkbox" checked={e.enabled} onChange={(ev) => setEmail({ enabled: ev.target.checked })} />
+          </Field>
+          <Field label="SMTP server" error={issue('email.host')}>
+            <input value={e.host} onChange={(ev) => setEmail({ host: ev.target.value })} placeholder="smtp.example.com" />
+          </Field>
+          <Field label="Port" error={issue('email.port')}>
+            <input type="number" min={1} max={65535} value={e.port} onChange={(ev) => setEmail({ port: ev.target.value })} />
+          </Field>
+          <Field label="Security" error={issue('email.security')}>
+            <select value={e.security} onChange={(ev) => setEmail({ security: ev.target.value })}>
+              <option value="starttls">STARTTLS (port 587)</option>
+              <option value="tls">TLS (port 465)</option>
+              <option value="none">None (a relay on this machine only)</option>
+            </select>
+          </Field>
+          <Field label="Accept a self-signed server certificate" inline>
+            <input type="checkbox" checked={e.allowSelfSigned} onChange={(ev) => setEmail({ allowSelfSigned: ev.target.checked })} />
+          </Field>
+          <Field label="User name" error={issue('email.username')}>
+            <input value={e.username} onChange={(ev) => setEmail({ username: ev.target.value })} autoComplete="off" />
+          </Field>
+          <Field label="Password" error={issue('email.password')} help={e.passwordSet ? 'A password is stored. Type a new one to replace it.' : 'Stored encrypted; it is never shown again.'}>
+            <input type="password" value={e.newPassword} onChange={(ev) => setEmail({ newPassword: ev.target.value, clearPassword: false })} autoComplete="new-password" placeholder={e.passwordSet ? '••••••••' : ''} />
+          </Field>
+          {e.passwordSet && (
+            <Field label="Remove the stored password" inline>
+              <input type="checkbox" checked={e.clearPassword} onChange={(ev) => setEmail({ clearPassword: ev.target.checked, newPassword: '' })} />
+            </Field>
+          )}
+          <Field label="From" error={issue('email.from')}>
+            <input value={e.from} onChange={(ev) => setEmail({ from: ev.target.value })} placeholder="lockstep@example.com" />
+          </Field>
+          <Field label="To" error={issue('email.to') ?? issues.find((i) => i.field.startsWith('email.to['))?.message} help="One or more addresses, separated by commas.">
+            <input value={e.to} onChange={(ev) => setEmail({ to: ev.target.value })} placeholder="ops@example.com" />
+          </Field>
+        </fieldset>
+
+        <fieldset>
+          <legend>Webhooks</legend>
+          {form.webhooks.length === 0 && <p className="muted">No webhooks.</p>}
+          {form.webhooks.map((w, i) => (
+            <div key={w.key} className="webhook" data-testid="webhook">
+              <Field label={`Name of webhook ${i + 1}`} error={issue(`webhooks[${i}].name`)}>
+                <input value={w.name} onChange={(ev) => setHook(w.key, { name: ev.target.value })} />
+              </Field>
+              <Field label={`Format of webhook ${i + 1}`} error={issue(`webhooks[${i}].format`)}>
+                <select value={w.format || 'json'} onChange={(ev) => setHook(w.key, { format: ev.target.value })}>
+                  <option value="json">Lockstep JSON</option>
+                  <option value="slack">Slack</option>
+                  <option value="teams">Microsoft Teams</option>
+                </select>
+              </Field>
+              <Field label={`URL of webhook ${i + 1}`} error={issue(`webhooks[${i}].url`)} help={w.urlSet ? `A URL to ${w.host} is stored. Type a new one to replace it.` : 'Stored encrypted: it carries the receiver\'s token.'}>
+                <input type="password" value={w.newUrl} onChange={(ev) => setHook(w.key, { newUrl: ev.target.value })} autoComplete="off" placeholder="https://" />
+              </Field>
+              <Field label={`Use webhook ${i + 1}`} inline>
+                <input type="checkbox" checked={w.enabled} onChange={(ev) => setHook(w.key, { enabled: ev.target.checked })} />
+              </Field>
+              <Button variant="danger" onClick={() => setForm({ ...form, webhooks: form.webhooks.filter((x) => x.key !== w.key) })}>
+                Remove webhook {i + 1}
+              </Button>
+            </div>
+          ))}
+          <Button onClick={() => setForm({ ...form, webhooks: [...form.webhooks, { key: `w${++webhookKeys}`, name: '', format: 'json', enabled: true, newUrl: '' }] })}>Add webhook</Button>
+        </fieldset>
+
+        {current.data.channels.length > 0 && (
+          <dl className="kv" data-testid="notify-channels">
+            {current.data.channels.map((c) => (
+              <div key={c.channel}>
+                <dt>{c.name}</dt>
+                <dd>
+                  {c.lastSentAt ? `last sent ${formatDate(c.lastSentAt)}` : 'nothing sent yet'}
+                  {c.pending > 0 && `, ${c.pending} waiting`}
+                  {c.lastError && ` — last error: ${c.lastError}`}
+                </dd>
+              </div>
+            ))}
+          </dl>
+        )}
+        {outcomes && (
+          <ul className="test-results" data-testid="notify-test-results">
+            {outcomes.map((o) => (
+              <li key={o.channel}>
+                {o.name}: {o.ok ? 'sent' : `failed: ${o.error}`}
+              </li>
+            ))}
+          </ul>
+        )}
+        {error && (
+          <Alert kind="error" title="Notifications">
+            {error}
+          </Alert>
+        )}
+        <div className="form-actions">
+          <Button variant="primary" busy={busy} onClick={save}>
+            Save notifications
+          </Button>
+          <Button busy={testing} onClick={test}>
+            Send a test message
+          </Button>
+        </div>
+        <p className="muted">The test message goes to the saved channels: save your changes first.</p>
+      </div>
     </section>
   )
 }

@@ -83,6 +83,7 @@ describe('SettingsPage', () => {
       'telemetry.get': () => ({ enabled: false, endpoint: 'https://telemetry.example' }),
       'telemetry.preview': () => ({ body }),
       'telemetry.set': (p) => ({ ...p }),
+      'notifications.get': () => ({ settings: { enabled: false, events: [], minIntervalMinutes: 5, email: { enabled: false, host: '', port: 587, security: 'starttls', allowSelfSigned: false, username: '', passwordSet: false, from: '', to: [] }, webhooks: [] }, channels: [] }),
     })
     wrap(<SettingsPage />)
     expect(await screen.findByTestId('telemetry-preview')).toHaveTextContent(body)
@@ -92,6 +93,102 @@ describe('SettingsPage', () => {
     await user.click(screen.getByLabelText('Send telemetry'))
     await user.click(screen.getByRole('button', { name: 'Save telemetry' }))
     await waitFor(() => expect(fb!.calls.find((c) => c.method === 'telemetry.set')?.params).toEqual({ enabled: true, endpoint: 'https://telemetry.example' }))
+  })
+})
+
+describe('SettingsPage notifications', () => {
+  const stored = {
+    settings: {
+      enabled: true,
+      events: ['parked', 'failing', 'license', 'crash'],
+      minIntervalMinutes: 5,
+      email: { enabled: true, host: 'smtp.example.com', port: 587, security: 'starttls', allowSelfSigned: false, username: 'lockstep', passwordSet: true, from: 'lockstep@example.com', to: ['ops@example.com'] },
+      webhooks: [{ id: 'wh-1', name: 'Slack ops', format: 'slack', enabled: true, urlSet: true, host: 'hooks.slack.com' }],
+    },
+    channels: [{ channel: 'webhook:wh-1', name: 'Slack ops', lastSentAt: '2026-05-04T10:00:00Z', lastError: 'post to hooks.slack.com: the receiver answered 503', pending: 2 }],
+  }
+  const base = {
+    'settings.get': () => ({ settings: { origins: [], logLevel: 'info', logRetentionDays: 14, supportRetentionHours: 24, publicUrl: '' } }),
+    'telemetry.get': () => ({ enabled: false, endpoint: '' }),
+    'telemetry.preview': () => ({ body: '{}' }),
+  }
+
+  it('keeps stored secrets unless new ones are typed, and adds a webhook', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge({ ...base, 'notifications.get': () => stored, 'notifications.set': (p) => ({ settings: { ...p, email: { ...p.email, passwordSet: true } }, channels: [] }) })
+    wrap(<SettingsPage />)
+    expect(await screen.findByText(/A password is stored/)).toBeInTheDocument()
+    expect(screen.getByText(/A URL to hooks.slack.com is stored/)).toBeInTheDocument()
+    expect(screen.getByTestId('notify-channels')).toHaveTextContent('2 waiting')
+    expect(screen.getByTestId('notify-channels')).toHaveTextContent('answered 503')
+    await user.clear(screen.getByLabelText('SMTP server'))
+    await user.type(screen.getByLabelText('SMTP server'), 'mx.example')
+    await user.click(screen.getByLabelText('The agent restarted after an unclean shutdown'))
+    await user.click(screen.getByRole('button', { name: 'Add webhook' }))
+    await user.type(screen.getByLabelText('Name of webhook 2'), 'Teams')
+    await user.selectOptions(screen.getByLabelText('Format of webhook 2'), 'teams')
+    await user.type(screen.getByLabelText('URL of webhook 2'), 'https://t.example/h')
+    await user.click(screen.getByRole('button', { name: 'Save notifications' }))
+    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'notifications.set')).toBeTruthy())
+    const sent = fb.calls.find((c) => c.method === 'notifications.set')!.params
+    expect(sent.email).toEqual({ enabled: true, host: 'mx.example', port: 587, security: 'starttls', allowSelfSigned: false, username: 'lockstep', from: 'lockstep@example.com', to: ['ops@example.com'] })
+    expect('password' in sent.email).toBe(false)
+    expect(sent.events).toEqual(['parked', 'failing', 'license'])
+    expect(sent.webhooks).toEqual([
+      { id: 'wh-1', name: 'Slack ops', format: 'slack', enabled: true },
+      { name: 'Teams', format: 'teams', enabled: true, url: 'https://t.example/h' },
+    ])
+  })
+
+  it('replaces or removes the password only on purpose', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge({ ...base, 'notifications.get': () => stored, 'notifications.set': () => stored })
+    wrap(<SettingsPage />)
+    await user.type(await screen.findByLabelText('Password'), 's3cret')
+    await user.click(screen.getByRole('button', { name: 'Save notifications' }))
+    await waitFor(() => expect(fb!.calls.filter((c) => c.method === 'notifications.set')).toHaveLength(1))
+    expect(fb.calls.filter((c) => c.method === 'notifications.set')[0].params.email.password).toBe('s3cret')
+    await user.click(screen.getByLabelText('Remove the stored password'))
+    await user.click(screen.getByRole('button', { name: 'Save notifications' }))
+    await waitFor(() => expect(fb!.calls.filter((c) => c.method === 'notifications.set')).toHaveLength(2))
+    expect(fb.calls.filter((c) => c.method === 'notifications.set')[1].params.email.password).toBe('')
+  })
+
+  it('shows the agent’s refusal at the field it names', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge({
+      ...base,
+      'notifications.get': () => stored,
+      'notifications.set': () => {
+        throw { kind: 'invalid', message: 'email.security: none (no encryption) is only allowed to a relay on this machine (localhost); use starttls or tls', field: 'email.security' }
+      },
+    })
+    wrap(<SettingsPage />)
+    await user.selectOptions(await screen.findByLabelText('Security'), 'none')
+    await user.click(screen.getByRole('button', { name: 'Save notifications' }))
+    const security = screen.getByLabelText('Security')
+    await waitFor(() => expect(security).toHaveAttribute('aria-invalid', 'true'))
+    expect(screen.getAllByText(/only allowed to a relay on this machine/).length).toBeGreaterThan(0)
+  })
+
+  it('sends a test message and shows what each channel did', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge({
+      ...base,
+      'notifications.get': () => stored,
+      'notifications.test': () => ({
+        results: [
+          { channel: 'email', name: 'Email to ops@example.com', ok: true },
+          { channel: 'webhook:wh-1', name: 'Slack ops', ok: false, error: 'post to hooks.slack.com: the receiver answered 404 Not Found' },
+        ],
+      }),
+    })
+    wrap(<SettingsPage />)
+    await user.click(await screen.findByRole('button', { name: 'Send a test message' }))
+    const results = await screen.findByTestId('notify-test-results')
+    expect(results).toHaveTextContent('Email to ops@example.com: sent')
+    expect(results).toHaveTextContent('Slack ops: failed: post to hooks.slack.com: the receiver answered 404 Not Found')
+    expect(fb.calls.find((c) => c.method === 'notifications.test')?.params).toEqual({})
   })
 })
 
