@@ -94,7 +94,7 @@ func TestCanarySecretNeverLeaves(t *testing.T) {
 	callRec(t, &responses, c, protocol.SystemsUpdate, apitype.SystemsUpdateParams{ID: sys.System.ID, Name: &name})
 	callRec(t, &responses, c, protocol.SystemsGet, apitype.IDParams{ID: sys.System.ID})
 	callRec(t, &responses, c, protocol.SystemsList, apitype.Empty{})
-	res, err := callRec(t, &responses, c, protocol.SystemsTest, apitype.IDParams{ID: sys.System.ID})
+	res, err := callRec(t, &responses, c, protocol.SystemsTest, apitype.SystemsTestParams{ID: sys.System.ID})
 	if err != nil || res.OK {
 		t.Fatalf("test of an unreachable system: %+v %v", res, err)
 	}
