@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { call } from '../api/bridge'
-import { useLatest } from './latest'
+import { connectionLost, useLatest, useOnReconnect } from './latest'
 
 export type AsyncState<T> = {
   data: T | undefined
@@ -24,6 +24,8 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts
   fnRef.current = fn
   const skip = !!opts.skip
   const first = useRef(true)
+  const dataRef = useRef<T | undefined>(undefined)
+  dataRef.current = data
 
   const run = useCallback(async () => {
     const current = latest.begin()
@@ -35,11 +37,14 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts
         setError(null)
       }
     } catch (e) {
-      if (current()) setError(e)
+      // Out of reach of the agent, what was loaded stays shown; the
+      // shell says it is stale, and it reloads when the agent is back.
+      if (current() && !(connectionLost(e) && dataRef.current !== undefined)) setError(e)
     } finally {
       if (current()) setLoading(false)
     }
   }, [latest])
+  useOnReconnect(() => void run())
 
   useEffect(() => {
     if (skip) {

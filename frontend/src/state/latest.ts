@@ -1,4 +1,26 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
+import { errorKind } from '../api/bridge'
+import { useReconnects } from './session'
+
+// connectionLost says whether a call failed only because the agent is out
+// of reach: what was loaded before stays shown (the shell says it is stale).
+export function connectionLost(e: unknown): boolean {
+  return ['not_connected', 'unavailable', 'timeout', 'canceled'].includes(errorKind(e))
+}
+
+// useOnReconnect calls fn each time the session comes back after the agent
+// was unreachable (not on mount).
+export function useOnReconnect(fn: () => void): void {
+  const n = useReconnects()
+  const fnRef = useRef(fn)
+  fnRef.current = fn
+  const seen = useRef(n)
+  useEffect(() => {
+    if (seen.current === n) return
+    seen.current = n
+    fnRef.current()
+  }, [n])
+}
 
 // Latest hands out tickets for requests: only the newest ticket's answer may
 // be applied. A page that filters or pages asks again whenever the filter
@@ -56,6 +78,8 @@ export function usePaged<T, F>(fetch: (filter: F, cursor: string) => Promise<Pag
   const [loadingMore, setLoadingMore] = useState(false)
   const [error, setError] = useState<unknown>(null)
   const cursorRef = useRef('')
+  const itemsRef = useRef<T[] | undefined>(undefined)
+  itemsRef.current = items
   const skip = !!opts.skip
 
   const load = useCallback(
@@ -71,7 +95,7 @@ export function usePaged<T, F>(fetch: (filter: F, cursor: string) => Promise<Pag
         setCursor(page.cursor)
         setError(null)
       } catch (e) {
-        if (current()) setError(e)
+        if (current() && !(connectionLost(e) && itemsRef.current !== undefined)) setError(e)
       } finally {
         if (current()) {
           setLoading(false)
@@ -99,5 +123,6 @@ export function usePaged<T, F>(fetch: (filter: F, cursor: string) => Promise<Pag
 
   const more = useCallback(() => (cursorRef.current ? load(true) : Promise.resolve()), [load])
   const reload = useCallback(() => load(false), [load])
+  useOnReconnect(() => void reload())
   return { items, cursor, loading, loadingMore, error, more, reload }
 }
