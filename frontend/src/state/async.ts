@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { call } from '../api/bridge'
-import { connectionLost, useLatest, useOnReconnect } from './latest'
+import { connectionLost, unreachable, useLatest, useOfflineRef, useOnReconnect } from './latest'
 
 export type AsyncState<T> = {
   data: T | undefined
@@ -25,10 +25,17 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts
   const skip = !!opts.skip
   const first = useRef(true)
   const dataRef = useRef<T | undefined>(undefined)
+  const offlineRef = useOfflineRef()
   dataRef.current = data
 
   const run = useCallback(async () => {
     const current = latest.begin()
+    if (offlineRef.current) {
+      // No call now: it would wait for the agent. It runs when it is back.
+      if (dataRef.current === undefined) setError(unreachable)
+      setLoading(false)
+      return
+    }
     setLoading(true)
     try {
       const d = await fnRef.current()

@@ -1,11 +1,23 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { errorKind } from '../api/bridge'
-import { useReconnects } from './session'
+import { useOffline, useReconnects } from './session'
 
 // connectionLost says whether a call failed only because the agent is out
 // of reach: what was loaded before stays shown (the shell says it is stale).
 export function connectionLost(e: unknown): boolean {
   return ['not_connected', 'unavailable', 'timeout', 'canceled'].includes(errorKind(e))
+}
+
+// unreachable is what a page that loads while the agent is out of reach
+// shows at once, rather than waiting for a call that waits for the agent.
+export const unreachable = { kind: 'not_connected', message: 'The agent is unreachable; this loads by itself when it is back.' }
+
+// useOfflineRef tracks, for async code, whether the agent is out of reach.
+export function useOfflineRef(): { current: boolean } {
+  const offline = useOffline()
+  const ref = useRef(offline)
+  ref.current = offline
+  return ref
 }
 
 // useOnReconnect calls fn each time the session comes back after the agent
@@ -79,12 +91,18 @@ export function usePaged<T, F>(fetch: (filter: F, cursor: string) => Promise<Pag
   const [error, setError] = useState<unknown>(null)
   const cursorRef = useRef('')
   const itemsRef = useRef<T[] | undefined>(undefined)
+  const offlineRef = useOfflineRef()
   itemsRef.current = items
   const skip = !!opts.skip
 
   const load = useCallback(
     async (more: boolean) => {
       const current = latest.begin()
+      if (offlineRef.current) {
+        if (itemsRef.current === undefined) setError(unreachable)
+        setLoading(false)
+        return
+      }
       if (more) setLoadingMore(true)
       else setLoading(true)
       try {
