@@ -102,6 +102,17 @@ type PairsListParams struct {
 	Limit   int    `json:"limit,omitempty"`
 }
 
+// PairGetParams name one pair of a process.
+type PairGetParams struct {
+	Process string `json:"process"`
+	ID      string `json:"id"`
+}
+
+// PairResult is one pair (the engine's shape, docs/protocol.md).
+type PairResult struct {
+	Pair json.RawMessage `json:"pair"`
+}
+
 // PairsListResult is one page of pairs.
 type PairsListResult struct {
 	Pairs  json.RawMessage `json:"pairs"`

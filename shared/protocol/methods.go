@@ -73,6 +73,7 @@ var (
 	ProcessesResolve    = def[a.ResolveParams, a.Empty]("processes.resolve", Operator)
 
 	PairsList   = def[a.PairsListParams, a.PairsListResult]("pairs.list", Viewer)
+	PairsGet    = def[a.PairGetParams, a.PairResult]("pairs.get", Viewer)
 	RunsList    = def[a.RunsListParams, a.RunsListResult]("runs.list", Viewer)
 	RunsGet     = def[a.IDParams, a.RunResult]("runs.get", Viewer)
 	ErrorsList  = def[a.ErrorsListParams, a.ErrorsListResult]("errors.list", Viewer)

@@ -146,6 +146,10 @@ func (s *Server) registerProcesses() {
 		}
 		return apitype.PairsListResult{Pairs: raw(pairs), Cursor: next}, err
 	})
+	Handle(s, protocol.PairsGet, func(ctx context.Context, c *Call, p apitype.PairGetParams) (apitype.PairResult, error) {
+		pair, err := eng().GetPair(p.Process, p.ID)
+		return apitype.PairResult{Pair: raw(pair)}, err
+	})
 	Handle(s, protocol.RunsList, func(ctx context.Context, c *Call, p apitype.RunsListParams) (apitype.RunsListResult, error) {
 		if p.Process == "" {
 			return apitype.RunsListResult{}, protocol.Invalid("process", "process is required")

@@ -128,7 +128,7 @@ export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, o
       <Field label="Name" required error={shown.$name} help="How this system appears in processes and logs.">
         <input id={controlId('$name')} value={name} onChange={(e) => setName(e.target.value)} data-autofocus />
       </Field>
-      <Field label="URL" required error={shown.$url} help="The base address of the system's web interface or API.">
+      <Field label="URL" required error={shown.$url} help={kind.urlHelp || "The base address of the system's web interface or API."}>
         <input id={controlId('$url')} value={url} onChange={(e) => setUrl(e.target.value)} inputMode="url" placeholder="https://" />
       </Field>
       {kind.fields.map((f) =>

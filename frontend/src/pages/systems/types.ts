@@ -11,7 +11,7 @@ export type KindField = {
   options?: string[]
   default?: unknown
 }
-export type Kind = { kind: string; title: string; fields: KindField[] }
+export type Kind = { kind: string; title: string; urlHelp?: string; fields: KindField[] }
 export type System = {
   id: string
   name: string
