@@ -156,7 +156,7 @@ func TestCallContextCancellationAbandonsTheCall(t *testing.T) {
 	defer cancel()
 	// The agent answers only after release below: a Call that outlived
 	// its ctx would never return.
-	_, err := Call(ctx, c, protocol.SystemsTest, apitype.IDParams{ID: "sys-1"})
+	_, err := Call(ctx, c, protocol.SystemsTest, apitype.SystemsTestParams{ID: "sys-1"})
 	if !errors.Is(err, context.DeadlineExceeded) || KindOf(err) != protocol.KindTimeout {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
@@ -189,7 +189,7 @@ func TestInFlightCallFailsWhenConnectionDrops(t *testing.T) {
 
 	errc := make(chan error, 1)
 	go func() {
-		_, err := Call(testCtx(t), c, protocol.SystemsTest, apitype.IDParams{ID: "sys-1"})
+		_, err := Call(testCtx(t), c, protocol.SystemsTest, apitype.SystemsTestParams{ID: "sys-1"})
 		errc <- err
 	}()
 	<-started

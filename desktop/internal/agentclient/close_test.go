@@ -48,7 +48,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 
 		inflight := make(chan error, 1)
 		go func() {
-			_, err := Call(testCtx(t), c, protocol.SystemsTest, apitype.IDParams{ID: "sys-1"})
+			_, err := Call(testCtx(t), c, protocol.SystemsTest, apitype.SystemsTestParams{ID: "sys-1"})
 			inflight <- err
 		}()
 		select {
