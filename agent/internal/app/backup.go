@@ -126,10 +126,11 @@ type RestoreResult struct {
 }
 
 // Restore makes a data dir from an archive. dataDir must be absent or
-// empty: everything is written to a new directory beside it, checked (the
-// archive authenticated to its last byte, the store opened and its schema
-// accepted), and only then renamed into place; a refused archive leaves
-// nothing behind.
+// empty: everything is written to a new directory beside it (inside it when
+// it exists), checked (the archive authenticated to its last byte, the
+// store opened and its schema accepted), and only then renamed into place;
+// a refused archive leaves nothing behind (but a key file it was told to
+// create with --key-file).
 //
 // Which key the restored store is under: a master-key archive opens only
 // with the key it was made under (from LOCKSTEP_MASTER_KEY, --key-file or
