@@ -140,11 +140,21 @@ func TestBackupAndRestore(t *testing.T) {
 	stop()
 
 	// A passphrase archive restores under a new key, written to the data
-	// dir; the old key opens nothing there.
+	// dir; the old key opens nothing there. The target exists this time
+	// (a mounted volume, say): empty but for what an interrupted restore
+	// left, which is cleared; it ends private.
 	target2 := filepath.Join(work, "restored2")
+	os.MkdirAll(filepath.Join(target2, ".restore-123", "store"), 0o755)
+	os.Chmod(target2, 0o755)
 	out, errOut, code := agent(t, nil, "restore", pArchive, "--data-dir", target2, "--passphrase-file", pass)
 	if code != 0 || !strings.Contains(out, "new, in key file "+filepath.Join(target2, "master.key")) {
 		t.Fatalf("restore a passphrase archive: %d %q %q", code, out, errOut)
+	}
+	if entries, _ := os.ReadDir(target2); len(entries) != 4 { // agent.json, master.key, store, tls
+		t.Fatalf("restored into an existing dir: %v", entries)
+	}
+	if fi, _ := os.Stat(target2); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("restored dir mode %v", fi.Mode())
 	}
 	newKey, err := os.ReadFile(filepath.Join(target2, "master.key"))
 	oldKey, _ := os.ReadFile(keyFile)

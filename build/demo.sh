@@ -11,7 +11,16 @@ cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 }
-trap cleanup EXIT INT TERM
+# Ctrl-C is how the demo is meant to end: stop everything and exit 0, so
+# make does not report it as a failure ("Error 130").
+stopped() {
+	trap - INT TERM
+	echo "demo: stopping" >&2
+	cleanup
+	exit 0
+}
+trap cleanup EXIT
+trap stopped INT TERM
 
 "$agent" demo --data-dir "$dir" --listen "$listen" &
 pids+=($!)
@@ -20,4 +29,6 @@ if [ -n "${DISPLAY:-}" ] && [ -x "$desktop" ]; then
 	"$desktop" &
 	pids+=($!)
 fi
-wait "${pids[0]}"
+status=0
+wait "${pids[0]}" || status=$?
+exit "$status"

@@ -18,6 +18,8 @@
 #   LOCKSTEP_HARNESS_DOWNLOADS   where save dialogs write
 #   LOCKSTEP_SANDBOX_URL         http://127.0.0.1:PORT, a sandbox with projects HELP and ENG
 #   LOCKSTEP_SANDBOX_TOKEN       its API token
+#   LOCKSTEP_AGENT_BIN, _DATA, _PASSWORD_FILE, _PIDFILE
+#                                how to kill the agent and start it again
 #   CHROMIUM                     the browser to launch (when found)
 # Needs frontend/dist (npm --prefix frontend run build).
 set -euo pipefail
@@ -36,8 +38,15 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
 	local p
+	# The journey may have restarted the agent: its pid is in agent.pid.
+	if [ -s "$work/agent.pid" ]; then pids+=("$(cat "$work/agent.pid")"); fi
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	# A restarted agent is not this shell's child: wait (30 s at most) for
+	# it to let go of its data dir before removing it.
+	for p in "${pids[@]}"; do
+		for _ in $(seq 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+	done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -77,6 +86,7 @@ chmod 600 "$work/admin-password"
 "$work/lockstep-agent" demo --data-dir "$work/agent" --listen 127.0.0.1:0 \
 	--admin-password-file "$work/admin-password" >"$work/agent.out" 2>&1 &
 pids+=($!)
+echo "$!" >"$work/agent.pid"
 # The demo's banner names the address the agent is bound to; it is printed
 # once the listener is up.
 started=$(wait_for "${pids[-1]}" "$work/agent.out" '^  agent: *wss://' "the agent") || {
@@ -129,6 +139,12 @@ export LOCKSTEP_ADMIN_PASSWORD=$password
 export LOCKSTEP_HARNESS_DOWNLOADS="$work/downloads"
 export LOCKSTEP_SANDBOX_URL=$sandbox_url
 export LOCKSTEP_SANDBOX_TOKEN=$sandbox_token
+# What the journey needs to kill the agent and start it again on the same
+# address and data (the offline check); it keeps the new pid in the file.
+export LOCKSTEP_AGENT_BIN="$work/lockstep-agent"
+export LOCKSTEP_AGENT_DATA="$work/agent"
+export LOCKSTEP_AGENT_PASSWORD_FILE="$work/admin-password"
+export LOCKSTEP_AGENT_PIDFILE="$work/agent.pid"
 if [ -z "${CHROMIUM:-}" ]; then
 	for c in chromium chromium-browser google-chrome; do
 		if command -v "$c" >/dev/null; then

@@ -164,7 +164,7 @@ func TestLoginLogoutAndErrors(t *testing.T) {
 	if err := f.app.Disconnect(); err != nil {
 		t.Fatal(err)
 	}
-	if st := f.app.Status(); st.State != "disconnected" {
+	if st := f.app.Status(); st.State != "closed" {
 		t.Fatalf("after disconnect: %+v", st)
 	}
 	// No event or status ever carried the password.
@@ -246,7 +246,7 @@ func TestDeletingTheConnectedProfileDisconnects(t *testing.T) {
 	if err := f.app.DeleteProfile("fake"); err != nil {
 		t.Fatal(err)
 	}
-	if st := f.app.Status(); st.State != "disconnected" {
+	if st := f.app.Status(); st.State != "closed" || st.Profile != "" {
 		t.Fatalf("status = %+v", st)
 	}
 	if _, err := f.app.Call("systems.list", nil); kindOf(err) != KindNotConnected {

@@ -125,6 +125,11 @@ func (a *App) Status() ConnStatus {
 	a.mu.Unlock()
 	st := ConnStatus{Profile: p.Name, URL: p.URL, Fingerprint: p.Fingerprint, State: agentclient.StateDisconnected.String()}
 	if c == nil {
+		if dialErr == nil {
+			// Disconnected on purpose (or never connected): nothing is
+			// reconnecting, which "disconnected" would claim.
+			st.State = agentclient.StateClosed.String()
+		}
 		if dialErr != nil {
 			st.Error = FormatError(dialErr).Message
 			var mm *agentclient.FingerprintMismatchError

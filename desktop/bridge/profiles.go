@@ -65,9 +65,22 @@ func (a *App) DeleteProfile(name string) error {
 	connected := a.client != nil && a.prof.Name == name
 	a.mu.Unlock()
 	if connected {
-		a.disconnect(true)
+		a.disconnect(false)
 	}
-	return a.cfg.Profiles.Delete(name)
+	if err := a.cfg.Profiles.Delete(name); err != nil {
+		return err
+	}
+	// A deleted agent's name and state leave the status with it.
+	a.mu.Lock()
+	forget := a.prof.Name == name
+	if forget {
+		a.prof, a.dialErr = Profile{}, nil
+	}
+	a.mu.Unlock()
+	if connected || forget {
+		a.emit(EventConnState, a.Status())
+	}
+	return nil
 }
 
 // ProbeAgent does a TLS handshake only and returns the key fingerprint the

@@ -12,10 +12,12 @@
 //
 // Headless system Chromium through playwright-core; no browser is ever
 // downloaded. Screenshots of every page go to build/artifacts/ui/.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { AxeBuilder } from '@axe-core/playwright'
 import { chromium } from 'playwright-core'
 
 const env = (k, fallback) => {
@@ -34,6 +36,10 @@ const adminPassword = env('LOCKSTEP_ADMIN_PASSWORD')
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium'
 const sandboxURL = env('LOCKSTEP_SANDBOX_URL')
 const sandboxToken = env('LOCKSTEP_SANDBOX_TOKEN')
+const agentBin = env('LOCKSTEP_AGENT_BIN')
+const agentData = env('LOCKSTEP_AGENT_DATA')
+const agentPasswordFile = env('LOCKSTEP_AGENT_PASSWORD_FILE')
+const agentPidFile = env('LOCKSTEP_AGENT_PIDFILE')
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const shots = join(root, 'build/artifacts/ui')
@@ -101,6 +107,10 @@ const go = async (route) => {
   await page.locator('main h1').first().waitFor()
 }
 const button = (name) => page.getByRole('button', { name, exact: true })
+// systemRow is a system's row on the Systems page (its first cell names it).
+const systemRow = (name) => page.locator('main table tbody tr').filter({ has: page.locator('td:first-child strong', { hasText: new RegExp(`^${name}$`) }) })
+// noLoading waits until the page shows no spinner: what it shows is loaded.
+const noLoading = () => page.waitForFunction(() => !document.querySelector('main .loading'), null, { timeout: 60_000 })
 
 // Layout checks for what a screenshot showed wrong once; boxes in CSS pixels.
 const box = async (locator) => {
@@ -261,7 +271,7 @@ try {
       }
       if (name === 'E2E Engineering') await shot('systems-new')
       await form.getByRole('button', { name: 'Create system' }).click()
-      const row = page.getByRole('row').filter({ has: page.getByRole('cell', { name, exact: true }) })
+      const row = systemRow(name)
       await row.waitFor()
       await button(`Test connection to ${name}`).click()
       const result = (await row.getByTestId('test-result').innerText()).trim()
@@ -386,6 +396,117 @@ try {
     await shot('logs')
   }, ['activate the new process'])
 
+  // setToken replaces a system's API token through its form. The form tests
+  // the connection before saving; a wrong token is saved only when asked.
+  async function setToken(name, token, failing) {
+    await go('systems')
+    await systemRow(name).waitFor()
+    await button(`Edit ${name}`).click()
+    const form = page.getByRole('form', { name: /system$/ })
+    await form.getByRole('button', { name: 'Replace API token' }).click()
+    await form.getByLabel(/^API token/).fill(token)
+    await form.getByRole('button', { name: 'Save changes' }).click()
+    if (failing) {
+      const said = page.getByTestId('save-test-failure')
+      await said.waitFor()
+      const text = await said.innerText()
+      if (!text.includes(`${name} refused the credentials`)) throw new Error(`the failed test before saving says: ${text}`)
+      await shot('systems-save-test-failed')
+      await page.getByRole('button', { name: 'Save anyway' }).click()
+    }
+    await form.waitFor({ state: 'detached' })
+  }
+  const refused = 'E2E Engineering refused the credentials'
+  // The health shown where a process or system is named (the page reloads
+  // by itself on the agent's HealthChanged events).
+  const processRow = () => page.locator('main table tbody tr').filter({ hasText: processName })
+
+  await step('a wrong token makes the process and its system fail, in words, on every page', async () => {
+    await setToken('E2E Engineering', 'e2e-wrong-token', true)
+    // The process polls every 5 s: its next run fails as a whole.
+    await go('processes')
+    await processRow().filter({ hasText: 'Failing' }).filter({ hasText: refused }).waitFor({ timeout: 90_000 })
+    await shot('processes-failing')
+
+    await page.getByRole('button', { name: processName, exact: true }).click()
+    const note = page.getByTestId('health-note').filter({ hasText: refused })
+    await note.waitFor()
+    if (!(await note.innerText()).includes('What to do')) throw new Error('the process page does not say what to do')
+    await page.locator('main h1 [data-testid="health"][data-state="failing"]').waitFor()
+    await shot('process-failing')
+
+    await go('dashboard')
+    await page.getByTestId('attention').getByText(`Process ${processName}: failing`).waitFor()
+    await page.getByTestId('attention').filter({ hasText: refused }).waitFor()
+    await shot('dashboard-failing')
+
+    await go('systems')
+    const row = systemRow('E2E Engineering')
+    await row.filter({ hasText: 'Failing' }).filter({ hasText: 'API token: refused' }).waitFor()
+    await shot('systems-failing')
+
+    await go('errors')
+    await page.getByTestId('process-failure').filter({ hasText: processName }).filter({ hasText: refused }).waitFor()
+    if (await page.getByText('Every process runs and every entity is in step').count()) throw new Error('the Errors page says all is well')
+    await shot('errors-failing')
+  }, ['its entity pairs appear'])
+
+  await step('fixing the token makes the process and the system healthy again', async () => {
+    await setToken('E2E Engineering', sandboxToken, false)
+    await go('processes')
+    await processRow().filter({ hasText: 'Healthy' }).waitFor({ timeout: 90_000 })
+    await go('systems')
+    await systemRow('E2E Engineering').filter({ hasText: 'Healthy' }).filter({ hasText: 'API token: set' }).waitFor()
+    await go('errors')
+    await noLoading()
+    if (await page.getByTestId('process-failure').filter({ hasText: processName }).count()) throw new Error('the Errors page still lists the process')
+    await go('dashboard')
+    await noLoading()
+    if (await page.getByText(`Process ${processName}: failing`).count()) throw new Error('the dashboard still lists the process as failing')
+    await shot('dashboard-recovered')
+  }, ['a wrong token makes the process and its system fail, in words, on every page'])
+
+  await step('the audit says the token was replaced, never what it is', async () => {
+    await go('audit')
+    await page.locator('.audit-change li').filter({ hasText: 'token: replaced' }).first().waitFor()
+    if ((await page.content()).includes('e2e-wrong-token')) throw new Error('a token appears in the audit')
+  }, ['a wrong token makes the process and its system fail, in words, on every page'])
+
+  await step('the agent goes away: the app says so, keeps what it showed and disables what cannot work', async () => {
+    await go('processes')
+    await processRow().waitFor()
+    await button('New process').first().waitFor()
+    const pid = Number(readFileSync(agentPidFile, 'utf8').trim())
+    process.kill(pid, 'SIGKILL')
+    await page.getByTestId('offline').waitFor({ timeout: 60_000 })
+    await page.getByTestId('conn-state').filter({ hasText: 'lost' }).waitFor()
+    // The list loaded before stays, marked stale; creating is disabled.
+    await processRow().waitFor()
+    if (await button('New process').first().isEnabled()) throw new Error('New process is enabled while the agent is unreachable')
+    await shot('processes-offline')
+    // A page opened now says the agent is unreachable at once: no spinner.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click()
+    await page.locator('main h1').first().waitFor()
+    await page.getByText('The agent is unreachable; this loads by itself when it is back.').first().waitFor()
+    if (await page.locator('main .loading').count()) throw new Error('the dashboard spins while the agent is unreachable')
+    await shot('dashboard-offline')
+  }, ['its entity pairs appear'])
+
+  await step('the agent comes back: the app recovers by itself', async () => {
+    const out = openSync(join(dirname(agentPidFile), 'agent-restarted.out'), 'a')
+    const child = spawn(agentBin, ['demo', '--data-dir', agentData, '--listen', agentAddr, '--admin-password-file', agentPasswordFile], { stdio: ['ignore', out, out], detached: false })
+    writeFileSync(agentPidFile, String(child.pid))
+    child.unref()
+    // The desktop reconnects and resumes its session with no click.
+    await page.getByTestId('conn-state').filter({ hasText: 'Connected to demo' }).waitFor({ timeout: 120_000 })
+    await page.getByTestId('offline').waitFor({ state: 'detached' })
+    await page.getByTestId('host-info').waitFor({ timeout: 60_000 })
+    await go('processes')
+    await processRow().waitFor()
+    if (!(await button('New process').first().isEnabled())) throw new Error('New process stays disabled after the agent is back')
+    await shot('processes-recovered')
+  }, ['the agent goes away: the app says so, keeps what it showed and disables what cannot work'])
+
   await step('audit, accounts, license, settings', async () => {
     await go('audit')
     await page.locator('main table tbody tr').first().waitFor()
@@ -424,6 +545,64 @@ try {
     await page.getByRole('button', { name: /Change theme/ }).click()
     await page.getByTestId('host-info').waitFor()
     await shot('dashboard-dark')
+  })
+
+  const sidebarRoutes = async () =>
+    (await page.getByRole('navigation', { name: 'Main' }).getByRole('link').evaluateAll((as) => as.map((a) => a.getAttribute('href')))).map((h) => h.replace(/^#\//, ''))
+  const setTheme = async (theme) => {
+    await page.evaluate((t) => localStorage.setItem('lockstep.theme', t), theme)
+    await page.reload()
+    await page.getByTestId('session-user').waitFor()
+  }
+
+  await step('every page at 1024x700 and 1920x1080, none scrolling sideways at 1024 wide', async () => {
+    const routes = await sidebarRoutes()
+    const wide = []
+    for (const [w, h] of [
+      [1024, 700],
+      [1920, 1080],
+    ]) {
+      await page.setViewportSize({ width: w, height: h })
+      for (const route of routes) {
+        await go(route)
+        await noLoading()
+        if (w === 1024) {
+          const over = await page.evaluate(() => {
+            const out = []
+            const doc = document.documentElement
+            if (doc.scrollWidth > doc.clientWidth + 1) out.push(`the window is ${doc.scrollWidth} px wide in ${doc.clientWidth}`)
+            if (doc.scrollHeight > doc.clientHeight + 1) out.push(`the window scrolls: ${doc.scrollHeight} px tall in ${doc.clientHeight}`)
+            for (const el of document.querySelectorAll('main, main .table-wrap')) {
+              if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName.toLowerCase()}.${el.className} is ${el.scrollWidth} px wide in ${el.clientWidth}`)
+            }
+            return out
+          })
+          if (over.length) wide.push(`${route}: ${over.join('; ')}`)
+        }
+        n++
+        await page.screenshot({ path: join(shots, `${String(n).padStart(2, '0')}-${w}x${h}-${route}.png`) })
+      }
+    }
+    await page.setViewportSize({ width: 1360, height: 860 })
+    if (wide.length) throw new Error(`horizontal scroll at 1024x700:\n  ${wide.join('\n  ')}`)
+  })
+
+  await step('no serious or critical accessibility violations on any page, in either theme', async () => {
+    const routes = await sidebarRoutes()
+    const found = []
+    for (const theme of ['light', 'dark']) {
+      await setTheme(theme)
+      for (const route of routes) {
+        await go(route)
+        await noLoading()
+        const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
+        for (const v of r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) {
+          found.push(`${theme} ${route}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.slice(0, 3).map((nd) => nd.target.join(' ')).join(' | ')}`)
+        }
+      }
+    }
+    await setTheme('light')
+    if (found.length) throw new Error(`accessibility violations:\n  ${found.join('\n  ')}`)
   })
 
   await step('every page of the sidebar has a screenshot', async () => {

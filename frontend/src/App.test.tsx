@@ -62,6 +62,18 @@ describe('role gating', () => {
   })
 })
 
+describe('landing after sign-in', () => {
+  it('takes a viewer who signs in on a forbidden page to the dashboard', async () => {
+    fb = fakeBridge({}, {}, { ...loggedInStatus('viewer'), state: 'connected', session: null })
+    window.location.hash = '#/accounts'
+    render(<App />)
+    expect(await screen.findByLabelText(/Password/)).toBeInTheDocument()
+    act(() => fb!.emit('conn:state', loggedInStatus('viewer')))
+    await waitFor(() => expect(window.location.hash).toBe('#/dashboard'))
+    expect(screen.queryByText('Accounts is not available to your role')).not.toBeInTheDocument()
+  })
+})
+
 describe('login', () => {
   it('sends back to login with a message when the session expires', async () => {
     fb = fakeBridge({}, {}, loggedInStatus('admin'))

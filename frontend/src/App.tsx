@@ -18,8 +18,9 @@ import { navItems } from './shell/nav'
 import { navigate, useRoute, type PageId } from './shell/route'
 import { useTheme } from './shell/theme'
 import { can } from './state/roles'
-import { ConnectionProvider, isLive, useConnection, useSession } from './state/session'
-import { Button, EmptyState, NotifyProvider, useNotify } from './ui'
+import { useEffect, useRef, type MouseEvent } from 'react'
+import { ConnectionProvider, isLive, isOffline, useConnection, useSession } from './state/session'
+import { Button, EmptyState, NotifyProvider, formatDate, useNotify } from './ui'
 
 // The agent pages by route. Agents is not here: it works without an agent.
 const agentPages: Partial<Record<PageId, ComponentType>> = {
@@ -50,11 +51,31 @@ export default function App({ loadInfo }: { loadInfo?: InfoLoader }) {
 function Shell({ loadInfo }: { loadInfo?: InfoLoader }) {
   const info = useAppInfo(loadInfo)
   const route = useRoute()
-  const { status, refresh } = useConnection()
+  const { status, refresh, offlineSince } = useConnection()
   const session = useSession()
   const notify = useNotify()
   const [theme, cycleTheme] = useTheme()
   const role = session?.role ?? null
+  const offline = isOffline(status)
+
+  // Signing in lands on the dashboard when the page left open is one this
+  // role may not see (a viewer after an admin, say). Only a sign-in at the
+  // login form does: a page opened by its URL says why it is refused.
+  const before = useRef(status.state)
+  useEffect(() => {
+    const atLogin = before.current === 'connected' || before.current === 'sessionExpired'
+    before.current = status.state
+    if (!session || !atLogin) return
+    const item = navItems.find((n) => n.id === route)
+    if (item?.needs && !can(session.role, item.needs)) navigate('dashboard')
+  }, [session, status.state, route])
+
+  // The skip link moves the focus to the page; with routes in the hash, a
+  // plain #main-content link would navigate away instead.
+  const skip = (e: MouseEvent) => {
+    e.preventDefault()
+    document.getElementById('main-content')?.focus()
+  }
 
   async function logout() {
     try {
@@ -67,7 +88,7 @@ function Shell({ loadInfo }: { loadInfo?: InfoLoader }) {
 
   return (
     <div className="shell">
-      <a className="skip-link" href="#main-content">
+      <a className="skip-link" href="#main-content" onClick={skip}>
         Skip to content
       </a>
       <Sidebar info={info} current={route} role={role} available={(id) => id === 'agents' || id in agentPages} />
@@ -89,8 +110,19 @@ function Shell({ loadInfo }: { loadInfo?: InfoLoader }) {
             </Button>
           )}
         </header>
-        <main className="content" id="main-content" tabIndex={-1}>
-          {route === 'agents' ? <AgentsPage /> : <AgentRoute route={route} />}
+        {offline && route !== 'agents' && (
+          <div className="offline-banner" role="status" data-testid="offline">
+            <strong>The agent {status.profile} is unreachable{offlineSince ? ` since ${formatDate(offlineSince)}` : ''}.</strong> What this page shows was loaded before and may be out of date; actions are disabled until the agent is back. Lockstep reconnects by itself.
+          </div>
+        )}
+        <main className={offline ? 'content stale' : 'content'} id="main-content" tabIndex={-1}>
+          {route === 'agents' ? (
+            <AgentsPage />
+          ) : (
+            <fieldset className="page-fieldset" disabled={offline}>
+              <AgentRoute route={route} />
+            </fieldset>
+          )}
         </main>
       </div>
     </div>

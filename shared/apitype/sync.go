@@ -102,6 +102,17 @@ type PairsListParams struct {
 	Limit   int    `json:"limit,omitempty"`
 }
 
+// PairGetParams name one pair of a process.
+type PairGetParams struct {
+	Process string `json:"process"`
+	ID      string `json:"id"`
+}
+
+// PairResult is one pair (the engine's shape, docs/protocol.md).
+type PairResult struct {
+	Pair json.RawMessage `json:"pair"`
+}
+
 // PairsListResult is one page of pairs.
 type PairsListResult struct {
 	Pairs  json.RawMessage `json:"pairs"`
@@ -141,17 +152,6 @@ type ErrorsRetryResult struct {
 	Retried int `json:"retried"`
 }
 
-// PairRefParams name one pair of a process.
-type PairRefParams struct {
-	Process string `json:"process"`
-	Pair    string `json:"pair"`
-}
-
-// PairResult is one pair with its pending work and state in words.
-type PairResult struct {
-	Pair json.RawMessage `json:"pair"`
-}
-
 // PairValuesResult is both sides' current values of a pair's fields, read
 // live for the administrator who asked; never stored.
 type PairValuesResult struct {
@@ -162,7 +162,7 @@ type PairValuesResult struct {
 // the side ("a" or "b") whose value wins.
 type PairsResolveParams struct {
 	Process string            `json:"process"`
-	Pair    string            `json:"pair"`
+	ID      string            `json:"id"`
 	Fields  map[string]string `json:"fields"`
 }
 
@@ -195,7 +195,7 @@ type PairsRelinkResult struct {
 // was deleted.
 type PairsApplyDeletionParams struct {
 	Process string `json:"process"`
-	Pair    string `json:"pair"`
+	ID      string `json:"id"`
 	Action  string `json:"action"` // ignore, mirror, mark
 }
 

@@ -28,9 +28,10 @@ type KindField struct {
 
 // Kind is a system kind the connector registry offers.
 type Kind struct {
-	Kind   string      `json:"kind"`
-	Title  string      `json:"title"`
-	Fields []KindField `json:"fields"`
+	Kind    string      `json:"kind"`
+	Title   string      `json:"title"`
+	URLHelp string      `json:"urlHelp,omitempty"`
+	Fields  []KindField `json:"fields"`
 }
 
 // KindsResult lists the kinds.

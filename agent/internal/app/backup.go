@@ -126,10 +126,11 @@ type RestoreResult struct {
 }
 
 // Restore makes a data dir from an archive. dataDir must be absent or
-// empty: everything is written to a new directory beside it, checked (the
-// archive authenticated to its last byte, the store opened and its schema
-// accepted), and only then renamed into place; a refused archive leaves
-// nothing behind.
+// empty: everything is written to a new directory beside it (inside it when
+// it exists), checked (the archive authenticated to its last byte, the
+// store opened and its schema accepted), and only then renamed into place;
+// a refused archive leaves nothing behind (but a key file it was told to
+// create with --key-file).
 //
 // Which key the restored store is under: a master-key archive opens only
 // with the key it was made under (from LOCKSTEP_MASTER_KEY, --key-file or
@@ -144,7 +145,8 @@ func Restore(ctx context.Context, o Options, archivePath string, passphrase []by
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("restore: %w", err)
 	}
-	if err := checkEmpty(layout.Dir); err != nil {
+	exists, err := checkEmpty(layout.Dir)
+	if err != nil {
 		return RestoreResult{}, err
 	}
 	f, err := os.Open(archivePath)
@@ -160,12 +162,17 @@ func Restore(ctx context.Context, o Options, archivePath string, passphrase []by
 		return RestoreResult{}, fmt.Errorf("restore: %w", err)
 	}
 
-	// Everything is made in a private directory beside the target, on the
-	// same file system, so the final rename is atomic.
-	if err := os.MkdirAll(filepath.Dir(layout.Dir), 0o755); err != nil {
+	// Everything is made in a private directory on the target's file
+	// system, so the final renames are atomic: beside a new target, or
+	// inside an existing empty one (it may be a mount point, a container's
+	// volume, which cannot be replaced by a rename).
+	parent := filepath.Dir(layout.Dir)
+	if exists {
+		parent = layout.Dir
+	} else if err := os.MkdirAll(parent, 0o755); err != nil {
 		return RestoreResult{}, fmt.Errorf("restore: %w", err)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(layout.Dir), "."+filepath.Base(layout.Dir)+".restore-*")
+	tmp, err := os.MkdirTemp(parent, stagingPrefix(layout.Dir, exists)+"*")
 	if err != nil {
 		return RestoreResult{}, fmt.Errorf("restore: %w", err)
 	}
@@ -244,7 +251,7 @@ func Restore(ctx context.Context, o Options, archivePath string, passphrase []by
 	if ierr != nil || id != a.Manifest.InstanceID {
 		return RestoreResult{}, fmt.Errorf("restore: the restored store does not match its manifest (instance %q, manifest %q): %v", id, a.Manifest.InstanceID, ierr)
 	}
-	if err := moveIntoPlace(tmp, layout.Dir); err != nil {
+	if err := moveIntoPlace(tmp, layout.Dir, exists); err != nil {
 		return RestoreResult{}, err
 	}
 	if strings.HasPrefix(res.KeySource, "key file "+tmp) {
@@ -253,19 +260,37 @@ func Restore(ctx context.Context, o Options, archivePath string, passphrase []by
 	return res, nil
 }
 
-// checkEmpty refuses a data dir that holds anything.
-func checkEmpty(dir string) error {
+// stagingPrefix names the directory a restore is made in: beside a new
+// target, or inside an existing one.
+func stagingPrefix(dir string, inside bool) string {
+	if inside {
+		return ".restore-"
+	}
+	return "." + filepath.Base(dir) + ".restore-"
+}
+
+// checkEmpty refuses a data dir that holds anything but what an
+// interrupted restore left inside it (removed here), and says whether the
+// directory exists.
+func checkEmpty(dir string) (exists bool, err error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("restore: %w", err)
+		return false, fmt.Errorf("restore: %w", err)
 	}
-	if len(entries) > 0 {
-		return fmt.Errorf("restore: %s is not empty: restore into a new or empty directory (nothing was written)", dir)
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), stagingPrefix(dir, true)) {
+			return true, fmt.Errorf("restore: %s is not empty: restore into a new or empty directory (nothing was written)", dir)
+		}
 	}
-	return nil
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return true, fmt.Errorf("restore: remove what an interrupted restore left: %w", err)
+		}
+	}
+	return true, nil
 }
 
 // writeDataFiles writes the archive's files, which must be those an archive
@@ -321,16 +346,32 @@ func rewrapDataKeys(o store.Options, oldKey []byte, target keyring.Key) error {
 	return next.Settle()
 }
 
-// moveIntoPlace renames the staged data dir to dir, which is absent or an
-// empty directory.
-func moveIntoPlace(staged, dir string) error {
-	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("restore: %s: %w (is it still empty?)", dir, err)
+// moveIntoPlace renames the staged data dir to dir: the whole directory
+// when dir is new, or its entries into dir when dir is an existing empty
+// directory (then made private, as init makes a data dir).
+func moveIntoPlace(staged, dir string, exists bool) error {
+	if !exists {
+		if err := os.Rename(staged, dir); err != nil {
+			return fmt.Errorf("restore: move the restored data dir into place: %w", err)
+		}
+		return syncParent(dir)
 	}
-	if err := os.Rename(staged, dir); err != nil {
-		return fmt.Errorf("restore: move the restored data dir into place: %w", err)
+	entries, err := os.ReadDir(staged)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
 	}
-	return syncParent(dir)
+	for _, e := range entries {
+		if err := os.Rename(filepath.Join(staged, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("restore: move %s into place: %w", e.Name(), err)
+		}
+	}
+	if err := os.Remove(staged); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("restore: restrict %s: %w", dir, err)
+	}
+	return syncParent(staged)
 }
 
 // syncParent makes a rename in dir's parent durable (Windows has no

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -141,6 +142,9 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	}
 	fmt.Fprintf(out, "  Helpdesk:    %s (token %s)\n  Engineering: %s (token %s)\n  data dir:    %s\nStop with Ctrl-C.\n\n",
 		helpURL, state.HelpdeskToken, engURL, state.EngineeringToken, layout.Dir)
+	if !hasDisplay() {
+		fmt.Fprint(out, headlessHelp(bound))
+	}
 
 	// The process is created once the engine runs, so activation starts it.
 	if err := a.demoProcess(ctx, helpID, engID); err != nil {
@@ -327,4 +331,30 @@ func generate(ctx context.Context, help, eng *sandbox.Store, every time.Duration
 				strings.NewReader(strings.Repeat("2026-11-27 12:00:00 ERROR something happened\n", 1+r.IntN(50))))
 		}
 	}
+}
+
+// hasDisplay says whether a desktop app could open a window here.
+func hasDisplay() bool {
+	return runtime.GOOS == "windows" || runtime.GOOS == "darwin" || os.Getenv("DISPLAY") != "" || os.Getenv("WAYLAND_DISPLAY") != ""
+}
+
+// headlessHelp tells a newcomer on a server without a display how to look
+// at the demo from the desktop app on a workstation.
+func headlessHelp(bound net.Addr) string {
+	port := "7443"
+	loopback := true
+	if tcp, ok := bound.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+		loopback = tcp.IP.IsLoopback()
+	}
+	if !loopback {
+		return fmt.Sprintf("No display here, so no desktop app was started. On your workstation, open the\n"+
+			"desktop app, add the agent https://THIS-HOST:%s, compare the fingerprint above and sign in.\n\n", port)
+	}
+	return fmt.Sprintf("No display here, so no desktop app was started. The demo listens on this machine only.\n"+
+		"To look at it from the desktop app on your workstation, either:\n"+
+		"  - tunnel over SSH:  ssh -N -L %[1]s:127.0.0.1:%[1]s USER@THIS-HOST\n"+
+		"    then add the agent 127.0.0.1:%[1]s in the desktop app, compare the fingerprint above and sign in;\n"+
+		"  - or listen on the network: make demo DEMO_LISTEN=0.0.0.0:%[1]s (on a trusted network),\n"+
+		"    then add the agent https://THIS-HOST:%[1]s.\n\n", port)
 }

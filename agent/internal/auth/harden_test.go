@@ -245,3 +245,20 @@ func TestGateKeepsASpareSlotForCleanAddresses(t *testing.T) {
 		t.Fatalf("slots not returned: free %d spare %d clean %d addrs %d", g.free, g.spare, g.clean, len(g.addrs))
 	}
 }
+
+// TestAuditNamesAreDefanged: a username an attacker typed reaches the audit
+// trail without control or bidirectional characters, bounded.
+func TestAuditNamesAreDefanged(t *testing.T) {
+	for in, want := range map[string]string{
+		"admin":                        "admin",
+		"evil\x1b[2J\a":                "evil?[2J?",
+		"abc\u202Edcba":                "abc?dcba",
+		"a\xffb":                       "a?b",
+		strings.Repeat("x", 70):        strings.Repeat("x", 64) + "...",
+		"line\nbreak\u2028separator\t": "line?break?separator?",
+	} {
+		if got := auditName(in); got != want {
+			t.Errorf("auditName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
+	"github.com/lockstep-sync/lockstep/shared/input"
 )
 
 // Reasons a login failed, as the audit diff names them. Only the audit log
@@ -283,10 +284,18 @@ func (s *Service) auditLockout(name, remote string, until time.Time, revoked int
 // since an unknown one comes straight from the network.
 func auditName(u string) string {
 	const limit = MaxUsernameChars
-	if len(u) <= limit {
-		return strings.ToValidUTF8(u, "?")
+	more := ""
+	if len(u) > limit {
+		u, more = u[:limit], "..."
 	}
-	return strings.ToValidUTF8(u[:limit], "?") + "..."
+	// What an attacker typed must not rewrite the terminal or the page that
+	// shows the audit trail: control and bidirectional characters become "?".
+	return strings.Map(func(r rune) rune {
+		if input.Refused(r) != "" {
+			return '?'
+		}
+		return r
+	}, strings.ToValidUTF8(u, "?")) + more
 }
 
 // phantom is the lock state of a username that has no account, kept in

@@ -30,6 +30,9 @@ type Spec struct {
 	Kind   string
 	Title  string
 	Fields []apitype.KindField
+	// URLHelp says where a new administrator finds the system's address
+	// (shown under the form's URL field); empty uses a generic line.
+	URLHelp string
 	// Test checks that a system of this kind is reachable with its
 	// credentials; nil uses a generic HTTPS reachability probe.
 	Test func(ctx context.Context, c Config) (message string, err error)
@@ -86,5 +89,5 @@ func Kinds() []Spec {
 
 // Schema returns the wire view of a spec.
 func (s Spec) Schema() apitype.Kind {
-	return apitype.Kind{Kind: s.Kind, Title: s.Title, Fields: append([]apitype.KindField(nil), s.Fields...)}
+	return apitype.Kind{Kind: s.Kind, Title: s.Title, URLHelp: s.URLHelp, Fields: append([]apitype.KindField(nil), s.Fields...)}
 }

@@ -72,7 +72,7 @@ func newConn(srv *Server, ws *websocket.Conn, remote string) *conn {
 	}
 }
 
-// armLoginTimer gives the connection LoginTimeout to log in; c.mu is held.
+// armLoginTimerLocked gives the connection LoginTimeout to log in; c.mu is held.
 func (c *conn) armLoginTimerLocked() {
 	if c.loginTimer != nil {
 		c.loginTimer.Stop()

@@ -18,38 +18,38 @@ func (s *Server) registerPairs() {
 		}
 		return nil
 	}
-	pairRef := func(p apitype.PairRefParams) error {
+	pairRef := func(p apitype.PairGetParams) error {
 		if err := need("process", p.Process); err != nil {
 			return err
 		}
-		return need("pair", p.Pair)
+		return need("id", p.ID)
 	}
-	Handle(s, protocol.PairsGet, func(ctx context.Context, c *Call, p apitype.PairRefParams) (apitype.PairResult, error) {
+	Handle(s, protocol.PairsGet, func(ctx context.Context, c *Call, p apitype.PairGetParams) (apitype.PairResult, error) {
 		if err := pairRef(p); err != nil {
 			return apitype.PairResult{}, err
 		}
-		v, err := eng().PairDetail(p.Process, p.Pair)
+		v, err := eng().PairDetail(p.Process, p.ID)
 		return apitype.PairResult{Pair: raw(v)}, err
 	})
-	Handle(s, protocol.PairsValues, func(ctx context.Context, c *Call, p apitype.PairRefParams) (apitype.PairValuesResult, error) {
+	Handle(s, protocol.PairsValues, func(ctx context.Context, c *Call, p apitype.PairGetParams) (apitype.PairValuesResult, error) {
 		if err := pairRef(p); err != nil {
 			return apitype.PairValuesResult{}, err
 		}
-		vals, err := eng().PairValues(ctx, p.Process, p.Pair)
+		vals, err := eng().PairValues(ctx, p.Process, p.ID)
 		if vals == nil {
 			vals = []syncer.FieldValues{}
 		}
 		return apitype.PairValuesResult{Fields: raw(vals)}, err
 	})
 	Handle(s, protocol.PairsResolve, func(ctx context.Context, c *Call, p apitype.PairsResolveParams) (apitype.Empty, error) {
-		if err := pairRef(apitype.PairRefParams{Process: p.Process, Pair: p.Pair}); err != nil {
+		if err := pairRef(apitype.PairGetParams{Process: p.Process, ID: p.ID}); err != nil {
 			return apitype.Empty{}, err
 		}
 		choice := map[string]syncer.Side{}
 		for f, side := range p.Fields {
 			choice[f] = syncer.Side(side)
 		}
-		return apitype.Empty{}, eng().ResolveFields(c.Actor(), p.Process, p.Pair, choice)
+		return apitype.Empty{}, eng().ResolveFields(c.Actor(), p.Process, p.ID, choice)
 	})
 	Handle(s, protocol.PairsUnpair, func(ctx context.Context, c *Call, p apitype.PairsUnpairParams) (apitype.CountResult, error) {
 		if err := need("process", p.Process); err != nil {
@@ -71,17 +71,17 @@ func (s *Server) registerPairs() {
 		}
 		return apitype.PairsRelinkResult{Pair: raw(v), Excluded: excluded}, err
 	})
-	Handle(s, protocol.PairsRecreate, func(ctx context.Context, c *Call, p apitype.PairRefParams) (apitype.Empty, error) {
+	Handle(s, protocol.PairsRecreate, func(ctx context.Context, c *Call, p apitype.PairGetParams) (apitype.Empty, error) {
 		if err := pairRef(p); err != nil {
 			return apitype.Empty{}, err
 		}
-		return apitype.Empty{}, eng().Recreate(c.Actor(), p.Process, p.Pair)
+		return apitype.Empty{}, eng().Recreate(c.Actor(), p.Process, p.ID)
 	})
 	Handle(s, protocol.PairsApplyDeletion, func(ctx context.Context, c *Call, p apitype.PairsApplyDeletionParams) (apitype.Empty, error) {
-		if err := pairRef(apitype.PairRefParams{Process: p.Process, Pair: p.Pair}); err != nil {
+		if err := pairRef(apitype.PairGetParams{Process: p.Process, ID: p.ID}); err != nil {
 			return apitype.Empty{}, err
 		}
-		return apitype.Empty{}, eng().ApplyDeletion(ctx, c.Actor(), p.Process, p.Pair, p.Action)
+		return apitype.Empty{}, eng().ApplyDeletion(ctx, c.Actor(), p.Process, p.ID, p.Action)
 	})
 	Handle(s, protocol.PairsAdopt, func(ctx context.Context, c *Call, p apitype.PairsAdoptParams) (apitype.PairsAdoptResult, error) {
 		if err := need("process", p.Process); err != nil {

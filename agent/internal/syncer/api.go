@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
@@ -304,23 +305,22 @@ func pageLimit(limit, def int) int {
 	return min(limit, MaxListLimit)
 }
 
-// Pairs lists a process's pairs, optionally filtered by key or title, each
-// with its pending work and its state in words.
+// Pairs lists pairs (of one process, or all), optionally filtered by key or
+// title, in a stable order: last synced first, then by process and id. The
+// cursor is the position of the last pair returned, so paging never skips
+// or repeats a pair while others sync (a pair synced meanwhile moves ahead
+// of the cursor and is seen on a reload). Each pair comes with its pending
+// work and its state in words.
 func (e *Engine) Pairs(proc, query, cursor string, limit int) ([]PairView, string, error) {
 	limit = pageLimit(limit, DefaultPairsLimit)
 	q := strings.ToLower(query)
-	var out []PairView
-	next := ""
 	prefix := "pair/"
 	if proc != "" {
 		prefix = prefixPairs(proc)
 	}
+	var all []Pair
 	err := e.d.Store.View(func(tx *store.Tx) error {
-		start := ""
-		if cursor != "" {
-			start = cursor + "\x00"
-		}
-		return tx.Scan(prefix, start, func(k string, raw []byte) error {
+		return tx.Scan(prefix, "", func(_ string, raw []byte) error {
 			var p Pair
 			if json.Unmarshal(raw, &p) != nil {
 				return nil
@@ -328,18 +328,77 @@ func (e *Engine) Pairs(proc, query, cursor string, limit int) ([]PairView, strin
 			if q != "" && !strings.Contains(strings.ToLower(p.A.Key+" "+p.A.Title+" "+p.B.Key+" "+p.B.Title), q) {
 				return nil
 			}
-			if len(out) == limit {
-				next = k
-				return store.ErrStop
-			}
-			out = append(out, e.view(tx, p))
+			all = append(all, p)
 			return nil
 		})
 	})
-	if next != "" && len(out) > 0 {
-		next = keyPair(out[len(out)-1].Process, out[len(out)-1].ID)
+	if err != nil {
+		return nil, "", err
 	}
+	sort.Slice(all, func(i, j int) bool { return pairBefore(&all[i], &all[j]) })
+	start := 0
+	if cursor != "" {
+		at, ok := parsePairCursor(cursor)
+		if !ok {
+			return nil, "", &ValidationError{Errors: []FieldError{{Field: "cursor", Message: "is not a cursor this list returned"}}}
+		}
+		start = sort.Search(len(all), func(i int) bool { return pairBefore(&at, &all[i]) })
+	}
+	page := all[start:min(start+limit, len(all))]
+	next := ""
+	if start+limit < len(all) && len(page) > 0 {
+		next = pairCursor(&page[len(page)-1])
+	}
+	out := make([]PairView, 0, len(page))
+	err = e.d.Store.View(func(tx *store.Tx) error {
+		for _, p := range page {
+			out = append(out, e.view(tx, p))
+		}
+		return nil
+	})
 	return out, next, err
+}
+
+// pairBefore is the list order: last synced first, then process and id.
+func pairBefore(a, b *Pair) bool {
+	if !a.LastSyncedAt.Equal(b.LastSyncedAt) {
+		return a.LastSyncedAt.After(b.LastSyncedAt)
+	}
+	if a.Process != b.Process {
+		return a.Process < b.Process
+	}
+	return a.ID < b.ID
+}
+
+func pairCursor(p *Pair) string {
+	return p.LastSyncedAt.UTC().Format(time.RFC3339Nano) + "|" + p.Process + "|" + p.ID
+}
+
+func parsePairCursor(c string) (Pair, bool) {
+	parts := strings.SplitN(c, "|", 3)
+	if len(parts) != 3 {
+		return Pair{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, parts[0])
+	if err != nil {
+		return Pair{}, false
+	}
+	return Pair{LastSyncedAt: t, Process: parts[1], ID: parts[2]}, true
+}
+
+// GetPair returns one pair of a process.
+func (e *Engine) GetPair(proc, id string) (Pair, error) {
+	var p Pair
+	if proc == "" || id == "" || strings.ContainsAny(proc+id, "/\x00") {
+		return Pair{}, fmt.Errorf("pair %s: %w", id, ErrNotFound)
+	}
+	if err := e.d.Store.Get(keyPair(proc, id), &p); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Pair{}, fmt.Errorf("pair %s: %w", id, ErrNotFound)
+		}
+		return Pair{}, err
+	}
+	return p, nil
 }
 
 // PairCounts counts pairs per process (support packages, dashboard).

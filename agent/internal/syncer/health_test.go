@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -207,5 +208,57 @@ func TestPlanNamesEntities(t *testing.T) {
 	}
 	if len(plan) < 2 {
 		t.Fatalf("plan: %+v", plan)
+	}
+}
+
+// Pairs list last synced first, in a stable order a cursor pages through
+// without skipping or repeating; pairs.get reads one.
+func TestPairsOrderAndGet(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	for i := 0; i < 5; i++ {
+		w.a.userCreate("incident", connector.Fields{"title": fmt.Sprintf("item %d", i), "status": "new"})
+		w.run()
+	}
+	all, _, err := w.eng.Pairs("p1", "", "", 100)
+	if err != nil || len(all) != 5 {
+		t.Fatalf("pairs: %d %v", len(all), err)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].LastSyncedAt.After(all[i-1].LastSyncedAt) {
+			t.Fatalf("pair %d synced after pair %d yet listed later", i, i-1)
+		}
+	}
+	var paged []string
+	cursor := ""
+	for {
+		page, next, err := w.eng.Pairs("p1", "", cursor, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range page {
+			paged = append(paged, p.ID)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(paged) != 5 {
+		t.Fatalf("paging read %d pairs, want 5: %v", len(paged), paged)
+	}
+	for i, p := range all {
+		if paged[i] != p.ID {
+			t.Fatalf("paged order %v differs from the list %v", paged, all)
+		}
+	}
+	if _, _, err := w.eng.Pairs("p1", "", "bogus", 2); err == nil {
+		t.Fatal("a bogus cursor was taken")
+	}
+	got, err := w.eng.GetPair("p1", all[0].ID)
+	if err != nil || got.ID != all[0].ID || got.A.Key == "" {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	if _, err := w.eng.GetPair("p1", "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("get of a missing pair: %v", err)
 	}
 }

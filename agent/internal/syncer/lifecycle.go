@@ -81,15 +81,12 @@ func statusOf(v PairView) string {
 
 // PairDetail returns one pair with its pending work.
 func (e *Engine) PairDetail(proc, id string) (PairView, error) {
+	p, err := e.GetPair(proc, id)
+	if err != nil {
+		return PairView{}, err
+	}
 	var v PairView
-	err := e.d.Store.View(func(tx *store.Tx) error {
-		var p Pair
-		if err := tx.Get(keyPair(proc, id), &p); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("pair %s of process %s: %w", id, proc, ErrNotFound)
-			}
-			return err
-		}
+	err = e.d.Store.View(func(tx *store.Tx) error {
 		v = e.view(tx, p)
 		return nil
 	})

@@ -169,7 +169,7 @@ func TestBridgeOverHTTPWithEvents(t *testing.T) {
 	// The stream carried the state changes, Wails-style: {name, data: [payload]}.
 	seen := map[string]bool{}
 	deadline := time.After(time.Minute) // bounds a broken test only
-	for !(seen["connected"] && seen["loggedIn"] && seen["disconnected"]) {
+	for !(seen["connected"] && seen["loggedIn"] && seen["closed"]) {
 		select {
 		case d, ok := <-events:
 			if !ok {

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { call } from '../api/bridge'
-import { useLatest } from './latest'
+import { connectionLost, unreachable, useLatest, useOfflineRef, useOnReconnect } from './latest'
 
 export type AsyncState<T> = {
   data: T | undefined
@@ -24,9 +24,18 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts
   fnRef.current = fn
   const skip = !!opts.skip
   const first = useRef(true)
+  const dataRef = useRef<T | undefined>(undefined)
+  const offlineRef = useOfflineRef()
+  dataRef.current = data
 
   const run = useCallback(async () => {
     const current = latest.begin()
+    if (offlineRef.current) {
+      // No call now: it would wait for the agent. It runs when it is back.
+      if (dataRef.current === undefined) setError(unreachable)
+      setLoading(false)
+      return
+    }
     setLoading(true)
     try {
       const d = await fnRef.current()
@@ -35,11 +44,14 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts
         setError(null)
       }
     } catch (e) {
-      if (current()) setError(e)
+      // Out of reach of the agent, what was loaded stays shown; the
+      // shell says it is stale, and it reloads when the agent is back.
+      if (current() && !(connectionLost(e) && dataRef.current !== undefined)) setError(e)
     } finally {
       if (current()) setLoading(false)
     }
   }, [latest])
+  useOnReconnect(() => void run())
 
   useEffect(() => {
     if (skip) {

@@ -118,7 +118,9 @@ describe('pages that filter, answered out of order', () => {
     const user = userEvent.setup()
     renderAs(fb, <PairsPage />)
     await waitFor(() => expect(queue).toHaveLength(1))
-    await user.selectOptions(await screen.findByLabelText('Sync process'), 'Support ↔ Product')
+    // The picker's options come with processes.list: wait for them.
+    await screen.findByRole('option', { name: 'Support ↔ Product' })
+    await user.selectOptions(screen.getByLabelText('Sync process'), 'Support ↔ Product')
     await waitFor(() => expect(queue).toHaveLength(2))
     expect(queue[1].params).toMatchObject({ process: 'p2' })
     await answer(queue[1], { pairs: [pair('p2', 'SUP-1')], cursor: '' })
@@ -134,7 +136,9 @@ describe('pages that filter, answered out of order', () => {
     const user = userEvent.setup()
     renderAs(fb, <ErrorsPage />)
     await waitFor(() => expect(queue).toHaveLength(1))
-    await user.selectOptions(await screen.findByLabelText('Sync process'), 'Support ↔ Product')
+    // The picker's options come with processes.list: wait for them.
+    await screen.findByRole('option', { name: 'Support ↔ Product' })
+    await user.selectOptions(screen.getByLabelText('Sync process'), 'Support ↔ Product')
     await waitFor(() => expect(queue.length).toBeGreaterThanOrEqual(2))
     const filtered = queue.find((q) => q.params.process === 'p2')!
     await answer(filtered, { errors: [parked('p2', 'SUP-9')] })
@@ -150,7 +154,9 @@ describe('pages that filter, answered out of order', () => {
     const user = userEvent.setup()
     renderAs(fb, <RunsPage />)
     await waitFor(() => expect(queue).toHaveLength(1))
-    await user.selectOptions(await screen.findByLabelText('Sync process'), 'Support ↔ Product')
+    // The picker's options come with processes.list: wait for them.
+    await screen.findByRole('option', { name: 'Support ↔ Product' })
+    await user.selectOptions(screen.getByLabelText('Sync process'), 'Support ↔ Product')
     await waitFor(() => expect(queue).toHaveLength(2))
     await answer(queue[1], { runs: [run('p2', 'webhook')] })
     await answer(queue[0], { runs: [run('p1', 'schedule')] })

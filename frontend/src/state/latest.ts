@@ -1,4 +1,38 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
+import { errorKind } from '../api/bridge'
+import { useOffline, useReconnects } from './session'
+
+// connectionLost says whether a call failed only because the agent is out
+// of reach: what was loaded before stays shown (the shell says it is stale).
+export function connectionLost(e: unknown): boolean {
+  return ['not_connected', 'unavailable', 'timeout', 'canceled'].includes(errorKind(e))
+}
+
+// unreachable is what a page that loads while the agent is out of reach
+// shows at once, rather than waiting for a call that waits for the agent.
+export const unreachable = { kind: 'not_connected', message: 'The agent is unreachable; this loads by itself when it is back.' }
+
+// useOfflineRef tracks, for async code, whether the agent is out of reach.
+export function useOfflineRef(): { current: boolean } {
+  const offline = useOffline()
+  const ref = useRef(offline)
+  ref.current = offline
+  return ref
+}
+
+// useOnReconnect calls fn each time the session comes back after the agent
+// was unreachable (not on mount).
+export function useOnReconnect(fn: () => void): void {
+  const n = useReconnects()
+  const fnRef = useRef(fn)
+  fnRef.current = fn
+  const seen = useRef(n)
+  useEffect(() => {
+    if (seen.current === n) return
+    seen.current = n
+    fnRef.current()
+  }, [n])
+}
 
 // Latest hands out tickets for requests: only the newest ticket's answer may
 // be applied. A page that filters or pages asks again whenever the filter
@@ -56,11 +90,19 @@ export function usePaged<T, F>(fetch: (filter: F, cursor: string) => Promise<Pag
   const [loadingMore, setLoadingMore] = useState(false)
   const [error, setError] = useState<unknown>(null)
   const cursorRef = useRef('')
+  const itemsRef = useRef<T[] | undefined>(undefined)
+  const offlineRef = useOfflineRef()
+  itemsRef.current = items
   const skip = !!opts.skip
 
   const load = useCallback(
     async (more: boolean) => {
       const current = latest.begin()
+      if (offlineRef.current) {
+        if (itemsRef.current === undefined) setError(unreachable)
+        setLoading(false)
+        return
+      }
       if (more) setLoadingMore(true)
       else setLoading(true)
       try {
@@ -71,7 +113,7 @@ export function usePaged<T, F>(fetch: (filter: F, cursor: string) => Promise<Pag
         setCursor(page.cursor)
         setError(null)
       } catch (e) {
-        if (current()) setError(e)
+        if (current() && !(connectionLost(e) && itemsRef.current !== undefined)) setError(e)
       } finally {
         if (current()) {
           setLoading(false)
@@ -99,5 +141,6 @@ export function usePaged<T, F>(fetch: (filter: F, cursor: string) => Promise<Pag
 
   const more = useCallback(() => (cursorRef.current ? load(true) : Promise.resolve()), [load])
   const reload = useCallback(() => load(false), [load])
+  useOnReconnect(() => void reload())
   return { items, cursor, loading, loadingMore, error, more, reload }
 }

@@ -55,6 +55,7 @@ export const methodAccess: Record<string, number> = {
   'processes.import': A,
   'processes.resolve': O,
   'pairs.list': V,
+  'pairs.get': V,
   'runs.list': V,
   'runs.get': V,
   'errors.list': V,

@@ -6,19 +6,36 @@ const idle: ConnStatus = { profile: '', url: '', fingerprint: '', state: 'closed
 
 export type Connection = {
   status: ConnStatus
+  // reconnects counts the times the session came back after the agent was
+  // unreachable: pages reload what they show when it changes.
+  reconnects: number
+  // offlineSince is when a signed-in session lost its agent ('' while online).
+  offlineSince: string
   // refresh asks the bridge for the status again (after Connect, Login...).
   refresh: () => Promise<ConnStatus>
   // apply takes a status a bridge call returned, without waiting for conn:state.
   apply: (s: ConnStatus) => void
 }
 
-const ConnectionContext = createContext<Connection>({ status: idle, refresh: async () => idle, apply: () => {} })
+const ConnectionContext = createContext<Connection>({ status: idle, reconnects: 0, offlineSince: '', refresh: async () => idle, apply: () => {} })
 
 // ConnectionProvider keeps the connection and session state as the bridge
 // reports it: once at start, then on every conn:state event.
 export function ConnectionProvider({ children, initial }: { children: ReactNode; initial?: ConnStatus }) {
   const [status, setStatus] = useState<ConnStatus>(initial ?? idle)
+  const [reconnects, setReconnects] = useState(0)
+  const [offlineSince, setOfflineSince] = useState('')
   const apply = useCallback((s: ConnStatus) => setStatus(normalise(s)), [])
+  // A signed-in session whose agent went away, and its return.
+  const offline = isOffline(status)
+  useEffect(() => {
+    if (offline) setOfflineSince((t) => t || new Date().toISOString())
+    else
+      setOfflineSince((t) => {
+        if (t && status.state === 'loggedIn') setReconnects((n) => n + 1)
+        return ''
+      })
+  }, [offline, status.state])
   const refresh = useCallback(async () => {
     try {
       const s = normalise(await bridge().Status())
@@ -33,7 +50,7 @@ export function ConnectionProvider({ children, initial }: { children: ReactNode;
     void refresh()
     return off
   }, [apply, refresh])
-  const value = useMemo(() => ({ status, refresh, apply }), [status, refresh, apply])
+  const value = useMemo(() => ({ status, reconnects, offlineSince, refresh, apply }), [status, reconnects, offlineSince, refresh, apply])
   return <ConnectionContext.Provider value={value}>{children}</ConnectionContext.Provider>
 }
 
@@ -58,6 +75,24 @@ export function sessionOf(s: ConnStatus): Session | null {
     default:
       return null
   }
+}
+
+// isOffline says whether a signed-in session has lost its agent: the
+// agent client is reconnecting and will resume the session by itself.
+export function isOffline(s: ConnStatus): boolean {
+  return sessionOf(s) !== null && s.state !== 'loggedIn'
+}
+
+// useOffline says whether the agent is unreachable while signed in: what
+// pages show is what was last loaded, and nothing that needs the agent works.
+export function useOffline(): boolean {
+  return isOffline(useConnection().status)
+}
+
+// useReconnects changes each time the session comes back after the agent
+// was unreachable.
+export function useReconnects(): number {
+  return useConnection().reconnects
 }
 
 // useSession is the logged-in account, or null.

@@ -22,7 +22,8 @@ export type TableProps<T> = {
 export function Table<T>({ columns, rows, rowKey, caption, empty, onRowClick, selected, className }: TableProps<T>) {
   if (rows.length === 0 && empty) return <>{empty}</>
   return (
-    <div className={['table-wrap', className].filter(Boolean).join(' ')}>
+    // Focusable, so a table wider than the page can be scrolled from the keyboard.
+    <div className={['table-wrap', className].filter(Boolean).join(' ')} tabIndex={0} role="region" aria-label={typeof caption === 'string' ? caption : tableLabel(caption)}>
       <table className="table">
         {caption && <caption>{caption}</caption>}
         <thead>
@@ -56,4 +57,13 @@ export function Table<T>({ columns, rows, rowKey, caption, empty, onRowClick, se
       </table>
     </div>
   )
+}
+
+// tableLabel names a table's scroll region after its caption's text.
+function tableLabel(caption: ReactNode): string {
+  if (caption && typeof caption === 'object' && 'props' in caption) {
+    const text = (caption as { props: { children?: unknown } }).props.children
+    if (typeof text === 'string') return text
+  }
+  return 'Table'
 }

@@ -18,15 +18,21 @@ export function count(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`
 }
 
+// formatDate shows a moment the same way everywhere, in local time:
+// 2027-01-05 05:46:23. Dates alone (a license's expiry) use the same order.
 export function formatDate(s: string | null | undefined): string {
   if (!s) return '—'
   const d = new Date(s)
   if (Number.isNaN(d.getTime()) || d.getFullYear() < 1971) return '—'
-  return d.toLocaleString()
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
 }
 
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—'
+  // Sub-second runs are common: "0s" would say nothing.
+  if (seconds >= 0 && seconds < 1) return `${Math.round(seconds * 1000)} ms`
+  if (seconds < 10 && !Number.isInteger(seconds)) return `${seconds.toFixed(1)}s`
   const s = Math.max(0, Math.floor(seconds))
   const d = Math.floor(s / 86400)
   const h = Math.floor((s % 86400) / 3600)

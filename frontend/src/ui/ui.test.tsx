@@ -124,6 +124,8 @@ describe('format', () => {
   ])('formatBytes(%d) = %s', (n, want) => expect(formatBytes(n)).toBe(want))
 
   it.each([
+    [0.2345, '235 ms'],
+    [2.5, '2.5s'],
     [59, '59s'],
     [61, '1m 1s'],
     [3 * 3600 + 120, '3h 2m'],

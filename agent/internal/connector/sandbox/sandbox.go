@@ -33,11 +33,12 @@ var opener = connector.OpenerOf(Open)
 
 func init() {
 	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
-		Kind:  Kind,
-		Title: "Sandbox (built-in)",
+		Kind:    Kind,
+		Title:   "Sandbox (built-in)",
+		URLHelp: "The address the sandbox serves on: `lockstep-agent sandbox serve --listen ADDR` prints it (Sandbox serving http://...), and `lockstep-agent demo` prints its two sandboxes' addresses at start.",
 		Fields: append([]apitype.KindField{
-			{Name: "project", Label: "Project", Type: apitype.FieldString, Help: "Project key, e.g. HELP"},
-			{Name: "token", Label: "API token", Type: apitype.FieldSecret, Secret: true, Required: true, Help: "The sandbox server's access token."},
+			{Name: "project", Label: "Project", Type: apitype.FieldString, Help: "The key of a project in the sandbox, e.g. HELP or ENG; processes may name another."},
+			{Name: "token", Label: "API token", Type: apitype.FieldSecret, Secret: true, Required: true, Help: "The token the sandbox was started with (`lockstep-agent sandbox serve --token`); `lockstep-agent demo` prints its sandboxes' tokens at start."},
 		}, connector.ConnectionFields()...),
 		Test: connector.ValidateTest(opener),
 		Open: opener,

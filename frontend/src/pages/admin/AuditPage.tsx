@@ -2,7 +2,32 @@ import { useState, type FormEvent } from 'react'
 import { call, errorMessage } from '../../api/bridge'
 import { Alert, Badge, Button, Field, Loading, Page, Table, EmptyState, formatDate } from '../../ui'
 import { changeLines } from './change'
-import { usePaged } from '../../state'
+import { useAsync, usePaged } from '../../state'
+import { listProcesses, listSystems } from '../sync/api'
+
+type Names = Map<string, string>
+
+// targetText reads a record's target ("system:<id> (<name>)") as the kind
+// and the name, the id only as a secondary detail.
+function Target({ target, names }: { target: string; names: Names }) {
+  const m = /^([a-z]+):(\S+)(?: \((.*)\))?$/.exec(target)
+  if (!m) return <>{target}</>
+  const [, kind, id, named] = m
+  const name = named || names.get(id)
+  if (!name) return <>{target}</>
+  return (
+    <span>
+      {kind} <strong>{name}</strong> <span className="muted small mono">{id}</span>
+    </span>
+  )
+}
+
+// withNames puts names in place of the ids of systems and processes in a
+// changed value ({project: HELP, system: Helpdesk}).
+function withNames(text: string | undefined, names: Names): string | undefined {
+  if (!text || names.size === 0) return text
+  return text.replace(/\b[0-9a-f]{16}\b/g, (id) => names.get(id) ?? id)
+}
 
 type AuditRecord = { seq: number; time: string; actor: string; action: string; target: string; result: string; remote?: string; diff?: unknown }
 type Verify = { ok: boolean; records: number; brokenAt?: number; problem?: string }
@@ -36,6 +61,11 @@ export function AuditPage() {
   const records = paged.items ?? null
   const { cursor } = paged
   const error = paged.error ? errorMessage(paged.error) : verifyError
+  const names = useAsync(async () => {
+    const [ss, ps] = await Promise.all([listSystems().catch(() => []), listProcesses().catch(() => [])])
+    return new Map<string, string>([...ss.map((s): [string, string] => [s.id, s.name]), ...ps.map((p): [string, string] => [p.process.id, p.process.name])])
+  }, [])
+  const nameMap = names.data ?? new Map<string, string>()
 
   async function runVerify() {
     setBusy('verify')
@@ -118,9 +148,9 @@ export function AuditPage() {
             { key: 'time', header: 'Time', render: (r) => formatDate(r.time) },
             { key: 'actor', header: 'Actor' },
             { key: 'action', header: 'Action', render: (r) => <span className="mono">{r.action}</span> },
-            { key: 'target', header: 'Target' },
+            { key: 'target', header: 'Target', render: (r) => <Target target={r.target} names={nameMap} /> },
             { key: 'result', header: 'Result', render: (r) => <Badge tone={r.result === 'ok' || r.result === 'success' ? 'good' : 'bad'}>{r.result}</Badge> },
-            { key: 'diff', header: 'Change', className: 'audit-change-cell', render: (r) => <Change diff={r.diff} /> },
+            { key: 'diff', header: 'Change', className: 'audit-change-cell', render: (r) => <Change diff={r.diff} names={nameMap} /> },
           ]}
         />
       )}
@@ -136,8 +166,8 @@ export function AuditPage() {
 }
 
 // Change lists a record's changed fields, one a line: field: old → new.
-function Change({ diff }: { diff: unknown }) {
-  const lines = changeLines(diff)
+function Change({ diff, names }: { diff: unknown; names: Names }) {
+  const lines = changeLines(diff).map((l) => ({ ...l, before: withNames(l.before, names), after: withNames(l.after, names) }))
   if (lines.length === 0) return null
   return (
     <ul className="audit-change">

@@ -6,6 +6,7 @@ import { navigate } from '../../shell/route'
 import { useAsync } from '../../state/async'
 import { useConnection } from '../../state/session'
 import { Alert, Badge, Button, ConfirmDialog, Dialog, Field, Loading, Page, formatFingerprint, useNotify } from '../../ui'
+import { probeWords } from './probeWords'
 import { FingerprintCheck } from './FingerprintCheck'
 
 type Adding = { step: 'form' } | { step: 'verify'; name: string; probe: ProbeResult }
@@ -223,17 +224,17 @@ function AddAgentForm({ names, onProbed, onCancel }: { names: string[]; onProbed
   const [name, setName] = useState('')
   const [url, setUrl] = useState('')
   const [busy, setBusy] = useState(false)
-  const [error, setError] = useState('')
+  const [error, setError] = useState<ReturnType<typeof probeWords> | null>(null)
   const nameTaken = names.includes(name.trim())
 
   async function submit(e: FormEvent) {
     e.preventDefault()
     setBusy(true)
-    setError('')
+    setError(null)
     try {
       onProbed(name.trim(), await bridge().ProbeAgent(url.trim()))
     } catch (err) {
-      setError(errorMessage(err))
+      setError(probeWords(err))
     } finally {
       setBusy(false)
     }
@@ -249,10 +250,12 @@ function AddAgentForm({ names, onProbed, onCancel }: { names: string[]; onProbed
       </Field>
       {error && (
         <Alert kind="error" title="Could not reach the agent">
-          {error}
-          <p>
-            Check the address and port, and that the agent is running (<code>systemctl status lockstep-agent</code>).
-          </p>
+          <p data-testid="probe-problem">{error.problem}</p>
+          <p>{error.tryThis}</p>
+          <details className="health-detail">
+            <summary>Details</summary>
+            <code>{error.detail}</code>
+          </details>
         </Alert>
       )}
       <div className="form-actions">

@@ -13,6 +13,8 @@ export function FingerprintCheck({ url, fingerprint, busy, confirmLabel = 'Pin f
   onCancel: () => void
 }) {
   const [compared, setCompared] = useState(false)
+  const [pasted, setPasted] = useState('')
+  const verdict = compareFingerprint(pasted, fingerprint)
   return (
     <div className="form" data-testid="fingerprint-check">
       <p>
@@ -28,6 +30,18 @@ export function FingerprintCheck({ url, fingerprint, busy, confirmLabel = 'Pin f
         <li>Compare its output with the fingerprint above, all 64 characters.</li>
         <li>Pin it only if they are identical. If they differ, do not connect: someone may be intercepting the connection.</li>
       </ol>
+      <Field
+        label="Or paste what lockstep-agent fingerprint printed, to compare"
+        help="64 hex digits, with or without spaces or colons."
+        error={verdict === 'differs' ? 'It differs from the fingerprint the agent presented: do not connect.' : verdict === 'malformed' ? 'That is not a fingerprint: it needs 64 hex digits.' : null}
+      >
+        <input value={pasted} onChange={(e) => setPasted(e.target.value)} spellCheck={false} autoComplete="off" className="mono" />
+      </Field>
+      {verdict === 'same' && (
+        <p className="good-text" role="status" data-testid="fingerprint-same">
+          Identical: all 64 digits match.
+        </p>
+      )}
       <Field label="I compared it with the output of lockstep-agent fingerprint and it is identical" inline>
         <input type="checkbox" checked={compared} onChange={(e) => setCompared(e.target.checked)} />
       </Field>
@@ -39,4 +53,14 @@ export function FingerprintCheck({ url, fingerprint, busy, confirmLabel = 'Pin f
       </div>
     </div>
   )
+}
+
+// compareFingerprint reads a pasted fingerprint in either form (the CLI's 64
+// hex digits, or the UI's groups of four; colons allowed) and says whether
+// it is the one presented.
+export function compareFingerprint(pasted: string, presented: string): '' | 'same' | 'differs' | 'malformed' {
+  const clean = pasted.replace(/[\s:]/g, '').toLowerCase()
+  if (!clean) return ''
+  if (!/^[0-9a-f]{64}$/.test(clean)) return 'malformed'
+  return clean === presented.replace(/[\s:]/g, '').toLowerCase() ? 'same' : 'differs'
 }

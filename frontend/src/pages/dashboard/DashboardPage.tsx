@@ -1,7 +1,7 @@
 import { call, errorMessage } from '../../api/bridge'
 import { useAgentEvents } from '../../state/events'
 import { useAsync, useCall } from '../../state/async'
-import { Alert, Badge, Loading, Page, count, formatBytes, formatDate, formatDuration, formatLicenseState, licenseTone } from '../../ui'
+import { Alert, Badge, HealthNote, Loading, Page, count, formatBytes, formatDate, formatDuration, formatLicenseState, healthWord, licenseTone, type Health } from '../../ui'
 import { BarChart } from './BarChart'
 import { bucketRuns, changesOf, errorsOf, type Run } from './chart'
 
@@ -26,7 +26,8 @@ type HostInfo = {
   errors?: string[]
 }
 type LicenseInfo = { state: string; expiresAt?: string; usersSeen: number; maxUsers?: number; overLimit: boolean; customer?: string }
-type ProcessSummary = { process: { id: string; name: string; active?: boolean }; pairs: number; errors: number; lastRun?: Run | null }
+type ProcessSummary = { process: { id: string; name: string; active?: boolean }; pairs: number; errors: number; lastRun?: Run | null; health?: Health }
+type SystemHealth = { id: string; name: string; health?: Health }
 
 // DashboardPage is the agent at a glance: what runs where, the license, and
 // how syncing has gone lately.
@@ -39,10 +40,12 @@ export function DashboardPage() {
     const list = processes ?? []
     // runs.list is per process; a dashboard over a few processes can afford one call each.
     const runs = (await Promise.all(list.map((p) => call<{ runs: Run[] | null }>('runs.list', { process: p.process.id, limit: 200 }).then((r) => r.runs ?? [], () => [])))).flat()
-    return { processes: list, runs }
+    // The systems' health is a bonus here: the card works without it.
+    const systems = await call<{ systems: SystemHealth[] | null }>('systems.list').then((r) => r.systems, () => [])
+    return { processes: list, runs, systems: systems ?? [] }
   }, [])
 
-  useAgentEvents(['RunFinished', 'ConfigChanged', 'LicenseChanged'], (e) => {
+  useAgentEvents(['RunFinished', 'ConfigChanged', 'LicenseChanged', 'HealthChanged'], (e) => {
     if (e.type === 'LicenseChanged') void license.reload()
     else void health.reload()
   }, () => void health.reload())
@@ -54,6 +57,12 @@ export function DashboardPage() {
   const parked = procs.reduce((a, p) => a + (p.errors ?? 0), 0)
   const { step, buckets } = bucketRuns(runs, Date.now())
   const last = [...runs].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt)).slice(0, 5)
+  const troubled = [
+    ...procs.filter((p) => p.health && (p.health.state === 'failing' || p.health.state === 'degraded')).map((p) => ({ key: `p:${p.process.id}`, what: `Process ${p.process.name}`, health: p.health! })),
+    ...(health.data?.systems ?? []).filter((s) => s.health?.state === 'failing').map((s) => ({ key: `s:${s.id}`, what: `System ${s.name}`, health: s.health! })),
+  ].sort((a, b) => (a.health.state === b.health.state ? 0 : a.health.state === 'failing' ? -1 : 1))
+  const failing = troubled.filter((t) => t.health.state === 'failing').length
+  const degraded = troubled.length - failing
 
   return (
     <Page title="Dashboard" subtitle={host.data ? `${host.data.hostname} · ${agent.data?.version ?? ''}` : undefined}>
@@ -66,6 +75,16 @@ export function DashboardPage() {
             <Loading />
           ) : (
             <dl className="kv">
+              <dt>Health</dt>
+              <dd data-testid="health-summary">
+                {troubled.length === 0 ? (
+                  <Badge tone="good">All healthy</Badge>
+                ) : (
+                  <>
+                    {failing > 0 && <Badge tone="bad">{count(failing, 'failing')}</Badge>} {degraded > 0 && <Badge tone="warn">{count(degraded, 'degraded')}</Badge>}
+                  </>
+                )}
+              </dd>
               <dt>Processes</dt>
               <dd data-testid="processes-count">
                 {procs.length} ({active} active)
@@ -160,9 +179,25 @@ export function DashboardPage() {
           )}
         </section>
       </div>
+      {troubled.length > 0 && (
+        <section className="card" aria-labelledby="attention">
+          <h2 id="attention">Needs attention</h2>
+          <ul className="plain-list" data-testid="attention">
+            {troubled.map((t) => (
+              <li key={t.key}>
+                <HealthNote health={t.health} title={`${t.what}: ${healthWord(t.health).toLowerCase()}`} />
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       <section className="card" aria-labelledby="activity">
         <h2 id="activity">Activity</h2>
-        {runs.length === 0 ? (
+        {health.error && !health.data ? (
+          <p className="muted">The runs could not be loaded: {errorMessage(health.error)}</p>
+        ) : !health.data ? (
+          <Loading />
+        ) : runs.length === 0 ? (
           <p className="muted">No sync runs yet. Create a process under Processes and activate it; its runs appear here.</p>
         ) : (
           <div className="cards">

@@ -1,6 +1,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { bridge, errorMessage, events } from '../../api/bridge'
 import { useSession } from '../../state/session'
+import { useAsync } from '../../state/async'
+import { listProcesses, listSystems } from '../sync/api'
 import { Alert, Button, Field, Page, useNotify } from '../../ui'
 import { VirtualList } from './VirtualList'
 import { LogStore, emptyFilter, levels, type LogFilter, type LogLine } from './store'
@@ -26,6 +28,15 @@ export function LogsPage({ capacity = 100_000 }: { capacity?: number }) {
   const [pendingCount, setPendingCount] = useState(0)
   const [dropped, setDropped] = useState(0)
   const [subError, setSubError] = useState('')
+  const [open, setOpen] = useState<LogLine | null>(null)
+  // Processes and systems by name: log lines carry their ids.
+  const names = useAsync(async () => {
+    const [ps, ss] = await Promise.all([listProcesses().catch(() => []), listSystems().catch(() => [])])
+    return { process: new Map(ps.map((p) => [p.process.id, p.process.name])), system: new Map(ss.map((s) => [s.id, s.name])) }
+  }, [])
+  const nameOf = (kind: 'process' | 'system', id: string) => names.data?.[kind].get(id) ?? id
+  const known = (kind: 'process' | 'system') =>
+    [...new Set([...(kind === 'process' ? store.processes : store.systems), ...(names.data?.[kind].keys() ?? [])])].sort((x, y) => nameOf(kind, x).localeCompare(nameOf(kind, y)))
 
   const take = useCallback(
     (b: Batch) => {
@@ -154,16 +165,20 @@ export function LogsPage({ capacity = 100_000 }: { capacity?: number }) {
           <Field label="Process">
             <select value={filter.process} onChange={(e) => changeFilter({ process: e.target.value })}>
               <option value="">All processes</option>
-              {[...store.processes].sort().map((p) => (
-                <option key={p}>{p}</option>
+              {known('process').map((p) => (
+                <option key={p} value={p}>
+                  {nameOf('process', p)}
+                </option>
               ))}
             </select>
           </Field>
           <Field label="System">
             <select value={filter.system} onChange={(e) => changeFilter({ system: e.target.value })}>
               <option value="">All systems</option>
-              {[...store.systems].sort().map((s) => (
-                <option key={s}>{s}</option>
+              {known('system').map((s) => (
+                <option key={s} value={s}>
+                  {nameOf('system', s)}
+                </option>
               ))}
             </select>
           </Field>
@@ -189,29 +204,84 @@ export function LogsPage({ capacity = 100_000 }: { capacity?: number }) {
           renderRow={(i, style) => {
             const l = store.at(i)
             if (!l) return null
-            return <LogRow key={i} line={l} top={style.top} />
+            return <LogRow key={i} line={l} top={style.top} nameOf={nameOf} selected={open === l} onOpen={() => setOpen(open === l ? null : l)} />
           }}
         />
+        {open && <LogDetail line={open} nameOf={nameOf} onClose={() => setOpen(null)} />}
       </div>
     </Page>
   )
 }
 
-function LogRow({ line, top }: { line: LogLine; top: number }) {
+type NameOf = (kind: 'process' | 'system', id: string) => string
+
+// fieldText shows a field's value, a process or system by its name.
+function fieldText(k: string, v: unknown, nameOf: NameOf): string {
+  if ((k === 'process' || k === 'system') && typeof v === 'string') return nameOf(k, v)
+  return typeof v === 'string' ? v : JSON.stringify(v)
+}
+
+function LogRow({ line, top, nameOf, selected, onOpen }: { line: LogLine; top: number; nameOf: NameOf; selected: boolean; onOpen: () => void }) {
   const fields = line.fields ? Object.entries(line.fields) : []
   const level = line.level.toLowerCase()
   return (
-    <div className="log-row" style={{ top }} data-testid="log-row">
+    <div
+      className={selected ? 'log-row selected' : 'log-row'}
+      style={{ top }}
+      data-testid="log-row"
+      role="button"
+      tabIndex={0}
+      aria-pressed={selected}
+      title="Show the whole line"
+      onClick={onOpen}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault()
+          onOpen()
+        }
+      }}
+    >
       <span className="log-time">{timeOf(line.time)}</span>
       <span className={`log-level log-level-${level}`}>{level}</span>
       {line.component && <span className="log-component">{line.component}</span>}
       <span className="log-msg">{line.message}</span>
       {fields.length > 0 && (
         <span className="log-fields">
-          {fields.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')}
+          {fields.map(([k, v]) => `${k}=${fieldText(k, v, nameOf)}`).join(' ')}
         </span>
       )}
     </div>
+  )
+}
+
+// LogDetail shows one whole line: every field, nothing cut at the edge.
+function LogDetail({ line, nameOf, onClose }: { line: LogLine; nameOf: NameOf; onClose: () => void }) {
+  const fields = line.fields ? Object.entries(line.fields) : []
+  return (
+    <section className="log-detail card" aria-label="Log line" data-testid="log-detail">
+      <div className="row spread">
+        <strong>
+          {line.level.toUpperCase()} · {line.component} · {timeOf(line.time)}
+        </strong>
+        <Button className="btn-small" onClick={onClose}>
+          Close
+        </Button>
+      </div>
+      <p className="log-detail-msg">{line.message}</p>
+      {fields.length > 0 && (
+        <dl className="kv">
+          {fields.map(([k, v]) => (
+            <div key={k} className="kv-row">
+              <dt>{k}</dt>
+              <dd>
+                {fieldText(k, v, nameOf)}
+                {(k === 'process' || k === 'system') && typeof v === 'string' && nameOf(k, v) !== v && <span className="muted small"> ({v})</span>}
+              </dd>
+            </div>
+          ))}
+        </dl>
+      )}
+    </section>
   )
 }
 

@@ -3,22 +3,37 @@
 import { useCallback, useState } from 'react'
 import { errorMessage } from '../../api/bridge'
 import { useAgentEvents, useAsync, useCan } from '../../state'
-import { Alert, Button, EmptyState, Loading, Page, Table, formatDate, useNotify } from '../../ui'
-import { listErrors, listProcesses, retryErrors } from './api'
+import { Alert, Button, EmptyState, HealthNote, Loading, Page, Table, formatDate, useNotify } from '../../ui'
+import { listErrors, listProcesses, listSystems, retryErrors } from './api'
+import { sideNamer } from './format'
 import { ProcessPicker, processName } from './ProcessPicker'
-import type { ParkedError } from './types'
+import type { ParkedError, ProcessSummary, System } from './types'
+
+// sideOf names the side of a parked entity by its system and project
+// ("Helpdesk HELP"), never as a bare A or B.
+function sideOf(processes: ProcessSummary[] | undefined, systems: System[], e: ParkedError): string {
+  const s = processes?.find((x) => x.process.id === e.process)
+  return s ? sideNamer(s.process, systems)(e.side) : e.side.toUpperCase()
+}
 import './sync.css'
 
 export function ErrorsPage() {
   const processes = useAsync(listProcesses, [])
   const [process, setProcess] = useState('')
   const errors = useAsync(() => listErrors(process || undefined), [process])
+  const systems = useAsync(listSystems, [])
+  const systemsList = systems.data ?? []
   const canRetry = useCan('errors.retry')
   const notify = useNotify()
   const [busy, setBusy] = useState('')
   const [failure, setFailure] = useState('')
   const reload = errors.reload
-  useAgentEvents(['PairFailed', 'RunFinished'], useCallback(() => void reload(), [reload]), reload)
+  const reloadProcesses = processes.reload
+  const reloadAll = useCallback(() => {
+    void reload()
+    void reloadProcesses()
+  }, [reload, reloadProcesses])
+  useAgentEvents(['PairFailed', 'RunFinished', 'HealthChanged'], reloadAll, reloadAll)
 
   const retry = async (key: string, fn: () => Promise<number>) => {
     setBusy(key)
@@ -47,6 +62,9 @@ export function ErrorsPage() {
 
   const list = errors.data ?? []
   const names = processes.data
+  // Whole runs that fail (a system unreachable, credentials refused, a
+  // project gone) are errors too, listed before the parked entities.
+  const failing = (names ?? []).filter((s) => s.health?.state === 'failing' && (!process || s.process.id === process))
   return (
     <Page
       title="Errors"
@@ -63,6 +81,27 @@ export function ErrorsPage() {
       }
     >
       {failure && <Alert kind="error">{failure}</Alert>}
+      {failing.length > 0 && (
+        <section className="process-failures" aria-labelledby="process-failures">
+          <h2 id="process-failures" className="section-title">
+            Processes that cannot sync
+          </h2>
+          <ul className="plain-list">
+            {failing.map((s) => (
+              <li key={s.process.id} data-testid="process-failure">
+                <HealthNote
+                  health={s.health}
+                  title={
+                    <>
+                      {s.process.name}: failing{s.health?.systemName ? ` because of ${s.health.systemName}` : ''}
+                    </>
+                  }
+                />
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       {errors.error ? (
         <Alert kind="error" title="The errors could not be loaded" actions={<Button onClick={() => void reload()}>Try again</Button>}>
           {errorMessage(errors.error)}
@@ -75,7 +114,13 @@ export function ErrorsPage() {
           rowKey={(e) => `${e.process}/${e.side}/${e.entity}`}
           className="sync-table"
           caption={<span className="sr-only">Parked errors</span>}
-          empty={<EmptyState title="No errors">Every entity is in step. Entities that fail permanently are parked here for you to retry.</EmptyState>}
+          empty={
+            failing.length > 0 ? (
+              <p className="muted">No entity is parked: the processes above stop before they reach any.</p>
+            ) : (
+              <EmptyState title="No errors">Every process runs and every entity is in step. Entities that fail permanently are parked here for you to retry.</EmptyState>
+            )
+          }
           columns={[
             ...(process ? [] : [{ key: 'process', header: 'Process', render: (e: ParkedError) => processName(names, e.process) }]),
             {
@@ -83,8 +128,8 @@ export function ErrorsPage() {
               header: 'Entity',
               render: (e: ParkedError) => (
                 <span>
-                  <span className="muted small">{e.side.toUpperCase()} </span>
                   <strong>{e.key || e.entity}</strong> {e.title}
+                  <div className="muted small">in {sideOf(names, systemsList, e)}</div>
                 </span>
               ),
             },

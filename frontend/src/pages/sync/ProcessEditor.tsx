@@ -7,6 +7,7 @@ import { Alert, Button, count } from '../../ui'
 import { saveProcess, issuesOf, issueMap, type Issue } from './api'
 import { CheckCell, IssuesContext, SectionIssue, SelectCell, TextCell, fieldId, removeAt, replaceAt } from './controls'
 import { SchemaContext, useSchemas, type SideSchema } from './schema'
+import { enumGaps, type EnumGap } from './enumcheck'
 import { TypePairEditor, cleanFilters } from './TypePairEditor'
 import { UserMapEditor } from './UserMapEditor'
 import type { Conflict, End, Process, Side, System } from './types'
@@ -71,9 +72,19 @@ export function ProcessEditor({
     summary.current?.focus()
   }, [issues])
 
-  const save = async (e: FormEvent) => {
-    e.preventDefault()
+  // Enum values the mapping cannot carry: warned about once per save.
+  const [gapsShown, setGapsShown] = useState<EnumGap[] | null>(null)
+  const save = async (e: FormEvent | null, anyway = false) => {
+    e?.preventDefault()
     if (readOnly) return
+    if (!anyway) {
+      const found = enumGaps(p, schemas.a, schemas.b)
+      if (found.length) {
+        setGapsShown(found)
+        return
+      }
+    }
+    setGapsShown(null)
     setBusy(true)
     setError('')
     setIssues([])
@@ -237,6 +248,28 @@ export function ProcessEditor({
                   )}
               {dirty && <span className="muted small">Unsaved changes</span>}
             </div>
+          )}
+          {gapsShown && (
+            <Alert
+              kind="warning"
+              title="Some values have no counterpart: the first run that meets one fails"
+              actions={
+                <>
+                  <Button onClick={() => void save(null, true)}>Save anyway</Button>
+                  <Button variant="ghost" onClick={() => setGapsShown(null)}>
+                    Add the value maps
+                  </Button>
+                </>
+              }
+            >
+              <ul data-testid="enum-gaps">
+                {gapsShown.map((g, i) => (
+                  <li key={i}>
+                    {g.typeA} ↔ {g.typeB}, {g.field}: {g.values.join(', ')} ({g.from === 'a' ? 'from A' : 'from B'}) map to nothing. Add them to the value map, or set a default.
+                  </li>
+                ))}
+              </ul>
+            </Alert>
           )}
         </form>
       </SchemaContext.Provider>

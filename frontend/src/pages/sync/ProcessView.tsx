@@ -3,8 +3,8 @@
 import { useCallback, useState } from 'react'
 import { bridge, errorMessage } from '../../api/bridge'
 import { useAgentEvents, useAsync, useCan } from '../../state'
-import { Alert, Badge, Button, ConfirmDialog, Loading, Page, useNotify } from '../../ui'
-import { deleteProcess, exportProcesses, getProcess, runNow, setActive } from './api'
+import { Alert, Badge, Button, ConfirmDialog, HealthBadge, HealthNote, Loading, Page, useNotify } from '../../ui'
+import { deleteProcess, exportProcesses, getProcess, listProcesses, runNow, setActive } from './api'
 import { BulkSyncForm, PlanPanel, SyncEntityForm } from './operations'
 import { ProcessEditor } from './ProcessEditor'
 import { sideNamer, slug } from './format'
@@ -12,6 +12,17 @@ import type { Process, System } from './types'
 
 export function ProcessView({ id, systems, onBack }: { id: string; systems: System[]; onBack: () => void }) {
   const proc = useAsync(() => getProcess(id), [id])
+  // The process's health comes with the list's summaries.
+  const summary = useAsync(async () => (await listProcesses()).find((s) => s.process.id === id), [id])
+  const reloadSummary = summary.reload
+  useAgentEvents(
+    ['HealthChanged', 'RunFinished'],
+    useCallback((e) => {
+      if (e.type === 'RunFinished' || (e.data?.kind === 'process' && e.data?.id === id)) void reloadSummary()
+    }, [id, reloadSummary]),
+    reloadSummary,
+  )
+  const health = summary.data?.health
   const canEdit = useCan('processes.update')
   const canActivate = useCan('processes.activate')
   const canRun = useCan('processes.run')
@@ -110,13 +121,14 @@ export function ProcessView({ id, systems, onBack }: { id: string; systems: Syst
     <Page
       title={
         <>
-          {p.name} {p.active ? <Badge tone="good">Active</Badge> : <Badge>Inactive</Badge>}
+          {p.name} {p.active ? <Badge tone="info">Active</Badge> : <Badge>Inactive</Badge>} <HealthBadge health={health} />
         </>
       }
       subtitle={`${sideName('a')} ↔ ${sideName('b')}`}
       actions={actions}
     >
       {actionError && <Alert kind="error">{actionError}</Alert>}
+      <HealthNote health={health} title={health?.state === 'failing' ? 'This process is failing: its runs stop before syncing anything.' : 'Some entities of this process are not in step.'} />
       {canRun && (
         <div className="ops">
           <SyncEntityForm processId={p.id} sideName={sideName} />

@@ -3,11 +3,11 @@
 import { useCallback, useState } from 'react'
 import { bridge, errorMessage } from '../../api/bridge'
 import { useAgentEvents, useAsync, useCan } from '../../state'
-import { Alert, Badge, Button, EmptyState, Loading, Page, Table, formatDate, useNotify } from '../../ui'
+import { Alert, Badge, Button, EmptyState, HealthBadge, Loading, Page, Table, formatDate, useNotify } from '../../ui'
 import { blankProcess, exportProcesses, importProcesses, issuesOf, listProcesses, listSystems, type Issue } from './api'
 import { ProcessView } from './ProcessView'
 import { ProcessEditor } from './ProcessEditor'
-import { countsText, systemName } from './format'
+import { runFailed, runText, systemName } from './format'
 import type { Process, ProcessSummary } from './types'
 import './sync.css'
 
@@ -21,9 +21,9 @@ export function ProcessesPage() {
   const list = useAsync(listProcesses, [])
   const reload = list.reload
   useAgentEvents(
-    ['ConfigChanged', 'RunFinished'],
+    ['ConfigChanged', 'RunFinished', 'HealthChanged'],
     useCallback((e) => {
-      if (e.type === 'RunFinished' || e.data?.kind === 'process') void reload()
+      if (e.type !== 'ConfigChanged' || e.data?.kind === 'process') void reload()
     }, [reload]),
     reload,
   )
@@ -196,15 +196,27 @@ function ProcessList({
                 </span>
               ),
             },
-            { key: 'state', header: 'State', render: (s) => (s.process.active ? <Badge tone="good">Active</Badge> : <Badge>Inactive</Badge>) },
+            {
+              key: 'state',
+              header: 'State',
+              render: (s) => (
+                <div className="state-cell">
+                  <span className="row tight">
+                    {s.process.active ? <Badge tone="info">Active</Badge> : <Badge>Inactive</Badge>}
+                    <HealthBadge health={s.health} />
+                  </span>
+                  {s.health && s.health.state !== 'ok' && s.health.problem && <div className="small health-problem">{s.health.problem}</div>}
+                </div>
+              ),
+            },
             {
               key: 'lastRun',
               header: 'Last run',
               render: (s) =>
                 s.lastRun ? (
-                  <span title={countsText(s.lastRun.counts)}>
+                  <span title={runText(s.lastRun)}>
                     {formatDate(s.lastRun.endedAt || s.lastRun.startedAt)}
-                    <span className="muted small"> · {countsText(s.lastRun.counts)}</span>
+                    <span className={runFailed(s.lastRun) ? 'small bad-text' : 'muted small'}> · {runText(s.lastRun)}</span>
                   </span>
                 ) : (
                   <span className="muted">Never</span>

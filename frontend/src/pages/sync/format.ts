@@ -1,5 +1,5 @@
 // Wording shared by the sync pages.
-import type { Counts, Process, System } from './types'
+import type { Counts, Process, Run, System } from './types'
 
 export function countsText(c?: Partial<Counts> | null): string {
   if (!c) return 'no counts'
@@ -16,6 +16,17 @@ export function countsText(c?: Partial<Counts> | null): string {
   add(c.failed, 'failed')
   add(c.conflicts, c.conflicts === 1 ? 'conflict' : 'conflicts')
   return parts.length ? parts.join(', ') : 'nothing changed'
+}
+
+// runFailed says whether a run stopped as a whole (a system refused or
+// unreachable), not just some of its entities.
+export function runFailed(r?: Pick<Run, 'errors'> | null): boolean {
+  return !!r?.errors?.some((e) => !e.entity)
+}
+
+// runText sums a run up: what it changed, or that it failed as a whole.
+export function runText(r: Pick<Run, 'errors' | 'counts'>): string {
+  return runFailed(r) ? 'the run failed' : countsText(r.counts)
 }
 
 export function systemName(systems: System[], id: string): string {

@@ -284,7 +284,7 @@ describe('ProcessesPage', () => {
     await user.type(screen.getByLabelText('Project in A'), 'OPS')
     const lists = fb.calls.filter((c) => c.method === 'processes.list').length
     // Another process's run finishes: the page reloads its list.
-    act(() => emitEvents(fb!, ['ConfigChanged', 'RunFinished'], [{ type: 'RunFinished', data: { process: 'p1' } }]))
+    act(() => emitEvents(fb!, ['ConfigChanged', 'RunFinished', 'HealthChanged'], [{ type: 'RunFinished', data: { process: 'p1' } }]))
     await waitFor(() => expect(fb!.calls.filter((c) => c.method === 'processes.list').length).toBe(lists + 1))
     await user.type(screen.getByLabelText('Project in B'), 'ENG')
     expect(screen.getByLabelText('Name')).toHaveValue('Ops sync')

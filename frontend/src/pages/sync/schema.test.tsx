@@ -131,6 +131,12 @@ describe('mapping editor pick-lists', () => {
     await user.type(typeA, 'problem')
     expect(typeA).toHaveAccessibleDescription('Not an entity type of HELP')
     await user.click(screen.getByRole('button', { name: 'Save changes' }))
+    // The status pair maps three of A's values onto B's and has no default:
+    // the save warns first, naming the values that map to nothing.
+    const gaps = await screen.findByTestId('enum-gaps')
+    expect(gaps).toHaveTextContent('status → status')
+    expect(fb.calls.some((c) => c.method === 'processes.update')).toBe(false)
+    await user.click(screen.getByRole('button', { name: 'Save anyway' }))
     await waitFor(() => expect(fb!.calls.some((c) => c.method === 'processes.update')).toBe(true))
     const sent = fb.calls.find((c) => c.method === 'processes.update')!.params.process
     expect(sent.types[0].a).toBe('problem')

@@ -3,6 +3,8 @@
 // pages read or edit are named; a process keeps any others untouched through
 // an edit, so a newer agent's additions survive a save from this app.
 
+import type { Health } from '../../ui'
+
 export type Side = 'a' | 'b'
 export type Direction = 'a_to_b' | 'b_to_a' | 'both'
 export type OnMissing = '' | 'default' | 'error' | 'keep' | 'empty'
@@ -112,7 +114,7 @@ export type Counts = {
 }
 
 export type ConflictRecord = { pair: string; field: string; aVersion: string; bVersion: string; winner: string }
-export type RunError = { side: Side; entity: string; key?: string; message: string; parked: boolean }
+export type RunError = { side: Side | ''; entity: string; key?: string; message: string; parked: boolean; cause?: string }
 
 export type Run = {
   id: string
@@ -126,7 +128,7 @@ export type Run = {
   requests?: number
 }
 
-export type ProcessSummary = { process: Process; pairs: number; errors: number; lastRun?: Run }
+export type ProcessSummary = { process: Process; pairs: number; errors: number; lastRun?: Run; health?: Health }
 
 export type EntityRef = { id: string; key?: string; title?: string; type?: string; url?: string; version?: string }
 export type Pair = {
@@ -168,4 +170,4 @@ export type BulkJob = {
   run?: string
 }
 
-export type System = { id: string; name: string; kind: string; url: string }
+export type System = { id: string; name: string; kind: string; url: string; health?: Health }

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react'
+import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react'
 import type { Issue } from '../../api/issues'
 import { Alert, Button, Field } from '../../ui'
 import { SecretInput, type SecretChange } from './SecretInput'
@@ -61,7 +61,7 @@ const controlId = (key: string) => `system-field-${key.replace(/[^\w-]/g, '_')}`
 // SystemForm is generated from a kind's schema: one control per field, by
 // type, with secrets write-only. The agent's field errors (issues) are shown
 // at their fields, and the focus moves to the first of them.
-export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, onCancel }: {
+export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, onCancel, notice }: {
   kind: Kind
   system?: System
   busy?: boolean
@@ -69,6 +69,8 @@ export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, o
   issues?: Issue[]
   onSubmit: (p: SystemPayload) => void
   onCancel: () => void
+  // notice is shown above the buttons (a failed connection test).
+  notice?: ReactNode
 }) {
   const [name, setName] = useState(system?.name ?? '')
   const [url, setUrl] = useState(system?.url ?? '')
@@ -126,7 +128,7 @@ export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, o
       <Field label="Name" required error={shown.$name} help="How this system appears in processes and logs.">
         <input id={controlId('$name')} value={name} onChange={(e) => setName(e.target.value)} data-autofocus />
       </Field>
-      <Field label="URL" required error={shown.$url} help="The base address of the system's web interface or API.">
+      <Field label="URL" required error={shown.$url} help={kind.urlHelp || "The base address of the system's web interface or API."}>
         <input id={controlId('$url')} value={url} onChange={(e) => setUrl(e.target.value)} inputMode="url" placeholder="https://" />
       </Field>
       {kind.fields.map((f) =>
@@ -170,6 +172,7 @@ export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, o
           </Alert>
         </div>
       )}
+      {notice}
       <div className="form-actions">
         <Button type="submit" variant="primary" busy={busy}>
           {system ? 'Save changes' : 'Create system'}

@@ -4,7 +4,7 @@ import { issuesOf, type Issue } from '../../api/issues'
 import { useAgentEvents } from '../../state/events'
 import { useCall } from '../../state/async'
 import { useCan } from '../../state/session'
-import { Alert, Badge, Button, ConfirmDialog, Dialog, EmptyState, Field, Loading, Page, Table, useNotify } from '../../ui'
+import { Alert, Badge, Button, ConfirmDialog, Dialog, EmptyState, Field, HealthBadge, Loading, Page, Table, formatDate, useNotify } from '../../ui'
 import { SystemForm, type SystemPayload } from './SystemForm'
 import type { Kind, System, TestResult } from './types'
 
@@ -26,8 +26,11 @@ export function SystemsPage() {
   const [busy, setBusy] = useState('')
   const [tests, setTests] = useState<Record<string, TestResult | { error: string }>>({})
   const [deleting, setDeleting] = useState<System | null>(null)
+  // A save whose connection test failed waits for the administrator:
+  // save anyway, or fix the form.
+  const [untested, setUntested] = useState<{ payload: SystemPayload; result: TestResult } | null>(null)
 
-  useAgentEvents(['ConfigChanged'], (e) => {
+  useAgentEvents(['ConfigChanged', 'HealthChanged'], (e) => {
     if (e.data?.kind === 'system') void systems.reload()
   }, () => void systems.reload())
 
@@ -35,12 +38,25 @@ export function SystemsPage() {
   const kindOf = (k: string) => kindList.find((x) => x.kind === k)
   const list = systems.data?.systems ?? []
 
-  async function save(p: SystemPayload) {
+  async function save(p: SystemPayload, tested = false) {
     if (!editing) return
     setBusy('save')
     setSaveError('')
     setSaveIssues([])
+    setUntested(null)
     try {
+      if (!tested && mayTest) {
+        // Test first: a wrong token or a missing project is said now,
+        // not by the first run.
+        const draft = editing.system
+          ? { id: editing.system.id, url: p.url, settings: p.settings, ...(Object.keys(p.secrets).length ? { secrets: p.secrets } : {}) }
+          : { kind: editing.kind.kind, name: p.name, url: p.url, settings: p.settings, secrets: p.secrets }
+        const r = await call<TestResult>('systems.test', draft)
+        if (!r.ok) {
+          setUntested({ payload: p, result: r })
+          return
+        }
+      }
       if (editing.system) {
         const s = editing.system
         await call('systems.update', {
@@ -52,8 +68,11 @@ export function SystemsPage() {
         })
         notify('success', `Saved ${p.name}`)
       } else {
-        await call('systems.create', { name: p.name, kind: editing.kind.kind, url: p.url, settings: p.settings, secrets: p.secrets })
-        notify('success', `Created ${p.name}. Test the connection to check its credentials.`)
+        const created = await call<{ system: System }>('systems.create', { name: p.name, kind: editing.kind.kind, url: p.url, settings: p.settings, secrets: p.secrets })
+        // The test before saving is not kept; this one is, so the new
+        // system's health and last test are known at once.
+        if (mayTest && created?.system?.id) void call('systems.test', { id: created.system.id }).then(() => systems.reload(), () => {})
+        notify('success', tested ? `Created ${p.name} without a working connection test.` : `Created ${p.name}; its connection test passed.`)
       }
       setEditing(null)
       await systems.reload()
@@ -70,6 +89,7 @@ export function SystemsPage() {
     try {
       const r = await call<TestResult>('systems.test', { id: s.id })
       setTests((t) => ({ ...t, [s.id]: r }))
+      void systems.reload()
     } catch (e) {
       setTests((t) => ({ ...t, [s.id]: { error: errorMessage(e) } }))
     } finally {
@@ -126,23 +146,32 @@ export function SystemsPage() {
             </EmptyState>
           }
           columns={[
-            { key: 'name', header: 'Name', render: (s) => <strong>{s.name}</strong> },
-            { key: 'kind', header: 'Kind', render: (s) => kindOf(s.kind)?.title ?? s.kind },
-            { key: 'url', header: 'URL', render: (s) => <span className="mono">{s.url}</span> },
+            {
+              key: 'name',
+              header: 'System',
+              render: (s) => (
+                <div className="system-cell">
+                  <strong>{s.name}</strong>
+                  <span className="muted small">{kindOf(s.kind)?.title ?? s.kind}</span>
+                  <span className="mono small break">{s.url}</span>
+                </div>
+              ),
+            },
             {
               key: 'secrets',
               header: 'Credentials',
               render: (s) => {
                 const entries = Object.entries(s.secrets ?? {})
                 if (!entries.length) return <span className="muted">none</span>
+                const refused = credentialsRefused(s)
                 return entries.map(([k, v]) => (
-                  <Badge key={k} tone={v.set ? 'good' : 'neutral'}>
-                    {(kindOf(s.kind)?.fields.find((f) => f.name === k)?.label ?? k) + (v.set ? ': set' : ': not set')}
+                  <Badge key={k} tone={!v.set ? 'neutral' : refused ? 'bad' : 'good'}>
+                    {(kindOf(s.kind)?.fields.find((f) => f.name === k)?.label ?? k) + (!v.set ? ': not set' : refused ? ': refused' : ': set')}
                   </Badge>
                 ))
               },
             },
-            { key: 'test', header: 'Connection', render: (s) => <TestCell result={tests[s.id]} /> },
+            { key: 'health', header: 'Health', render: (s) => <HealthCell system={s} result={tests[s.id]} /> },
             {
               key: 'actions',
               header: <span className="sr-only">Actions</span>,
@@ -211,7 +240,43 @@ export function SystemsPage() {
       </Dialog>
 
       <Dialog open={editing !== null} title={editing?.system ? `Edit ${editing.system.name}` : `New ${editing?.kind.title ?? ''} system`} onClose={() => setEditing(null)} wide>
-        {editing && <SystemForm key={editing.system?.id ?? editing.kind.kind} kind={editing.kind} system={editing.system} busy={busy === 'save'} error={saveError} issues={saveIssues} onSubmit={save} onCancel={() => setEditing(null)} />}
+        {editing && (
+          <SystemForm
+            key={editing.system?.id ?? editing.kind.kind}
+            kind={editing.kind}
+            system={editing.system}
+            busy={busy === 'save'}
+            error={saveError}
+            issues={saveIssues}
+            onSubmit={(p) => void save(p)}
+            onCancel={() => setEditing(null)}
+            notice={
+              untested && (
+                <Alert
+                  kind="warning"
+                  title="The connection test failed"
+                  actions={
+                    <>
+                      <Button onClick={() => void save(untested.payload, true)}>{editing.system ? 'Save anyway' : 'Create anyway'}</Button>
+                      <Button variant="ghost" onClick={() => setUntested(null)}>
+                        Keep editing
+                      </Button>
+                    </>
+                  }
+                >
+                  <div data-testid="save-test-failure">
+                    <p>{untested.result.problem || 'The system did not accept the connection.'}</p>
+                    {untested.result.action && <p>What to do: {untested.result.action}</p>}
+                    <details className="health-detail">
+                      <summary>Details</summary>
+                      <code>{untested.result.message}</code>
+                    </details>
+                  </div>
+                </Alert>
+              )
+            }
+          />
+        )}
       </Dialog>
 
       <ConfirmDialog
@@ -228,13 +293,33 @@ export function SystemsPage() {
   )
 }
 
-function TestCell({ result }: { result?: TestResult | { error: string } }) {
-  if (!result) return <span className="muted">not tested</span>
-  if ('error' in result) return <Badge tone="bad">Failed: {result.error}</Badge>
+// credentialsRefused says whether the system's credentials were refused,
+// by its runs or by its last connection test: "set" would be a lie then.
+function credentialsRefused(s: System): boolean {
+  const h = s.health
+  if (!h || h.state !== 'failing') return false
+  return h.cause === 'unauthorized' || (h.cause === 'test' && !!s.lastTest && !s.lastTest.ok && /credentials|401/i.test(s.lastTest.problem ?? s.lastTest.message))
+}
+
+// HealthCell shows the system's health (its processes' runs and its last
+// test) and the last connection test, kept by the agent across reloads.
+function HealthCell({ system, result }: { system: System; result?: TestResult | { error: string } }) {
+  const last = result && !('error' in result) ? result : system.lastTest
   return (
-    <span data-testid="test-result">
-      <Badge tone={result.ok ? 'good' : 'bad'}>{result.ok ? 'OK' : 'Failed'}</Badge> <span className="muted">{result.latencyMs} ms</span>
-      {result.message && <div className="muted">{result.message}</div>}
-    </span>
+    <div className="state-cell">
+      <HealthBadge health={system.health} />
+      {system.health && system.health.state !== 'ok' && system.health.problem && <div className="small health-problem">{system.health.problem}</div>}
+      {result && 'error' in result ? (
+        <span className="small bad-text">The test could not run: {result.error}</span>
+      ) : last ? (
+        <span data-testid="test-result" className="small">
+          {last.ok ? 'OK' : 'Failed'} · tested {formatDate(last.at)} · {last.latencyMs} ms
+          {last.ok && last.message && <div className="muted">{last.message}</div>}
+          {!last.ok && !system.health?.problem && last.problem && <div>{last.problem}</div>}
+        </span>
+      ) : (
+        <span className="muted small">Never tested</span>
+      )}
+    </div>
   )
 }

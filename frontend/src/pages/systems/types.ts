@@ -1,3 +1,5 @@
+import type { Health } from '../../ui'
+
 // Wire shapes of systems (shared/apitype/systems.go).
 export type KindField = {
   name: string
@@ -9,7 +11,7 @@ export type KindField = {
   options?: string[]
   default?: unknown
 }
-export type Kind = { kind: string; title: string; fields: KindField[] }
+export type Kind = { kind: string; title: string; urlHelp?: string; fields: KindField[] }
 export type System = {
   id: string
   name: string
@@ -19,5 +21,8 @@ export type System = {
   secrets: Record<string, { set: boolean }> | null
   createdAt: string
   updatedAt: string
+  lastTest?: LastTest
+  health?: Health
 }
-export type TestResult = { ok: boolean; message: string; latencyMs: number }
+export type TestResult = { ok: boolean; message: string; problem?: string; action?: string; latencyMs: number; at?: string }
+export type LastTest = TestResult & { actor?: string }

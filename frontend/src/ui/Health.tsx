@@ -1,0 +1,62 @@
+import type { ReactNode } from 'react'
+import { Badge } from './Page'
+import { formatDate } from './format'
+
+// Health is how a process or a system is doing, as the agent judges it
+// (docs/protocol.md, Health): the state, since when, the problem in words
+// and what to do, with the system's own message kept for a disclosure.
+export type Health = {
+  state: 'ok' | 'degraded' | 'failing' | 'unknown' | string
+  since?: string
+  problem?: string
+  action?: string
+  detail?: string
+  cause?: string
+  system?: string
+  systemName?: string
+  parked?: number
+  checkedAt?: string
+}
+
+const words: Record<string, string> = { ok: 'Healthy', degraded: 'Degraded', failing: 'Failing', unknown: 'Not checked yet' }
+const tones: Record<string, 'good' | 'warn' | 'bad' | 'neutral'> = { ok: 'good', degraded: 'warn', failing: 'bad', unknown: 'neutral' }
+
+export function healthWord(h?: Health | null): string {
+  return h ? (words[h.state] ?? h.state) : 'Unknown'
+}
+
+export function healthTone(h?: Health | null): 'good' | 'warn' | 'bad' | 'neutral' {
+  return h ? (tones[h.state] ?? 'neutral') : 'neutral'
+}
+
+// HealthBadge is the state in one word, with since when it holds.
+export function HealthBadge({ health, label }: { health?: Health | null; label?: string }) {
+  if (!health) return null
+  const since = health.state !== 'ok' && health.since ? ` since ${formatDate(health.since)}` : ''
+  return (
+    <span className="health" data-testid="health" data-state={health.state}>
+      <Badge tone={healthTone(health)}>{label ?? healthWord(health)}</Badge>
+      {since && <span className="muted small nowrap">{since}</span>}
+    </span>
+  )
+}
+
+// HealthNote says what is wrong and what to do; the raw message sits
+// behind a disclosure. Nothing is shown for a healthy one.
+export function HealthNote({ health, title, children }: { health?: Health | null; title?: ReactNode; children?: ReactNode }) {
+  if (!health || health.state === 'ok' || health.state === 'unknown') return null
+  return (
+    <div className={`health-note health-note-${health.state}`} role="status" data-testid="health-note">
+      {title && <strong className="health-note-title">{title}</strong>}
+      {health.problem && <p className="health-problem">{health.problem}</p>}
+      {health.action && <p className="health-action">What to do: {health.action}</p>}
+      {children}
+      {health.detail && (
+        <details className="health-detail">
+          <summary>Details</summary>
+          <code>{health.detail}</code>
+        </details>
+      )}
+    </div>
+  )
+}
