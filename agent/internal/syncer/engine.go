@@ -54,6 +54,7 @@ type Engine struct {
 	runners map[string]*runner
 	wg      sync.WaitGroup
 	bulk    map[string]*bulkJob
+	hist    history // retention.go
 }
 
 // New returns an engine; Serve starts it.

@@ -182,7 +182,9 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 				c.plan = append(c.plan, PlanItem{Action: "read", Side: s, Entity: ent.ID, Key: ent.Key, Title: ent.Title})
 			}
 		}
-		if !c.dry {
+		// An idle page (nothing queued, the watermark where it was) writes
+		// nothing: an idle poll then costs no durable write per side.
+		if !c.dry && (len(items) > 0 || !latest.Equal(wm.Since)) {
 			err = c.e.d.Store.Update(func(tx *store.Tx) error {
 				for _, it := range items {
 					if err := enqueueTx(tx, c.p.ID, it, c.now()); err != nil {
@@ -194,7 +196,7 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 			if err != nil {
 				return fmt.Errorf("queue changes of side %s: %w", s, err)
 			}
-		} else {
+		} else if c.dry {
 			c.dryQueue = append(c.dryQueue, items...)
 		}
 		wm.Since = latest
@@ -436,7 +438,12 @@ func (e *Engine) saveRun(r *Run) error {
 	if err != nil {
 		return err
 	}
-	return e.d.Store.Put(keyRun(r.Process, seq), r)
+	return e.d.Store.Update(func(tx *store.Tx) error {
+		if err := tx.Put(keyRun(r.Process, seq), r); err != nil {
+			return err
+		}
+		return e.pruneTx(tx, r.Process, seq) // retention.go
+	})
 }
 
 // runSeq reads the sequence number of a run id "<process>-<seq>".
