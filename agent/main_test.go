@@ -405,7 +405,7 @@ func TestUsageAndVersion(t *testing.T) {
 	if !strings.Contains(out, "\nlicense keys: "+licensetest.KeyID) {
 		t.Errorf("version does not list the trusted license keys: %q", out)
 	}
-	for _, args := range [][]string{{}, {"bogus"}, {"run", "--nope"}, {"key"}, {"service"}, {"service", "dance"}} {
+	for _, args := range [][]string{{}, {"bogus"}, {"run", "--nope"}, {"key"}, {"service"}, {"service", "dance"}, {"backup"}, {"restore"}, {"restore", "--data-dir", "x"}} {
 		_, errOut, code := agent(t, nil, args...)
 		if code == 0 || errOut == "" {
 			t.Errorf("%v: code %d, stderr %q", args, code, errOut)

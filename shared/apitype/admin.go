@@ -77,6 +77,11 @@ type Settings struct {
 	LogRetentionDays int `json:"logRetentionDays"`
 	// SupportRetentionHours is how long built support packages are kept.
 	SupportRetentionHours int `json:"supportRetentionHours"`
+	// RunRetentionDays and RunRetentionRuns bound each sync process's run
+	// history: older runs, and all but the newest RunRetentionRuns, are
+	// pruned.
+	RunRetentionDays int `json:"runRetentionDays"`
+	RunRetentionRuns int `json:"runRetentionRuns"`
 	// PublicURL is the agent's address as work systems reach it, for
 	// webhooks (https://agent.example:7443); empty: polling only.
 	PublicURL string `json:"publicUrl"`
@@ -96,6 +101,8 @@ type SettingsSetParams struct {
 	LogLevel              *string   `json:"logLevel,omitempty"`
 	LogRetentionDays      *int      `json:"logRetentionDays,omitempty"`
 	SupportRetentionHours *int      `json:"supportRetentionHours,omitempty"`
+	RunRetentionDays      *int      `json:"runRetentionDays,omitempty"`
+	RunRetentionRuns      *int      `json:"runRetentionRuns,omitempty"`
 	PublicURL             *string   `json:"publicUrl,omitempty"`
 	// MetricsToken sets the bearer token Prometheus presents to GET
 	// /metrics (at least 16 characters); "" clears it.

@@ -203,6 +203,9 @@ func (a *App) compose() error {
 			return ""
 		},
 	})
+	a.settings.OnChange(func(s apitype.Settings) {
+		a.engine.SetRetention(syncer.Retention{MaxAge: time.Duration(s.RunRetentionDays) * 24 * time.Hour, MaxRuns: s.RunRetentionRuns})
+	})
 	a.health = health.New(a.engine, a.systems, a.bus, a.logs.Logger("health"))
 	host, _ := os.Hostname()
 	if a.alerts, err = alert.New(alert.Options{Store: a.store, Sealer: a.sealer, Audit: a.audit, Bus: a.bus,
@@ -330,7 +333,7 @@ func (a *App) Run(ctx context.Context) error {
 	for _, c := range []struct {
 		name  string
 		serve func(context.Context) error
-	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"backups", a.backups.Serve}, {"sync", a.engine.Serve}, {"health", a.health.Serve}, {"license", a.license.Serve},
+	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"backups", a.backups.Serve}, {"sync", a.engine.Serve}, {"retention", (&syncer.Pruner{Engine: a.engine}).Serve}, {"health", a.health.Serve}, {"license", a.license.Serve},
 		{"metrics", a.metrics.Serve}, {"notify", a.alerts.Serve}} {
 		wg.Add(1)
 		go func() {

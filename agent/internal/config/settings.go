@@ -35,8 +35,16 @@ type SecretSealer interface {
 
 // DefaultSettings are what a new agent runs with.
 func DefaultSettings() apitype.Settings {
-	return apitype.Settings{Origins: []string{}, LogLevel: "info", LogRetentionDays: 30, SupportRetentionHours: 24}
+	return apitype.Settings{Origins: []string{}, LogLevel: "info", LogRetentionDays: 30, SupportRetentionHours: 24,
+		RunRetentionDays: 30, RunRetentionRuns: 10000}
 }
+
+// Bounds of runRetentionRuns: a page of runs.list at least, and no more
+// than keeps a process's history near a few hundred megabytes.
+const (
+	MinRunRetentionRuns = 500
+	MaxRunRetentionRuns = 1_000_000
+)
 
 // MaxOrigins bounds the WebSocket Origin allow list.
 const MaxOrigins = 64
@@ -179,6 +187,18 @@ func (s *Settings) Set(actor string, p apitype.SettingsSetParams) (apitype.Setti
 		}
 		next.SupportRetentionHours = *p.SupportRetentionHours
 	}
+	if p.RunRetentionDays != nil {
+		if *p.RunRetentionDays < 1 || *p.RunRetentionDays > 3650 {
+			return apitype.Settings{}, &SettingsError{Field: "runRetentionDays", Message: "must be between 1 and 3650"}
+		}
+		next.RunRetentionDays = *p.RunRetentionDays
+	}
+	if p.RunRetentionRuns != nil {
+		if *p.RunRetentionRuns < MinRunRetentionRuns || *p.RunRetentionRuns > MaxRunRetentionRuns {
+			return apitype.Settings{}, &SettingsError{Field: "runRetentionRuns", Message: fmt.Sprintf("must be between %d and %d", MinRunRetentionRuns, MaxRunRetentionRuns)}
+		}
+		next.RunRetentionRuns = *p.RunRetentionRuns
+	}
 	if p.PublicURL != nil {
 		if err := input.Bounded(*p.PublicURL, input.MaxURL); err != nil {
 			return apitype.Settings{}, &SettingsError{Field: "publicUrl", Message: err.Error()}
@@ -274,7 +294,8 @@ func tokenState(set bool) string {
 
 func flatSettings(s apitype.Settings) map[string]any {
 	return map[string]any{"origins": s.Origins, "logLevel": s.LogLevel, "logRetentionDays": s.LogRetentionDays,
-		"supportRetentionHours": s.SupportRetentionHours, "publicUrl": s.PublicURL}
+		"supportRetentionHours": s.SupportRetentionHours, "runRetentionDays": s.RunRetentionDays,
+		"runRetentionRuns": s.RunRetentionRuns, "publicUrl": s.PublicURL}
 }
 
 // OriginAllowed reports whether a WebSocket upgrade's Origin may connect.

@@ -51,6 +51,10 @@ type Options struct {
 	Logger Logger
 	// GCInterval is how often value-log GC runs in Serve; zero means 5 minutes.
 	GCInterval time.Duration
+	// NoSync leaves out the sync after every write: writes then survive a
+	// crash of the process but not of the machine. For benchmarks that
+	// simulate years of history, never for an agent.
+	NoSync bool
 }
 
 // Store is an open database.
@@ -93,7 +97,7 @@ func badgerOptions(o Options) badger.Options {
 		WithChecksumVerificationMode(options.OnTableAndBlockRead).
 		// Writes are low-volume configuration and sync bookkeeping: buy
 		// durability across power loss, not only process crashes.
-		WithSyncWrites(true).
+		WithSyncWrites(!o.NoSync).
 		WithExternalMagic(magic).
 		WithMetricsEnabled(false)
 	if o.Key != nil {

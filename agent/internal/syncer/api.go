@@ -166,25 +166,10 @@ func (e *Engine) Delete(actor, id string) error {
 	}
 	e.stop(id)
 	e.unregisterHooks(context.Background(), &p)
-	for _, pre := range statePrefixes(id) {
-		var keys []string
-		e.d.Store.View(func(tx *store.Tx) error {
-			return tx.Scan(pre, "", func(k string, _ []byte) error { keys = append(keys, k); return nil })
-		})
-		for start := 0; start < len(keys); start += 500 {
-			batch := keys[start:min(start+500, len(keys))]
-			if err := e.d.Store.Update(func(tx *store.Tx) error {
-				for _, k := range batch {
-					if err := tx.Delete(k); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				return fmt.Errorf("delete state of process %s: %w", id, err)
-			}
-		}
+	if _, err := e.deletePrefixes(statePrefixes(id)...); err != nil {
+		return fmt.Errorf("delete state of process %s: %w", id, err)
 	}
+	e.hist.drop(id)
 	err = e.d.Store.Update(func(tx *store.Tx) error {
 		if err := e.procs.DeleteTx(tx, id); err != nil {
 			return err

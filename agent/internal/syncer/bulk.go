@@ -21,6 +21,9 @@ type BulkJob struct {
 	Done    int       `json:"done"`
 	Error   string    `json:"error,omitempty"`
 	Run     string    `json:"run,omitempty"`
+	// EndedAt is when the job finished or failed; a day later it is
+	// forgotten (Sweep).
+	EndedAt time.Time `json:"endedAt,omitempty"`
 }
 
 // bulkJob is a BulkJob being worked.
@@ -84,7 +87,7 @@ func (e *Engine) progress(j *bulkJob) {
 func (e *Engine) runBulk(ctx context.Context, p *Process, j *bulkJob) {
 	fail := func(err error) {
 		j.mu.Lock()
-		j.State, j.Error = "failed", err.Error()
+		j.State, j.Error, j.EndedAt = "failed", err.Error(), e.d.Now().UTC()
 		j.mu.Unlock()
 		e.progress(j)
 	}
@@ -135,7 +138,7 @@ func (e *Engine) runBulk(ctx context.Context, p *Process, j *bulkJob) {
 	}
 	run := e.runBulkDrain(ctx, p, j)
 	j.mu.Lock()
-	j.State, j.Run, j.Done = "done", run.ID, j.Total
+	j.State, j.Run, j.Done, j.EndedAt = "done", run.ID, j.Total, e.d.Now().UTC()
 	j.mu.Unlock()
 	e.progress(j)
 }

@@ -60,6 +60,7 @@ type Engine struct {
 	bulk    map[string]*bulkJob
 	// workers is how many items of one run are worked at once.
 	workers int
+	hist    history // retention.go
 }
 
 // New returns an engine; Serve starts it.

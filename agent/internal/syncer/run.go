@@ -221,7 +221,9 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 			}
 			c.deleted[freshKey(s, ref.ID)] = ref
 		}
-		if !c.dry {
+		// An idle page (nothing queued, the watermark where it was) writes
+		// nothing: an idle poll then costs no durable write per side.
+		if !c.dry && (len(items) > 0 || !latest.Equal(wm.Since)) {
 			err = c.e.d.Store.Update(func(tx *store.Tx) error {
 				for _, it := range items {
 					if err := enqueueTx(tx, c.p.ID, it, c.now()); err != nil {
@@ -240,7 +242,7 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 			if err != nil {
 				return fmt.Errorf("queue changes of side %s: %w", s, err)
 			}
-		} else {
+		} else if c.dry {
 			c.dryQueue = append(c.dryQueue, items...)
 			if c.dryMarks == nil {
 				c.dryMarks = map[string]string{}
@@ -585,7 +587,10 @@ func (e *Engine) saveRun(r *Run) error {
 		if err := tx.Put(keyRun(r.Process, seq), r); err != nil {
 			return err
 		}
-		return tx.Delete(keyRunning(r.Process))
+		if err := tx.Delete(keyRunning(r.Process)); err != nil {
+			return err
+		}
+		return e.pruneTx(tx, r.Process, seq) // retention.go
 	})
 }
 

@@ -4,7 +4,8 @@ import { issuesOf, type Issue } from '../../api/issues'
 import { useCall } from '../../state/async'
 import { Alert, Button, Field, Loading, Page, formatDate, useNotify } from '../../ui'
 
-type Settings = { origins: string[] | null; logLevel: string; logRetentionDays: number; supportRetentionHours: number; publicUrl: string }
+// runRetention* are absent on agents older than the setting.
+type Settings = { origins: string[] | null; logLevel: string; logRetentionDays: number; supportRetentionHours: number; runRetentionDays?: number; runRetentionRuns?: number; publicUrl: string }
 type Telemetry = { enabled: boolean; endpoint: string; lastAttemptAt?: string; lastSentAt?: string; lastError?: string }
 
 // SettingsPage edits the agent's runtime settings, its notifications to
@@ -23,13 +24,22 @@ export function SettingsPage() {
 function AgentSettings() {
   const notify = useNotify()
   const current = useCall<{ settings: Settings }>('settings.get')
-  const [form, setForm] = useState<{ origins: string; logLevel: string; logRetentionDays: string; supportRetentionHours: string; publicUrl: string } | null>(null)
+  const [form, setForm] = useState<{ origins: string; logLevel: string; logRetentionDays: string; supportRetentionHours: string; runRetentionDays: string; runRetentionRuns: string; publicUrl: string } | null>(null)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState('')
 
   useEffect(() => {
     const s = current.data?.settings
-    if (s) setForm({ origins: (s.origins ?? []).join('\n'), logLevel: s.logLevel, logRetentionDays: String(s.logRetentionDays), supportRetentionHours: String(s.supportRetentionHours), publicUrl: s.publicUrl })
+    if (s)
+      setForm({
+        origins: (s.origins ?? []).join('\n'),
+        logLevel: s.logLevel,
+        logRetentionDays: String(s.logRetentionDays),
+        supportRetentionHours: String(s.supportRetentionHours),
+        runRetentionDays: String(s.runRetentionDays ?? ''),
+        runRetentionRuns: String(s.runRetentionRuns ?? ''),
+        publicUrl: s.publicUrl,
+      })
   }, [current.data])
 
   if (current.error) return <Alert kind="error" title="Could not read the settings">{errorMessage(current.error)}</Alert>
@@ -44,6 +54,8 @@ function AgentSettings() {
     if (form.logLevel !== s.logLevel) p.logLevel = form.logLevel
     if (Number(form.logRetentionDays) !== s.logRetentionDays) p.logRetentionDays = Number(form.logRetentionDays)
     if (Number(form.supportRetentionHours) !== s.supportRetentionHours) p.supportRetentionHours = Number(form.supportRetentionHours)
+    if (s.runRetentionDays !== undefined && Number(form.runRetentionDays) !== s.runRetentionDays) p.runRetentionDays = Number(form.runRetentionDays)
+    if (s.runRetentionRuns !== undefined && Number(form.runRetentionRuns) !== s.runRetentionRuns) p.runRetentionRuns = Number(form.runRetentionRuns)
     if (form.publicUrl.trim() !== s.publicUrl) p.publicUrl = form.publicUrl.trim()
     if (!Object.keys(p).length) {
       notify('info', 'Nothing changed')
@@ -79,6 +91,16 @@ function AgentSettings() {
         <Field label="Keep support packages for (hours)">
           <input type="number" min={1} value={form.supportRetentionHours} onChange={(e) => set('supportRetentionHours', e.target.value)} />
         </Field>
+        {s.runRetentionDays !== undefined && (
+          <Field label="Keep sync runs for (days)" help="Older run records are deleted, so years of polling do not fill the store.">
+            <input type="number" min={1} value={form.runRetentionDays} onChange={(e) => set('runRetentionDays', e.target.value)} />
+          </Field>
+        )}
+        {s.runRetentionRuns !== undefined && (
+          <Field label="Keep at most this many runs per process" help="The newest are kept; at least 500.">
+            <input type="number" min={500} value={form.runRetentionRuns} onChange={(e) => set('runRetentionRuns', e.target.value)} />
+          </Field>
+        )}
         <Field label="Public URL" help="How work systems reach this agent for webhooks, e.g. https://sync.example.com:7443. Empty: polling only.">
           <input value={form.publicUrl} onChange={(e) => set('publicUrl', e.target.value)} placeholder="https://" />
         </Field>

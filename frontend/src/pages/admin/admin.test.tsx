@@ -78,8 +78,8 @@ describe('SettingsPage', () => {
     const user = userEvent.setup()
     const body = '{"version":"1.2.0","instanceId":"i-1","overLimit":false}'
     fb = fakeBridge({
-      'settings.get': () => ({ settings: { origins: [], logLevel: 'info', logRetentionDays: 14, supportRetentionHours: 24, publicUrl: '' } }),
-      'settings.set': (p) => ({ settings: { origins: [], logLevel: p.logLevel ?? 'info', logRetentionDays: 14, supportRetentionHours: 24, publicUrl: '' } }),
+      'settings.get': () => ({ settings: { origins: [], logLevel: 'info', logRetentionDays: 14, supportRetentionHours: 24, runRetentionDays: 30, runRetentionRuns: 10000, publicUrl: '' } }),
+      'settings.set': (p) => ({ settings: { origins: [], logLevel: p.logLevel ?? 'info', logRetentionDays: 14, supportRetentionHours: 24, runRetentionDays: p.runRetentionDays ?? 30, runRetentionRuns: 10000, publicUrl: '' } }),
       'telemetry.get': () => ({ enabled: false, endpoint: 'https://telemetry.example' }),
       'telemetry.preview': () => ({ body }),
       'telemetry.set': (p) => ({ ...p }),
@@ -88,8 +88,11 @@ describe('SettingsPage', () => {
     wrap(<SettingsPage />)
     expect(await screen.findByTestId('telemetry-preview')).toHaveTextContent(body)
     await user.selectOptions(await screen.findByLabelText(/Log level/), 'debug')
+    const days = screen.getByLabelText(/Keep sync runs for/)
+    await user.clear(days)
+    await user.type(days, '90')
     await user.click(screen.getByRole('button', { name: 'Save settings' }))
-    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'settings.set')?.params).toEqual({ logLevel: 'debug' }))
+    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'settings.set')?.params).toEqual({ logLevel: 'debug', runRetentionDays: 90 }))
     await user.click(screen.getByLabelText('Send telemetry'))
     await user.click(screen.getByRole('button', { name: 'Save telemetry' }))
     await waitFor(() => expect(fb!.calls.find((c) => c.method === 'telemetry.set')?.params).toEqual({ enabled: true, endpoint: 'https://telemetry.example' }))
