@@ -190,6 +190,8 @@ const incidents = [
   { title: 'E2E: wrong currency on invoices', status: 'solved', priority: 'low' },
 ]
 const processName = 'E2E support incidents to engineering bugs'
+// The page of one pair, screenshotted with the sidebar's pages.
+let pairRoute = ''
 
 try {
   await step('agents page loads', async () => {
@@ -362,6 +364,14 @@ try {
     const rows = await page.locator('main table tbody tr').count()
     if (rows !== incidents.length) throw new Error(`the pairs page shows ${rows} pairs of ${processName}, want ${incidents.length}`)
     await shot('pairs')
+
+    // A pair's page: both sides by name and key, its state and fields.
+    await page.locator('main table tbody tr').first().locator('a').first().click()
+    await page.getByRole('heading', { level: 1 }).filter({ hasText: /SUP-\d+ ↔ ENG-\d+/ }).waitFor()
+    await page.getByRole('region', { name: /E2E Support SUP/ }).waitFor()
+    await page.getByText('In step').first().waitFor()
+    pairRoute = (await page.evaluate(() => window.location.hash)).replace(/^#\//, '')
+    await shot('pair')
 
     // What reached the engineering project went through the value map.
     const { items } = await sandbox('GET', '/api/items?project=ENG&limit=100')
@@ -556,7 +566,7 @@ try {
   }
 
   await step('every page at 1024x700 and 1920x1080, none scrolling sideways at 1024 wide', async () => {
-    const routes = await sidebarRoutes()
+    const routes = [...(await sidebarRoutes()), ...(pairRoute ? [pairRoute] : [])]
     const wide = []
     for (const [w, h] of [
       [1024, 700],
@@ -580,7 +590,7 @@ try {
           if (over.length) wide.push(`${route}: ${over.join('; ')}`)
         }
         n++
-        await page.screenshot({ path: join(shots, `${String(n).padStart(2, '0')}-${w}x${h}-${route}.png`) })
+        await page.screenshot({ path: join(shots, `${String(n).padStart(2, '0')}-${w}x${h}-${route.replace(/[^a-z0-9]+/gi, '-')}.png`) })
       }
     }
     await page.setViewportSize({ width: 1360, height: 860 })
@@ -588,7 +598,7 @@ try {
   })
 
   await step('no serious or critical accessibility violations on any page, in either theme', async () => {
-    const routes = await sidebarRoutes()
+    const routes = [...(await sidebarRoutes()), ...(pairRoute ? [pairRoute] : [])]
     const found = []
     for (const theme of ['light', 'dark']) {
       await setTheme(theme)

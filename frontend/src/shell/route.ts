@@ -37,3 +37,16 @@ export function useRoute(): PageId {
   }, [])
   return route
 }
+
+// useSubRoute is what follows the page in the hash: #/pairs/p1/a9 gives
+// ['p1', 'a9'] (a page's own detail views).
+export function useSubRoute(): string[] {
+  const read = () => window.location.hash.replace(/^#\/?/, '').split('?')[0].split('/').slice(1).filter(Boolean).map(decodeURIComponent)
+  const [parts, setParts] = useState(read)
+  useEffect(() => {
+    const on = () => setParts(read())
+    window.addEventListener('hashchange', on)
+    return () => window.removeEventListener('hashchange', on)
+  }, [])
+  return parts
+}

@@ -6,22 +6,21 @@ import { useAsync, useCan, usePaged } from '../../state'
 import { Alert, Badge, Button, EmptyState, Loading, Page, Table, formatDate, useNotify } from '../../ui'
 import { listPairs, listProcesses, resolvePair } from './api'
 import { ProcessPicker, processName } from './ProcessPicker'
+import { PairDetail, pairHref } from './PairDetail'
+import { useSubRoute } from '../../shell/route'
 import type { EntityRef, Pair } from './types'
 import './sync.css'
 
 const pageSize = 100
 
-function Entity({ e }: { e: EntityRef }) {
+// Entity names one side of a pair; its key opens the pair's page.
+function Entity({ e, href }: { e: EntityRef; href: string }) {
   const label = e.key || e.id
   return (
     <span>
-      {e.url ? (
-        <a href={e.url} target="_blank" rel="noreferrer">
-          <strong>{label}</strong>
-        </a>
-      ) : (
+      <a href={href}>
         <strong>{label}</strong>
-      )}{' '}
+      </a>{' '}
       {e.title}
       {e.type && <span className="muted small"> · {e.type}</span>}
     </span>
@@ -35,6 +34,51 @@ function stateBadge(p: Pair) {
 }
 
 export function PairsPage() {
+  const sub = useSubRoute()
+  if (sub.length === 2) return <PairPage process={sub[0]} id={sub[1]} />
+  return <PairList />
+}
+
+// PairPage is one pair's page with the actions an operator may take on it.
+function PairPage({ process, id }: { process: string; id: string }) {
+  const canResolve = useCan('processes.resolve')
+  const notify = useNotify()
+  const [busy, setBusy] = useState(false)
+  return (
+    <PairDetail
+      process={process}
+      id={id}
+      actions={(p, reload) =>
+        canResolve && p.state === 'held' ? (
+          <>
+            {(['a', 'b'] as const).map((w) => (
+              <Button
+                key={w}
+                busy={busy}
+                onClick={async () => {
+                  setBusy(true)
+                  try {
+                    await resolvePair(p.process, p.id, w)
+                    notify('success', `${w.toUpperCase()}'s values win on the next run.`)
+                    reload()
+                  } catch (e) {
+                    notify('error', `The conflict was not settled: ${errorMessage(e)}`)
+                  } finally {
+                    setBusy(false)
+                  }
+                }}
+              >
+                Keep {w.toUpperCase()}'s values
+              </Button>
+            ))}
+          </>
+        ) : null
+      }
+    />
+  )
+}
+
+function PairList() {
   const processes = useAsync(listProcesses, [])
   const [process, setProcess] = useState('')
   const [draft, setDraft] = useState('')
@@ -74,7 +118,7 @@ export function PairsPage() {
 
   const list = processes.data ?? []
   return (
-    <Page title="Entity pairs" subtitle="Entities linked across the two systems of each process.">
+    <Page title="Entity pairs" subtitle="Entities linked across the two systems of each process, last synced first. Open a pair by its key.">
       <form className="sync-filters" onSubmit={search} role="search">
         <ProcessPicker processes={list} value={process} onChange={setProcess} allowAll />
         <input aria-label="Search by key or title" placeholder="Key or title" value={draft} onChange={(e) => setDraft(e.target.value)} />
@@ -113,8 +157,8 @@ export function PairsPage() {
             }
             columns={[
               ...(process ? [] : [{ key: 'process', header: 'Process', render: (p: Pair) => processName(list, p.process) }]),
-              { key: 'a', header: 'Entity in A', render: (p: Pair) => <Entity e={p.a} /> },
-              { key: 'b', header: 'Entity in B', render: (p: Pair) => <Entity e={p.b} /> },
+              { key: 'a', header: 'Entity in A', render: (p: Pair) => <Entity e={p.a} href={pairHref(p.process, p.id)} /> },
+              { key: 'b', header: 'Entity in B', render: (p: Pair) => <Entity e={p.b} href={pairHref(p.process, p.id)} /> },
               {
                 key: 'state',
                 header: 'State',

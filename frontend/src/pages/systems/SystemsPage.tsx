@@ -1,5 +1,5 @@
 import { useState } from 'react'
-import { call, errorMessage } from '../../api/bridge'
+import { call, errorKind, errorMessage } from '../../api/bridge'
 import { issuesOf, type Issue } from '../../api/issues'
 import { useAgentEvents } from '../../state/events'
 import { useCall } from '../../state/async'
@@ -51,8 +51,13 @@ export function SystemsPage() {
         const draft = editing.system
           ? { id: editing.system.id, url: p.url, settings: p.settings, ...(Object.keys(p.secrets).length ? { secrets: p.secrets } : {}) }
           : { kind: editing.kind.kind, name: p.name, url: p.url, settings: p.settings, secrets: p.secrets }
-        const r = await call<TestResult>('systems.test', draft)
-        if (!r.ok) {
+        // The test advises; only the agent's field errors (the same a save
+        // would report) stop here. A test that cannot run does not block.
+        const r = await call<TestResult>('systems.test', draft).catch((e) => {
+          if (errorKind(e) === 'invalid') throw e
+          return null
+        })
+        if (r && !r.ok) {
           setUntested({ payload: p, result: r })
           return
         }

@@ -1,0 +1,195 @@
+// One entity pair: both sides (with links to each system's page for people
+// where it has one), the state, each mapped field's sync state, what was
+// copied besides fields, and the recent runs that touched it. Actions on the
+// pair (resolve a conflict today; adopt, unpair, relink later) go in the
+// actions bar, so each new one has its place.
+import { call, errorMessage } from '../../api/bridge'
+import { useAsync } from '../../state'
+import { Alert, Badge, Button, Loading, Page, Table, formatDate } from '../../ui'
+import { listProcesses, listRuns } from './api'
+import { sideNamer } from './format'
+import { humanLink } from './links'
+import type { EntityRef, Pair, Run, Side } from './types'
+import type { ReactNode } from 'react'
+
+type PairDoc = Pair & {
+  fields?: Record<string, { a: string; b: string }>
+  comments?: Record<string, string>
+  attachments?: Record<string, string>
+  links?: Record<string, boolean>
+}
+type SystemInfo = { id: string; name: string; kind: string; url: string }
+
+// pairHref is the address of a pair's page.
+export function pairHref(process: string, id: string): string {
+  return `#/pairs/${encodeURIComponent(process)}/${encodeURIComponent(id)}`
+}
+
+function stateBadge(p: Pair) {
+  if (p.state === 'held') return <Badge tone="warn">Held for review: {(p.held ?? []).join(', ') || 'conflict'}</Badge>
+  if (p.state === 'error') return <Badge tone="bad">Error</Badge>
+  return <Badge tone="good">Synced</Badge>
+}
+
+// copied counts what a pair maps besides fields; comments and attachments
+// are recorded in both directions, once per side.
+function copied(m?: Record<string, unknown>): number {
+  return m ? Math.floor(Object.keys(m).length / 2) : 0
+}
+
+export function PairDetail({ process, id, actions }: { process: string; id: string; actions?: (p: Pair, reload: () => void) => ReactNode }) {
+  const pair = useAsync(async () => (await call<{ pair: PairDoc }>('pairs.get', { process, id })).pair, [process, id])
+  const context = useAsync(async () => {
+    const [procs, systems] = await Promise.all([listProcesses(), call<{ systems: SystemInfo[] | null }>('systems.list', {}).then((r) => r.systems ?? [])])
+    return { summary: procs.find((s) => s.process.id === process), systems }
+  }, [process])
+  const runs = useAsync(() => listRuns(process, 100), [process])
+  const back = (
+    <Button onClick={() => (window.location.hash = '#/pairs')} aria-label="Back to the entity pairs">
+      Back
+    </Button>
+  )
+  const p = pair.data
+  if (!p) {
+    return (
+      <Page title="Entity pair" actions={back}>
+        {pair.error ? <Alert kind="error" title="The pair could not be loaded">{errorMessage(pair.error)}</Alert> : <Loading label="Loading the pair…" />}
+      </Page>
+    )
+  }
+  const proc = context.data?.summary?.process
+  const systems = context.data?.systems ?? []
+  const sideName = (s: Side) => (proc ? sideNamer(proc, systems)(s) : s.toUpperCase())
+  const systemOf = (s: Side) => systems.find((x) => x.id === (s === 'a' ? proc?.a.system : proc?.b.system))
+  const touched = (runs.data ?? []).filter((r: Run) =>
+    (r.errors ?? []).some((e) => (e.side === 'a' && e.entity === p.a.id) || (e.side === 'b' && e.entity === p.b.id)) || (r.conflicts ?? []).some((c) => c.pair === p.id),
+  )
+  const fields = Object.entries(p.fields ?? {}).sort(([x], [y]) => x.localeCompare(y))
+  const reload = () => void pair.reload()
+  return (
+    <Page
+      title={
+        <>
+          {p.a.key || p.a.id} ↔ {p.b.key || p.b.id} {stateBadge(p)}
+        </>
+      }
+      subtitle={proc ? `${proc.name}: ${sideName('a')} ↔ ${sideName('b')}` : undefined}
+      actions={back}
+    >
+      <div className="pair-actions" data-testid="pair-actions">
+        {actions?.(p, reload)}
+      </div>
+      {p.error && <Alert kind="error" title="The last attempt failed">{p.error}</Alert>}
+      <div className="cards">
+        {(['a', 'b'] as Side[]).map((s) => (
+          <SideCard key={s} title={sideName(s)} e={s === 'a' ? p.a : p.b} link={humanLink(systemOf(s)?.kind, systemOf(s)?.url, s === 'a' ? p.a : p.b)} />
+        ))}
+        <section className="card" aria-labelledby="pair-state">
+          <h2 id="pair-state">State</h2>
+          <dl className="kv">
+            <dt>Paired</dt>
+            <dd>{formatDate(p.createdAt)}</dd>
+            <dt>Last synced</dt>
+            <dd>{formatDate(p.lastSyncedAt)}</dd>
+            <dt>Comments copied</dt>
+            <dd>{copied(p.comments)}</dd>
+            <dt>Attachments copied</dt>
+            <dd>{copied(p.attachments)}</dd>
+            <dt>Links synced</dt>
+            <dd>{Object.keys(p.links ?? {}).length}</dd>
+          </dl>
+        </section>
+      </div>
+      <h2 className="section-title">Fields</h2>
+      <Table
+        rows={fields}
+        rowKey={([k]) => k}
+        caption={<span className="sr-only">Fields of the pair</span>}
+        empty={<p className="muted">No field has been synced yet.</p>}
+        columns={[
+          { key: 'a', header: `In ${sideName('a')}`, render: ([k]) => <span className="mono">{k.split('|')[0]}</span> },
+          { key: 'b', header: `In ${sideName('b')}`, render: ([k]) => <span className="mono">{k.split('|')[1] ?? ''}</span> },
+          {
+            key: 'state',
+            header: 'Sync state',
+            render: ([k, base]) =>
+              (p.held ?? []).includes(k) || (p.held ?? []).includes(k.split('|')[0]) ? (
+                <Badge tone="warn">Held: changed on both sides</Badge>
+              ) : base.a && base.b ? (
+                <Badge tone="good">In step</Badge>
+              ) : (
+                <Badge>One side only</Badge>
+              ),
+          },
+        ]}
+      />
+      <h2 className="section-title">Recent runs that touched it</h2>
+      {runs.error ? (
+        <Alert kind="error">{errorMessage(runs.error)}</Alert>
+      ) : !runs.data ? (
+        <Loading />
+      ) : touched.length === 0 ? (
+        <p className="muted">None of the last {runs.data.length} runs failed on it or found a conflict in it.</p>
+      ) : (
+        <Table
+          rows={touched}
+          rowKey={(r) => r.id}
+          caption={<span className="sr-only">Runs that touched the pair</span>}
+          columns={[
+            { key: 'at', header: 'Started', render: (r) => formatDate(r.startedAt) },
+            {
+              key: 'what',
+              header: 'What happened',
+              render: (r) => (
+                <ul className="plain-list tight">
+                  {(r.errors ?? [])
+                    .filter((e) => e.entity === p.a.id || e.entity === p.b.id)
+                    .map((e, i) => (
+                      <li key={`e${i}`}>{e.message}</li>
+                    ))}
+                  {(r.conflicts ?? [])
+                    .filter((c) => c.pair === p.id)
+                    .map((c, i) => (
+                      <li key={`c${i}`}>
+                        Conflict on {c.field}: {c.winner === 'held' ? 'held for review' : `${c.winner.toUpperCase()} won`}
+                      </li>
+                    ))}
+                </ul>
+              ),
+            },
+          ]}
+        />
+      )}
+    </Page>
+  )
+}
+
+function SideCard({ title, e, link }: { title: string; e: EntityRef; link: string | null }) {
+  return (
+    <section className="card" aria-label={title}>
+      <h2>{title}</h2>
+      <dl className="kv">
+        <dt>Key</dt>
+        <dd>
+          {link ? (
+            <a href={link} target="_blank" rel="noreferrer">
+              {e.key || e.id}
+            </a>
+          ) : (
+            e.key || e.id
+          )}
+        </dd>
+        <dt>Title</dt>
+        <dd>{e.title || '—'}</dd>
+        {e.type && (
+          <>
+            <dt>Type</dt>
+            <dd>{e.type}</dd>
+          </>
+        )}
+        <dt>Id</dt>
+        <dd className="mono">{e.id}</dd>
+      </dl>
+    </section>
+  )
+}
