@@ -51,8 +51,8 @@ func configure(t *testing.T, addr, helpURL, engURL string) {
 			map[string]any{"a": "title", "b": "title", "direction": "both"},
 			map[string]any{"a": "status", "b": "status", "direction": "both"},
 			map[string]any{"a": "priority", "b": "priority", "direction": "both"},
-		}}},
-		"options":  map[string]any{"createInA": true, "createInB": true, "comments": true, "conflict": "a_wins"},
+		}, "linkTypes": []any{map[string]any{"a": "blocks", "b": "blocks"}}}},
+		"options":  map[string]any{"createInA": true, "createInB": true, "comments": true, "attachments": true, "conflict": "a_wins"},
 		"schedule": map[string]any{"pollSeconds": 5},
 		"active":   true,
 	}
@@ -65,11 +65,13 @@ type snapshot struct {
 	titles   []string
 	status   map[string]string
 	comments map[string]int
+	files    map[string]int
+	links    map[string]int
 }
 
 func snap(t *testing.T, s *sandbox.Server, project string) snapshot {
 	t.Helper()
-	out := snapshot{status: map[string]string{}, comments: map[string]int{}}
+	out := snapshot{status: map[string]string{}, comments: map[string]int{}, files: map[string]int{}, links: map[string]int{}}
 	q := sandbox.Query{Project: project, Limit: 100}
 	for {
 		page, err := s.Store().ListItems(q)
@@ -81,6 +83,10 @@ func snap(t *testing.T, s *sandbox.Server, project string) snapshot {
 			out.status[it.Title] = it.Status
 			cs, _, _ := s.Store().Comments(it.Key, 0, 1000)
 			out.comments[it.Title] = len(cs)
+			as, _ := s.Store().Attachments(it.Key)
+			out.files[it.Title] = len(as)
+			ls, _ := s.Store().Links(it.Key)
+			out.links[it.Title] = len(ls)
 		}
 		if page.NextCursor == "" {
 			break
@@ -91,7 +97,9 @@ func snap(t *testing.T, s *sandbox.Server, project string) snapshot {
 	return out
 }
 
-// TestChaos kills a real agent syncing 500 items with SIGKILL at random
+// TestChaos kills a real agent syncing 500 items (and items made while it
+// crashes, linked to at once), with comments, attachments (some of the same
+// name and size on both sides) and links, with SIGKILL at random
 // moments 20 times; at the end nothing is duplicated, lost or stale.
 func TestChaos(t *testing.T) {
 	if testing.Short() {
@@ -123,6 +131,7 @@ func TestChaos(t *testing.T) {
 	cmd := start()
 	configure(t, addr, helpURL, engURL)
 	edits := map[string]string{} // title -> the status a person set last
+	created := 0                 // items made while the agent crashes
 	kills := 20
 	if os.Getenv("LOCKSTEP_SOAK") != "" { // make soak
 		kills = 100
@@ -137,6 +146,26 @@ func TestChaos(t *testing.T) {
 				help.Store().UpdateItem(it.Key, sandbox.Patch{Status: &st}, 0)
 				help.Store().AddComment(it.Key, "carol", "update "+fmt.Sprint(round, e))
 				edits[title] = st
+				switch r.IntN(4) {
+				case 0: // files on both sides, some with the same name and size
+					help.Store().AddAttachment(it.Key, "log.txt", "text/plain", "carol", strings.NewReader(fmt.Sprint("help ", round%2)))
+				case 1:
+					if other, err := eng.Store().GetItem(keyOf(t, eng, "ENG", fmt.Sprintf("eng-%03d", r.IntN(250)))); err == nil {
+						eng.Store().AddAttachment(other.Key, "log.txt", "text/plain", "dave", strings.NewReader(fmt.Sprint("eng! ", round%2)))
+					}
+				case 2: // a link, sometimes to an item made this round
+					target := keyOf(t, help, "HELP", fmt.Sprintf("help-%03d", r.IntN(250)))
+					if r.IntN(2) == 0 {
+						made, err := help.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprintf("new-%03d-%d", round, e), Status: "open", Priority: "low"})
+						if err == nil {
+							target = made.Key
+							created++
+						}
+					}
+					if target != "" && target != it.Key {
+						help.Store().AddLink(it.Key, "blocks", target)
+					}
+				}
 			}
 		}
 		cmd.Process.Signal(syscall.SIGKILL)
@@ -148,7 +177,7 @@ func TestChaos(t *testing.T) {
 	deadline := time.Now().Add(4 * time.Minute)
 	for {
 		a, b := snap(t, help, "HELP"), snap(t, eng, "ENG")
-		problem := compare(a, b, edits)
+		problem := compare(a, b, edits, 500+created)
 		if problem == "" {
 			return
 		}
@@ -159,9 +188,9 @@ func TestChaos(t *testing.T) {
 	}
 }
 
-func compare(a, b snapshot, edits map[string]string) string {
-	if len(a.titles) != 500 || len(b.titles) != 500 {
-		return fmt.Sprintf("%d items in Helpdesk and %d in Engineering, want 500 each (duplicates or misses)", len(a.titles), len(b.titles))
+func compare(a, b snapshot, edits map[string]string, want int) string {
+	if len(a.titles) != want || len(b.titles) != want {
+		return fmt.Sprintf("%d items in Helpdesk and %d in Engineering, want %d each (duplicates or misses)", len(a.titles), len(b.titles), want)
 	}
 	if strings.Join(a.titles, ",") != strings.Join(b.titles, ",") {
 		return "the sets of titles differ"
@@ -174,6 +203,12 @@ func compare(a, b snapshot, edits map[string]string) string {
 	for title, n := range a.comments {
 		if b.comments[title] != n {
 			return fmt.Sprintf("%s: %d comments in Helpdesk, %d in Engineering (a lost or duplicated comment)", title, n, b.comments[title])
+		}
+		if a.files[title] != b.files[title] {
+			return fmt.Sprintf("%s: %d attachments in Helpdesk, %d in Engineering (a lost or duplicated file)", title, a.files[title], b.files[title])
+		}
+		if a.links[title] != b.links[title] {
+			return fmt.Sprintf("%s: %d links in Helpdesk, %d in Engineering (a lost link)", title, a.links[title], b.links[title])
 		}
 	}
 	return ""

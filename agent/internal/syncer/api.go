@@ -237,10 +237,7 @@ func (e *Engine) RunNow(ctx context.Context, id string) (Run, error) {
 	if err != nil {
 		return Run{}, err
 	}
-	if r := e.runnerOf(id); r != nil {
-		r.running.Lock()
-		defer r.running.Unlock()
-	}
+	defer e.lockRuns(id)()
 	return e.runOnce(ctx, &p, "manual", nil), nil
 }
 
@@ -253,10 +250,7 @@ func (e *Engine) SyncEntity(ctx context.Context, id string, side Side, entity st
 	if side != SideA && side != SideB {
 		return Run{}, &ValidationError{Errors: []FieldError{{Field: "side", Message: "must be a or b"}}}
 	}
-	if r := e.runnerOf(id); r != nil {
-		r.running.Lock()
-		defer r.running.Unlock()
-	}
+	defer e.lockRuns(id)()
 	return e.runOnce(ctx, &p, "entity", &QueueItem{Side: side, Entity: entity}), nil
 }
 
@@ -545,6 +539,7 @@ func (e *Engine) RunAsync(id string) error {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		defer e.lockRuns(p.ID)()
 		e.runOnce(ctx, &p, "manual", nil)
 	}()
 	return nil

@@ -132,10 +132,7 @@ func (e *Engine) runBulk(ctx context.Context, p *Process, j *bulkJob) {
 		fail(err)
 		return
 	}
-	if r := e.runnerOf(p.ID); r != nil {
-		r.running.Lock()
-		defer r.running.Unlock()
-	}
+	defer e.lockRuns(p.ID)()
 	run := e.runBulkDrain(ctx, p, j)
 	j.mu.Lock()
 	j.State, j.Run, j.Done, j.EndedAt = "done", run.ID, j.Total, e.d.Now().UTC()

@@ -60,7 +60,11 @@ type Engine struct {
 	bulk    map[string]*bulkJob
 	// workers is how many items of one run are worked at once.
 	workers int
-	hist    history // retention.go
+	// runLocks serialise the runs of each process, active or not
+	// (scheduled, manual, one entity, bulk, a deletion applied): two runs
+	// of one process at once could both create the same peer.
+	runLocks map[string]*sync.Mutex
+	hist     history // retention.go
 }
 
 // New returns an engine; Serve starts it.
@@ -77,8 +81,6 @@ type runner struct {
 	trigger chan string
 	cancel  context.CancelFunc
 	done    chan struct{}
-	// running serialises runs of one process (scheduled, manual, plan).
-	running sync.Mutex
 }
 
 // Serve starts every active process and runs until ctx ends.
@@ -150,9 +152,9 @@ func (e *Engine) loop(ctx context.Context, r *runner) {
 			e.d.Log.Error().Err(err).Str("process", r.id).Msg("load process")
 			return
 		}
-		r.running.Lock()
+		unlock := e.lockRuns(r.id)
 		e.runOnce(ctx, &p, reason, nil)
-		r.running.Unlock()
+		unlock()
 		timer := time.NewTimer(p.PollInterval())
 		select {
 		case <-ctx.Done():
@@ -181,8 +183,19 @@ func (e *Engine) Trigger(id, reason string) bool {
 	return true
 }
 
-func (e *Engine) runnerOf(id string) *runner {
+// lockRuns waits until no other run of process id is under way and
+// returns the function that lets the next one go.
+func (e *Engine) lockRuns(id string) (unlock func()) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.runners[id]
+	if e.runLocks == nil {
+		e.runLocks = map[string]*sync.Mutex{}
+	}
+	l, ok := e.runLocks[id]
+	if !ok {
+		l = &sync.Mutex{}
+		e.runLocks[id] = l
+	}
+	e.mu.Unlock()
+	l.Lock()
+	return l.Unlock
 }

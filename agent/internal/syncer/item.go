@@ -163,7 +163,9 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 			return inStep(stepFields, err)
 		}
 		cur[t] = pair.Ref(t).Version
-		log.Info().Str("pair", pair.ID).Str("peer_key", pair.Ref(t).Key).Msg("synced with its peer")
+		if !c.dry {
+			log.Info().Str("pair", pair.ID).Str("peer_key", pair.Ref(t).Key).Msg("synced with its peer")
+		}
 	case pair.State == PairDeleted:
 		// One side was deleted: nothing is written or created again until
 		// an administrator decides.

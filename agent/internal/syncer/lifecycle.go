@@ -339,10 +339,7 @@ func (e *Engine) ApplyDeletion(ctx context.Context, actor, proc, id, action stri
 			return &ValidationError{Errors: []FieldError{{Field: "action", Message: "mark needs the process's deletion policy for that side to say what to set (options.deletes)"}}}
 		}
 	}
-	if r := e.runnerOf(proc); r != nil {
-		r.running.Lock()
-		defer r.running.Unlock()
-	}
+	defer e.lockRuns(proc)()
 	pol := p.OnDelete(pair.Gone)
 	pol.Action = action
 	if pair.Gone == SideA {

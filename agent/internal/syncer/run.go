@@ -556,7 +556,8 @@ func (c *cycle) park(it QueueItem, cause error, polled connector.Entity) {
 		return tx.Delete(keyQueue(c.p.ID, it.Side, it.Entity))
 	})
 	c.e.d.Bus.Publish(apitype.EventPairFailed, map[string]any{"process": c.p.ID, "side": it.Side, "entity": it.Entity,
-		"key": parked.Key, "pair": parked.Pair, "error": parked.Error})
+		"key": parked.Key, "title": parked.Title, "pair": parked.Pair, "error": parked.Error, "step": parked.Step,
+		"cause": connector.Cause(cause)})
 }
 
 // beginRun gives a run its id and records it as in progress, in one
