@@ -121,7 +121,7 @@ export function LicensePage() {
               )}
               <dt>Allowed systems</dt>
               <dd>{l.allowedSystems?.length ? l.allowedSystems.join(', ') : 'all kinds'}</dd>
-              <dt>Users</dt>
+              <dt title="People the synced work systems name (authors, assignees, commenters), counted for the license">Work-system users</dt>
               <dd>
                 {l.usersSeen} seen{l.maxUsers ? ` of ${l.maxUsers} allowed` : ''}
               </dd>

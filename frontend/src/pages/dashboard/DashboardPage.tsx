@@ -112,7 +112,7 @@ export function DashboardPage() {
               </dd>
               <dt>Expires</dt>
               <dd>{formatDate(license.data.expiresAt)}</dd>
-              <dt>Users</dt>
+              <dt title="People the synced work systems name (authors, assignees, commenters), counted for the license">Work-system users</dt>
               <dd>
                 {license.data.usersSeen}
                 {license.data.maxUsers ? ` of ${license.data.maxUsers}` : ''}
