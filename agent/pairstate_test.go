@@ -337,3 +337,65 @@ func copyTree(t *testing.T, from, to string) {
 		t.Fatalf("copy %s: %v %s", from, err, out)
 	}
 }
+
+// Adopting pairs that already exist on both sides, from the command line
+// through the running agent's admin channel: a dry run first, then for real.
+func TestAdoptFromTheCommandLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a real agent")
+	}
+	help, eng, helpURL, engURL := sandboxPair(t)
+	a1, _ := help.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: "Printer on fire", Status: "open"})
+	help.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: "Only here", Status: "open"})
+	b1, _ := eng.Store().CreateItem(sandbox.NewItem{Project: "ENG", Type: "bug", Title: "printer on fire", Status: "open"})
+	a := newLiveAgent(t)
+	a.start()
+	c := a.client()
+	sa, sb := systems(c, helpURL, engURL)
+	proc := fullProcess(sa, sb)
+	proc["options"] = map[string]any{"createInA": false, "createInB": false, "comments": true, "conflict": "a_wins"}
+	proc["active"] = false
+	var created struct{ Process struct{ ID string } }
+	c.call("processes.create", map[string]any{"process": proc}, &created)
+	csv := filepath.Join(t.TempDir(), "pairs.csv")
+	os.WriteFile(csv, []byte("a,b\n"+a1.Key+","+b1.Key+"\nHELP-99,"+b1.Key+"\n"), 0o600)
+
+	out, code := runAgent(t, "pairs", "adopt", "--data-dir", a.dir, "--process", created.Process.ID, "--csv", csv)
+	if code != 0 || !strings.Contains(out, a1.Key) || !strings.Contains(out, "HELP-99") || !strings.Contains(out, "dry run") {
+		t.Fatalf("dry run (%d): %s", code, out)
+	}
+	var pairs struct {
+		Pairs []struct{ ID string } `json:"pairs"`
+	}
+	c.call("pairs.list", map[string]any{"process": created.Process.ID}, &pairs)
+	if len(pairs.Pairs) != 0 {
+		t.Fatalf("a dry run adopted: %+v", pairs)
+	}
+	out, code = runAgent(t, "pairs", "adopt", "--data-dir", a.dir, "--process", created.Process.ID, "--match-a", "title", "--match-b", "title", "--apply")
+	if code != 0 || !strings.Contains(out, "1 pairs adopted") {
+		t.Fatalf("adopt (%d): %s", code, out)
+	}
+	c.call("pairs.list", map[string]any{"process": created.Process.ID}, &pairs)
+	if len(pairs.Pairs) != 1 {
+		t.Fatalf("pairs after adopting: %+v", pairs)
+	}
+	out, code = runAgent(t, "queue", "--data-dir", a.dir, "--process", created.Process.ID)
+	if code != 0 || !strings.Contains(out, "0 waiting") {
+		t.Fatalf("queue (%d): %s", code, out)
+	}
+	var audit struct {
+		Records []struct{ Actor, Action string } `json:"records"`
+	}
+	c.call("audit.list", map[string]any{"limit": 50}, &audit)
+	found := false
+	for _, r := range audit.Records {
+		found = found || (r.Action == "pairs.adopt" && strings.HasPrefix(r.Actor, "local:"))
+	}
+	if !found {
+		t.Fatalf("the adoption is not audited with the local actor: %+v", audit.Records)
+	}
+	a.stop()
+	if out, code := runAgent(t, "pairs", "adopt", "--data-dir", a.dir, "--process", created.Process.ID, "--csv", csv); code == 0 || !strings.Contains(out, "not running") {
+		t.Fatalf("with the agent stopped (%d): %s", code, out)
+	}
+}

@@ -44,6 +44,9 @@ Usage:
   lockstep-agent license import FILE --data-dir DIR | license show --data-dir DIR
   lockstep-agent backup --data-dir DIR -o FILE [--passphrase-file F]
   lockstep-agent restore FILE --data-dir EMPTY_DIR [--passphrase-file F]
+  lockstep-agent pairs adopt --data-dir DIR --process ID (--csv FILE | --match-a F --match-b F) [--apply]
+  lockstep-agent pairs unpair --data-dir DIR --process ID PAIR...
+  lockstep-agent queue --data-dir DIR --process ID [--limit N]
   lockstep-agent sandbox serve --listen ADDR --data FILE [--token T]
   lockstep-agent demo [--data-dir DIR] [--listen ADDR] [--admin-password-file F]
   lockstep-agent version
@@ -111,6 +114,10 @@ func dispatch(args []string, stdio IO) error {
 		return runBackup(rest, stdio)
 	case "restore":
 		return runRestore(rest, stdio)
+	case "pairs":
+		return runPairs(rest, stdio)
+	case "queue":
+		return runQueue(rest, stdio)
 	case "sandbox":
 		if len(rest) == 0 || rest[0] != "serve" {
 			return fmt.Errorf("%w: sandbox needs a subcommand: serve", errUsage)
