@@ -34,23 +34,112 @@ func TextList(field string, v any) ([]string, error) {
 	return nil, fmt.Errorf("field %s must be a list of text, not %T: %w", field, v, ErrInvalid)
 }
 
-// UserValue reads a value naming a user in the contract's own forms: a
-// User, a *User, or the JSON object of one (id, email, name). nil and a
-// nil *User are the zero User, which clears a user field. ok is false for
-// anything else; a connector reads other forms (a login, an email, a
-// number) its own way or refuses them.
+// Normalize brings field values into the contract's closed set of shapes,
+// at the boundary where entities enter the engine: nil, string, float64,
+// bool, []string, User, and map[string]any for structured values that
+// name no person. A *User becomes a User (a nil one, nil); the JSON object
+// of a person (only id, email and name) becomes a User; whole numbers of
+// any Go type become float64; a list of texts becomes []string. Everything
+// downstream (mapping, hashing, the engine) then reads one shape per kind
+// of value. The map is changed in place and returned.
+func Normalize(f Fields) Fields {
+	for k, v := range f {
+		f[k] = NormalizeValue(v)
+	}
+	return f
+}
+
+// NormalizeValue is Normalize for one value.
+func NormalizeValue(v any) any {
+	switch x := v.(type) {
+	case *User:
+		if x == nil {
+			return nil
+		}
+		return *x
+	case map[string]any:
+		if u, ok := AsUser(x); ok {
+			return u
+		}
+	case int:
+		return float64(x)
+	case int32:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case float32:
+		return float64(x)
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return v
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	return v
+}
+
+// AsUser reports whether v names a person, and which: a User, a non-nil
+// *User, or the JSON object of one (keys id, email and name only, texts,
+// at least one not empty). It is the one reading of a person everything
+// shares: mapping, the engine's user count and the connectors.
+func AsUser(v any) (User, bool) {
+	switch x := v.(type) {
+	case User:
+		return x, x != (User{})
+	case *User:
+		if x == nil {
+			return User{}, false
+		}
+		return *x, *x != (User{})
+	case map[string]any:
+		var u User
+		for k, val := range x {
+			s, ok := val.(string)
+			if !ok && val != nil {
+				return User{}, false
+			}
+			switch k {
+			case "id":
+				u.ID = s
+			case "email":
+				u.Email = s
+			case "name":
+				u.Name = s
+			default:
+				return User{}, false
+			}
+		}
+		return u, u != (User{})
+	}
+	return User{}, false
+}
+
+// UserValue reads a value written into a user field: a person (AsUser),
+// or nothing (nil, a nil *User, an empty User), which clears the field and
+// is the zero User. ok is false for anything else; a connector reads other
+// forms (a login, an email, a number) its own way or refuses them.
 func UserValue(v any) (u User, ok bool) {
+	if u, ok := AsUser(v); ok {
+		return u, true
+	}
 	switch x := v.(type) {
 	case nil:
 		return User{}, true
 	case User:
-		return x, true
+		return User{}, true // the empty User: no one
 	case *User:
-		if x == nil {
+		if x == nil || *x == (User{}) {
 			return User{}, true
 		}
-		return *x, true
 	case map[string]any:
+		// Lenient where a value is written: the person's fields are
+		// taken, anything else in the object is left.
+		var u User
 		u.ID, _ = x["id"].(string)
 		u.Email, _ = x["email"].(string)
 		u.Name, _ = x["name"].(string)

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -115,5 +116,29 @@ func TestDay(t *testing.T) {
 		if _, ok, err := Day("dueDate", v); ok || !errors.Is(err, ErrInvalid) {
 			t.Errorf("Day(%#v) = ok %v, %v; want ErrInvalid", v, ok, err)
 		}
+	}
+}
+
+func TestNormalizeGivesOneShapePerKind(t *testing.T) {
+	ada := User{ID: "7", Email: "ada@example.com"}
+	var none *User
+	f := Normalize(Fields{
+		"ptr": &ada, "nilptr": none, "object": map[string]any{"id": "7", "email": "ada@example.com"},
+		"other": map[string]any{"href": "https://x"}, "int": 3, "int64": int64(4), "list": []any{"a", "b"},
+		"mixed": []any{"a", 1.0}, "text": "t", "nil": nil,
+	})
+	want := Fields{"ptr": ada, "nilptr": nil, "object": ada, "other": map[string]any{"href": "https://x"}, "int": 3.0, "int64": 4.0,
+		"list": []string{"a", "b"}, "mixed": []any{"a", 1.0}, "text": "t", "nil": nil}
+	if !reflect.DeepEqual(f, want) {
+		t.Fatalf("Normalize = %#v\nwant %#v", f, want)
+	}
+	// One reading of a person: a nil or empty one is nobody.
+	for _, v := range []any{nil, none, User{}, map[string]any{}, map[string]any{"id": ""}, map[string]any{"id": "7", "x": 1.0}, "ada"} {
+		if u, ok := AsUser(v); ok {
+			t.Errorf("AsUser(%#v) = %+v: not a person", v, u)
+		}
+	}
+	if u, ok := AsUser(map[string]any{"name": "Ada"}); !ok || u.Name != "Ada" {
+		t.Errorf("AsUser of a name only: %+v %v", u, ok)
 	}
 }

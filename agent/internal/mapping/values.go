@@ -145,17 +145,10 @@ func list(v any) ([]any, bool) {
 	return nil, false
 }
 
-// toUser recognises a person: connector.User, UserRef, or a map whose keys
-// are only id, email and name (what a User becomes after a JSON round trip).
+// toUser recognises a person: mapping's UserRef, or whatever
+// connector.AsUser takes for one (the one reading every layer shares).
 func toUser(v any) (connector.User, bool) {
 	switch x := v.(type) {
-	case connector.User:
-		return x, true
-	case *connector.User:
-		if x == nil {
-			return connector.User{}, false
-		}
-		return *x, true
 	case UserRef:
 		return x.User(), true
 	case *UserRef:
@@ -163,30 +156,8 @@ func toUser(v any) (connector.User, bool) {
 			return connector.User{}, false
 		}
 		return x.User(), true
-	case map[string]any:
-		if len(x) == 0 {
-			return connector.User{}, false
-		}
-		var u connector.User
-		for k, val := range x {
-			s, ok := val.(string)
-			if !ok && val != nil {
-				return connector.User{}, false
-			}
-			switch k {
-			case "id":
-				u.ID = s
-			case "email":
-				u.Email = s
-			case "name":
-				u.Name = s
-			default:
-				return connector.User{}, false
-			}
-		}
-		return u, true
 	}
-	return connector.User{}, false
+	return connector.AsUser(v)
 }
 
 // User converts a reference to the connector's type.

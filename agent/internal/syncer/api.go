@@ -51,7 +51,7 @@ func (e *Engine) Validate(ctx context.Context, p *Process) error {
 	if len(errs) == 0 {
 		schemas := map[Side]connector.Schema{}
 		for _, s := range []Side{SideA, SideB} {
-			con, err := e.d.Open(p.End(s).System)
+			con, err := e.open(p.End(s).System)
 			if err != nil {
 				errs = append(errs, FieldError{Field: string(s) + ".system", Message: err.Error()})
 				continue

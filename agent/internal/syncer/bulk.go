@@ -93,7 +93,7 @@ func (e *Engine) runBulk(ctx context.Context, p *Process, j *bulkJob) {
 	}
 	var items []QueueItem
 	for _, s := range []Side{SideA, SideB} {
-		con, err := e.d.Open(p.End(s).System)
+		con, err := e.open(p.End(s).System)
 		if err != nil {
 			fail(err)
 			return

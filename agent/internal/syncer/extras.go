@@ -322,7 +322,7 @@ func (c *cycle) editCopy(ctx context.Context, pair *Pair, s Side, cm connector.C
 		c.plan = append(c.plan, PlanItem{Action: "comment-edit", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "comment " + copyID + " from " + pair.Ref(s).Key})
 		return false, nil
 	}
-	ed, ok := c.con[t].(connector.CommentEditor)
+	ed, ok := ability[connector.CommentEditor](c.con[t])
 	if !ok {
 		c.diverge(pair, fmt.Sprintf("comment %s was edited in %s; %s cannot edit comments, so its copy in %s keeps the old text", cm.ID, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
 		pair.CommentSums[k] = sum
@@ -353,7 +353,7 @@ func (c *cycle) deleteCopy(ctx context.Context, pair *Pair, s Side, id string, w
 		c.plan = append(c.plan, PlanItem{Action: "comment-delete", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "copy " + copyID + " of deleted comment " + id})
 		return false, nil
 	}
-	ed, ok := c.con[t].(connector.CommentEditor)
+	ed, ok := ability[connector.CommentEditor](c.con[t])
 	if !ok {
 		c.diverge(pair, fmt.Sprintf("comment %s was deleted in %s; %s cannot delete comments, so its copy in %s stays", id, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
 	} else if copyID != "" {
@@ -533,7 +533,7 @@ func (c *cycle) deleteAttachmentCopy(ctx context.Context, pair *Pair, s Side, id
 		c.plan = append(c.plan, PlanItem{Action: "attachment-delete", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "copy " + copyID + " of deleted attachment " + id})
 		return false, nil
 	}
-	del, ok := c.con[t].(connector.AttachmentDeleter)
+	del, ok := ability[connector.AttachmentDeleter](c.con[t])
 	if !ok {
 		c.diverge(pair, fmt.Sprintf("attachment %s was deleted from %s; %s cannot delete attachments, so its copy in %s stays", id, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
 	} else if copyID != "" {

@@ -37,7 +37,7 @@ func (c *cycle) gone(ctx context.Context, pair *Pair, d Side) error {
 	how := "kept"
 	switch pol.Action {
 	case DeleteMirror:
-		if del, ok := c.con[o].(connector.Deleter); ok {
+		if del, ok := ability[connector.Deleter](c.con[o]); ok {
 			err := del.Delete(ctx, connector.Ref{ID: kept.ID, Key: kept.Key})
 			if err != nil && !errors.Is(err, connector.ErrNotFound) {
 				return fmt.Errorf("delete %s, the peer of deleted %s: %w", kept.Key, dead.Key, err)

@@ -61,17 +61,10 @@ func dirOf(s Side) mapping.Direction {
 	return mapping.BtoA
 }
 
-func flows(fp mapping.FieldPair, from Side) bool {
-	switch fp.Direction {
-	case mapping.Both, "":
-		return true
-	case mapping.AtoB:
-		return from == SideA
-	case mapping.BtoA:
-		return from == SideB
-	}
-	return false
-}
+// flows reports whether fp carries a change made on side from: mapping's
+// one rule (a field pair without a direction, which validation refuses,
+// flows nowhere rather than writing what Apply did not map).
+func flows(fp mapping.FieldPair, from Side) bool { return fp.Direction.Flows(dirOf(from)) }
 
 func fieldOf(fp mapping.FieldPair, s Side) string {
 	if s == SideA {
@@ -212,13 +205,13 @@ func (c *cycle) origin(s Side) string {
 // Without the guard a blind write could overwrite a change unseen, so other
 // connectors' peers are always read first.
 func (c *cycle) guarded(s Side) bool {
-	g, ok := c.con[s].(connector.VersionGuard)
+	g, ok := ability[connector.VersionGuard](c.con[s])
 	return ok && g.GuardsVersions()
 }
 
 // indexed reports whether side s's polls read markers (MarkerIndexer).
 func (c *cycle) indexed(s Side) bool {
-	ix, ok := c.con[s].(connector.MarkerIndexer)
+	ix, ok := ability[connector.MarkerIndexer](c.con[s])
 	return ok && ix.IndexesMarkers()
 }
 
@@ -597,19 +590,8 @@ func (c *cycle) recoverIntents(ctx context.Context) error {
 func usersIn(f connector.Fields) []connector.User {
 	var out []connector.User
 	for _, v := range f {
-		switch u := v.(type) {
-		case connector.User:
+		if u, ok := connector.AsUser(v); ok {
 			out = append(out, u)
-		case *connector.User:
-			if u != nil {
-				out = append(out, *u)
-			}
-		case map[string]any:
-			id, _ := u["id"].(string)
-			email, _ := u["email"].(string)
-			if id != "" || email != "" {
-				out = append(out, connector.User{ID: id, Email: email})
-			}
 		}
 	}
 	return out

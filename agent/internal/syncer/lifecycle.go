@@ -120,7 +120,7 @@ func (e *Engine) PairValues(ctx context.Context, proc, id string) ([]FieldValues
 	}
 	ent := map[Side]connector.Entity{}
 	for _, s := range []Side{SideA, SideB} {
-		con, err := e.d.Open(p.End(s).System)
+		con, err := e.open(p.End(s).System)
 		if err != nil {
 			return nil, fmt.Errorf("open system %s: %w", p.End(s).System, err)
 		}
@@ -350,7 +350,7 @@ func (e *Engine) ApplyDeletion(ctx context.Context, actor, proc, id, action stri
 	c := &cycle{e: e, p: &p, con: map[Side]connector.Connector{}, schemas: &schemaCache{}}
 	c.log = e.d.Log.With().Str("process", p.ID).Str("run", "applyDeletion").Logger()
 	for _, s := range []Side{SideA, SideB} {
-		if c.con[s], err = e.d.Open(p.End(s).System); err != nil {
+		if c.con[s], err = e.open(p.End(s).System); err != nil {
 			return fmt.Errorf("open system %s: %w", p.End(s).System, err)
 		}
 	}
@@ -382,7 +382,7 @@ func (e *Engine) Relink(ctx context.Context, actor, proc, a, b string) (PairView
 		if strings.TrimSpace(x.ref) == "" {
 			return PairView{}, nil, &ValidationError{Errors: []FieldError{{Field: string(x.s), Message: "is required: an id or key of side " + string(x.s)}}}
 		}
-		con, err := e.d.Open(p.End(x.s).System)
+		con, err := e.open(p.End(x.s).System)
 		if err != nil {
 			return PairView{}, nil, fmt.Errorf("open system %s: %w", p.End(x.s).System, err)
 		}
@@ -620,7 +620,7 @@ func (e *Engine) Adopt(ctx context.Context, actor, proc string, req AdoptRequest
 
 // scan reads every entity of side s's project, for an adoption.
 func (e *Engine) scan(ctx context.Context, p *Process, s Side) ([]connector.Entity, error) {
-	con, err := e.d.Open(p.End(s).System)
+	con, err := e.open(p.End(s).System)
 	if err != nil {
 		return nil, fmt.Errorf("open system %s: %w", p.End(s).System, err)
 	}

@@ -105,7 +105,7 @@ func (c *cycle) execute(ctx context.Context, only *QueueItem) error {
 		}
 	}
 	for _, s := range []Side{SideA, SideB} {
-		con, err := c.e.d.Open(c.p.End(s).System)
+		con, err := c.e.open(c.p.End(s).System)
 		if err != nil {
 			return onSide(s, fmt.Errorf("open system %s: %w", c.p.End(s).System, err))
 		}

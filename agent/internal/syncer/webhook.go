@@ -37,11 +37,11 @@ func (e *Engine) registerHooks(ctx context.Context, p *Process) {
 		return
 	}
 	for _, s := range []Side{SideA, SideB} {
-		con, err := e.d.Open(p.End(s).System)
+		con, err := e.open(p.End(s).System)
 		if err != nil {
 			continue
 		}
-		wh, ok := con.(connector.Webhooks)
+		wh, ok := ability[connector.Webhooks](con)
 		if !ok {
 			continue
 		}
@@ -71,8 +71,8 @@ func (e *Engine) unregisterHooks(ctx context.Context, p *Process) {
 		if err := e.d.Store.Get(keyHook(p.ID, s), &h); err != nil {
 			continue
 		}
-		if con, err := e.d.Open(p.End(s).System); err == nil {
-			if wh, ok := con.(connector.Webhooks); ok {
+		if con, err := e.open(p.End(s).System); err == nil {
+			if wh, ok := ability[connector.Webhooks](con); ok {
 				if err := wh.UnregisterWebhook(ctx, h.ID); err != nil {
 					e.d.Log.Warn().Err(err).Str("process", p.ID).Msg("unregister webhook")
 				}
@@ -100,11 +100,11 @@ func (e *Engine) HandleWebhook(r *http.Request, proc string, s Side, body io.Rea
 	if err != nil {
 		return 0, fmt.Errorf("webhook for %s: %w", proc, err)
 	}
-	con, err := e.d.Open(p.End(s).System)
+	con, err := e.open(p.End(s).System)
 	if err != nil {
 		return 0, err
 	}
-	wh, ok := con.(connector.Webhooks)
+	wh, ok := ability[connector.Webhooks](con)
 	if !ok {
 		return 0, fmt.Errorf("webhook for %s: the system has no webhooks: %w", proc, ErrNotFound)
 	}
