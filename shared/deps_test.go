@@ -1,6 +1,7 @@
 // Package shared_test enforces the product's dependency boundaries with
 // `go list -deps`: the agent never links Wails, the desktop app never links
-// Badger, and the wire types import only the standard library.
+// Badger, the wire types import only the standard library, and the markup
+// converters are a leaf.
 package shared_test
 
 import (
@@ -34,6 +35,9 @@ func TestBoundaries(t *testing.T) {
 		{"desktop (production build) never links Badger", "production", "../desktop/...", func(d string) bool { return strings.HasPrefix(d, "github.com/dgraph-io/") }},
 		{"desktop never links agent internals", "", "../desktop/...", func(d string) bool { return strings.HasPrefix(d, module+"agent/") }},
 		{"shared imports only the standard library", "", "./...", func(d string) bool { return !strings.HasPrefix(d, module+"shared") }},
+		{"markup is a leaf: it imports nothing of ours outside itself", "", "../agent/internal/markup/...", func(d string) bool {
+			return strings.HasPrefix(d, module) && !strings.HasPrefix(d, module+"agent/internal/markup")
+		}},
 		{"the agent never links the license issuing tool or the test key", "", "../agent", func(d string) bool {
 			return strings.HasPrefix(d, module+"agent/tools/") || strings.HasPrefix(d, module+"agent/internal/license/licensetest")
 		}},

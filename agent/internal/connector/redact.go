@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -175,14 +174,4 @@ func Texts(v any) []string {
 	}
 	walk(v, 0)
 	return out
-}
-
-// PanicText describes a recovered panic for an error without quoting the
-// input that caused it: a runtime error's own text (an index, a nil
-// dereference), else only the panic value's type.
-func PanicText(p any) string {
-	if e, ok := p.(runtime.Error); ok {
-		return e.Error()
-	}
-	return fmt.Sprintf("a panic (%T)", p)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/markup"
 )
 
 var processUsers = UserMap{Entries: []UserEntry{
@@ -114,7 +115,7 @@ func TestApplyBtoA(t *testing.T) {
 func TestApplyErrors(t *testing.T) {
 	e := jiraIssue()
 	e.Fields["status"] = "Blocked"
-	e.Fields["environment"] = strings.Repeat("x", MaxRichTextBytes+1)
+	e.Fields["environment"] = strings.Repeat("x", markup.MaxRichTextBytes+1)
 	p := bugPair()
 	strict := processUsers
 	strict.OnMissing = OnMissingError

@@ -26,10 +26,8 @@
 //     was written: see Hash for the rules and HashVersion for changing them.
 //   - Templates are a {{name}} substitution, not text/template: an
 //     administrator's string must not be able to run anything.
-//   - Markdown is CommonMark with GitHub's extensions. HTML inside Markdown
-//     is shown as text, never passed through. HTMLToMarkdown writes Markdown
-//     that renders back to the same text and structure, and is a fixed point
-//     of a round trip (the fuzz tests check it).
+//   - The Markdown <-> HTML <-> text transforms are package markup's
+//     converters (CommonMark with GitHub's extensions; see its doc).
 //
 // The configuration types carry JSON and YAML tags with the same camelCase
 // names, and FieldError paths use those names, so the desktop can put an

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/markup"
 )
 
 // computes reports whether the transform makes its value without reading
@@ -40,13 +41,13 @@ func (t Transform) Apply(v any, src connector.Entity) (any, error) {
 			return re.ReplaceAllString(s, t.Replace), nil
 		})
 	case TransformMarkdownToHTML:
-		return eachText(v, false, MarkdownToHTML)
+		return eachText(v, false, markup.MarkdownToHTML)
 	case TransformHTMLToMarkdown:
-		return eachText(v, false, HTMLToMarkdown)
+		return eachText(v, false, markup.HTMLToMarkdown)
 	case TransformMarkdownToText:
-		return eachText(v, false, MarkdownToText)
+		return eachText(v, false, markup.MarkdownToText)
 	case TransformHTMLToText:
-		return eachText(v, false, HTMLToText)
+		return eachText(v, false, markup.HTMLToText)
 	}
 	return nil, fmt.Errorf("apply transform: unknown kind %q", t.Kind)
 }

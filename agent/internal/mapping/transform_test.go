@@ -75,3 +75,21 @@ func TestTransformApply(t *testing.T) {
 		})
 	}
 }
+
+// Transforms share the compiled-pattern cache; the race detector checks it
+// is safe to use from the engine's workers at once.
+func TestTransformRegexConcurrent(t *testing.T) {
+	tr := Transform{Kind: TransformRegex, Pattern: `\d+`, Replace: "n"}
+	done := make(chan any, 8)
+	for range 8 {
+		go func() {
+			v, _ := tr.Apply("a1", jiraBug)
+			done <- v
+		}()
+	}
+	for range 8 {
+		if got := <-done; got != "an" {
+			t.Errorf("concurrent transform = %v, want an", got)
+		}
+	}
+}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
-	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/agent/internal/markup"
 )
 
 // The service's JSON, as this connector reads it.
@@ -213,7 +213,7 @@ func htmlToMarkdown(h string) (string, error) {
 		return "", nil
 	}
 	markers := markerComments.FindAllString(h, -1)
-	md, err := mapping.HTMLToMarkdown(h)
+	md, err := markup.HTMLToMarkdown(h)
 	if err != nil {
 		return "", fmt.Errorf("convert HTML to Markdown: %w", err)
 	}
@@ -227,7 +227,7 @@ func htmlToMarkdown(h string) (string, error) {
 // marker comments (the converter drops HTML comments).
 func markdownToHTML(md string) (string, error) {
 	markers := markerComments.FindAllString(md, -1)
-	h, err := mapping.MarkdownToHTML(markerComments.ReplaceAllString(md, ""))
+	h, err := markup.MarkdownToHTML(markerComments.ReplaceAllString(md, ""))
 	if err != nil {
 		return "", fmt.Errorf("convert Markdown to HTML: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
+	"github.com/lockstep-sync/lockstep/agent/internal/markup/adf"
 )
 
 // markerLabelPrefix starts a marker label: see the package comment.
@@ -144,25 +145,25 @@ func (c *Conn) richToMarkdown(raw json.RawMessage) any {
 	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil { // wiki markup (or v2 text on Cloud)
-		return WikiToMarkdown(s)
+		return adf.WikiToMarkdown(s)
 	}
-	var doc Node
+	var doc adf.Node
 	if json.Unmarshal(raw, &doc) != nil {
 		return nil
 	}
-	return ADFToMarkdown(&doc)
+	return adf.ToMarkdown(&doc)
 }
 
 // richFromMarkdown makes the rich-text value Jira takes.
 func (c *Conn) richFromMarkdown(md string) (any, error) {
 	if c.cloud {
-		doc, err := MarkdownToADF(md)
+		doc, err := adf.FromMarkdown(md)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", connector.ErrInvalid, err)
 		}
 		return doc, nil
 	}
-	w, err := MarkdownToWiki(md)
+	w, err := adf.MarkdownToWiki(md)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", connector.ErrInvalid, err)
 	}

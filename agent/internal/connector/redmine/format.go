@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	"github.com/lockstep-sync/lockstep/agent/internal/connector/textile"
+	"github.com/lockstep-sync/lockstep/agent/internal/markup/textile"
 )
 
 // Redmine's text formattings (Setting.text_formatting). The engine speaks

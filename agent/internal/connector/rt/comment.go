@@ -12,7 +12,7 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
-	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/agent/internal/markup"
 )
 
 // Subjects of the comments Lockstep writes for its own bookkeeping: a new
@@ -118,7 +118,7 @@ func (c *Conn) bodies(ctx context.Context, collection string) (map[string]string
 		if _, ok := plain[txn]; ok {
 			continue
 		}
-		md, err := mapping.HTMLToMarkdown(h)
+		md, err := markup.HTMLToMarkdown(h)
 		if err != nil {
 			return nil, fmt.Errorf("convert the HTML body of transaction %s: %w", txn, err)
 		}

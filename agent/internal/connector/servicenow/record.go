@@ -16,7 +16,7 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
-	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/agent/internal/markup"
 )
 
 // Records: ids, reading, writing, changes and markers.
@@ -110,7 +110,7 @@ func fieldValue(f *fieldInfo, r record) any {
 	}
 	switch f.kind {
 	case kindHTML:
-		md, err := mapping.HTMLToMarkdown(v.Value)
+		md, err := markup.HTMLToMarkdown(v.Value)
 		if err != nil {
 			return v.Value
 		}
@@ -198,7 +198,7 @@ func (c *Conn) valueOf(ctx context.Context, f *fieldInfo, v any) (string, error)
 			if strings.TrimSpace(s) == "" {
 				return "", nil
 			}
-			h, err := mapping.MarkdownToHTML(s)
+			h, err := markup.MarkdownToHTML(s)
 			if err != nil {
 				return "", fmt.Errorf("field %s: %w: %w", f.name, connector.ErrInvalid, err)
 			}

@@ -1,4 +1,4 @@
-package jira
+package adf
 
 import (
 	"fmt"
@@ -10,8 +10,7 @@ import (
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 
-	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/agent/internal/markup"
 )
 
 // maxRichText bounds the Markdown a conversion accepts. Jira caps a text
@@ -23,16 +22,16 @@ const maxRichText = 1 << 20
 // round trip as text.
 var mdParser = goldmark.New(goldmark.WithExtensions(extension.Strikethrough)).Parser()
 
-// MarkdownToADF parses Markdown into an ADF document. HTML comments (the
+// FromMarkdown parses Markdown into an ADF document. HTML comments (the
 // engine's markers) are dropped, other raw HTML is kept as text.
-func MarkdownToADF(markdown string) (doc *Node, err error) {
+func FromMarkdown(markdown string) (doc *Node, err error) {
 	if len(markdown) > maxRichText {
 		return nil, fmt.Errorf("convert Markdown: longer than %d bytes", maxRichText)
 	}
 	// A parser bug on hostile input must cost one field, not the agent.
 	defer func() {
 		if p := recover(); p != nil {
-			doc, err = nil, fmt.Errorf("convert Markdown: %s", connector.PanicText(p))
+			doc, err = nil, fmt.Errorf("convert Markdown: %s", markup.PanicText(p))
 		}
 	}()
 	src := []byte(strings.ToValidUTF8(markdown, "\uFFFD"))
@@ -148,7 +147,7 @@ func (c *mdConverter) inlines(parent ast.Node, marks []Mark, depth int) []*Node 
 			if n.IsRaw() {
 				add(string(n.Value(c.src)), marks)
 			} else {
-				add(mapping.UnescapeMarkdown(n.Value(c.src)), marks)
+				add(markup.UnescapeMarkdown(n.Value(c.src)), marks)
 			}
 			switch {
 			case n.HardLineBreak():

@@ -7,8 +7,8 @@
 // comment (Lockstep's markers) pass through both ways unchanged.
 //
 // The writer walks goldmark's Markdown tree, as the Jira wiki-markup
-// converter does; the reader renders Textile to HTML as Redmine would and
-// leaves the Markdown to the mapping package's HTML converter.
+// converter (package adf) does; the reader renders Textile to HTML as
+// Redmine would and leaves the Markdown to package markup's HTML converter.
 package textile
 
 import (
@@ -23,8 +23,7 @@ import (
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 
-	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/agent/internal/markup"
 )
 
 // MaxBytes bounds the text a conversion accepts: far beyond any issue
@@ -47,7 +46,7 @@ func FromMarkdown(markdown string) (out string, err error) {
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = "", fmt.Errorf("convert Markdown to Textile: %s", connector.PanicText(p))
+			out, err = "", fmt.Errorf("convert Markdown to Textile: %s", markup.PanicText(p))
 		}
 	}()
 	src := []byte(strings.ToValidUTF8(markdown, "\uFFFD"))
@@ -275,7 +274,7 @@ func (x *inlineWriter) walk(parent ast.Node, depth int) {
 			if n.IsRaw() {
 				x.text(string(n.Value(x.w.src)))
 			} else {
-				x.text(mapping.UnescapeMarkdown(n.Value(x.w.src)))
+				x.text(markup.UnescapeMarkdown(n.Value(x.w.src)))
 			}
 			switch {
 			case n.HardLineBreak():
@@ -562,7 +561,7 @@ func plainText(parent ast.Node, src []byte, depth int) string {
 			if t.IsRaw() {
 				b.Write(t.Value(src))
 			} else {
-				b.WriteString(mapping.UnescapeMarkdown(t.Value(src)))
+				b.WriteString(markup.UnescapeMarkdown(t.Value(src)))
 			}
 			if t.SoftLineBreak() || t.HardLineBreak() {
 				b.WriteByte(' ')

@@ -1,4 +1,4 @@
-package mapping
+package markup
 
 import (
 	"bytes"
@@ -11,8 +11,6 @@ import (
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/renderer"
 	"github.com/yuin/goldmark/util"
-
-	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 )
 
 // MaxRichTextBytes bounds the rich text a conversion accepts. Work systems
@@ -53,7 +51,7 @@ func MarkdownToHTML(markdown string) (out string, err error) {
 	// A parser bug on hostile input must cost one field, not the agent.
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = "", fmt.Errorf("convert Markdown to HTML: %s", connector.PanicText(p))
+			out, err = "", fmt.Errorf("convert Markdown to HTML: %s", PanicText(p))
 		}
 	}()
 	markdown = strings.ToValidUTF8(markdown, "\uFFFD")

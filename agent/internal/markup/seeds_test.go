@@ -1,4 +1,4 @@
-package mapping
+package markup
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// addSeeds adds the golden inputs of a kind ("md", "html", "csv") to a
+// addSeeds adds the golden inputs of a kind ("md", "html") to a
 // fuzz corpus, on top of the files in testdata/fuzz.
 func addSeeds(f *testing.F, ext string) {
 	files, err := filepath.Glob(filepath.Join("testdata", "golden", "*."+ext))

@@ -1,4 +1,4 @@
-package jira
+package adf
 
 import (
 	"strconv"
@@ -12,18 +12,18 @@ import (
 
 // MarkdownToWiki converts Markdown to wiki markup.
 func MarkdownToWiki(markdown string) (string, error) {
-	doc, err := MarkdownToADF(markdown)
+	doc, err := FromMarkdown(markdown)
 	if err != nil {
 		return "", err
 	}
-	return ADFToWiki(doc), nil
+	return ToWiki(doc), nil
 }
 
 // WikiToMarkdown converts wiki markup to Markdown.
-func WikiToMarkdown(wiki string) string { return ADFToMarkdown(WikiToADF(wiki)) }
+func WikiToMarkdown(wiki string) string { return ToMarkdown(FromWiki(wiki)) }
 
-// ADFToWiki renders a document as wiki markup.
-func ADFToWiki(doc *Node) string {
+// ToWiki renders a document as wiki markup.
+func ToWiki(doc *Node) string {
 	if doc == nil {
 		return ""
 	}
@@ -177,8 +177,8 @@ func escapeWiki(s string) string {
 	return b.String()
 }
 
-// WikiToADF parses wiki markup into an ADF document.
-func WikiToADF(wiki string) *Node {
+// FromWiki parses wiki markup into an ADF document.
+func FromWiki(wiki string) *Node {
 	if len(wiki) > maxRichText {
 		wiki = wiki[:maxRichText]
 	}

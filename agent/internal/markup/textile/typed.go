@@ -8,7 +8,7 @@ import (
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/text"
 
-	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/agent/internal/markup"
 )
 
 // A paragraph in which Textile finds no markup at all (only text, line
@@ -87,7 +87,7 @@ func readsAs(md, want string) bool {
 		if !ok {
 			return false
 		}
-		b.WriteString(mapping.UnescapeMarkdown(t.Value(src)))
+		b.WriteString(markup.UnescapeMarkdown(t.Value(src)))
 		switch {
 		case t.HardLineBreak():
 			b.WriteByte('\n')

@@ -1,4 +1,4 @@
-package mapping
+package markup
 
 import (
 	"fmt"
@@ -6,8 +6,6 @@ import (
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
-
-	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 )
 
 // HTMLToMarkdown converts HTML (a ticket description from a system that
@@ -50,7 +48,7 @@ func convertHTML(h string, plain bool) (out string, err error) {
 	// A converter bug on hostile input must cost one field, not the agent.
 	defer func() {
 		if p := recover(); p != nil {
-			out, err = "", fmt.Errorf("convert HTML to %s: %s", what, connector.PanicText(p))
+			out, err = "", fmt.Errorf("convert HTML to %s: %s", what, PanicText(p))
 		}
 	}()
 	c := &htmlConv{plain: plain, budget: 4*len(h) + 1024}

@@ -1,6 +1,6 @@
 //go:build race
 
-package mapping
+package markup
 
 // raceEnabled: the race detector slows code several times, which makes
 // timing bounds meaningless.

@@ -7,8 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/agent/internal/markup"
 )
 
 // ToMarkdown converts Textile as Redmine users write it to Markdown. It
@@ -23,7 +22,7 @@ func ToMarkdown(textile string) (md string, err error) {
 	// A converter bug on hostile input must cost one field, not the agent.
 	defer func() {
 		if p := recover(); p != nil {
-			md, err = "", fmt.Errorf("convert Textile to Markdown: %s", connector.PanicText(p))
+			md, err = "", fmt.Errorf("convert Textile to Markdown: %s", markup.PanicText(p))
 		}
 	}()
 	textile = strings.ToValidUTF8(strings.ReplaceAll(strings.ReplaceAll(textile, "\r\n", "\n"), "\r", "\n"), "\uFFFD")
@@ -37,13 +36,13 @@ func ToMarkdown(textile string) (md string, err error) {
 	r := reader{lines: strings.Split(textile, "\n"), token: token, budget: &budget}
 	var b strings.Builder
 	r.blocks(&b, 0)
-	out, err := mapping.HTMLToMarkdown(b.String())
+	out, err := markup.HTMLToMarkdown(b.String())
 	if err != nil {
 		return "", fmt.Errorf("convert Textile to Markdown: %w", err)
 	}
 	// Textile breaks lines a lot (every newline in a paragraph); the
 	// Markdown must stay readable as text wherever it lands.
-	out = mapping.ReadableBreaks(out)
+	out = markup.ReadableBreaks(out)
 	if len(r.comments) > 0 {
 		out = placeholder.ReplaceAllStringFunc(out, func(s string) string {
 			if !strings.HasPrefix(s, token) {

@@ -1,4 +1,4 @@
-package jira
+package adf
 
 import (
 	"strconv"
@@ -72,10 +72,10 @@ func (n *Node) attrInt(name string, def int) int {
 	return def
 }
 
-// ADFToMarkdown renders a document as Markdown (CommonMark with ~~strike~~).
+// ToMarkdown renders a document as Markdown (CommonMark with ~~strike~~).
 // Nodes Markdown cannot express (panels, tables, mentions, media) keep their
 // text; nothing is dropped silently except media without a name.
-func ADFToMarkdown(doc *Node) string {
+func ToMarkdown(doc *Node) string {
 	if doc == nil {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package jira
+package adf
 
 import (
 	"encoding/json"
@@ -37,7 +37,7 @@ var roundTrips = []string{
 
 func TestMarkdownADFRoundTrip(t *testing.T) {
 	for _, md := range roundTrips {
-		doc, err := MarkdownToADF(md)
+		doc, err := FromMarkdown(md)
 		if err != nil {
 			t.Fatalf("%q: %v", md, err)
 		}
@@ -50,7 +50,7 @@ func TestMarkdownADFRoundTrip(t *testing.T) {
 		if err := json.Unmarshal(raw, &back); err != nil {
 			t.Fatal(err)
 		}
-		if got := ADFToMarkdown(&back); got != md {
+		if got := ToMarkdown(&back); got != md {
 			t.Errorf("ADF round trip of %q:\n got %q\nADF %s", md, got, raw)
 		}
 	}
@@ -71,8 +71,8 @@ func TestMarkdownWikiRoundTrip(t *testing.T) {
 	}
 }
 
-func TestMarkdownToADFShapes(t *testing.T) {
-	doc, err := MarkdownToADF("Hi **there** [x](https://x.example)\n\n- a\n\n```sh\nls\n```\n\n<!-- lockstep:a:1 -->")
+func TestFromMarkdownShapes(t *testing.T) {
+	doc, err := FromMarkdown("Hi **there** [x](https://x.example)\n\n- a\n\n```sh\nls\n```\n\n<!-- lockstep:a:1 -->")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestWikiToMarkdown(t *testing.T) {
 	}
 }
 
-func TestADFToMarkdownForeignNodes(t *testing.T) {
+func TestToMarkdownForeignNodes(t *testing.T) {
 	var doc Node
 	raw := `{"type":"doc","version":1,"content":[
 	 {"type":"panel","attrs":{"panelType":"info"},"content":[{"type":"paragraph","content":[{"type":"text","text":"in a panel"}]}]},
@@ -116,7 +116,7 @@ func TestADFToMarkdownForeignNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "in a panel\n\n@Ann see [https://x.example/1](https://x.example/1)\n\ncell\n\n\\[shot.png\\]"
-	if got := ADFToMarkdown(&doc); got != want {
+	if got := ToMarkdown(&doc); got != want {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
 }
@@ -131,15 +131,15 @@ func FuzzADF(f *testing.F) {
 	f.Add("1986. A great year & *stars* <b> [x](y) ~~ \\ `")
 	f.Fuzz(func(t *testing.T, s string) {
 		// Arbitrary Markdown, wiki and ADF JSON must not panic.
-		if doc, err := MarkdownToADF(s); err == nil {
-			_ = ADFToMarkdown(doc)
-			_ = ADFToWiki(doc)
+		if doc, err := FromMarkdown(s); err == nil {
+			_ = ToMarkdown(doc)
+			_ = ToWiki(doc)
 		}
 		_ = WikiToMarkdown(s)
 		var doc Node
 		if json.Unmarshal([]byte(s), &doc) == nil {
-			_ = ADFToMarkdown(&doc)
-			_ = ADFToWiki(&doc)
+			_ = ToMarkdown(&doc)
+			_ = ToWiki(&doc)
 		}
 
 		plain := plainParagraph(s)
@@ -147,16 +147,16 @@ func FuzzADF(f *testing.F) {
 			return
 		}
 		in := newDoc([]*Node{{Type: "paragraph", Content: []*Node{textNode(plain)}}})
-		md := ADFToMarkdown(in)
-		back, err := MarkdownToADF(md)
+		md := ToMarkdown(in)
+		back, err := FromMarkdown(md)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := plainText(back); got != plain || len(back.Content) != 1 || back.Content[0].Type != "paragraph" {
 			t.Fatalf("ADF text %q -> Markdown %q -> ADF text %q (%d blocks)", plain, md, got, len(back.Content))
 		}
-		wiki := ADFToWiki(in)
-		if got := plainText(WikiToADF(wiki)); got != plain {
+		wiki := ToWiki(in)
+		if got := plainText(FromWiki(wiki)); got != plain {
 			t.Fatalf("ADF text %q -> wiki %q -> ADF text %q", plain, wiki, got)
 		}
 	})
