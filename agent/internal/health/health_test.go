@@ -117,7 +117,7 @@ func TestMonitorAnnouncesChanges(t *testing.T) {
 		}
 		return s.ID
 	}
-	a, b := mk("Support", "HELP", good), mk("Engineering", "ENG", "wrong")
+	a, b := mk("Support", "HELP", good), mk("Engineering", "ENG", "wrong-token")
 	eng := syncer.New(syncer.Deps{Store: st, Bus: bus, Log: zerolog.Nop(), Open: func(id string) (connector.Connector, error) {
 		cfg, err := systems.Config(id)
 		if err != nil {
