@@ -25,7 +25,13 @@ trap stopped INT TERM
 "$agent" demo --data-dir "$dir" --listen "$listen" &
 pids+=($!)
 if [ -n "${DISPLAY:-}" ] && [ -x "$desktop" ]; then
-	sleep 2
+	# The desktop app opens once the agent listens (it connects at once).
+	host=${listen%:*} port=${listen##*:}
+	[ "$host" = "0.0.0.0" ] && host=127.0.0.1
+	until (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; do
+		kill -0 "${pids[0]}" 2>/dev/null || exit 1 # the agent stopped: its error is above
+		sleep 0.2
+	done
 	"$desktop" &
 	pids+=($!)
 fi
