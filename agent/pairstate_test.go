@@ -102,11 +102,12 @@ type holdings struct {
 	items                  int
 	comments, files, links map[string]int
 	titles                 map[string]int
+	status                 map[string]string
 }
 
 func census(t *testing.T, s *sandbox.Server, project string) holdings {
 	t.Helper()
-	w := holdings{comments: map[string]int{}, files: map[string]int{}, links: map[string]int{}, titles: map[string]int{}}
+	w := holdings{comments: map[string]int{}, files: map[string]int{}, links: map[string]int{}, titles: map[string]int{}, status: map[string]string{}}
 	q := sandbox.Query{Project: project, Limit: 100}
 	for {
 		page, err := s.Store().ListItems(q)
@@ -116,6 +117,7 @@ func census(t *testing.T, s *sandbox.Server, project string) holdings {
 		for _, it := range page.Items {
 			w.items++
 			w.titles[it.Title]++
+			w.status[it.Title] = it.Status
 			cs, _, _ := s.Store().Comments(it.Key, 0, 100)
 			w.comments[it.Title] = len(cs)
 			as, _ := s.Store().Attachments(it.Key)
