@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lockstep-sync/lockstep/desktop/internal/agentclient"
 	"github.com/lockstep-sync/lockstep/desktop/internal/profile"
 )
 
@@ -34,6 +33,7 @@ type Dialogs interface {
 // Event names (docs/desktop-bridge.md).
 const (
 	EventConnState    = "conn:state"
+	EventAgentState   = "agent:state"
 	EventLogsBatch    = "logs:batch"
 	EventEventsBatch  = "events:batch"
 	EventEventsResync = "events:resync"
@@ -79,16 +79,13 @@ type App struct {
 	cfg Config
 	log *slog.Logger
 
-	// connMu serialises what replaces or closes the client (Connect,
-	// Disconnect, DeleteProfile, Shutdown). It is never held by state
-	// listeners, so closing the client (which waits for them) cannot deadlock.
-	connMu sync.Mutex
+	// emitMu orders state events with changes of the current agent
+	// (setCurrent, emitState).
+	emitMu sync.Mutex
 
 	mu          sync.Mutex
-	client      *agentclient.Client
-	prof        profile.Profile // the connected profile, or the last one tried
-	dialErr     error           // why the last Connect failed (no client then)
-	stopListen  func()
+	agents      map[string]*agentConn // by profile name: every agent dialled since start
+	current     string                // the profile the pages act on ("" none)
 	streams     map[string]*stream
 	streamSeq   uint64
 	shutdownNow bool
@@ -115,16 +112,16 @@ func New(cfg Config) *App {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &App{cfg: cfg, log: log, streams: map[string]*stream{}}
+	return &App{cfg: cfg, log: log, agents: map[string]*agentConn{}, streams: map[string]*stream{}}
 }
 
-// Shutdown disconnects and stops every stream; the app calls it on exit. It
-// is a function, not a method, so JS cannot call it.
+// Shutdown disconnects every agent and stops every stream; the app calls it
+// on exit. It is a function, not a method, so JS cannot call it.
 func Shutdown(a *App) {
 	a.mu.Lock()
 	a.shutdownNow = true
 	a.mu.Unlock()
-	a.disconnect(false)
+	a.closeAll()
 }
 
 type discard struct{}

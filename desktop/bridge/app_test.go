@@ -161,7 +161,7 @@ func TestLoginLogoutAndErrors(t *testing.T) {
 	if st := f.app.Status(); st.State != "connected" || st.Session != nil {
 		t.Fatalf("after logout: %+v", st)
 	}
-	if err := f.app.Disconnect(); err != nil {
+	if err := f.app.Disconnect("fake"); err != nil {
 		t.Fatal(err)
 	}
 	if st := f.app.Status(); st.State != "closed" {

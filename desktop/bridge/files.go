@@ -35,7 +35,7 @@ var errNoDialogs = &Error{Kind: "internal", Message: "File dialogs are not avail
 // streams it from the agent chunk by chunk into that file and checks the
 // SHA-256 the agent reported. Cancelling the dialog returns Cancelled.
 func (a *App) SaveSupportPackage(id, defaultName string) (SavedFile, error) {
-	c, err := a.current()
+	_, c, err := a.currentAgent()
 	if err != nil {
 		return SavedFile{}, err
 	}

@@ -55,30 +55,36 @@ func (a *App) SaveProfile(p Profile) (Profile, error) {
 	return saved, nil
 }
 
-// DeleteProfile forgets a profile, disconnecting first when it is the
-// connected one.
+// DeleteProfile forgets a profile, disconnecting its agent first. When it
+// was the current agent there is no current agent afterwards.
 func (a *App) DeleteProfile(name string) error {
 	if a.cfg.Profiles == nil {
 		return errNoProfiles
 	}
-	a.mu.Lock()
-	connected := a.client != nil && a.prof.Name == name
-	a.mu.Unlock()
-	if connected {
-		a.disconnect(false)
+	e := a.agentOf(name, false)
+	if e != nil {
+		e.dial.Lock()
+		defer e.dial.Unlock()
+		a.closeLocked(e)
 	}
 	if err := a.cfg.Profiles.Delete(name); err != nil {
 		return err
 	}
 	// A deleted agent's name and state leave the status with it.
+	a.emitMu.Lock()
+	defer a.emitMu.Unlock()
 	a.mu.Lock()
-	forget := a.prof.Name == name
-	if forget {
-		a.prof, a.dialErr = Profile{}, nil
+	wasCurrent := a.current == name
+	if wasCurrent {
+		a.current = ""
+	}
+	if a.agents[name] == e {
+		delete(a.agents, name)
 	}
 	a.mu.Unlock()
-	if connected || forget {
-		a.emit(EventConnState, a.Status())
+	a.emit(EventAgentState, ConnStatus{Profile: name, State: agentclient.StateClosed.String()})
+	if wasCurrent {
+		a.emit(EventConnState, ConnStatus{State: agentclient.StateClosed.String()})
 	}
 	return nil
 }

@@ -10,42 +10,49 @@ import (
 )
 
 // LogsBatch is the payload of a logs:batch event. Dropped counts lines lost
-// since the previous batch, on the agent's side or here.
+// since the previous batch, on the agent's side or here. Profile names the
+// agent the lines came from.
 type LogsBatch struct {
 	Sub     string            `json:"sub"`
+	Profile string            `json:"profile"`
 	Lines   []apitype.LogLine `json:"lines"`
 	Dropped uint64            `json:"dropped"`
 }
 
-// EventsBatch is the payload of an events:batch event.
+// EventsBatch is the payload of an events:batch event; Profile names the
+// agent the events came from.
 type EventsBatch struct {
-	Sub    string                      `json:"sub"`
-	Events []apitype.EventNotification `json:"events"`
+	Sub     string                      `json:"sub"`
+	Profile string                      `json:"profile"`
+	Events  []apitype.EventNotification `json:"events"`
 }
 
 // Resync is the payload of an events:resync event: the agent could not
-// replay what was missed, so the UI reloads what it shows.
+// replay what was missed, so the UI reloads what it shows of it.
 type Resync struct {
-	Sub string `json:"sub"`
+	Sub     string `json:"sub"`
+	Profile string `json:"profile"`
 }
 
 // stream is one UI subscription: the client's subscription and the batcher
-// that turns its notifications into UI events.
+// that turns its notifications into UI events. It belongs to one agent and
+// ends with that agent's logout or disconnection.
 type stream struct {
-	sub  *agentclient.Subscription
-	stop func()
+	agent string
+	sub   *agentclient.Subscription
+	stop  func()
 }
 
-// SubscribeLogs starts a live log stream; lines arrive as logs:batch events
-// with the returned id.
+// SubscribeLogs starts a live log stream from the current agent; lines
+// arrive as logs:batch events with the returned id.
 func (a *App) SubscribeLogs(params apitype.LogsSubscribeParams) (string, error) {
-	c, err := a.current()
+	name, c, err := a.currentAgent()
 	if err != nil {
 		return "", err
 	}
 	id := a.nextStreamID("logs")
 	b := newBatcher(a.cfg.MaxBatch, maxPendingLogs, func(lines []apitype.LogLine, dropped uint64) {
-		a.emit(EventLogsBatch, LogsBatch{Sub: id, Lines: lines, Dropped: dropped})
+		a.emit(EventLogsBatch, LogsBatch{Sub: id, Profile: name, Lines: lines, Dropped: dropped})
 	})
 	ctx, cancel := a.callCtx()
 	defer cancel()
@@ -53,20 +60,34 @@ func (a *App) SubscribeLogs(params apitype.LogsSubscribeParams) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	return keepStream(a, id, c, sub, b), nil
+	return keepStream(a, id, name, c, sub, b), nil
 }
 
-// SubscribeEvents starts an agent event stream for types (all when empty);
-// events arrive as events:batch events with the returned id.
+// SubscribeEvents starts an event stream from the current agent for types
+// (all when empty); events arrive as events:batch events with the returned id.
 func (a *App) SubscribeEvents(types []string) (string, error) {
-	c, err := a.current()
+	name, c, err := a.currentAgent()
 	if err != nil {
 		return "", err
 	}
+	return a.subscribeEvents(name, c, types)
+}
+
+// SubscribeAgentEvents is SubscribeEvents on the named agent, current or
+// not: the fleet's notifications come from every agent.
+func (a *App) SubscribeAgentEvents(name string, types []string) (string, error) {
+	c, err := a.clientOf(name)
+	if err != nil {
+		return "", err
+	}
+	return a.subscribeEvents(name, c, types)
+}
+
+func (a *App) subscribeEvents(name string, c *agentclient.Client, types []string) (string, error) {
 	id := a.nextStreamID("events")
 	// Events are never dropped (the UI reloads on them), so no pending cap.
 	b := newBatcher(a.cfg.MaxBatch, 0, func(events []apitype.EventNotification, _ uint64) {
-		a.emit(EventEventsBatch, EventsBatch{Sub: id, Events: events})
+		a.emit(EventEventsBatch, EventsBatch{Sub: id, Profile: name, Events: events})
 	})
 	ctx, cancel := a.callCtx()
 	defer cancel()
@@ -75,12 +96,12 @@ func (a *App) SubscribeEvents(types []string) (string, error) {
 		func() {
 			// Events before the gap go out first, so the UI reloads after them.
 			b.flush(false)
-			a.emit(EventEventsResync, Resync{Sub: id})
+			a.emit(EventEventsResync, Resync{Sub: id, Profile: name})
 		})
 	if err != nil {
 		return "", err
 	}
-	return keepStream(a, id, c, sub, b), nil
+	return keepStream(a, id, name, c, sub, b), nil
 }
 
 // Unsubscribe ends a stream; unknown ids are fine (the stream may have
@@ -109,13 +130,14 @@ func (a *App) nextStreamID(kind string) string {
 	return fmt.Sprintf("%s-%d", kind, a.streamSeq)
 }
 
-// keepStream registers a stream and starts its batcher. A client replaced while
-// subscribing gets its stream cancelled instead.
-func keepStream[T any](a *App, id string, c *agentclient.Client, sub *agentclient.Subscription, b *batcher[T]) string {
+// keepStream registers a stream of the named agent and starts its batcher.
+// A client replaced or closed while subscribing gets its stream cancelled
+// instead.
+func keepStream[T any](a *App, id, agent string, c *agentclient.Client, sub *agentclient.Subscription, b *batcher[T]) string {
 	go b.run(a.cfg.FlushInterval)
-	s := &stream{sub: sub, stop: b.close}
+	s := &stream{agent: agent, sub: sub, stop: b.close}
 	a.mu.Lock()
-	if a.client != c {
+	if e := a.agents[agent]; e == nil || e.client != c {
 		a.mu.Unlock()
 		s.stop()
 		ctx, cancel := a.callCtx()
@@ -128,11 +150,14 @@ func keepStream[T any](a *App, id string, c *agentclient.Client, sub *agentclien
 	return id
 }
 
-func (a *App) takeStreamsLocked() []*stream {
-	out := make([]*stream, 0, len(a.streams))
+// takeStreamsLocked removes and returns the named agent's streams.
+func (a *App) takeStreamsLocked(agent string) []*stream {
+	var out []*stream
 	for id, s := range a.streams {
-		out = append(out, s)
-		delete(a.streams, id)
+		if s.agent == agent {
+			out = append(out, s)
+			delete(a.streams, id)
+		}
 	}
 	return out
 }

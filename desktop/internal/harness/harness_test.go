@@ -101,9 +101,9 @@ func TestIndexGetsTheShimFirst(t *testing.T) {
 
 func TestEveryBridgeMethodIsServed(t *testing.T) {
 	e := newEnv(t, nil)
-	want := []string{"AppInfo", "Call", "Connect", "DeleteProfile", "Disconnect", "ListProfiles", "Login", "Logout",
-		"OpenTextFile", "ProbeAgent", "SaveProfile", "SaveSupportPackage", "SaveTextFile", "Status", "SubscribeEvents",
-		"SubscribeLogs", "Unsubscribe"}
+	want := []string{"Agents", "AppInfo", "Call", "CallAgent", "Connect", "ConnectAll", "DeleteProfile", "Disconnect",
+		"ListProfiles", "Login", "Logout", "OpenTextFile", "ProbeAgent", "SaveProfile", "SaveSupportPackage", "SaveTextFile",
+		"Status", "SubscribeAgentEvents", "SubscribeEvents", "SubscribeLogs", "Unsubscribe"}
 	if got := e.srv.Methods(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("methods %v\nwant    %v", got, want)
 	}
@@ -162,7 +162,7 @@ func TestBridgeOverHTTPWithEvents(t *testing.T) {
 		t.Fatalf("call: %d %s", code, body)
 	}
 	// Methods without a result answer null.
-	if code, body = e.post(t, "Disconnect"); code != 200 || strings.TrimSpace(string(body)) != "null" {
+	if code, body = e.post(t, "Disconnect", "fake"); code != 200 || strings.TrimSpace(string(body)) != "null" {
 		t.Fatalf("disconnect: %d %s", code, body)
 	}
 

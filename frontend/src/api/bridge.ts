@@ -20,6 +20,8 @@ export type ConnStatus = {
   state: ConnState
   error: string
   session: Session | null
+  // agent is what the agent called itself on connecting (lockstep-agent/1.2.0).
+  agent?: string
 }
 export type ProbeResult = { url: string; fingerprint: string }
 export type SavedFile = { path: string; size: number; sha256: string; cancelled: boolean }
@@ -68,13 +70,17 @@ export interface Bridge {
   DeleteProfile(name: string): Promise<void>
   ProbeAgent(url: string): Promise<ProbeResult>
   Connect(name: string): Promise<ConnStatus>
-  Disconnect(): Promise<void>
+  ConnectAll(): Promise<ConnStatus[]>
+  Agents(): Promise<ConnStatus[]>
+  Disconnect(name: string): Promise<void>
   Status(): Promise<ConnStatus>
   Login(username: string, password: string): Promise<Session>
   Logout(): Promise<void>
   Call(method: string, params: unknown): Promise<unknown>
+  CallAgent(name: string, method: string, params: unknown): Promise<unknown>
   SubscribeLogs(params: unknown): Promise<string>
   SubscribeEvents(types: string[]): Promise<string>
+  SubscribeAgentEvents(name: string, types: string[]): Promise<string>
   Unsubscribe(id: string): Promise<void>
   SaveSupportPackage(id: string, defaultName: string): Promise<SavedFile>
   SaveTextFile(defaultName: string, content: string): Promise<string>
@@ -141,4 +147,9 @@ export function setBridge(b: Bridge, e: Events): () => void {
 // call invokes one agent API method (shared/protocol) and types its result.
 export function call<R = unknown>(method: string, params: unknown = {}): Promise<R> {
   return current.Call(method, params) as Promise<R>
+}
+
+// callAgent is call on the named agent, current or not (the fleet view).
+export function callAgent<R = unknown>(agent: string, method: string, params: unknown = {}): Promise<R> {
+  return current.CallAgent(agent, method, params) as Promise<R>
 }

@@ -6,11 +6,13 @@ type Handler = (params: any) => unknown
 export type FakeBridge = {
   bridge: Bridge
   events: Events
-  // calls records every Call(method, params) in order.
-  calls: { method: string; params: any }[]
+  // calls records every Call(method, params) and CallAgent(agent, method,
+  // params) in order; agent is set for the latter.
+  calls: { method: string; params: any; agent?: string }[]
   // emit delivers a Wails event (conn:state, logs:batch, events:batch...).
   emit: (event: string, payload: unknown) => void
-  // on replaces or adds the handler of one agent method.
+  // on replaces or adds the handler of one agent method; "agent:method"
+  // answers CallAgent on that agent only.
   on: (method: string, h: Handler) => void
   // status is what Status() answers; set it and emit conn:state to change it.
   status: ConnStatus
@@ -47,6 +49,8 @@ export function fakeBridge(handlers: Record<string, Handler> = {}, overrides: Pa
     DeleteProfile: async () => {},
     ProbeAgent: async (url) => ({ url, fingerprint: 'ab'.repeat(32) }),
     Connect: async () => fb.status,
+    ConnectAll: async () => (fb.status.profile ? [fb.status] : []),
+    Agents: async () => (fb.status.profile ? [fb.status] : []),
     Disconnect: async () => {},
     Status: async () => fb.status,
     Login: async (username) => ({ username, role: 'admin', expiresAt: '2030-01-01T00:00:00Z' }),
@@ -57,8 +61,15 @@ export function fakeBridge(handlers: Record<string, Handler> = {}, overrides: Pa
       if (!h) throw { kind: 'not_found', message: `no fake for ${method}` }
       return h(params)
     },
+    CallAgent: async (agent, method, params) => {
+      fb.calls.push({ method, params, agent })
+      const h = table.get(`${agent}:${method}`) ?? table.get(method)
+      if (!h) throw { kind: 'not_found', message: `no fake for ${method} on ${agent}` }
+      return h(params)
+    },
     SubscribeLogs: async () => `logs-${++subs}`,
     SubscribeEvents: async () => `events-${++subs}`,
+    SubscribeAgentEvents: async () => `events-${++subs}`,
     Unsubscribe: async () => {},
     SaveSupportPackage: async () => ({ path: '/tmp/support.zip', size: 0, sha256: '', cancelled: false }),
     SaveTextFile: async (name) => `/tmp/${name}`,

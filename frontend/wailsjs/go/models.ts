@@ -65,6 +65,7 @@ export namespace bridge {
 	    state: string;
 	    error: string;
 	    session?: Session;
+	    agent: string;
 	
 	    static createFrom(source: any = {}) {
 	        return new ConnStatus(source);
@@ -78,6 +79,7 @@ export namespace bridge {
 	        this.state = source["state"];
 	        this.error = source["error"];
 	        this.session = this.convertValues(source["session"], Session);
+	        this.agent = source["agent"];
 	    }
 	
 		convertValues(a: any, classs: any, asMap: boolean = false): any {

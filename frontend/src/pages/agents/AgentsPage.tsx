@@ -43,10 +43,10 @@ export function AgentsPage() {
     }
   }
 
-  async function disconnect() {
+  async function disconnect(name: string) {
     setBusy('disconnect')
     try {
-      await bridge().Disconnect()
+      await bridge().Disconnect(name)
       await refresh()
     } catch (e) {
       notify('error', `Could not disconnect: ${errorMessage(e)}`)
@@ -149,7 +149,7 @@ export function AgentsPage() {
                 </div>
                 {current && <StateBadge status={status} />}
                 {current && status.state !== 'fingerprintMismatch' ? (
-                  <Button busy={busy === 'disconnect'} onClick={disconnect}>
+                  <Button busy={busy === 'disconnect'} onClick={() => disconnect(p.name)}>
                     Disconnect
                   </Button>
                 ) : (

@@ -4,15 +4,21 @@ import {bridge} from '../models';
 import {profile} from '../models';
 import {apitype} from '../models';
 
+export function Agents():Promise<Array<bridge.ConnStatus>>;
+
 export function AppInfo():Promise<bridge.Info>;
 
 export function Call(arg1:string,arg2:any):Promise<any>;
 
+export function CallAgent(arg1:string,arg2:string,arg3:any):Promise<any>;
+
 export function Connect(arg1:string):Promise<bridge.ConnStatus>;
+
+export function ConnectAll():Promise<Array<bridge.ConnStatus>>;
 
 export function DeleteProfile(arg1:string):Promise<void>;
 
-export function Disconnect():Promise<void>;
+export function Disconnect(arg1:string):Promise<void>;
 
 export function ListProfiles():Promise<Array<profile.Profile>>;
 
@@ -31,6 +37,8 @@ export function SaveSupportPackage(arg1:string,arg2:string):Promise<bridge.Saved
 export function SaveTextFile(arg1:string,arg2:string):Promise<string>;
 
 export function Status():Promise<bridge.ConnStatus>;
+
+export function SubscribeAgentEvents(arg1:string,arg2:Array<string>):Promise<string>;
 
 export function SubscribeEvents(arg1:Array<string>):Promise<string>;
 
