@@ -169,6 +169,7 @@ func (a *App) compose() error {
 		return err
 	}
 	a.conns = &connectors{open: map[string]cachedConnector{}, app: a, nowFn: a.opts.Now}
+	a.systems.OnChange(a.conns.release)
 	a.engine = syncer.New(syncer.Deps{
 		Store: a.store, Open: a.conns.get, Bus: a.bus, Audit: a.audit, Log: a.logs.Logger("sync"), Now: a.opts.Now,
 		Allowed:   a.syncAllowed,
@@ -382,6 +383,9 @@ func (a *App) Run(ctx context.Context) error {
 }
 
 func (a *App) close() {
+	if a.conns != nil {
+		a.conns.closeAll()
+	}
 	if a.support != nil {
 		a.support.Close()
 	}

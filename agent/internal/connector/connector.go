@@ -118,6 +118,21 @@ type Webhooks interface {
 // Opener opens a connector for a configured system.
 type Opener func(cfg Config, env Env) (Connector, error)
 
+// A connector that holds something between calls (an HTTP client's idle
+// connections, its system's share of a rate limiter) implements io.Closer.
+// The agent keeps one open connector per system and closes it when the
+// system changes or is deleted, and at shutdown. Close must not break a call
+// in flight or one made after it: a sync run may still hold the connector
+// when its system is saved. Close releases; it does not disable.
+
+// Close closes c if it is an io.Closer; other connectors hold nothing.
+func Close(c Connector) error {
+	if cl, ok := c.(io.Closer); ok {
+		return cl.Close()
+	}
+	return nil
+}
+
 // Env is what the agent lends a connector: its HTTP client layer and logger
 // fields. Zero values are usable in tests.
 type Env struct {

@@ -55,16 +55,52 @@ var (
 	specs = map[string]Spec{}
 )
 
-// Register adds or replaces a kind. A connector package registers its kind in
-// init.
+// Register adds a kind. A kind is registered once: a second registration of
+// the same kind is refused, since it means two packages claim one kind and
+// whichever init ran last would silently win.
 func Register(s Spec) error {
 	if s.Kind == "" || s.Title == "" {
 		return fmt.Errorf("register connector kind %q: kind and title are required", s.Kind)
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if _, ok := specs[s.Kind]; ok {
+		return fmt.Errorf("register connector kind %q: it is already registered", s.Kind)
+	}
 	specs[s.Kind] = s
 	return nil
+}
+
+// MustRegister registers a kind from a connector package's init and panics
+// when Register refuses it, as database/sql.Register does: a duplicate or
+// nameless kind is a mistake in how the binary was put together, and every
+// binary and test that links the two packages stops at start-up instead of
+// running with one kind quietly replaced.
+func MustRegister(s Spec) {
+	if err := Register(s); err != nil {
+		panic(err)
+	}
+}
+
+// Override registers s in place of the kind's current registration, or as
+// a new kind, until restore is called, which puts back what was there. It
+// is for tests that stand in for a kind (the agent's own or one of their
+// making), so that doing so is said out loud rather than done by a second
+// Register.
+func Override(s Spec) (restore func()) {
+	mu.Lock()
+	defer mu.Unlock()
+	prev, had := specs[s.Kind]
+	specs[s.Kind] = s
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if had {
+			specs[s.Kind] = prev
+		} else {
+			delete(specs, s.Kind)
+		}
+	}
 }
 
 // Lookup returns a kind's spec.

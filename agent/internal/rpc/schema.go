@@ -46,10 +46,11 @@ func (s *Server) systemSchema(ctx context.Context, c *Call, p apitype.SystemsSch
 	if err != nil {
 		return apitype.SystemsSchemaResult{}, err
 	}
-	con, err := s.openConnector(cfg)
+	con, done, err := s.openConnector(cfg)
 	if err != nil {
 		return apitype.SystemsSchemaResult{}, schemaError(ctx, cfg, p.Project, err)
 	}
+	defer done()
 	rctx, cancel := context.WithTimeout(ctx, schemaTimeout)
 	defer cancel()
 	sch, err := con.Schema(rctx, p.Project)
@@ -63,20 +64,22 @@ func (s *Server) systemSchema(ctx context.Context, c *Call, p apitype.SystemsSch
 // openConnector opens the system through the composition root's connector
 // cache when it lends one (one rate limiter and connection pool per system,
 // shared with the sync engine), else directly from the registry with the
-// same unsealed configuration.
-func (s *Server) openConnector(cfg connector.Config) (connector.Connector, error) {
+// same unsealed configuration. done releases what was opened for this call
+// alone; the cache's connector stays open.
+func (s *Server) openConnector(cfg connector.Config) (con connector.Connector, done func(), err error) {
 	if s.deps.Connector != nil {
-		return s.deps.Connector(cfg.ID)
+		con, err := s.deps.Connector(cfg.ID)
+		return con, func() {}, err
 	}
 	spec, ok := connector.Lookup(cfg.Kind)
 	if !ok || spec.Open == nil {
-		return nil, fmt.Errorf("the %s connector is not available in this version: %w", cfg.Kind, connector.ErrUnavailable)
+		return nil, nil, fmt.Errorf("the %s connector is not available in this version: %w", cfg.Kind, connector.ErrUnavailable)
 	}
-	con, err := spec.Open(cfg, connector.Env{Log: s.log.With().Str("component", "connector").Str("system", cfg.ID).Logger()})
+	con, err = spec.Open(cfg, connector.Env{Log: s.log.With().Str("component", "connector").Str("system", cfg.ID).Logger()})
 	if err != nil {
-		return nil, fmt.Errorf("open system %s: %w", cfg.Name, err)
+		return nil, nil, fmt.Errorf("open system %s: %w", cfg.Name, err)
 	}
-	return con, nil
+	return con, func() { connector.Close(con) }, nil
 }
 
 // schemaError turns a connector's failure into a wire error that names the

@@ -137,11 +137,11 @@ func TestOpenConnectorPrefersTheLentCache(t *testing.T) {
 		return nil, fmt.Errorf("open system %s: %w", id, connector.ErrUnavailable)
 	}}}
 	cfg := connector.Config{ID: "sys1", Name: "Helpdesk", Kind: "no-such-kind"}
-	if _, err := s.openConnector(cfg); !errors.Is(err, connector.ErrUnavailable) || !slices.Equal(asked, []string{"sys1"}) {
+	if _, _, err := s.openConnector(cfg); !errors.Is(err, connector.ErrUnavailable) || !slices.Equal(asked, []string{"sys1"}) {
 		t.Fatalf("with a cache: err %v, asked %v", err, asked)
 	}
 	s.deps.Connector = nil
-	_, err := s.openConnector(cfg)
+	_, _, err := s.openConnector(cfg)
 	if !errors.Is(err, connector.ErrUnavailable) || !strings.Contains(err.Error(), "no-such-kind") {
 		t.Fatalf("an unknown kind without a cache: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"maps"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -72,6 +73,9 @@ type Service struct {
 	bus    *events.Bus
 	now    func() time.Time
 	mu     sync.Mutex // serialises name-uniqueness checks with writes
+
+	hooksMu sync.Mutex
+	hooks   []func(id string)
 }
 
 // New returns the systems service.
@@ -394,7 +398,25 @@ func (s *Service) entry(actor, action string, target, before, after Record) audi
 }
 
 func (s *Service) publish(actor, verb, id string) {
+	if verb != "create" {
+		s.hooksMu.Lock()
+		hooks := slices.Clone(s.hooks)
+		s.hooksMu.Unlock()
+		for _, fn := range hooks {
+			fn(id)
+		}
+	}
 	s.bus.Publish(apitype.EventConfigChanged, apitype.ConfigChanged{Kind: "system", ID: id, Action: verb, Actor: actor})
+}
+
+// OnChange registers fn to run after a system is updated or deleted (with
+// its id), before the change is announced: what was opened with the old
+// configuration (the composition root's connector) is released then, not
+// on the bus, whose subscribers may miss an event.
+func (s *Service) OnChange(fn func(id string)) {
+	s.hooksMu.Lock()
+	s.hooks = append(s.hooks, fn)
+	s.hooksMu.Unlock()
 }
 
 // Update changes a system; omitted fields keep their values.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,11 +140,9 @@ func TestTestNeverNeedsReachabilityToCreate(t *testing.T) {
 	svc, _, _ := newService(t)
 	// Port 1 on loopback refuses connections: creation must still succeed. (A
 	// kind without a connector, so the generic reachability probe tests it.)
-	if err := connector.Register(connector.Spec{Kind: "later", Title: "Later", Fields: append([]apitype.KindField{
+	t.Cleanup(connector.Override(connector.Spec{Kind: "later", Title: "Later", Fields: append([]apitype.KindField{
 		{Name: "token", Label: "Token", Type: apitype.FieldSecret, Secret: true, Required: true},
-	}, connector.ConnectionFields()...)}); err != nil {
-		t.Fatal(err)
-	}
+	}, connector.ConnectionFields()...)}))
 	sys, err := svc.Create("admin", apitype.SystemsCreateParams{Name: "Later", Kind: "later", URL: "https://127.0.0.1:1", Secrets: map[string]apitype.Secret{"token": canary}})
 	if err != nil {
 		t.Fatal(err)
@@ -160,5 +159,34 @@ func TestTestNeverNeedsReachabilityToCreate(t *testing.T) {
 	res, err = svc.Test(context.Background(), "admin", sys.ID)
 	if err != nil || !res.OK || res.LatencyMs > time.Since(start).Milliseconds() {
 		t.Fatalf("test of a reachable system: %+v %v", res, err)
+	}
+}
+
+// The composition root releases a system's open connector through OnChange:
+// it must hear of every update and delete, and of nothing else.
+func TestOnChangeHearsUpdatesAndDeletes(t *testing.T) {
+	svc, _, _ := newService(t)
+	var heard []string
+	svc.OnChange(func(id string) { heard = append(heard, id) })
+	sys, err := svc.Create("admin", apitype.SystemsCreateParams{Name: "Engineering", Kind: "redmine", URL: "https://redmine.example/",
+		Secrets: map[string]apitype.Secret{"apiKey": canary}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(heard) != 0 {
+		t.Fatalf("a create was heard: %v", heard)
+	}
+	u := "https://redmine2.example/"
+	if _, err := svc.Update("admin", apitype.SystemsUpdateParams{ID: sys.ID, URL: &u}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Update("admin", apitype.SystemsUpdateParams{ID: "missing", URL: &u}); err == nil {
+		t.Fatal("updated a missing system")
+	}
+	if err := svc.Delete("admin", sys.ID); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{sys.ID, sys.ID}; !slices.Equal(heard, want) {
+		t.Fatalf("heard %v, want %v (the update, then the delete)", heard, want)
 	}
 }

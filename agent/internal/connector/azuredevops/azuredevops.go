@@ -60,7 +60,7 @@ const (
 var opener = connector.OpenerOf(Open)
 
 func init() {
-	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
+	connector.MustRegister(connector.Spec{
 		Kind:  Kind,
 		Title: "Azure DevOps",
 		Fields: append([]apitype.KindField{
@@ -143,6 +143,10 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 		apiVersion: version, maxAttachment: int64(mb) << 20, now: now, log: env.Log, slow: slow,
 		projectOf: map[int]string{}, projectID: map[string]string{}}, nil
 }
+
+// Close releases the connector's idle connections and its share of the
+// system's rate limiter (connector.Close); calls in flight finish.
+func (c *Conn) Close() error { return c.http.Close() }
 
 func baseURL(raw, org string) (string, error) {
 	if strings.TrimSpace(raw) == "" {

@@ -288,4 +288,21 @@ func RunContract(t *testing.T, open func(t *testing.T) (connector.Connector, str
 			t.Fatalf("Get of a missing entity: %v, want ErrNotFound", err)
 		}
 	})
+
+	// Last: the agent closes a system's connector when the system changes,
+	// while a run may still hold it, so Close releases without disabling.
+	t.Run("Close", func(t *testing.T) {
+		if _, ok := c.(io.Closer); !ok {
+			t.Skip("the connector holds nothing between calls")
+		}
+		if err := connector.Close(c); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if err := connector.Close(c); err != nil {
+			t.Fatalf("a second Close: %v", err)
+		}
+		if got, err := c.Get(ctx, created.Ref); err != nil || got.ID != created.ID {
+			t.Fatalf("Get after Close = %+v, %v; a call after Close must still work", got, err)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,13 +48,16 @@ func Settings(t testing.TB, base map[string]any, more ...any) map[string]any {
 	return out
 }
 
-// Open opens a connector with a package's own Open and fails the test if
-// it cannot.
+// Open opens a connector with a package's own Open, fails the test if it
+// cannot, and closes it when the test ends.
 func Open[C any](t testing.TB, open func(connector.Config, connector.Env) (C, error), cfg connector.Config, env connector.Env) C {
 	t.Helper()
 	c, err := open(cfg, env)
 	if err != nil {
 		t.Fatalf("open %s system %s: %v", cfg.Kind, cfg.Name, err)
+	}
+	if cl, ok := any(c).(io.Closer); ok {
+		t.Cleanup(func() { cl.Close() })
 	}
 	return c
 }

@@ -73,7 +73,7 @@ const (
 var opener = connector.OpenerOf(Open)
 
 func init() {
-	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
+	connector.MustRegister(connector.Spec{
 		Kind:  Kind,
 		Title: "GitHub",
 		Fields: append([]apitype.KindField{
@@ -162,6 +162,7 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	o.BaseURL = graphBase
 	graph, err := httpx.New(o)
 	if err != nil {
+		client.Close()
 		return nil, fmt.Errorf("open GitHub system %s: %w: %w", cfg.Name, connector.ErrInvalid, err)
 	}
 	writes := cfg.SettingInt("writesPerMinute")
@@ -175,6 +176,13 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	c.http, c.graph = client, graph
 	c.pace = newPacer(time.Minute/time.Duration(writes), min(content, contentPerMinute), content, time.Minute, now)
 	return c, nil
+}
+
+// Close releases the connector's idle connections and its share of the
+// system's rate limiter (connector.Close); calls in flight finish.
+func (c *Conn) Close() error {
+	c.http.Close()
+	return c.graph.Close()
 }
 
 // apiBase is the REST API's root for a system URL, and the GraphQL

@@ -59,7 +59,7 @@ const cacheFor = 5 * time.Minute
 var opener = connector.OpenerOf(Open)
 
 func init() {
-	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
+	connector.MustRegister(connector.Spec{
 		Kind:  Kind,
 		Title: "GitLab",
 		Fields: append([]apitype.KindField{
@@ -116,6 +116,10 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	return &Conn{http: client, base: root, project: cfg.SettingString("project"), now: env.Clock(), log: env.Log,
 		projects: map[string]*projectInfo{}}, nil
 }
+
+// Close releases the connector's idle connections and its share of the
+// system's rate limiter (connector.Close); calls in flight finish.
+func (c *Conn) Close() error { return c.http.Close() }
 
 // HTTPStats returns the connector's request counters.
 func (c *Conn) HTTPStats() httpx.Stats { return c.http.Stats() }

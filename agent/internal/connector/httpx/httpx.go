@@ -102,7 +102,10 @@ type Client struct {
 	hc    *http.Client
 	lim   *limiter
 	sleep func(ctx context.Context, d time.Duration) error
-	stats struct {
+	// ownTransport: hc was made here, not lent in Options.HTTPClient.
+	ownTransport bool
+	closed       atomic.Bool
+	stats        struct {
 		requests, retries, rateLimited, paused atomic.Int64
 	}
 }
@@ -149,8 +152,8 @@ func New(o Options) (*Client, error) {
 	if o.Rand == nil {
 		o.Rand = rand.Float64
 	}
-	hc := o.HTTPClient
-	if hc == nil {
+	hc, own := o.HTTPClient, o.HTTPClient == nil
+	if own {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.Proxy = http.ProxyFromEnvironment
 		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureSkipVerify}
@@ -160,8 +163,27 @@ func New(o Options) (*Client, error) {
 	if o.Observer == nil {
 		o.Observer = noObserver{}
 	}
-	c := &Client{o: o, base: base, hc: hc, lim: sharedLimiter(o.LimiterKey, o.RequestsPerMinute, o.Now()), sleep: sleepCtx}
+	c := &Client{o: o, base: base, hc: hc, lim: sharedLimiter(o.LimiterKey, o.RequestsPerMinute, o.Now()), sleep: sleepCtx, ownTransport: own}
 	return c, nil
+}
+
+// Close releases what the Client holds between requests: the idle
+// connections of a transport it made (not of one lent in
+// Options.HTTPClient) and its use of the system's shared limiter. Requests
+// in flight finish, and a later request still works on a new connection,
+// so closing a Client that a sync run is still using is safe. Close is
+// idempotent and always returns nil.
+func (c *Client) Close() error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if c.ownTransport {
+		c.hc.CloseIdleConnections()
+	}
+	if c.o.LimiterKey != "" {
+		releaseLimiter(c.o.LimiterKey, c.lim)
+	}
+	return nil
 }
 
 type noObserver struct{}

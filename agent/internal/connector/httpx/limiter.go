@@ -35,6 +35,8 @@ type limiter struct {
 	// server's count before it saw the ones made after n.
 	seq        uint64
 	pauseUntil time.Time
+	// users counts the Clients holding a keyed limiter; limitersMu guards it.
+	users int
 }
 
 // bucket is one token bucket.
@@ -83,6 +85,7 @@ var (
 )
 
 // sharedLimiter returns the limiter of key (a new one for ""), set to rpm.
+// Each Client given a keyed limiter is one of its users until it closes.
 func sharedLimiter(key string, rpm int, now time.Time) *limiter {
 	if key == "" {
 		l := &limiter{}
@@ -96,8 +99,22 @@ func sharedLimiter(key string, rpm int, now time.Time) *limiter {
 		l = &limiter{}
 		limiters[key] = l
 	}
+	l.users++
 	l.setRate(rpm, now)
 	return l
+}
+
+// releaseLimiter ends one Client's use of key's limiter; the last user's
+// release forgets it, so a deleted system leaves nothing behind. A Client
+// that replaces another for the same system (its settings changed) is made
+// before the old one is closed, so pauses and budgets carry over.
+func releaseLimiter(key string, l *limiter) {
+	limitersMu.Lock()
+	defer limitersMu.Unlock()
+	l.users--
+	if l.users <= 0 && limiters[key] == l {
+		delete(limiters, key)
+	}
 }
 
 // setRate sets our own cap; rpm 0 removes it.

@@ -49,7 +49,7 @@ const pageSize = 100
 var opener = connector.OpenerOf(Open)
 
 func init() {
-	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
+	connector.MustRegister(connector.Spec{
 		Kind:  Kind,
 		Title: "Jira",
 		Fields: append([]apitype.KindField{
@@ -121,6 +121,10 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	c.http = client
 	return c, nil
 }
+
+// Close releases the connector's idle connections and its share of the
+// system's rate limiter (connector.Close); calls in flight finish.
+func (c *Conn) Close() error { return c.http.Close() }
 
 // HTTPStats returns the connector's request counters.
 func (c *Conn) HTTPStats() httpx.Stats { return c.http.Stats() }

@@ -40,7 +40,7 @@ const (
 var opener = connector.OpenerOf(Open)
 
 func init() {
-	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
+	connector.MustRegister(connector.Spec{
 		Kind:  Kind,
 		Title: "Redmine",
 		Fields: append([]apitype.KindField{
@@ -102,6 +102,7 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	}
 	textile, err := textileSetting(cfg)
 	if err != nil {
+		client.Close()
 		return nil, fmt.Errorf("open redmine system %s: %w", cfg.Name, err)
 	}
 	every := defaultReconcile
@@ -111,6 +112,10 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	return &Conn{http: client, system: cfg.ID, project: cfg.SettingString("project"), markerField: cfg.SettingString("markerField"),
 		textile: textile, now: now, pageSize: maxPage, reconcileEvery: every, reconcile: map[string]*reconcileState{}}, nil
 }
+
+// Close releases the connector's idle connections and its share of the
+// system's rate limiter (connector.Close); calls in flight finish.
+func (c *Conn) Close() error { return c.http.Close() }
 
 // scope picks the project: the argument, else the system's setting.
 func (c *Conn) scope(project string) (string, error) {

@@ -49,7 +49,7 @@ var defaultStatuses = []string{"new", "open", "stalled", "resolved", "rejected",
 var opener = connector.OpenerOf(Open)
 
 func init() {
-	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
+	connector.MustRegister(connector.Spec{
 		Kind:  Kind,
 		Title: "Request Tracker",
 		Fields: append([]apitype.KindField{
@@ -137,6 +137,10 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 		users: map[string]userEntry{}, queueNames: map[string]string{}, queueIDs: map[string]string{}, cfMultis: map[string]bool{}, descs: map[string]string{},
 	}, nil
 }
+
+// Close releases the connector's idle connections and its share of the
+// system's rate limiter (connector.Close); calls in flight finish.
+func (c *Conn) Close() error { return c.http.Close() }
 
 // tokenAuth sends RT's own scheme, "Authorization: token <token>".
 func tokenAuth(token secret.Secret) httpx.Auth {

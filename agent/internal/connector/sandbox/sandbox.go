@@ -32,7 +32,7 @@ const pageSize = 100
 var opener = connector.OpenerOf(Open)
 
 func init() {
-	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
+	connector.MustRegister(connector.Spec{
 		Kind:    Kind,
 		Title:   "Sandbox (built-in)",
 		URLHelp: "The address the sandbox serves on: `lockstep-agent sandbox serve --listen ADDR` prints it (Sandbox serving http://...), and `lockstep-agent demo` prints its two sandboxes' addresses at start.",
@@ -81,6 +81,10 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 	}
 	return &Conn{http: client, system: cfg.ID, project: cfg.SettingString("project"), now: now}, nil
 }
+
+// Close releases the connector's idle connections and its share of the
+// system's rate limiter (connector.Close); calls in flight finish.
+func (c *Conn) Close() error { return c.http.Close() }
 
 // HTTPStats returns the connector's request counters, for benchmarks.
 func (c *Conn) HTTPStats() httpx.Stats { return c.http.Stats() }

@@ -73,7 +73,7 @@ const (
 var opener = connector.OpenerOf(Open)
 
 func init() {
-	_ = connector.Register(connector.Spec{ // kind and title are set: Register cannot fail
+	connector.MustRegister(connector.Spec{
 		Kind:  Kind,
 		Title: "ServiceNow",
 		Fields: append([]apitype.KindField{
@@ -131,13 +131,14 @@ var (
 // Open connects to a configured instance. No request is made until a
 // method is called.
 func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
-	fail := func(err error) (*Conn, error) {
-		return nil, fmt.Errorf("open ServiceNow system %s: %w", cfg.Name, err)
-	}
 	o := httpx.SystemOptions(cfg, env)
 	o.BaseURL = strings.TrimRight(strings.TrimSpace(cfg.URL), "/")
 	c := &Conn{system: cfg.ID, now: env.Clock(), log: env.Log, webhookSecret: cfg.Secrets["webhookSecret"],
 		schemas: map[string]*tableSchema{}, chains: map[string][]string{}, users: map[string]userEntry{}, uploaded: map[string]bool{}}
+	fail := func(err error) (*Conn, error) {
+		c.Close() // the clients made so far
+		return nil, fmt.Errorf("open ServiceNow system %s: %w", cfg.Name, err)
+	}
 	user, password := cfg.SettingString("username"), cfg.Secrets["password"]
 	switch auth := cfg.SettingString("auth"); auth {
 	case AuthBasic, "":
@@ -197,6 +198,18 @@ func Open(cfg connector.Config, env connector.Env) (*Conn, error) {
 		c.scanFiles = v
 	}
 	return c, nil
+}
+
+// Close releases the connector's idle connections and its share of the
+// system's rate limiter (connector.Close); calls in flight finish.
+func (c *Conn) Close() error {
+	if c.oauth != nil {
+		c.oauth.http.Close()
+	}
+	if c.http != nil {
+		c.http.Close()
+	}
+	return nil
 }
 
 // HTTPStats returns the connector's request counters, for benchmarks.
