@@ -61,8 +61,8 @@ func parseCursor(s string) (feedCursor, error) {
 const rtSQLTime = "2006-01-02 15:04:05"
 
 // Changes lists the queue's tickets changed at or after since, one page of
-// the transaction feed at a time. Deleted tickets are listed with status
-// "deleted"; a ticket moved to another queue stops appearing.
+// the transaction feed at a time. Tickets deleted (status "deleted") are
+// listed in Page.Deleted; a ticket moved to another queue stops appearing.
 func (c *Conn) Changes(ctx context.Context, project string, since time.Time, cursor string) (connector.Page, error) {
 	queue, err := c.scope(project)
 	if err != nil {
@@ -115,6 +115,10 @@ func (c *Conn) Changes(ctx context.Context, project string, since time.Time, cur
 		}
 		if err != nil {
 			return connector.Page{}, fmt.Errorf("list RT changes in %s: read ticket %s: %w", queue, id, err)
+		}
+		if isDeleted(t.Status) {
+			out.Deleted = append(out.Deleted, connector.Ref{ID: id, Key: id})
+			continue
 		}
 		if v, err := strconv.ParseInt(version, 10, 64); more && err == nil && v > last {
 			next.deferred = append(next.deferred, id)

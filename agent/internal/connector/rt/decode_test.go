@@ -2,12 +2,16 @@ package rt
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
@@ -202,5 +206,37 @@ func TestOpenSettings(t *testing.T) {
 	}
 	if _, err := (&Conn{}).scope(""); !errors.Is(err, connector.ErrInvalid) {
 		t.Fatalf("no queue: %v", err)
+	}
+}
+
+// TestDeleteRefused replays what RT 5.0.3 answers when it refuses a delete
+// (no DeleteTicket right, a lifecycle without the status): 500 with no
+// reason, the ticket unchanged. The real server's root may always delete,
+// so the refusal is replayed here; TestDelete covers the rest for real.
+func TestDeleteRefused(t *testing.T) {
+	var deletes atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/REST/2.0/ticket/7":
+			_, _ = io.WriteString(w, `{"id":7,"Subject":"kept","Status":"open","Queue":{"id":"1","type":"queue"}}`)
+		case r.Method == http.MethodDelete && r.URL.Path == "/REST/2.0/ticket/7":
+			deletes.Add(1)
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = io.WriteString(w, `{"message":"Internal Server Error"}`)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"message":"Not Found"}`)
+		}
+	}))
+	defer srv.Close()
+	c, err := Open(connector.Config{ID: "rt-refuse", Name: "RT", Kind: Kind, URL: srv.URL,
+		Secrets: map[string]secret.Secret{"token": secret.New("1-14-0123456789abcdef0123456789abcdef")}}, connector.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Delete(context.Background(), connector.Ref{ID: "7"})
+	if !errors.Is(err, connector.ErrForbidden) || !strings.Contains(err.Error(), "DeleteTicket") || deletes.Load() == 0 {
+		t.Fatalf("refused delete: %v (%d DELETEs), want ErrForbidden naming the right", err, deletes.Load())
 	}
 }

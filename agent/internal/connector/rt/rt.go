@@ -45,6 +45,12 @@ const (
 // its statuses in the statuses setting.
 var defaultStatuses = []string{"new", "open", "stalled", "resolved", "rejected", "deleted"}
 
+// deletedStatus is how RT deletes a ticket: RT::Ticket::Delete sets it,
+// and the ticket then leaves every search. The connector reads a ticket in
+// it as deleted (Get answers not found, Changes lists it in Page.Deleted),
+// so the status is neither offered for mapping nor written as a field.
+const deletedStatus = "deleted"
+
 // opener is Open as the registry takes it.
 var opener = connector.OpenerOf(Open)
 

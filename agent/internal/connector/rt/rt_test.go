@@ -121,7 +121,7 @@ func TestFields(t *testing.T) {
 			t.Errorf("schema field %s: %+v", name, schema.Fields)
 		}
 	}
-	if i := slices.IndexFunc(schema.Fields, func(f connector.FieldSchema) bool { return f.Name == "status" }); !slices.Equal(schema.Fields[i].Values, defaultStatuses) {
+	if i := slices.IndexFunc(schema.Fields, func(f connector.FieldSchema) bool { return f.Name == "status" }); !slices.Equal(schema.Fields[i].Values, defaultStatuses[:5]) {
 		t.Errorf("statuses %v", schema.Fields[i].Values)
 	}
 	if !slices.ContainsFunc(schema.Users, func(u connector.User) bool { return u.ID == "root" && u.Email == "root@localhost" }) {
@@ -309,8 +309,8 @@ func TestLinks(t *testing.T) {
 }
 
 // TestChangesFeed pages through the transaction feed two transactions at
-// a time: every ticket appears, ascending, and a deleted ticket surfaces
-// with status "deleted".
+// a time: every ticket appears, ascending, and a deleted ticket is listed
+// as deleted.
 func TestChangesFeed(t *testing.T) {
 	e := setup(t)
 	c := e.open(t)
@@ -328,6 +328,9 @@ func TestChangesFeed(t *testing.T) {
 	for i, page := range pages {
 		for _, en := range page.Entities {
 			seen[en.ID] = en
+			if en.Marker == "" {
+				t.Errorf("ticket %s listed without its marker", en.ID)
+			}
 		}
 		t.Logf("page %d: %d tickets, cursor %q", i+1, len(page.Entities), page.Cursor)
 		deferred = deferred || strings.Contains(page.Cursor, ":")
@@ -336,9 +339,9 @@ func TestChangesFeed(t *testing.T) {
 		t.Fatalf("%d pages, seen %d tickets (%v), a ticket deferred: %v", len(pages), len(seen), seen[made[0].ID].Fields["status"], deferred)
 	}
 
-	// Deleted: gone from searches, still in the feed.
+	// Deleted: gone from searches, still in the feed, listed as deleted.
 	before := time.Now().Add(-time.Second)
-	if _, err := c.Update(ctx(t), made[1].Ref, connector.Fields{"status": "deleted"}, ""); err != nil {
+	if err := c.Delete(ctx(t), made[1].Ref); err != nil {
 		t.Fatal(err)
 	}
 	c.pageSize = maxPage
@@ -346,15 +349,64 @@ func TestChangesFeed(t *testing.T) {
 	if err != nil || page.Cursor != "" {
 		t.Fatal(page.Cursor, err)
 	}
-	i := slices.IndexFunc(page.Entities, func(x connector.Entity) bool { return x.ID == made[1].ID })
-	if i < 0 || page.Entities[i].Fields["status"] != "deleted" {
-		t.Fatalf("deleted ticket not surfaced: %+v", page.Entities)
+	if slices.ContainsFunc(page.Entities, func(x connector.Entity) bool { return x.ID == made[1].ID }) ||
+		!slices.Contains(page.Deleted, connector.Ref{ID: made[1].ID, Key: made[1].ID}) {
+		t.Fatalf("deleted ticket %s: entities %+v, deleted %+v", made[1].ID, page.Entities, page.Deleted)
 	}
 	if found, err := c.FindByMarker(ctx(t), "", connector.Marker{System: "test", Key: "none"}); err != nil || len(found) != 0 {
 		t.Fatal(found, err)
 	}
 	if _, err := c.Changes(ctx(t), "", before, "not-a-cursor"); !errors.Is(err, connector.ErrInvalid) {
 		t.Fatalf("bad cursor: %v", err)
+	}
+}
+
+// TestDelete: RT's delete is the status "deleted", which this connector
+// reads as gone and never writes as a field.
+func TestDelete(t *testing.T) {
+	e := setup(t)
+	c := e.open(t)
+	marker := connector.Marker{System: "o" + strings.ToLower(rand.Text()[:12]), Key: "SRC-1"}
+	tk, err := c.Create(ctx(t), "", EntityType, connector.Fields{"title": "to delete"}, marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Marker != marker.Text() {
+		t.Fatalf("created with the marker %q, want %q", tk.Marker, marker.Text())
+	}
+	if _, err := c.Update(ctx(t), tk.Ref, connector.Fields{"status": "deleted"}, ""); !errors.Is(err, connector.ErrInvalid) {
+		t.Fatalf("status deleted written as a field: %v, want ErrInvalid", err)
+	}
+	schema, err := c.Schema(ctx(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(schema.Fields, func(f connector.FieldSchema) bool { return f.Name == "status" })
+	if i < 0 || slices.Contains(schema.Fields[i].Values, "deleted") || !slices.Contains(schema.Fields[i].Values, "resolved") {
+		t.Fatalf("status values %v: want the lifecycle without deleted", schema.Fields[i].Values)
+	}
+
+	if err := c.Delete(ctx(t), tk.Ref); err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Status string `json:"Status"`
+	}
+	if err := e.rt.Do(t, "GET", "/ticket/"+tk.ID, nil, &raw); err != nil || raw.Status != "deleted" {
+		t.Fatalf("RT holds the ticket with status %q (%v), want deleted", raw.Status, err)
+	}
+	if _, err := c.Get(ctx(t), tk.Ref); !errors.Is(err, connector.ErrNotFound) {
+		t.Fatalf("Get of a deleted ticket: %v, want ErrNotFound", err)
+	}
+	// RT answers a second DELETE with 500; the connector sees the status.
+	if err := c.Delete(ctx(t), tk.Ref); err != nil {
+		t.Fatalf("deleting again: %v", err)
+	}
+	if found, err := c.FindByMarker(ctx(t), "", marker); err != nil || len(found) != 0 {
+		t.Fatalf("FindByMarker finds the deleted ticket: %+v, %v", found, err)
+	}
+	if err := c.Delete(ctx(t), connector.Ref{ID: "999999999"}); err != nil {
+		t.Fatalf("deleting a ticket that never was: %v", err)
 	}
 }
 

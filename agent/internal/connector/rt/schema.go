@@ -34,7 +34,7 @@ func (c *Conn) Schema(ctx context.Context, project string) (connector.Schema, er
 		Fields: []connector.FieldSchema{
 			{Name: "title", Label: "Subject", Type: connector.TypeString, Required: true},
 			{Name: "description", Label: "Description", Type: connector.TypeText},
-			{Name: "status", Label: "Status", Type: connector.TypeEnum, Values: slices.Clone(statuses)},
+			{Name: "status", Label: "Status", Type: connector.TypeEnum, Values: slices.DeleteFunc(slices.Clone(statuses), isDeleted)},
 			{Name: "priority", Label: "Priority", Type: connector.TypeNumber},
 			{Name: "owner", Label: "Owner", Type: connector.TypeUser},
 			{Name: "requestors", Label: "Requestors", Type: connector.TypeLabels},

@@ -49,9 +49,9 @@ func (c *Conn) readTicket(ctx context.Context, id string) (wireTicket, string, e
 	return t, strings.Trim(strings.TrimPrefix(h.Get("ETag"), "W/"), `"`), nil
 }
 
-// Get reads one ticket. A deleted ticket is still readable in RT and comes
-// back with status "deleted"; a merged ticket answers as the ticket it was
-// merged into.
+// Get reads one ticket. A deleted ticket is still readable in RT, with
+// status "deleted": it answers not found, as it is gone for RT's users.
+// A merged ticket answers as the ticket it was merged into.
 func (c *Conn) Get(ctx context.Context, ref connector.Ref) (connector.Entity, error) {
 	id, err := ticketID(ref)
 	if err != nil {
@@ -60,6 +60,9 @@ func (c *Conn) Get(ctx context.Context, ref connector.Ref) (connector.Entity, er
 	t, version, err := c.readTicket(ctx, id)
 	if err != nil {
 		return connector.Entity{}, fmt.Errorf("get RT ticket %s: %w", id, err)
+	}
+	if isDeleted(t.Status) {
+		return connector.Entity{}, fmt.Errorf("get RT ticket %s: it is deleted (status %s): %w", id, t.Status, connector.ErrNotFound)
 	}
 	e, err := c.entity(ctx, t, version)
 	if err != nil {
@@ -109,9 +112,15 @@ func (c *Conn) entity(ctx context.Context, t wireTicket, version string) (connec
 	if !t.Due.IsZero() {
 		fields["due"] = t.Due.Format(time.RFC3339)
 	}
+	marker := ""
 	for _, cf := range t.CustomFields {
 		if cf.Name == c.markerField {
-			continue // bookkeeping, not a field to sync
+			// Bookkeeping, not a field to sync: the marker, read at no
+			// extra request (see IndexesMarkers).
+			if v, ok := cfValue(cf.Values, false).(string); ok && strings.HasPrefix(v, connector.MarkerPrefix) {
+				marker = v
+			}
+			continue
 		}
 		multi, err := c.cfMulti(ctx, string(cf.ID))
 		if err != nil {
@@ -128,8 +137,63 @@ func (c *Conn) entity(ctx context.Context, t wireTicket, version string) (connec
 		CreatedAt: t.Created.Time,
 		UpdatedAt: t.LastUpdated.Time,
 		Fields:    fields,
+		Marker:    marker,
 	}, nil
 }
+
+// IndexesMarkers reports that Changes and Get fill Entity.Marker: the
+// marker custom field is part of the ticket record that both read.
+func (c *Conn) IndexesMarkers() bool { return true }
+
+// isDeleted reports RT's deleted status.
+func isDeleted(status string) bool { return strings.EqualFold(status, deletedStatus) }
+
+// Delete deletes a ticket as RT's own Delete does: DELETE /ticket/:id sets
+// its status to "deleted" (RT keeps the ticket; it leaves every search and
+// reads as gone here). A ticket already deleted, or gone, is not an error.
+// REST2 answers every refused delete with 500 and no reason (no
+// DeleteTicket right, a lifecycle without the status, a ticket already
+// deleted), so a failure is judged by reading the ticket again.
+func (c *Conn) Delete(ctx context.Context, ref connector.Ref) error {
+	id, err := ticketID(ref)
+	if err != nil {
+		return fmt.Errorf("delete RT ticket: %w", err)
+	}
+	gone := func() (bool, error) {
+		t, _, err := c.readTicket(ctx, id)
+		if errors.Is(err, connector.ErrNotFound) {
+			return true, nil
+		}
+		return err == nil && isDeleted(t.Status), err
+	}
+	if done, err := gone(); err != nil || done {
+		if err != nil {
+			return fmt.Errorf("delete RT ticket %s: %w", id, err)
+		}
+		return nil
+	}
+	_, _, err = c.call(ctx, httpx.Request{Method: http.MethodDelete, Path: "/ticket/" + id}, nil)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, connector.ErrUnavailable) {
+		return fmt.Errorf("delete RT ticket %s: %w", id, err)
+	}
+	done, rerr := gone()
+	switch {
+	case rerr != nil:
+		return fmt.Errorf("delete RT ticket %s: %w", id, err)
+	case done:
+		return nil // deleted after all: an answer lost, or a repeat refused
+	}
+	return fmt.Errorf("delete RT ticket %s: RT refused (%v); the token's user needs the DeleteTicket right on the queue, and the queue's lifecycle must have the status %q: %w",
+		id, err, deletedStatus, connector.ErrForbidden)
+}
+
+var (
+	_ connector.MarkerIndexer = (*Conn)(nil)
+	_ connector.Deleter       = (*Conn)(nil)
+)
 
 // Create makes a ticket with its marker in the marker custom field, in one
 // request, so a ticket never exists without it. The description becomes
@@ -297,6 +361,9 @@ func (c *Conn) FindByMarker(ctx context.Context, project string, marker connecto
 	out := make([]connector.Entity, 0, len(page.Items))
 	for _, it := range page.Items {
 		e, err := c.Get(ctx, connector.Ref{ID: string(it.ID)})
+		if errors.Is(err, connector.ErrNotFound) {
+			continue // deleted since the search
+		}
 		if err != nil {
 			return nil, fmt.Errorf("find RT ticket for %s in %s: %w", marker.Key, queue, err)
 		}
@@ -321,6 +388,10 @@ func (c *Conn) ticketBody(ctx context.Context, fields connector.Fields, update b
 			var s string
 			if s, err = text(name, v); err == nil && s == "" {
 				err = fmt.Errorf("field status cannot be empty: %w", connector.ErrInvalid)
+			} else if err == nil && isDeleted(s) {
+				// Writing it would delete the ticket: deletions follow a
+				// process's deletion policy, never a value map.
+				err = fmt.Errorf("field status: %q deletes the ticket in RT, which a field write never does: %w", s, connector.ErrInvalid)
 			}
 			body["Status"] = s
 		case "priority":
