@@ -20,9 +20,11 @@ func (s *Store) Snapshot(ctx context.Context, w io.Writer) (int64, error) {
 	cw := &ctxWriter{ctx: ctx, w: w}
 	stream := s.db.NewStream()
 	stream.LogPrefix = "store.Snapshot"
-	// Fewer readers than Badger's default 8: the agent runs on small
-	// machines and a snapshot is not urgent.
-	stream.NumGo = 2
+	// One reader, not Badger's default 8: each of the stream's readers opens
+	// its own read transaction when it starts, so two readers would copy
+	// two moments of the store (one half of a transaction's writes without
+	// the other) while the agent writes. One reader reads one moment.
+	stream.NumGo = 1
 	if _, err := stream.Backup(cw, 0); err != nil {
 		if ctx.Err() != nil {
 			return cw.n, fmt.Errorf("snapshot store: %w", ctx.Err())
