@@ -1,7 +1,7 @@
 // Package shared_test enforces the product's dependency boundaries with
 // `go list -deps`: the agent never links Wails, the desktop app never links
 // Badger, the wire types import only the standard library, and the markup
-// converters are a leaf.
+// converters and the error vocabulary (fault) are leaves.
 package shared_test
 
 import (
@@ -37,6 +37,9 @@ func TestBoundaries(t *testing.T) {
 		{"shared imports only the standard library", "", "./...", func(d string) bool { return !strings.HasPrefix(d, module+"shared") }},
 		{"markup is a leaf: it imports nothing of ours outside itself", "", "../agent/internal/markup/...", func(d string) bool {
 			return strings.HasPrefix(d, module) && !strings.HasPrefix(d, module+"agent/internal/markup")
+		}},
+		{"fault is a leaf: every domain wraps it, so it imports nothing of ours", "", "../agent/internal/fault", func(d string) bool {
+			return strings.HasPrefix(d, module) && d != module+"agent/internal/fault"
 		}},
 		{"the agent never links the license issuing tool or the test key", "", "../agent", func(d string) bool {
 			return strings.HasPrefix(d, module+"agent/tools/") || strings.HasPrefix(d, module+"agent/internal/license/licensetest")

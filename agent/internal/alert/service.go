@@ -14,6 +14,7 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
@@ -72,10 +73,10 @@ type Service struct {
 }
 
 // ErrTestRunning refuses a second test while one is under way.
-var ErrTestRunning = errors.New("a test message is being sent; wait for its result")
+var ErrTestRunning = fault.New(fault.ErrConflict, "a test message is being sent; wait for its result")
 
 // ErrNoChannel refuses a test when no channel is set up (wire kind "invalid").
-var ErrNoChannel = &InvalidError{Field: "channel", Message: "no enabled email or webhook channel to test; set one up and save it first"}
+var ErrNoChannel = &fault.InvalidError{Field: "channel", Message: "no enabled email or webhook channel to test; set one up and save it first"}
 
 // New loads the settings.
 func New(o Options) (*Service, error) {
@@ -357,7 +358,7 @@ func (s *Service) Test(ctx context.Context, actor, only string) (apitype.Notific
 	if only != "" {
 		if !slices.Contains(keys, only) {
 			s.mu.Unlock()
-			return apitype.NotificationsTestResult{}, &InvalidError{Field: "channel", Message: "no such channel: use \"email\" or \"webhook:<id>\" of a saved webhook"}
+			return apitype.NotificationsTestResult{}, &fault.InvalidError{Field: "channel", Message: "no such channel: use \"email\" or \"webhook:<id>\" of a saved webhook"}
 		}
 		keys = []string{only}
 	}

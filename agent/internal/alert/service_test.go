@@ -18,6 +18,7 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
@@ -412,7 +413,7 @@ func TestSettingsRefused(t *testing.T) {
 		p.Email.To = append([]string(nil), good.Email.To...)
 		tc.edit(&p)
 		_, err := f.s.Set("admin", p)
-		var inv *InvalidError
+		var inv *fault.InvalidError
 		if !errors.As(err, &inv) || inv.Field != tc.field {
 			t.Errorf("%s: got %v, want an invalid %s", tc.field, err, tc.field)
 		}

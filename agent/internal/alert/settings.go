@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/input"
@@ -103,13 +104,9 @@ func (s stored) flat() (map[string]any, []string) {
 	return m, secrets
 }
 
-// InvalidError names the refused field (wire kind "invalid").
-type InvalidError struct{ Field, Message string }
-
-func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
-
+// invalid names the refused field (wire kind "invalid").
 func invalid(field, format string, args ...any) error {
-	return &InvalidError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return fault.Invalid(field, format, args...)
 }
 
 // hostName is a DNS name or an IP address (IPv6 without brackets).

@@ -135,9 +135,9 @@ func (a *App) compose() error {
 	now := a.opts.now
 	a.audit = audit.New(a.store, now)
 	a.bus = events.New(4096, now)
-	a.auth = auth.New(a.store, a.audit, auth.Options{Now: now})
+	a.auth = auth.New(a.store, a.audit, auth.Options{Now: now, Bus: a.bus})
 	a.systems = system.New(a.store, a.sealer, a.audit, a.bus, now)
-	if a.settings, err = config.LoadSettings(a.store, a.audit); err != nil {
+	if a.settings, err = config.LoadSettings(a.store, a.audit, a.bus); err != nil {
 		return err
 	}
 	if err := a.settings.UseSealer(a.sealer); err != nil {

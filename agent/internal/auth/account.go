@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
@@ -147,7 +148,7 @@ func validUsername(u string) bool {
 
 func checkUsername(u string) error {
 	if !validUsername(u) {
-		return &InvalidError{Field: "username", Message: fmt.Sprintf("must be 1 to %d characters of letters, digits, '.', '_', '@' and '-'", MaxUsernameChars)}
+		return &fault.InvalidError{Field: "username", Message: fmt.Sprintf("must be 1 to %d characters of letters, digits, '.', '_', '@' and '-'", MaxUsernameChars)}
 	}
 	return nil
 }
@@ -157,18 +158,18 @@ func checkUsername(u string) error {
 func CheckPassword(p string) error {
 	switch {
 	case len(p) > MaxPasswordBytes:
-		return &InvalidError{Field: "password", Message: fmt.Sprintf("must be at most %d bytes", MaxPasswordBytes)}
+		return &fault.InvalidError{Field: "password", Message: fmt.Sprintf("must be at most %d bytes", MaxPasswordBytes)}
 	case !utf8.ValidString(p):
-		return &InvalidError{Field: "password", Message: "must be valid UTF-8"}
+		return &fault.InvalidError{Field: "password", Message: "must be valid UTF-8"}
 	case utf8.RuneCountInString(p) < MinPasswordChars:
-		return &InvalidError{Field: "password", Message: fmt.Sprintf("must be at least %d characters", MinPasswordChars)}
+		return &fault.InvalidError{Field: "password", Message: fmt.Sprintf("must be at least %d characters", MinPasswordChars)}
 	}
 	return nil
 }
 
 func checkRole(r protocol.Role) error {
 	if !r.Valid() {
-		return &InvalidError{Field: "role", Message: "must be admin, operator or viewer"}
+		return &fault.InvalidError{Field: "role", Message: "must be admin, operator or viewer"}
 	}
 	return nil
 }
@@ -225,7 +226,15 @@ func (s *Service) Create(actor, username, password string, role protocol.Role) (
 	if err != nil {
 		return apitype.Account{}, fmt.Errorf("create account: %w", err)
 	}
+	s.changed(actor, a.ID, "create")
 	return a, nil
+}
+
+// changed announces a change to an account.
+func (s *Service) changed(actor, id, action string) {
+	if s.o.Bus != nil {
+		s.o.Bus.Publish(apitype.EventConfigChanged, apitype.ConfigChanged{Kind: "account", ID: id, Action: action, Actor: actor})
+	}
 }
 
 func (s *Service) create(actor, username, password string, role protocol.Role, onlyFirst bool) (apitype.Account, error) {
@@ -405,6 +414,7 @@ func (s *Service) Update(actor, id string, role *protocol.Role, locked *bool) (a
 			return apitype.Account{}, fmt.Errorf("account %s was updated, but its audit record was not written: %w", after.Username, err)
 		}
 	}
+	s.changed(actor, id, "update")
 	return after.view(now), nil
 }
 
@@ -446,6 +456,7 @@ func (s *Service) Delete(actor, id string) error {
 	if err := s.record(audit.Entry{Actor: actor, Action: "accounts.delete", Target: target(before.Username), Result: audit.Success, Diff: diff}); err != nil {
 		return fmt.Errorf("account %s was deleted, but its audit record was not written: %w", before.Username, err)
 	}
+	s.changed(actor, id, "delete")
 	return nil
 }
 
@@ -488,5 +499,6 @@ func (s *Service) SetPassword(actor, id, password string) error {
 	if err := s.record(audit.Entry{Actor: actor, Action: "accounts.setPassword", Target: target(a.Username), Result: audit.Success, Diff: diff}); err != nil {
 		return fmt.Errorf("password of %s was changed, but its audit record was not written: %w", a.Username, err)
 	}
+	s.changed(actor, id, "update")
 	return nil
 }

@@ -51,6 +51,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
 
@@ -58,6 +59,9 @@ import (
 type Options struct {
 	// Now is the clock for session timeouts and locks [time.Now].
 	Now func() time.Time
+	// Bus, when set, is told of every account created, changed or deleted
+	// (ConfigChanged), whichever way the change came.
+	Bus *events.Bus
 	// Sleep delays failed logins [time.Sleep]; tests pass a no-op.
 	Sleep func(time.Duration)
 

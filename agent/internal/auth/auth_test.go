@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
@@ -151,7 +153,7 @@ func TestPasswordPolicy(t *testing.T) {
 				}
 				return
 			}
-			var inv *InvalidError
+			var inv *fault.InvalidError
 			if !errors.As(cerr, &inv) || inv.Field != "password" {
 				t.Fatalf("create: %v, want an InvalidError for password", cerr)
 			}
@@ -187,7 +189,7 @@ func TestCreateValidation(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a, err := e.Create("admin", c.user, "a-good-long-password", c.role)
-			var inv *InvalidError
+			var inv *fault.InvalidError
 			switch {
 			case c.conflict:
 				if !errors.Is(err, ErrUsernameTaken) || !errors.Is(err, ErrConflict) {
@@ -664,7 +666,7 @@ func TestSetPassword(t *testing.T) {
 }
 
 func isInvalid(err error, field string) bool {
-	var inv *InvalidError
+	var inv *fault.InvalidError
 	return errors.As(err, &inv) && inv.Field == field
 }
 
@@ -985,5 +987,49 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if v, err := e.audit.Verify(); err != nil || !v.OK {
 		t.Fatalf("audit chain: %+v %v", v, err)
+	}
+}
+
+// Account changes are announced by auth itself (not by the API layer), so
+// every way an account changes tells the desktop: one ConfigChanged each.
+func TestAccountChangesAreAnnounced(t *testing.T) {
+	bus := events.New(64, nil)
+	sub, _, _ := bus.Subscribe([]string{apitype.EventConfigChanged}, nil, 64)
+	defer sub.Close()
+	e := newEnv(t, func(o *Options) { o.Bus = bus })
+	_, alice := e.withAccounts(t)
+	viewer := protocol.RoleViewer
+	if _, err := e.Update("admin", alice.ID, &viewer, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetPassword("admin", alice.ID, "another long password 42"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Delete("admin", alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Create("admin", "alice", "short", protocol.RoleViewer); err == nil {
+		t.Fatal("a refused create succeeded")
+	}
+	want := []string{"create", "update", "update", "delete"}
+	for i, action := range want {
+		var ev events.Event
+		select {
+		case ev = <-sub.C(): // Publish delivers before it returns
+		default:
+			t.Fatalf("event %d (%s) was not published", i, action)
+		}
+		var cc apitype.ConfigChanged
+		if err := json.Unmarshal(ev.Data, &cc); err != nil {
+			t.Fatal(err)
+		}
+		if cc.Kind != "account" || cc.ID != alice.ID || cc.Action != action || cc.Actor != "admin" {
+			t.Fatalf("event %d: %+v, want account %s %s by admin", i, cc, alice.ID, action)
+		}
+	}
+	select {
+	case ev := <-sub.C():
+		t.Fatalf("an extra event: %+v", ev)
+	default:
 	}
 }

@@ -4,48 +4,40 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 )
 
 // Error kinds. The RPC layer maps them to wire kinds with errors.Is/As:
 //
-//	ErrUnauthorized -> unauthorized   (bad credentials, unknown user, bad or expired session)
-//	*LockedError    -> locked_out     (data.retryAfterSeconds = RetryAfterSeconds())
-//	ErrNotFound     -> not_found
-//	ErrConflict     -> conflict       (username taken, last admin, already bootstrapped)
-//	*InvalidError   -> invalid        (data.field = Field)
+//	ErrUnauthorized      -> unauthorized   (bad credentials, unknown user, bad or expired session)
+//	*LockedError         -> locked_out     (data.retryAfterSeconds = RetryAfterSeconds())
+//	ErrNotFound          -> not_found      (fault.ErrNotFound)
+//	ErrConflict          -> conflict       (fault.ErrConflict: username taken, last admin, already bootstrapped)
+//	*fault.InvalidError  -> invalid        (data.field = Field)
 //
 // No message ever contains a password, a token or a hash.
 var (
 	ErrUnauthorized = errors.New("not logged in")
-	ErrNotFound     = errors.New("account not found")
-	ErrConflict     = errors.New("conflict")
+	ErrNotFound     = fault.New(fault.ErrNotFound, "account not found")
+	ErrConflict     = fault.New(fault.ErrConflict, "conflict")
 )
 
 // More specific errors; each one matches its kind with errors.Is.
 var (
 	// ErrBadCredentials is the one answer to a wrong password and an unknown
 	// username alike, so a login never tells which accounts exist.
-	ErrBadCredentials error = &kindError{"invalid username or password", ErrUnauthorized}
+	ErrBadCredentials = fault.New(ErrUnauthorized, "invalid username or password")
 	// ErrSessionExpired means the token was valid but its idle or absolute
 	// timeout has passed; the RPC layer emits SessionExpired for it.
-	ErrSessionExpired error = &kindError{"session expired: log in again", ErrUnauthorized}
+	ErrSessionExpired = fault.New(ErrUnauthorized, "session expired: log in again")
 	// ErrLastAdmin refuses deleting, demoting or locking the last usable administrator.
-	ErrLastAdmin error = &kindError{"the last administrator cannot be deleted, demoted or locked: make another account admin first", ErrConflict}
+	ErrLastAdmin = fault.New(ErrConflict, "the last administrator cannot be deleted, demoted or locked: make another account admin first")
 	// ErrUsernameTaken refuses a username that exists in any letter case.
-	ErrUsernameTaken error = &kindError{"username is already taken", ErrConflict}
+	ErrUsernameTaken = fault.New(ErrConflict, "username is already taken")
 	// ErrInitialized refuses Bootstrap once any account exists.
-	ErrInitialized error = &kindError{"accounts already exist: bootstrap only creates the first administrator", ErrConflict}
+	ErrInitialized = fault.New(ErrConflict, "accounts already exist: bootstrap only creates the first administrator")
 )
-
-// kindError is a sentinel with its own message that still matches its kind,
-// so callers can branch on the kind and show people the precise message.
-type kindError struct {
-	msg  string
-	kind error
-}
-
-func (e *kindError) Error() string { return e.msg }
-func (e *kindError) Unwrap() error { return e.kind }
 
 // LockedError refuses a login to a locked account.
 type LockedError struct {
@@ -70,12 +62,3 @@ func (e *LockedError) RetryAfterSeconds() int {
 	}
 	return int((e.RetryAfter + time.Second - 1) / time.Second)
 }
-
-// InvalidError is bad input; Field names the parameter ("username",
-// "password", "role", "id").
-type InvalidError struct {
-	Field   string
-	Message string
-}
-
-func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
@@ -36,7 +37,7 @@ func TestRunRetentionSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := audit.New(st, nil)
-	s, err := LoadSettings(st, log)
+	s, err := LoadSettings(st, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func TestRunRetentionSettings(t *testing.T) {
 	for _, bad := range []apitype.SettingsSetParams{
 		{RunRetentionDays: ptr(0)}, {RunRetentionDays: ptr(3651)}, {RunRetentionRuns: ptr(MinRunRetentionRuns - 1)}, {RunRetentionRuns: ptr(MaxRunRetentionRuns + 1)},
 	} {
-		var se *SettingsError
+		var se *fault.InvalidError
 		if _, err := s.Set("admin", bad); !errors.As(err, &se) || (se.Field != "runRetentionDays" && se.Field != "runRetentionRuns") {
 			t.Errorf("%+v: %v", bad, err)
 		}
@@ -63,7 +64,7 @@ func TestRunRetentionSettings(t *testing.T) {
 	if len(recs) == 0 || !json.Valid(recs[0].Diff) || !strings.Contains(string(recs[0].Diff), "runRetentionRuns") {
 		t.Fatalf("the change is not audited with its diff: %+v", recs)
 	}
-	again, err := LoadSettings(st, log)
+	again, err := LoadSettings(st, log, nil)
 	if err != nil || again.Get().RunRetentionDays != 7 || again.Get().RunRetentionRuns != 2000 {
 		t.Fatalf("after a reopen: %+v, %v", again.Get(), err)
 	}

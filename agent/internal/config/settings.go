@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/input"
@@ -52,16 +54,12 @@ const MaxOrigins = 64
 // LogLevels accepted by settings.
 var LogLevels = []string{"trace", "debug", "info", "warn", "error"}
 
-// SettingsError names the offending field.
-type SettingsError struct{ Field, Message string }
-
-func (e *SettingsError) Error() string { return e.Field + ": " + e.Message }
-
 // Settings keeps the agent's runtime settings in the store and tells
 // listeners when they change.
 type Settings struct {
 	st     *store.Store
 	audit  *audit.Log
+	bus    *events.Bus // told of every change; nil in tools that only read
 	mu     sync.RWMutex
 	cur    apitype.Settings
 	hooks  []func(apitype.Settings)
@@ -109,9 +107,10 @@ func (s *Settings) MetricsTokenSet() bool {
 	return s.tokenSet
 }
 
-// LoadSettings reads the settings (defaults when none were saved).
-func LoadSettings(st *store.Store, log *audit.Log) (*Settings, error) {
-	s := &Settings{st: st, audit: log, cur: DefaultSettings()}
+// LoadSettings reads the settings (defaults when none were saved). bus,
+// when not nil, is told of every change (ConfigChanged).
+func LoadSettings(st *store.Store, log *audit.Log, bus *events.Bus) (*Settings, error) {
+	s := &Settings{st: st, audit: log, bus: bus, cur: DefaultSettings()}
 	err := st.Get(settingsKey, &s.cur)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("load settings: %w", err)
@@ -153,16 +152,16 @@ func (s *Settings) Set(actor string, p apitype.SettingsSetParams) (apitype.Setti
 	next := s.Get()
 	if p.Origins != nil {
 		if len(*p.Origins) > MaxOrigins {
-			return apitype.Settings{}, &SettingsError{Field: "origins", Message: fmt.Sprintf("lists %d origins; at most %d are allowed", len(*p.Origins), MaxOrigins)}
+			return apitype.Settings{}, &fault.InvalidError{Field: "origins", Message: fmt.Sprintf("lists %d origins; at most %d are allowed", len(*p.Origins), MaxOrigins)}
 		}
 		next.Origins = []string{}
 		for i, o := range *p.Origins {
 			if err := input.Bounded(o, input.MaxURL); err != nil {
-				return apitype.Settings{}, &SettingsError{Field: fmt.Sprintf("origins[%d]", i), Message: err.Error()}
+				return apitype.Settings{}, &fault.InvalidError{Field: fmt.Sprintf("origins[%d]", i), Message: err.Error()}
 			}
 			n, err := normaliseOrigin(o)
 			if err != nil {
-				return apitype.Settings{}, &SettingsError{Field: fmt.Sprintf("origins[%d]", i), Message: err.Error()}
+				return apitype.Settings{}, &fault.InvalidError{Field: fmt.Sprintf("origins[%d]", i), Message: err.Error()}
 			}
 			if !slices.Contains(next.Origins, n) {
 				next.Origins = append(next.Origins, n)
@@ -171,43 +170,43 @@ func (s *Settings) Set(actor string, p apitype.SettingsSetParams) (apitype.Setti
 	}
 	if p.LogLevel != nil {
 		if !slices.Contains(LogLevels, *p.LogLevel) {
-			return apitype.Settings{}, &SettingsError{Field: "logLevel", Message: "must be one of " + strings.Join(LogLevels, ", ")}
+			return apitype.Settings{}, &fault.InvalidError{Field: "logLevel", Message: "must be one of " + strings.Join(LogLevels, ", ")}
 		}
 		next.LogLevel = *p.LogLevel
 	}
 	if p.LogRetentionDays != nil {
 		if *p.LogRetentionDays < 1 || *p.LogRetentionDays > 3650 {
-			return apitype.Settings{}, &SettingsError{Field: "logRetentionDays", Message: "must be between 1 and 3650"}
+			return apitype.Settings{}, &fault.InvalidError{Field: "logRetentionDays", Message: "must be between 1 and 3650"}
 		}
 		next.LogRetentionDays = *p.LogRetentionDays
 	}
 	if p.SupportRetentionHours != nil {
 		if *p.SupportRetentionHours < 1 || *p.SupportRetentionHours > 24*30 {
-			return apitype.Settings{}, &SettingsError{Field: "supportRetentionHours", Message: "must be between 1 and 720"}
+			return apitype.Settings{}, &fault.InvalidError{Field: "supportRetentionHours", Message: "must be between 1 and 720"}
 		}
 		next.SupportRetentionHours = *p.SupportRetentionHours
 	}
 	if p.RunRetentionDays != nil {
 		if *p.RunRetentionDays < 1 || *p.RunRetentionDays > 3650 {
-			return apitype.Settings{}, &SettingsError{Field: "runRetentionDays", Message: "must be between 1 and 3650"}
+			return apitype.Settings{}, &fault.InvalidError{Field: "runRetentionDays", Message: "must be between 1 and 3650"}
 		}
 		next.RunRetentionDays = *p.RunRetentionDays
 	}
 	if p.RunRetentionRuns != nil {
 		if *p.RunRetentionRuns < MinRunRetentionRuns || *p.RunRetentionRuns > MaxRunRetentionRuns {
-			return apitype.Settings{}, &SettingsError{Field: "runRetentionRuns", Message: fmt.Sprintf("must be between %d and %d", MinRunRetentionRuns, MaxRunRetentionRuns)}
+			return apitype.Settings{}, &fault.InvalidError{Field: "runRetentionRuns", Message: fmt.Sprintf("must be between %d and %d", MinRunRetentionRuns, MaxRunRetentionRuns)}
 		}
 		next.RunRetentionRuns = *p.RunRetentionRuns
 	}
 	if p.PublicURL != nil {
 		if err := input.Bounded(*p.PublicURL, input.MaxURL); err != nil {
-			return apitype.Settings{}, &SettingsError{Field: "publicUrl", Message: err.Error()}
+			return apitype.Settings{}, &fault.InvalidError{Field: "publicUrl", Message: err.Error()}
 		}
 		u := strings.TrimRight(strings.TrimSpace(*p.PublicURL), "/")
 		if u != "" {
 			parsed, err := url.Parse(u)
 			if err != nil || parsed.Scheme != "https" || parsed.Host == "" || parsed.User != nil {
-				return apitype.Settings{}, &SettingsError{Field: "publicUrl", Message: "must be an https:// URL without credentials, e.g. https://agent.example.com:7443"}
+				return apitype.Settings{}, &fault.InvalidError{Field: "publicUrl", Message: "must be an https:// URL without credentials, e.g. https://agent.example.com:7443"}
 			}
 		}
 		next.PublicURL = u
@@ -269,17 +268,20 @@ func (s *Settings) Set(actor string, p apitype.SettingsSetParams) (apitype.Setti
 	for _, h := range hooks {
 		h(next)
 	}
+	if s.bus != nil {
+		s.bus.Publish(apitype.EventConfigChanged, apitype.ConfigChanged{Kind: "settings", Action: "update", Actor: actor})
+	}
 	return next, nil
 }
 
 func checkMetricsToken(v string) error {
 	switch {
 	case len(v) > maxMetricsToken:
-		return &SettingsError{Field: "metricsToken", Message: fmt.Sprintf("is longer than %d bytes (it has %d)", maxMetricsToken, len(v))}
+		return &fault.InvalidError{Field: "metricsToken", Message: fmt.Sprintf("is longer than %d bytes (it has %d)", maxMetricsToken, len(v))}
 	case utf8.RuneCountInString(v) < MinMetricsToken:
-		return &SettingsError{Field: "metricsToken", Message: fmt.Sprintf("is too short: it is all that guards /metrics, so it needs at least %d characters (e.g. the output of: openssl rand -hex 32)", MinMetricsToken)}
+		return &fault.InvalidError{Field: "metricsToken", Message: fmt.Sprintf("is too short: it is all that guards /metrics, so it needs at least %d characters (e.g. the output of: openssl rand -hex 32)", MinMetricsToken)}
 	case strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }):
-		return &SettingsError{Field: "metricsToken", Message: "must not contain spaces or control characters: it travels in an HTTP header"}
+		return &fault.InvalidError{Field: "metricsToken", Message: "must not contain spaces or control characters: it travels in an HTTP header"}
 	}
 	return nil
 }

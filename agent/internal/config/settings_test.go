@@ -2,11 +2,14 @@ package config
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
@@ -29,7 +32,7 @@ func TestMetricsTokenIsSealedAndWriteOnly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := LoadSettings(st, audit.New(st, nil))
+		s, err := LoadSettings(st, audit.New(st, nil), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +48,7 @@ func TestMetricsTokenIsSealedAndWriteOnly(t *testing.T) {
 		return apitype.SettingsSetParams{MetricsToken: &sv}
 	}
 	for _, bad := range []string{"short-token", "has a space in it, 1234567", strings.Repeat("x", 1025)} {
-		var se *SettingsError
+		var se *fault.InvalidError
 		if _, err := s.Set("admin", tok(bad)); !errors.As(err, &se) || se.Field != "metricsToken" || strings.Contains(err.Error(), bad) {
 			t.Errorf("token %.20q: %v", bad, err)
 		}
@@ -91,4 +94,45 @@ func TestMetricsTokenIsSealedAndWriteOnly(t *testing.T) {
 		t.Fatalf("the sealed token stayed after clearing: %v", err)
 	}
 	st.Close()
+}
+
+// A change of settings is announced by the settings themselves, once, and
+// a refused one is not.
+func TestSettingsChangesAreAnnounced(t *testing.T) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	bus := events.New(16, nil)
+	sub, _, _ := bus.Subscribe([]string{apitype.EventConfigChanged}, nil, 16)
+	defer sub.Close()
+	s, err := LoadSettings(st, audit.New(st, nil), bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, good := "loud", "debug"
+	if _, err := s.Set("admin", apitype.SettingsSetParams{LogLevel: &bad}); err == nil {
+		t.Fatal("a bad log level was accepted")
+	}
+	if _, err := s.Set("admin", apitype.SettingsSetParams{LogLevel: &good}); err != nil {
+		t.Fatal(err)
+	}
+	var ev events.Event
+	select {
+	case ev = <-sub.C(): // Publish delivers before it returns
+	default:
+		t.Fatal("the change was not published")
+	}
+	var cc apitype.ConfigChanged
+	if err := json.Unmarshal(ev.Data, &cc); err != nil || cc != (apitype.ConfigChanged{Kind: "settings", Action: "update", Actor: "admin"}) {
+		t.Fatalf("event %+v (%v)", cc, err)
+	}
+	select {
+	case ev := <-sub.C():
+		t.Fatalf("an extra event: %+v", ev)
+	default:
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -38,20 +39,19 @@ const (
 	Failed  = apitype.SupportFailed
 )
 
-// Errors of the job API; each is returned wrapped with the job's noun. The
-// rpc layer maps ErrNotFound to not_found, ErrNotReady and ErrBusy to
-// conflict, *InvalidError to invalid with its Field, ErrClosed to
-// unavailable.
+// Errors of the job API, each of a fault kind; each is returned wrapped
+// with the job's noun.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrNotReady = errors.New("not ready")
-	ErrBusy     = errors.New("already running")
-	ErrClosed   = errors.New("stopped: the agent is shutting down")
-	ErrInvalid  = errors.New("invalid request")
+	ErrNotFound = fault.New(fault.ErrNotFound, "not found")
+	ErrNotReady = fault.New(fault.ErrConflict, "not ready")
+	ErrBusy     = fault.New(fault.ErrConflict, "already running")
+	ErrClosed   = fault.New(fault.ErrUnavailable, "stopped: the agent is shutting down")
+	ErrInvalid  = fault.New(fault.ErrInvalid, "invalid request")
 )
 
 // InvalidError is a bad request parameter; Field names it as the protocol
-// does (offset, length). It matches ErrInvalid with errors.Is.
+// does (offset, length). It matches ErrInvalid (and fault.ErrInvalid) with
+// errors.Is, and is a fault.Input.
 type InvalidError struct {
 	Field  string
 	Reason string
@@ -59,8 +59,11 @@ type InvalidError struct {
 
 func (e *InvalidError) Error() string { return "invalid " + e.Field + ": " + e.Reason }
 
-// Is makes errors.Is(err, ErrInvalid) true.
-func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *InvalidError) Unwrap() error { return ErrInvalid }
+
+// InvalidField implements fault.Input.
+func (e *InvalidError) InvalidField() string { return e.Field }
 
 // Progress is one progress event.
 type Progress struct {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 )
 
 // The license file is text, so it survives mail and copy-paste:
@@ -44,8 +46,8 @@ var (
 	ErrExpired      = errors.New("license expired")
 )
 
-// FileError is a license file the agent refuses. The RPC layer answers it
-// with kind "invalid", field "license"; Kind is one of the Err values above.
+// FileError is a license file the agent refuses: kind fault.ErrInvalid,
+// input "license"; Kind is one of the Err values above.
 type FileError struct {
 	Kind error
 	Line int // 1-based line of the file, 0 when not about one line
@@ -60,6 +62,13 @@ func (e *FileError) Error() string {
 }
 
 func (e *FileError) Unwrap() error { return e.Kind }
+
+// InvalidField implements fault.Input: a refused file is the "license"
+// input of the import.
+func (e *FileError) InvalidField() string { return "license" }
+
+// Is makes a refused file fault.ErrInvalid.
+func (e *FileError) Is(target error) bool { return target == fault.ErrInvalid }
 
 func malformed(line int, format string, args ...any) *FileError {
 	return &FileError{Kind: ErrMalformed, Line: line, Msg: fmt.Sprintf(format, args...)}

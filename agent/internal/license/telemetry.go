@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
@@ -60,12 +61,6 @@ type TelemetryInfo struct {
 	LastSentAt    *time.Time `json:"lastSentAt,omitempty"`
 	LastError     string     `json:"lastError,omitempty"`
 }
-
-// InvalidError is a telemetry setting refused; Field names it (wire kind
-// "invalid").
-type InvalidError struct{ Field, Message string }
-
-func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
 
 // report is the whole telemetry body. The struct fixes the key order, and
 // these four fields are the privacy statement's promise: adding one is a
@@ -122,17 +117,17 @@ func (m *Manager) Telemetry() TelemetryInfo {
 // (tests, a local relay), without credentials or fragment.
 func ValidateEndpoint(raw string) error {
 	if len(raw) > 2048 {
-		return &InvalidError{Field: "endpoint", Message: "must be at most 2048 characters"}
+		return &fault.InvalidError{Field: "endpoint", Message: "must be at most 2048 characters"}
 	}
 	u, err := url.Parse(raw)
 	if err != nil || !u.IsAbs() || u.Opaque != "" || u.Host == "" {
-		return &InvalidError{Field: "endpoint", Message: "must be an absolute URL like https://telemetry.example.com/v1/report"}
+		return &fault.InvalidError{Field: "endpoint", Message: "must be an absolute URL like https://telemetry.example.com/v1/report"}
 	}
 	if u.User != nil {
-		return &InvalidError{Field: "endpoint", Message: "must not carry credentials: the report is sent without any"}
+		return &fault.InvalidError{Field: "endpoint", Message: "must not carry credentials: the report is sent without any"}
 	}
 	if u.Fragment != "" {
-		return &InvalidError{Field: "endpoint", Message: "must not have a fragment"}
+		return &fault.InvalidError{Field: "endpoint", Message: "must not have a fragment"}
 	}
 	switch u.Scheme {
 	case "https":
@@ -142,9 +137,9 @@ func ValidateEndpoint(raw string) error {
 		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || strings.EqualFold(host, "localhost") {
 			return nil
 		}
-		return &InvalidError{Field: "endpoint", Message: "must use https (http only to a loopback address)"}
+		return &fault.InvalidError{Field: "endpoint", Message: "must use https (http only to a loopback address)"}
 	}
-	return &InvalidError{Field: "endpoint", Message: "must use https"}
+	return &fault.InvalidError{Field: "endpoint", Message: "must use https"}
 }
 
 // SetTelemetry turns telemetry on or off and sets its endpoint, audited as
@@ -165,7 +160,7 @@ func (m *Manager) SetTelemetry(actor string, enabled bool, endpoint string) (Tel
 			return TelemetryInfo{}, err
 		}
 	} else if enabled {
-		return TelemetryInfo{}, &InvalidError{Field: "endpoint", Message: "is required to enable telemetry (this build has no default endpoint)"}
+		return TelemetryInfo{}, &fault.InvalidError{Field: "endpoint", Message: "is required to enable telemetry (this build has no default endpoint)"}
 	}
 	next := TelemetrySettings{Enabled: enabled, Endpoint: endpoint}
 	m.mu.Lock()

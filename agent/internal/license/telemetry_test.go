@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 )
 
 // schema is the subset of JSON Schema the telemetry contract uses.
@@ -438,7 +440,7 @@ func TestSetTelemetryValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		_, err := e.m.SetTelemetry("admin", true, tc.endpoint)
-		var ie *InvalidError
+		var ie *fault.InvalidError
 		if !errors.As(err, &ie) || ie.Field != "endpoint" || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want endpoint error %q", tc.endpoint, err, tc.want)
 		}

@@ -6,33 +6,23 @@ import (
 	"encoding/hex"
 	"errors"
 
-	"github.com/lockstep-sync/lockstep/agent/internal/alert"
 	"github.com/lockstep-sync/lockstep/agent/internal/auth"
-	"github.com/lockstep-sync/lockstep/agent/internal/config"
-	"github.com/lockstep-sync/lockstep/agent/internal/job"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/license"
-	"github.com/lockstep-sync/lockstep/agent/internal/store"
-	"github.com/lockstep-sync/lockstep/agent/internal/support"
-	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
-	"github.com/lockstep-sync/lockstep/agent/internal/system"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
 
 // toWire translates a component's error into the wire's kinds; this and the
-// desktop bridge are the only places that know both vocabularies. Internal
-// errors are logged here and reach the client without their detail, which
-// could name paths or store keys.
+// desktop bridge are the only places that know both vocabularies. Domain
+// errors are recognised by their fault kind, not their type; only what is
+// the API's own business has its own case: a session (auth's lockout,
+// login throttling and unauthorized) and the license. Internal errors are
+// logged here and reach the client without their detail, which could name
+// paths or store keys.
 func (s *Server) toWire(method string, err error) *protocol.Error {
 	var pe *protocol.Error
 	var locked *auth.LockedError
-	var authInvalid *auth.InvalidError
-	var sysInvalid *system.InvalidError
-	var setInvalid *config.SettingsError
-	var supInvalid *support.InvalidError
-	var procInvalid *syncer.ValidationError
-	var licFile *license.FileError
-	var licInvalid *license.InvalidError
-	var alertInvalid *alert.InvalidError
+	var input fault.Input
 	switch {
 	case errors.As(err, &pe):
 		return pe
@@ -40,46 +30,33 @@ func (s *Server) toWire(method string, err error) *protocol.Error {
 		e := protocol.Errorf(protocol.KindLockedOut, "%s", locked.Error())
 		e.Data.RetryAfterSeconds = locked.RetryAfterSeconds()
 		return e
-	case errors.As(err, &authInvalid):
-		return protocol.Invalid(authInvalid.Field, "%s", authInvalid.Error())
-	case errors.As(err, &sysInvalid):
-		return protocol.Invalid(sysInvalid.Field, "%s", sysInvalid.Error())
-	case errors.As(err, &setInvalid):
-		return protocol.Invalid(setInvalid.Field, "%s", setInvalid.Error())
 	case errors.Is(err, license.ErrNotAllowed):
 		return protocol.Errorf(protocol.KindLicense, "%s", err.Error())
-	case errors.As(err, &licFile):
-		return protocol.Invalid("license", "%s", licFile.Error())
-	case errors.As(err, &licInvalid):
-		return protocol.Invalid(licInvalid.Field, "%s", licInvalid.Error())
-	case errors.As(err, &alertInvalid):
-		return protocol.Invalid(alertInvalid.Field, "%s", alertInvalid.Error())
-	case errors.Is(err, alert.ErrTestRunning):
-		return protocol.Errorf(protocol.KindConflict, "%s", err.Error())
-	case errors.As(err, &procInvalid):
-		e := protocol.Invalid(procInvalid.Errors[0].Field, "%s", procInvalid.Error())
-		for _, fe := range procInvalid.Errors {
-			e.Data.Issues = append(e.Data.Issues, protocol.Issue{Field: fe.Field, Message: fe.Message})
+	case errors.As(err, &input):
+		// The input error's own text: wrapping context is for logs.
+		e := protocol.Invalid(input.InvalidField(), "%s", input.Error())
+		if list, ok := input.(fault.IssueLister); ok {
+			for _, is := range list.Issues() {
+				e.Data.Issues = append(e.Data.Issues, protocol.Issue{Field: is.Field, Message: is.Message})
+			}
 		}
 		return e
-	case errors.Is(err, syncer.ErrNotFound):
-		return protocol.Errorf(protocol.KindNotFound, "%s", err.Error())
-	case errors.As(err, &supInvalid):
-		return protocol.Invalid(supInvalid.Field, "%s", supInvalid.Error())
-	case errors.Is(err, support.ErrNotReady), errors.Is(err, job.ErrBusy):
-		return protocol.Errorf(protocol.KindConflict, "%s", err.Error())
-	case errors.Is(err, support.ErrClosed):
-		return protocol.Errorf(protocol.KindUnavailable, "%s", err.Error())
 	case errors.Is(err, auth.ErrBusy):
 		e := protocol.Errorf(protocol.KindRateLimited, "%s", auth.ErrBusy.Error())
 		e.Data.RetryAfterSeconds = 2
 		return e
 	case errors.Is(err, auth.ErrUnauthorized):
 		return protocol.Errorf(protocol.KindUnauthorized, "%s", err.Error())
-	case errors.Is(err, auth.ErrNotFound), errors.Is(err, system.ErrNotFound), errors.Is(err, support.ErrNotFound), errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, fault.ErrInvalid):
+		return protocol.Invalid("", "%s", err.Error())
+	case errors.Is(err, fault.ErrNotFound):
 		return protocol.Errorf(protocol.KindNotFound, "%s", err.Error())
-	case errors.Is(err, auth.ErrConflict), errors.Is(err, system.ErrConflict):
+	case errors.Is(err, fault.ErrConflict):
 		return protocol.Errorf(protocol.KindConflict, "%s", err.Error())
+	case errors.Is(err, fault.ErrForbidden):
+		return protocol.Errorf(protocol.KindForbidden, "%s", err.Error())
+	case errors.Is(err, fault.ErrUnavailable):
+		return protocol.Errorf(protocol.KindUnavailable, "%s", err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		return protocol.Errorf(protocol.KindTimeout, "%s took too long", method)
 	case errors.Is(err, context.Canceled):

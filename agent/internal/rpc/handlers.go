@@ -85,7 +85,6 @@ func (s *Server) register() {
 		if err != nil {
 			return apitype.SettingsResult{}, err
 		}
-		s.deps.Events.Publish(apitype.EventConfigChanged, apitype.ConfigChanged{Kind: "settings", Action: "update", Actor: c.Actor()})
 		return apitype.SettingsResult{Settings: next}, nil
 	})
 }

@@ -54,9 +54,6 @@ func (s *Server) registerAccounts() {
 	})
 	Handle(s, protocol.AccountsCreate, func(ctx context.Context, c *Call, p apitype.AccountsCreateParams) (apitype.AccountResult, error) {
 		acc, err := s.deps.Auth.Create(c.Actor(), p.Username, p.Password.Reveal(), protocol.Role(p.Role))
-		if err == nil {
-			s.configChanged(c, "account", acc.ID, "create")
-		}
 		return apitype.AccountResult{Account: acc}, err
 	})
 	Handle(s, protocol.AccountsUpdate, func(ctx context.Context, c *Call, p apitype.AccountsUpdateParams) (apitype.AccountResult, error) {
@@ -66,27 +63,12 @@ func (s *Server) registerAccounts() {
 			role = &r
 		}
 		acc, err := s.deps.Auth.Update(c.Actor(), p.ID, role, p.Locked)
-		if err == nil {
-			s.configChanged(c, "account", acc.ID, "update")
-		}
 		return apitype.AccountResult{Account: acc}, err
 	})
 	Handle(s, protocol.AccountsDelete, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.Empty, error) {
-		err := s.deps.Auth.Delete(c.Actor(), p.ID)
-		if err == nil {
-			s.configChanged(c, "account", p.ID, "delete")
-		}
-		return apitype.Empty{}, err
+		return apitype.Empty{}, s.deps.Auth.Delete(c.Actor(), p.ID)
 	})
 	Handle(s, protocol.AccountsSetPassword, func(ctx context.Context, c *Call, p apitype.AccountsSetPasswordParams) (apitype.Empty, error) {
-		err := s.deps.Auth.SetPassword(c.Actor(), p.ID, p.Password.Reveal())
-		if err == nil {
-			s.configChanged(c, "account", p.ID, "update")
-		}
-		return apitype.Empty{}, err
+		return apitype.Empty{}, s.deps.Auth.SetPassword(c.Actor(), p.ID, p.Password.Reveal())
 	})
-}
-
-func (s *Server) configChanged(c *Call, kind, id, action string) {
-	s.deps.Events.Publish(apitype.EventConfigChanged, apitype.ConfigChanged{Kind: kind, ID: id, Action: action, Actor: c.Actor()})
 }

@@ -17,6 +17,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 )
 
 // magic marks a Badger directory as ours; Badger refuses to open a directory
@@ -24,7 +26,7 @@ import (
 const magic uint16 = 0x4C53 // "LS"
 
 // ErrNotFound is returned when a key has no value.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = fault.New(fault.ErrNotFound, "not found")
 
 // ErrLocked means another process (a running agent) holds the store.
 var ErrLocked = errors.New("another process holds the store (is the agent running?)")

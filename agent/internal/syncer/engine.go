@@ -2,7 +2,6 @@ package syncer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
 
@@ -46,7 +46,7 @@ type Deps struct {
 }
 
 // ErrNotFound means no process, pair or run has that id.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = fault.New(fault.ErrNotFound, "not found")
 
 // Engine runs the active sync processes.
 type Engine struct {

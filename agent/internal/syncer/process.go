@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/shared/input"
 )
@@ -161,6 +162,26 @@ func (e FieldError) Error() string { return e.Field + ": " + e.Message }
 type ValidationError struct {
 	Errors []FieldError
 }
+
+// InvalidField implements fault.Input: the first problem's field.
+func (e *ValidationError) InvalidField() string {
+	if len(e.Errors) == 0 {
+		return ""
+	}
+	return e.Errors[0].Field
+}
+
+// Issues implements fault.IssueLister: every problem.
+func (e *ValidationError) Issues() []fault.Issue {
+	out := make([]fault.Issue, len(e.Errors))
+	for i, fe := range e.Errors {
+		out[i] = fault.Issue{Field: fe.Field, Message: fe.Message}
+	}
+	return out
+}
+
+// Is makes a validation failure fault.ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == fault.ErrInvalid }
 
 func (e *ValidationError) Error() string {
 	parts := make([]string, 0, len(e.Errors))

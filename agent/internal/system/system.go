@@ -22,6 +22,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
@@ -40,26 +41,19 @@ type Record struct {
 	UpdatedAt time.Time         `json:"updatedAt"`
 }
 
-// InvalidError is a validation failure naming the offending field.
-type InvalidError struct {
-	Field   string
-	Message string
-}
-
-func (e *InvalidError) Error() string { return e.Field + ": " + e.Message }
-
+// invalid is a validation failure naming the offending field.
 func invalid(field, format string, args ...any) error {
-	return &InvalidError{Field: field, Message: fmt.Sprintf(format, args...)}
+	return fault.Invalid(field, format, args...)
 }
 
 // maxSecret bounds one secret value (a PEM private key is a few KiB).
 const maxSecret = 16 << 10
 
 // ErrNotFound means no system has that id.
-var ErrNotFound = errors.New("system not found")
+var ErrNotFound = fault.New(fault.ErrNotFound, "system not found")
 
 // ErrConflict means another system already has the name.
-var ErrConflict = errors.New("a system with this name already exists")
+var ErrConflict = fault.New(fault.ErrConflict, "a system with this name already exists")
 
 // Service manages systems.
 type Service struct {

@@ -14,6 +14,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
@@ -62,7 +63,7 @@ func TestCreateValidation(t *testing.T) {
 			p := ok
 			tc.edit(&p)
 			_, err := svc.Create("admin", p)
-			var inv *InvalidError
+			var inv *fault.InvalidError
 			if !errors.As(err, &inv) || inv.Field != tc.field {
 				t.Fatalf("error %v, want invalid field %s", err, tc.field)
 			}
