@@ -170,7 +170,6 @@ func (m *Metrics) event(ev events.Event) {
 		m.started[r.Run] = ev.Time
 		m.mu.Unlock()
 	case apitype.EventRunFinished:
-		m.runs.WithLabelValues(r.Process).Inc()
 		for _, kind := range []string{"created", "updated", "commented", "attached", "linked"} {
 			m.changes.WithLabelValues(r.Process, kind).Add(float64(r.Counts[kind]))
 		}
@@ -183,6 +182,9 @@ func (m *Metrics) event(ev events.Event) {
 		if ok && !ev.Time.Before(start) {
 			m.runDuration.WithLabelValues(r.Process).Observe(ev.Time.Sub(start).Seconds())
 		}
+		// Counted last, so that whoever sees the run counted (a scrape,
+		// a test) sees its changes, errors and duration too.
+		m.runs.WithLabelValues(r.Process).Inc()
 	}
 }
 
