@@ -41,8 +41,12 @@ func TestBoundaries(t *testing.T) {
 		{"fault is a leaf: every domain wraps it, so it imports nothing of ours", "", "../agent/internal/fault", func(d string) bool {
 			return strings.HasPrefix(d, module) && d != module+"agent/internal/fault"
 		}},
-		{"the agent never links the license issuing tool or the test key", "", "../agent", func(d string) bool {
-			return strings.HasPrefix(d, module+"agent/tools/") || strings.HasPrefix(d, module+"agent/internal/license/licensetest")
+		{"the agent never links the license issuing tool, the test key or its test kit", "", "../agent", func(d string) bool {
+			return strings.HasPrefix(d, module+"agent/tools/") || strings.HasPrefix(d, module+"agent/internal/license/licensetest") ||
+				strings.HasPrefix(d, module+"agent/agenttest")
+		}},
+		{"the desktop app never links its test kit", "", "../desktop", func(d string) bool {
+			return strings.HasPrefix(d, module+"desktop/internal/desktoptest")
 		}},
 	}
 	for _, tc := range cases {

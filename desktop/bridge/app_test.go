@@ -84,7 +84,7 @@ func TestProbeThenPinThenConnect(t *testing.T) {
 	if st.State != "connected" || st.Profile != "pinned" || st.Session != nil {
 		t.Fatalf("status = %+v", st)
 	}
-	f.rec.waitFor(t, "conn:state connected", func() bool { return f.rec.sawState("connected") })
+	f.rec.WaitFor(t, "conn:state connected", func() bool { return f.rec.sawState("connected") })
 	if got := f.rec.states(); got[0] != "connecting" {
 		t.Fatalf("first state event %q, want connecting", got[0])
 	}
@@ -150,7 +150,7 @@ func TestLoginLogoutAndErrors(t *testing.T) {
 	if s.Username != "admin" || s.Role != "admin" {
 		t.Fatalf("session = %+v", s)
 	}
-	f.rec.waitFor(t, "loggedIn event", func() bool { return f.rec.sawState("loggedIn") })
+	f.rec.WaitFor(t, "loggedIn event", func() bool { return f.rec.sawState("loggedIn") })
 	st := f.app.Status()
 	if st.State != "loggedIn" || st.Session == nil || st.Session.Username != "admin" {
 		t.Fatalf("status = %+v", st)
@@ -168,7 +168,7 @@ func TestLoginLogoutAndErrors(t *testing.T) {
 		t.Fatalf("after disconnect: %+v", st)
 	}
 	// No event or status ever carried the password.
-	for _, e := range f.rec.events {
+	for _, e := range f.rec.All() {
 		if strings.Contains(string(e.Payload), "admin-password") {
 			t.Fatalf("event %s carries the password", e.Name)
 		}
@@ -234,7 +234,7 @@ func TestSessionExpiryIsAnnounced(t *testing.T) {
 	if kindOf(err) != "unauthorized" {
 		t.Fatalf("call after revocation: %v", err)
 	}
-	f.rec.waitFor(t, "sessionExpired event", func() bool { return f.rec.sawState("sessionExpired") })
+	f.rec.WaitFor(t, "sessionExpired event", func() bool { return f.rec.sawState("sessionExpired") })
 	if _, err := f.app.Login("admin", "admin-password"); err != nil {
 		t.Fatalf("login again: %v", err)
 	}

@@ -61,7 +61,7 @@ func (f *fleet) signIn(t *testing.T) {
 // agentStates returns the states of name's agent:state events so far.
 func (r *recorder) agentStates(name string) []string {
 	var out []string
-	for _, raw := range r.named(EventAgentState) {
+	for _, raw := range r.Named(EventAgentState) {
 		var st ConnStatus
 		_ = json.Unmarshal(raw, &st)
 		if st.Profile == name {
@@ -72,18 +72,12 @@ func (r *recorder) agentStates(name string) []string {
 }
 
 func (r *recorder) lastConnState() ConnStatus {
-	all := r.named(EventConnState)
+	all := r.Named(EventConnState)
 	var st ConnStatus
 	if len(all) > 0 {
 		_ = json.Unmarshal(all[len(all)-1], &st)
 	}
 	return st
-}
-
-func (r *recorder) all() []recorded {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]recorded(nil), r.events...)
 }
 
 func statusByName(t *testing.T, app *App) map[string]ConnStatus {
@@ -189,7 +183,7 @@ func TestTwoAgentsKeepTheirOwnSessions(t *testing.T) {
 		if strings.Contains(string(raw), secret) {
 			t.Fatal("a password is in the profiles file")
 		}
-		for _, e := range f.rec.all() {
+		for _, e := range f.rec.All() {
 			if strings.Contains(string(e.Payload), secret) {
 				t.Fatalf("event %s carries a password", e.Name)
 			}
@@ -213,7 +207,7 @@ func TestEachAgentReconnectsAndResumesOnItsOwn(t *testing.T) {
 	}
 
 	f.east.DropConnections()
-	f.rec.waitFor(t, "east resumed", func() bool {
+	f.rec.WaitFor(t, "east resumed", func() bool {
 		return f.east.CallCount(protocol.SessionResume.Name) >= 1 && statusByName(t, f.app)["east"].State == "loggedIn"
 	})
 	if n := f.west.Connections(); n != 1 {
@@ -226,7 +220,7 @@ func TestEachAgentReconnectsAndResumesOnItsOwn(t *testing.T) {
 		t.Fatalf("east's states never showed the drop: %v", got)
 	}
 	// West is current: the drop of east never reached conn:state.
-	for _, raw := range f.rec.named(EventConnState) {
+	for _, raw := range f.rec.Named(EventConnState) {
 		var st ConnStatus
 		_ = json.Unmarshal(raw, &st)
 		if st.Profile == "east" && (st.State == "disconnected" || st.State == "connecting") && st.Session != nil {
@@ -237,8 +231,8 @@ func TestEachAgentReconnectsAndResumesOnItsOwn(t *testing.T) {
 	f.east.PublishEvent(apitype.EventHealthChanged, map[string]any{"kind": "process", "id": "p1", "name": "East sync"})
 	f.west.PublishEvent(apitype.EventHealthChanged, map[string]any{"kind": "process", "id": "p1", "name": "West sync"})
 	from := map[string]string{}
-	f.rec.waitFor(t, "an event from each agent", func() bool {
-		for _, raw := range f.rec.named(EventEventsBatch) {
+	f.rec.WaitFor(t, "an event from each agent", func() bool {
+		for _, raw := range f.rec.Named(EventEventsBatch) {
 			var b EventsBatch
 			_ = json.Unmarshal(raw, &b)
 			for _, e := range b.Events {
@@ -272,7 +266,7 @@ func TestOneAgentsEndLeavesTheOtherAlone(t *testing.T) {
 	if _, err := f.app.Call("systems.list", nil); kindOf(err) != "unauthorized" {
 		t.Fatalf("call after west revoked the session: %v", err)
 	}
-	f.rec.waitFor(t, "west expired", func() bool { return contains(f.rec.agentStates("west"), "sessionExpired") })
+	f.rec.WaitFor(t, "west expired", func() bool { return contains(f.rec.agentStates("west"), "sessionExpired") })
 	if st := statusByName(t, f.app)["east"]; st.State != "loggedIn" {
 		t.Fatalf("east after west expired: %+v", st)
 	}

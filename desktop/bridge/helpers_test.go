@@ -8,69 +8,20 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/desktop/internal/agentclient/fakeagent"
+	"github.com/lockstep-sync/lockstep/desktop/internal/desktoptest"
 	"github.com/lockstep-sync/lockstep/desktop/internal/profile"
 )
 
-// recorder is an Emitter that keeps every event, JSON-encoded the way the
-// UI receives it.
-type recorder struct {
-	mu     sync.Mutex
-	events []recorded
-	added  chan struct{}
-}
+// recorder keeps what the App emits (desktoptest.Recorder) and reads
+// its connection states.
+type recorder struct{ desktoptest.Recorder }
 
-type recorded struct {
-	Name    string
-	Payload json.RawMessage
-}
-
-func newRecorder() *recorder { return &recorder{added: make(chan struct{}, 1)} }
-
-func (r *recorder) Emit(name string, payload any) {
-	b, err := json.Marshal(payload)
-	if err != nil {
-		panic(err) // a payload the UI could not receive is a bug in the test's subject
-	}
-	r.mu.Lock()
-	r.events = append(r.events, recorded{name, b})
-	r.mu.Unlock()
-	select {
-	case r.added <- struct{}{}:
-	default:
-	}
-}
-
-func (r *recorder) named(name string) []json.RawMessage {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []json.RawMessage
-	for _, e := range r.events {
-		if e.Name == name {
-			out = append(out, e.Payload)
-		}
-	}
-	return out
-}
-
-// waitFor waits until cond holds over the recorded events; the deadline
-// only bounds a broken test, it asserts nothing about speed.
-func (r *recorder) waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(20 * time.Second)
-	for !cond() {
-		select {
-		case <-r.added:
-		case <-time.After(50 * time.Millisecond):
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
+func newRecorder() *recorder { return &recorder{} }
 
 // states returns the state of every conn:state event so far.
 func (r *recorder) states() []string {
 	var out []string
-	for _, raw := range r.named(EventConnState) {
+	for _, raw := range r.Named(EventConnState) {
 		var st ConnStatus
 		_ = json.Unmarshal(raw, &st)
 		out = append(out, st.State)

@@ -19,7 +19,7 @@ func logLines(n int, tag string) []apitype.LogLine {
 func (r *recorder) logBatches(t *testing.T, sub string) []LogsBatch {
 	t.Helper()
 	var out []LogsBatch
-	for _, raw := range r.named(EventLogsBatch) {
+	for _, raw := range r.Named(EventLogsBatch) {
 		var b LogsBatch
 		if err := json.Unmarshal(raw, &b); err != nil {
 			t.Fatal(err)
@@ -48,7 +48,7 @@ func TestLogsAreBatchedAtMost200(t *testing.T) {
 		}
 		return n
 	}
-	f.rec.waitFor(t, "1000 lines", func() bool { return total() >= 1000 })
+	f.rec.WaitFor(t, "1000 lines", func() bool { return total() >= 1000 })
 	batches := f.rec.logBatches(t, id)
 	if len(batches) < 5 {
 		t.Fatalf("%d batches for 1000 lines; batches must not exceed 200 lines", len(batches))
@@ -144,7 +144,7 @@ func TestEventsBatchedAndResync(t *testing.T) {
 	var seqs []uint64
 	collect := func() {
 		seqs = seqs[:0]
-		for _, raw := range f.rec.named(EventEventsBatch) {
+		for _, raw := range f.rec.Named(EventEventsBatch) {
 			var b EventsBatch
 			if err := json.Unmarshal(raw, &b); err != nil {
 				t.Fatal(err)
@@ -157,7 +157,7 @@ func TestEventsBatchedAndResync(t *testing.T) {
 			}
 		}
 	}
-	f.rec.waitFor(t, "30 events", func() bool { collect(); return len(seqs) >= 30 })
+	f.rec.WaitFor(t, "30 events", func() bool { collect(); return len(seqs) >= 30 })
 	for i := 1; i < len(seqs); i++ {
 		if seqs[i] <= seqs[i-1] {
 			t.Fatalf("events out of order: %v", seqs)
@@ -171,8 +171,8 @@ func TestEventsBatchedAndResync(t *testing.T) {
 	f.agent.DropConnections()
 	f.agent.PublishEvent(apitype.EventConfigChanged, apitype.ConfigChanged{Kind: "system", Action: "delete"})
 	f.agent.ForgetEvents()
-	f.rec.waitFor(t, "events:resync", func() bool {
-		for _, raw := range f.rec.named(EventEventsResync) {
+	f.rec.WaitFor(t, "events:resync", func() bool {
+		for _, raw := range f.rec.Named(EventEventsResync) {
 			var r Resync
 			_ = json.Unmarshal(raw, &r)
 			if r.Sub == id {

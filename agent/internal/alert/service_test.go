@@ -2,7 +2,6 @@ package alert
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,10 +15,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/fault"
-	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
@@ -61,16 +60,7 @@ type fixture struct {
 // (deliver) on its own clock.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: filepath.Join(t.TempDir(), "store"), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealer, err := secret.NewSealer(key, st.DataKeys())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, sealer := agenttest.SealedStore(t) // closed after the service stops: cleanups run last first
 	clk := &clock{t: t0}
 	bus := events.New(16384, clk.Now)
 	log := audit.New(st, clk.Now)
@@ -90,7 +80,6 @@ func newFixture(t *testing.T) *fixture {
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
-		st.Close()
 	})
 	return &fixture{s: s, bus: bus, clock: clk, st: st, audit: log, ctx: ctx}
 }
@@ -104,21 +93,14 @@ func (f *fixture) step() {
 // waitPending waits until every channel holds n notices.
 func (f *fixture) waitPending(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	agenttest.Eventually(t, fmt.Sprintf("every channel to hold %d notices", n), func() bool {
 		info := f.s.Info()
 		ok := len(info.Channels) > 0
 		for _, c := range info.Channels {
 			ok = ok && c.Pending == n
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("channels never held %d notices: %+v", n, info.Channels)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return ok
+	})
 }
 
 func (f *fixture) channel(t *testing.T, key string) apitype.NotificationChannel {
@@ -286,11 +268,7 @@ func TestFailedDeliveryIsRetried(t *testing.T) {
 	}
 
 	f.bus.Publish(apitype.EventPairFailed, map[string]any{"process": "p1", "key": "HELP-2"})
-	for deadline := time.Now().Add(20 * time.Second); f.channel(t, jsonKey).Pending != 2; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the second notice never arrived: %+v", f.channel(t, jsonKey))
-		}
-	}
+	agenttest.Eventually(t, "the second notice", func() bool { return f.channel(t, jsonKey).Pending == 2 })
 	f.clock.Add(time.Minute) // Retry-After said 120 s
 	f.step()
 	if n := len(rcv.Posts("/json/" + urlToken)); n != 1 {

@@ -1,24 +1,18 @@
 package audit
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
 
 func openLog(t *testing.T) (*Log, *store.Store) {
 	t.Helper()
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := agenttest.Store(t)
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	return New(st, func() time.Time { clock = clock.Add(time.Minute); return clock }), st
 }

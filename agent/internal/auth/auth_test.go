@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/fault"
@@ -64,13 +64,7 @@ type env struct {
 // an injected clock and a recording no-op sleeper.
 func newEnv(t *testing.T, tune func(*Options)) *env {
 	t.Helper()
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := agenttest.Store(t)
 	e := &env{st: st, clk: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, sleep: &sleeper{}}
 	e.audit = audit.New(st, e.clk.Now)
 	// An hour of (not really slept) delay: Login then always calls Sleep,
@@ -915,20 +909,13 @@ func TestSweepAndServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Serve(ctx) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	agenttest.Eventually(t, "Serve to remove the expired sessions", func() bool {
 		left := 0
 		e.st.View(func(tx *store.Tx) error {
 			return tx.Scan("session/", "", func(string, []byte) error { left++; return nil })
 		})
-		if left == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Serve left %d sessions", left)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return left == 0
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve: %v", err)

@@ -1,13 +1,13 @@
 package config
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -24,13 +24,7 @@ func TestRunRetentionSettings(t *testing.T) {
 	if time.Duration(d.RunRetentionDays)*24*time.Hour != def.MaxAge || d.RunRetentionRuns != def.MaxRuns {
 		t.Fatalf("settings default to %d days and %d runs, the engine to %v and %d", d.RunRetentionDays, d.RunRetentionRuns, def.MaxAge, def.MaxRuns)
 	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := agenttest.Store(t)
 	// Settings saved by an agent before retention was a setting.
 	old, _ := json.Marshal(map[string]any{"origins": []string{}, "logLevel": "debug", "logRetentionDays": 7, "supportRetentionHours": 24})
 	if err := st.Update(func(tx *store.Tx) error { return tx.SetRaw(settingsKey, old) }); err != nil {

@@ -1,16 +1,15 @@
 package config
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/fault"
-	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
@@ -19,19 +18,9 @@ import (
 // sealed in the store (not in the settings document), shown only as set,
 // audited as [redacted], survives a reopen, and can be cleared.
 func TestMetricsTokenIsSealedAndWriteOnly(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	dir := t.TempDir()
-	st, err := store.Create(store.Options{Dir: dir, Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, sealer := agenttest.SealedStore(t)
 	open := func() *Settings {
 		t.Helper()
-		sealer, err := secret.NewSealer(key, st.DataKeys())
-		if err != nil {
-			t.Fatal(err)
-		}
 		s, err := LoadSettings(st, audit.New(st, nil), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -93,19 +82,12 @@ func TestMetricsTokenIsSealedAndWriteOnly(t *testing.T) {
 	if err := st.Get(metricsTokenKey, &sealed); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the sealed token stayed after clearing: %v", err)
 	}
-	st.Close()
 }
 
 // A change of settings is announced by the settings themselves, once, and
 // a refused one is not.
 func TestSettingsChangesAreAnnounced(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := agenttest.Store(t)
 	bus := events.New(16, nil)
 	sub, _, _ := bus.Subscribe([]string{apitype.EventConfigChanged}, nil, 16)
 	defer sub.Close()

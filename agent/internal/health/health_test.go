@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -12,13 +11,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/sandbox"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
-	"github.com/lockstep-sync/lockstep/agent/internal/secret"
-	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 	"github.com/lockstep-sync/lockstep/agent/internal/system"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
@@ -94,17 +92,7 @@ func sandbox(t *testing.T) string {
 // each as HealthChanged with the problem in words; the fixed token brings
 // both back to ok, announced again. Restarting the watch announces nothing.
 func TestMonitorAnnouncesChanges(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	sealer, err := secret.NewSealer(key, st.DataKeys())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, sealer := agenttest.SealedStore(t)
 	bus := events.New(1000, nil)
 	log := audit.New(st, nil)
 	systems := system.New(st, sealer, log, bus, nil)
@@ -166,18 +154,11 @@ func TestMonitorAnnouncesChanges(t *testing.T) {
 	stop := serve()
 	// The watch judges the stored evidence first and announces only
 	// changes: wait until it did, then make one.
-	for deadline := time.Now().Add(30 * time.Second); ; {
+	agenttest.Eventually(t, "the watch to start", func() bool {
 		mon.mu.Lock()
-		ready := mon.last != nil
-		mon.mu.Unlock()
-		if ready {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the watch did not start")
-		}
-		time.Sleep(10 * time.Millisecond) // polls a flag the goroutine sets; no timing asserted
-	}
+		defer mon.mu.Unlock()
+		return mon.last != nil
+	})
 	if _, err := eng.RunNow(context.Background(), "p1"); err != nil {
 		t.Fatal(err)
 	}

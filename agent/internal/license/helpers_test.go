@@ -2,7 +2,6 @@ package license
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -98,15 +98,7 @@ func (c *clock) Add(d time.Duration) {
 
 func newStore(t testing.TB) *store.Store {
 	t.Helper()
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := agenttest.Store(t)
 	if err := st.SetMeta("instance_id", testInstance); err != nil {
 		t.Fatal(err)
 	}

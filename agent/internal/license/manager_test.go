@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
@@ -370,13 +371,7 @@ func TestRevokedKeyMakesStoredLicenseInvalid(t *testing.T) {
 }
 
 func TestNewNeedsInstanceID(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := agenttest.Store(t)
 	if _, err := New(st, audit.New(st, nil), nil, Options{}); err == nil || !strings.Contains(err.Error(), "instance id") {
 		t.Fatalf("err = %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
@@ -29,7 +30,7 @@ func TestRunEventsBecomeCounters(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Serve(ctx) }()
-	waitFor(t, func() bool { return testutil.ToFloat64(m.runs.WithLabelValues("p1")) == 1 })
+	agenttest.Eventually(t, "the run counted", func() bool { return testutil.ToFloat64(m.runs.WithLabelValues("p1")) == 1 })
 	for kind, want := range map[string]float64{"created": 4, "updated": 2, "commented": 1, "attached": 0, "linked": 3} {
 		if got := testutil.ToFloat64(m.changes.WithLabelValues("p1", kind)); got != want {
 			t.Errorf("changes %s = %v, want %v", kind, got, want)
@@ -52,17 +53,6 @@ func TestRunEventsBecomeCounters(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second) // bounds a broken test only
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met")
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/app"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
@@ -77,13 +78,7 @@ func runAgent(t testing.TB, o app.Options) *agent {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for a.Addr() == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("agent did not listen")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	agenttest.Eventually(t, "the agent to listen", func() bool { return a.Addr() != nil })
 	ag := &agent{dir: o.DataDir, addr: a.Addr().String()}
 	var once sync.Once
 	ag.stop = func() {

@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/app"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
@@ -39,19 +41,14 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 // wait returns the bodies once there are n of them.
 func (r *hookReceiver) wait(t *testing.T, n int) []string {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var got []string
+	agenttest.Eventually(t, fmt.Sprintf("%d webhook posts", n), func() bool {
 		r.mu.Lock()
-		got := append([]string(nil), r.bodies...)
-		r.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d webhook posts, want %d", len(got), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer r.mu.Unlock()
+		got = append([]string(nil), r.bodies...)
+		return len(got) >= n
+	})
+	return got
 }
 
 // TestNotificationsOverTheAPI: an administrator sets up a webhook (its URL

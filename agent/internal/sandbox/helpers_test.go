@@ -129,16 +129,3 @@ func mustItem(t *testing.T, s *Server, n NewItem) Item {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// eventually waits for cond. The deadline only ends a broken test; it
-// says nothing of speed, so it is generous for a busy machine.
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 30 s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 )
 
 func TestCreateItemValidation(t *testing.T) {
@@ -278,16 +280,10 @@ func TestPersistence(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The debounced writer saves without waiting for Close.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if data, err := os.ReadFile(file); err == nil && bytes.Contains(data, []byte(`"x.bin"`)) && bytes.Contains(data, []byte(`/hook"`)) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("data file not written after changes")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	agenttest.Eventually(t, "the data file written after the changes", func() bool {
+		data, err := os.ReadFile(file)
+		return err == nil && bytes.Contains(data, []byte(`"x.bin"`)) && bytes.Contains(data, []byte(`/hook"`))
+	})
 	before, _ := st.GetItem(a.Key)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

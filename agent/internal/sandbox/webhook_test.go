@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 )
 
 type received struct {
@@ -53,7 +55,7 @@ func TestWebhooks(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no delivery")
 	}
-	eventually(t, func() bool { st := s.Stats().Webhooks; return st.Delivered == 1 && st.Retried == 1 })
+	agenttest.Eventually(t, "one delivery after one retry", func() bool { st := s.Stats().Webhooks; return st.Delivered == 1 && st.Retried == 1 })
 	if r := call(t, hs, testToken, "GET", "/api/webhooks", nil); strings.Contains(string(r.body), "shh") {
 		t.Fatalf("secret listed: %s", r.body)
 	}

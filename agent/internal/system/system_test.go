@@ -2,7 +2,6 @@ package system
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -11,12 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/fault"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
-	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
 
@@ -24,17 +23,7 @@ const canary = "CANARY-redmine-key-5b1f0c"
 
 func newService(t *testing.T) (*Service, *audit.Log, *events.Bus) {
 	t.Helper()
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	sealer, err := secret.NewSealer(key, st.DataKeys())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, sealer := agenttest.SealedStore(t)
 	log := audit.New(st, nil)
 	bus := events.New(100, nil)
 	return New(st, sealer, log, bus, nil), log, bus

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/desktop/internal/agentclient/fakeagent"
+	"github.com/lockstep-sync/lockstep/desktop/internal/desktoptest"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -170,7 +171,7 @@ func TestCallContextCancellationAbandonsTheCall(t *testing.T) {
 	c.mu.Lock()
 	cn := c.cur
 	c.mu.Unlock()
-	eventually(t, "no pending calls", func() bool {
+	desktoptest.Eventually(t, "no pending calls", func() bool {
 		cn.mu.Lock()
 		defer cn.mu.Unlock()
 		return len(cn.pending) == 0

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/desktop/internal/agentclient/fakeagent"
+	"github.com/lockstep-sync/lockstep/desktop/internal/desktoptest"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -77,7 +78,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		}
 	}
 	release()
-	eventually(t, "agent sees the connections closed", func() bool { return a.OpenConnections() == 0 })
+	desktoptest.Eventually(t, "agent sees the connections closed", func() bool { return a.OpenConnections() == 0 })
 	settleGoroutines(t, base)
 }
 
@@ -90,7 +91,7 @@ func TestCloseWhileReconnecting(t *testing.T) {
 	login(t, c)
 	a.RefuseConnections(503)
 	a.DropConnections()
-	eventually(t, "a refused reconnect", func() bool { return c.LastError() != nil && a.Connections() == 1 })
+	desktoptest.Eventually(t, "a refused reconnect", func() bool { return c.LastError() != nil && a.Connections() == 1 })
 	waiting := make(chan error, 1)
 	go func() {
 		_, err := Call(testCtx(t), c, protocol.AgentInfo, apitype.Empty{})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/desktop/internal/agentclient/fakeagent"
+	"github.com/lockstep-sync/lockstep/desktop/internal/desktoptest"
 )
 
 // waitLimit bounds waits and calls in tests: it only ends a broken test, so
@@ -58,21 +59,9 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-// eventually polls cond until it holds or the wait limit passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func waitState(t *testing.T, c *Client, want State) {
 	t.Helper()
-	eventually(t, "state "+want.String(), func() bool { return c.State() == want })
+	desktoptest.Eventually(t, "state "+want.String(), func() bool { return c.State() == want })
 }
 
 // recorder collects values from handlers running on the dispatcher.
@@ -105,5 +94,5 @@ func dropAndWait(t *testing.T, a *fakeagent.Agent, c *Client, want State) {
 	t.Helper()
 	n := a.Connections()
 	a.DropConnections()
-	eventually(t, "reconnect", func() bool { return a.Connections() > n && c.State() == want })
+	desktoptest.Eventually(t, "reconnect", func() bool { return a.Connections() > n && c.State() == want })
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/desktop/internal/agentclient/fakeagent"
+	"github.com/lockstep-sync/lockstep/desktop/internal/desktoptest"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -58,7 +59,7 @@ func TestReconnectResumesSessionAndSubscriptions(t *testing.T) {
 	}
 	a.PublishEvent(apitype.EventConfigChanged, apitype.ConfigChanged{Kind: "system", Action: "create"})
 	a.PublishLog(apitype.LogLine{Level: "info", Message: "A"})
-	eventually(t, "first event and line", func() bool { return events.len() == 1 && lines.len() == 1 })
+	desktoptest.Eventually(t, "first event and line", func() bool { return events.len() == 1 && lines.len() == 1 })
 
 	// The agent goes away; events and lines happen while the client is out.
 	a.RefuseConnections(http.StatusServiceUnavailable)
@@ -71,12 +72,12 @@ func TestReconnectResumesSessionAndSubscriptions(t *testing.T) {
 	a.RefuseConnections(0)
 
 	waitState(t, c, StateLoggedIn)
-	eventually(t, "replayed events", func() bool { return events.len() == 3 })
-	eventually(t, "missed line", func() bool { return lines.len() == 2 })
+	desktoptest.Eventually(t, "replayed events", func() bool { return events.len() == 3 })
+	desktoptest.Eventually(t, "missed line", func() bool { return lines.len() == 2 })
 
 	a.PublishEvent(apitype.EventRunStarted, nil)
 	a.PublishLog(apitype.LogLine{Level: "info", Message: "C"})
-	eventually(t, "live again", func() bool { return events.len() == 4 && lines.len() == 3 })
+	desktoptest.Eventually(t, "live again", func() bool { return events.len() == 4 && lines.len() == 3 })
 
 	if got := events.all(); !slices.Equal(got, []uint64{1, 2, 3, 4}) {
 		t.Errorf("events = %v, want 1..4 exactly once, in order", got)
@@ -115,7 +116,7 @@ func TestReconnectResync(t *testing.T) {
 	}
 	a.PublishEvent(apitype.EventRunStarted, nil)
 	a.PublishEvent(apitype.EventRunFinished, nil) // filtered out by type
-	eventually(t, "first event", func() bool { return log.len() == 1 })
+	desktoptest.Eventually(t, "first event", func() bool { return log.len() == 1 })
 
 	a.RefuseConnections(http.StatusServiceUnavailable)
 	a.DropConnections()
@@ -124,9 +125,9 @@ func TestReconnectResync(t *testing.T) {
 	a.ForgetEvents() // the outage outlasted the ring
 	a.RefuseConnections(0)
 	waitState(t, c, StateLoggedIn)
-	eventually(t, "resync", func() bool { return log.len() == 2 })
+	desktoptest.Eventually(t, "resync", func() bool { return log.len() == 2 })
 	a.PublishEvent(apitype.EventRunStarted, nil)
-	eventually(t, "next event", func() bool { return log.len() == 3 })
+	desktoptest.Eventually(t, "next event", func() bool { return log.len() == 3 })
 
 	want := []string{"event RunStarted", "resync", "event RunStarted"}
 	if got := log.all(); !slices.Equal(got, want) {
@@ -148,9 +149,9 @@ func TestReconnectAfterSlowConsumerClose(t *testing.T) {
 	})
 
 	a.CloseConnections(websocket1008, "slow consumer")
-	eventually(t, "second connection", func() bool { return a.Connections() == 2 })
+	desktoptest.Eventually(t, "second connection", func() bool { return a.Connections() == 2 })
 	waitState(t, c, StateLoggedIn)
-	eventually(t, "disconnect reason", func() bool { return reasons.len() > 0 })
+	desktoptest.Eventually(t, "disconnect reason", func() bool { return reasons.len() > 0 })
 	if r := reasons.all()[0]; !strings.Contains(r, "slow consumer") {
 		t.Errorf("reason = %q, want it to name the slow-consumer close", r)
 	}
@@ -203,9 +204,9 @@ func TestSessionExpiredOnReconnectStopsReconnecting(t *testing.T) {
 		t.Errorf("Login should have reconnected once: %d -> %d", conns, a.Connections())
 	}
 	// The subscription kept through the expiry works again.
-	eventually(t, "re-created subscription", func() bool { return a.Subscriptions() == 1 })
+	desktoptest.Eventually(t, "re-created subscription", func() bool { return a.Subscriptions() == 1 })
 	a.PublishEvent(apitype.EventRunStarted, nil)
-	eventually(t, "event after re-login", func() bool { return events.len() == 1 })
+	desktoptest.Eventually(t, "event after re-login", func() bool { return events.len() == 1 })
 }
 
 func TestSessionExpiredWhileConnected(t *testing.T) {
@@ -233,7 +234,7 @@ func TestCallsWaitWhileReconnecting(t *testing.T) {
 	login(t, c)
 	a.RefuseConnections(http.StatusServiceUnavailable)
 	a.DropConnections()
-	eventually(t, "a refused attempt", func() bool {
+	desktoptest.Eventually(t, "a refused attempt", func() bool {
 		err := c.LastError()
 		return err != nil && strings.Contains(err.Error(), "503")
 	})
@@ -303,11 +304,11 @@ func TestStateChanges(t *testing.T) {
 	c := dial(t, a)
 	var states recorder[State]
 	remove := c.OnStateChange(states.add)
-	eventually(t, "initial state", func() bool { return states.len() == 1 })
+	desktoptest.Eventually(t, "initial state", func() bool { return states.len() == 1 })
 	login(t, c)
 	a.DropConnections()
-	eventually(t, "reconnected", func() bool { return a.Connections() == 2 && c.State() == StateLoggedIn })
-	eventually(t, "listener caught up", func() bool {
+	desktoptest.Eventually(t, "reconnected", func() bool { return a.Connections() == 2 && c.State() == StateLoggedIn })
+	desktoptest.Eventually(t, "listener caught up", func() bool {
 		s := states.all()
 		return s[len(s)-1] == StateLoggedIn && len(s) >= 5
 	})
@@ -317,7 +318,7 @@ func TestStateChanges(t *testing.T) {
 	}
 	remove()
 	a.DropConnections()
-	eventually(t, "third connection", func() bool { return a.Connections() == 3 && c.State() == StateLoggedIn })
+	desktoptest.Eventually(t, "third connection", func() bool { return a.Connections() == 3 && c.State() == StateLoggedIn })
 	time.Sleep(20 * time.Millisecond)
 	if states.len() != len(want) {
 		t.Errorf("removed listener still called: %v", states.all())
@@ -367,7 +368,7 @@ func TestKeepalive(t *testing.T) {
 	// A hung agent (no pongs) is detected and replaced, but not before a
 	// whole pong wait has passed since its last pong.
 	a.IgnorePings(true)
-	eventually(t, "reconnect after missing pongs", func() bool { return a.Connections() >= 2 })
+	desktoptest.Eventually(t, "reconnect after missing pongs", func() bool { return a.Connections() >= 2 })
 	if _, last := pongSpan(); time.Since(last) < o.pongWait {
 		t.Errorf("gave up on the agent %v after its last pong, before the pong wait of %v", time.Since(last), o.pongWait)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/desktop/internal/agentclient/fakeagent"
+	"github.com/lockstep-sync/lockstep/desktop/internal/desktoptest"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -27,7 +28,7 @@ func TestSubscribeLogsBacklogAndLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.PublishLog(apitype.LogLine{Message: "new"})
-	eventually(t, "lines", func() bool { return lines.len() == 3 })
+	desktoptest.Eventually(t, "lines", func() bool { return lines.len() == 3 })
 	if got := lines.all(); !slices.Equal(got, []string{"old-2", "old-3", "new"}) {
 		t.Errorf("lines = %v", got)
 	}
@@ -69,16 +70,16 @@ func TestNotificationsBeforeSubscribeResult(t *testing.T) {
 	if _, err := c.SubscribeEvents(testCtx(t), nil, func(n apitype.EventNotification) { events.add(n.Seq) }, nil); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "backlog that overtook the result", func() bool { return lines.len() == 1 })
+	desktoptest.Eventually(t, "backlog that overtook the result", func() bool { return lines.len() == 1 })
 
 	a.PublishEvent(apitype.EventRunStarted, nil)
-	eventually(t, "event 1", func() bool { return events.len() == 1 })
+	desktoptest.Eventually(t, "event 1", func() bool { return events.len() == 1 })
 	a.RefuseConnections(http.StatusServiceUnavailable)
 	a.DropConnections()
 	waitState(t, c, StateDisconnected)
 	a.PublishEvent(apitype.EventRunStarted, nil)
 	a.RefuseConnections(0)
-	eventually(t, "replay that overtook the result", func() bool { return events.len() == 2 })
+	desktoptest.Eventually(t, "replay that overtook the result", func() bool { return events.len() == 2 })
 	if got := events.all(); !slices.Equal(got, []uint64{1, 2}) {
 		t.Errorf("events = %v", got)
 	}
@@ -144,13 +145,13 @@ func TestSlowHandlerDropsCountedLinesWithoutBlockingCalls(t *testing.T) {
 		return n
 	}
 	// One more line carries whatever drop count is still owed.
-	eventually(t, "queue drained", func() bool {
+	desktoptest.Eventually(t, "queue drained", func() bool {
 		c.disp.mu.Lock()
 		defer c.disp.mu.Unlock()
 		return len(c.disp.queue) == 0
 	})
 	a.PublishLog(apitype.LogLine{Message: "last"})
-	eventually(t, "every line delivered or counted", func() bool { return sum() == total+1 })
+	desktoptest.Eventually(t, "every line delivered or counted", func() bool { return sum() == total+1 })
 	var d int
 	for _, v := range dropped.all() {
 		d += v

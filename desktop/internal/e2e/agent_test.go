@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -15,28 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/desktop/internal/agentclient"
 )
 
 var agentBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lockstep-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	agentBin = filepath.Join(dir, "lockstep-agent")
-	build := exec.Command("go", "build", "-tags", "licensetest", "-o", agentBin, "github.com/lockstep-sync/lockstep/agent")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build agent:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(agenttest.RunWithAgent(m, &agentBin)) }
 
 const adminPassword = "e2e admin password 1"
 
@@ -47,21 +31,12 @@ type realAgent struct {
 	cmd                    *exec.Cmd
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func startAgent(t *testing.T) *realAgent {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	pw := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pw, []byte(adminPassword), 0o600)
-	addr := freeAddr(t)
+	addr := agenttest.FreeAddr(t)
 	out, err := exec.Command(agentBin, "init", "--data-dir", dir, "--listen", addr, "--admin-user", "admin", "--admin-password-file", pw).CombinedOutput()
 	if err != nil {
 		t.Fatalf("init: %v: %s", err, out)

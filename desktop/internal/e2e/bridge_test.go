@@ -8,45 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/lockstep-sync/lockstep/desktop/bridge"
+	"github.com/lockstep-sync/lockstep/desktop/internal/desktoptest"
 	"github.com/lockstep-sync/lockstep/desktop/internal/profile"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
-
-// events records what the bridge emits.
-type events struct {
-	mu  sync.Mutex
-	all []struct {
-		name    string
-		payload json.RawMessage
-	}
-}
-
-func (e *events) Emit(name string, payload any) {
-	b, _ := json.Marshal(payload)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.all = append(e.all, struct {
-		name    string
-		payload json.RawMessage
-	}{name, b})
-}
-
-func (e *events) named(name string) []json.RawMessage {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []json.RawMessage
-	for _, ev := range e.all {
-		if ev.name == name {
-			out = append(out, ev.payload)
-		}
-	}
-	return out
-}
 
 // saveTo is a save dialog that always chooses one path.
 type saveTo string
@@ -54,21 +22,9 @@ type saveTo string
 func (s saveTo) SaveFile(string, string) (string, error) { return string(s), nil }
 func (s saveTo) OpenFile(string, string) (string, error) { return "", nil }
 
-// eventually polls cond; the deadline only bounds a broken test.
-func eventually(t *testing.T, what string, cond func() bool) {
+func newBridge(t *testing.T, a *realAgent, save string) (*bridge.App, *desktoptest.Recorder) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func newBridge(t *testing.T, a *realAgent, save string) (*bridge.App, *events) {
-	t.Helper()
-	ev := &events{}
+	ev := &desktoptest.Recorder{}
 	app := bridge.New(bridge.Config{
 		Name: "Lockstep", Version: "e2e",
 		Profiles: profile.New(filepath.Join(t.TempDir(), "profiles.json")),
@@ -124,7 +80,7 @@ func TestBridgeAgainstRealAgent(t *testing.T) {
 	var job apitype.SupportCreateResult
 	json.Unmarshal(created.(json.RawMessage), &job)
 	var status apitype.SupportStatusResult
-	eventually(t, "support package ready", func() bool {
+	desktoptest.Eventually(t, "support package ready", func() bool {
 		raw, err := app.Call("support.status", map[string]any{"id": job.ID})
 		if err != nil {
 			t.Fatal(err)
@@ -167,7 +123,7 @@ func TestBridgeAgainstRealAgent(t *testing.T) {
 	lines := func() int {
 		sizes = sizes[:0]
 		n := 0
-		for _, raw := range ev.named(bridge.EventLogsBatch) {
+		for _, raw := range ev.Named(bridge.EventLogsBatch) {
 			var b bridge.LogsBatch
 			json.Unmarshal(raw, &b)
 			if b.Sub == id {
@@ -177,7 +133,7 @@ func TestBridgeAgainstRealAgent(t *testing.T) {
 		}
 		return n
 	}
-	eventually(t, "300 log lines", func() bool { return lines() >= 300 })
+	desktoptest.Eventually(t, "300 log lines", func() bool { return lines() >= 300 })
 	full := false
 	for _, n := range sizes {
 		if n > 200 {
@@ -194,10 +150,10 @@ func TestBridgeAgainstRealAgent(t *testing.T) {
 	if err := app.Logout(); err != nil {
 		t.Fatal(err)
 	}
-	if len(ev.named(bridge.EventConnState)) == 0 {
+	if len(ev.Named(bridge.EventConnState)) == 0 {
 		t.Fatal("no conn:state events")
 	}
-	for _, raw := range ev.named(bridge.EventConnState) {
+	for _, raw := range ev.Named(bridge.EventConnState) {
 		if strings.Contains(string(raw), adminPassword) {
 			t.Fatal("a conn:state event carries the password")
 		}

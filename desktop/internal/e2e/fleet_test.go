@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/desktop/bridge"
+	"github.com/lockstep-sync/lockstep/desktop/internal/desktoptest"
 	"github.com/lockstep-sync/lockstep/desktop/internal/profile"
 )
 
@@ -87,7 +88,7 @@ func TestFleetOfTwoRealAgents(t *testing.T) {
 	const token = "fleet-sandbox-token-7d1e"
 	sandboxURL := startSandbox(t, token)
 
-	rec := &events{}
+	rec := &desktoptest.Recorder{}
 	app := bridge.New(bridge.Config{
 		Name: "Lockstep", Version: "e2e",
 		Profiles: profile.New(filepath.Join(t.TempDir(), "profiles.json")),
@@ -230,9 +231,9 @@ func TestFleetOfTwoRealAgents(t *testing.T) {
 	}
 
 	// Each agent's events came through its own stream, saying so.
-	eventually(t, "ConfigChanged from both agents", func() bool {
+	desktoptest.Eventually(t, "ConfigChanged from both agents", func() bool {
 		seen := map[string]bool{}
-		for _, raw := range rec.named(bridge.EventEventsBatch) {
+		for _, raw := range rec.Named(bridge.EventEventsBatch) {
 			var b bridge.EventsBatch
 			json.Unmarshal(raw, &b)
 			if subs[b.Profile] != b.Sub {
@@ -266,7 +267,7 @@ func TestFleetOfTwoRealAgents(t *testing.T) {
 			t.Errorf("%s logged the sandbox token", name)
 		}
 	}
-	for _, raw := range rec.named(bridge.EventAgentState) {
+	for _, raw := range rec.Named(bridge.EventAgentState) {
 		if strings.Contains(string(raw), adminPassword) {
 			t.Fatal("an agent:state event carries the password")
 		}

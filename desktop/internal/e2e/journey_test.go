@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/desktop/internal/agentclient"
+	"github.com/lockstep-sync/lockstep/desktop/internal/desktoptest"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -124,14 +125,14 @@ func TestCanarySecretNeverLeaves(t *testing.T) {
 
 	// The canary check of logs proves something only once lines have
 	// streamed; the support package's download logged some by now.
-	eventually(t, "streamed log lines (without them the canary check of logs would prove nothing)", func() bool {
+	desktoptest.Eventually(t, "streamed log lines (without them the canary check of logs would prove nothing)", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return lines > 0
 	})
 	// Handlers run apart from the calls: the events of the first changes
 	// may still be on their way.
-	eventually(t, "the ConfigChanged events", func() bool { return events.contains("ConfigChanged") })
+	desktoptest.Eventually(t, "the ConfigChanged events", func() bool { return events.contains("ConfigChanged") })
 	for what, r := range map[string]*recorder{"a response": &responses, "an event": &events, "a streamed log line": &logs} {
 		if r.contains(canary) {
 			t.Errorf("%s contains the canary secret", what)
