@@ -66,6 +66,8 @@ type Store struct {
 	gcInterval time.Duration
 	closeOnce  sync.Once
 	closeErr   error
+	// durable syncs commits in groups (durable.go); nil with NoSync.
+	durable *groupCommit
 }
 
 type quiet struct{}
@@ -95,11 +97,13 @@ func badgerOptions(o Options) badger.Options {
 		WithBlockCacheSize(8 << 20). // Badger panics without it when encrypted or compressed
 		WithIndexCacheSize(8 << 20). // and panics on first read without this one
 		WithCompression(options.None).
+		WithValueThreshold(valueThreshold).
 		WithVerifyValueChecksum(true).
 		WithChecksumVerificationMode(options.OnTableAndBlockRead).
-		// Writes are low-volume configuration and sync bookkeeping: buy
-		// durability across power loss, not only process crashes.
-		WithSyncWrites(!o.NoSync).
+		// Durability across power loss, not only process crashes, comes
+		// from Update's group commit (durable.go): Badger's own option
+		// syncs once per transaction, however many commit together.
+		WithSyncWrites(false).
 		WithExternalMagic(magic).
 		WithMetricsEnabled(false)
 	if o.Key != nil {
@@ -108,6 +112,11 @@ func badgerOptions(o Options) badger.Options {
 	}
 	return opts
 }
+
+// valueThreshold is the size from which Badger keeps a value in its value
+// log rather than in the LSM tree (its default, stated: syncFiles relies
+// on it).
+const valueThreshold = 1 << 20
 
 // Exists reports whether dir holds a store.
 func Exists(dir string) bool {
@@ -171,6 +180,9 @@ func open(o Options) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", o.Dir, err)
 	}
 	s := &Store{db: db, dir: o.Dir, gcInterval: o.GCInterval}
+	if !o.NoSync {
+		s.durable = newGroupCommit(s.syncFiles)
+	}
 	if s.gcInterval == 0 {
 		s.gcInterval = 5 * time.Minute
 	}
@@ -229,6 +241,10 @@ func RotateKey(dir string, oldKey, newKey []byte) error {
 // Tx is a read or read-write transaction.
 type Tx struct {
 	txn *badger.Txn
+	// wrote: the transaction set or deleted a key, so its commit must be
+	// made durable; large: it set a value that Badger keeps in its value
+	// log (durable.go).
+	wrote, large bool
 }
 
 // View runs fn in a read-only transaction.
@@ -237,11 +253,20 @@ func (s *Store) View(fn func(*Tx) error) error {
 }
 
 // Update runs fn in a read-write transaction, retrying on conflicts; fn must
-// be safe to run more than once. When Update returns nil, the write is durable.
+// be safe to run more than once. When Update returns nil, the write is
+// durable: it waits for a sync that began after its commit, shared with
+// the commits of other goroutines (durable.go).
 func (s *Store) Update(fn func(*Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
-		err = s.db.Update(func(txn *badger.Txn) error { return fn(&Tx{txn: txn}) })
+		var tx *Tx
+		err = s.db.Update(func(txn *badger.Txn) error {
+			tx = &Tx{txn: txn}
+			return fn(tx)
+		})
+		if err == nil && tx.wrote && s.durable != nil {
+			return s.durable.wait(tx.large)
+		}
 		if !errors.Is(err, badger.ErrConflict) {
 			return err
 		}
@@ -267,6 +292,8 @@ func (t *Tx) SetRaw(key string, value []byte) error {
 	if err := t.txn.Set([]byte(key), value); err != nil {
 		return fmt.Errorf("set %s: %w", key, err)
 	}
+	t.wrote = true
+	t.large = t.large || len(value) >= valueThreshold
 	return nil
 }
 
@@ -296,6 +323,7 @@ func (t *Tx) Delete(key string) error {
 	if err := t.txn.Delete([]byte(key)); err != nil {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
+	t.wrote = true
 	return nil
 }
 
@@ -316,6 +344,22 @@ func (t *Tx) Scan(prefix, start string, fn func(key string, value []byte) error)
 			return fmt.Errorf("read %s: %w", item.Key(), err)
 		}
 		if err := fn(string(item.KeyCopy(nil)), val); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// Keys calls fn for each key with prefix, in key order, without reading
+// the values (an index's keys, a count). fn returning ErrStop ends it.
+func (t *Tx) Keys(prefix string, fn func(key string) error) error {
+	it := t.txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix), PrefetchValues: false})
+	defer it.Close()
+	for it.Seek([]byte(prefix)); it.ValidForPrefix([]byte(prefix)); it.Next() {
+		if err := fn(string(it.Item().Key())); err != nil {
 			if errors.Is(err, ErrStop) {
 				return nil
 			}
