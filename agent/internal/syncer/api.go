@@ -166,6 +166,9 @@ func (e *Engine) Delete(actor, id string) error {
 	}
 	e.stop(id)
 	e.unregisterHooks(context.Background(), &p)
+	if err := e.dropPairList(id); err != nil {
+		return fmt.Errorf("delete state of process %s: %w", id, err)
+	}
 	if _, err := e.deletePrefixes(statePrefixes(id)...); err != nil {
 		return fmt.Errorf("delete state of process %s: %w", id, err)
 	}
@@ -293,6 +296,19 @@ func pageLimit(limit, def int) int {
 func (e *Engine) Pairs(proc, query, cursor string, limit int) ([]PairView, string, error) {
 	limit = pageLimit(limit, DefaultPairsLimit)
 	q := strings.ToLower(query)
+	if _, err := e.getRaw(keyPairIndexBuilt); err == nil {
+		page, more, err := e.pairPage(proc, q, cursor, limit) // pairindex.go
+		if err != nil {
+			return nil, "", err
+		}
+		next := ""
+		if more && len(page) > 0 {
+			next = pairCursor(&page[len(page)-1])
+		}
+		return e.views(page, next)
+	}
+	// Until the index is built (buildPairIndex, at start): every pair read
+	// and sorted.
 	prefix := "pair/"
 	if proc != "" {
 		prefix = prefixPairs(proc)
@@ -328,8 +344,13 @@ func (e *Engine) Pairs(proc, query, cursor string, limit int) ([]PairView, strin
 	if start+limit < len(all) && len(page) > 0 {
 		next = pairCursor(&page[len(page)-1])
 	}
+	return e.views(page, next)
+}
+
+// views adds each pair's pending work and state in words.
+func (e *Engine) views(page []Pair, next string) ([]PairView, string, error) {
 	out := make([]PairView, 0, len(page))
-	err = e.d.Store.View(func(tx *store.Tx) error {
+	err := e.d.Store.View(func(tx *store.Tx) error {
 		for _, p := range page {
 			out = append(out, e.view(tx, p))
 		}
@@ -380,11 +401,12 @@ func (e *Engine) GetPair(proc, id string) (Pair, error) {
 	return p, nil
 }
 
-// PairCounts counts pairs per process (support packages, dashboard).
+// PairCounts counts pairs per process (support packages, dashboard), by
+// their keys alone.
 func (e *Engine) PairCounts() (map[string]int, error) {
 	counts := map[string]int{}
 	err := e.d.Store.View(func(tx *store.Tx) error {
-		return tx.Scan("pair/", "", func(k string, _ []byte) error {
+		return tx.Keys("pair/", func(k string) error {
 			parts := strings.SplitN(k, "/", 3)
 			if len(parts) == 3 {
 				counts[parts[1]]++
@@ -507,7 +529,9 @@ func (e *Engine) Retry(proc string, side Side, entity string) (int, error) {
 				var p Pair
 				if tx.Get(keyPair(pe.Process, pe.Pair), &p) == nil {
 					p.State, p.Error = PairSynced, ""
-					tx.Put(keyPair(pe.Process, pe.Pair), p)
+					if err := putPairRecordTx(tx, &p); err != nil {
+						return err
+					}
 				}
 			}
 			n++

@@ -91,6 +91,9 @@ func (e *Engine) Serve(ctx context.Context) error {
 	if err := e.recordInterrupted(); err != nil {
 		return err
 	}
+	if err := e.buildPairIndex(); err != nil {
+		return err
+	}
 	list, err := e.procs.List()
 	if err != nil {
 		return fmt.Errorf("load sync processes: %w", err)
@@ -199,3 +202,7 @@ func (e *Engine) lockRuns(id string) (unlock func()) {
 	l.Lock()
 	return l.Unlock
 }
+
+// Parallelism is how many items of one run the engine works at once; the
+// benchmarks give a bare client the same.
+const Parallelism = drainWorkers

@@ -281,6 +281,9 @@ func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]b
 				c.plan = append(c.plan, PlanItem{Action: "comment", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "comment " + cm.ID + " from " + pair.Ref(s).Key})
 				continue
 			}
+			if err := c.flushPairs(); err != nil {
+				return changed, err
+			}
 			added, err := c.con[t].AddComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key},
 				connector.NewComment{Body: commentBody(pair, s, cm), Author: cm.Author, Marker: copyMarker(s, cm.ID)})
 			if err != nil {
@@ -328,6 +331,9 @@ func (c *cycle) editCopy(ctx context.Context, pair *Pair, s Side, cm connector.C
 		pair.CommentSums[k] = sum
 		return true, c.savePair(pair)
 	}
+	if err := c.flushPairs(); err != nil {
+		return false, err
+	}
 	_, err := ed.UpdateComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, copyID,
 		connector.NewComment{Body: commentBody(pair, s, cm), Author: cm.Author, Marker: copyMarker(s, cm.ID)})
 	if errors.Is(err, connector.ErrNotFound) {
@@ -357,6 +363,9 @@ func (c *cycle) deleteCopy(ctx context.Context, pair *Pair, s Side, id string, w
 	if !ok {
 		c.diverge(pair, fmt.Sprintf("comment %s was deleted in %s; %s cannot delete comments, so its copy in %s stays", id, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
 	} else if copyID != "" {
+		if err := c.flushPairs(); err != nil {
+			return false, err
+		}
 		err := ed.DeleteComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, copyID)
 		if err != nil && !errors.Is(err, connector.ErrNotFound) {
 			return false, fmt.Errorf("delete the copy of comment %s in %s: %w", id, pair.Ref(t).Key, err)
@@ -427,6 +436,10 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 			body, err := c.con[s].Download(ctx, connector.Ref{ID: pair.Ref(s).ID}, a)
 			if err != nil {
 				return changed, fmt.Errorf("download attachment %s: %w", a.Name, err)
+			}
+			if err := c.flushPairs(); err != nil {
+				body.Close()
+				return changed, err
 			}
 			up, err := c.con[t].Upload(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, a.Name, a.ContentType, a.Size, body)
 			body.Close()
@@ -537,6 +550,9 @@ func (c *cycle) deleteAttachmentCopy(ctx context.Context, pair *Pair, s Side, id
 	if !ok {
 		c.diverge(pair, fmt.Sprintf("attachment %s was deleted from %s; %s cannot delete attachments, so its copy in %s stays", id, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
 	} else if copyID != "" {
+		if err := c.flushPairs(); err != nil {
+			return false, err
+		}
 		err := del.DeleteAttachment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Attachment{ID: copyID})
 		if err != nil && !errors.Is(err, connector.ErrNotFound) {
 			return false, fmt.Errorf("delete the copy of attachment %s in %s: %w", id, pair.Ref(t).Key, err)
@@ -617,6 +633,9 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 					c.plan = append(c.plan, PlanItem{Action: "link", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: typeT + " " + peer.Ref(t).Key})
 					continue
 				}
+				if err := c.flushPairs(); err != nil {
+					return changed, err
+				}
 				err = c.con[t].AddLink(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Link{Type: typeT, Target: connector.Ref{ID: tTarget, Key: peer.Ref(t).Key}})
 				if errors.Is(err, connector.ErrNotFound) {
 					// The target's peer was deleted: its pair learns it,
@@ -665,6 +684,9 @@ func (c *cycle) removeLink(ctx context.Context, pair *Pair, s Side, typ, target 
 	if c.dry {
 		c.plan = append(c.plan, PlanItem{Action: "unlink", Side: s, Entity: pair.Ref(s).ID, Key: pair.Ref(s).Key, Detail: typ + " " + target})
 		return nil
+	}
+	if err := c.flushPairs(); err != nil {
+		return err
 	}
 	if err := c.con[s].RemoveLink(ctx, connector.Ref{ID: pair.Ref(s).ID}, connector.Link{Type: typ, Target: connector.Ref{ID: target}}); err != nil {
 		return fmt.Errorf("remove link %s from %s: %w", typ, pair.Ref(s).Key, err)

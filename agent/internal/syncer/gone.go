@@ -38,6 +38,9 @@ func (c *cycle) gone(ctx context.Context, pair *Pair, d Side) error {
 	switch pol.Action {
 	case DeleteMirror:
 		if del, ok := ability[connector.Deleter](c.con[o]); ok {
+			if err := c.flushPairs(); err != nil {
+				return err
+			}
 			err := del.Delete(ctx, connector.Ref{ID: kept.ID, Key: kept.Key})
 			if err != nil && !errors.Is(err, connector.ErrNotFound) {
 				return fmt.Errorf("delete %s, the peer of deleted %s: %w", kept.Key, dead.Key, err)
@@ -46,6 +49,7 @@ func (c *cycle) gone(ctx context.Context, pair *Pair, d Side) error {
 				if err := deletePairTx(tx, pair); err != nil {
 					return err
 				}
+				c.forgetUnsaved(pair.ID)
 				for _, side := range []Side{SideA, SideB} {
 					if err := tx.Delete(keyParked(c.p.ID, side, pair.Ref(side).ID)); err != nil {
 						return err
@@ -100,6 +104,9 @@ func (c *cycle) markDeleted(ctx context.Context, pair *Pair, d Side, pol DeleteP
 		if err != nil {
 			return fmt.Errorf("mark %s, the peer of deleted %s: %w", kept.Key, dead.Key, err)
 		}
+		if err := c.flushPairs(); err != nil {
+			return err
+		}
 		updated, err := c.con[o].Update(ctx, ref, values, "")
 		if err != nil && !errors.Is(err, connector.ErrNotFound) {
 			return fmt.Errorf("mark %s, the peer of deleted %s: %w", kept.Key, dead.Key, err)
@@ -124,6 +131,9 @@ func (c *cycle) markDeleted(ctx context.Context, pair *Pair, d Side, pol DeleteP
 		if commentMarkerOf(cm) == marker {
 			return nil
 		}
+	}
+	if err := c.flushPairs(); err != nil {
+		return err
 	}
 	if _, err := c.con[o].AddComment(ctx, ref, connector.NewComment{Body: text, Marker: marker}); err != nil {
 		return fmt.Errorf("mark %s, the peer of deleted %s: %w", kept.Key, dead.Key, err)

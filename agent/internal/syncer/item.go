@@ -268,7 +268,7 @@ func (c *cycle) create(ctx context.Context, s Side, tp mapping.TypePair, src con
 		return &Pair{State: PairSynced}, nil
 	}
 	ikey := keyIntent(c.p.ID, s, src.ID)
-	if err := c.e.d.Store.Update(func(tx *store.Tx) error {
+	if err := c.commit(func(tx *store.Tx) error {
 		if _, err := tx.GetRaw(ikey); err == nil {
 			return nil
 		} else if !errors.Is(err, store.ErrNotFound) {
@@ -421,9 +421,10 @@ func (c *cycle) adopt(ctx context.Context, s Side, src, peer connector.Entity, t
 const unsynced = "unsynced"
 
 // register records a new pair with its base, and clears the intent, in one
-// transaction. The source's queue entry stays until the rest of its work
-// (comments, attachments, links) is done too. Links waiting for either
-// entity's pair are woken.
+// transaction, committed with the item's next commit (deferred.go): its
+// settling, or the first write of the rest of its work. The source's queue
+// entry stays until the rest of its work (comments, attachments, links) is
+// done too. Links waiting for either entity's pair are woken.
 func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair, created bool) (*Pair, error) {
 	now := c.now().UTC()
 	p := &Pair{ID: newID(), Process: c.p.ID, State: PairSynced, Fields: map[string]Base{}, CreatedAt: now, LastSyncedAt: now}
@@ -459,13 +460,13 @@ func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair
 		}
 		p.Fields[fieldKey(fp)] = base
 	}
-	err := c.e.d.Store.Update(func(tx *store.Tx) error {
+	c.later(func(tx *store.Tx) error {
 		if err := putPairTx(tx, p); err != nil {
-			return err
+			return fmt.Errorf("register pair of %s: %w", src.Key, err)
 		}
 		for _, side := range []Side{SideA, SideB} {
 			if err := c.e.wakeWaitingTx(tx, c.p.ID, side, p.Ref(side).ID, now); err != nil {
-				return err
+				return fmt.Errorf("register pair of %s: %w", src.Key, err)
 			}
 		}
 		if err := tx.Delete(keyParked(c.p.ID, s, src.ID)); err != nil {
@@ -473,15 +474,12 @@ func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair
 		}
 		return tx.Delete(keyIntent(c.p.ID, s, src.ID))
 	})
-	if err != nil {
-		return nil, fmt.Errorf("register pair of %s: %w", src.Key, err)
-	}
 	return p, nil
 }
 
 // putPairTx stores a pair and its two index entries.
 func putPairTx(tx *store.Tx, p *Pair) error {
-	if err := tx.Put(keyPair(p.Process, p.ID), p); err != nil {
+	if err := putPairRecordTx(tx, p); err != nil {
 		return err
 	}
 	if err := tx.SetRaw(keyIndex(p.Process, SideA, p.A.ID), []byte(p.ID)); err != nil {
@@ -492,7 +490,10 @@ func putPairTx(tx *store.Tx, p *Pair) error {
 
 // deletePairTx removes a pair and its index entries.
 func deletePairTx(tx *store.Tx, p *Pair) error {
-	for _, k := range []string{keyPair(p.Process, p.ID), keyIndex(p.Process, SideA, p.A.ID), keyIndex(p.Process, SideB, p.B.ID)} {
+	if err := deletePairRecordTx(tx, p.Process, p.ID); err != nil {
+		return err
+	}
+	for _, k := range []string{keyIndex(p.Process, SideA, p.A.ID), keyIndex(p.Process, SideB, p.B.ID)} {
 		if err := tx.Delete(k); err != nil {
 			return err
 		}
@@ -530,7 +531,7 @@ func (e *Engine) wakeWaitingTx(tx *store.Tx, proc string, s Side, target string,
 			continue
 		}
 		p.A.Extras, p.B.Extras = "", "" // list the links on both sides
-		if err := tx.Put(keyPair(proc, p.ID), p); err != nil {
+		if err := putPairRecordTx(tx, &p); err != nil {
 			return err
 		}
 	}
@@ -547,13 +548,6 @@ func keysOf(f connector.Fields) []string {
 		out = append(out, k)
 	}
 	return out
-}
-
-func (c *cycle) savePair(p *Pair) error {
-	if err := c.e.d.Store.Put(keyPair(c.p.ID, p.ID), p); err != nil {
-		return fmt.Errorf("save pair %s: %w", p.ID, err)
-	}
-	return nil
 }
 
 // recoverIntents finishes creates an earlier run left in flight (a crash

@@ -185,7 +185,7 @@ func (e *Engine) ResolveFields(actor, proc, id string, choice map[string]Side) e
 		}
 		// The state stays held until a run writes the chosen values; the
 		// fields not chosen yet stay held after it.
-		if err := tx.Put(keyPair(proc, id), p); err != nil {
+		if err := putPairRecordTx(tx, &p); err != nil {
 			return err
 		}
 		var side Side = SideA
@@ -357,9 +357,12 @@ func (e *Engine) ApplyDeletion(ctx context.Context, actor, proc, id, action stri
 	p2 := pair.Pair
 	p2.State = PairSynced // gone() acts only on a pair not yet deleted
 	if err := c.gone(ctx, &p2, pair.Gone); err != nil {
+		if ferr := c.flushPairs(); ferr != nil {
+			return errors.Join(err, ferr)
+		}
 		return err
 	}
-	return e.d.Store.Update(func(tx *store.Tx) error {
+	return c.commit(func(tx *store.Tx) error {
 		return e.auditPair(tx, actor, "pairs.applyDeletion", pair.Pair, map[string]any{"action": action})
 	})
 }

@@ -60,6 +60,11 @@ type cycle struct {
 	// shared by the run's workers.
 	schemas  *schemaCache
 	workedMu sync.Mutex
+	// unsaved holds pair saves waiting for the item's next commit
+	// (deferred.go), by pair id.
+	unsaved map[string]*Pair
+	// deferred holds transactions waiting for it too (registrations).
+	deferred []func(*store.Tx) error
 }
 
 func freshKey(s Side, id string) string { return string(s) + "/" + id }
@@ -83,6 +88,9 @@ func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *
 	c.log = e.d.Log.With().Str("process", p.ID).Str("run", c.run.ID).Logger()
 	e.d.Bus.Publish(apitype.EventRunStarted, map[string]any{"process": p.ID, "run": c.run.ID, "trigger": trigger})
 	err := c.execute(ctx, only)
+	if ferr := c.flushPairs(); ferr != nil { // nothing should be left; never lose a save
+		err = errors.Join(err, ferr)
+	}
 	if err != nil {
 		c.run.Errors = append(c.run.Errors, runFailure(err))
 		c.log.Warn().Err(err).Msg("run stopped")
@@ -406,6 +414,10 @@ func (c *cycle) look(ctx context.Context, it QueueItem) {
 	if _, err := c.findPeer(ctx, s, src, tp); err != nil {
 		c.log.Warn().Err(err).Str("entity_key", src.Key).Msg("look for a peer made before: its work tries again")
 	}
+	// The pair adopted is in the store before any item works.
+	if err := c.flushPairs(); err != nil {
+		c.log.Warn().Err(err).Str("entity_key", src.Key).Msg("record a peer made before: its work looks again")
+	}
 }
 
 // lane picks the worker of an item by its pair (or, unpaired, by itself).
@@ -470,10 +482,6 @@ func (c *cycle) work(ctx context.Context, it QueueItem) {
 		}
 		return
 	}
-	if err != nil && ctx.Err() != nil {
-		return // stopping: the entry stays as it was, for the next start
-	}
-	k := keyQueue(c.p.ID, it.Side, it.Entity)
 	log := c.log.With().Str("system", c.p.End(it.Side).System).Str("entity_id", it.Entity).Logger()
 	if err == nil {
 		if err := c.settle(it); err != nil {
@@ -481,6 +489,15 @@ func (c *cycle) work(ctx context.Context, it QueueItem) {
 		}
 		return
 	}
+	// What the item did before it failed is recorded first: the failure's
+	// record below reads the pair back.
+	if ferr := c.flushPairs(); ferr != nil {
+		log.Error().Err(ferr).Msg("save the pair: the entity is worked again")
+	}
+	if ctx.Err() != nil {
+		return // stopping: the entry stays as it was, for the next start
+	}
+	k := keyQueue(c.p.ID, it.Side, it.Entity)
 	// The steps before the one that failed succeeded: their counts start
 	// again; the failed step's grows.
 	step := stepOf(err)
@@ -518,9 +535,10 @@ func (c *cycle) work(ctx context.Context, it QueueItem) {
 
 // settle removes a worked item's queue entry, unless the entity was queued
 // again while it was worked (a newer change, or a link target paired): then
-// the entry stays, due, for the next run.
+// the entry stays, due, for the next run. The item's deferred pair saves go
+// in the same transaction (deferred.go).
 func (c *cycle) settle(it QueueItem) error {
-	return c.e.d.Store.Update(func(tx *store.Tx) error {
+	return c.commit(func(tx *store.Tx) error {
 		k := keyQueue(c.p.ID, it.Side, it.Entity)
 		var cur QueueItem
 		if err := tx.Get(k, &cur); errors.Is(err, store.ErrNotFound) {
@@ -549,7 +567,7 @@ func (c *cycle) park(it QueueItem, cause error, polled connector.Entity) {
 			var cur Pair
 			if err := tx.Get(keyPair(c.p.ID, pair.ID), &cur); err == nil {
 				cur.State, cur.Error = PairError, cause.Error()
-				tx.Put(keyPair(c.p.ID, pair.ID), cur)
+				putPairRecordTx(tx, &cur)
 			}
 		}
 		tx.Put(keyParked(c.p.ID, it.Side, it.Entity), parked)

@@ -25,6 +25,8 @@ import (
 //	mark/<proc>/<side>/<marker>         entity id: the markers the side's polls read
 //	lwait/<proc>/<side>/<target>/<src>  a link of src waits for target's pair
 //	excl/<proc>/<side>/<entity>         Exclusion: unpaired by an administrator
+//	plist/<proc>/<rank>/<pair>          the pair list's index (pairindex.go)
+//	plistall/<rank>/<proc>/<pair>       the same over every process
 
 func esc(id string) string { return url.PathEscape(id) }
 
@@ -69,7 +71,7 @@ func keyExcluded(proc string, s Side, e string) string {
 // removes them all).
 func statePrefixes(proc string) []string {
 	var out []string
-	for _, p := range []string{"hook", "pair", "pidx", "intent", "queue", "wm", "perr", "run", "running", "mark", "lwait", "excl"} {
+	for _, p := range []string{"hook", "pair", "plist", "pidx", "intent", "queue", "wm", "perr", "run", "running", "mark", "lwait", "excl"} {
 		out = append(out, p+"/"+proc+"/")
 	}
 	return append(out, keyRunSeq(proc), keyRunning(proc))

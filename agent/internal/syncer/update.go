@@ -227,6 +227,9 @@ func (c *cycle) apply(ctx context.Context, pair *Pair, tp mapping.TypePair, d de
 		if known[side] {
 			version = ent[side].Version
 		}
+		if err := c.flushPairs(); err != nil {
+			return "", err
+		}
 		updated, err := c.con[side].Update(ctx, connector.Ref{ID: ref.ID, Key: ref.Key}, values, version)
 		switch {
 		case errors.Is(err, connector.ErrConflict):

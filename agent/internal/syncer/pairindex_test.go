@@ -1,0 +1,169 @@
+package syncer
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	mrand "math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+)
+
+func indexTestEngine(t *testing.T) (*Engine, *store.Store) {
+	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
+	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return New(Deps{Store: st, Bus: events.New(10, nil), Log: zerolog.Nop()}), st
+}
+
+// expected is the list as the engine defined it before its index: every
+// pair read, filtered and sorted.
+func expected(t *testing.T, st *store.Store, proc, q string) []string {
+	t.Helper()
+	var all []Pair
+	prefix := "pair/"
+	if proc != "" {
+		prefix = prefixPairs(proc)
+	}
+	st.View(func(tx *store.Tx) error {
+		return tx.Scan(prefix, "", func(_ string, raw []byte) error {
+			var p Pair
+			if err := json.Unmarshal(raw, &p); err != nil {
+				t.Fatal(err)
+			}
+			if q == "" || strings.Contains(searchText(&p), q) {
+				all = append(all, p)
+			}
+			return nil
+		})
+	})
+	sort.Slice(all, func(i, j int) bool { return pairBefore(&all[i], &all[j]) })
+	out := []string{}
+	for _, p := range all {
+		out = append(out, p.Process+"/"+p.ID)
+	}
+	return out
+}
+
+// paged reads the whole list page by page.
+func paged(t *testing.T, e *Engine, proc, q string, limit int) []string {
+	t.Helper()
+	out := []string{}
+	cursor := ""
+	for i := 0; ; i++ {
+		page, next, err := e.Pairs(proc, q, cursor, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range page {
+			out = append(out, v.Process+"/"+v.ID)
+		}
+		if next == "" {
+			return out
+		}
+		if len(page) != limit || i > 10000 {
+			t.Fatalf("page %d: %d pairs and a cursor", i, len(page))
+		}
+		cursor = next
+	}
+}
+
+func checkList(t *testing.T, e *Engine, st *store.Store, when string) {
+	t.Helper()
+	for _, proc := range []string{"", "p1", "p2", "p3"} {
+		for _, q := range []string{"", "help-1", "title 7", "nothing like it"} {
+			for _, limit := range []int{1, 7, 500} {
+				want, got := expected(t, st, proc, q), paged(t, e, proc, q, limit)
+				if strings.Join(want, ",") != strings.Join(got, ",") {
+					t.Fatalf("%s: process %q, query %q, pages of %d:\n got %v\nwant %v", when, proc, q, limit, got, want)
+				}
+			}
+		}
+	}
+	// Two entries per pair, none left over.
+	pairs, entries := 0, 0
+	st.View(func(tx *store.Tx) error {
+		tx.Keys("pair/", func(string) error { pairs++; return nil })
+		tx.Keys("plist/", func(string) error { entries++; return nil })
+		return tx.Keys(prefixPairListAll, func(string) error { entries++; return nil })
+	})
+	if entries != 2*pairs {
+		t.Fatalf("%s: %d list entries for %d pairs", when, entries, pairs)
+	}
+}
+
+// TestPairListIndex: pairs.list served from its index pages exactly as the
+// full read and sort did, through syncs that move pairs, deletions and a
+// process's deletion, and an index built for a store that had none.
+func TestPairListIndex(t *testing.T) {
+	e, st := indexTestEngine(t)
+	if err := e.buildPairIndex(); err != nil { // an empty store: built at once
+		t.Fatal(err)
+	}
+	r := mrand.New(mrand.NewPCG(7, 7))
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var all []*Pair
+	for i := 0; i < 300; i++ {
+		p := &Pair{ID: fmt.Sprintf("pair%03d", i), Process: fmt.Sprintf("p%d", 1+i%3), State: PairSynced,
+			A: EntityRef{ID: fmt.Sprint(i), Key: fmt.Sprintf("HELP-%d", i), Title: fmt.Sprintf("Title %d", i)},
+			B: EntityRef{ID: fmt.Sprint(1000 + i), Key: fmt.Sprintf("ENG-%d", i)},
+			// Few distinct times: ties are ordered by process and id.
+			LastSyncedAt: base.Add(time.Duration(r.IntN(20)) * time.Second)}
+		all = append(all, p)
+		if err := st.Update(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkList(t, e, st, "created")
+	for _, p := range all[:100] { // synced again, and renamed
+		p.LastSyncedAt = p.LastSyncedAt.Add(time.Duration(r.IntN(30)) * time.Second)
+		p.A.Title += " (edited)"
+		if err := st.Update(func(tx *store.Tx) error { return putPairRecordTx(tx, p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkList(t, e, st, "synced again")
+	for _, p := range all[100:130] {
+		stale := *p
+		stale.LastSyncedAt = stale.LastSyncedAt.Add(time.Hour) // a caller's newer copy
+		if err := st.Update(func(tx *store.Tx) error { return deletePairTx(tx, &stale) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkList(t, e, st, "deleted")
+	if err := e.dropPairList("p2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.deletePrefixes(statePrefixes("p2")...); err != nil {
+		t.Fatal(err)
+	}
+	checkList(t, e, st, "process deleted")
+
+	// A store written before the index: pairs only. Until the index is
+	// built the list reads every pair; after, the index.
+	e2, st2 := indexTestEngine(t)
+	for _, p := range all {
+		if err := st2.Update(func(tx *store.Tx) error { return tx.Put(keyPair(p.Process, p.ID), p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := paged(t, e2, "", "", 50); len(got) != len(all) {
+		t.Fatalf("before the index: %d pairs listed, want %d", len(got), len(all))
+	}
+	if err := e2.buildPairIndex(); err != nil {
+		t.Fatal(err)
+	}
+	checkList(t, e2, st2, "index built")
+}
