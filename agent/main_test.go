@@ -62,7 +62,7 @@ func agent(t *testing.T, env []string, args ...string) (stdout, stderr string, c
 	return o.String(), e.String(), code
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -426,4 +426,26 @@ func initWithPassword(t *testing.T) (dir, addr string) {
 		t.Fatalf("init: %s %s", out, errOut)
 	}
 	return dir, addr
+}
+
+// TestInitIfAbsent: a container's first start initialises the volume; every
+// later start finds it initialised and changes nothing.
+func TestInitIfAbsent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("an admin password long enough"), 0o600)
+	out, errOut, code := agent(t, nil, "init", "--if-absent", "--data-dir", dir, "--admin-password-file", pw)
+	if code != 0 || !strings.Contains(out, "Initialised") {
+		t.Fatalf("first init: %d %s %s", code, out, errOut)
+	}
+	before := hashTree(t, dir)
+	out, errOut, code = agent(t, nil, "init", "--if-absent", "--data-dir", dir, "--admin-password-file", pw)
+	if code != 0 || !strings.Contains(out, "initialised already") {
+		t.Fatalf("second init: %d %s %s", code, out, errOut)
+	}
+	assertUnchanged(t, dir, before)
+	// Without the flag, an initialised directory is still refused.
+	if _, errOut, code := agent(t, nil, "init", "--data-dir", dir); code == 0 || !strings.Contains(errOut, "refusing") {
+		t.Fatalf("init without --if-absent: %d %s", code, errOut)
+	}
 }

@@ -188,8 +188,17 @@ func runInit(args []string, stdio IO) error {
 	fs.StringVar(&listen, "listen", stdio.Getenv(EnvListen), "address to serve TLS on (default "+paths.DefaultListen+")")
 	fs.StringVar(&o.AdminUser, "admin-user", "admin", "name of the first administrator account")
 	fs.StringVar(&o.AdminPasswordFile, "admin-password-file", "", "file holding the first administrator's password")
+	ifAbsent := fs.Bool("if-absent", false, "do nothing when the data directory is initialised already (a container's first start)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *ifAbsent {
+		// Initialised means both the config and the store are there; a
+		// directory holding only some of what init writes is refused below.
+		if layout, err := paths.New(c.dataDir); err == nil && exists(layout.Config()) && exists(layout.Store()) {
+			fmt.Fprintf(stdio.Stdout, "%s is initialised already: nothing to do\n", layout.Dir)
+			return nil
+		}
 	}
 	o.Options = c.options(stdio)
 	o.Listen = listen
@@ -206,6 +215,11 @@ func runInit(args []string, stdio IO) error {
 	}
 	fmt.Fprintf(stdio.Stdout, "Start it with: lockstep-agent run --data-dir %s\n", res.DataDir)
 	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func runRun(args []string, stdio IO) error {
