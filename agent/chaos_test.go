@@ -69,26 +69,14 @@ func TestChaos(t *testing.T) {
 		t.Skip("long")
 	}
 	help, eng, helpURL, engURL := sandboxPair(t)
-	dir := filepath.Join(t.TempDir(), "data")
-	pw := filepath.Join(t.TempDir(), "pw")
-	os.WriteFile(pw, []byte(chaosPassword), 0o600)
-	addr := freePort(t)
-	if out, code := runAgent(t, "init", "--data-dir", dir, "--listen", addr, "--admin-password-file", pw); code != 0 {
-		t.Fatalf("init: %s", out)
-	}
+	dir, addr := initChaosDir(t)
 	r := rand.New(rand.NewPCG(42, 1))
 	for i := 0; i < 250; i++ {
 		help.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprintf("help-%03d", i), Status: "open", Priority: "low"})
 		eng.Store().CreateItem(sandbox.NewItem{Project: "ENG", Type: "bug", Title: fmt.Sprintf("eng-%03d", i), Status: "open", Priority: "low"})
 	}
 	start := func() *exec.Cmd {
-		cmd := exec.Command(agentBin, "run", "--data-dir", dir)
-		var errOut bytes.Buffer
-		cmd.Stderr = &errOut
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		waitListening(t, addr)
+		cmd, _ := startAgent(t, dir, addr)
 		return cmd
 	}
 	cmd := start()
@@ -185,7 +173,35 @@ func keyOf(t *testing.T, s *sandbox.Server, project, title string) string {
 	}
 }
 
-func runAgent(t *testing.T, args ...string) (string, int) {
+// startAgent starts a real agent on dir and waits until it listens on
+// addr; its standard error is kept for a failure's message.
+func startAgent(t testing.TB, dir, addr string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(agentBin, "run", "--data-dir", dir)
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitListening(t, addr)
+	return cmd, &errOut
+}
+
+// initChaosDir initialises a data dir whose administrator's password is
+// chaosPassword, listening on a free port.
+func initChaosDir(t testing.TB) (dir, addr string) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "data")
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte(chaosPassword), 0o600)
+	addr = freePort(t)
+	if out, code := runAgent(t, "init", "--data-dir", dir, "--listen", addr, "--admin-password-file", pw); code != 0 {
+		t.Fatalf("init: %s", out)
+	}
+	return dir, addr
+}
+
+func runAgent(t testing.TB, args ...string) (string, int) {
 	t.Helper()
 	out, err := exec.Command(agentBin, args...).CombinedOutput()
 	if x, ok := err.(*exec.ExitError); ok {
@@ -194,7 +210,7 @@ func runAgent(t *testing.T, args ...string) (string, int) {
 	return string(out), 0
 }
 
-func waitListening(t *testing.T, addr string) {
+func waitListening(t testing.TB, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute) // bounds a broken start only
 	for time.Now().Before(deadline) {

@@ -13,12 +13,12 @@ import (
 
 // rpcClient is a minimal JSON-RPC client for driving a real agent in tests.
 type rpcClient struct {
-	t  *testing.T
+	t  testing.TB
 	ws *websocket.Conn
 	id int
 }
 
-func dialAgent(t *testing.T, addr string) *rpcClient {
+func dialAgent(t testing.TB, addr string) *rpcClient {
 	t.Helper()
 	d := websocket.Dialer{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, HandshakeTimeout: 5 * time.Second}
 	ws, _, err := d.Dial("wss://"+addr+"/v1/ws", nil)
