@@ -35,7 +35,7 @@ DESKTOP_TAGS = desktop,production$(if $(WEBKIT_TAG),$(comma)$(WEBKIT_TAG))
 comma := ,
 
 .PHONY: soak help demo test deps-test deps-go deps-frontend fmt-check vet go-test frontend-test frontend-build cross \
-        build build-agent build-desktop bench clean smoke-desktop ui-test ui-serve package bindings \
+        build build-agent build-desktop bench k8s-test clean smoke-desktop ui-test ui-serve package bindings \
         package-linux package-windows package-test fresh-test
 
 help:
@@ -61,11 +61,11 @@ deps-frontend:
 	$(DEPS) --frontend
 
 # ui-test comes after cross, whose frontend-build it needs too.
-test: deps-test fmt-check vet go-test frontend-test cross ui-test smoke-desktop package-test
+test: deps-test fmt-check vet go-test k8s-test frontend-test cross ui-test smoke-desktop package-test
 	@echo "make test: all checks passed"
 
 fmt-check:
-	@out=$$(gofmt -l $(GO_DIRS) frontend/*.go); \
+	@out=$$(gofmt -l $(GO_DIRS) build/k8s frontend/*.go); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 vet:
@@ -80,6 +80,11 @@ vet:
 go-test:
 	$(DEPS) --browser --prometheus --smtp
 	LOCKSTEP_REQUIRE_BROWSER=1 LOCKSTEP_REQUIRE_PROMETHEUS=1 $(GO) test -race -count=1 -tags licensetest -timeout 15m ./...
+
+# The Kubernetes manifests, decoded strictly into the API types by a module
+# of their own (build/k8s), so the agent never links the Kubernetes API.
+k8s-test: deps-go
+	cd build/k8s && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 frontend-test:
 	npm --prefix frontend test
