@@ -33,6 +33,8 @@ printf '%-58s %8s  %s\n' "logging with a stalled subscriber / none" "$(ratio "$(
 printf '%-58s %8s  %s\n' "log lines/s delivered to one subscriber" "$(metric BenchmarkTapDelivery lines/s)" "(goal >= 20000)"
 printf '%-58s %8s  %s\n' "sync throughput: engine / bare API client (5 ms latency)" "$(metric BenchmarkSyncVersusBare engine/bare_throughput)x" "(goal >= 0.8x)"
 printf '%-58s %8s  %s\n' "sync of changed items: engine / bare API client" "$(metric BenchmarkSyncVersusBare engine/bare_update_throughput)x" "(goal >= 0.8x)"
+printf '%-58s %8s  %s\n' "sync throughput: engine / bare API client (0 ms latency)" "$(metric BenchmarkSyncVersusBare engine/bare_throughput_0ms)x" "(bare: the engine's parallelism)"
+printf '%-58s %8s  %s\n' "sync of changed items: engine / bare (0 ms latency)" "$(metric BenchmarkSyncVersusBare engine/bare_update_throughput_0ms)x" "(durable commits dominate)"
 printf '%-58s %8s  %s\n' "API requests per synced change (new item)" "$(metric BenchmarkSyncVersusBare requests/change)" "(bare: 1 + paging)"
 printf '%-58s %8s  %s\n' "API requests per synced change (changed item)" "$(metric BenchmarkSyncVersusBare requests/update)" "(bare: 1 + paging)"
 printf '%-58s %8s  %s\n' "API requests per idle poll and system side" "$(metric BenchmarkSyncVersusBare requests/idle_poll_side)" "(goal 1)"
