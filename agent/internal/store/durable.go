@@ -13,22 +13,28 @@ import (
 // groupCommit makes commits durable together: Badger runs without its own
 // sync after every transaction (which syncs the write-ahead log once per
 // transaction, however many commit at the same moment), and each Update,
-// once committed, waits for a sync that began after its commit. One caller
-// at a time syncs, for everyone who committed before it began, so N
-// concurrent committers share one sync instead of paying N. A commit is
-// durable when Update returns, as before.
+// once committed, joins the next sync round and waits for it. A round
+// begins only after the one before it ended, and covers every commit that
+// joined it before it began, so N concurrent committers share one sync
+// instead of paying N. A commit is durable when Update returns, as before,
+// and a round's error goes to exactly the commits it covered.
 type groupCommit struct {
 	flush func(vlog bool) error
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	commits uint64 // commits finished so far
-	synced  uint64 // commits a finished sync covered
-	syncing bool
-	err     error // the last sync's error, for the commits it covered
-	// vlog: a commit not synced yet wrote a value large enough for
-	// Badger's value log, which must then be synced too.
-	vlog bool
+	next    *syncRound // the round commits join; not begun
+	syncing bool       // a round is under way
+}
+
+// syncRound is one sync and the commits waiting for it.
+type syncRound struct {
+	// vlog: a commit of the round wrote a value large enough for Badger's
+	// value log, which must then be synced too.
+	vlog   bool
+	joined int // commits waiting for it
+	done   bool
+	err    error
 }
 
 func newGroupCommit(flush func(vlog bool) error) *groupCommit {
@@ -37,57 +43,61 @@ func newGroupCommit(flush func(vlog bool) error) *groupCommit {
 	return g
 }
 
-// wait returns once a sync that began after the caller's commit ended;
-// vlog says the commit wrote to the value log.
+// wait returns once a sync that began after the caller's commit ended, with
+// that sync's error; vlog says the commit wrote to the value log.
 func (g *groupCommit) wait(vlog bool) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.vlog = g.vlog || vlog
-	g.commits++
-	ticket := g.commits
-	for g.synced < ticket {
-		if g.syncing {
-			g.cond.Wait()
+	if g.next == nil {
+		g.next = &syncRound{}
+	}
+	r := g.next
+	r.vlog = r.vlog || vlog
+	r.joined++
+	for !r.done {
+		if g.syncing || g.next != r {
+			g.cond.Wait() // the round before runs, or r runs, led by another
 			continue
 		}
-		// Lead a sync for every commit finished so far.
-		g.syncing = true
-		target, vlog := g.commits, g.vlog
-		g.vlog = false
+		// r has not begun and nothing syncs: lead it. Commits arriving
+		// from now on join a new round.
+		g.syncing, g.next = true, nil
 		g.mu.Unlock()
-		err := g.flush(vlog)
+		err := g.flush(r.vlog)
 		g.mu.Lock()
 		g.syncing = false
-		g.synced, g.err = target, err
-		if err != nil {
-			g.vlog = g.vlog || vlog
-		}
+		r.done, r.err = true, err
 		g.cond.Broadcast()
-		if err != nil {
-			return err
-		}
 	}
-	return g.err
+	return r.err
 }
 
 // syncFiles makes everything committed so far durable: every write-ahead
 // log (the active memtable's, and those of memtables full and waiting for
-// their flush) and, when a commit wrote a value over valueThreshold, the
-// value logs (Badger writes nothing else there). Badger's DB.Sync would
-// msync the active log's and value log's whole mappings on every call;
-// fdatasync on the files flushes the same dirty pages. A log whose memtable
-// was flushed meanwhile is gone, its content in a table file Badger synced
-// before deleting the log.
+// their flush) and, when a commit wrote a value of valueThreshold or more,
+// the value logs (Badger writes nothing else there). Badger's DB.Sync
+// would msync only the active log's and value log's whole mappings;
+// fdatasync on the files flushes the same dirty pages (durable_linux.go).
+// A log whose memtable was flushed meanwhile is gone, its content in a
+// table file Badger synced before deleting the log. The directory is
+// synced too when a log appeared since the last sync (Badger does not sync
+// it when it creates a memtable's log), so the new file's name survives.
 func (s *Store) syncFiles(vlog bool) error {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("sync store: %w", err)
 	}
+	fresh := false
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".mem") && !(vlog && strings.HasSuffix(e.Name(), ".vlog")) {
+		name := e.Name()
+		isLog := strings.HasSuffix(name, ".mem") || strings.HasSuffix(name, ".vlog")
+		if isLog && !s.logsSeen[name] {
+			s.logsSeen[name], fresh = true, true
+		}
+		if !strings.HasSuffix(name, ".mem") && !(vlog && strings.HasSuffix(name, ".vlog")) {
 			continue
 		}
-		f, err := os.OpenFile(filepath.Join(s.dir, e.Name()), os.O_RDWR, 0)
+		f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR, 0)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -97,8 +107,39 @@ func (s *Store) syncFiles(vlog bool) error {
 		err = fdatasync(f)
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("sync store %s: %w", e.Name(), err)
+			return fmt.Errorf("sync store %s: %w", name, err)
 		}
+	}
+	if fresh {
+		if err := syncDir(s.dir); err != nil {
+			return err
+		}
+	}
+	// Forget logs deleted since, so the set stays as small as the directory.
+	if len(s.logsSeen) > 2*len(entries)+8 {
+		present := map[string]bool{}
+		for _, e := range entries {
+			present[e.Name()] = true
+		}
+		for name := range s.logsSeen {
+			if !present[name] {
+				delete(s.logsSeen, name)
+			}
+		}
+	}
+	return nil
+}
+
+// syncDir makes a directory's entries durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync store directory: %w", err)
+	}
+	err = d.Sync()
+	d.Close()
+	if err != nil {
+		return fmt.Errorf("sync store directory: %w", err)
 	}
 	return nil
 }

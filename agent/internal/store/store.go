@@ -66,8 +66,12 @@ type Store struct {
 	gcInterval time.Duration
 	closeOnce  sync.Once
 	closeErr   error
-	// durable syncs commits in groups (durable.go); nil with NoSync.
+	// durable syncs commits in groups (durable.go); nil with NoSync and
+	// where Badger syncs each transaction itself.
 	durable *groupCommit
+	// logsSeen names the log files a sync has seen (syncFiles).
+	logsSeen map[string]bool
+	logger   Logger // may be nil
 }
 
 type quiet struct{}
@@ -100,10 +104,11 @@ func badgerOptions(o Options) badger.Options {
 		WithValueThreshold(valueThreshold).
 		WithVerifyValueChecksum(true).
 		WithChecksumVerificationMode(options.OnTableAndBlockRead).
-		// Durability across power loss, not only process crashes, comes
-		// from Update's group commit (durable.go): Badger's own option
-		// syncs once per transaction, however many commit together.
-		WithSyncWrites(false).
+		// Durability across power loss, not only process crashes: from
+		// Update's group commit (durable.go) where it is known to cover
+		// Badger's mapped logs, since Badger's own option syncs once per
+		// transaction, however many commit together; else from Badger.
+		WithSyncWrites(!o.NoSync && !groupCommits).
 		WithExternalMagic(magic).
 		WithMetricsEnabled(false)
 	if o.Key != nil {
@@ -179,8 +184,9 @@ func open(o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db, dir: o.Dir, gcInterval: o.GCInterval}
-	if !o.NoSync {
+	s := &Store{db: db, dir: o.Dir, gcInterval: o.GCInterval, logger: o.Logger}
+	if !o.NoSync && groupCommits {
+		s.logsSeen = map[string]bool{}
 		s.durable = newGroupCommit(s.syncFiles)
 	}
 	if s.gcInterval == 0 {
@@ -213,11 +219,32 @@ func (s *Store) Serve(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			// Each call rewrites at most one file; loop until nothing is left.
-			for i := 0; i < 16 && s.db.RunValueLogGC(0.5) == nil; i++ {
+			if err := s.collect(); err != nil && s.logger != nil {
+				s.logger.Warningf("value log garbage collection: %v", err)
 			}
 		}
 	}
+}
+
+// collect runs value-log GC. Badger rewrites a file's live values through
+// its log and then deletes the file, with no sync between when it does not
+// sync every transaction: an open iterator holds the deletions back (Badger
+// deletes rewritten files when the last iterator closes) until a sync has
+// made the rewrites durable.
+func (s *Store) collect() error {
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	hold := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false})
+	defer hold.Close()
+	// Each call rewrites at most one file; loop until nothing is left.
+	n := 0
+	for n < 16 && s.db.RunValueLogGC(0.5) == nil {
+		n++
+	}
+	if n == 0 || s.durable == nil {
+		return nil
+	}
+	return s.durable.wait(true)
 }
 
 // RotateKey re-wraps Badger's data keys under newKey; afterwards oldKey no

@@ -1,0 +1,210 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// A commit made while a sync runs is not covered by it: its wait ends only
+// after a sync that began after it.
+func TestGroupCommitWaitsForASyncBegunAfterTheCommit(t *testing.T) {
+	began := make(chan int, 4)
+	release := make(chan struct{})
+	var ended atomic.Int32
+	g := newGroupCommit(func(bool) error {
+		n := int(ended.Load()) + 1
+		began <- n
+		if n == 1 {
+			<-release // the first sync is slow
+		}
+		ended.Add(1)
+		return nil
+	})
+	first := make(chan error, 1)
+	go func() { first <- g.wait(false) }()
+	if n := <-began; n != 1 {
+		t.Fatalf("sync %d began first", n)
+	}
+	// Committed while sync 1 runs.
+	second := make(chan int32, 1)
+	go func() {
+		if err := g.wait(false); err != nil {
+			t.Error(err)
+		}
+		second <- ended.Load()
+	}()
+	// The second commit is queued behind the first sync before it ends.
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.next != nil })
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if n := <-second; n < 2 {
+		t.Fatalf("the second commit returned after %d syncs: it was taken as covered by the sync under way when it committed", n)
+	}
+}
+
+// Commits waiting while a sync runs share the next one.
+func TestGroupCommitShares(t *testing.T) {
+	release := make(chan struct{})
+	var syncs atomic.Int32
+	g := newGroupCommit(func(bool) error {
+		if syncs.Add(1) == 1 {
+			<-release
+		}
+		return nil
+	})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); g.wait(false) }()
+	waitFor(t, func() bool { return syncs.Load() == 1 })
+	const n = 50
+	for range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); g.wait(false) }()
+	}
+	// All of them joined the next round before the first sync ends.
+	waitFor(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.waiters() == n
+	})
+	close(release)
+	wg.Wait()
+	if got := syncs.Load(); got != 2 {
+		t.Fatalf("%d commits made %d syncs, want 2 (the one under way and one shared)", n+1, got)
+	}
+}
+
+// A failed sync's error goes to the commits it covered, and only to them;
+// a value-log write makes its round sync the value log.
+func TestGroupCommitErrorsGoToTheCommitsCovered(t *testing.T) {
+	failed := errors.New("disk gone")
+	release := make(chan struct{})
+	var syncs atomic.Int32
+	var vlogs []bool
+	var mu sync.Mutex
+	g := newGroupCommit(func(vlog bool) error {
+		mu.Lock()
+		vlogs = append(vlogs, vlog)
+		mu.Unlock()
+		switch syncs.Add(1) {
+		case 1:
+			<-release
+			return nil
+		case 2:
+			return failed
+		}
+		return nil
+	})
+	go g.wait(false)
+	waitFor(t, func() bool { return syncs.Load() == 1 })
+	errs := make(chan error, 2)
+	go func() { errs <- g.wait(true) }()
+	go func() { errs <- g.wait(false) }()
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.waiters() == 2 })
+	close(release)
+	for range 2 {
+		if err := <-errs; !errors.Is(err, failed) {
+			t.Fatalf("a commit of the failed sync got %v", err)
+		}
+	}
+	if err := g.wait(false); err != nil {
+		t.Fatalf("a commit after the failed sync got its error: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(vlogs) != "[false true false]" {
+		t.Fatalf("value log synced per round: %v, want [false true false]", vlogs)
+	}
+}
+
+// waiters counts the commits joined to the round not begun (tests only).
+func (g *groupCommit) waiters() int {
+	if g.next == nil {
+		return 0
+	}
+	return g.next.joined
+}
+
+// Every Update that writes waits for one sync, and one that writes nothing
+// for none; a value large enough for the value log syncs it too. Reopened,
+// the store holds what Update acknowledged.
+func TestUpdateSyncsWhatItWrote(t *testing.T) {
+	dir := t.TempDir()
+	key := newKey(t)
+	s := create(t, dir, key)
+	if s.durable == nil {
+		t.Skip("Badger syncs each transaction itself on this system")
+	}
+	var plain, vlog atomic.Int32
+	flush := s.durable.flush
+	s.durable.flush = func(v bool) error {
+		if v {
+			vlog.Add(1)
+		} else {
+			plain.Add(1)
+		}
+		return flush(v)
+	}
+	if err := s.Update(func(tx *Tx) error { return tx.Put("k/1", "one") }); err != nil {
+		t.Fatal(err)
+	}
+	if plain.Load() != 1 || vlog.Load() != 0 {
+		t.Fatalf("a small write synced %d times, the value log %d times; want 1 and 0", plain.Load(), vlog.Load())
+	}
+	if err := s.Update(func(tx *Tx) error { _, err := tx.GetRaw("k/1"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if plain.Load() != 1 {
+		t.Fatal("an Update that wrote nothing synced")
+	}
+	big := strings.Repeat("v", valueThreshold)
+	if err := s.Update(func(tx *Tx) error { return tx.SetRaw("k/big", []byte(big)) }); err != nil {
+		t.Fatal(err)
+	}
+	if vlog.Load() != 1 {
+		t.Fatal("a value for the value log did not sync it")
+	}
+	if len(s.logsSeen) == 0 {
+		t.Fatal("no log file was synced")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(Options{Dir: dir, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got string
+	if err := s.View(func(tx *Tx) error { return tx.Get("k/1", &got) }); err != nil || got != "one" {
+		t.Fatalf("after reopen k/1 = %q, %v", got, err)
+	}
+	if err := s.View(func(tx *Tx) error {
+		v, err := tx.GetRaw("k/big")
+		if err == nil && string(v) != big {
+			err = fmt.Errorf("large value changed (%d bytes)", len(v))
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls cond until it holds; the bound only catches a hang.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition never held")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
