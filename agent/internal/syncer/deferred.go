@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -9,14 +10,19 @@ import (
 // An item's pair record is saved, and a new pair registered, with the
 // item's next commit rather than at once: every durable commit waits for a
 // disk sync, and an item used to register its pair, save it after each
-// step and then settle its queue entry, a sync each. A save is deferred
-// only until the item's next write to a system
-// (flushPairs runs before each, so what an earlier write did is durable
-// before the next one leaves, as before), its settling (in the same
-// transaction as the queue entry's removal) or its failure. A crash in
-// between loses only saves that recorded reads, which the entity's queue
-// entry, still there, has read again, and registrations, whose creates'
-// intents, still there too, have their peers found by their markers.
+// step and then settle its queue entry, a sync each. A save waits at most
+// until the item's next write to a system (flushPairs runs before each, so
+// what an earlier write did is durable before the next one leaves, as
+// before), its settling (in the same transaction as the queue entry's
+// removal) or its failure.
+//
+// So a crash can lose only what the item read since its last write and
+// the record of that last write, the same moment of loss as a crash
+// between a write and its save had before, held open longer: the queue
+// entry, still there, works the item again; a create's intent, still
+// there, finds its peer by its marker, comments their copies by their
+// markers, attachments their twins, and fields and links read equal on
+// both sides.
 
 // later queues fn for the item's next commit, before the pair saves.
 func (c *cycle) later(fn func(*store.Tx) error) {
@@ -35,7 +41,9 @@ func (c *cycle) savePair(p *Pair) error {
 	return nil
 }
 
-// putUnsavedTx writes the deferred saves inside tx.
+// putUnsavedTx writes the deferred saves inside tx. A pair removed
+// meanwhile (an administrator unpaired it while its item was worked) stays
+// removed: its save would bring back a record without its index.
 func (c *cycle) putUnsavedTx(tx *store.Tx) error {
 	for _, fn := range c.deferred {
 		if err := fn(tx); err != nil {
@@ -43,6 +51,11 @@ func (c *cycle) putUnsavedTx(tx *store.Tx) error {
 		}
 	}
 	for _, p := range c.unsaved {
+		if _, err := tx.GetRaw(keyPair(p.Process, p.ID)); errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("save pair %s: %w", p.ID, err)
+		}
 		if err := putPairRecordTx(tx, p); err != nil {
 			return fmt.Errorf("save pair %s: %w", p.ID, err)
 		}
@@ -76,7 +89,3 @@ func (c *cycle) flushPairs() error {
 	}
 	return c.commit(nil)
 }
-
-// forgetUnsaved drops a deferred save of a pair being deleted, so that it
-// cannot bring the record back.
-func (c *cycle) forgetUnsaved(id string) { delete(c.unsaved, id) }

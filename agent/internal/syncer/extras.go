@@ -294,7 +294,9 @@ func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]b
 			pair.CommentSums[k] = sum
 			changed, wrote[t] = true, true
 			c.run.Counts.Commented++
-			// Save at once: the map is what stops a second copy.
+			// The map is what stops a second copy: saved before the next
+			// write (deferred.go); a crash before then finds the copy by
+			// its marker.
 			if err := c.savePair(pair); err != nil {
 				return changed, err
 			}

@@ -49,7 +49,6 @@ func (c *cycle) gone(ctx context.Context, pair *Pair, d Side) error {
 				if err := deletePairTx(tx, pair); err != nil {
 					return err
 				}
-				c.forgetUnsaved(pair.ID)
 				for _, side := range []Side{SideA, SideB} {
 					if err := tx.Delete(keyParked(c.p.ID, side, pair.Ref(side).ID)); err != nil {
 						return err

@@ -167,3 +167,38 @@ func TestPairListIndex(t *testing.T) {
 	}
 	checkList(t, e2, st2, "index built")
 }
+
+// A pair an administrator removed while its item was worked is not
+// brought back by the item's deferred save of it.
+func TestDeferredSaveKeepsARemovedPairRemoved(t *testing.T) {
+	e, st := indexTestEngine(t)
+	now := time.Now().UTC()
+	kept := &Pair{ID: "kept", Process: "p1", A: EntityRef{ID: "a1", Key: "HELP-1"}, B: EntityRef{ID: "b1", Key: "ENG-1"}, LastSyncedAt: now}
+	gone := &Pair{ID: "gone", Process: "p1", A: EntityRef{ID: "a2", Key: "HELP-2"}, B: EntityRef{ID: "b2", Key: "ENG-2"}, LastSyncedAt: now}
+	if err := st.Update(func(tx *store.Tx) error {
+		if err := putPairTx(tx, kept); err != nil {
+			return err
+		}
+		return putPairTx(tx, gone)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := &cycle{e: e, p: &Process{ID: "p1"}}
+	k2, g2 := *kept, *gone
+	k2.A.Title, g2.A.Title = "worked", "worked"
+	c.savePair(&k2)
+	c.savePair(&g2)
+	if _, err := e.Unpair("admin", "p1", []string{"gone"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.flushPairs(); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := e.GetPair("p1", "kept"); err != nil || p.A.Title != "worked" {
+		t.Fatalf("the kept pair's save: %+v, %v", p, err)
+	}
+	if _, err := e.GetPair("p1", "gone"); err == nil {
+		t.Fatal("the deferred save brought an unpaired pair back")
+	}
+	checkList(t, e, st, "after the deferred saves")
+}
