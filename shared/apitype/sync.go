@@ -1,22 +1,18 @@
 package apitype
 
-import (
-	"encoding/json"
-	"time"
-)
+import "time"
 
-// The sync engine's shapes (process configuration, pairs, runs) are defined
-// by the agent and documented in docs/protocol.md; they travel here as JSON
-// documents so that this package stays free of the engine's types.
+// The sync engine's methods: params and results. The shapes they carry (the
+// process document, pairs, runs) are in process.go, pairs.go and runs.go.
 
-// ProcessParams carry one process configuration document.
+// ProcessParams carry one process configuration document (required).
 type ProcessParams struct {
-	Process json.RawMessage `json:"process"`
+	Process *Process `json:"process"`
 }
 
 // ProcessResult is one process with its state.
 type ProcessResult struct {
-	Process json.RawMessage `json:"process"`
+	Process Process `json:"process"`
 }
 
 // ProcessesListResult lists processes with a health summary each.
@@ -26,23 +22,23 @@ type ProcessesListResult struct {
 
 // ProcessSummary is a process and how it is doing.
 type ProcessSummary struct {
-	Process json.RawMessage `json:"process"`
-	Pairs   int             `json:"pairs"`
-	Errors  int             `json:"errors"`
-	LastRun json.RawMessage `json:"lastRun,omitempty"`
-	Health  *Health         `json:"health,omitempty"`
+	Process Process `json:"process"`
+	Pairs   int     `json:"pairs"`
+	Errors  int     `json:"errors"`
+	LastRun *Run    `json:"lastRun,omitempty"`
+	Health  *Health `json:"health,omitempty"`
 }
 
 // SyncEntityParams name one entity of one side.
 type SyncEntityParams struct {
 	ID     string `json:"id"`
-	Side   string `json:"side"`
+	Side   Side   `json:"side"`
 	Entity string `json:"entity"`
 }
 
 // RunResult wraps one run record.
 type RunResult struct {
-	Run json.RawMessage `json:"run"`
+	Run Run `json:"run"`
 }
 
 // RunAccepted says a run was started in the background.
@@ -52,7 +48,7 @@ type RunAccepted struct {
 
 // PlanResult lists what a run would do.
 type PlanResult struct {
-	Items json.RawMessage `json:"items"`
+	Items []PlanItem `json:"items"`
 }
 
 // BulkSyncParams start a bulk sync from a date.
@@ -63,7 +59,7 @@ type BulkSyncParams struct {
 
 // BulkJobResult describes a bulk sync job.
 type BulkJobResult struct {
-	Job json.RawMessage `json:"job"`
+	Job BulkJob `json:"job"`
 }
 
 // ExportParams choose processes to export (all when empty).
@@ -91,7 +87,7 @@ type ImportResult struct {
 type ResolveParams struct {
 	Process string `json:"process"`
 	Pair    string `json:"pair"`
-	Winner  string `json:"winner"` // a or b
+	Winner  Side   `json:"winner"`
 }
 
 // PairsListParams filter pairs.
@@ -108,15 +104,15 @@ type PairGetParams struct {
 	ID      string `json:"id"`
 }
 
-// PairResult is one pair (the engine's shape, docs/protocol.md).
+// PairResult is one pair with its pending work.
 type PairResult struct {
-	Pair json.RawMessage `json:"pair"`
+	Pair PairView `json:"pair"`
 }
 
 // PairsListResult is one page of pairs.
 type PairsListResult struct {
-	Pairs  json.RawMessage `json:"pairs"`
-	Cursor string          `json:"cursor"`
+	Pairs  []PairView `json:"pairs"`
+	Cursor string     `json:"cursor"`
 }
 
 // RunsListParams select a process's runs.
@@ -127,7 +123,7 @@ type RunsListParams struct {
 
 // RunsListResult lists runs, newest first.
 type RunsListResult struct {
-	Runs json.RawMessage `json:"runs"`
+	Runs []Run `json:"runs"`
 }
 
 // ErrorsListParams select parked errors.
@@ -137,13 +133,13 @@ type ErrorsListParams struct {
 
 // ErrorsListResult lists parked entities.
 type ErrorsListResult struct {
-	Errors json.RawMessage `json:"errors"`
+	Errors []ParkedError `json:"errors"`
 }
 
 // ErrorsRetryParams retry one parked entity, or all of a process.
 type ErrorsRetryParams struct {
 	Process string `json:"process"`
-	Side    string `json:"side,omitempty"`
+	Side    Side   `json:"side,omitempty"`
 	Entity  string `json:"entity,omitempty"`
 }
 
@@ -155,15 +151,15 @@ type ErrorsRetryResult struct {
 // PairValuesResult is both sides' current values of a pair's fields, read
 // live for the administrator who asked; never stored.
 type PairValuesResult struct {
-	Fields json.RawMessage `json:"fields"`
+	Fields []FieldValues `json:"fields"`
 }
 
 // PairsResolveParams settle held fields one by one: field ("<a>|<b>") to
 // the side ("a" or "b") whose value wins.
 type PairsResolveParams struct {
-	Process string            `json:"process"`
-	ID      string            `json:"id"`
-	Fields  map[string]string `json:"fields"`
+	Process string          `json:"process"`
+	ID      string          `json:"id"`
+	Fields  map[string]Side `json:"fields"`
 }
 
 // PairsUnpairParams name pairs to unpair.
@@ -187,16 +183,16 @@ type PairsRelinkParams struct {
 // PairsRelinkResult is the new pair, and the entities its old pairs left
 // alone (excluded from sync until relinked).
 type PairsRelinkResult struct {
-	Pair     json.RawMessage `json:"pair"`
-	Excluded []string        `json:"excluded"`
+	Pair     PairView `json:"pair"`
+	Excluded []string `json:"excluded"`
 }
 
 // PairsApplyDeletionParams apply a deletion policy to a pair whose entity
 // was deleted.
 type PairsApplyDeletionParams struct {
-	Process string `json:"process"`
-	ID      string `json:"id"`
-	Action  string `json:"action"` // ignore, mirror, mark
+	Process string       `json:"process"`
+	ID      string       `json:"id"`
+	Action  DeleteAction `json:"action"`
 }
 
 // PairsAdoptParams adopt pairs that already exist on both sides: a CSV of
@@ -211,7 +207,7 @@ type PairsAdoptParams struct {
 
 // PairsAdoptResult says what an adoption found and did.
 type PairsAdoptResult struct {
-	Result json.RawMessage `json:"result"`
+	Result AdoptResult `json:"result"`
 }
 
 // QueueListParams select a process's queue.
@@ -222,5 +218,5 @@ type QueueListParams struct {
 
 // QueueListResult is a process's queue.
 type QueueListResult struct {
-	Queue json.RawMessage `json:"queue"`
+	Queue QueueView `json:"queue"`
 }

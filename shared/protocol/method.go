@@ -69,8 +69,10 @@ type Descriptor struct {
 	Name   string
 	Access Access
 	// Params is the type of the method's params, so that tests can send
-	// every method every kind of wrong value.
+	// every method every kind of wrong value; Result the type of its result
+	// (the UI's method table is generated from both).
 	Params reflect.Type
+	Result reflect.Type
 }
 
 // Method describes one method: its name, who may call it, and (as type
@@ -82,7 +84,7 @@ type Method[P, R any] struct {
 
 // Descriptor returns the untyped view.
 func (m Method[P, R]) Descriptor() Descriptor {
-	return Descriptor{Name: m.Name, Access: m.Access, Params: reflect.TypeFor[P]()}
+	return Descriptor{Name: m.Name, Access: m.Access, Params: reflect.TypeFor[P](), Result: reflect.TypeFor[R]()}
 }
 
 var (
@@ -96,7 +98,7 @@ func def[P, R any](name string, access Access) Method[P, R] {
 	if _, dup := registry[name]; dup {
 		duplicates = append(duplicates, name) // the package's tests fail on any
 	}
-	registry[name] = Descriptor{Name: name, Access: access, Params: reflect.TypeFor[P]()}
+	registry[name] = Method[P, R]{Name: name, Access: access}.Descriptor()
 	order = append(order, name)
 	return Method[P, R]{Name: name, Access: access}
 }

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -21,10 +20,8 @@ func AdoptPairs(ctx context.Context, o Options, p apitype.PairsAdoptParams) (syn
 	var res syncer.AdoptResult
 	err := needAgent(ctx, o, "adopt", func(ctx context.Context, c *control.Client) error {
 		out, err := control.Call(ctx, c, protocol.PairsAdopt, p)
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(out.Result, &res)
+		res = out.Result
+		return err
 	})
 	return res, err
 }
@@ -45,10 +42,8 @@ func Queue(ctx context.Context, o Options, p apitype.QueueListParams) (syncer.Qu
 	var q syncer.QueueView
 	err := needAgent(ctx, o, "queue", func(ctx context.Context, c *control.Client) error {
 		out, err := control.Call(ctx, c, protocol.QueueList, p)
-		if err != nil {
-			return err
-		}
-		return json.Unmarshal(out.Queue, &q)
+		q = out.Queue
+		return err
 	})
 	return q, err
 }

@@ -63,13 +63,8 @@ type Options struct {
 	CheckInterval time.Duration
 }
 
-// ChangedEvent is the data of a LicenseChanged event.
-type ChangedEvent struct {
-	State    string `json:"state"`
-	Reason   string `json:"reason"` // imported, state, expiry_warning, clock_back, users_over_limit, users_within_limit
-	DaysLeft int    `json:"daysLeft,omitempty"`
-	Message  string `json:"message"`
-}
+// ChangedEvent is the data of a LicenseChanged event (shared/apitype).
+type ChangedEvent = apitype.LicenseChanged
 
 // record is what the checks remember between runs, so each announcement
 // (event and audit record) is made once.

@@ -34,7 +34,7 @@ func Apply(pair TypePair, dir Direction, src connector.Entity, users UserMap) (c
 		if !fp.Direction.Flows(dir) {
 			continue
 		}
-		target := fp.target(dir)
+		target := target(fp, dir)
 		if target == "" {
 			continue // Validate reports it; nothing to write to
 		}
@@ -60,11 +60,11 @@ type fieldFail struct {
 }
 
 func applyField(fp FieldPair, dir Direction, src connector.Entity, users UserMap) (any, bool, *fieldFail) {
-	name := fp.source(dir)
-	t := fp.transform(dir)
+	name := source(fp, dir)
+	t := transformOf(fp, dir)
 	var v any
 	switch {
-	case t.computes():
+	case computes(t):
 	case name == "":
 		return nil, false, nil
 	default:
@@ -74,9 +74,9 @@ func applyField(fp FieldPair, dir Direction, src connector.Entity, users UserMap
 			return nil, false, nil
 		}
 	}
-	label := describeField(name, fp.target(dir))
+	label := describeField(name, target(fp, dir))
 	if t != nil {
-		r, err := t.Apply(v, src)
+		r, err := ApplyTransform(*t, v, src)
 		if err != nil {
 			part := "transformAToB"
 			if dir == BtoA {
@@ -87,14 +87,14 @@ func applyField(fp FieldPair, dir Direction, src connector.Entity, users UserMap
 		v = r
 	}
 	if fp.ValueMap != nil {
-		r, err := fp.ValueMap.Map(v, dir, label)
+		r, err := MapValue(fp.ValueMap, v, dir, label)
 		if err != nil {
 			return nil, false, &fieldFail{"valueMap", mapCode(err), err}
 		}
 		v = r
 	}
 	if fp.UserMap {
-		r, err := users.Map(v, dir, label)
+		r, err := MapUser(users, v, dir, label)
 		if err != nil {
 			return nil, false, &fieldFail{"userMap", mapCode(err), err}
 		}

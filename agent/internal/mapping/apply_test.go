@@ -188,7 +188,7 @@ func TestLinkType(t *testing.T) {
 		{AtoB, "clones", "", false},
 	}
 	for _, tt := range tests {
-		got, ok := p.LinkType(tt.dir, tt.in)
+		got, ok := LinkType(p, tt.dir, tt.in)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("LinkType(%s, %q) = %q, %v; want %q, %v", tt.dir, tt.in, got, ok, tt.want, tt.ok)
 		}

@@ -17,7 +17,7 @@ const literal = "literal"
 // the source field has type src: transforms and maps change it.
 func effectiveType(src string, fp FieldPair, dir Direction) string {
 	t := src
-	if tr := fp.transform(dir); tr != nil {
+	if tr := transformOf(fp, dir); tr != nil {
 		switch tr.Kind {
 		case TransformConstant, TransformTemplate:
 			t = literal

@@ -50,7 +50,7 @@ func TestConfigJSONRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(back, p) {
 		t.Errorf("round trip changed the pair:\n%+v\n%+v", back, p)
 	}
-	if errs := back.Validate(jiraSchema, adoSchema); len(errs) != 0 {
+	if errs := ValidatePair(back, jiraSchema, adoSchema); len(errs) != 0 {
 		t.Errorf("decoded pair does not validate: %v", errs)
 	}
 }

@@ -4,11 +4,11 @@
 // entity filters and link-type pairs.
 //
 // Everything here is a pure function of its arguments: no I/O, no clock, no
-// randomness. The sync engine calls Validate (or ValidateTypes) when a
-// process is saved or started, TypePair.Match to decide which entities a
-// process covers, Apply for every entity it syncs, CoerceFields to shape the
-// result to the target's schema, LinkType for links, and Hash to recognise
-// the values it wrote itself (echo suppression).
+// randomness. The sync engine calls ValidateTypes (or ValidatePair) when a
+// process is saved or started, MatchAll or MatchPair to decide which
+// entities a process covers, Apply for every entity it syncs, CoerceFields
+// to shape the result to the target's schema, LinkType for links, and Hash
+// to recognise the values it wrote itself (echo suppression).
 //
 // Decisions the engine and the desktop rely on:
 //
@@ -29,7 +29,10 @@
 //   - The Markdown <-> HTML <-> text transforms are package markup's
 //     converters (CommonMark with GitHub's extensions; see its doc).
 //
-// The configuration types carry JSON and YAML tags with the same camelCase
-// names, and FieldError paths use those names, so the desktop can put an
-// error next to the control that holds the offending value.
+// The configuration types are the process document of shared/apitype
+// (aliased here: TypePair, FieldPair, ValueMap, UserMap, Transform,
+// Filter...), so the agent, the wire and the desktop share one definition.
+// They carry JSON and YAML tags with the same camelCase names, and
+// FieldError paths use those names, so the desktop can put an error next to
+// the control that holds the offending value.
 package mapping

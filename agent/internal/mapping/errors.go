@@ -25,7 +25,7 @@ const (
 )
 
 // FieldError is a problem with one place of a mapping. Path uses the JSON
-// and YAML names, e.g. "fields[2].b" from TypePair.Validate and Apply, or
+// and YAML names, e.g. "fields[2].b" from ValidatePair and Apply, or
 // "types[0].fields[2].b" from ValidateTypes, so the desktop can show it at
 // the control that holds the offending value.
 type FieldError struct {
@@ -63,6 +63,6 @@ func Prefix(prefix string, list []FieldError) []FieldError {
 	return out
 }
 
-func quote(s string) string { return strconv.Quote(s) }
+func quote[S ~string](s S) string { return strconv.Quote(string(s)) }
 
 func itoa(i int) string { return strconv.Itoa(i) }

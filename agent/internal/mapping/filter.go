@@ -7,7 +7,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 )
 
-// Match reports whether fields satisfy the filter. Comparisons of text
+// MatchFilter reports whether fields satisfy the filter f. Comparisons of text
 // ignore case and surrounding space. On a list field (labels), eq and
 // contains mean "has the value", in means "has any of the values", and the
 // negations are their opposites. gt and lt compare numbers, then dates and
@@ -15,7 +15,7 @@ import (
 // user compares by id, email or display name. An error means the filter
 // itself is broken (unknown operator, bad pattern, a list value for gt);
 // Validate reports those when the mapping is saved.
-func (f Filter) Match(fields connector.Fields) (bool, error) {
+func MatchFilter(f Filter, fields connector.Fields) (bool, error) {
 	v := fields[f.Field]
 	switch f.Op {
 	case OpEmpty:
@@ -23,19 +23,19 @@ func (f Filter) Match(fields connector.Fields) (bool, error) {
 	case OpNotEmpty:
 		return !isEmpty(v), nil
 	case OpEq, OpContains:
-		want, err := f.scalar()
+		want, err := filterScalar(f)
 		if err != nil {
 			return false, err
 		}
 		return has(v, want, f.Op == OpContains), nil
 	case OpNeq, OpNotContains:
-		want, err := f.scalar()
+		want, err := filterScalar(f)
 		if err != nil {
 			return false, err
 		}
 		return !has(v, want, f.Op == OpNotContains), nil
 	case OpIn, OpNotIn:
-		wants, err := f.values()
+		wants, err := filterValues(f)
 		if err != nil {
 			return false, err
 		}
@@ -45,7 +45,7 @@ func (f Filter) Match(fields connector.Fields) (bool, error) {
 		}
 		return hit == (f.Op == OpIn), nil
 	case OpGt, OpLt:
-		want, err := f.scalar()
+		want, err := filterScalar(f)
 		if err != nil {
 			return false, err
 		}
@@ -58,7 +58,7 @@ func (f Filter) Match(fields connector.Fields) (bool, error) {
 		c := compare(v, want)
 		return (f.Op == OpGt && c > 0) || (f.Op == OpLt && c < 0), nil
 	case OpMatches:
-		pattern, err := f.scalar()
+		pattern, err := filterScalar(f)
 		if err != nil {
 			return false, err
 		}
@@ -80,7 +80,7 @@ func (f Filter) Match(fields connector.Fields) (bool, error) {
 // matches everything).
 func MatchAll(filters []Filter, fields connector.Fields) (bool, error) {
 	for i, f := range filters {
-		ok, err := f.Match(fields)
+		ok, err := MatchFilter(f, fields)
 		if err != nil {
 			return false, fmt.Errorf("match filters[%d]: %w", i, err)
 		}
@@ -91,13 +91,13 @@ func MatchAll(filters []Filter, fields connector.Fields) (bool, error) {
 	return true, nil
 }
 
-// Match reports whether e, an entity of side (SideA or SideB), passes the
+// MatchPair reports whether e, an entity of side (SideA or SideB), passes the
 // pair's filters for that side. Besides e's fields, filters can name id,
 // key, title, url and type; a field of that name wins.
-func (p TypePair) Match(side string, e connector.Entity) (bool, error) {
+func MatchPair(p TypePair, side Side, e connector.Entity) (bool, error) {
 	var fields connector.Fields
 	for i, f := range p.Filters {
-		if f.side() != side {
+		if filterSide(f) != side {
 			continue
 		}
 		if fields == nil {
@@ -109,7 +109,7 @@ func (p TypePair) Match(side string, e connector.Entity) (bool, error) {
 				fields[k] = v
 			}
 		}
-		ok, err := f.Match(fields)
+		ok, err := MatchFilter(f, fields)
 		if err != nil {
 			return false, fmt.Errorf("match filters[%d]: %w", i, err)
 		}
@@ -120,15 +120,15 @@ func (p TypePair) Match(side string, e connector.Entity) (bool, error) {
 	return true, nil
 }
 
-func (f Filter) side() string {
+func filterSide(f Filter) Side {
 	if f.Side == "" {
 		return SideA
 	}
 	return f.Side
 }
 
-// scalar is the filter's value as text.
-func (f Filter) scalar() (string, error) {
+// filterScalar is the filter's value as text.
+func filterScalar(f Filter) (string, error) {
 	if f.Value == nil {
 		return "", nil
 	}
@@ -138,9 +138,9 @@ func (f Filter) scalar() (string, error) {
 	return "", fmt.Errorf("filter %s %s: the value must be a single value, not %T", f.Field, f.Op, f.Value)
 }
 
-// values is the filter's value as a list of texts; a single value is a
-// list of one.
-func (f Filter) values() ([]string, error) {
+// filterValues is the filter's value as a list of texts; a single value
+// is a list of one.
+func filterValues(f Filter) ([]string, error) {
 	if l, ok := list(f.Value); ok {
 		out := make([]string, 0, len(l))
 		for _, e := range l {
@@ -152,7 +152,7 @@ func (f Filter) values() ([]string, error) {
 		}
 		return out, nil
 	}
-	s, err := f.scalar()
+	s, err := filterScalar(f)
 	if err != nil {
 		return nil, err
 	}

@@ -69,9 +69,9 @@ func TestFilterMatch(t *testing.T) {
 		{Filter{Field: "status", Op: OpIn, Value: []any{[]any{"x"}}}, false, "single values"},
 	}
 	for _, tt := range tests {
-		name := tt.f.Field + " " + tt.f.Op
+		name := tt.f.Field + " " + string(tt.f.Op)
 		t.Run(name, func(t *testing.T) {
-			got, err := tt.f.Match(fields)
+			got, err := MatchFilter(tt.f, fields)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -95,21 +95,21 @@ func TestTypePairMatch(t *testing.T) {
 		{Side: SideB, Field: "state", Op: OpNeq, Value: "Removed"},
 	}}
 	e := connector.Entity{Ref: connector.Ref{Key: "HELP-1"}, Fields: connector.Fields{"priority": 3.0}}
-	if ok, err := p.Match(SideA, e); err != nil || !ok {
+	if ok, err := MatchPair(p, SideA, e); err != nil || !ok {
 		t.Errorf("A: got %v, %v; want a match", ok, err)
 	}
 	e.Fields["priority"] = 1.0
-	if ok, err := p.Match(SideA, e); err != nil || ok {
+	if ok, err := MatchPair(p, SideA, e); err != nil || ok {
 		t.Errorf("A with low priority: got %v, %v; want no match", ok, err)
 	}
-	if ok, err := p.Match(SideB, connector.Entity{Fields: connector.Fields{"state": "Removed"}}); err != nil || ok {
+	if ok, err := MatchPair(p, SideB, connector.Entity{Fields: connector.Fields{"state": "Removed"}}); err != nil || ok {
 		t.Errorf("B: got %v, %v; want no match", ok, err)
 	}
-	if ok, err := (TypePair{}).Match(SideA, e); err != nil || !ok {
+	if ok, err := MatchPair(TypePair{}, SideA, e); err != nil || !ok {
 		t.Errorf("no filters: got %v, %v; want a match", ok, err)
 	}
 	bad := TypePair{Filters: []Filter{{Side: SideB, Field: "y", Op: OpEmpty}, {Field: "x", Op: "??"}}}
-	if _, err := bad.Match(SideA, e); err == nil || !strings.Contains(err.Error(), "match filters[1]") {
+	if _, err := MatchPair(bad, SideA, e); err == nil || !strings.Contains(err.Error(), "match filters[1]") {
 		t.Errorf("broken filter: err = %v", err)
 	}
 }

@@ -19,8 +19,8 @@ func FuzzParseUserMapCSV(f *testing.F) {
 				t.Fatalf("entry %d has an empty side: %+v", i, e)
 			}
 		}
-		if len(m.Validate()) != 0 {
-			t.Fatalf("parsed map does not validate: %v", m.Validate())
+		if len(ValidateUsers(m)) != 0 {
+			t.Fatalf("parsed map does not validate: %v", ValidateUsers(m))
 		}
 	})
 }

@@ -6,7 +6,7 @@ import "strings"
 // flowing in dir (AtoB: t is one of A's types). Matching ignores case; when
 // several pairs match, the first wins, so list the preferred target first.
 // ok is false when no pair maps t: the engine skips such links.
-func (p TypePair) LinkType(dir Direction, t string) (string, bool) {
+func LinkType(p TypePair, dir Direction, t string) (string, bool) {
 	for _, lp := range p.LinkTypes {
 		from, to := lp.A, lp.B
 		if dir == BtoA {

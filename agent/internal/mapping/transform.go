@@ -10,16 +10,16 @@ import (
 
 // computes reports whether the transform makes its value without reading
 // the source field (so the pair needs no source field).
-func (t *Transform) computes() bool {
+func computes(t *Transform) bool {
 	return t != nil && (t.Kind == TransformConstant || t.Kind == TransformTemplate)
 }
 
-// Apply transforms v, the source field's value, for entity src. Regex and
+// ApplyTransform transforms v with t, the source field's value, for entity src. Regex and
 // conversions work on text: a list (labels) is transformed element by
 // element, dropping elements that become empty; any other value is
 // transformed as the text a person would read. nil stays nil for the
 // conversions.
-func (t Transform) Apply(v any, src connector.Entity) (any, error) {
+func ApplyTransform(t Transform, v any, src connector.Entity) (any, error) {
 	switch t.Kind {
 	case TransformConstant:
 		if t.Value == "" {

@@ -59,7 +59,7 @@ func TestTransformApply(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.tr.Apply(tt.v, jiraBug)
+			got, err := ApplyTransform(tt.tr, tt.v, jiraBug)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -83,7 +83,7 @@ func TestTransformRegexConcurrent(t *testing.T) {
 	done := make(chan any, 8)
 	for range 8 {
 		go func() {
-			v, _ := tr.Apply("a1", jiraBug)
+			v, _ := ApplyTransform(tr, "a1", jiraBug)
 			done <- v
 		}()
 	}

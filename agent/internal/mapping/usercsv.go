@@ -91,7 +91,7 @@ func delimiter(data []byte) rune {
 
 // parseUserHeader returns, per column, the UserRef field it fills
 // ("a_email"...).
-func parseUserHeader(header []string) ([]string, string, error) {
+func parseUserHeader(header []string) ([]string, MatchBy, error) {
 	names := make([]string, len(header))
 	for i, h := range header {
 		names[i] = strings.ToLower(strings.TrimSpace(h))

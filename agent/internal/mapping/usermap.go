@@ -7,36 +7,36 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 )
 
-// Lookup finds the person u (of the source side of dir) in the map and
+// LookupUser finds the person u (of the source side of dir) in the map and
 // returns the same person on the other side. Comparison ignores case and
 // surrounding space. With MatchAuto it tries the account id, then the email,
 // then the display name; a display name shared by entries that map to
 // different people is ambiguous and matches nothing, because guessing a
 // person is worse than reporting no match. Among entries that match by the
 // same key, the first in list order wins.
-func (m UserMap) Lookup(u connector.User, dir Direction) (connector.User, bool) {
-	for _, by := range m.keys() {
+func LookupUser(m UserMap, u connector.User, dir Direction) (connector.User, bool) {
+	for _, by := range userKeys(m) {
 		want := strings.TrimSpace(userKey(u, by))
 		if want == "" {
 			continue
 		}
-		if r, ok := m.find(want, by, dir); ok {
+		if r, ok := findUser(m, want, by, dir); ok {
 			return r, true
 		}
 	}
 	return connector.User{}, false
 }
 
-// keys lists the identities tried, in order.
-func (m UserMap) keys() []string {
+// userKeys lists the identities tried, in order.
+func userKeys(m UserMap) []MatchBy {
 	switch m.MatchBy {
 	case MatchID, MatchEmail, MatchName:
-		return []string{m.MatchBy}
+		return []MatchBy{m.MatchBy}
 	}
-	return []string{MatchID, MatchEmail, MatchName}
+	return []MatchBy{MatchID, MatchEmail, MatchName}
 }
 
-func userKey(u connector.User, by string) string {
+func userKey(u connector.User, by MatchBy) string {
 	switch by {
 	case MatchID:
 		return u.ID
@@ -46,9 +46,9 @@ func userKey(u connector.User, by string) string {
 	return u.Name
 }
 
-func refKey(r UserRef, by string) string { return userKey(r.User(), by) }
+func refKey(r UserRef, by MatchBy) string { return userKey(UserOf(r), by) }
 
-func (m UserMap) find(want, by string, dir Direction) (connector.User, bool) {
+func findUser(m UserMap, want string, by MatchBy, dir Direction) (connector.User, bool) {
 	var found *UserRef
 	for i := range m.Entries {
 		from, to := &m.Entries[i].A, &m.Entries[i].B
@@ -72,24 +72,24 @@ func (m UserMap) find(want, by string, dir Direction) (connector.User, bool) {
 	if found == nil {
 		return connector.User{}, false
 	}
-	return found.User(), true
+	return UserOf(*found), true
 }
 
 func sameRef(a, b UserRef) bool {
 	return strings.EqualFold(a.ID, b.ID) && strings.EqualFold(a.Email, b.Email) && strings.EqualFold(a.Name, b.Name)
 }
 
-// Map maps a user field's value flowing in dir: a user (connector.User or
+// MapUser maps a user field's value flowing in dir: a user (connector.User or
 // its JSON form), a string naming one (matched as an id, email or name), or
 // a list of those. field names the source field in errors.
-func (m UserMap) Map(v any, dir Direction, field string) (any, error) {
+func MapUser(m UserMap, v any, dir Direction, field string) (any, error) {
 	if isEmpty(v) {
 		return nil, nil
 	}
 	if l, ok := list(v); ok {
 		out := make([]connector.User, 0, len(l))
 		for _, e := range l {
-			r, err := m.mapOne(e, dir, field)
+			r, err := mapUserOne(m, e, dir, field)
 			if err != nil {
 				return nil, err
 			}
@@ -99,7 +99,7 @@ func (m UserMap) Map(v any, dir Direction, field string) (any, error) {
 		}
 		return out, nil
 	}
-	return m.mapOne(v, dir, field)
+	return mapUserOne(m, v, dir, field)
 }
 
 func containsUser(list []connector.User, u connector.User) bool {
@@ -111,7 +111,7 @@ func containsUser(list []connector.User, u connector.User) bool {
 	return false
 }
 
-func (m UserMap) mapOne(v any, dir Direction, field string) (any, error) {
+func mapUserOne(m UserMap, v any, dir Direction, field string) (any, error) {
 	if isEmpty(v) {
 		return nil, nil
 	}
@@ -125,7 +125,7 @@ func (m UserMap) mapOne(v any, dir Direction, field string) (any, error) {
 		s = strings.TrimSpace(s)
 		u = connector.User{ID: s, Email: s, Name: s}
 	}
-	if r, ok := m.Lookup(u, dir); ok {
+	if r, ok := LookupUser(m, u, dir); ok {
 		if r == (connector.User{}) {
 			return nil, nil
 		}
@@ -143,7 +143,7 @@ func (m UserMap) mapOne(v any, dir Direction, field string) (any, error) {
 		if *def == (UserRef{}) {
 			return nil, nil
 		}
-		return def.User(), nil
+		return UserOf(*def), nil
 	case OnMissingKeep:
 		if _, isText := v.(string); isText {
 			return v, nil

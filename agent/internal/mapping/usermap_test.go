@@ -40,7 +40,7 @@ func TestUserMapLookup(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := tt.m.Lookup(tt.u, tt.dir)
+			got, ok := LookupUser(tt.m, tt.u, tt.dir)
 			if ok != tt.ok || got != tt.want {
 				t.Errorf("Lookup = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
 			}
@@ -81,7 +81,7 @@ func TestUserMapMap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.m.Map(tt.v, AtoB, "assignee -> owner")
+			got, err := MapUser(tt.m, tt.v, AtoB, "assignee -> owner")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
@@ -100,12 +100,12 @@ func TestUserMapMap(t *testing.T) {
 
 func TestUserMapValidate(t *testing.T) {
 	m := UserMap{MatchBy: "login", OnMissing: "drop", Entries: []UserEntry{{A: UserRef{ID: "a"}}}}
-	got := paths(m.Validate())
+	got := paths(ValidateUsers(m))
 	want := []string{"matchBy", "onMissing", "entries[0].b"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("paths = %v, want %v", got, want)
 	}
-	if errs := testUsers.Validate(); len(errs) != 0 {
+	if errs := ValidateUsers(testUsers); len(errs) != 0 {
 		t.Errorf("valid map: %v", errs)
 	}
 }

@@ -15,7 +15,7 @@ func ValidateTypes(pairs []TypePair, a, b connector.Schema) []FieldError {
 	seenA, seenB := map[string]int{}, map[string]int{}
 	for i, p := range pairs {
 		prefix := at("types", i, "")
-		out = append(out, Prefix(prefix, p.Validate(a, b))...)
+		out = append(out, Prefix(prefix, ValidatePair(p, a, b))...)
 		for _, s := range []struct {
 			seen map[string]int
 			name string
@@ -36,14 +36,14 @@ func ValidateTypes(pairs []TypePair, a, b connector.Schema) []FieldError {
 	return out
 }
 
-// Validate checks the pair against the schemas of system A and system B:
+// ValidatePair checks the pair p against the schemas of system A and system B:
 // entity types, fields and link types that exist, targets that can be
 // written, types that fit (or a transform or map that makes them fit),
 // value-map values the target accepts, regexes and templates that compile,
 // one writer per target field and direction, filters that make sense.
 // Paths are relative to the pair ("fields[2].b"); ValidateTypes prefixes
 // them.
-func (p TypePair) Validate(a, b connector.Schema) []FieldError {
+func ValidatePair(p TypePair, a, b connector.Schema) []FieldError {
 	v := validator{pair: p, a: index(a), b: index(b)}
 	v.entityType("a", p.A, a.EntityTypes)
 	v.entityType("b", p.B, b.EntityTypes)
@@ -116,7 +116,7 @@ func (v *validator) field(i int, fp FieldPair, targets map[Direction]map[string]
 		if side == "b" {
 			name = fp.B
 		}
-		schema, sys := v.sideSchema(side)
+		schema, sys := v.sideSchema(string(side))
 		if name == "" {
 			if v.needs(fp, side) {
 				v.errs.add(path(side), CodeRequired, "field of %s is required", sys)
@@ -158,14 +158,14 @@ func (v *validator) field(i int, fp FieldPair, targets map[Direction]map[string]
 			continue
 		}
 		src := fields[srcSide]
-		if src == nil && !fp.transform(dir).computes() {
+		if src == nil && !computes(transformOf(fp, dir)) {
 			continue
 		}
 		var srcType, what string
 		if src != nil {
 			srcType, what = src.Type, src.Type+" field "+quote(src.Name)
 		} else {
-			what = "the " + fp.transform(dir).Kind + " value" // computes(), so not nil
+			what = "the " + string(transformOf(fp, dir).Kind) + " value" // computes(), so not nil
 		}
 		if ok, hint := compatible(effectiveType(srcType, fp, dir), dst.Type); !ok {
 			msg := what + " cannot be written to " + dst.Type + " field " + quote(dst.Name) + " of " + dstSys
@@ -193,10 +193,10 @@ func (v *validator) needs(fp FieldPair, side string) bool {
 		if !fp.Direction.Flows(dir) {
 			continue
 		}
-		if fp.targetSide(dir) == side {
+		if targetSide(dir) == side {
 			return true // the target
 		}
-		if !fp.transform(dir).computes() {
+		if !computes(transformOf(fp, dir)) {
 			return true // the source
 		}
 	}
@@ -204,7 +204,7 @@ func (v *validator) needs(fp FieldPair, side string) bool {
 }
 
 func (v *validator) transform(i int, fp FieldPair, dir Direction, src, dst *connector.FieldSchema) {
-	t := fp.transform(dir)
+	t := transformOf(fp, dir)
 	if t == nil {
 		return
 	}
@@ -283,7 +283,7 @@ func (v *validator) valueMap(i int, fp FieldPair, fields map[string]*connector.F
 		if f == nil || f.Type != connector.TypeEnum || len(f.Values) == 0 {
 			continue
 		}
-		if fp.Direction.Flows(fromHere) && fp.transform(fromHere) != nil && !fp.Direction.Flows(opposite(fromHere)) {
+		if fp.Direction.Flows(fromHere) && transformOf(fp, fromHere) != nil && !fp.Direction.Flows(opposite(fromHere)) {
 			continue
 		}
 		_, sys := v.sideSchema(side)
@@ -332,12 +332,12 @@ func inEnum(v string, values []string) bool {
 
 func (v *validator) filter(i int, f Filter) {
 	path := func(s string) string { return at("filters", i, s) }
-	side := f.side()
+	side := filterSide(f)
 	if side != SideA && side != SideB {
 		v.errs.add(path("side"), CodeInvalid, "side %s is not a or b", quote(f.Side))
 		return
 	}
-	schema, sys := v.sideSchema(side)
+	schema, sys := v.sideSchema(string(side))
 	if f.Field == "" {
 		v.errs.add(path("field"), CodeRequired, "field is required")
 	} else if _, ok := schema[f.Field]; !ok && !isEntityPlaceholder(f.Field) {
@@ -346,15 +346,15 @@ func (v *validator) filter(i int, f Filter) {
 	switch f.Op {
 	case OpEmpty, OpNotEmpty:
 	case OpIn, OpNotIn:
-		if _, err := f.values(); err != nil {
+		if _, err := filterValues(f); err != nil {
 			v.errs.add(path("value"), CodeInvalid, "%s", err.Error())
 		}
 	case OpEq, OpNeq, OpContains, OpNotContains, OpGt, OpLt:
-		if _, err := f.scalar(); err != nil {
+		if _, err := filterScalar(f); err != nil {
 			v.errs.add(path("value"), CodeInvalid, "%s", err.Error())
 		}
 	case OpMatches:
-		s, err := f.scalar()
+		s, err := filterScalar(f)
 		switch {
 		case err != nil:
 			v.errs.add(path("value"), CodeInvalid, "%s", err.Error())
@@ -387,9 +387,9 @@ func (v *validator) linkType(i int, side, name string, known []string) {
 	v.errs.add(path, CodeUnknownLink, "link type %s does not exist in %s", quote(name), sys)
 }
 
-// Validate checks a user map's own settings and entries, with paths such
+// ValidateUsers checks a user map's own settings and entries, with paths such
 // as "entries[3].b".
-func (m UserMap) Validate() []FieldError {
+func ValidateUsers(m UserMap) []FieldError {
 	var e errs
 	switch m.MatchBy {
 	case "", MatchAuto, MatchID, MatchEmail, MatchName:

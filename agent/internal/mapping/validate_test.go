@@ -7,7 +7,7 @@ import (
 )
 
 func TestValidateValidPair(t *testing.T) {
-	if errs := bugPair().Validate(jiraSchema, adoSchema); len(errs) != 0 {
+	if errs := ValidatePair(bugPair(), jiraSchema, adoSchema); len(errs) != 0 {
 		for _, e := range errs {
 			t.Errorf("%s [%s]: %s", e.Path, e.Code, e.Message)
 		}
@@ -142,7 +142,7 @@ func TestValidateErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := bugPair()
 			tt.modify(&p)
-			got := p.Validate(jiraSchema, adoSchema)
+			got := ValidatePair(p, jiraSchema, adoSchema)
 			if len(got) != len(tt.want) {
 				for _, e := range got {
 					t.Logf("%s [%s]: %s", e.Path, e.Code, e.Message)

@@ -16,7 +16,7 @@ var (
 
 // onMissing resolves the empty policy: "default" when there is a default,
 // otherwise fallback.
-func onMissing(policy string, hasDefault bool, fallback string) string {
+func onMissing(policy OnMissing, hasDefault bool, fallback OnMissing) OnMissing {
 	if policy != "" {
 		return policy
 	}
@@ -26,19 +26,19 @@ func onMissing(policy string, hasDefault bool, fallback string) string {
 	return fallback
 }
 
-// Map maps one value flowing in dir (AtoB looks the value up among the A
+// MapValue maps one value flowing in dir (AtoB looks the value up among the A
 // sides and returns the B side). Scalars are looked up by their text, so a
 // number 2 matches a pair "2"; lists (labels, multi-selects) map element by
 // element, dropping duplicates the map creates. An empty source maps to nil
 // unless a pair maps the empty string explicitly.
 //
 // field names the source field in the error for a value nobody mapped.
-func (m *ValueMap) Map(v any, dir Direction, field string) (any, error) {
+func MapValue(m *ValueMap, v any, dir Direction, field string) (any, error) {
 	if l, ok := list(v); ok {
 		out := make([]string, 0, len(l))
 		seen := map[string]bool{}
 		for _, e := range l {
-			r, err := m.mapOne(e, dir, field)
+			r, err := mapValueOne(m, e, dir, field)
 			if err != nil {
 				return nil, err
 			}
@@ -53,10 +53,10 @@ func (m *ValueMap) Map(v any, dir Direction, field string) (any, error) {
 		}
 		return out, nil
 	}
-	return m.mapOne(v, dir, field)
+	return mapValueOne(m, v, dir, field)
 }
 
-func (m *ValueMap) mapOne(v any, dir Direction, field string) (any, error) {
+func mapValueOne(m *ValueMap, v any, dir Direction, field string) (any, error) {
 	if v == nil {
 		v = ""
 	}

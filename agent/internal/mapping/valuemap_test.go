@@ -53,7 +53,7 @@ func TestValueMapMap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := tt.m.Map(tt.v, tt.dir, "status -> state")
+			got, err := MapValue(tt.m, tt.v, tt.dir, "status -> state")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)

@@ -150,18 +150,18 @@ func list(v any) ([]any, bool) {
 func toUser(v any) (connector.User, bool) {
 	switch x := v.(type) {
 	case UserRef:
-		return x.User(), true
+		return UserOf(x), true
 	case *UserRef:
 		if x == nil {
 			return connector.User{}, false
 		}
-		return x.User(), true
+		return UserOf(*x), true
 	}
 	return connector.AsUser(v)
 }
 
-// User converts a reference to the connector's type.
-func (r UserRef) User() connector.User {
+// UserOf converts a reference to the connector's type.
+func UserOf(r UserRef) connector.User {
 	return connector.User{ID: r.ID, Email: r.Email, Name: r.Name}
 }
 

@@ -29,7 +29,7 @@ func (s *Server) registerPairs() {
 			return apitype.PairResult{}, err
 		}
 		v, err := eng().PairDetail(p.Process, p.ID)
-		return apitype.PairResult{Pair: raw(v)}, err
+		return apitype.PairResult{Pair: v}, err
 	})
 	Handle(s, protocol.PairsValues, func(ctx context.Context, c *Call, p apitype.PairGetParams) (apitype.PairValuesResult, error) {
 		if err := pairRef(p); err != nil {
@@ -39,17 +39,13 @@ func (s *Server) registerPairs() {
 		if vals == nil {
 			vals = []syncer.FieldValues{}
 		}
-		return apitype.PairValuesResult{Fields: raw(vals)}, err
+		return apitype.PairValuesResult{Fields: vals}, err
 	})
 	Handle(s, protocol.PairsResolve, func(ctx context.Context, c *Call, p apitype.PairsResolveParams) (apitype.Empty, error) {
 		if err := pairRef(apitype.PairGetParams{Process: p.Process, ID: p.ID}); err != nil {
 			return apitype.Empty{}, err
 		}
-		choice := map[string]syncer.Side{}
-		for f, side := range p.Fields {
-			choice[f] = syncer.Side(side)
-		}
-		return apitype.Empty{}, eng().ResolveFields(c.Actor(), p.Process, p.ID, choice)
+		return apitype.Empty{}, eng().ResolveFields(c.Actor(), p.Process, p.ID, p.Fields)
 	})
 	Handle(s, protocol.PairsUnpair, func(ctx context.Context, c *Call, p apitype.PairsUnpairParams) (apitype.CountResult, error) {
 		if err := need("process", p.Process); err != nil {
@@ -69,7 +65,7 @@ func (s *Server) registerPairs() {
 		if excluded == nil {
 			excluded = []string{}
 		}
-		return apitype.PairsRelinkResult{Pair: raw(v), Excluded: excluded}, err
+		return apitype.PairsRelinkResult{Pair: v, Excluded: excluded}, err
 	})
 	Handle(s, protocol.PairsRecreate, func(ctx context.Context, c *Call, p apitype.PairGetParams) (apitype.Empty, error) {
 		if err := pairRef(p); err != nil {
@@ -88,13 +84,13 @@ func (s *Server) registerPairs() {
 			return apitype.PairsAdoptResult{}, err
 		}
 		res, err := eng().Adopt(ctx, c.Actor(), p.Process, syncer.AdoptRequest{CSV: p.CSV, MatchA: p.MatchA, MatchB: p.MatchB, DryRun: p.DryRun})
-		return apitype.PairsAdoptResult{Result: raw(res)}, err
+		return apitype.PairsAdoptResult{Result: res}, err
 	})
 	Handle(s, protocol.QueueList, func(ctx context.Context, c *Call, p apitype.QueueListParams) (apitype.QueueListResult, error) {
 		if err := need("process", p.Process); err != nil {
 			return apitype.QueueListResult{}, err
 		}
 		q, err := eng().Queue(p.Process, p.Limit)
-		return apitype.QueueListResult{Queue: raw(q)}, err
+		return apitype.QueueListResult{Queue: q}, err
 	})
 }

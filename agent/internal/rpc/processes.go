@@ -1,35 +1,21 @@
 package rpc
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"reflect"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
 
-func raw(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
-}
-
-// decodeProcess decodes a process document; a value of the wrong type is
-// named by its path under "process" ("process" itself when the document is
-// not an object).
-func decodeProcess(doc json.RawMessage) (syncer.Process, error) {
-	var p syncer.Process
-	doc = bytes.TrimSpace(doc)
-	if len(doc) == 0 || bytes.Equal(doc, []byte("null")) {
-		return p, protocol.Invalid("process", "process is required")
+// processParam is the document of processes.create and processes.update:
+// required, and typed (a value of the wrong type was named by its path,
+// "process.types[0].a", when the params were decoded).
+func processParam(p *apitype.Process) (apitype.Process, error) {
+	if p == nil {
+		return apitype.Process{}, protocol.Invalid("process", "process is required")
 	}
-	if err := json.Unmarshal(doc, &p); err != nil {
-		perr := paramsError(doc, reflect.TypeFor[syncer.Process](), "process.", "process", err)
-		return p, protocol.Invalid(perr.Data.Field, "%s", perr.Message)
-	}
-	return p, nil
+	return *p, nil
 }
 
 func (s *Server) registerProcesses() {
@@ -55,12 +41,12 @@ func (s *Server) registerProcesses() {
 		}
 		out := apitype.ProcessesListResult{Processes: []apitype.ProcessSummary{}}
 		for _, p := range list {
-			sum := apitype.ProcessSummary{Process: raw(p), Pairs: counts[p.ID], Errors: perProc[p.ID]}
+			sum := apitype.ProcessSummary{Process: p, Pairs: counts[p.ID], Errors: perProc[p.ID]}
 			if h, ok := health[p.ID]; ok {
 				sum.Health = &h
 			}
 			if runs, _ := eng().Runs(p.ID, 1); len(runs) == 1 {
-				sum.LastRun = raw(runs[0])
+				sum.LastRun = &runs[0]
 			}
 			out.Processes = append(out.Processes, sum)
 		}
@@ -68,34 +54,34 @@ func (s *Server) registerProcesses() {
 	})
 	Handle(s, protocol.ProcessesGet, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.ProcessResult, error) {
 		proc, err := eng().Get(p.ID)
-		return apitype.ProcessResult{Process: raw(proc)}, err
+		return apitype.ProcessResult{Process: proc}, err
 	})
 	Handle(s, protocol.ProcessesCreate, func(ctx context.Context, c *Call, p apitype.ProcessParams) (apitype.ProcessResult, error) {
-		proc, err := decodeProcess(p.Process)
+		proc, err := processParam(p.Process)
 		if err != nil {
 			return apitype.ProcessResult{}, err
 		}
 		created, err := eng().Create(ctx, c.Actor(), proc)
-		return apitype.ProcessResult{Process: raw(created)}, err
+		return apitype.ProcessResult{Process: created}, err
 	})
 	Handle(s, protocol.ProcessesUpdate, func(ctx context.Context, c *Call, p apitype.ProcessParams) (apitype.ProcessResult, error) {
-		proc, err := decodeProcess(p.Process)
+		proc, err := processParam(p.Process)
 		if err != nil {
 			return apitype.ProcessResult{}, err
 		}
 		updated, err := eng().Update(ctx, c.Actor(), proc)
-		return apitype.ProcessResult{Process: raw(updated)}, err
+		return apitype.ProcessResult{Process: updated}, err
 	})
 	Handle(s, protocol.ProcessesDelete, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.Empty, error) {
 		return apitype.Empty{}, eng().Delete(c.Actor(), p.ID)
 	})
 	Handle(s, protocol.ProcessesActivate, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.ProcessResult, error) {
 		proc, err := eng().SetActive(c.Actor(), p.ID, true)
-		return apitype.ProcessResult{Process: raw(proc)}, err
+		return apitype.ProcessResult{Process: proc}, err
 	})
 	Handle(s, protocol.ProcessesDeactivate, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.ProcessResult, error) {
 		proc, err := eng().SetActive(c.Actor(), p.ID, false)
-		return apitype.ProcessResult{Process: raw(proc)}, err
+		return apitype.ProcessResult{Process: proc}, err
 	})
 	Handle(s, protocol.ProcessesRun, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.RunAccepted, error) {
 		return apitype.RunAccepted{Accepted: true}, eng().RunAsync(p.ID)
@@ -104,26 +90,26 @@ func (s *Server) registerProcesses() {
 		if p.Entity == "" {
 			return apitype.RunResult{}, protocol.Invalid("entity", "entity is required")
 		}
-		run, err := eng().SyncEntity(ctx, p.ID, syncer.Side(p.Side), p.Entity)
-		return apitype.RunResult{Run: raw(run)}, err
+		run, err := eng().SyncEntity(ctx, p.ID, p.Side, p.Entity)
+		return apitype.RunResult{Run: run}, err
 	})
 	Handle(s, protocol.ProcessesPlan, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.PlanResult, error) {
 		items, err := eng().Plan(ctx, p.ID)
 		if items == nil {
 			items = []syncer.PlanItem{}
 		}
-		return apitype.PlanResult{Items: raw(items)}, err
+		return apitype.PlanResult{Items: items}, err
 	})
 	Handle(s, protocol.ProcessesBulkSync, func(ctx context.Context, c *Call, p apitype.BulkSyncParams) (apitype.BulkJobResult, error) {
 		if p.Since.IsZero() {
 			return apitype.BulkJobResult{}, protocol.Invalid("since", "since is required")
 		}
 		job, err := eng().Bulk(p.ID, p.Since)
-		return apitype.BulkJobResult{Job: raw(job)}, err
+		return apitype.BulkJobResult{Job: job}, err
 	})
 	Handle(s, protocol.ProcessesBulkStatus, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.BulkJobResult, error) {
 		job, err := eng().BulkStatus(p.ID)
-		return apitype.BulkJobResult{Job: raw(job)}, err
+		return apitype.BulkJobResult{Job: job}, err
 	})
 	Handle(s, protocol.ProcessesExport, func(ctx context.Context, c *Call, p apitype.ExportParams) (apitype.DocumentResult, error) {
 		doc, err := eng().Export(p.IDs)
@@ -131,10 +117,10 @@ func (s *Server) registerProcesses() {
 	})
 	Handle(s, protocol.ProcessesImport, func(ctx context.Context, c *Call, p apitype.ImportParams) (apitype.ImportResult, error) {
 		res, err := eng().Import(ctx, c.Actor(), []byte(p.Document))
-		return apitype.ImportResult{Created: res.Created, Updated: res.Updated}, err
+		return res, err
 	})
 	Handle(s, protocol.ProcessesResolve, func(ctx context.Context, c *Call, p apitype.ResolveParams) (apitype.Empty, error) {
-		return apitype.Empty{}, eng().Resolve(c.Actor(), p.Process, p.Pair, p.Winner)
+		return apitype.Empty{}, eng().Resolve(c.Actor(), p.Process, p.Pair, string(p.Winner))
 	})
 	Handle(s, protocol.PairsList, func(ctx context.Context, c *Call, p apitype.PairsListParams) (apitype.PairsListResult, error) {
 		if err := checkLimit(p.Limit, syncer.MaxListLimit, syncer.DefaultPairsLimit); err != nil {
@@ -144,7 +130,7 @@ func (s *Server) registerProcesses() {
 		if pairs == nil {
 			pairs = []syncer.PairView{}
 		}
-		return apitype.PairsListResult{Pairs: raw(pairs), Cursor: next}, err
+		return apitype.PairsListResult{Pairs: pairs, Cursor: next}, err
 	})
 	Handle(s, protocol.RunsList, func(ctx context.Context, c *Call, p apitype.RunsListParams) (apitype.RunsListResult, error) {
 		if p.Process == "" {
@@ -157,24 +143,24 @@ func (s *Server) registerProcesses() {
 		if runs == nil {
 			runs = []syncer.Run{}
 		}
-		return apitype.RunsListResult{Runs: raw(runs)}, err
+		return apitype.RunsListResult{Runs: runs}, err
 	})
 	Handle(s, protocol.RunsGet, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.RunResult, error) {
 		run, err := eng().GetRun(p.ID)
-		return apitype.RunResult{Run: raw(run)}, err
+		return apitype.RunResult{Run: run}, err
 	})
 	Handle(s, protocol.ErrorsList, func(ctx context.Context, c *Call, p apitype.ErrorsListParams) (apitype.ErrorsListResult, error) {
 		list, err := eng().Errors(p.Process)
 		if list == nil {
 			list = []syncer.ParkedError{}
 		}
-		return apitype.ErrorsListResult{Errors: raw(list)}, err
+		return apitype.ErrorsListResult{Errors: list}, err
 	})
 	Handle(s, protocol.ErrorsRetry, func(ctx context.Context, c *Call, p apitype.ErrorsRetryParams) (apitype.ErrorsRetryResult, error) {
 		if p.Process == "" {
 			return apitype.ErrorsRetryResult{}, protocol.Invalid("process", "process is required")
 		}
-		n, err := eng().Retry(p.Process, syncer.Side(p.Side), p.Entity)
+		n, err := eng().Retry(p.Process, p.Side, p.Entity)
 		return apitype.ErrorsRetryResult{Retried: n}, err
 	})
 }

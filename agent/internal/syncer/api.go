@@ -11,19 +11,13 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
 
-// PlanItem is one thing a run would do.
-type PlanItem struct {
-	Action string `json:"action"` // read, create, update, comment, attach, link, unlink, hold, error
-	Side   Side   `json:"side"`
-	Entity string `json:"entity,omitempty"`
-	Key    string `json:"key,omitempty"`
-	Title  string `json:"title,omitempty"`
-	Detail string `json:"detail,omitempty"`
-}
+// PlanItem is one thing a run would do (shared/apitype).
+type PlanItem = apitype.PlanItem
 
 // List returns every process.
 func (e *Engine) List() ([]Process, error) {
@@ -47,7 +41,7 @@ func (e *Engine) Get(id string) (Process, error) {
 // Validate checks a process against both systems' schemas; every error
 // names its field.
 func (e *Engine) Validate(ctx context.Context, p *Process) error {
-	errs := p.validateShape()
+	errs := validateShape(p)
 	if len(errs) == 0 {
 		schemas := map[Side]connector.Schema{}
 		for _, s := range []Side{SideA, SideB} {
@@ -65,7 +59,7 @@ func (e *Engine) Validate(ctx context.Context, p *Process) error {
 		}
 		if len(schemas) == 2 {
 			for i, tp := range p.Types {
-				for _, fe := range tp.Validate(schemas[SideA], schemas[SideB]) {
+				for _, fe := range mapping.ValidatePair(tp, schemas[SideA], schemas[SideB]) {
 					errs = append(errs, FieldError{Field: fmt.Sprintf("types[%d].%s", i, fe.Path), Message: fe.Message})
 				}
 			}
@@ -495,11 +489,8 @@ func (e *Engine) Errors(proc string) ([]ParkedError, error) {
 	return out, err
 }
 
-// ParkedError is a parked entity with its process.
-type ParkedError struct {
-	Process string `json:"process"`
-	Parked
-}
+// ParkedError is a parked entity with its process (shared/apitype).
+type ParkedError = apitype.ParkedError
 
 // Retry queues parked entities again (all of a process when entity is "")
 // and, for an active process, runs it.

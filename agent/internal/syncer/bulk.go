@@ -10,21 +10,8 @@ import (
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
 
-// BulkJob is a bulk sync from a date: every entity changed since then on
-// either side is queued and worked, with progress events.
-type BulkJob struct {
-	ID      string    `json:"id"`
-	Process string    `json:"process"`
-	Since   time.Time `json:"since"`
-	State   string    `json:"state"` // running, done, failed
-	Total   int       `json:"total"`
-	Done    int       `json:"done"`
-	Error   string    `json:"error,omitempty"`
-	Run     string    `json:"run,omitempty"`
-	// EndedAt is when the job finished or failed; a day later it is
-	// forgotten (Sweep).
-	EndedAt time.Time `json:"endedAt,omitempty"`
-}
+// BulkJob is a bulk sync from a date (shared/apitype).
+type BulkJob = apitype.BulkJob
 
 // bulkJob is a BulkJob being worked.
 type bulkJob struct {
@@ -80,8 +67,8 @@ func (e *Engine) progress(j *bulkJob) {
 	if s.Total > 0 {
 		pct = s.Done * 100 / s.Total
 	}
-	e.d.Bus.Publish(apitype.EventBulkProgress, map[string]any{"id": s.ID, "process": s.Process, "state": s.State,
-		"total": s.Total, "done": s.Done, "percent": pct, "error": s.Error})
+	e.d.Bus.Publish(apitype.EventBulkProgress, apitype.BulkProgress{ID: s.ID, Process: s.Process, State: s.State,
+		Total: s.Total, Done: s.Done, Percent: pct, Error: s.Error})
 }
 
 func (e *Engine) runBulk(ctx context.Context, p *Process, j *bulkJob) {
@@ -106,7 +93,7 @@ func (e *Engine) runBulk(ctx context.Context, p *Process, j *bulkJob) {
 				return
 			}
 			for _, ent := range page.Entities {
-				if _, ok := p.typePair(s, ent.Type); ok {
+				if _, ok := p.TypePairOf(s, ent.Type); ok {
 					items = append(items, QueueItem{Side: s, Entity: ent.ID})
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -64,11 +65,8 @@ func (e *Engine) systemNames() (map[string]string, error) {
 	return e.d.Systems()
 }
 
-// ImportResult says what an import did.
-type ImportResult struct {
-	Created []string `json:"created"`
-	Updated []string `json:"updated"`
-}
+// ImportResult says what an import did (shared/apitype).
+type ImportResult = apitype.ImportResult
 
 // Import validates every process of a document before changing anything;
 // then each is created, or updated when a process of that name exists.

@@ -79,7 +79,7 @@ func (c *cycle) gone(ctx context.Context, pair *Pair, d Side) error {
 		return err
 	}
 	c.run.Counts.Deleted++
-	log.Info().Str("peer_key", kept.Key).Str("policy", pol.Action).Msg("entity deleted: its peer was " + how)
+	log.Info().Str("peer_key", kept.Key).Str("policy", string(pol.Action)).Msg("entity deleted: its peer was " + how)
 	c.e.pairChanged(c.p.ID, pair.ID, "deleted")
 	return nil
 }
@@ -180,7 +180,7 @@ func (e *Engine) excluded(proc string, s Side, id string) (bool, error) {
 
 // pairChanged tells subscribers a pair changed outside a run's counts.
 func (e *Engine) pairChanged(proc, pair, what string) {
-	e.d.Bus.Publish(apitype.EventPairChanged, map[string]any{"process": proc, "pair": pair, "change": what})
+	e.d.Bus.Publish(apitype.EventPairChanged, apitype.PairChanged{Process: proc, Pair: pair, Change: what})
 }
 
 var _ = time.Second

@@ -120,7 +120,7 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 	case err != nil:
 		return inStep(stepRead, fmt.Errorf("read %s entity %s: %w", s, id, err))
 	}
-	tp, ok := c.p.typePair(s, src.Type)
+	tp, ok := c.p.TypePairOf(s, src.Type)
 	if !ok {
 		c.run.Counts.Skipped++
 		return nil
@@ -704,7 +704,7 @@ func (c *cycle) copyOfDeleted(ctx context.Context, s Side, id string) (*Pair, er
 		} else if err != nil {
 			return nil, fmt.Errorf("read the copy of deleted %s: %w", keyOr(src), err)
 		}
-		tp, ok := c.p.typePair(t, peer.Type)
+		tp, ok := c.p.TypePairOf(t, peer.Type)
 		if !ok {
 			return nil, nil
 		}
@@ -757,7 +757,7 @@ func (c *cycle) originalOfDeleted(ctx context.Context, s Side, id string) (*Pair
 	if other, err := c.e.pairOf(c.p.ID, t, orig.ID); err != nil || other != nil {
 		return nil, err
 	}
-	tp, ok := c.p.typePair(t, orig.Type)
+	tp, ok := c.p.TypePairOf(t, orig.Type)
 	if !ok {
 		return nil, nil
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
 
 // The pair lifecycle belongs to the administrator: look at a pair and its
@@ -23,23 +24,27 @@ import (
 // deletion policy, and adopt pairs that already exist on both sides. Every
 // change is audited with its actor.
 
-// Pending is an entity of a pair waiting in the queue.
-type Pending struct {
-	Side        Side      `json:"side"`
-	Entity      string    `json:"entity"`
-	Attempts    int       `json:"attempts"`
-	Step        string    `json:"step,omitempty"`
-	NextAttempt time.Time `json:"nextAttempt,omitzero"`
-	LastError   string    `json:"lastError,omitempty"`
-	Enqueued    time.Time `json:"enqueued"`
-}
-
-// PairView is a pair with its pending work and its state in words.
-type PairView struct {
-	Pair
-	Pending []Pending `json:"pending,omitempty"`
-	Status  string    `json:"status"`
-}
+// The pair views (shared/apitype).
+type (
+	// Pending is an entity of a pair waiting in the queue.
+	Pending = apitype.Pending
+	// PairView is a pair with its pending work and its state in words.
+	PairView = apitype.PairView
+	// FieldValues are both sides' current values of one field pair.
+	FieldValues = apitype.FieldValues
+	// Brief names an entity in an adoption's answer.
+	Brief = apitype.Brief
+	// AdoptMatch is one pair found.
+	AdoptMatch = apitype.AdoptMatch
+	// AdoptAmbiguity is a value (or key) matching more than one entity.
+	AdoptAmbiguity = apitype.AdoptAmbiguity
+	// AdoptResult says what an adoption found and did.
+	AdoptResult = apitype.AdoptResult
+	// QueueEntry is one entity waiting to be worked.
+	QueueEntry = apitype.QueueEntry
+	// QueueView is a process's queue.
+	QueueView = apitype.QueueView
+)
 
 // view adds a pair's queue entries and says its state in words.
 func (e *Engine) view(tx *store.Tx, p Pair) PairView {
@@ -93,19 +98,6 @@ func (e *Engine) PairDetail(proc, id string) (PairView, error) {
 	return v, err
 }
 
-// FieldValues are both sides' current values of one field pair, read live.
-type FieldValues struct {
-	Field string `json:"field"` // "<a field>|<b field>"
-	A     any    `json:"a"`
-	B     any    `json:"b"`
-	// InB is A's value as it would be written into B, and InA the
-	// reverse: what choosing a side would write.
-	InB  any  `json:"inB"`
-	InA  any  `json:"inA"`
-	Held bool `json:"held"`
-	Same bool `json:"same"` // the sides agree (after mapping)
-}
-
 // PairValues reads both entities of a pair now and returns every mapped
 // field's values. They go to the administrator who asked and nowhere else:
 // never stored, never logged.
@@ -128,7 +120,7 @@ func (e *Engine) PairValues(ctx context.Context, proc, id string) ([]FieldValues
 			return nil, fmt.Errorf("read %s: %w", pair.Ref(s).Key, err)
 		}
 	}
-	tp, ok := p.typePair(SideA, ent[SideA].Type)
+	tp, ok := p.TypePairOf(SideA, ent[SideA].Type)
 	if !ok {
 		return nil, fmt.Errorf("%s is of type %q, which the process does not sync: %w", pair.A.Key, ent[SideA].Type, ErrPermanent)
 	}
@@ -317,7 +309,7 @@ func (e *Engine) Recreate(actor, proc, id string) error {
 
 // ApplyDeletion applies a deletion policy now to a pair whose entity was
 // deleted (mirror deletes the survivor, mark marks it; ignore leaves it).
-func (e *Engine) ApplyDeletion(ctx context.Context, actor, proc, id, action string) error {
+func (e *Engine) ApplyDeletion(ctx context.Context, actor, proc, id string, action DeleteAction) error {
 	switch action {
 	case DeleteIgnore, DeleteMirror, DeleteMark:
 	default:
@@ -398,8 +390,8 @@ func (e *Engine) Relink(ctx context.Context, actor, proc, a, b string) (PairView
 		}
 		ent[x.s] = got
 	}
-	tp, ok := p.typePair(SideA, ent[SideA].Type)
-	if tp2, ok2 := p.typePair(SideB, ent[SideB].Type); !ok || !ok2 || tp.A != tp2.A || tp.B != tp2.B {
+	tp, ok := p.TypePairOf(SideA, ent[SideA].Type)
+	if tp2, ok2 := p.TypePairOf(SideB, ent[SideB].Type); !ok || !ok2 || tp.A != tp2.A || tp.B != tp2.B {
 		return PairView{}, nil, &ValidationError{Errors: []FieldError{{Field: "b", Message: fmt.Sprintf("types %s and %s are not a type pair of the process", ent[SideA].Type, ent[SideB].Type)}}}
 	}
 	var orphans []string
@@ -490,39 +482,7 @@ type AdoptRequest struct {
 	DryRun bool   `json:"dryRun"`
 }
 
-// Brief names an entity in an adoption's answer.
-type Brief struct {
-	ID    string `json:"id"`
-	Key   string `json:"key"`
-	Title string `json:"title"`
-}
-
 func briefOf(e connector.Entity) Brief { return Brief{ID: e.ID, Key: e.Key, Title: e.Title} }
-
-// AdoptMatch is one pair found.
-type AdoptMatch struct {
-	A Brief `json:"a"`
-	B Brief `json:"b"`
-}
-
-// AdoptAmbiguity is a value (or key) matching more than one entity.
-type AdoptAmbiguity struct {
-	Match string  `json:"match"`
-	A     []Brief `json:"a"`
-	B     []Brief `json:"b"`
-}
-
-// AdoptResult says what an adoption found and (unless a dry run) did.
-type AdoptResult struct {
-	Matches       []AdoptMatch     `json:"matches"`
-	Ambiguous     []AdoptAmbiguity `json:"ambiguous"`
-	UnmatchedA    []Brief          `json:"unmatchedA"`
-	UnmatchedB    []Brief          `json:"unmatchedB"`
-	AlreadyPaired []AdoptMatch     `json:"alreadyPaired"`
-	Problems      []string         `json:"problems"` // CSV lines that name nothing
-	Adopted       int              `json:"adopted"`
-	DryRun        bool             `json:"dryRun"`
-}
 
 // maxAdoptScan bounds the entities an adoption reads per side.
 const maxAdoptScan = 200000
@@ -579,8 +539,8 @@ func (e *Engine) Adopt(ctx context.Context, actor, proc string, req AdoptRequest
 			res.AlreadyPaired = append(res.AlreadyPaired, m)
 			continue
 		}
-		tp, ok := p.typePair(SideA, a.Type)
-		if tp2, ok2 := p.typePair(SideB, b.Type); !ok || !ok2 || tp.B != tp2.B {
+		tp, ok := p.TypePairOf(SideA, a.Type)
+		if tp2, ok2 := p.TypePairOf(SideB, b.Type); !ok || !ok2 || tp.B != tp2.B {
 			res.Problems = append(res.Problems, fmt.Sprintf("%s (%s) and %s (%s) are not a type pair of the process", a.Key, a.Type, b.Key, b.Type))
 			continue
 		}
@@ -635,7 +595,7 @@ func (e *Engine) scan(ctx context.Context, p *Process, s Side) ([]connector.Enti
 			return nil, fmt.Errorf("list side %s: %w", s, err)
 		}
 		for _, ent := range page.Entities {
-			if _, ok := p.typePair(s, ent.Type); ok {
+			if _, ok := p.TypePairOf(s, ent.Type); ok {
 				out = append(out, ent)
 			}
 		}
@@ -828,24 +788,6 @@ func adoptByField(fa, fb string, all map[Side][]connector.Entity, res *AdoptResu
 		}
 	}
 	return out
-}
-
-// QueueEntry is one entity waiting to be worked.
-type QueueEntry struct {
-	Pending
-	Key   string `json:"key,omitempty"`
-	Title string `json:"title,omitempty"`
-	Pair  string `json:"pair,omitempty"`
-	// Reason says why it waits, in words.
-	Reason string `json:"reason"`
-}
-
-// QueueView is a process's queue: how much waits, since when, and why.
-type QueueView struct {
-	Total    int          `json:"total"`
-	Retrying int          `json:"retrying"` // failed at least once, waiting for a retry
-	Oldest   time.Time    `json:"oldest,omitzero"`
-	Items    []QueueEntry `json:"items"`
 }
 
 // Queue lists a process's queue (the first limit entries, oldest first).

@@ -27,7 +27,7 @@ func (w *world) plainSystems() {
 }
 
 func TestDeletionPolicies(t *testing.T) {
-	for _, action := range []string{DeleteIgnore, DeleteMirror, DeleteMark} {
+	for _, action := range []DeleteAction{DeleteIgnore, DeleteMirror, DeleteMark} {
 		for _, side := range []Side{SideA, SideB} {
 			t.Run(fmt.Sprint(action, " on ", side), func(t *testing.T) {
 				w := newWorld(t, ConflictAWins)

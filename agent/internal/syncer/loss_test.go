@@ -120,8 +120,8 @@ func TestLinksToItemsCreatedInTheSameRun(t *testing.T) {
 // synced, or the next run takes it for a person's change: a conflict, or
 // the person's edit silently reverted.
 func TestHalfFinishedUpdateRecordsTheWriteThatLanded(t *testing.T) {
-	for _, policy := range []string{ConflictHold, ConflictAWins, ConflictBWins} {
-		t.Run(policy, func(t *testing.T) {
+	for _, policy := range []ConflictPolicy{ConflictHold, ConflictAWins, ConflictBWins} {
+		t.Run(string(policy), func(t *testing.T) {
 			w := newWorld(t, policy)
 			id := w.a.userCreate("incident", connector.Fields{"title": "Disk full", "status": "new", "priority": "low"})
 			w.quiesce()

@@ -8,147 +8,55 @@ package syncer
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/fault"
-	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/input"
 )
 
-// Side names one end of a process.
-type Side string
+// The process document and the engine's read models are the wire types
+// of shared/apitype (one definition for the store, the export, the API and
+// the desktop); the engine names them here.
+type (
+	// Side names one end of a process.
+	Side = apitype.Side
+	// Process is a sync process's configuration.
+	Process = apitype.Process
+	// End is one side of a process: a system and its project scope.
+	End = apitype.ProcessEnd
+	// Options of a process.
+	Options = apitype.ProcessOptions
+	// Deletes holds a deletion policy per side.
+	Deletes = apitype.Deletes
+	// DeletePolicy is what happens to the peer of a deleted entity.
+	DeletePolicy = apitype.DeletePolicy
+	// Schedule of a process.
+	Schedule = apitype.Schedule
+	// ConflictPolicy says who wins a field changed on both sides.
+	ConflictPolicy = apitype.ConflictPolicy
+	// DeleteAction is what happens to the peer of a deleted entity.
+	DeleteAction = apitype.DeleteAction
+)
 
 // The two sides.
 const (
-	SideA Side = "a"
-	SideB Side = "b"
+	SideA = apitype.SideA
+	SideB = apitype.SideB
 )
-
-// Other returns the opposite side.
-func (s Side) Other() Side {
-	if s == SideA {
-		return SideB
-	}
-	return SideA
-}
 
 // Conflict policies.
 const (
-	ConflictAWins = "a_wins"
-	ConflictBWins = "b_wins"
-	ConflictHold  = "hold"
+	ConflictAWins = apitype.ConflictAWins
+	ConflictBWins = apitype.ConflictBWins
+	ConflictHold  = apitype.ConflictHold
 )
-
-// End is one side of a process: a system and its project scope.
-type End struct {
-	System  string `json:"system" yaml:"system"`
-	Project string `json:"project" yaml:"project"`
-}
-
-// Options of a process.
-type Options struct {
-	CreateInA          bool   `json:"createInA" yaml:"createInA"`
-	CreateInB          bool   `json:"createInB" yaml:"createInB"`
-	Comments           bool   `json:"comments" yaml:"comments"`
-	Attachments        bool   `json:"attachments" yaml:"attachments"`
-	MaxAttachmentBytes int64  `json:"maxAttachmentBytes" yaml:"maxAttachmentBytes"`
-	WritePeerKey       bool   `json:"writePeerKey" yaml:"writePeerKey"`
-	Conflict           string `json:"conflict" yaml:"conflict"`
-	// Deletes says what happens to a peer when an entity is deleted.
-	Deletes Deletes `json:"deletes,omitzero" yaml:"deletes,omitempty"`
-}
 
 // Deletion actions.
 const (
-	DeleteIgnore = "ignore" // the peer stays; the pair says deleted
-	DeleteMirror = "mirror" // the peer is deleted too
-	DeleteMark   = "mark"   // the peer gets a field value and a comment
+	DeleteIgnore = apitype.DeleteIgnore
+	DeleteMirror = apitype.DeleteMirror
+	DeleteMark   = apitype.DeleteMark
 )
-
-// Deletes holds a deletion policy per side: A is what happens to B's
-// entity when A's is deleted, and B the reverse.
-type Deletes struct {
-	A DeletePolicy `json:"a,omitzero" yaml:"a,omitempty"`
-	B DeletePolicy `json:"b,omitzero" yaml:"b,omitempty"`
-}
-
-// DeletePolicy is what happens to the peer of a deleted entity.
-type DeletePolicy struct {
-	Action string `json:"action,omitempty" yaml:"action,omitempty"` // ignore (default), mirror, mark
-	// Field and Value: mark sets this field of the peer to this value.
-	Field string `json:"field,omitempty" yaml:"field,omitempty"`
-	Value string `json:"value,omitempty" yaml:"value,omitempty"`
-	// Comment is added to the peer when marking ({key} and {system} are
-	// the deleted entity's key and system); empty takes a default.
-	Comment string `json:"comment,omitempty" yaml:"comment,omitempty"`
-}
-
-// OnDelete is the policy for a deletion on side s.
-func (p *Process) OnDelete(s Side) DeletePolicy {
-	d := p.Options.Deletes.B
-	if s == SideA {
-		d = p.Options.Deletes.A
-	}
-	if d.Action == "" {
-		d.Action = DeleteIgnore
-	}
-	return d
-}
-
-// Schedule of a process.
-type Schedule struct {
-	PollSeconds int  `json:"pollSeconds" yaml:"pollSeconds"`
-	Webhooks    bool `json:"webhooks" yaml:"webhooks"`
-}
-
-// Process is a sync process's configuration.
-type Process struct {
-	ID        string             `json:"id" yaml:"id,omitempty"`
-	Name      string             `json:"name" yaml:"name"`
-	A         End                `json:"a" yaml:"a"`
-	B         End                `json:"b" yaml:"b"`
-	Types     []mapping.TypePair `json:"types" yaml:"types"`
-	Users     mapping.UserMap    `json:"users" yaml:"users"`
-	Options   Options            `json:"options" yaml:"options"`
-	Schedule  Schedule           `json:"schedule" yaml:"schedule"`
-	Active    bool               `json:"active" yaml:"active"`
-	CreatedAt time.Time          `json:"createdAt" yaml:"-"`
-	UpdatedAt time.Time          `json:"updatedAt" yaml:"-"`
-}
-
-// End returns the end of side s.
-func (p *Process) End(s Side) End {
-	if s == SideA {
-		return p.A
-	}
-	return p.B
-}
-
-// CanCreateIn reports whether entities may be created in side s.
-func (p *Process) CanCreateIn(s Side) bool {
-	if s == SideA {
-		return p.Options.CreateInA
-	}
-	return p.Options.CreateInB
-}
-
-// PollInterval is the time between scheduled runs.
-func (p *Process) PollInterval() time.Duration {
-	if p.Schedule.PollSeconds <= 0 {
-		return time.Minute
-	}
-	return time.Duration(p.Schedule.PollSeconds) * time.Second
-}
-
-// typePair returns the entity-type pair for an entity of type typ on side s.
-func (p *Process) typePair(s Side, typ string) (mapping.TypePair, bool) {
-	for _, tp := range p.Types {
-		if (s == SideA && strings.EqualFold(tp.A, typ)) || (s == SideB && strings.EqualFold(tp.B, typ)) {
-			return tp, true
-		}
-	}
-	return mapping.TypePair{}, false
-}
 
 // FieldError is a validation failure naming the offending field path.
 type FieldError struct {
@@ -192,7 +100,7 @@ func (e *ValidationError) Error() string {
 }
 
 // validateShape checks what needs no system: names, options, schedule.
-func (p *Process) validateShape() []FieldError {
+func validateShape(p *Process) []FieldError {
 	var errs []FieldError
 	add := func(field, format string, args ...any) {
 		errs = append(errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})

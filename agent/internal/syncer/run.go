@@ -86,7 +86,7 @@ func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *
 		return c.run
 	}
 	c.log = e.d.Log.With().Str("process", p.ID).Str("run", c.run.ID).Logger()
-	e.d.Bus.Publish(apitype.EventRunStarted, map[string]any{"process": p.ID, "run": c.run.ID, "trigger": trigger})
+	e.d.Bus.Publish(apitype.EventRunStarted, apitype.RunStarted{Process: p.ID, Run: c.run.ID, Trigger: trigger})
 	err := c.execute(ctx, only)
 	if ferr := c.flushPairs(); ferr != nil { // nothing should be left; never lose a save
 		err = errors.Join(err, ferr)
@@ -102,7 +102,7 @@ func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *
 	c.log.Info().Int("created", c.run.Counts.Created).Int("updated", c.run.Counts.Updated).
 		Int("commented", c.run.Counts.Commented).Int("attached", c.run.Counts.Attached).Int("linked", c.run.Counts.Linked).
 		Int("failed", c.run.Counts.Failed).Int("conflicts", c.run.Counts.Conflicts).Msg("run finished")
-	e.d.Bus.Publish(apitype.EventRunFinished, map[string]any{"process": p.ID, "run": c.run.ID, "counts": c.run.Counts, "errors": len(c.run.Errors)})
+	e.d.Bus.Publish(apitype.EventRunFinished, apitype.RunFinished{Process: p.ID, Run: c.run.ID, Counts: c.run.Counts, Errors: len(c.run.Errors)})
 	return c.run
 }
 
@@ -205,7 +205,7 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 			if ent.Marker != "" && c.indexed(s) {
 				marks[ent.Marker] = ent.ID
 			}
-			if _, ok := c.p.typePair(s, ent.Type); !ok {
+			if _, ok := c.p.TypePairOf(s, ent.Type); !ok {
 				continue
 			}
 			if c.known(s, ent) {
@@ -407,7 +407,7 @@ func (c *cycle) look(ctx context.Context, it QueueItem) {
 		}
 		c.remember(s, src)
 	}
-	tp, ok := c.p.typePair(s, src.Type)
+	tp, ok := c.p.TypePairOf(s, src.Type)
 	if !ok || c.copyOfOther(s, src) {
 		return
 	}
@@ -573,9 +573,9 @@ func (c *cycle) park(it QueueItem, cause error, polled connector.Entity) {
 		tx.Put(keyParked(c.p.ID, it.Side, it.Entity), parked)
 		return tx.Delete(keyQueue(c.p.ID, it.Side, it.Entity))
 	})
-	c.e.d.Bus.Publish(apitype.EventPairFailed, map[string]any{"process": c.p.ID, "side": it.Side, "entity": it.Entity,
-		"key": parked.Key, "title": parked.Title, "pair": parked.Pair, "error": parked.Error, "step": parked.Step,
-		"cause": connector.Cause(cause)})
+	c.e.d.Bus.Publish(apitype.EventPairFailed, apitype.PairFailed{Process: c.p.ID, Side: it.Side, Entity: it.Entity,
+		Key: parked.Key, Title: parked.Title, Pair: parked.Pair, Error: parked.Error, Step: parked.Step,
+		Cause: connector.Cause(cause)})
 }
 
 // beginRun gives a run its id and records it as in progress, in one

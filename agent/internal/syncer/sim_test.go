@@ -35,7 +35,7 @@ type world struct {
 
 func strp(s string) *string { return &s }
 
-func newWorld(t *testing.T, conflict string) *world {
+func newWorld(t *testing.T, conflict ConflictPolicy) *world {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -284,8 +284,8 @@ func TestUnsupportedAttachmentsSkipped(t *testing.T) {
 }
 
 func TestConflictPolicies(t *testing.T) {
-	for _, policy := range []string{ConflictAWins, ConflictBWins, ConflictHold} {
-		t.Run(policy, func(t *testing.T) {
+	for _, policy := range []ConflictPolicy{ConflictAWins, ConflictBWins, ConflictHold} {
+		t.Run(string(policy), func(t *testing.T) {
 			w := newWorld(t, policy)
 			id := w.a.userCreate("incident", connector.Fields{"title": "Base", "status": "new"})
 			w.quiesce()

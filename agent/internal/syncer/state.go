@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"net/url"
 	"time"
 )
@@ -77,82 +78,33 @@ func statePrefixes(proc string) []string {
 	return append(out, keyRunSeq(proc), keyRunning(proc))
 }
 
-// EntityRef is what the pair registry knows of one entity.
-type EntityRef struct {
-	ID      string `json:"id"`
-	Key     string `json:"key,omitempty"`
-	Title   string `json:"title,omitempty"`
-	Type    string `json:"type,omitempty"`
-	URL     string `json:"url,omitempty"`
-	Version string `json:"version,omitempty"`
-	// Extras is the version at which the entity's comments, attachments
-	// and links were last all read and copied: while the entity's version
-	// is still that, there is nothing new to list. Empty when unknown
-	// (never listed, or Lockstep wrote to them since).
-	Extras string `json:"extras,omitempty"`
-}
-
-// Base is the last-synced state of one field pair: the hash of each side's
-// value as Lockstep last read or wrote it. A side whose current hash differs
-// from its base changed since; a write that lands is recorded here, so the
-// next read of it is not mistaken for a change (no echo).
-type Base struct {
-	A string `json:"a"`
-	B string `json:"b"`
-}
+// The pair registry's records and a run's record (shared/apitype).
+type (
+	// EntityRef is what the pair registry knows of one entity.
+	EntityRef = apitype.EntityRef
+	// Base is the last-synced state of one field pair.
+	Base = apitype.Base
+	// Pair links one entity in A to one in B.
+	Pair = apitype.Pair
+	// Parked is a permanent failure the administrator sees and can retry.
+	Parked = apitype.Parked
+	// Counts of a run.
+	Counts = apitype.Counts
+	// ConflictRecord names a conflict and how it was resolved.
+	ConflictRecord = apitype.ConflictRecord
+	// RunError is one failure in a run.
+	RunError = apitype.RunError
+	// Run records one cycle.
+	Run = apitype.Run
+)
 
 // Pair states.
 const (
-	PairSynced = "synced"
-	PairError  = "error" // parked: a permanent failure
-	PairHeld   = "held"  // fields in conflict await an administrator
-	// PairDeleted: one side's entity was deleted; the other is kept as the
-	// deletion policy left it, and nothing is created again until an
-	// administrator unpairs, recreates or applies a policy.
-	PairDeleted = "deleted"
+	PairSynced  = apitype.PairSynced
+	PairError   = apitype.PairError
+	PairHeld    = apitype.PairHeld
+	PairDeleted = apitype.PairDeleted
 )
-
-// Pair links one entity in A to one in B.
-type Pair struct {
-	ID      string    `json:"id"`
-	Process string    `json:"process"`
-	A       EntityRef `json:"a"`
-	B       EntityRef `json:"b"`
-	State   string    `json:"state"`
-	Error   string    `json:"error,omitempty"`
-	Held    []string  `json:"held,omitempty"` // fields in conflict awaiting review
-	// Resolve holds an administrator\'s decision on held fields: the named
-	// side\'s value flows on the next run.
-	Resolve     map[string]Side   `json:"resolve,omitempty"`
-	Fields      map[string]Base   `json:"fields"`
-	Comments    map[string]string `json:"comments,omitempty"`    // "a:<id>" <-> "b:<id>", both directions
-	Attachments map[string]string `json:"attachments,omitempty"` // as Comments
-	Links       map[string]bool   `json:"links,omitempty"`       // synced links: "<type>|<a target>|<b target>"
-	// CommentSums holds, per original comment ("a:<id>"), the hash of the
-	// body last copied, so an edit of the original reaches its copy.
-	CommentSums map[string]string `json:"commentSums,omitempty"`
-	// AttachmentOrigins names the originals among Attachments ("a:<id>"),
-	// whose deletion deletes their copy.
-	AttachmentOrigins map[string]bool `json:"attachmentOrigins,omitempty"`
-	// Gone names the side whose entity was deleted (state deleted).
-	Gone Side `json:"gone,omitempty"`
-	// Divergences say what could not be mirrored (a system that cannot
-	// edit or delete a comment, say): reported, never silent.
-	Divergences []string `json:"divergences,omitempty"`
-	// WaitingLinks counts links whose target has no pair yet; each is made
-	// when its target gets one.
-	WaitingLinks int       `json:"waitingLinks,omitempty"`
-	CreatedAt    time.Time `json:"createdAt"`
-	LastSyncedAt time.Time `json:"lastSyncedAt"`
-}
-
-// Ref returns the side's entity.
-func (p *Pair) Ref(s Side) *EntityRef {
-	if s == SideA {
-		return &p.A
-	}
-	return &p.B
-}
 
 // Intent records a create before it is sent, so that after a crash the
 // engine searches the target for the marker before creating again.
@@ -191,68 +143,6 @@ type Exclusion struct {
 // Watermark is where the next poll of a side starts.
 type Watermark struct {
 	Since time.Time `json:"since"`
-}
-
-// Parked is a permanent failure the administrator sees and can retry.
-type Parked struct {
-	Side     Side      `json:"side"`
-	Entity   string    `json:"entity"`
-	Key      string    `json:"key,omitempty"`
-	Title    string    `json:"title,omitempty"`
-	Pair     string    `json:"pair,omitempty"`
-	Error    string    `json:"error"`
-	Attempts int       `json:"attempts"`
-	Step     string    `json:"step,omitempty"` // the step that failed
-	At       time.Time `json:"at"`
-}
-
-// Counts of a run.
-type Counts struct {
-	Created   int `json:"created"`
-	Updated   int `json:"updated"`
-	Commented int `json:"commented"`
-	Attached  int `json:"attached"`
-	Linked    int `json:"linked"`
-	Skipped   int `json:"skipped"`
-	Failed    int `json:"failed"`
-	Conflicts int `json:"conflicts"`
-	Deleted   int `json:"deleted"`
-}
-
-// ConflictRecord names a conflict and how it was resolved: never silent.
-type ConflictRecord struct {
-	Pair     string `json:"pair"`
-	Field    string `json:"field"`
-	AVersion string `json:"aVersion"`
-	BVersion string `json:"bVersion"`
-	Winner   string `json:"winner"` // a, b, or held
-}
-
-// RunError is one failure in a run.
-type RunError struct {
-	Side    Side   `json:"side"`
-	Entity  string `json:"entity"`
-	Key     string `json:"key,omitempty"`
-	Message string `json:"message"`
-	Parked  bool   `json:"parked"`
-	// Cause classifies a whole run's failure (health.go); Side then names the side at fault.
-	Cause string `json:"cause,omitempty"`
-}
-
-// Run records one cycle.
-type Run struct {
-	ID        string           `json:"id"`
-	Process   string           `json:"process"`
-	Trigger   string           `json:"trigger"` // schedule, manual, webhook, entity, bulk
-	StartedAt time.Time        `json:"startedAt"`
-	EndedAt   time.Time        `json:"endedAt"`
-	Counts    Counts           `json:"counts"`
-	Conflicts []ConflictRecord `json:"conflicts,omitempty"`
-	Errors    []RunError       `json:"errors,omitempty"`
-	Requests  int              `json:"requests,omitempty"`
-	// Interrupted: the agent stopped (a crash, a kill) before the run
-	// ended; recorded at the next start.
-	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 func newID() string {

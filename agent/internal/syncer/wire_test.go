@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
 
 var updateWire = flag.Bool("update-wire", false, "rewrite testdata/wire")
@@ -163,5 +164,32 @@ func checkWireGolden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s changed:\n got %s\nwant %s", name, got, want)
+	}
+}
+
+// The engine's events were maps until their payloads were typed; a map
+// encodes its keys sorted, and each typed payload must read the same.
+func TestEventPayloadsUnchanged(t *testing.T) {
+	counts := Counts{Created: 1, Failed: 2}
+	for _, c := range []struct {
+		typed any
+		was   map[string]any
+	}{
+		{apitype.RunStarted{Process: "p", Run: "p-1", Trigger: "manual"},
+			map[string]any{"process": "p", "run": "p-1", "trigger": "manual"}},
+		{apitype.RunFinished{Process: "p", Run: "p-1", Counts: counts, Errors: 3},
+			map[string]any{"process": "p", "run": "p-1", "counts": counts, "errors": 3}},
+		{apitype.PairFailed{Process: "p", Side: SideA, Entity: "1", Key: "K-1", Title: "t", Pair: "", Error: "e", Step: "fields", Cause: "invalid"},
+			map[string]any{"process": "p", "side": SideA, "entity": "1", "key": "K-1", "title": "t", "pair": "", "error": "e", "step": "fields", "cause": "invalid"}},
+		{apitype.PairChanged{Process: "p", Pair: "x", Change: "unpaired"},
+			map[string]any{"process": "p", "pair": "x", "change": "unpaired"}},
+		{apitype.BulkProgress{ID: "j", Process: "p", State: "running", Total: 4, Done: 1, Percent: 25, Error: ""},
+			map[string]any{"id": "j", "process": "p", "state": "running", "total": 4, "done": 1, "percent": 25, "error": ""}},
+	} {
+		got, _ := json.Marshal(c.typed)
+		want, _ := json.Marshal(c.was)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%T:\n got %s\nwant %s", c.typed, got, want)
+		}
 	}
 }
