@@ -35,7 +35,7 @@ DESKTOP_TAGS = desktop,production$(if $(WEBKIT_TAG),$(comma)$(WEBKIT_TAG))
 comma := ,
 
 .PHONY: soak help demo test deps-test deps-go deps-frontend fmt-check vet go-test frontend-test frontend-build cross \
-        build build-agent build-desktop bench k8s-test clean smoke-desktop ui-test ui-serve package bindings \
+        build build-agent build-desktop bench k8s-test clean smoke-desktop ui-test ui-serve package bindings generate \
         package-linux package-windows package-test fresh-test
 
 help:
@@ -47,6 +47,7 @@ help:
 	@echo "make ui-serve the browser-test harness and a demo agent, for writing UI tests"
 	@echo "make bench  benchmarks, with the ratios the goals are stated in"
 	@echo "make soak   longer simulation and chaos runs of the sync engine"
+	@echo "make generate  the UI's wire types, method table and role table from shared/ (commit them)"
 	@echo "make fresh-test  make and git only, in a debootstrap chroot: Go gets installed, the agent built, the demo started"
 
 # ---- test ------------------------------------------------------------------
@@ -65,7 +66,7 @@ test: deps-test fmt-check vet go-test k8s-test frontend-test cross ui-test smoke
 	@echo "make test: all checks passed"
 
 fmt-check:
-	@out=$$(gofmt -l $(GO_DIRS) build/k8s frontend/*.go); \
+	@out=$$(gofmt -l $(GO_DIRS) build frontend/*.go); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 vet:
@@ -113,6 +114,12 @@ build: deps-test build-agent build-desktop cross
 smoke-desktop: build-desktop
 	$(DEPS) --xvfb
 	build/smoke-desktop.sh $(BIN)/lockstep build/artifacts/desktop-smoke.png
+
+# Regenerate the UI's wire types, method table and role table
+# (frontend/src/api/generated) after changing shared/; commit them. A test
+# (build/tsgen) fails while they are stale.
+generate:
+	$(GO) run ./build/tsgen
 
 # Regenerate frontend/wailsjs after changing bridge.App's methods; commit it.
 # chmod: the generator writes 0755 files, the Wails CLI 0644.
