@@ -23,7 +23,7 @@ func LicenseImport(ctx context.Context, o Options, file string) (string, error) 
 	var out string
 	ran, err := onAgent(ctx, o, func(ctx context.Context, c *control.Client) error {
 		info, err := control.Call(ctx, c, protocol.LicenseImport, apitype.LicenseImportParams{License: string(text)})
-		out = license.Info(info).Text()
+		out = license.Report(info)
 		return err
 	})
 	if ran {
@@ -47,7 +47,7 @@ func LicenseShow(ctx context.Context, o Options) (string, error) {
 	var out string
 	ran, err := onAgent(ctx, o, func(ctx context.Context, c *control.Client) error {
 		info, err := control.Call(ctx, c, protocol.LicenseGet, apitype.Empty{})
-		out = license.Info(info).Text()
+		out = license.Report(info)
 		return err
 	})
 	if ran {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
 
 // State is the license state PROTOCOL.md names.
@@ -209,26 +211,6 @@ func (s Status) SyncAllowed(kinds []string) error {
 	return nil
 }
 
-// Info is license.get's result (PROTOCOL.md) plus the evaluation and grace
-// ends and the warnings; apitype.LicenseInfo copies these fields and tags.
-type Info struct {
-	State            string     `json:"state"`
-	Problem          string     `json:"problem,omitempty"`
-	Customer         string     `json:"customer,omitempty"`
-	LicenseID        string     `json:"licenseId,omitempty"`
-	KeyID            string     `json:"keyId,omitempty"`
-	NotBefore        *time.Time `json:"notBefore,omitempty"`
-	ExpiresAt        *time.Time `json:"expiresAt,omitempty"`
-	Features         []string   `json:"features,omitempty"`
-	AllowedSystems   []string   `json:"allowedSystems,omitempty"`
-	MaxUsers         int        `json:"maxUsers,omitempty"`
-	UsersSeen        int        `json:"usersSeen"`
-	OverLimit        bool       `json:"overLimit"`
-	EvaluationEndsAt *time.Time `json:"evaluationEndsAt,omitempty"`
-	GraceEndsAt      *time.Time `json:"graceEndsAt,omitempty"`
-	Warnings         []string   `json:"warnings,omitempty"`
-}
-
 func timePtr(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -238,8 +220,8 @@ func timePtr(t time.Time) *time.Time {
 }
 
 // Wire is the status as license.get and license.import answer it.
-func (s Status) Wire() Info {
-	in := Info{
+func (s Status) Wire() apitype.LicenseInfo {
+	in := apitype.LicenseInfo{
 		State: string(s.State), Problem: s.Problem, Customer: s.Customer, LicenseID: s.LicenseID, KeyID: s.KeyID,
 		NotBefore: timePtr(s.NotBefore), ExpiresAt: timePtr(s.ExpiresAt), Features: slices.Clone(s.Features),
 		AllowedSystems: slices.Clone(s.AllowedSystems), MaxUsers: s.MaxUsers, UsersSeen: s.UsersSeen, OverLimit: s.OverLimit,
@@ -265,13 +247,13 @@ func (s Status) Text() string {
 	if s.LicenseID != "" {
 		in.GraceEndsAt = timePtr(s.GraceEndsAt)
 	}
-	return in.Text()
+	return Report(in)
 }
 
-// Text is the report of `lockstep-agent license show` from the wire form,
+// Report is the report of `lockstep-agent license show` from the wire form,
 // so the command reads the same whether it asked a running agent or opened
 // a stopped one's store.
-func (in Info) Text() string {
+func Report(in apitype.LicenseInfo) string {
 	var b strings.Builder
 	state := in.State
 	if in.EvaluationEndsAt != nil {

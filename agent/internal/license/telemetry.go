@@ -53,15 +53,6 @@ type telemetryState struct {
 	LastError     string    `json:"lastError,omitempty"`
 }
 
-// TelemetryInfo is telemetry.get's and telemetry.set's result.
-type TelemetryInfo struct {
-	Enabled       bool       `json:"enabled"`
-	Endpoint      string     `json:"endpoint"`
-	LastAttemptAt *time.Time `json:"lastAttemptAt,omitempty"`
-	LastSentAt    *time.Time `json:"lastSentAt,omitempty"`
-	LastError     string     `json:"lastError,omitempty"`
-}
-
 // report is the whole telemetry body. The struct fixes the key order, and
 // these four fields are the privacy statement's promise: adding one is a
 // schema change (and the contract test fails).
@@ -101,13 +92,13 @@ func (m *Manager) loadTelemetry() error {
 	return nil
 }
 
-func (m *Manager) telemetryInfoLocked() TelemetryInfo {
-	return TelemetryInfo{Enabled: m.tel.Enabled, Endpoint: m.tel.Endpoint, LastAttemptAt: timePtr(m.telState.LastAttemptAt),
+func (m *Manager) telemetryInfoLocked() apitype.TelemetryInfo {
+	return apitype.TelemetryInfo{Enabled: m.tel.Enabled, Endpoint: m.tel.Endpoint, LastAttemptAt: timePtr(m.telState.LastAttemptAt),
 		LastSentAt: timePtr(m.telState.LastSentAt), LastError: m.telState.LastError}
 }
 
 // Telemetry returns the settings and the last send's outcome.
-func (m *Manager) Telemetry() TelemetryInfo {
+func (m *Manager) Telemetry() apitype.TelemetryInfo {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.telemetryInfoLocked()
@@ -145,7 +136,7 @@ func ValidateEndpoint(raw string) error {
 // SetTelemetry turns telemetry on or off and sets its endpoint, audited as
 // telemetry.set. An empty endpoint keeps the current one, or takes the
 // build's default when none is set.
-func (m *Manager) SetTelemetry(actor string, enabled bool, endpoint string) (TelemetryInfo, error) {
+func (m *Manager) SetTelemetry(actor string, enabled bool, endpoint string) (apitype.TelemetryInfo, error) {
 	endpoint = strings.TrimSpace(endpoint)
 	if endpoint == "" {
 		m.mu.Lock()
@@ -157,10 +148,10 @@ func (m *Manager) SetTelemetry(actor string, enabled bool, endpoint string) (Tel
 	}
 	if endpoint != "" {
 		if err := ValidateEndpoint(endpoint); err != nil {
-			return TelemetryInfo{}, err
+			return apitype.TelemetryInfo{}, err
 		}
 	} else if enabled {
-		return TelemetryInfo{}, &fault.InvalidError{Field: "endpoint", Message: "is required to enable telemetry (this build has no default endpoint)"}
+		return apitype.TelemetryInfo{}, &fault.InvalidError{Field: "endpoint", Message: "is required to enable telemetry (this build has no default endpoint)"}
 	}
 	next := TelemetrySettings{Enabled: enabled, Endpoint: endpoint}
 	m.mu.Lock()
@@ -176,7 +167,7 @@ func (m *Manager) SetTelemetry(actor string, enabled bool, endpoint string) (Tel
 		return err
 	})
 	if err != nil {
-		return TelemetryInfo{}, fmt.Errorf("save telemetry settings: %w", err)
+		return apitype.TelemetryInfo{}, fmt.Errorf("save telemetry settings: %w", err)
 	}
 	m.tel = next
 	if m.bus != nil {
