@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/mattn/go-isatty"
 
@@ -339,4 +341,9 @@ func runSupportPackage(args []string, stdio IO) error {
 	}
 	fmt.Fprintf(stdio.Stdout, "support package written to %s (%d parts, %d failed)\n", out, len(m.Parts), failed)
 	return nil
+}
+
+// signalContext ends on Ctrl-C or SIGTERM: a command's way to stop cleanly.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 }
