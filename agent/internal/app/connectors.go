@@ -9,6 +9,6 @@ import (
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/jira"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/redmine"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/rt"
-	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/sandbox"
+	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/servicenow"
 )

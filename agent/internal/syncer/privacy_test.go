@@ -18,7 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	sbconn "github.com/lockstep-sync/lockstep/agent/internal/connector/sandbox"
+	sbconn "github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/logging"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"

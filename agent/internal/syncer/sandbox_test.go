@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	sbconn "github.com/lockstep-sync/lockstep/agent/internal/connector/sandbox"
+	sbconn "github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"

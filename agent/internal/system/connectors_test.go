@@ -4,5 +4,5 @@ package system
 import (
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/jira"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/redmine"
-	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/sandbox"
+	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
 )

@@ -10,7 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	sbconn "github.com/lockstep-sync/lockstep/agent/internal/connector/sandbox"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/servicenow"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/servicenow/snemu"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
@@ -45,7 +45,7 @@ func BenchmarkServiceNowSync(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		sbc, err := sbconn.Open(connector.Config{ID: "bench-eng", Name: "ENG", Kind: "sandbox", URL: hs.URL,
+		sbc, err := sandboxconn.Open(connector.Config{ID: "bench-eng", Name: "ENG", Kind: "sandbox", URL: hs.URL,
 			Settings: map[string]any{"project": "ENG"}, Secrets: map[string]secret.Secret{"token": secret.New("tok")}}, connector.Env{})
 		if err != nil {
 			b.Fatal(err)

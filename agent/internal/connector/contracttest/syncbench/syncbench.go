@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	sbconn "github.com/lockstep-sync/lockstep/agent/internal/connector/sandbox"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
@@ -42,7 +42,7 @@ func New(tb testing.TB, b connector.Connector, project, entityType string) *Benc
 	}
 	hs := httptest.NewServer(sb.Handler())
 	tb.Cleanup(func() { hs.Close(); sb.Close() })
-	a, err := sbconn.Open(connector.Config{ID: "sys-HELP", Name: "HELP", Kind: "sandbox", URL: hs.URL,
+	a, err := sandboxconn.Open(connector.Config{ID: "sys-HELP", Name: "HELP", Kind: "sandbox", URL: hs.URL,
 		Settings: map[string]any{"project": "HELP"}, Secrets: map[string]secret.Secret{"token": secret.New("tok")}}, connector.Env{})
 	if err != nil {
 		tb.Fatal(err)

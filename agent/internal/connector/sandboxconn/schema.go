@@ -1,4 +1,4 @@
-package sandbox
+package sandboxconn
 
 import (
 	"context"

@@ -1,15 +1,16 @@
-// Package sandbox is the connector for the built-in sandbox work system
-// (agent/internal/sandbox, API in docs/sandbox-api.md). It talks to the
-// sandbox only over its HTTP API, through httpx, exactly as a connector
-// for a third-party tracker would: it is the reference the others are
-// measured against.
+// Package sandboxconn is the connector of the kind "sandbox", the built-in
+// sandbox work system (its server is package sandbox, its API
+// docs/sandbox-api.md); the name keeps the two packages apart. It talks to
+// the sandbox only over its HTTP API, through httpx, exactly as a
+// connector for a third-party tracker would: it is the reference the
+// others are measured against.
 //
 // Field names the engine sees: title, description (Markdown), status,
 // priority, assignee (connector.User), labels ([]string), dueDate
 // ("YYYY-MM-DD"), and each custom field as "cf.<name>". The peer marker is
 // a remote link with globalId "lockstep:<system>:<key>", created in the
 // same request as the item, so an item never exists without its marker.
-package sandbox
+package sandboxconn
 
 import (
 	"fmt"
