@@ -2,6 +2,7 @@
 // reached through window.go (Wails, or the browser-test harness's shim) and the
 // Wails runtime's events. Pages import from here, never from wailsjs directly, so
 // tests can swap the whole bridge with setBridge().
+import type { Method, Params, Result } from './generated/methods'
 
 export type Profile = { name: string; url: string; fingerprint: string }
 export type Session = { username: string; role: 'admin' | 'operator' | 'viewer' | string; expiresAt: string }
@@ -144,12 +145,20 @@ export function setBridge(b: Bridge, e: Events): () => void {
   }
 }
 
-// call invokes one agent API method (shared/protocol) and types its result.
-export function call<R = unknown>(method: string, params: unknown = {}): Promise<R> {
-  return current.Call(method, params) as Promise<R>
+// call invokes one agent API method (shared/protocol), typed by the method
+// table generated from it (api/generated/methods.ts). Params may be left out
+// for methods that take none; the agent names any field that is missing.
+export function call<M extends Method>(method: M, params?: Params<M>): Promise<Result<M>>
+/** @deprecated name a method of the generated table, whose result type it knows. */
+export function call<R = unknown>(method: string, params?: unknown): Promise<R>
+export function call(method: string, params: unknown = {}): Promise<unknown> {
+  return current.Call(method, params ?? {})
 }
 
 // callAgent is call on the named agent, current or not (the fleet view).
-export function callAgent<R = unknown>(agent: string, method: string, params: unknown = {}): Promise<R> {
-  return current.CallAgent(agent, method, params) as Promise<R>
+export function callAgent<M extends Method>(agent: string, method: M, params?: Params<M>): Promise<Result<M>>
+/** @deprecated name a method of the generated table, whose result type it knows. */
+export function callAgent<R = unknown>(agent: string, method: string, params?: unknown): Promise<R>
+export function callAgent(agent: string, method: string, params: unknown = {}): Promise<unknown> {
+  return current.CallAgent(agent, method, params ?? {})
 }

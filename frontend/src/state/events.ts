@@ -1,16 +1,20 @@
 import { useEffect, useRef } from 'react'
 import { bridge, events } from '../api/bridge'
+import type { EventType, Events } from '../api/generated/methods'
 import { useSession } from './session'
 
-// AgentEvent is one agent event (apitype.EventNotification); data is the
-// type's payload, e.g. {kind, id, action, actor} for ConfigChanged.
-export type AgentEvent<D = any> = { sub: string; seq: number; time: string; type: string; data?: D }
+// AgentEvent is one agent event (apitype.EventNotification) of one of the
+// types T; data is that type's payload (api/generated/methods.ts Events),
+// so checking e.type narrows e.data.
+export type AgentEvent<T extends EventType = EventType> = {
+  [K in T]: { sub: string; seq: number; time: string; type: K; data: Events[K] }
+}[T]
 
 // useAgentEvents delivers the agent's events of the given types to handler
 // while someone is logged in. onResync runs when the agent could not replay
 // what was missed during a reconnect: reload what the page shows. The
 // subscription survives reconnects (the agent client re-binds it).
-export function useAgentEvents(types: string[], handler: (e: AgentEvent) => void, onResync?: () => void): void {
+export function useAgentEvents<T extends EventType>(types: readonly T[], handler: (e: AgentEvent<T>) => void, onResync?: () => void): void {
   const session = useSession()
   const loggedIn = session !== null
   const handlerRef = useRef(handler)
@@ -23,7 +27,7 @@ export function useAgentEvents(types: string[], handler: (e: AgentEvent) => void
     if (!loggedIn) return
     let sub: string | null = null
     let gone = false
-    const offBatch = events().on('events:batch', (p: { sub: string; events: AgentEvent[] }) => {
+    const offBatch = events().on('events:batch', (p: { sub: string; events: AgentEvent<T>[] }) => {
       if (!sub || p?.sub !== sub) return
       for (const e of p.events ?? []) handlerRef.current(e)
     })

@@ -1,22 +1,13 @@
 import type { ReactNode } from 'react'
+import type { Health } from '../api/generated/types'
 import { Badge } from './Page'
 import { formatDate } from './format'
 
 // Health is how a process or a system is doing, as the agent judges it
-// (docs/protocol.md, Health): the state, since when, the problem in words
-// and what to do, with the system's own message kept for a disclosure.
-export type Health = {
-  state: 'ok' | 'degraded' | 'failing' | 'unknown' | string
-  since?: string
-  problem?: string
-  action?: string
-  detail?: string
-  cause?: string
-  system?: string
-  systemName?: string
-  parked?: number
-  checkedAt?: string
-}
+// (docs/protocol.md, Health): the state (ok, degraded, failing; the UI says
+// unknown before any evidence), since when, the problem in words and what
+// to do, with the system's own message kept for a disclosure.
+export type { Health }
 
 const words: Record<string, string> = { ok: 'Healthy', degraded: 'Degraded', failing: 'Failing', unknown: 'Not checked yet' }
 const tones: Record<string, 'good' | 'warn' | 'bad' | 'neutral'> = { ok: 'good', degraded: 'warn', failing: 'bad', unknown: 'neutral' }

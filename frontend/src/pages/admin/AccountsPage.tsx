@@ -1,11 +1,12 @@
 import { useState, type FormEvent } from 'react'
 import { call, errorMessage } from '../../api/bridge'
+import type { Method, Params } from '../../api/generated/methods'
+import type { Account } from '../../api/generated/types'
 import { useCall } from '../../state/async'
 import { useAgentEvents } from '../../state/events'
 import { useSession } from '../../state/session'
 import { Alert, Badge, Button, ConfirmDialog, Dialog, Field, Loading, Page, Table, formatDate, useNotify } from '../../ui'
 
-type Account = { id: string; username: string; role: string; createdAt: string; lastLoginAt?: string; locked: boolean; lockedUntil?: string }
 const roles = ['admin', 'operator', 'viewer']
 const roleHelp = 'Admin: everything. Operator: run and manage sync, read configuration. Viewer: read only.'
 
@@ -13,7 +14,7 @@ const roleHelp = 'Admin: everything. Operator: run and manage sync, read configu
 export function AccountsPage() {
   const me = useSession()
   const notify = useNotify()
-  const accounts = useCall<{ accounts: Account[] | null }>('accounts.list')
+  const accounts = useCall('accounts.list')
   const [creating, setCreating] = useState(false)
   const [password, setPassword] = useState<Account | null>(null)
   const [deleting, setDeleting] = useState<Account | null>(null)
@@ -21,7 +22,7 @@ export function AccountsPage() {
 
   useAgentEvents(['ConfigChanged'], (e) => e.data?.kind === 'account' && void accounts.reload(), () => void accounts.reload())
 
-  async function act(label: string, method: string, params: unknown, done: string) {
+  async function act<M extends Method>(label: string, method: M, params: Params<M>, done: string) {
     setBusy(label)
     try {
       await call(method, params)

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react'
 import { call, errorMessage } from '../../api/bridge'
+import type { AuditListParams, AuditVerifyResult } from '../../api/generated/types'
 import { Alert, Badge, Button, Field, Loading, Page, Table, EmptyState, formatDate } from '../../ui'
 import { changeLines } from './change'
 import { useAsync, usePaged } from '../../state'
@@ -29,13 +30,11 @@ function withNames(text: string | undefined, names: Names): string | undefined {
   return text.replace(/\b[0-9a-f]{16}\b/g, (id) => names.get(id) ?? id)
 }
 
-type AuditRecord = { seq: number; time: string; actor: string; action: string; target: string; result: string; remote?: string; diff?: unknown }
-type Verify = { ok: boolean; records: number; brokenAt?: number; problem?: string }
 type Filter = { actor: string; action: string; since: string; until: string }
 
 const empty: Filter = { actor: '', action: '', since: '', until: '' }
 
-function params(f: Filter, cursor = '') {
+function params(f: Filter, cursor = ''): AuditListParams {
   return {
     ...(f.actor ? { actor: f.actor } : {}),
     ...(f.action ? { action: f.action } : {}),
@@ -52,10 +51,10 @@ export function AuditPage() {
   const [applied, setApplied] = useState<Filter>(empty)
   const [busy, setBusy] = useState('')
   const [verifyError, setVerifyError] = useState('')
-  const [verify, setVerify] = useState<Verify | null>(null)
+  const [verify, setVerify] = useState<AuditVerifyResult | null>(null)
   // Only the answer to the latest filter (or page) is shown (state/latest.ts).
   const paged = usePaged(async (f: Filter, cursor: string) => {
-    const r = await call<{ records: AuditRecord[] | null; cursor: string }>('audit.list', params(f, cursor))
+    const r = await call('audit.list', params(f, cursor))
     return { items: r.records ?? [], cursor: r.cursor }
   }, applied)
   const records = paged.items ?? null
@@ -71,7 +70,7 @@ export function AuditPage() {
     setBusy('verify')
     try {
       setVerifyError('')
-      setVerify(await call<Verify>('audit.verify'))
+      setVerify(await call('audit.verify'))
     } catch (e) {
       setVerifyError(errorMessage(e))
     } finally {

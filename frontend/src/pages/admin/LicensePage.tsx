@@ -5,23 +5,9 @@ import { useAgentEvents } from '../../state/events'
 import { useCan } from '../../state/session'
 import { Alert, Badge, Button, Loading, Page, formatDate, formatLicenseState, licenseTone, useNotify } from '../../ui'
 
-type LicenseInfo = {
-  state: string
-  customer?: string
-  licenseId?: string
-  expiresAt?: string
-  allowedSystems?: string[]
-  maxUsers?: number
-  usersSeen: number
-  overLimit: boolean
-  evaluationEndsAt?: string
-  graceEndsAt?: string
-  warnings?: string[]
-}
-
 // LicensePage shows the license the agent verified offline, and imports a new one.
 export function LicensePage() {
-  const license = useCall<LicenseInfo>('license.get')
+  const license = useCall('license.get')
   const mayImport = useCan('license.import')
   const notify = useNotify()
   const [busy, setBusy] = useState(false)
@@ -41,7 +27,7 @@ export function LicensePage() {
     if (!text) return // cancelled
     setBusy(true)
     try {
-      license.setData(await call<LicenseInfo>('license.import', { license: text }))
+      license.setData(await call('license.import', { license: text }))
       notify('success', 'License imported')
     } catch (e) {
       setError(errorMessage(e))

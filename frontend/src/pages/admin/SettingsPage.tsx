@@ -1,12 +1,9 @@
 import { useEffect, useState } from 'react'
 import { call, errorMessage } from '../../api/bridge'
+import type { NotificationEmail, Notifications, NotificationTestOutcome, NotificationWebhook, SettingsSetParams } from '../../api/generated/types'
 import { issuesOf, type Issue } from '../../api/issues'
 import { useCall } from '../../state/async'
 import { Alert, Button, Field, Loading, Page, formatDate, useNotify } from '../../ui'
-
-// runRetention* are absent on agents older than the setting.
-type Settings = { origins: string[] | null; logLevel: string; logRetentionDays: number; supportRetentionHours: number; runRetentionDays?: number; runRetentionRuns?: number; publicUrl: string }
-type Telemetry = { enabled: boolean; endpoint: string; lastAttemptAt?: string; lastSentAt?: string; lastError?: string }
 
 // SettingsPage edits the agent's runtime settings, its notifications to
 // administrators and the opt-in telemetry, showing the exact body telemetry
@@ -23,7 +20,7 @@ export function SettingsPage() {
 
 function AgentSettings() {
   const notify = useNotify()
-  const current = useCall<{ settings: Settings }>('settings.get')
+  const current = useCall('settings.get')
   const [form, setForm] = useState<{ origins: string; logLevel: string; logRetentionDays: string; supportRetentionHours: string; runRetentionDays: string; runRetentionRuns: string; publicUrl: string } | null>(null)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState('')
@@ -36,6 +33,7 @@ function AgentSettings() {
         logLevel: s.logLevel,
         logRetentionDays: String(s.logRetentionDays),
         supportRetentionHours: String(s.supportRetentionHours),
+        // Absent on agents older than the setting.
         runRetentionDays: String(s.runRetentionDays ?? ''),
         runRetentionRuns: String(s.runRetentionRuns ?? ''),
         publicUrl: s.publicUrl,
@@ -49,7 +47,7 @@ function AgentSettings() {
   async function save() {
     if (!form) return
     const origins = form.origins.split('\n').map((o) => o.trim()).filter(Boolean)
-    const p: Record<string, unknown> = {}
+    const p: SettingsSetParams = {}
     if (origins.join('\n') !== (s.origins ?? []).join('\n')) p.origins = origins
     if (form.logLevel !== s.logLevel) p.logLevel = form.logLevel
     if (Number(form.logRetentionDays) !== s.logRetentionDays) p.logRetentionDays = Number(form.logRetentionDays)
@@ -64,7 +62,7 @@ function AgentSettings() {
     setBusy(true)
     setError('')
     try {
-      current.setData(await call<{ settings: Settings }>('settings.set', p))
+      current.setData(await call('settings.set', p))
       notify('success', 'Settings saved')
     } catch (e) {
       setError(errorMessage(e))
@@ -124,8 +122,8 @@ function AgentSettings() {
 
 function TelemetrySettings() {
   const notify = useNotify()
-  const current = useCall<Telemetry>('telemetry.get')
-  const preview = useCall<{ body: string }>('telemetry.preview')
+  const current = useCall('telemetry.get')
+  const preview = useCall('telemetry.preview')
   const [enabled, setEnabled] = useState(false)
   const [endpoint, setEndpoint] = useState('')
   const [busy, setBusy] = useState(false)
@@ -142,7 +140,7 @@ function TelemetrySettings() {
     setBusy(true)
     setError('')
     try {
-      current.setData(await call<Telemetry>('telemetry.set', { enabled, endpoint: endpoint.trim() }))
+      current.setData(await call('telemetry.set', { enabled, endpoint: endpoint.trim() }))
       notify('success', enabled ? 'Telemetry turned on' : 'Telemetry turned off')
     } catch (e) {
       setError(errorMessage(e))
@@ -199,12 +197,6 @@ function TelemetrySettings() {
 
 // The agent's notification settings (notifications.get/set). Secrets are
 // write-only: the agent answers passwordSet/urlSet, never the values.
-type Email = { enabled: boolean; host: string; port: number; security: string; allowSelfSigned: boolean; username: string; password?: string; passwordSet?: boolean; from: string; to: string[] }
-type Webhook = { id?: string; name: string; format: string; enabled: boolean; url?: string; urlSet?: boolean; host?: string }
-type Notifications = { enabled: boolean; events: string[]; minIntervalMinutes: number; email: Email; webhooks: Webhook[] }
-type Channel = { channel: string; name: string; lastSentAt?: string; lastAttemptAt?: string; lastError?: string; pending: number }
-type NotificationsInfo = { settings: Notifications; channels: Channel[] }
-type TestOutcome = { channel: string; name: string; ok: boolean; error?: string }
 
 const notifyEvents: { id: string; label: string }[] = [
   { id: 'parked', label: 'A pair is parked after a permanent error' },
@@ -214,12 +206,12 @@ const notifyEvents: { id: string; label: string }[] = [
 ]
 
 // The form keeps typed secrets apart: empty means "keep what is stored".
-type WebhookForm = Webhook & { key: string; newUrl: string }
+type WebhookForm = NotificationWebhook & { key: string; newUrl: string }
 type NotifyForm = {
   enabled: boolean
   events: string[]
   minInterval: string
-  email: Omit<Email, 'port' | 'to' | 'password'> & { port: string; to: string; newPassword: string; clearPassword: boolean }
+  email: Omit<NotificationEmail, 'port' | 'to' | 'password'> & { port: string; to: string; newPassword: string; clearPassword: boolean }
   webhooks: WebhookForm[]
 }
 
@@ -237,10 +229,11 @@ function toForm(n: Notifications): NotifyForm {
 }
 
 // fromForm is what notifications.set gets: secrets only when typed (or a
-// password cleared on purpose).
+// password cleared on purpose); the read-only flags go back as they came,
+// and the agent ignores them.
 function fromForm(f: NotifyForm): Notifications {
   const e = f.email
-  const email: Email = { enabled: e.enabled, host: e.host.trim(), port: Number(e.port) || 0, security: e.security, allowSelfSigned: e.allowSelfSigned, username: e.username.trim(), from: e.from.trim(), to: e.to.split(/[\s,;]+/).filter(Boolean) }
+  const email: NotificationEmail = { enabled: e.enabled, host: e.host.trim(), port: Number(e.port) || 0, security: e.security, allowSelfSigned: e.allowSelfSigned, username: e.username.trim(), passwordSet: e.passwordSet, from: e.from.trim(), to: e.to.split(/[\s,;]+/).filter(Boolean) }
   if (e.newPassword) email.password = e.newPassword
   else if (e.clearPassword) email.password = ''
   return {
@@ -249,7 +242,7 @@ function fromForm(f: NotifyForm): Notifications {
     minIntervalMinutes: Number(f.minInterval) || 0,
     email,
     webhooks: f.webhooks.map((w) => {
-      const out: Webhook = { name: w.name.trim(), format: w.format, enabled: w.enabled }
+      const out: NotificationWebhook = { name: w.name.trim(), format: w.format, enabled: w.enabled, urlSet: w.urlSet }
       if (w.id) out.id = w.id
       if (w.newUrl.trim()) out.url = w.newUrl.trim()
       return out
@@ -259,13 +252,13 @@ function fromForm(f: NotifyForm): Notifications {
 
 function NotificationSettings() {
   const notify = useNotify()
-  const current = useCall<NotificationsInfo>('notifications.get')
+  const current = useCall('notifications.get')
   const [form, setForm] = useState<NotifyForm | null>(null)
   const [busy, setBusy] = useState(false)
   const [testing, setTesting] = useState(false)
   const [error, setError] = useState('')
   const [issues, setIssues] = useState<Issue[]>([])
-  const [outcomes, setOutcomes] = useState<TestOutcome[] | null>(null)
+  const [outcomes, setOutcomes] = useState<NotificationTestOutcome[] | null>(null)
 
   useEffect(() => {
     if (current.data) setForm(toForm(current.data.settings))
@@ -281,7 +274,7 @@ function NotificationSettings() {
     setError('')
     setIssues([])
     try {
-      current.setData(await call<NotificationsInfo>('notifications.set', fromForm(form)))
+      current.setData(await call('notifications.set', fromForm(form)))
       notify('success', 'Notification settings saved')
     } catch (e) {
       setError(errorMessage(e))
@@ -296,8 +289,8 @@ function NotificationSettings() {
     setError('')
     setOutcomes(null)
     try {
-      const r = await call<{ results: TestOutcome[] }>('notifications.test', {})
-      setOutcomes(r.results)
+      const r = await call('notifications.test', {})
+      setOutcomes(r.results ?? [])
     } catch (e) {
       setError(errorMessage(e))
     } finally {
@@ -396,12 +389,12 @@ function NotificationSettings() {
               </Button>
             </div>
           ))}
-          <Button onClick={() => setForm({ ...form, webhooks: [...form.webhooks, { key: `w${++webhookKeys}`, name: '', format: 'json', enabled: true, newUrl: '' }] })}>Add webhook</Button>
+          <Button onClick={() => setForm({ ...form, webhooks: [...form.webhooks, { key: `w${++webhookKeys}`, name: '', format: 'json', enabled: true, urlSet: false, newUrl: '' }] })}>Add webhook</Button>
         </fieldset>
 
-        {current.data.channels.length > 0 && (
+        {(current.data.channels ?? []).length > 0 && (
           <dl className="kv" data-testid="notify-channels">
-            {current.data.channels.map((c) => (
+            {(current.data.channels ?? []).map((c) => (
               <div key={c.channel}>
                 <dt>{c.name}</dt>
                 <dd>

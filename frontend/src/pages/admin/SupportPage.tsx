@@ -1,23 +1,21 @@
 import { useEffect, useRef, useState } from 'react'
 import { bridge, call, errorMessage, type SavedFile } from '../../api/bridge'
+import type { SupportProgress, SupportStatusResult } from '../../api/generated/types'
 import { useAgentEvents } from '../../state/events'
 import { Alert, Button, Page, formatBytes } from '../../ui'
-
-type Status = { id: string; state: 'running' | 'ready' | 'failed' | string; size?: number; sha256?: string; error?: string }
-type Progress = { id: string; state: string; part?: string; percent: number }
 
 // SupportPage builds a diagnostic package on the agent, follows its progress
 // and saves it where the administrator chooses.
 export function SupportPage({ pollMs = 1000 }: { pollMs?: number }) {
-  const [job, setJob] = useState<Status | null>(null)
-  const [progress, setProgress] = useState<Progress | null>(null)
+  const [job, setJob] = useState<SupportStatusResult | null>(null)
+  const [progress, setProgress] = useState<SupportProgress | null>(null)
   const [busy, setBusy] = useState('')
   const [error, setError] = useState('')
   const [saved, setSaved] = useState<SavedFile | null>(null)
   const jobId = useRef('')
 
   useAgentEvents(['SupportProgress'], (e) => {
-    const p = e.data as Progress | undefined
+    const p = e.data
     if (p && p.id === jobId.current) setProgress(p)
   })
 
@@ -27,7 +25,7 @@ export function SupportPage({ pollMs = 1000 }: { pollMs?: number }) {
     if (!job || job.state !== 'running') return
     const t = setTimeout(async () => {
       try {
-        setJob(await call<Status>('support.status', { id: job.id }))
+        setJob(await call('support.status', { id: job.id }))
       } catch (e) {
         setError(errorMessage(e))
         setJob({ ...job, state: 'failed', error: errorMessage(e) })
@@ -42,7 +40,7 @@ export function SupportPage({ pollMs = 1000 }: { pollMs?: number }) {
     setSaved(null)
     setProgress(null)
     try {
-      const { id } = await call<{ id: string }>('support.create')
+      const { id } = await call('support.create')
       jobId.current = id
       setJob({ id, state: 'running' })
     } catch (e) {

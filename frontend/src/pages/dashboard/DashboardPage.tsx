@@ -1,47 +1,23 @@
 import { call, errorMessage } from '../../api/bridge'
 import { useAgentEvents } from '../../state/events'
 import { useAsync, useCall } from '../../state/async'
-import { Alert, Badge, HealthNote, Loading, Page, count, formatBytes, formatDate, formatDuration, formatLicenseState, healthWord, licenseTone, type Health } from '../../ui'
+import { Alert, Badge, HealthNote, Loading, Page, count, formatBytes, formatDate, formatDuration, formatLicenseState, healthWord, licenseTone } from '../../ui'
 import { BarChart } from './BarChart'
 import { bucketRuns, changesOf, errorsOf, type Run } from './chart'
-
-type AgentInfo = { version: string; instanceId: string; startedAt: string; dataDir: string; license: { state: string; expiresAt?: string } }
-type HostInfo = {
-  os: string
-  platform: string
-  platformVersion: string
-  kernel: string
-  arch: string
-  hostname: string
-  cpuModel: string
-  cpuCores: number
-  cpuPercent: number
-  memTotal: number
-  memAvailable: number
-  threads: number
-  goroutines: number
-  rss: number
-  diskFree: number
-  uptimeSeconds: number
-  errors?: string[]
-}
-type LicenseInfo = { state: string; expiresAt?: string; usersSeen: number; maxUsers?: number; overLimit: boolean; customer?: string }
-type ProcessSummary = { process: { id: string; name: string; active?: boolean }; pairs: number; errors: number; lastRun?: Run | null; health?: Health }
-type SystemHealth = { id: string; name: string; health?: Health }
 
 // DashboardPage is the agent at a glance: what runs where, the license, and
 // how syncing has gone lately.
 export function DashboardPage() {
-  const agent = useCall<AgentInfo>('agent.info')
-  const host = useCall<HostInfo>('host.info')
-  const license = useCall<LicenseInfo>('license.get')
+  const agent = useCall('agent.info')
+  const host = useCall('host.info')
+  const license = useCall('license.get')
   const health = useAsync(async () => {
-    const { processes } = await call<{ processes: ProcessSummary[] | null }>('processes.list')
+    const { processes } = await call('processes.list')
     const list = processes ?? []
     // runs.list is per process; a dashboard over a few processes can afford one call each.
-    const runs = (await Promise.all(list.map((p) => call<{ runs: Run[] | null }>('runs.list', { process: p.process.id, limit: 200 }).then((r) => r.runs ?? [], () => [])))).flat()
+    const runs = (await Promise.all(list.map((p) => call('runs.list', { process: p.process.id, limit: 200 }).then((r): Run[] => r.runs ?? [], () => [])))).flat()
     // The systems' health is a bonus here: the card works without it.
-    const systems = await call<{ systems: SystemHealth[] | null }>('systems.list').then((r) => r.systems, () => [])
+    const systems = await call('systems.list').then((r) => r.systems, () => [])
     return { processes: list, runs, systems: systems ?? [] }
   }, [])
 

@@ -1,14 +1,9 @@
 // The live log buffer: a ring of the newest lines (so memory stays bounded
 // however long the page stays open) plus the index of the lines the current
 // filter matches, kept up to date as lines arrive and old ones fall out.
+import type { LogLine } from '../../api/generated/types'
 
-export type LogLine = {
-  time: string
-  level: string
-  component: string
-  message: string
-  fields?: Record<string, unknown>
-}
+export type { LogLine }
 
 export type LogFilter = { minLevel: string; process: string; system: string; text: string }
 

@@ -2,7 +2,7 @@
 // bulk sync from a date (with live progress) and the dry-run plan.
 import { useRef, useState, type FormEvent } from 'react'
 import { errorMessage } from '../../api/bridge'
-import { useAgentEvents, type AgentEvent } from '../../state'
+import { useAgentEvents } from '../../state'
 import { Alert, Button } from '../../ui'
 import { bulkSync, plan, syncEntity } from './api'
 import { PlanTable } from './PlanTable'
@@ -71,7 +71,7 @@ export function BulkSyncForm({ processId }: { processId: string }) {
   // Progress of a short job can arrive before bulkSync answers; the latest
   // event per job is kept so the answer does not show a stale 0%.
   const seen = useRef(new Map<string, BulkJob>())
-  useAgentEvents(['BulkProgress'], (e: AgentEvent<BulkJob>) => {
+  useAgentEvents(['BulkProgress'], (e) => {
     const d = e.data
     if (!d?.id) return
     seen.current.set(d.id, d)
