@@ -156,8 +156,10 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 			return inStep(stepFields, err)
 		}
 		cur[t] = pair.Ref(t).Version
-		if !c.dry {
-			log.Info().Str("pair", pair.ID).Str("peer_key", pair.Ref(t).Key).Msg("synced with its peer")
+		// A peer found by its marker says so itself ("adopted a peer made
+		// before"); only a peer made now is a create.
+		if !c.dry && c.newPeers[freshKey(t, pair.Ref(t).ID)] {
+			log.Info().Str("pair", pair.ID).Str("peer_key", pair.Ref(t).Key).Msg("created peer entity")
 		}
 	case pair.State == PairDeleted:
 		// One side was deleted: nothing is written or created again until

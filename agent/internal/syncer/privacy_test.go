@@ -349,6 +349,7 @@ func TestSyncLogFields(t *testing.T) {
 
 	w := newPrivateWorld(t)
 	seen := map[string]int{}
+	messages := map[string]int{}
 	lines := 0
 	sc := bufio.NewScanner(strings.NewReader(w.logs.String()))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -361,6 +362,12 @@ func TestSyncLogFields(t *testing.T) {
 		var fields map[string]json.RawMessage
 		if err := json.Unmarshal(line, &fields); err != nil {
 			t.Fatalf("not a JSON line: %s", line)
+		}
+		var msg string
+		json.Unmarshal(fields["message"], &msg)
+		messages[msg]++
+		if msg == "created peer entity" && (fields["entity_title"] == nil || fields["peer_key"] == nil) {
+			t.Errorf("a create does not name its source and its peer: %s", line)
 		}
 		for k := range fields {
 			seen[k]++
@@ -381,6 +388,10 @@ func TestSyncLogFields(t *testing.T) {
 		if seen[want] == 0 {
 			t.Errorf("no line carried %s (fields seen: %v): the runs did not log what the test checks", want, names)
 		}
+	}
+	// Administrators follow creates in the live log by this message.
+	if messages["created peer entity"] == 0 {
+		t.Errorf("no create was logged as one: %v", messages)
 	}
 	t.Logf("%d lines, fields %v", lines, names)
 }
