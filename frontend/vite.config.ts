@@ -7,6 +7,9 @@ export default defineConfig({
   // Wails serves dist/ from its own origin (wails://, http://wails.localhost);
   // relative asset URLs resolve under every one of them.
   base: './',
+  // The user map CSV reader's test reads the agent's golden files, which
+  // both readers pass (pages/sync/usercsv.test.ts).
+  server: { fs: { allow: ['.', '../agent/internal/mapping/testdata/usercsv'] } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -21,12 +22,42 @@ const (
 // userColumns are the columns of the full header.
 var userColumns = []string{"a_id", "a_email", "a_name", "b_id", "b_email", "b_name"}
 
+// emailPairHeaders are the spellings of the two-email header's columns.
+var emailPairHeaders = map[string]string{"a": "a_email", "b": "b_email", "emaila": "a_email", "emailb": "b_email"}
+
+// CSVLineError is a problem on one line of a user map CSV.
+type CSVLineError struct {
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+func (e CSVLineError) Error() string { return "line " + strconv.Itoa(e.Line) + ": " + e.Message }
+
+// CSVError lists every bad line of a user map CSV, in line order.
+type CSVError struct {
+	Lines []CSVLineError
+}
+
+func (e *CSVError) Error() string {
+	parts := make([]string, len(e.Lines))
+	for i, l := range e.Lines {
+		parts[i] = l.Error()
+	}
+	return "read user map CSV: " + strings.Join(parts, "; ")
+}
+
 // ParseUserMapCSV reads a user map exported from a spreadsheet. The header
 // row is either some of a_id,a_email,a_name,b_id,b_email,b_name (any order,
-// any case; each side needs at least one) or exactly "a,b", two emails per
-// row, which sets MatchBy to email. A UTF-8 byte-order mark and a ';'
-// delimiter (what spreadsheets in many locales export) are accepted; blank
-// lines are skipped. Errors name the line and column.
+// any case; each side needs at least one) or two emails per row, "a,b" (or
+// "emailA,emailB"), which sets MatchBy to email. A UTF-8 byte-order mark and
+// a ';' delimiter (what spreadsheets in many locales export) are accepted;
+// blank lines are skipped. Values are RFC 4180 CSV: a value with a quote in
+// it is quoted whole, its quotes doubled.
+//
+// Any bad line fails the whole file with a *CSVError naming every bad line
+// (its number and the column), so one pass over the file fixes it. The
+// desktop's reader (frontend/src/pages/sync/usercsv.ts) follows the same
+// rules and passes the same golden files (testdata/usercsv).
 func ParseUserMapCSV(r io.Reader) (UserMap, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxUserMapCSVBytes+1))
 	if err != nil {
@@ -39,45 +70,86 @@ func ParseUserMapCSV(r io.Reader) (UserMap, error) {
 	if !utf8.Valid(data) {
 		return UserMap{}, errors.New("read user map CSV: not UTF-8 text (save it as CSV UTF-8)")
 	}
+	var bad []CSVLineError
+	fail := func(line int, format string, args ...any) (UserMap, error) {
+		bad = append(bad, CSVLineError{Line: line, Message: fmt.Sprintf(format, args...)})
+		return UserMap{}, &CSVError{Lines: bad}
+	}
 
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.Comma = delimiter(data)
-	header, err := cr.Read()
+	cr.FieldsPerRecord = -1 // a row of the wrong width is reported with its line, below
+	header, err := readRecord(cr)
 	if errors.Is(err, io.EOF) {
-		return UserMap{}, errors.New("read user map CSV: empty file, expected a header row")
+		return fail(1, "the file is empty: expected a header row such as a,b")
 	}
 	if err != nil {
-		return UserMap{}, fmt.Errorf("read user map CSV header: %w", err)
+		return fail(csvErrorLine(err), "%s", csvProblem(err))
 	}
+	headerLine, _ := cr.FieldPos(0)
 	cols, matchBy, err := parseUserHeader(header)
 	if err != nil {
-		return UserMap{}, fmt.Errorf("read user map CSV: line 1: %w", err)
+		return fail(headerLine, "%v", err)
 	}
 
 	m := UserMap{MatchBy: matchBy}
 	for {
-		rec, err := cr.Read()
+		rec, err := readRecord(cr)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			// csv.ParseError already says "record on line N: ... column M".
-			return UserMap{}, fmt.Errorf("read user map CSV: %w", err)
+			// The reader cannot tell where the broken value ends: stop here.
+			bad = append(bad, CSVLineError{Line: csvErrorLine(err), Message: csvProblem(err)})
+			break
 		}
 		line, _ := cr.FieldPos(0)
-		if blankRow(rec) {
-			continue // spreadsheets export trailing ",,,," rows
-		}
 		if len(m.Entries) == MaxUserMapEntries {
-			return UserMap{}, fmt.Errorf("read user map CSV: line %d: more than %d entries", line, MaxUserMapEntries)
+			bad = append(bad, CSVLineError{Line: line, Message: fmt.Sprintf("more than %d entries", MaxUserMapEntries)})
+			break
 		}
 		e, err := parseUserRow(rec, cols, header)
 		if err != nil {
-			return UserMap{}, fmt.Errorf("read user map CSV: line %d, %w", line, err)
+			bad = append(bad, CSVLineError{Line: line, Message: err.Error()})
+			continue
 		}
 		m.Entries = append(m.Entries, e)
 	}
+	if len(bad) > 0 {
+		return UserMap{}, &CSVError{Lines: bad}
+	}
 	return m, nil
+}
+
+// readRecord is the next record that is not blank: spreadsheets export
+// trailing ",,,," rows, and blank lines may come before the header too.
+func readRecord(cr *csv.Reader) ([]string, error) {
+	for {
+		rec, err := cr.Read()
+		if err != nil || !blankRow(rec) {
+			return rec, err
+		}
+	}
+}
+
+// csvErrorLine is the line where the record the reader choked on starts.
+func csvErrorLine(err error) int {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return pe.StartLine
+	}
+	return 1
+}
+
+// csvProblem says in words what the CSV reader refused.
+func csvProblem(err error) string {
+	switch {
+	case errors.Is(err, csv.ErrBareQuote):
+		return `a quote (") in a value that does not start with one: quote the whole value and double the quotes in it`
+	case errors.Is(err, csv.ErrQuote):
+		return "a quoted value is never closed, or text follows its closing quote"
+	}
+	return err.Error()
 }
 
 // delimiter picks ';' when the header line has semicolons and no commas.
@@ -96,7 +168,7 @@ func parseUserHeader(header []string) ([]string, MatchBy, error) {
 	for i, h := range header {
 		names[i] = strings.ToLower(strings.TrimSpace(h))
 	}
-	if len(names) == 2 && names[0] == "a" && names[1] == "b" {
+	if len(names) == 2 && emailPairHeaders[names[0]] == "a_email" && emailPairHeaders[names[1]] == "b_email" {
 		return []string{"a_email", "b_email"}, MatchEmail, nil
 	}
 	seen := map[string]bool{}
@@ -106,10 +178,10 @@ func parseUserHeader(header []string) ([]string, MatchBy, error) {
 			known = known || n == c
 		}
 		if !known {
-			return nil, "", fmt.Errorf("column %d: unknown column %q, expected a,b or some of %s", i+1, header[i], strings.Join(userColumns, ","))
+			return nil, "", fmt.Errorf("column %d: unknown column %s, expected a,b or some of %s", i+1, quoted(strings.TrimSpace(header[i])), strings.Join(userColumns, ","))
 		}
 		if seen[n] {
-			return nil, "", fmt.Errorf("column %d: column %q appears twice", i+1, header[i])
+			return nil, "", fmt.Errorf("column %d: column %s appears twice", i+1, quoted(strings.TrimSpace(header[i])))
 		}
 		seen[n] = true
 	}
@@ -122,6 +194,9 @@ func parseUserHeader(header []string) ([]string, MatchBy, error) {
 }
 
 func parseUserRow(rec, cols, header []string) (UserEntry, error) {
+	if len(rec) != len(cols) {
+		return UserEntry{}, fmt.Errorf("expected %d values, found %d", len(cols), len(rec))
+	}
 	var e UserEntry
 	for i, raw := range rec {
 		v := strings.TrimSpace(raw)
@@ -141,7 +216,7 @@ func parseUserRow(rec, cols, header []string) (UserEntry, error) {
 			ref.ID = v
 		case "email":
 			if v != "" && !looksLikeEmail(v) {
-				return UserEntry{}, fmt.Errorf("%s: %q is not an email address", col, v)
+				return UserEntry{}, fmt.Errorf("%s: %s is not an email address", col, quoted(v))
 			}
 			ref.Email = v
 		case "name":
@@ -156,6 +231,10 @@ func parseUserRow(rec, cols, header []string) (UserEntry, error) {
 	}
 	return e, nil
 }
+
+// quoted puts a value from the file in double quotes as it is (no
+// escaping), as the desktop's reader does.
+func quoted(s string) string { return `"` + s + `"` }
 
 // looksLikeEmail is a plausibility check, not RFC 5322: it catches columns
 // swapped by mistake (a name where the email belongs).

@@ -1,56 +1,88 @@
 package mapping
 
 import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 )
 
-func TestParseUserMapCSV(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      string
-		want    UserMap
-		wantErr string
-	}{
-		{"full header", "a_id,a_email,a_name,b_id,b_email,b_name\n1,ann@a.example,Ann,u1,ann@b.example,Ann B\n",
-			UserMap{Entries: []UserEntry{{A: UserRef{ID: "1", Email: "ann@a.example", Name: "Ann"}, B: UserRef{ID: "u1", Email: "ann@b.example", Name: "Ann B"}}}}, ""},
-		{"some columns, any order and case", "B_ID, a_email\r\nu1 , ann@a.example\r\n",
-			UserMap{Entries: []UserEntry{{A: UserRef{Email: "ann@a.example"}, B: UserRef{ID: "u1"}}}}, ""},
-		{"a,b by email with BOM", "\ufeffa,b\nann@a.example,ann@b.example\n",
-			UserMap{MatchBy: MatchEmail, Entries: []UserEntry{{A: UserRef{Email: "ann@a.example"}, B: UserRef{Email: "ann@b.example"}}}}, ""},
-		{"semicolons", "a_email;b_id\nann@a.example;42\n",
-			UserMap{Entries: []UserEntry{{A: UserRef{Email: "ann@a.example"}, B: UserRef{ID: "42"}}}}, ""},
-		{"quoted fields", "a_name,b_name\n\"Lee, Ann\",\"Ann \"\"A\"\" Lee\"\n",
-			UserMap{Entries: []UserEntry{{A: UserRef{Name: "Lee, Ann"}, B: UserRef{Name: `Ann "A" Lee`}}}}, ""},
-		{"blank rows skipped", "a_id,b_id\n1,2\n\n,\n3,4\n",
-			UserMap{Entries: []UserEntry{{A: UserRef{ID: "1"}, B: UserRef{ID: "2"}}, {A: UserRef{ID: "3"}, B: UserRef{ID: "4"}}}}, ""},
-		{"header only", "a_id,b_id\n", UserMap{}, ""},
-		{"empty file", "", UserMap{}, "empty file"},
-		{"unknown column", "a_id,login\n1,2\n", UserMap{}, `line 1: column 2: unknown column "login"`},
-		{"duplicate column", "a_id,a_id,b_id\n", UserMap{}, `line 1: column 2: column "a_id" appears twice`},
-		{"one side only", "a_id,a_email\n", UserMap{}, "no column for side b"},
-		{"bad email names line and column", "a_id,b_email\n1,x@y.example\n2,Bob Smith\n", UserMap{}, `line 3, column 2 (b_email): "Bob Smith" is not an email address`},
-		{"empty side names line", "a_id,b_id\n1,\n", UserMap{}, "line 2, side b is empty"},
-		{"ragged row", "a_id,b_id\n1,2,3\n", UserMap{}, "record on line 2: wrong number of fields"},
-		{"bad quote", "a_id,b_id\n\"1,2\n", UserMap{}, "line 2"},
-		{"too long field", "a_id,b_id\n1," + strings.Repeat("x", 600) + "\n", UserMap{}, "line 2, column 2 (b_id): longer than 512 bytes"},
-		{"not UTF-8", "a_id,b_id\n\xff,1\n", UserMap{}, "not UTF-8"},
+var updateUserCSV = flag.Bool("update-usercsv", false, "rewrite testdata/usercsv/*.json from this reader")
+
+// userCSVGolden is what reading testdata/usercsv/NAME.csv gives: the
+// desktop's reader (frontend/src/pages/sync/usercsv.test.ts) passes the same
+// files. Entries are the good rows; this reader refuses a file with any
+// bad line, so with errors it returns no entries and the errors, in order.
+type userCSVGolden struct {
+	MatchBy MatchBy        `json:"matchBy"`
+	Entries []UserEntry    `json:"entries"`
+	Errors  []CSVLineError `json:"errors"`
+}
+
+func TestParseUserMapCSVGolden(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "usercsv", "*.csv"))
+	if err != nil || len(files) < 20 {
+		t.Fatalf("golden files: %v (%d)", err, len(files))
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseUserMapCSV(strings.NewReader(tt.in))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
+	for _, path := range files {
+		name := strings.TrimSuffix(filepath.Base(path), ".csv")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %+v, want %+v", got, tt.want)
+			m, err := ParseUserMapCSV(strings.NewReader(string(data)))
+			got := userCSVGolden{MatchBy: m.MatchBy, Entries: m.Entries, Errors: []CSVLineError{}}
+			var ce *CSVError
+			switch {
+			case errors.As(err, &ce):
+				got.Errors = ce.Lines
+			case err != nil:
+				t.Fatalf("an error that names no line: %v", err)
+			}
+			if got.Entries == nil {
+				got.Entries = []UserEntry{}
+			}
+			goldenPath := strings.TrimSuffix(path, ".csv") + ".json"
+			if *updateUserCSV {
+				// With errors, the good rows the desktop previews are to be
+				// added by hand: this reader returns none.
+				b, _ := json.MarshalIndent(got, "", "  ")
+				if err := os.WriteFile(goldenPath, append(b, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			raw, err := os.ReadFile(goldenPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want userCSVGolden
+			if err := json.Unmarshal(raw, &want); err != nil {
+				t.Fatalf("%s: %v", goldenPath, err)
+			}
+			if want.Errors == nil {
+				want.Errors = []CSVLineError{}
+			}
+			if len(want.Errors) > 0 {
+				// The good rows are the desktop's preview; here the file fails whole.
+				if len(m.Entries) != 0 || m.MatchBy != "" {
+					t.Errorf("entries with errors: %+v", m)
+				}
+				if !reflect.DeepEqual(got.Errors, want.Errors) {
+					t.Errorf("errors:\n got %+v\nwant %+v", got.Errors, want.Errors)
+				}
+				return
+			}
+			if want.Entries == nil {
+				want.Entries = []UserEntry{}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("\n got %+v\nwant %+v", got, want)
 			}
 		})
 	}
@@ -62,7 +94,20 @@ func TestParseUserMapCSVBounds(t *testing.T) {
 		t.Errorf("err = %v, want a size error", err)
 	}
 	many := "a_id,b_id\n" + strings.Repeat("1,2\n", MaxUserMapEntries+1)
-	if _, err := ParseUserMapCSV(strings.NewReader(many)); err == nil || !strings.Contains(err.Error(), "more than") {
-		t.Errorf("err = %v, want an entry-count error", err)
+	_, err := ParseUserMapCSV(strings.NewReader(many))
+	var ce *CSVError
+	if !errors.As(err, &ce) || len(ce.Lines) != 1 || ce.Lines[0] != (CSVLineError{Line: MaxUserMapEntries + 2, Message: "more than 100000 entries"}) {
+		t.Errorf("err = %v, want an entry-count error on the first line too many", err)
+	}
+	if _, err := ParseUserMapCSV(strings.NewReader("a_id,b_id\n\xff,1\n")); err == nil || !strings.Contains(err.Error(), "not UTF-8") {
+		t.Errorf("err = %v, want a UTF-8 error", err)
+	}
+}
+
+func TestCSVErrorSaysEveryLine(t *testing.T) {
+	_, err := ParseUserMapCSV(strings.NewReader("a_id,b_email\n1,x\n2,\n3,c@d.example\n"))
+	want := `read user map CSV: line 2: column 2 (b_email): "x" is not an email address; line 3: side b is empty: give an id, email or name`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant %s", err, want)
 	}
 }
