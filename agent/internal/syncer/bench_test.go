@@ -2,16 +2,14 @@ package syncer_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
+	"github.com/lockstep-sync/lockstep/agent/agenttest/rig"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -19,7 +17,7 @@ import (
 )
 
 type bench struct {
-	a, b sandboxSide
+	a, b *rig.Sandbox
 	eng  *syncer.Engine
 	proc syncer.Process
 	st   *store.Store
@@ -27,25 +25,15 @@ type bench struct {
 
 func newBench(t testing.TB, knobs sandbox.Knobs, encrypted bool) *bench {
 	t.Helper()
-	a := newSandboxSide(t, "HELP", "incident", knobs)
-	b := newSandboxSide(t, "ENG", "bug", knobs)
-	var key []byte
-	if encrypted {
-		key = make([]byte, 32)
-		rand.Read(key)
-	}
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng := syncer.New(syncer.Deps{Store: st, Bus: events.New(100, nil), Log: zerolog.Nop(),
-		Open: func(id string) (connector.Connector, error) {
-			if id == "sys-HELP" {
-				return a.conn, nil
-			}
-			return b.conn, nil
-		}})
+	a := rig.NewSandbox(t, "HELP", "incident", knobs)
+	b := rig.NewSandbox(t, "ENG", "bug", knobs)
+	var st *store.Store
+	eng := rig.NewEngine(t, rig.Systems{a.ID: a.Conn, b.ID: b.Conn}, func(d *syncer.Deps) {
+		if !encrypted { // the same store without encryption, to measure what it costs
+			d.Store = agenttest.StoreAt(t, t.TempDir(), nil)
+		}
+		st = d.Store
+	})
 	p, err := eng.Create(context.Background(), "bench", syncer.Process{Name: "bench",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-ENG", Project: "ENG"},
 		Types: []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{
@@ -60,14 +48,14 @@ func newBench(t testing.TB, knobs sandbox.Knobs, encrypted bool) *bench {
 
 func (bn *bench) seed(n int) {
 	for i := 0; i < n; i++ {
-		bn.a.srv.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("item ", i), Status: "open", Priority: "low"})
+		bn.a.Server.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("item ", i), Status: "open", Priority: "low"})
 	}
 }
 
-func requests(sides ...sandboxSide) int64 {
+func requests(sides ...*rig.Sandbox) int64 {
 	var n int64
 	for _, s := range sides {
-		n += s.srv.Stats().Requests
+		n += s.Server.Stats().Requests
 	}
 	return n
 }
@@ -217,7 +205,7 @@ func versusBare(b *testing.B, n int, latency time.Duration) versus {
 		b.Fatal(err)
 	}
 	v.engine = time.Since(start)
-	if got := count(b, bn.b.srv, "ENG"); got != n {
+	if got := count(b, bn.b.Server, "ENG"); got != n {
 		b.Fatalf("engine synced %d of %d", got, n)
 	}
 	v.perChange = float64(requests(bn.a, bn.b)-before) / float64(n)
@@ -226,7 +214,7 @@ func versusBare(b *testing.B, n int, latency time.Duration) versus {
 	bn.eng.RunNow(ctx, bn.proc.ID)
 	v.perIdle = float64(requests(bn.a, bn.b)-before) / 2 // per system side
 
-	retitle(b, bn.a.srv, "HELP")
+	retitle(b, bn.a.Server, "HELP")
 	before = requests(bn.a, bn.b)
 	start = time.Now()
 	if _, err := bn.eng.RunNow(ctx, bn.proc.ID); err != nil {
@@ -237,13 +225,13 @@ func versusBare(b *testing.B, n int, latency time.Duration) versus {
 
 	other := newBench(b, sandbox.Knobs{Latency: latency}, true)
 	other.seed(n)
-	br := newBare(other.a.conn, other.b.conn, false)
+	br := newBare(other.a.Conn, other.b.Conn, false)
 	start = time.Now()
 	if err := br.sync(ctx, time.Time{}); err != nil {
 		b.Fatal(err)
 	}
 	v.bare = time.Since(start)
-	since := retitle(b, other.a.srv, "HELP")
+	since := retitle(b, other.a.Server, "HELP")
 	start = time.Now()
 	if err := br.sync(ctx, since); err != nil {
 		b.Fatal(err)
@@ -294,7 +282,7 @@ func BenchmarkBudgetUse(b *testing.B) {
 		bn.eng.RunNow(ctx, bn.proc.ID)
 		elapsed := time.Since(start).Seconds()
 		cancel()
-		sa, sb := bn.a.srv.Stats(), bn.b.srv.Stats()
+		sa, sb := bn.a.Server.Stats(), bn.b.Server.Stats()
 		// Each system has its own budget; the busier one is the bottleneck.
 		busier := max(sa.Requests-sa.RateLimited, sb.Requests-sb.RateLimited)
 		used += float64(busier) / (rate*elapsed + 5)

@@ -1,12 +1,12 @@
 package syncer
 
 import (
-	"crypto/rand"
 	"fmt"
 	"testing"
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
@@ -15,13 +15,7 @@ import (
 // MaxListLimit answer MaxListLimit records, not the small default page a
 // caller would take for the whole list.
 func TestListsClampToTheMaximum(t *testing.T) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := agenttest.Store(t)
 	e := New(Deps{Store: st, Bus: events.New(10, nil), Log: zerolog.Nop()})
 	if err := st.Update(func(tx *store.Tx) error {
 		for i := 1; i <= MaxListLimit+1; i++ {

@@ -1,7 +1,6 @@
 package syncer
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
@@ -12,19 +11,14 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
 
 func indexTestEngine(t *testing.T) (*Engine, *store.Store) {
 	t.Helper()
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := agenttest.Store(t)
 	return New(Deps{Store: st, Bus: events.New(10, nil), Log: zerolog.Nop()}), st
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	sbconn "github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
@@ -95,8 +96,7 @@ func newPrivateWorld(t *testing.T) *privateWorld {
 	t.Helper()
 	raw := make([]byte, 8)
 	rand.Read(raw)
-	w := &privateWorld{canary: "cnry" + hex.EncodeToString(raw), logs: &lockedBuffer{}, dir: t.TempDir(), key: make([]byte, 32), planted: map[string]string{}}
-	rand.Read(w.key)
+	w := &privateWorld{canary: "cnry" + hex.EncodeToString(raw), logs: &lockedBuffer{}, dir: t.TempDir(), key: agenttest.Key(t), planted: map[string]string{}}
 	c := func(where string) string {
 		v := w.canary + "-" + where
 		w.planted[where] = v

@@ -2,7 +2,6 @@ package syncer
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
@@ -29,10 +29,8 @@ type idleWorld struct {
 
 func newIdleWorld(t testing.TB, noSync bool) *idleWorld {
 	t.Helper()
-	key := make([]byte, 32)
-	rand.Read(key)
 	w := &idleWorld{dir: t.TempDir(), clock: &simClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
-	st, err := store.Create(store.Options{Dir: w.dir, Key: key, NoSync: noSync})
+	st, err := store.Create(store.Options{Dir: w.dir, Key: agenttest.Key(t), NoSync: noSync})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,13 +130,7 @@ func TestSweep(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- (&Pruner{Engine: w.eng, Interval: time.Hour}).Serve(ctx) }()
-	deadline := time.Now().Add(30 * time.Second) // only catches a hang
-	for len(w.runSeqs(t)) != 10 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the pruner's first sweep left %v", w.runSeqs(t))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	agenttest.Eventually(t, "the pruner's first sweep", func() bool { return len(w.runSeqs(t)) == 10 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

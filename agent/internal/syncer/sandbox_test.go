@@ -2,60 +2,29 @@ package syncer_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	sbconn "github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
-	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/agenttest/rig"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
-	"github.com/lockstep-sync/lockstep/agent/internal/secret"
-	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 )
-
-type sandboxSide struct {
-	srv  *sandbox.Server
-	conn *sbconn.Conn
-	url  string
-}
 
 // neighbour spends the sandbox's request budget from another client, as a
 // busy system's other users do, so the engine meets 429s it must wait out.
 func neighbour(ctx context.Context, url string) {
 	for ctx.Err() == nil {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/api/users", nil)
-		req.Header.Set("Authorization", "Bearer tok")
+		req.Header.Set("Authorization", "Bearer "+rig.Token)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 		}
 		time.Sleep(60 * time.Millisecond)
 	}
-}
-
-func newSandboxSide(t testing.TB, key, typ string, knobs sandbox.Knobs) sandboxSide {
-	t.Helper()
-	s, err := sandbox.New(sandbox.Options{Tokens: []sandbox.Token{{Value: "tok", User: "alice"}}, Users: sandbox.DemoUsers(),
-		Projects: []sandbox.Project{{Key: key, Name: key, Types: []string{typ}}}, Knobs: knobs, Seed: 11})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(func() { hs.Close(); s.Close() })
-	c, err := sbconn.Open(connector.Config{ID: "sys-" + key, Name: key, Kind: "sandbox", URL: hs.URL,
-		Settings: map[string]any{"project": key}, Secrets: map[string]secret.Secret{"token": secret.New("tok")}}, connector.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sandboxSide{srv: s, conn: c, url: hs.URL}
 }
 
 // TestConvergesThroughFaults syncs two real sandboxes answering 20% of
@@ -66,29 +35,16 @@ func TestConvergesThroughFaults(t *testing.T) {
 		t.Skip("syncs over HTTP with injected faults")
 	}
 	knobs := sandbox.Knobs{ErrorRate: 0.2, RatePerSecond: 25, Burst: 5}
-	a := newSandboxSide(t, "HELP", "incident", knobs)
-	b := newSandboxSide(t, "ENG", "bug", knobs)
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng := syncer.New(syncer.Deps{Store: st, Bus: events.New(100, nil), Log: zerolog.Nop(),
-		Open: func(id string) (connector.Connector, error) {
-			if id == "sys-HELP" {
-				return a.conn, nil
-			}
-			return b.conn, nil
-		}})
+	a := rig.NewSandbox(t, "HELP", "incident", knobs)
+	b := rig.NewSandbox(t, "ENG", "bug", knobs)
+	eng := rig.NewEngine(t, rig.Systems{a.ID: a.Conn, b.ID: b.Conn})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go eng.Serve(ctx)
 	const n = 20
 	for i := 0; i < n; i++ {
-		a.srv.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("help ", i), Status: "open", Priority: "low"})
-		b.srv.Store().CreateItem(sandbox.NewItem{Project: "ENG", Type: "bug", Title: fmt.Sprint("eng ", i), Status: "open", Priority: "high"})
+		a.Server.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("help ", i), Status: "open", Priority: "low"})
+		b.Server.Store().CreateItem(sandbox.NewItem{Project: "ENG", Type: "bug", Title: fmt.Sprint("eng ", i), Status: "open", Priority: "high"})
 	}
 	p, err := eng.Create(ctx, "test", syncer.Process{Name: "faults",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-ENG", Project: "ENG"},
@@ -99,8 +55,8 @@ func TestConvergesThroughFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go neighbour(ctx, a.url)
-	go neighbour(ctx, b.url)
+	go neighbour(ctx, a.URL)
+	go neighbour(ctx, b.URL)
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		if _, err := eng.RunNow(ctx, p.ID); err != nil {
@@ -111,7 +67,7 @@ func TestConvergesThroughFaults(t *testing.T) {
 			eng.Retry(p.ID, "", "")
 		}
 		pairs, _, _ := eng.Pairs(p.ID, "", "", 500)
-		ca, cb := count(t, a.srv, "HELP"), count(t, b.srv, "ENG")
+		ca, cb := count(t, a.Server, "HELP"), count(t, b.Server, "ENG")
 		if len(pairs) == 2*n && ca == 2*n && cb == 2*n {
 			break
 		}
@@ -122,7 +78,7 @@ func TestConvergesThroughFaults(t *testing.T) {
 			t.Fatalf("no convergence: %d pairs, %d and %d items", len(pairs), ca, cb)
 		}
 	}
-	sa, sb := a.srv.Stats(), b.srv.Stats()
+	sa, sb := a.Server.Stats(), b.Server.Stats()
 	if sa.InjectedFaults+sb.InjectedFaults == 0 || sa.RateLimited+sb.RateLimited == 0 {
 		t.Fatal("no 5xx or no 429 was injected: the test proves nothing")
 	}
@@ -151,22 +107,9 @@ func count(t testing.TB, s *sandbox.Server, project string) int {
 // again (the sandbox refuses a stale If-Match) and lists the comments of
 // the changed side only; a comment's echo lists one side once.
 func TestRequestsPerChange(t *testing.T) {
-	a := newSandboxSide(t, "HELP", "incident", sandbox.Knobs{})
-	b := newSandboxSide(t, "ENG", "bug", sandbox.Knobs{})
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng := syncer.New(syncer.Deps{Store: st, Bus: events.New(100, nil), Log: zerolog.Nop(),
-		Open: func(id string) (connector.Connector, error) {
-			if id == "sys-HELP" {
-				return a.conn, nil
-			}
-			return b.conn, nil
-		}})
+	a := rig.NewSandbox(t, "HELP", "incident", sandbox.Knobs{})
+	b := rig.NewSandbox(t, "ENG", "bug", sandbox.Knobs{})
+	eng := rig.NewEngine(t, rig.Systems{a.ID: a.Conn, b.ID: b.Conn})
 	ctx := context.Background()
 	p, err := eng.Create(ctx, "test", syncer.Process{Name: "requests",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-ENG", Project: "ENG"},
@@ -178,22 +121,22 @@ func TestRequestsPerChange(t *testing.T) {
 	}
 	const n = 5
 	for i := range n {
-		it, _ := a.srv.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("help ", i), Priority: "low"})
+		it, _ := a.Server.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("help ", i), Priority: "low"})
 		if i == 0 {
-			a.srv.Store().AddComment(it.Key, "alice", "first words")
+			a.Server.Store().AddComment(it.Key, "alice", "first words")
 		}
 	}
 	run := func(what string) map[string]int64 {
 		t.Helper()
-		a.srv.ResetStats()
-		b.srv.ResetStats()
+		a.Server.ResetStats()
+		b.Server.ResetStats()
 		r, err := eng.RunNow(ctx, p.ID)
 		if err != nil || len(r.Errors) > 0 {
 			t.Fatalf("%s: %v %+v", what, err, r.Errors)
 		}
 		got := map[string]int64{}
-		for _, s := range []sandboxSide{a, b} {
-			for route, c := range s.srv.Stats().ByRoute {
+		for _, s := range []*rig.Sandbox{a, b} {
+			for route, c := range s.Server.Stats().ByRoute {
 				got[route] += c
 			}
 		}
@@ -220,7 +163,7 @@ func TestRequestsPerChange(t *testing.T) {
 		t.Fatalf("idle run: %v", idle)
 	}
 
-	retitle(t, a.srv, "HELP")
+	retitle(t, a.Server, "HELP")
 	updated := run("update")
 	if updated["GET /api/items/{id}"] != 0 || updated["PATCH /api/items/{id}"] != n ||
 		updated["GET /api/items/{id}/comments"] != n || total(updated) != 3+2*n { // 2 polls, the target's schema
@@ -228,25 +171,25 @@ func TestRequestsPerChange(t *testing.T) {
 	}
 	// Both sides of one pair changed: the poll read both, still no Get,
 	// and each side's change reaches the other.
-	page, _ := b.srv.Store().ListItems(sandbox.Query{Project: "ENG", Limit: 1})
+	page, _ := b.Server.Store().ListItems(sandbox.Query{Project: "ENG", Limit: 1})
 	peer := page.Items[0]
 	high := "high"
-	b.srv.Store().UpdateItem(peer.Key, sandbox.Patch{Priority: &high}, 0)
+	b.Server.Store().UpdateItem(peer.Key, sandbox.Patch{Priority: &high}, 0)
 	var src sandbox.Item
-	for _, rl := range mustRemoteLinks(t, b.srv, peer.Key) {
+	for _, rl := range mustRemoteLinks(t, b.Server, peer.Key) {
 		key := strings.TrimPrefix(rl.GlobalID, "lockstep:sys-HELP:")
-		if src, err = a.srv.Store().GetItem(key); err != nil {
+		if src, err = a.Server.Store().GetItem(key); err != nil {
 			t.Fatal(err)
 		}
 	}
 	title := "both sides moved"
-	a.srv.Store().UpdateItem(src.Key, sandbox.Patch{Title: &title}, 0)
+	a.Server.Store().UpdateItem(src.Key, sandbox.Patch{Title: &title}, 0)
 	both := run("both sides")
 	if both["GET /api/items/{id}"] != 0 {
 		t.Fatalf("both sides run read items one by one: %v", both)
 	}
-	gotA, _ := a.srv.Store().GetItem(src.Key)
-	gotB, _ := b.srv.Store().GetItem(peer.Key)
+	gotA, _ := a.Server.Store().GetItem(src.Key)
+	gotB, _ := b.Server.Store().GetItem(peer.Key)
 	if gotA.Priority != "high" || gotB.Title != title {
 		t.Fatalf("not merged: A %q %q, B %q %q", gotA.Title, gotA.Priority, gotB.Title, gotB.Priority)
 	}

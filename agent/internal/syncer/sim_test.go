@@ -2,7 +2,6 @@ package syncer
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
@@ -37,14 +37,8 @@ func strp(s string) *string { return &s }
 
 func newWorld(t *testing.T, conflict ConflictPolicy) *world {
 	t.Helper()
-	key := make([]byte, 32)
-	rand.Read(key)
-	dir := t.TempDir()
-	st, err := store.Create(store.Options{Dir: dir, Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	key, dir := agenttest.Key(t), t.TempDir()
+	st := agenttest.StoreAt(t, dir, key)
 	w := &world{t: t, clock: &simClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, st: st, dir: dir, key: key}
 	w.a, w.b = newMemsys("HELP", w.clock), newMemsys("ENG", w.clock)
 	w.eng = New(w.deps(st, "sysA", "sysB"))

@@ -3,18 +3,14 @@ package syncer_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	"github.com/lockstep-sync/lockstep/agent/internal/events"
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
+	"github.com/lockstep-sync/lockstep/agent/agenttest/rig"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
@@ -26,16 +22,8 @@ import (
 // signed delivery syncs a change long before the next poll, and that a
 // forged one is refused.
 func TestWebhookTriggersSync(t *testing.T) {
-	a := newSandboxSide(t, "HELP", "incident", sandbox.Knobs{})
-	b := newSandboxSide(t, "ENG", "bug", sandbox.Knobs{})
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sealer, _ := secret.NewSealer(key, st.DataKeys())
+	a := rig.NewSandbox(t, "HELP", "incident", sandbox.Knobs{})
+	b := rig.NewSandbox(t, "ENG", "bug", sandbox.Knobs{})
 	var eng *syncer.Engine
 	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/v1/hooks/"), "/")
@@ -50,21 +38,10 @@ func TestWebhookTriggersSync(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer hooks.Close()
-	eng = syncer.New(syncer.Deps{Store: st, Bus: events.New(100, nil), Log: zerolog.Nop(),
-		Open: func(id string) (connector.Connector, error) {
-			if id == "sys-HELP" {
-				return a.conn, nil
-			}
-			return b.conn, nil
-		},
-		PublicURL: func() string { return hooks.URL },
-		Seal: func(scope, field string, v []byte) ([]byte, error) {
-			return sealer.Seal(scope, "process", scope, field, v)
-		},
-		Unseal: func(scope, field string, v []byte) ([]byte, error) {
-			return sealer.Open(scope, "process", scope, field, v)
-		},
-		Shred: sealer.Shred,
+	var st *store.Store
+	eng = rig.NewEngine(t, rig.Systems{a.ID: a.Conn, b.ID: b.Conn}, func(d *syncer.Deps) {
+		d.PublicURL = func() string { return hooks.URL }
+		st = d.Store
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -82,28 +59,16 @@ func TestWebhookTriggersSync(t *testing.T) {
 	}
 	// The item is made after the activation's catch-up run has finished:
 	// only a webhook can bring it over before the hourly poll.
-	deadline := time.Now().Add(time.Minute)
-	for {
+	agenttest.Eventually(t, "the activation's catch-up run", func() bool {
 		runs, err := eng.Runs(p.ID, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(runs) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no catch-up run within a minute of the activation")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	a.srv.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: "pushed by a webhook", Status: "open", Priority: "low"})
-	deadline = time.Now().Add(time.Minute)
-	for count(t, b.srv, "ENG") != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no sync within a minute although the poll interval is an hour: webhooks did not trigger (stats %+v)", a.srv.Stats().Webhooks)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return len(runs) > 0
+	})
+	a.Server.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: "pushed by a webhook", Status: "open", Priority: "low"})
+	// The poll interval is an hour: only a webhook brings the item over.
+	agenttest.Eventually(t, "a sync triggered by a webhook", func() bool { return count(t, b.Server, "ENG") == 1 })
 	resp, err := http.Post(hooks.URL+syncer.HookPath(p.ID, syncer.SideA), "application/json", bytes.NewReader([]byte(`{"event":"item.updated","item":{"id":1,"key":"HELP-1"}}`)))
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +80,7 @@ func TestWebhookTriggersSync(t *testing.T) {
 	if _, err := eng.SetActive("test", p.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(a.srv.Store().Webhooks()); n != 0 {
+	if n := len(a.Server.Store().Webhooks()); n != 0 {
 		t.Fatalf("%d webhooks left after deactivation", n)
 	}
 	if _, err := eng.SetActive("test", p.ID, true); err != nil {

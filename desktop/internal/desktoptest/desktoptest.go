@@ -15,7 +15,7 @@ import (
 
 // Patience bounds every wait of a test. It only ends a broken test: it is
 // generous for a busy machine and says nothing about speed.
-const Patience = 30 * time.Second
+const Patience = time.Minute
 
 // Eventually polls cond until it holds, and fails the test with what it
 // waited for once Patience has passed.

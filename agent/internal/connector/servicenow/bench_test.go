@@ -2,22 +2,16 @@ package servicenow_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"net/http/httptest"
 	"testing"
 
-	"github.com/rs/zerolog"
-
+	"github.com/lockstep-sync/lockstep/agent/agenttest/rig"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	"github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/servicenow"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/servicenow/snemu"
-	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
-	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 )
 
@@ -33,39 +27,15 @@ func BenchmarkServiceNowSync(b *testing.B) {
 	for range b.N {
 		sn := snemu.Start(snemu.Options{Users: []snemu.User{{UserName: "lockstep", Name: "Lockstep", Password: "bench-password"}}})
 		b.Cleanup(sn.Close)
-		eng, err := sandbox.New(sandbox.Options{Tokens: []sandbox.Token{{Value: "tok", User: "alice"}}, Users: sandbox.DemoUsers(),
-			Projects: []sandbox.Project{{Key: "ENG", Name: "ENG", Types: []string{"bug"}}}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		hs := httptest.NewServer(eng.Handler())
-		b.Cleanup(func() { hs.Close(); eng.Close() })
+		eng := rig.NewSandbox(b, "ENG", "bug", sandbox.Knobs{})
 		snc, err := servicenow.Open(connector.Config{ID: "bench-sn", Name: "SN", Kind: servicenow.Kind, URL: sn.URL(),
 			Settings: map[string]any{"username": "lockstep"}, Secrets: map[string]secret.Secret{"password": secret.New("bench-password")}}, connector.Env{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		sbc, err := sandboxconn.Open(connector.Config{ID: "bench-eng", Name: "ENG", Kind: "sandbox", URL: hs.URL,
-			Settings: map[string]any{"project": "ENG"}, Secrets: map[string]secret.Secret{"token": secret.New("tok")}}, connector.Env{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		key := make([]byte, 32)
-		rand.Read(key)
-		st, err := store.Create(store.Options{Dir: b.TempDir(), Key: key})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		e := syncer.New(syncer.Deps{Store: st, Bus: events.New(100, nil), Log: zerolog.Nop(),
-			Open: func(id string) (connector.Connector, error) {
-				if id == "bench-sn" {
-					return snc, nil
-				}
-				return sbc, nil
-			}})
+		e := rig.NewEngine(b, rig.Systems{"bench-sn": snc, eng.ID: eng.Conn})
 		p, err := e.Create(ctx, "bench", syncer.Process{Name: "bench",
-			A: syncer.End{System: "bench-sn", Project: "incident"}, B: syncer.End{System: "bench-eng", Project: "ENG"},
+			A: syncer.End{System: "bench-sn", Project: "incident"}, B: syncer.End{System: eng.ID, Project: "ENG"},
 			Types: []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{
 				{A: "title", B: "title", Direction: mapping.Both}}}},
 			Options: syncer.Options{CreateInA: true, CreateInB: true, Conflict: syncer.ConflictAWins}})
@@ -98,13 +68,13 @@ func BenchmarkServiceNowSync(b *testing.B) {
 		perChanged += run() / n
 		run()
 		q := sandbox.Query{Project: "ENG", Limit: 100}
-		page, err := eng.Store().ListItems(q)
+		page, err := eng.Server.Store().ListItems(q)
 		if err != nil || len(page.Items) != n {
 			b.Fatalf("%d bugs, %v", len(page.Items), err)
 		}
 		for _, it := range page.Items {
 			title := it.Title + " (fixed)"
-			if _, err := eng.Store().UpdateItem(it.Key, sandbox.Patch{Title: &title}, 0); err != nil {
+			if _, err := eng.Server.Store().UpdateItem(it.Key, sandbox.Patch{Title: &title}, 0); err != nil {
 				b.Fatal(err)
 			}
 		}

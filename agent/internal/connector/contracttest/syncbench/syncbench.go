@@ -4,20 +4,13 @@ package syncbench
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"net/http/httptest"
 	"testing"
 
-	"github.com/rs/zerolog"
-
+	"github.com/lockstep-sync/lockstep/agent/agenttest/rig"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	"github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
-	"github.com/lockstep-sync/lockstep/agent/internal/events"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
-	"github.com/lockstep-sync/lockstep/agent/internal/secret"
-	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 )
 
@@ -35,32 +28,8 @@ type Bench struct {
 // New makes the bench; b syncs project's entityType items.
 func New(tb testing.TB, b connector.Connector, project, entityType string) *Bench {
 	tb.Helper()
-	sb, err := sandbox.New(sandbox.Options{Tokens: []sandbox.Token{{Value: "tok", User: "alice"}}, Users: sandbox.DemoUsers(),
-		Projects: []sandbox.Project{{Key: "HELP", Name: "HELP", Types: []string{"incident"}}}, Seed: 11})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hs := httptest.NewServer(sb.Handler())
-	tb.Cleanup(func() { hs.Close(); sb.Close() })
-	a, err := sandboxconn.Open(connector.Config{ID: "sys-HELP", Name: "HELP", Kind: "sandbox", URL: hs.URL,
-		Settings: map[string]any{"project": "HELP"}, Secrets: map[string]secret.Secret{"token": secret.New("tok")}}, connector.Env{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	st, err := store.Create(store.Options{Dir: tb.TempDir(), Key: key})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	eng := syncer.New(syncer.Deps{Store: st, Bus: events.New(100, nil), Log: zerolog.Nop(),
-		Open: func(id string) (connector.Connector, error) {
-			if id == "sys-HELP" {
-				return a, nil
-			}
-			return b, nil
-		}})
+	a := rig.NewSandbox(tb, "HELP", "incident", sandbox.Knobs{})
+	eng := rig.NewEngine(tb, rig.Systems{a.ID: a.Conn, "sys-B": b})
 	p, err := eng.Create(context.Background(), "bench", syncer.Process{Name: "bench",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-B", Project: project},
 		Types: []mapping.TypePair{{A: "incident", B: entityType, Fields: []mapping.FieldPair{
@@ -69,7 +38,7 @@ func New(tb testing.TB, b connector.Connector, project, entityType string) *Benc
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &Bench{tb: tb, Sandbox: sb, Engine: eng, Process: p}
+	return &Bench{tb: tb, Sandbox: a.Server, Engine: eng, Process: p}
 }
 
 // Seed makes n sandbox items, "item 0" to "item n-1".
