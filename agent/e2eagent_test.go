@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 )
 
 // e2eAgent is a real agent process that an end-to-end test configures
@@ -32,7 +34,7 @@ func (e *e2eAgent) startAgent() {
 		e.dir = filepath.Join(t.TempDir(), "data")
 		pw := filepath.Join(t.TempDir(), "pw")
 		os.WriteFile(pw, []byte(e.password), 0o600)
-		e.addr = freePort(t)
+		e.addr = agenttest.FreeAddr(t)
 		if out, code := runAgent(t, "init", "--data-dir", e.dir, "--listen", e.addr, "--admin-password-file", pw); code != 0 {
 			t.Fatalf("init: %s", out)
 		}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 )
 
 // TestEveryKindIsAvailable asks the real agent for its system kinds: the
@@ -17,7 +19,7 @@ func TestEveryKindIsAvailable(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pwFile, []byte(pw), 0o600)
-	addr := freePort(t)
+	addr := agenttest.FreeAddr(t)
 	if out, code := runAgent(t, "init", "--data-dir", dir, "--listen", addr, "--admin-password-file", pwFile); code != 0 {
 		t.Fatalf("init: %s", out)
 	}
@@ -49,7 +51,7 @@ func TestEveryKindIsAvailable(t *testing.T) {
 	}
 	// A closed port on loopback: every connector that opens tries it and
 	// fails to connect, which is not the answer of a kind without one.
-	url := "http://" + freePort(t)
+	url := "http://" + agenttest.FreeAddr(t)
 	for _, k := range res.Kinds {
 		settings, secrets := map[string]any{}, map[string]string{}
 		for _, f := range k.Fields {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,28 +21,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/license/licensetest"
 )
 
 var agentBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lockstep-agent-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	agentBin = filepath.Join(dir, "lockstep-agent")
-	build := exec.Command("go", "build", "-tags", "licensetest", "-o", agentBin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build agent:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(agenttest.RunWithAgent(m, &agentBin)) }
 
 // agent runs the binary with a clean environment plus env.
 func agent(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
@@ -62,20 +46,10 @@ func agent(t *testing.T, env []string, args ...string) (stdout, stderr string, c
 	return o.String(), e.String(), code
 }
 
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func initDir(t *testing.T, env ...string) (dir, addr string) {
 	t.Helper()
 	dir = filepath.Join(t.TempDir(), "data")
-	addr = freePort(t)
+	addr = agenttest.FreeAddr(t)
 	out, errOut, code := agent(t, env, "init", "--data-dir", dir, "--listen", addr)
 	if code != 0 {
 		t.Fatalf("init: %d %s %s", code, out, errOut)
@@ -421,7 +395,7 @@ func initWithPassword(t *testing.T) (dir, addr string) {
 	pw := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pw, []byte(cliPassword), 0o600)
 	dir = filepath.Join(t.TempDir(), "data")
-	addr = freePort(t)
+	addr = agenttest.FreeAddr(t)
 	if out, errOut, code := agent(t, nil, "init", "--data-dir", dir, "--listen", addr, "--admin-password-file", pw); code != 0 {
 		t.Fatalf("init: %s %s", out, errOut)
 	}

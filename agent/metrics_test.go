@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
 )
 
@@ -71,7 +72,7 @@ func TestPrometheusScrapesTheAgent(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	pwFile := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pwFile, []byte(pw), 0o600)
-	addr := freePort(t)
+	addr := agenttest.FreeAddr(t)
 	if out, code := runAgent(t, "init", "--data-dir", dir, "--listen", addr, "--admin-password-file", pwFile); code != 0 {
 		t.Fatalf("init: %s", out)
 	}
@@ -134,7 +135,7 @@ func TestPrometheusScrapesTheAgent(t *testing.T) {
 	work := t.TempDir()
 	tokenFile := filepath.Join(work, "token")
 	os.WriteFile(tokenFile, []byte(metricsToken), 0o600)
-	promAddr := freePort(t)
+	promAddr := agenttest.FreeAddr(t)
 	cfg := fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
 )
 
@@ -28,7 +29,7 @@ type liveAgent struct {
 
 func newLiveAgent(t *testing.T) *liveAgent {
 	t.Helper()
-	a := &liveAgent{t: t, dir: filepath.Join(t.TempDir(), "data"), addr: freePort(t)}
+	a := &liveAgent{t: t, dir: filepath.Join(t.TempDir(), "data"), addr: agenttest.FreeAddr(t)}
 	pw := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pw, []byte(chaosPassword), 0o600)
 	if out, code := runAgent(t, "init", "--data-dir", a.dir, "--listen", a.addr, "--admin-password-file", pw); code != 0 {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
 )
 
@@ -48,7 +49,7 @@ func TestRestoreOlderBackupNeitherDuplicatesNorLoses(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	pw := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pw, []byte(chaosPassword), 0o600)
-	addr := freePort(t)
+	addr := agenttest.FreeAddr(t)
 	if out, code := runAgent(t, "init", "--data-dir", dir, "--listen", addr, "--admin-password-file", pw); code != 0 {
 		t.Fatalf("init: %s", out)
 	}
