@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# UI tests against a real agent: builds lockstep-agent (with the test
+# UI tests against real agents: builds lockstep-agent (with the test
 # license key) and the browser-test harness, starts `lockstep-agent demo`, a
-# sandbox work system of the spec's own (`lockstep-agent sandbox serve`) and
-# the harness in front of the built frontend, each on a loopback port the
-# kernel picks, exports where they are, runs the Playwright spec, and cleans up.
+# second, empty agent, a sandbox work system of the spec's own
+# (`lockstep-agent sandbox serve`) and the harness in front of the built
+# frontend, each on a loopback port the kernel picks, exports where they are,
+# runs the Playwright spec, and cleans up.
 #
 # Usage: build/ui-test.sh [COMMAND...]   (default: npm --prefix frontend run e2e)
 #        build/ui-test.sh --serve        start everything, print the env, wait for Ctrl-C
@@ -20,6 +21,9 @@
 #   LOCKSTEP_SANDBOX_TOKEN       its API token
 #   LOCKSTEP_AGENT_BIN, _DATA, _PASSWORD_FILE, _PIDFILE
 #                                how to kill the agent and start it again
+#   LOCKSTEP_AGENT2_URL, _ADDR, _FINGERPRINT
+#                                a second agent (`init` and `run`, no processes,
+#                                the same admin and password), for the fleet view
 #   CHROMIUM                     the browser to launch (when found)
 # Needs frontend/dist (npm --prefix frontend run build).
 set -euo pipefail
@@ -79,6 +83,18 @@ wait_for() {
 	return 1
 }
 
+# loopback ADDR WHAT LINE: stop unless ADDR, read from LINE, is a loopback
+# address with a port.
+loopback() {
+	case "$1" in
+	127.0.0.1:[1-9]*) ;;
+	*)
+		echo "ui-test: cannot read $2's address from: $3" >&2
+		exit 1
+		;;
+	esac
+}
+
 password="ui-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
 printf '%s' "$password" >"$work/admin-password"
 chmod 600 "$work/admin-password"
@@ -95,13 +111,7 @@ started=$(wait_for "${pids[-1]}" "$work/agent.out" '^  agent: *wss://' "the agen
 	exit 1
 }
 addr=$(printf '%s' "$started" | sed -n 's|^  agent: *wss://\([^/]*\)/v1/ws$|\1|p')
-case "$addr" in
-127.0.0.1:[1-9]*) ;;
-*)
-	echo "ui-test: cannot read the agent's address from: $started" >&2
-	exit 1
-	;;
-esac
+loopback "$addr" "the agent" "$started"
 
 # A sandbox of the journey's own, for the systems it creates: the demo's
 # sandboxes keep their tokens to themselves. Seeded with the projects HELP
@@ -121,6 +131,25 @@ sandbox_url=$(printf '%s' "$serving" | sed -n 's/^Sandbox serving \(http:\/\/[^ 
 }
 
 fingerprint=$("$work/lockstep-agent" fingerprint --data-dir "$work/agent")
+
+# A second agent, empty, for the fleet view and copying between agents. The
+# "agent started" line of its log file names the address it is bound to
+# (`run` prints nothing to stdout).
+"$work/lockstep-agent" init --data-dir "$work/agent2" --listen 127.0.0.1:0 \
+	--admin-password-file "$work/admin-password" >"$work/agent2-init.out" 2>&1 || {
+	cat "$work/agent2-init.out" >&2
+	exit 1
+}
+"$work/lockstep-agent" run --data-dir "$work/agent2" >"$work/agent2.out" 2>&1 &
+pids+=($!)
+started2=$(wait_for "${pids[-1]}" "$work/agent2/logs/agent.log" '"message":"agent started"' "the second agent") || {
+	cat "$work/agent2.out" >&2
+	tail -n 20 "$work/agent2/logs/agent.log" >&2 2>/dev/null || true
+	exit 1
+}
+addr2=$(printf '%s' "$started2" | sed -n 's/.*"listen":"\(127\.0\.0\.1:[0-9]*\)".*/\1/p')
+loopback "$addr2" "the second agent" "$started2"
+fingerprint2=$("$work/lockstep-agent" fingerprint --data-dir "$work/agent2")
 
 "$work/lockstep-harness" --listen 127.0.0.1:0 --dist frontend/dist \
 	--downloads "$work/downloads" --profiles "$work/profiles.json" >"$work/harness.out" 2>"$work/harness.log" &
@@ -145,6 +174,9 @@ export LOCKSTEP_AGENT_BIN="$work/lockstep-agent"
 export LOCKSTEP_AGENT_DATA="$work/agent"
 export LOCKSTEP_AGENT_PASSWORD_FILE="$work/admin-password"
 export LOCKSTEP_AGENT_PIDFILE="$work/agent.pid"
+export LOCKSTEP_AGENT2_URL="wss://$addr2/v1/ws"
+export LOCKSTEP_AGENT2_ADDR=$addr2
+export LOCKSTEP_AGENT2_FINGERPRINT=$fingerprint2
 if [ -z "${CHROMIUM:-}" ]; then
 	for c in chromium chromium-browser google-chrome; do
 		if command -v "$c" >/dev/null; then
@@ -154,7 +186,7 @@ if [ -z "${CHROMIUM:-}" ]; then
 		fi
 	done
 fi
-echo "ui-test: harness $LOCKSTEP_HARNESS_URL, agent $LOCKSTEP_AGENT_URL" >&2
+echo "ui-test: harness $LOCKSTEP_HARNESS_URL, agents $LOCKSTEP_AGENT_URL and $LOCKSTEP_AGENT2_URL" >&2
 
 if [ "${1:-}" = "--serve" ]; then
 	env | grep -E '^(LOCKSTEP_|CHROMIUM=)' | sort
@@ -171,6 +203,8 @@ fi
 if [ "$status" -ne 0 ]; then
 	echo "--- agent log (tail)" >&2
 	tail -n 40 "$work/agent/logs/agent.log" >&2 || true
+	echo "--- second agent log (tail)" >&2
+	tail -n 20 "$work/agent2/logs/agent.log" >&2 || true
 	echo "--- sandbox log (tail)" >&2
 	tail -n 20 "$work/sandbox.log" >&2 || true
 	echo "--- harness log" >&2

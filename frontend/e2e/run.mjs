@@ -8,7 +8,9 @@
 // sandbox work system and test them, create a sync process in the editor,
 // activate it, watch its entity pairs appear, follow the live log while an
 // entity syncs, and download a support package, with a screenshot of every
-// page.
+// page. Then a second agent joins (fleet.mjs): the fleet view shows both,
+// switching between them asks for no new sign-in, and the process is copied
+// from the first to the second with its systems (their secrets typed again).
 //
 // Headless system Chromium through playwright-core; no browser is ever
 // downloaded. Screenshots of every page go to build/artifacts/ui/.
@@ -19,6 +21,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AxeBuilder } from '@axe-core/playwright'
 import { chromium } from 'playwright-core'
+import { fleetJourney } from './fleet.mjs'
 
 const env = (k, fallback) => {
   const v = process.env[k] ?? fallback
@@ -40,6 +43,8 @@ const agentBin = env('LOCKSTEP_AGENT_BIN')
 const agentData = env('LOCKSTEP_AGENT_DATA')
 const agentPasswordFile = env('LOCKSTEP_AGENT_PASSWORD_FILE')
 const agentPidFile = env('LOCKSTEP_AGENT_PIDFILE')
+const agent2Addr = env('LOCKSTEP_AGENT2_ADDR')
+const agent2Fingerprint = env('LOCKSTEP_AGENT2_FINGERPRINT')
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const shots = join(root, 'build/artifacts/ui')
@@ -516,6 +521,13 @@ try {
     if (!(await button('New process').first().isEnabled())) throw new Error('New process stays disabled after the agent is back')
     await shot('processes-recovered')
   }, ['the agent goes away: the app says so, keeps what it showed and disables what cannot work'])
+
+  await fleetJourney({
+    page, step, go, button, shot, choose, setToken, processRow,
+    adminUser, adminPassword, sandboxURL, sandboxToken, processName,
+    agent2Addr, agent2Fingerprint,
+    processReady: 'its entity pairs appear',
+  })
 
   await step('audit, accounts, license, settings', async () => {
     await go('audit')

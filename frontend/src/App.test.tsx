@@ -101,3 +101,49 @@ describe('login', () => {
     expect(screen.getByText(/try again in 14m0s/)).toBeInTheDocument()
   })
 })
+
+describe('many agents', () => {
+  it('switches the current agent from the header: the page loads the other agent, no new sign-in', async () => {
+    const user = userEvent.setup()
+    const east = loggedInStatus('admin', { profile: 'east' })
+    const west = loggedInStatus('operator', { profile: 'west' })
+    const login = vi.fn()
+    const processes: Record<string, string> = { east: 'East orders', west: 'West stock' }
+    fb = fakeBridge(
+      {
+        'processes.list': () => ({ processes: [{ process: { id: 'p1', name: processes[fb!.status.profile], a: { system: 's1' }, b: { system: 's2' } }, pairs: 0, errors: 0, health: { state: 'ok' } }] }),
+        'systems.list': () => ({ systems: [] }),
+      },
+      {
+        Agents: async () => [east, west],
+        ConnectAll: async () => [east, west],
+        Login: login,
+        Connect: async (name: string) => {
+          fb!.status = name === 'west' ? west : east
+          return fb!.status
+        },
+      },
+      east,
+    )
+    window.location.hash = '#/processes'
+    render(<App />)
+    expect(await screen.findByText('East orders')).toBeInTheDocument()
+    const pick = await screen.findByRole('combobox', { name: 'Current agent' })
+    expect(pick).toHaveValue('east')
+    await user.selectOptions(pick, 'west')
+    expect(await screen.findByText('West stock')).toBeInTheDocument()
+    expect(screen.queryByText('East orders')).toBeNull()
+    expect(screen.getByTestId('session-user')).toHaveTextContent('ann · operator')
+    expect(login).not.toHaveBeenCalled()
+    expect(window.location.hash).toBe('#/processes')
+  })
+
+  it('lists Fleet beside Agents, usable before any sign-in', async () => {
+    fb = fakeBridge({}, {}, closed)
+    window.location.hash = '#/fleet'
+    render(<App />)
+    expect(await screen.findByRole('heading', { name: 'Fleet', level: 1 })).toBeInTheDocument()
+    expect(screen.getByRole('link', { name: 'Fleet' })).toHaveAttribute('aria-current', 'page')
+    expect(await screen.findByText('No agents yet')).toBeInTheDocument()
+  })
+})

@@ -8,21 +8,25 @@ import { LicensePage } from './pages/admin/LicensePage'
 import { SettingsPage } from './pages/admin/SettingsPage'
 import { SupportPage } from './pages/admin/SupportPage'
 import { AgentsPage } from './pages/agents/AgentsPage'
+import { FleetPage } from './pages/fleet/FleetPage'
 import { LoginPage } from './pages/LoginPage'
 import { DashboardPage } from './pages/dashboard/DashboardPage'
 import { LogsPage } from './pages/logs/LogsPage'
 import { SystemsPage } from './pages/systems/SystemsPage'
 import { ErrorsPage, PairsPage, ProcessesPage, RunsPage } from './pages/sync'
+import { AgentSwitcher } from './shell/AgentSwitcher'
 import { ConnectionBadge } from './shell/ConnectionBadge'
 import { navItems } from './shell/nav'
 import { navigate, useRoute, type PageId } from './shell/route'
 import { useTheme } from './shell/theme'
 import { can } from './state/roles'
 import { useEffect, useRef, type MouseEvent } from 'react'
+import { FleetProvider } from './state/fleet'
 import { ConnectionProvider, isLive, isOffline, useConnection, useSession } from './state/session'
 import { Button, EmptyState, NotifyProvider, formatDate, useNotify } from './ui'
 
-// The agent pages by route. Agents is not here: it works without an agent.
+// The agent pages by route. Agents and Fleet are not here: they work without
+// a current agent.
 const agentPages: Partial<Record<PageId, ComponentType>> = {
   dashboard: DashboardPage,
   systems: SystemsPage,
@@ -42,7 +46,9 @@ export default function App({ loadInfo }: { loadInfo?: InfoLoader }) {
   return (
     <NotifyProvider>
       <ConnectionProvider>
-        <Shell loadInfo={loadInfo} />
+        <FleetProvider>
+          <Shell loadInfo={loadInfo} />
+        </FleetProvider>
       </ConnectionProvider>
     </NotifyProvider>
   )
@@ -91,9 +97,10 @@ function Shell({ loadInfo }: { loadInfo?: InfoLoader }) {
       <a className="skip-link" href="#main-content" onClick={skip}>
         Skip to content
       </a>
-      <Sidebar info={info} current={route} role={role} available={(id) => id === 'agents' || id in agentPages} />
+      <Sidebar info={info} current={route} role={role} available={(id) => id === 'agents' || id === 'fleet' || id in agentPages} />
       <div className="main">
         <header className="topbar">
+          <AgentSwitcher />
           <ConnectionBadge status={status} />
           <span className="topbar-spacer" />
           {session && (
@@ -110,7 +117,7 @@ function Shell({ loadInfo }: { loadInfo?: InfoLoader }) {
             </Button>
           )}
         </header>
-        {offline && route !== 'agents' && (
+        {offline && route !== 'agents' && route !== 'fleet' && (
           <div className="offline-banner" role="status" data-testid="offline">
             <strong>The agent {status.profile} is unreachable{offlineSince ? ` since ${formatDate(offlineSince)}` : ''}.</strong> What this page shows was loaded before and may be out of date; actions are disabled until the agent is back. Lockstep reconnects by itself.
           </div>
@@ -118,9 +125,12 @@ function Shell({ loadInfo }: { loadInfo?: InfoLoader }) {
         <main className={offline ? 'content stale' : 'content'} id="main-content" tabIndex={-1}>
           {route === 'agents' ? (
             <AgentsPage />
+          ) : route === 'fleet' ? (
+            <FleetPage />
           ) : (
             <fieldset className="page-fieldset" disabled={offline}>
-              <AgentRoute route={route} />
+              {/* A page per agent: switching agents loads the page afresh. */}
+              <AgentRoute key={status.profile} route={route} />
             </fieldset>
           )}
         </main>

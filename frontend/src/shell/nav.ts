@@ -7,6 +7,7 @@ export type NavItem = { id: PageId; label: string; section: string; needs?: stri
 // not call it does not see the page.
 export const navItems: NavItem[] = [
   { id: 'agents', label: 'Agents', section: 'Connection' },
+  { id: 'fleet', label: 'Fleet', section: 'Connection' },
   { id: 'dashboard', label: 'Dashboard', section: 'Overview', needs: 'agent.info' },
   { id: 'systems', label: 'Systems', section: 'Sync', needs: 'systems.list' },
   { id: 'processes', label: 'Processes', section: 'Sync', needs: 'processes.list' },

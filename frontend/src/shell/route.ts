@@ -4,6 +4,7 @@ import { useEffect, useState } from 'react'
 // app needs no server routing under wails:// or the test harness.
 export const pageIds = [
   'agents',
+  'fleet',
   'dashboard',
   'systems',
   'processes',

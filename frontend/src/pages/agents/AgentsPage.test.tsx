@@ -2,6 +2,7 @@ import { render, screen, waitFor } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ConnStatus, Profile } from '../../api/bridge'
+import { FleetProvider } from '../../state/fleet'
 import { ConnectionProvider } from '../../state/session'
 import { fakeBridge, type FakeBridge } from '../../test/fakeBridge'
 import { AgentsPage } from './AgentsPage'
@@ -108,5 +109,42 @@ describe('AgentsPage', () => {
     renderPage()
     await screen.findByRole('button', { name: 'Connect to prod' })
     expect(screen.queryByTestId('agent-state')).not.toBeInTheDocument()
+  })
+})
+
+describe('AgentsPage with several agents', () => {
+  it('shows each agent’s own connection, and opens another without a new sign-in', async () => {
+    const user = userEvent.setup()
+    const east: ConnStatus = { profile: 'east', url: 'wss://east:7443/v1/ws', fingerprint: fp, state: 'loggedIn', error: '', session: { username: 'ann', role: 'admin', expiresAt: '2030-01-01T00:00:00Z' } }
+    const west: ConnStatus = { ...east, profile: 'west', url: 'wss://west:7443/v1/ws', session: { username: 'bob', role: 'operator', expiresAt: '2030-01-01T00:00:00Z' } }
+    const north: ConnStatus = { ...east, profile: 'north', url: 'wss://north:7443/v1/ws', state: 'disconnected', error: 'connection refused', session: null }
+    const connect = vi.fn(async (name: string) => (name === 'west' ? west : east))
+    const login = vi.fn()
+    fb = fakeBridge(
+      {},
+      {
+        ListProfiles: async () => [east, west, north].map((s) => ({ name: s.profile, url: s.url, fingerprint: fp })),
+        Agents: async () => [east, north, west],
+        ConnectAll: async () => [east, north, west],
+        Connect: connect,
+        Login: login,
+      },
+      east,
+    )
+    render(
+      <ConnectionProvider initial={east}>
+        <FleetProvider>
+          <AgentsPage />
+        </FleetProvider>
+      </ConnectionProvider>,
+    )
+    await waitFor(() => expect(screen.getAllByTestId('agent-state')).toHaveLength(3))
+    const states = screen.getAllByTestId('agent-state').map((el) => el.textContent)
+    expect(states).toEqual(['Connected, signed in as ann', 'Connected, signed in as bob', 'Connection lost, reconnecting'])
+    expect(screen.getByRole('button', { name: 'Connect to north' })).toBeInTheDocument()
+    expect(screen.queryByRole('button', { name: 'Open east' })).toBeNull()
+    await user.click(screen.getByRole('button', { name: 'Open west' }))
+    expect(connect).toHaveBeenCalledWith('west')
+    expect(login).not.toHaveBeenCalled()
   })
 })

@@ -4,6 +4,7 @@ import { AgentsEmptyState } from '../../components/AgentsEmptyState'
 import { stateWords } from '../../shell/ConnectionBadge'
 import { navigate } from '../../shell/route'
 import { useAsync } from '../../state/async'
+import { useFleet } from '../../state/fleet'
 import { useConnection } from '../../state/session'
 import { Alert, Badge, Button, ConfirmDialog, Dialog, Field, Loading, Page, formatFingerprint, useNotify } from '../../ui'
 import { probeWords } from './probeWords'
@@ -13,9 +14,11 @@ type Adding = { step: 'form' } | { step: 'verify'; name: string; probe: ProbeRes
 type Repin = { profile: Profile; probe: ProbeResult | null; error: string }
 
 // AgentsPage manages connection profiles: add one by URL with an explicit
-// fingerprint comparison, connect and disconnect, and handle a key that changed.
+// fingerprint comparison, connect, switch to and disconnect each (every
+// agent keeps its own connection and session), and handle a key that changed.
 export function AgentsPage() {
   const { status, apply, refresh } = useConnection()
+  const fleet = useFleet()
   const notify = useNotify()
   const profiles = useAsync(() => bridge().ListProfiles(), [])
   const [adding, setAdding] = useState<Adding | null>(null)
@@ -25,8 +28,16 @@ export function AgentsPage() {
   const [removing, setRemoving] = useState<Profile | null>(null)
 
   const list = profiles.data ?? []
-  // The refused profile: from a Connect that just failed, or the live state.
-  const refused = mismatch ?? (status.state === 'fingerprintMismatch' ? status.profile : null)
+  // Each agent's connection: the current one's as the shell has it, the
+  // others' as the fleet follows them.
+  const stateOf = (name: string): ConnStatus | undefined => (status.profile === name ? status : fleet.agents.find((a) => a.profile === name))
+  // The refused profile: from a Connect that just failed, the current
+  // agent's state, or any agent whose key was refused when it was dialled.
+  const refused =
+    mismatch ??
+    (status.state === 'fingerprintMismatch' ? status.profile : null) ??
+    fleet.agents.find((a) => a.state === 'fingerprintMismatch' && list.some((p) => p.name === a.profile))?.profile ??
+    null
 
   async function connect(name: string) {
     setBusy(`connect:${name}`)
@@ -44,7 +55,7 @@ export function AgentsPage() {
   }
 
   async function disconnect(name: string) {
-    setBusy('disconnect')
+    setBusy(`disconnect:${name}`)
     try {
       await bridge().Disconnect(name)
       await refresh()
@@ -87,6 +98,7 @@ export function AgentsPage() {
       await bridge().DeleteProfile(p.name)
       setRemoving(null)
       await profiles.reload()
+      await fleet.reload()
       await refresh()
     } catch (e) {
       notify('error', `Could not remove ${p.name}: ${errorMessage(e)}`)
@@ -137,7 +149,11 @@ export function AgentsPage() {
       ) : (
         <ul className="agent-list" aria-label="Saved agents">
           {list.map((p) => {
-            const current = status.profile === p.name && status.state !== 'closed'
+            const st = stateOf(p.name)
+            const isCurrent = status.profile === p.name && status.state !== 'closed'
+            // Connected (or reconnecting by itself): it can be switched to
+            // and disconnected; otherwise it needs a Connect.
+            const live = !!st && st.state !== 'closed' && st.state !== 'fingerprintMismatch' && !(st.state === 'disconnected' && !st.session && !isCurrent)
             return (
               <li key={p.name} className="card agent-row">
                 <div className="grow">
@@ -147,9 +163,15 @@ export function AgentsPage() {
                     {formatFingerprint(p.fingerprint).slice(0, 39)}…
                   </div>
                 </div>
-                {current && <StateBadge status={status} />}
-                {current && status.state !== 'fingerprintMismatch' ? (
-                  <Button busy={busy === 'disconnect'} onClick={() => disconnect(p.name)}>
+                {isCurrent && <Badge tone="info">current</Badge>}
+                {st && st.state !== 'closed' && <StateBadge status={st} />}
+                {live && !isCurrent && (
+                  <Button variant="primary" busy={busy === `connect:${p.name}`} onClick={() => connect(p.name)} aria-label={`Open ${p.name}`}>
+                    Open
+                  </Button>
+                )}
+                {live ? (
+                  <Button busy={busy === `disconnect:${p.name}`} onClick={() => disconnect(p.name)} aria-label={`Disconnect ${p.name}`}>
                     Disconnect
                   </Button>
                 ) : (

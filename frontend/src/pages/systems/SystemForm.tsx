@@ -61,7 +61,7 @@ const controlId = (key: string) => `system-field-${key.replace(/[^\w-]/g, '_')}`
 // SystemForm is generated from a kind's schema: one control per field, by
 // type, with secrets write-only. The agent's field errors (issues) are shown
 // at their fields, and the focus moves to the first of them.
-export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, onCancel, notice }: {
+export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, onCancel, notice, submitLabel }: {
   kind: Kind
   system?: System
   busy?: boolean
@@ -71,6 +71,8 @@ export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, o
   onCancel: () => void
   // notice is shown above the buttons (a failed connection test).
   notice?: ReactNode
+  // submitLabel names the submit button (default: create or save).
+  submitLabel?: string
 }) {
   const [name, setName] = useState(system?.name ?? '')
   const [url, setUrl] = useState(system?.url ?? '')
@@ -175,7 +177,7 @@ export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, o
       {notice}
       <div className="form-actions">
         <Button type="submit" variant="primary" busy={busy}>
-          {system ? 'Save changes' : 'Create system'}
+          {submitLabel ?? (system ? 'Save changes' : 'Create system')}
         </Button>
         <Button onClick={onCancel}>Cancel</Button>
       </div>

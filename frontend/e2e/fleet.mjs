@@ -1,0 +1,176 @@
+// The fleet part of the UI journey (run.mjs calls fleetJourney): a second
+// real agent joins, the fleet view shows both, switching between them asks
+// for no new sign-in, and a process is copied from the first agent to the
+// second with its two systems, whose secrets are typed again.
+//
+// The second agent is started by build/ui-test.sh (`init` and `run`, no
+// processes, the same admin password as the demo agent).
+
+// fleetJourney runs the fleet's steps on the journey's page. j carries the
+// journey's helpers and facts:
+//   page, step, go, button, shot, choose, setToken, processRow,
+//   adminUser, adminPassword, sandboxURL, sandboxToken, processName,
+//   agent2Addr, agent2Fingerprint,
+//   processReady: the name of the step after which the demo agent has the
+//                 journey's process and its two systems.
+export async function fleetJourney(j) {
+  const { page, step, go, button, shot, choose, setToken, processRow } = j
+  const branch = 'branch'
+  const added = 'add a second agent and sign in to it'
+  const fleetShown = 'the fleet view shows both agents, the one needing attention first, and what each says'
+
+  // fleetRow is an agent's row in the fleet table.
+  const fleetRow = (name) => page.locator('main tbody tr').filter({ has: page.locator(`[data-testid="fleet-agent"][data-agent="${name}"]`) })
+  // switchTo picks the current agent in the header and waits until the
+  // shell shows it signed in.
+  const switchTo = async (name) => {
+    await page.getByRole('combobox', { name: 'Current agent' }).selectOption(name)
+    await page.getByTestId('conn-state').filter({ hasText: `Connected to ${name}` }).waitFor()
+    await page.getByTestId('session-user').waitFor()
+  }
+  const noSignInAsked = async (name) => {
+    if (await page.getByLabel('Password').count()) throw new Error(`${name} asked for a sign-in again`)
+  }
+
+  await step(added, async () => {
+    await go('agents')
+    await button('Add agent').click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByLabel('Name').fill(branch)
+    await dialog.getByLabel('Agent URL').fill(j.agent2Addr)
+    await dialog.getByRole('button', { name: 'Fetch fingerprint' }).click()
+    const shown = (await dialog.getByTestId('fingerprint').innerText()).replace(/\s+/g, '')
+    if (shown !== j.agent2Fingerprint) throw new Error(`fingerprint shown ${shown} differs from the second agent's ${j.agent2Fingerprint}`)
+    await dialog.getByLabel(/I compared it/).check()
+    await dialog.getByRole('button', { name: 'Pin fingerprint and connect' }).click()
+    await page.getByLabel('Password').waitFor()
+    await page.getByLabel('Username').fill(j.adminUser)
+    await page.getByLabel('Password').fill(j.adminPassword)
+    await button('Sign in').click()
+    await page.getByTestId('conn-state').filter({ hasText: `Connected to ${branch}` }).waitFor()
+    // The first agent stayed connected and signed in meanwhile.
+    await go('agents')
+    for (const name of ['demo', branch]) {
+      await page
+        .locator('.agent-row')
+        .filter({ has: page.getByRole('heading', { name, exact: true }) })
+        .getByTestId('agent-state')
+        .filter({ hasText: `Connected, signed in as ${j.adminUser}` })
+        .waitFor()
+    }
+    await shot('agents-two')
+  })
+
+  await step(
+    fleetShown,
+    async () => {
+      await go('fleet')
+      for (const name of ['demo', branch]) {
+        const row = fleetRow(name)
+        await row.getByTestId('fleet-state').filter({ hasText: `Signed in as ${j.adminUser}` }).waitFor()
+        await row.getByTestId('fleet-version').filter({ hasText: /^version \S+/ }).waitFor()
+        await row.getByTestId('fleet-license').waitFor()
+      }
+      await fleetRow('demo').getByTestId('fleet-processes').filter({ hasText: /\b([2-9]|\d\d+) processes/ }).waitFor()
+      await fleetRow(branch).getByTestId('fleet-processes').filter({ hasText: '0 processes' }).waitFor()
+      const levels = await page.getByTestId('fleet-agent').evaluateAll((els) => els.map((e) => [e.dataset.agent, Number(e.dataset.level)]))
+      for (let i = 1; i < levels.length; i++) {
+        if (levels[i][1] < levels[i - 1][1]) throw new Error(`the fleet is not sorted by attention: ${JSON.stringify(levels)}`)
+      }
+      // The demo agent's runs change items every few seconds: its
+      // notifications arrive here, saying where they came from.
+      await page.locator('[data-testid="fleet-notice"][data-agent="demo"]').first().waitFor({ timeout: 60_000 })
+      await shot('fleet')
+    },
+    [added],
+  )
+
+  await step(
+    'switching between agents keeps each session',
+    async () => {
+      await go('processes')
+      for (const name of ['demo', branch, 'demo', branch]) {
+        await switchTo(name)
+        if (name === 'demo') await processRow().waitFor()
+        else await page.getByRole('heading', { name: 'No sync processes yet' }).waitFor()
+        await noSignInAsked(name)
+      }
+    },
+    [added],
+  )
+
+  await step(
+    'copy a process from one agent to the other, its systems with their secrets typed again',
+    async () => {
+      await go('fleet')
+      const startCopy = async () => {
+        await button('Copy a process…').click()
+        const dialog = page.getByRole('dialog')
+        await dialog.getByLabel('From agent').selectOption('demo')
+        await dialog.getByLabel('To agent').selectOption(branch)
+        await choose(dialog.getByLabel('Process', { exact: true }), j.processName)
+        await dialog.getByRole('button', { name: 'Continue' }).click()
+        await dialog.getByTestId('copy-plan').waitFor()
+        return dialog
+      }
+      let dialog = await startCopy()
+      // The second agent has neither system: the plan says so and the copy
+      // cannot start.
+      await dialog.getByText(`${branch} lacks E2E Support and E2E Engineering`).waitFor()
+      if (await dialog.getByRole('button', { name: 'Copy process' }).isEnabled()) throw new Error('the copy may start while the target lacks its systems')
+      await shot('fleet-copy-plan')
+      // E2E Engineering goes over with a wrong token: its connection test
+      // from the second agent fails, and the fleet hears of it.
+      for (const [name, token, side] of [
+        ['E2E Support', j.sandboxToken, 'a'],
+        ['E2E Engineering', 'e2e-wrong-branch-token', 'b'],
+      ]) {
+        await dialog.getByRole('button', { name: `Copy ${name} to ${branch}` }).click()
+        const form = dialog.getByRole('form', { name: /system$/ })
+        if ((await form.getByLabel(/^Name/).inputValue()) !== name) throw new Error(`the copy of ${name} is not named after it`)
+        if ((await form.getByLabel(/^URL/).inputValue()) !== j.sandboxURL) throw new Error(`the copy of ${name} has another address`)
+        const secret = form.getByLabel(/^API token/)
+        if ((await secret.inputValue()) !== '') throw new Error('a secret was filled in from the source agent')
+        await secret.fill(token)
+        if (side === 'b') await shot('fleet-copy-system')
+        await form.getByRole('button', { name: `Copy to ${branch}` }).click()
+        const said = side === 'a' ? `Copied ${name} to ${branch}` : `Copied ${name} to ${branch}, but its connection test did not pass`
+        await dialog.getByText(said, { exact: true }).waitFor()
+        await dialog.getByTestId(`copy-side-${side}`).filter({ hasText: `on ${branch}` }).waitFor()
+      }
+      if ((await page.content()).includes(j.sandboxToken)) throw new Error('a secret appears in the page')
+      await dialog.getByRole('button', { name: 'Close' }).click()
+      await page.locator(`[data-testid="fleet-notice"][data-agent="${branch}"]`).filter({ hasText: 'E2E Engineering' }).first().waitFor({ timeout: 60_000 })
+
+      // Fixed on the second agent's own Systems page, then the process goes over.
+      await fleetRow(branch).getByRole('button', { name: `Open ${branch}` }).click()
+      await page.getByTestId('conn-state').filter({ hasText: `Connected to ${branch}` }).waitFor()
+      await setToken('E2E Engineering', j.sandboxToken, false)
+      await go('fleet')
+      dialog = await startCopy()
+      await dialog.getByTestId('copy-side-a').filter({ hasText: `on ${branch}` }).waitFor()
+      await dialog.getByTestId('copy-side-b').filter({ hasText: `on ${branch}` }).waitFor()
+      await dialog.getByRole('button', { name: 'Copy process' }).click()
+      await dialog.getByText(`Copied ${j.processName} on ${branch}`).waitFor()
+      await shot('fleet-copied')
+      await dialog.getByRole('button', { name: `Open ${branch}` }).click()
+      await page.getByTestId('conn-state').filter({ hasText: `Connected to ${branch}` }).waitFor()
+      await go('processes')
+      // The copy arrived inactive, under its name, on the second agent.
+      await processRow().filter({ hasText: 'Inactive' }).waitFor()
+      await noSignInAsked(branch)
+    },
+    [fleetShown, j.processReady],
+  )
+
+  await step(
+    'back to the demo agent',
+    async () => {
+      await go('dashboard')
+      await switchTo('demo')
+      await page.getByTestId('host-info').waitFor()
+      await noSignInAsked('demo')
+    },
+    [added],
+  )
+}

@@ -1,0 +1,187 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react'
+import { bridge, events, type ConnStatus } from '../api/bridge'
+import { noticeOf } from '../pages/fleet/notices'
+import { useNotify } from '../ui'
+import type { AgentEvent } from './events'
+import { sessionOf, useConnection } from './session'
+
+// The events the fleet follows on every signed-in agent: its notifications,
+// and what changes an agent's row (configuration, runs).
+export const fleetEventTypes = ['HealthChanged', 'PairFailed', 'LicenseChanged', 'RunFinished', 'ConfigChanged']
+
+// FleetEvent is one event of one agent: agent names the saved agent it came from.
+export type FleetEvent = AgentEvent & { agent: string }
+
+export type Fleet = {
+  // agents is every saved agent with its connection, by name.
+  agents: ConnStatus[]
+  // ready says the bridge answered once: before, agents is empty because
+  // nothing is known yet, not because none is saved.
+  ready: boolean
+  // events is what the agents said lately, newest first (at most maxEvents).
+  events: FleetEvent[]
+  // reload asks the bridge for the agents again (after adding or removing one).
+  reload: () => Promise<void>
+  // onEvent calls fn with each event as it arrives, from any agent; it
+  // returns the function that stops it.
+  onEvent: (fn: (e: FleetEvent) => void) => () => void
+}
+
+const maxEvents = 200
+// retryEvery is how often agents that could not be reached are dialled again.
+const retryEvery = 30_000
+
+const FleetContext = createContext<Fleet>({ agents: [], ready: false, events: [], reload: async () => {}, onEvent: () => () => {} })
+
+export function useFleet(): Fleet {
+  return useContext(FleetContext)
+}
+
+// FleetProvider keeps a connection to every saved agent (the bridge dials
+// them all at start, and those out of reach again every 30 s), follows each
+// agent's state, and listens to the events of every agent someone is
+// signed in to, so notifications arrive from all of them and say which
+// agent they came from. Health and license changes of an agent other than
+// the current one are also shown as a notice in the corner.
+export function FleetProvider({ children }: { children: ReactNode }) {
+  const [agents, setAgentList] = useState<ConnStatus[]>([])
+  const [ready, setReady] = useState(false)
+  const [recent, setRecent] = useState<FleetEvent[]>([])
+  const listeners = useRef(new Set<(e: FleetEvent) => void>())
+  const notify = useNotify()
+  const { status } = useConnection()
+  const currentRef = useRef(status.profile)
+  currentRef.current = status.profile
+
+  // Lists are asked for by Agents (at once) and ConnectAll (after the
+  // dials): an answer older than one already applied is dropped.
+  const asked = useRef(0)
+  const applied = useRef(0)
+  const list = useCallback(async (ask: () => Promise<ConnStatus[]>) => {
+    const n = ++asked.current
+    try {
+      const got = await ask()
+      if (n < applied.current) return
+      applied.current = n
+      setAgentList(got ?? [])
+    } catch {
+      // No bridge (a plain browser): no agents.
+    }
+    setReady(true)
+  }, [])
+  const reload = useCallback(() => list(() => bridge().Agents()), [list])
+
+  // Every agent's state as it changes. An agent not listed yet (one just
+  // added) has the list read again.
+  const known = useRef(new Set<string>())
+  known.current = new Set(agents.map((a) => a.profile))
+  useEffect(() => {
+    const off = events().on('agent:state', (s: ConnStatus) => {
+      if (!s?.profile) return
+      if (!known.current.has(s.profile)) {
+        void reload()
+        return
+      }
+      setAgentList((list) => list.map((a) => (a.profile === s.profile ? { ...s, session: s.session ?? null } : a)))
+    })
+    // What is known at once (agents never dialled say closed), then every
+    // agent dialled, which waits for the slowest of them.
+    void reload()
+    void list(() => bridge().ConnectAll())
+    return off
+  }, [reload, list])
+
+  // Agents that could not be reached are dialled again now and then.
+  const unreachable = agents.some((a) => a.state === 'disconnected' && !a.session)
+  useEffect(() => {
+    if (!unreachable) return
+    const t = setInterval(() => void list(() => bridge().ConnectAll()), retryEvery)
+    return () => clearInterval(t)
+  }, [unreachable, list])
+
+  // One event stream per signed-in agent. A stream survives its agent's
+  // reconnects; it ends with a logout or a lost session, and a new one
+  // starts with the next sign-in.
+  const signedIn = agents
+    .filter((a) => sessionOf(a) !== null)
+    .map((a) => a.profile)
+    .sort()
+    .join('\n')
+  const subs = useRef(new Map<string, string | null>()) // agent -> stream id (null while subscribing)
+  const subAgent = useRef(new Map<string, string>()) // stream id -> agent
+  useEffect(() => {
+    const want = new Set(signedIn ? signedIn.split('\n') : [])
+    for (const [agent, id] of subs.current) {
+      if (want.has(agent)) continue
+      subs.current.delete(agent)
+      if (id) {
+        subAgent.current.delete(id)
+        void bridge()
+          .Unsubscribe(id)
+          .catch(() => {})
+      }
+    }
+    for (const agent of want) {
+      if (subs.current.has(agent)) continue
+      subs.current.set(agent, null)
+      bridge()
+        .SubscribeAgentEvents(agent, fleetEventTypes)
+        .then(
+          (id) => {
+            if (subs.current.get(agent) === null) {
+              subs.current.set(agent, id)
+              subAgent.current.set(id, agent)
+            } else void bridge().Unsubscribe(id).catch(() => {})
+          },
+          () => {
+            // Not subscribed (the session ended meanwhile): the next
+            // sign-in tries again.
+            if (subs.current.get(agent) === null) subs.current.delete(agent)
+          },
+        )
+    }
+  }, [signedIn])
+  useEffect(
+    () => () => {
+      for (const id of subs.current.values()) if (id) void bridge().Unsubscribe(id).catch(() => {})
+      subs.current.clear()
+      subAgent.current.clear()
+    },
+    [],
+  )
+
+  useEffect(() => {
+    const off = events().on('events:batch', (p: { sub: string; profile?: string; events: AgentEvent[] }) => {
+      const agent = subAgent.current.get(p?.sub)
+      if (!agent) return
+      const got = (p.events ?? []).map((e) => ({ ...e, agent }))
+      if (!got.length) return
+      setRecent((r) => [...got.reverse(), ...r].slice(0, maxEvents))
+      for (const e of got) {
+        for (const fn of listeners.current) fn(e)
+        const notice = cornerNotice(e)
+        if (notice && e.agent !== currentRef.current) notify(notice.kind, notice.text)
+      }
+    })
+    return off
+  }, [notify])
+
+  const onEvent = useCallback((fn: (e: FleetEvent) => void) => {
+    listeners.current.add(fn)
+    return () => void listeners.current.delete(fn)
+  }, [])
+
+  const value = useMemo(() => ({ agents, ready, events: recent, reload, onEvent }), [agents, ready, recent, reload, onEvent])
+  return <FleetContext.Provider value={value}>{children}</FleetContext.Provider>
+}
+
+// cornerNotice is the notice shown for an event of an agent other than the
+// current one: a process or system whose health changed, and license
+// changes, in the fleet page's words with the agent's name first.
+// Everything else waits on the fleet page.
+export function cornerNotice(e: FleetEvent): { kind: 'info' | 'success' | 'error'; text: string } | null {
+  if (e.type !== 'HealthChanged' && e.type !== 'LicenseChanged') return null
+  const n = noticeOf(e, () => undefined)
+  if (!n) return null
+  return { kind: n.tone === 'good' ? 'success' : n.tone === 'bad' ? 'error' : 'info', text: `${e.agent}: ${n.text}` }
+}
