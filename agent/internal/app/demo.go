@@ -161,18 +161,18 @@ func (a *App) demoSystem(sb *demo.Sandbox) (string, error) {
 // run created. It is called once the agent listens: Run has started the
 // engine.
 func (a *App) demoProcess(ctx context.Context, helpID, engID string) error {
-	list, err := a.engine.List()
+	list, err := a.engine.Processes().List()
 	if err != nil {
 		return err
 	}
 	for _, p := range list {
 		if p.Name == demo.ProcessName {
 			if !p.Active {
-				_, err = a.engine.SetActive(demo.Actor, p.ID, true)
+				_, err = a.engine.Processes().SetActive(demo.Actor, p.ID, true)
 			}
 			return err
 		}
 	}
-	_, err = a.engine.Create(ctx, demo.Actor, demo.Process(helpID, engID))
+	_, err = a.engine.Processes().Create(ctx, demo.Actor, demo.Process(helpID, engID))
 	return err
 }

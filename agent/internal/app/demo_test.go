@@ -117,7 +117,7 @@ func TestDemoSyncsItsSandboxes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.close()
-	procs, err := a.engine.List()
+	procs, err := a.engine.Processes().List()
 	systems, err2 := a.systems.List()
 	if err != nil || err2 != nil || len(procs) != 1 || procs[0].Name != demo.ProcessName || !procs[0].Active || len(systems) != 2 {
 		t.Fatalf("after two runs: processes %+v, systems %+v (%v, %v)", procs, systems, err, err2)

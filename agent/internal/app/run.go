@@ -228,7 +228,7 @@ func (a *App) compose() error {
 	a.metrics = metrics.New(a.bus, metrics.Sources{
 		Backlog: a.engine.Backlog,
 		Processes: func() (map[string]string, error) {
-			list, err := a.engine.List()
+			list, err := a.engine.Processes().List()
 			names := map[string]string{}
 			for _, p := range list {
 				names[p.ID] = p.Name
@@ -258,7 +258,7 @@ func (a *App) systemNames() (map[string]string, error) {
 func (a *App) names(subject, id string) string {
 	switch subject {
 	case "process":
-		if p, err := a.engine.Get(id); err == nil {
+		if p, err := a.engine.Processes().Get(id); err == nil {
 			return p.Name
 		}
 	case "system":

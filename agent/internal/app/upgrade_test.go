@@ -139,7 +139,7 @@ func TestWriteUpgradeFixture(t *testing.T) {
 	if _, err := a.auth.Create("fixture", "olga", "operator password 123", "operator"); err != nil {
 		t.Fatal(err)
 	}
-	proc, err := a.engine.Create(t.Context(), "fixture", fixtureProcess(ids["Helpdesk"], ids["Engineering"]))
+	proc, err := a.engine.Processes().Create(t.Context(), "fixture", fixtureProcess(ids["Helpdesk"], ids["Engineering"]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestWriteUpgradeFixture(t *testing.T) {
 	if _, err := a.license.Import("fixture", lic); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := a.engine.Export(nil)
+	doc, err := a.engine.Processes().Export(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestStoresOfEarlierReleasesOpen(t *testing.T) {
 					t.Fatalf("system %s: token unsealed to something else", s.Name)
 				}
 			}
-			procs, err := a.engine.List()
+			procs, err := a.engine.Processes().List()
 			var names []string
 			for _, p := range procs {
 				names = append(names, p.Name)
@@ -347,7 +347,7 @@ func TestExportDocumentsOfEarlierReleasesImport(t *testing.T) {
 			}
 			defer a.close()
 			createSystems(t, a, helpURL, engURL)
-			res, err := a.engine.Import(t.Context(), "upgrade test", doc)
+			res, err := a.engine.Processes().Import(t.Context(), "upgrade test", doc)
 			if err != nil || strings.Join(res.Created, "|") != strings.Join(exp.Processes, "|") {
 				t.Fatalf("import into a fresh agent: %+v %v", res, err)
 			}
@@ -364,7 +364,7 @@ func TestExportDocumentsOfEarlierReleasesImport(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			res, err = old.engine.Import(t.Context(), "upgrade test", doc)
+			res, err = old.engine.Processes().Import(t.Context(), "upgrade test", doc)
 			if err != nil || strings.Join(res.Updated, "|") != strings.Join(exp.Processes, "|") || len(res.Created) != 0 {
 				t.Fatalf("import into the fixture's own agent: %+v %v", res, err)
 			}

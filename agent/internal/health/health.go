@@ -63,7 +63,7 @@ func (m *Monitor) Now() (Snapshot, error) {
 		return Snapshot{}, err
 	}
 	snap.Processes = procs
-	if pl, err := m.eng.List(); err == nil {
+	if pl, err := m.eng.Processes().List(); err == nil {
 		for _, p := range pl {
 			snap.names["process/"+p.ID] = p.Name
 		}

@@ -20,8 +20,9 @@ func processParam(p *apitype.Process) (apitype.Process, error) {
 
 func (s *Server) registerProcesses() {
 	eng := func() *syncer.Engine { return s.deps.Engine }
+	procs := func() *syncer.Processes { return s.deps.Engine.Processes() }
 	Handle(s, protocol.ProcessesList, func(ctx context.Context, c *Call, _ apitype.Empty) (apitype.ProcessesListResult, error) {
-		list, err := eng().List()
+		list, err := procs().List()
 		if err != nil {
 			return apitype.ProcessesListResult{}, err
 		}
@@ -53,7 +54,7 @@ func (s *Server) registerProcesses() {
 		return out, nil
 	})
 	Handle(s, protocol.ProcessesGet, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.ProcessResult, error) {
-		proc, err := eng().Get(p.ID)
+		proc, err := procs().Get(p.ID)
 		return apitype.ProcessResult{Process: proc}, err
 	})
 	Handle(s, protocol.ProcessesCreate, func(ctx context.Context, c *Call, p apitype.ProcessParams) (apitype.ProcessResult, error) {
@@ -61,7 +62,7 @@ func (s *Server) registerProcesses() {
 		if err != nil {
 			return apitype.ProcessResult{}, err
 		}
-		created, err := eng().Create(ctx, c.Actor(), proc)
+		created, err := procs().Create(ctx, c.Actor(), proc)
 		return apitype.ProcessResult{Process: created}, err
 	})
 	Handle(s, protocol.ProcessesUpdate, func(ctx context.Context, c *Call, p apitype.ProcessParams) (apitype.ProcessResult, error) {
@@ -69,18 +70,18 @@ func (s *Server) registerProcesses() {
 		if err != nil {
 			return apitype.ProcessResult{}, err
 		}
-		updated, err := eng().Update(ctx, c.Actor(), proc)
+		updated, err := procs().Update(ctx, c.Actor(), proc)
 		return apitype.ProcessResult{Process: updated}, err
 	})
 	Handle(s, protocol.ProcessesDelete, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.Empty, error) {
-		return apitype.Empty{}, eng().Delete(c.Actor(), p.ID)
+		return apitype.Empty{}, procs().Delete(c.Actor(), p.ID)
 	})
 	Handle(s, protocol.ProcessesActivate, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.ProcessResult, error) {
-		proc, err := eng().SetActive(c.Actor(), p.ID, true)
+		proc, err := procs().SetActive(c.Actor(), p.ID, true)
 		return apitype.ProcessResult{Process: proc}, err
 	})
 	Handle(s, protocol.ProcessesDeactivate, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.ProcessResult, error) {
-		proc, err := eng().SetActive(c.Actor(), p.ID, false)
+		proc, err := procs().SetActive(c.Actor(), p.ID, false)
 		return apitype.ProcessResult{Process: proc}, err
 	})
 	Handle(s, protocol.ProcessesRun, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.RunAccepted, error) {
@@ -112,11 +113,11 @@ func (s *Server) registerProcesses() {
 		return apitype.BulkJobResult{Job: job}, err
 	})
 	Handle(s, protocol.ProcessesExport, func(ctx context.Context, c *Call, p apitype.ExportParams) (apitype.DocumentResult, error) {
-		doc, err := eng().Export(p.IDs)
+		doc, err := procs().Export(p.IDs)
 		return apitype.DocumentResult{Document: string(doc)}, err
 	})
 	Handle(s, protocol.ProcessesImport, func(ctx context.Context, c *Call, p apitype.ImportParams) (apitype.ImportResult, error) {
-		res, err := eng().Import(ctx, c.Actor(), []byte(p.Document))
+		res, err := procs().Import(ctx, c.Actor(), []byte(p.Document))
 		return res, err
 	})
 	Handle(s, protocol.ProcessesResolve, func(ctx context.Context, c *Call, p apitype.ResolveParams) (apitype.Empty, error) {

@@ -9,9 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
@@ -19,218 +17,10 @@ import (
 // PlanItem is one thing a run would do (shared/apitype).
 type PlanItem = apitype.PlanItem
 
-// List returns every process.
-func (e *Engine) List() ([]Process, error) {
-	list, err := e.procs.List()
-	if err != nil {
-		return nil, fmt.Errorf("list sync processes: %w", err)
-	}
-	sort.Slice(list, func(i, j int) bool { return strings.ToLower(list[i].Name) < strings.ToLower(list[j].Name) })
-	return list, nil
-}
-
-// Get returns one process.
-func (e *Engine) Get(id string) (Process, error) {
-	p, err := e.procs.Get(id)
-	if errors.Is(err, store.ErrNotFound) || (err != nil && strings.HasPrefix(err.Error(), "invalid")) {
-		return Process{}, fmt.Errorf("sync process %q: %w", id, ErrNotFound)
-	}
-	return p, err
-}
-
-// Validate checks a process against both systems' schemas; every error
-// names its field.
-func (e *Engine) Validate(ctx context.Context, p *Process) error {
-	errs := validateShape(p)
-	if len(errs) == 0 {
-		schemas := map[Side]connector.Schema{}
-		for _, s := range []Side{SideA, SideB} {
-			con, err := e.open(p.End(s).System)
-			if err != nil {
-				errs = append(errs, FieldError{Field: string(s) + ".system", Message: err.Error()})
-				continue
-			}
-			sch, err := con.Schema(ctx, p.End(s).Project)
-			if err != nil {
-				errs = append(errs, FieldError{Field: string(s) + ".project", Message: "cannot read its schema: " + err.Error()})
-				continue
-			}
-			schemas[s] = sch
-		}
-		if len(schemas) == 2 {
-			for i, tp := range p.Types {
-				for _, fe := range mapping.ValidatePair(tp, schemas[SideA], schemas[SideB]) {
-					errs = append(errs, FieldError{Field: fmt.Sprintf("types[%d].%s", i, fe.Path), Message: fe.Message})
-				}
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return &ValidationError{Errors: errs}
-	}
-	return nil
-}
-
-func (e *Engine) audit(tx *store.Tx, actor, action string, p Process, diff any) error {
-	if e.d.Audit == nil {
-		return nil
-	}
-	_, err := e.d.Audit.AppendTx(tx, audit.Entry{Actor: actor, Action: action, Target: "process:" + p.ID + " (" + p.Name + ")", Result: audit.Success, Diff: diff})
-	return err
-}
-
-func flatProcess(p Process) map[string]any {
-	b, _ := json.Marshal(p)
-	var m map[string]any
-	json.Unmarshal(b, &m)
-	delete(m, "createdAt")
-	delete(m, "updatedAt")
-	for k, v := range m { // nested values compare as JSON
-		if _, ok := v.(map[string]any); ok {
-			j, _ := json.Marshal(v)
-			m[k] = string(j)
-		}
-		if _, ok := v.([]any); ok {
-			j, _ := json.Marshal(v)
-			m[k] = string(j)
-		}
-	}
-	return m
-}
-
-// Create validates and stores a new process (inactive unless asked).
-func (e *Engine) Create(ctx context.Context, actor string, p Process) (Process, error) {
-	p.ID = newID()
-	if err := e.Validate(ctx, &p); err != nil {
-		return Process{}, err
-	}
-	now := e.d.Now().UTC()
-	p.CreatedAt, p.UpdatedAt = now, now
-	active := p.Active
-	p.Active = false
-	err := e.d.Store.Update(func(tx *store.Tx) error {
-		if err := e.procs.PutTx(tx, p.ID, p); err != nil {
-			return err
-		}
-		return e.audit(tx, actor, "processes.create", p, audit.Diff(nil, flatProcess(p)))
-	})
-	if err != nil {
-		return Process{}, fmt.Errorf("save sync process: %w", err)
-	}
-	e.changed(actor, p.ID, "create")
-	if active {
-		return e.SetActive(actor, p.ID, true)
-	}
-	return p, nil
-}
-
-// Update replaces a process's configuration; an active process restarts.
-func (e *Engine) Update(ctx context.Context, actor string, p Process) (Process, error) {
-	before, err := e.Get(p.ID)
-	if err != nil {
-		return Process{}, err
-	}
-	if err := e.Validate(ctx, &p); err != nil {
-		return Process{}, err
-	}
-	p.CreatedAt, p.UpdatedAt, p.Active = before.CreatedAt, e.d.Now().UTC(), before.Active
-	err = e.d.Store.Update(func(tx *store.Tx) error {
-		if err := e.procs.PutTx(tx, p.ID, p); err != nil {
-			return err
-		}
-		return e.audit(tx, actor, "processes.update", p, audit.Diff(flatProcess(before), flatProcess(p)))
-	})
-	if err != nil {
-		return Process{}, fmt.Errorf("save sync process: %w", err)
-	}
-	if p.Active {
-		e.stop(p.ID)
-		e.start(p.ID)
-	}
-	e.changed(actor, p.ID, "update")
-	return p, nil
-}
-
-// Delete removes a process and its state. The entities in both systems
-// stay: Lockstep never deletes work.
-func (e *Engine) Delete(actor, id string) error {
-	p, err := e.Get(id)
-	if err != nil {
-		return err
-	}
-	e.stop(id)
-	e.unregisterHooks(context.Background(), &p)
-	if err := e.dropPairList(id); err != nil {
-		return fmt.Errorf("delete state of process %s: %w", id, err)
-	}
-	if _, err := e.deletePrefixes(statePrefixes(id)...); err != nil {
-		return fmt.Errorf("delete state of process %s: %w", id, err)
-	}
-	e.hist.drop(id)
-	err = e.d.Store.Update(func(tx *store.Tx) error {
-		if err := e.procs.DeleteTx(tx, id); err != nil {
-			return err
-		}
-		return e.audit(tx, actor, "processes.delete", p, audit.Diff(flatProcess(p), nil))
-	})
-	if err != nil {
-		return err
-	}
-	if e.d.Shred != nil {
-		if err := e.d.Shred("process:" + id); err != nil {
-			e.d.Log.Warn().Err(err).Str("process", id).Msg("destroy the webhook secrets' key")
-		}
-	}
-	e.changed(actor, id, "delete")
-	return nil
-}
-
-// SetActive activates or deactivates a process. A reactivated process
-// catches up from its watermark.
-func (e *Engine) SetActive(actor, id string, active bool) (Process, error) {
-	p, err := e.Get(id)
-	if err != nil {
-		return Process{}, err
-	}
-	if active && e.d.Allowed != nil {
-		if err := e.d.Allowed(&p); err != nil {
-			return Process{}, err
-		}
-	}
-	action := "processes.deactivate"
-	if active {
-		action = "processes.activate"
-	}
-	before := p
-	p.Active, p.UpdatedAt = active, e.d.Now().UTC()
-	err = e.d.Store.Update(func(tx *store.Tx) error {
-		if err := e.procs.PutTx(tx, id, p); err != nil {
-			return err
-		}
-		return e.audit(tx, actor, action, p, audit.Diff(map[string]any{"active": before.Active}, map[string]any{"active": active}))
-	})
-	if err != nil {
-		return Process{}, err
-	}
-	if active {
-		e.registerHooks(context.Background(), &p)
-		e.start(id)
-	} else {
-		e.stop(id)
-		e.unregisterHooks(context.Background(), &p)
-	}
-	e.changed(actor, id, "update")
-	return p, nil
-}
-
-func (e *Engine) changed(actor, id, action string) {
-	e.d.Bus.Publish(apitype.EventConfigChanged, apitype.ConfigChanged{Kind: "process", ID: id, Action: action, Actor: actor})
-}
-
 // RunNow runs a process at once and returns its run record. An active
 // process runs on its own runner, so two runs never overlap.
 func (e *Engine) RunNow(ctx context.Context, id string) (Run, error) {
-	p, err := e.Get(id)
+	p, err := e.procs.Get(id)
 	if err != nil {
 		return Run{}, err
 	}
@@ -240,7 +30,7 @@ func (e *Engine) RunNow(ctx context.Context, id string) (Run, error) {
 
 // SyncEntity syncs one entity of one side now.
 func (e *Engine) SyncEntity(ctx context.Context, id string, side Side, entity string) (Run, error) {
-	p, err := e.Get(id)
+	p, err := e.procs.Get(id)
 	if err != nil {
 		return Run{}, err
 	}
@@ -253,7 +43,7 @@ func (e *Engine) SyncEntity(ctx context.Context, id string, side Side, entity st
 
 // Plan says what a run would do now, changing nothing.
 func (e *Engine) Plan(ctx context.Context, id string) ([]PlanItem, error) {
-	p, err := e.Get(id)
+	p, err := e.procs.Get(id)
 	if err != nil {
 		return nil, err
 	}
@@ -538,7 +328,7 @@ func (e *Engine) Retry(proc string, side Side, entity string) (int, error) {
 // RunAsync starts a run now without waiting for it: an active process is
 // triggered on its runner; an inactive one runs once in the background.
 func (e *Engine) RunAsync(id string) error {
-	p, err := e.Get(id)
+	p, err := e.procs.Get(id)
 	if err != nil {
 		return err
 	}

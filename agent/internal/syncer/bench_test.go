@@ -34,7 +34,7 @@ func newBench(t testing.TB, knobs sandbox.Knobs, encrypted bool) *bench {
 		}
 		st = d.Store
 	})
-	p, err := eng.Create(context.Background(), "bench", syncer.Process{Name: "bench",
+	p, err := eng.Processes().Create(context.Background(), "bench", syncer.Process{Name: "bench",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-ENG", Project: "ENG"},
 		Types: []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{
 			{A: "title", B: "title", Direction: mapping.Both}, {A: "status", B: "status", Direction: mapping.Both},

@@ -28,7 +28,7 @@ func (j *bulkJob) snapshot() BulkJob {
 // Bulk starts a bulk sync of process id from since. The watermarks are not
 // moved back: this is a one-off catch-up next to the regular schedule.
 func (e *Engine) Bulk(id string, since time.Time) (BulkJob, error) {
-	p, err := e.Get(id)
+	p, err := e.procs.Get(id)
 	if err != nil {
 		return BulkJob{}, err
 	}

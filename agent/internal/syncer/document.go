@@ -24,24 +24,24 @@ type Document struct {
 const documentKind = "lockstep/sync-processes"
 
 // Export writes processes (all when ids is empty) as YAML.
-func (e *Engine) Export(ids []string) ([]byte, error) {
+func (s *Processes) Export(ids []string) ([]byte, error) {
 	var list []Process
 	if len(ids) == 0 {
-		all, err := e.List()
+		all, err := s.List()
 		if err != nil {
 			return nil, err
 		}
 		list = all
 	} else {
 		for _, id := range ids {
-			p, err := e.Get(id)
+			p, err := s.Get(id)
 			if err != nil {
 				return nil, err
 			}
 			list = append(list, p)
 		}
 	}
-	names, err := e.systemNames()
+	names, err := s.systemNames()
 	if err != nil {
 		return nil, err
 	}
@@ -58,19 +58,12 @@ func (e *Engine) Export(ids []string) ([]byte, error) {
 	return append([]byte("# Lockstep sync processes. Import with processes.import.\n"), out...), nil
 }
 
-func (e *Engine) systemNames() (map[string]string, error) {
-	if e.d.Systems == nil {
-		return map[string]string{}, nil
-	}
-	return e.d.Systems()
-}
-
 // ImportResult says what an import did (shared/apitype).
 type ImportResult = apitype.ImportResult
 
 // Import validates every process of a document before changing anything;
 // then each is created, or updated when a process of that name exists.
-func (e *Engine) Import(ctx context.Context, actor string, data []byte) (ImportResult, error) {
+func (s *Processes) Import(ctx context.Context, actor string, data []byte) (ImportResult, error) {
 	if len(data) > 4<<20 {
 		return ImportResult{}, &ValidationError{Errors: []FieldError{{Field: "document", Message: "is larger than 4 MiB"}}}
 	}
@@ -90,7 +83,7 @@ func (e *Engine) Import(ctx context.Context, actor string, data []byte) (ImportR
 	if len(doc.Processes) == 0 {
 		errs = append(errs, FieldError{Field: "processes", Message: "is empty"})
 	}
-	names, err := e.systemNames()
+	names, err := s.systemNames()
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -98,7 +91,7 @@ func (e *Engine) Import(ctx context.Context, actor string, data []byte) (ImportR
 	for id, n := range names {
 		byName[strings.ToLower(n)] = id
 	}
-	existing, err := e.List()
+	existing, err := s.List()
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -127,7 +120,7 @@ func (e *Engine) Import(ctx context.Context, actor string, data []byte) (ImportR
 		if old, ok := procByName[strings.ToLower(p.Name)]; ok {
 			p.ID = old.ID
 		}
-		if err := e.Validate(ctx, p); err != nil {
+		if err := s.Validate(ctx, p); err != nil {
 			if ve, ok := err.(*ValidationError); ok {
 				for _, fe := range ve.Errors {
 					errs = append(errs, FieldError{Field: path + "." + fe.Field, Message: fe.Message})
@@ -143,13 +136,13 @@ func (e *Engine) Import(ctx context.Context, actor string, data []byte) (ImportR
 	var res ImportResult
 	for _, p := range doc.Processes {
 		if p.ID != "" {
-			if _, err := e.Update(ctx, actor, p); err != nil {
+			if _, err := s.Update(ctx, actor, p); err != nil {
 				return res, err
 			}
 			res.Updated = append(res.Updated, p.Name)
 			continue
 		}
-		if _, err := e.Create(ctx, actor, p); err != nil {
+		if _, err := s.Create(ctx, actor, p); err != nil {
 			return res, err
 		}
 		res.Created = append(res.Created, p.Name)

@@ -50,8 +50,10 @@ var ErrNotFound = fault.New(fault.ErrNotFound, "not found")
 
 // Engine runs the active sync processes.
 type Engine struct {
-	d     Deps
-	procs *store.Repo[Process]
+	d Deps
+	// procs is the process-configuration service; the engine reads the
+	// processes it runs there and hears of their changes (processRuntime).
+	procs *Processes
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -72,7 +74,43 @@ func New(d Deps) *Engine {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Engine{d: d, procs: store.NewRepo[Process](d.Store, "proc"), runners: map[string]*runner{}, bulk: map[string]*bulkJob{}, workers: drainWorkers}
+	e := &Engine{d: d, runners: map[string]*runner{}, bulk: map[string]*bulkJob{}, workers: drainWorkers}
+	e.procs = newProcesses(d, e.open, e)
+	return e
+}
+
+// Processes is the engine's process-configuration service.
+func (e *Engine) Processes() *Processes { return e.procs }
+
+// activated, deactivated, reconfigured and removed are what a process's
+// configuration change does to the running engine (processRuntime).
+
+func (e *Engine) activated(p *Process) {
+	e.registerHooks(context.Background(), p)
+	e.start(p.ID)
+}
+
+func (e *Engine) deactivated(p *Process) {
+	e.stop(p.ID)
+	e.unregisterHooks(context.Background(), p)
+}
+
+func (e *Engine) reconfigured(p *Process) {
+	e.stop(p.ID)
+	e.start(p.ID)
+}
+
+func (e *Engine) removed(p *Process) error {
+	e.stop(p.ID)
+	e.unregisterHooks(context.Background(), p)
+	if err := e.dropPairList(p.ID); err != nil {
+		return err
+	}
+	if _, err := e.deletePrefixes(statePrefixes(p.ID)...); err != nil {
+		return err
+	}
+	e.hist.drop(p.ID)
+	return nil
 }
 
 // runner drives one active process: scheduled runs, and runs asked for.

@@ -184,7 +184,7 @@ func explainRun(cause, system, project string) (string, string) {
 // streak), degraded when entities on its side are parked. Systems no
 // process uses, or whose processes never ran, are absent.
 func (e *Engine) SystemsHealth(names map[string]string) (map[string]apitype.Health, map[string]apitype.Health, error) {
-	procs, err := e.List()
+	procs, err := e.procs.List()
 	if err != nil {
 		return nil, nil, err
 	}

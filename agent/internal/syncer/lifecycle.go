@@ -102,7 +102,7 @@ func (e *Engine) PairDetail(proc, id string) (PairView, error) {
 // field's values. They go to the administrator who asked and nowhere else:
 // never stored, never logged.
 func (e *Engine) PairValues(ctx context.Context, proc, id string) ([]FieldValues, error) {
-	p, err := e.Get(proc)
+	p, err := e.procs.Get(proc)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +315,7 @@ func (e *Engine) ApplyDeletion(ctx context.Context, actor, proc, id string, acti
 	default:
 		return &ValidationError{Errors: []FieldError{{Field: "action", Message: "must be ignore, mirror or mark"}}}
 	}
-	p, err := e.Get(proc)
+	p, err := e.procs.Get(proc)
 	if err != nil {
 		return err
 	}
@@ -365,7 +365,7 @@ func (e *Engine) ApplyDeletion(ctx context.Context, actor, proc, id string, acti
 // behind the administrator's back. The new pair takes both as they are:
 // later changes flow.
 func (e *Engine) Relink(ctx context.Context, actor, proc, a, b string) (PairView, []string, error) {
-	p, err := e.Get(proc)
+	p, err := e.procs.Get(proc)
 	if err != nil {
 		return PairView{}, nil, err
 	}
@@ -504,7 +504,7 @@ func (e *Engine) Adopt(ctx context.Context, actor, proc string, req AdoptRequest
 	if len(req.CSV) > 8<<20 {
 		return res, &ValidationError{Errors: []FieldError{{Field: "csv", Message: "is larger than 8 MiB"}}}
 	}
-	p, err := e.Get(proc)
+	p, err := e.procs.Get(proc)
 	if err != nil {
 		return res, err
 	}
@@ -792,7 +792,7 @@ func adoptByField(fa, fb string, all map[Side][]connector.Entity, res *AdoptResu
 
 // Queue lists a process's queue (the first limit entries, oldest first).
 func (e *Engine) Queue(proc string, limit int) (QueueView, error) {
-	if _, err := e.Get(proc); err != nil {
+	if _, err := e.procs.Get(proc); err != nil {
 		return QueueView{}, err
 	}
 	if limit <= 0 {

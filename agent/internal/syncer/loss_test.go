@@ -225,7 +225,7 @@ func TestRecreatedProcessAdoptsItsPeers(t *testing.T) {
 	w := newWorld(t, ConflictAWins)
 	populate(w)
 	creates := w.a.engineCreates + w.b.engineCreates
-	if err := w.eng.Delete("admin", "p1"); err != nil {
+	if err := w.eng.Processes().Delete("admin", "p1"); err != nil {
 		t.Fatal(err)
 	}
 	w.proc.ID = "p1" // the same document, stored anew
@@ -397,7 +397,7 @@ func TestSimulationOfLosses(t *testing.T) {
 					}
 				case 3: // the process deleted and created again
 					if r.IntN(3) == 0 {
-						if err := w.eng.Delete("admin", "p1"); err != nil {
+						if err := w.eng.Processes().Delete("admin", "p1"); err != nil {
 							t.Fatal(err)
 						}
 						w.st.Put("proc/p1", w.proc)

@@ -128,7 +128,7 @@ func newPrivateWorld(t *testing.T) *privateWorld {
 		return &mapping.ValueMap{Pairs: []mapping.ValuePair{{A: a, B: b}}, OnMissing: mapping.OnMissingKeep}
 	}
 	ctx := context.Background()
-	w.proc, err = w.eng.Create(ctx, "test", syncer.Process{Name: "privacy",
+	w.proc, err = w.eng.Processes().Create(ctx, "test", syncer.Process{Name: "privacy",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-ENG", Project: "ENG"},
 		Types: []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{
 			{A: "title", B: "title", Direction: mapping.Both},

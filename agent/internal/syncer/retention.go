@@ -219,7 +219,7 @@ func (e *Engine) Sweep(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return deleted, ctx.Err()
 		}
-		if exists, err := e.procs.Exists(c.proc); err != nil {
+		if exists, err := e.procs.exists(c.proc); err != nil {
 			return deleted, err
 		} else if !exists {
 			n, err := e.forget(c.proc)

@@ -161,7 +161,7 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("next run %s", r.ID)
 	}
 	// Deleting the process deletes its history and counter at once.
-	if err := w.eng.Delete("test", "p1"); err != nil {
+	if err := w.eng.Processes().Delete("test", "p1"); err != nil {
 		t.Fatal(err)
 	}
 	w.st.View(func(tx *store.Tx) error {

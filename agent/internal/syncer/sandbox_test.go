@@ -46,7 +46,7 @@ func TestConvergesThroughFaults(t *testing.T) {
 		a.Server.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("help ", i), Status: "open", Priority: "low"})
 		b.Server.Store().CreateItem(sandbox.NewItem{Project: "ENG", Type: "bug", Title: fmt.Sprint("eng ", i), Status: "open", Priority: "high"})
 	}
-	p, err := eng.Create(ctx, "test", syncer.Process{Name: "faults",
+	p, err := eng.Processes().Create(ctx, "test", syncer.Process{Name: "faults",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-ENG", Project: "ENG"},
 		Types: []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{
 			{A: "title", B: "title", Direction: mapping.Both}, {A: "status", B: "status", Direction: mapping.Both},
@@ -111,7 +111,7 @@ func TestRequestsPerChange(t *testing.T) {
 	b := rig.NewSandbox(t, "ENG", "bug", sandbox.Knobs{})
 	eng := rig.NewEngine(t, rig.Systems{a.ID: a.Conn, b.ID: b.Conn})
 	ctx := context.Background()
-	p, err := eng.Create(ctx, "test", syncer.Process{Name: "requests",
+	p, err := eng.Processes().Create(ctx, "test", syncer.Process{Name: "requests",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-ENG", Project: "ENG"},
 		Types: []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{
 			{A: "title", B: "title", Direction: mapping.Both}, {A: "priority", B: "priority", Direction: mapping.Both}}}},

@@ -88,7 +88,7 @@ var ErrHookUnauthorized = errors.New("webhook signature refused")
 // HandleWebhook verifies a delivery for a process side, queues the entities
 // it names and triggers a run. The body is bounded by the caller.
 func (e *Engine) HandleWebhook(r *http.Request, proc string, s Side, body io.Reader) (int, error) {
-	p, err := e.Get(proc)
+	p, err := e.procs.Get(proc)
 	if err != nil || (s != SideA && s != SideB) || !p.Active {
 		return 0, fmt.Errorf("webhook for %s/%s: %w", proc, s, ErrNotFound)
 	}

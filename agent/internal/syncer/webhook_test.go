@@ -46,7 +46,7 @@ func TestWebhookTriggersSync(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go eng.Serve(ctx) // whenever it starts, it starts the processes already active
-	p, err := eng.Create(ctx, "test", syncer.Process{Name: "hooks",
+	p, err := eng.Processes().Create(ctx, "test", syncer.Process{Name: "hooks",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-ENG", Project: "ENG"},
 		Types:    []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{{A: "title", B: "title", Direction: mapping.Both}}}},
 		Options:  syncer.Options{CreateInA: true, CreateInB: true, Conflict: syncer.ConflictAWins},
@@ -54,7 +54,7 @@ func TestWebhookTriggersSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eng.SetActive("test", p.ID, true); err != nil {
+	if _, err := eng.Processes().SetActive("test", p.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	// The item is made after the activation's catch-up run has finished:
@@ -77,16 +77,16 @@ func TestWebhookTriggersSync(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("an unsigned delivery got %d, want 401", resp.StatusCode)
 	}
-	if _, err := eng.SetActive("test", p.ID, false); err != nil {
+	if _, err := eng.Processes().SetActive("test", p.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(a.Server.Store().Webhooks()); n != 0 {
 		t.Fatalf("%d webhooks left after deactivation", n)
 	}
-	if _, err := eng.SetActive("test", p.ID, true); err != nil {
+	if _, err := eng.Processes().SetActive("test", p.ID, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := eng.Delete("test", p.ID); err != nil {
+	if err := eng.Processes().Delete("test", p.ID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.DataKeys().GetDataKey("process:" + p.ID); !errors.Is(err, secret.ErrNoDataKey) {

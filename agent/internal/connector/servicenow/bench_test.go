@@ -34,7 +34,7 @@ func BenchmarkServiceNowSync(b *testing.B) {
 			b.Fatal(err)
 		}
 		e := rig.NewEngine(b, rig.Systems{"bench-sn": snc, eng.ID: eng.Conn})
-		p, err := e.Create(ctx, "bench", syncer.Process{Name: "bench",
+		p, err := e.Processes().Create(ctx, "bench", syncer.Process{Name: "bench",
 			A: syncer.End{System: "bench-sn", Project: "incident"}, B: syncer.End{System: eng.ID, Project: "ENG"},
 			Types: []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{
 				{A: "title", B: "title", Direction: mapping.Both}}}},

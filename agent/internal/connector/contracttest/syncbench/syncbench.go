@@ -30,7 +30,7 @@ func New(tb testing.TB, b connector.Connector, project, entityType string) *Benc
 	tb.Helper()
 	a := rig.NewSandbox(tb, "HELP", "incident", sandbox.Knobs{})
 	eng := rig.NewEngine(tb, rig.Systems{a.ID: a.Conn, "sys-B": b})
-	p, err := eng.Create(context.Background(), "bench", syncer.Process{Name: "bench",
+	p, err := eng.Processes().Create(context.Background(), "bench", syncer.Process{Name: "bench",
 		A: syncer.End{System: "sys-HELP", Project: "HELP"}, B: syncer.End{System: "sys-B", Project: project},
 		Types: []mapping.TypePair{{A: "incident", B: entityType, Fields: []mapping.FieldPair{
 			{A: "title", B: "title", Direction: mapping.Both}}}},
