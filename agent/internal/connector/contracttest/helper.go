@@ -68,6 +68,12 @@ func Open[C any](t testing.TB, open func(connector.Config, connector.Env) (C, er
 // maxPages pages.
 func Pages(t testing.TB, ctx context.Context, c connector.Connector, project string, since time.Time, maxPages int) []connector.Page {
 	t.Helper()
+	return pages(t, ctx, c, project, since, maxPages, nil)
+}
+
+// pages is Pages, calling between, when set, after each page but the last.
+func pages(t testing.TB, ctx context.Context, c connector.Connector, project string, since time.Time, maxPages int, between func(n int)) []connector.Page {
+	t.Helper()
 	var (
 		out    []connector.Page
 		last   time.Time
@@ -87,6 +93,9 @@ func Pages(t testing.TB, ctx context.Context, c connector.Connector, project str
 		out = append(out, page)
 		if cursor = page.Cursor; cursor == "" {
 			return out
+		}
+		if between != nil {
+			between(len(out))
 		}
 	}
 	t.Fatalf("paging did not end after %d pages", maxPages)

@@ -410,23 +410,6 @@ func TestDelete(t *testing.T) {
 	}
 }
 
-func TestStaleVersion(t *testing.T) {
-	e := setup(t)
-	c := e.open(t)
-	tk := create(t, c, connector.Fields{})
-	if _, err := c.Update(ctx(t), tk.Ref, connector.Fields{"title": "new"}, tk.Version); err != nil {
-		t.Fatal(err)
-	}
-	_, err := c.Update(ctx(t), tk.Ref, connector.Fields{"title": "stale"}, tk.Version)
-	if !errors.Is(err, connector.ErrConflict) {
-		t.Fatalf("stale version: %v, want ErrConflict", err)
-	}
-	got, err := c.Get(ctx(t), tk.Ref)
-	if err != nil || got.Title != "new" {
-		t.Fatalf("after the refused write: %q, %v", got.Title, err)
-	}
-}
-
 func TestBadToken(t *testing.T) {
 	rs := realsys.StartRT(t)
 	const bad = "1-14-00000000000000000000000000000000"

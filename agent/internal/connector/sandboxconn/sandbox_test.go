@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
-	"github.com/lockstep-sync/lockstep/agent/internal/connector/httpx"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
 )
@@ -125,16 +125,14 @@ func TestFieldsRoundTrip(t *testing.T) {
 		"assignee": connector.User{Email: "DAVE@example.test"}, "labels": []any{"auth", "p1"}, "dueDate": "2025-06-30",
 		"cf.component": "api", "cf.story_points": 3.0, "cf.regression": true,
 	}
-	e, err := c.Create(ctx, "", "bug", fields, connector.Marker{System: "help", Key: "HELP-7", URL: "https://help.example/HELP-7"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.Get(ctx, connector.Ref{Key: e.Key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	got, up := contracttest.CheckRoundTrip(t, ctx, c, contracttest.RoundTrip{Type: "bug", Fields: fields,
+		Marker: connector.Marker{System: "help", Key: "HELP-7", URL: "https://help.example/HELP-7"},
+		Update: connector.Fields{"assignee": nil, "dueDate": nil, "cf.component": nil, "labels": nil, "description": nil}})
 	if got.Type != "bug" || got.Key != "ENG-1" || !strings.HasSuffix(got.URL, "/api/items/"+got.ID) {
 		t.Fatalf("entity %+v", got)
+	}
+	if byKey, err := c.Get(ctx, connector.Ref{Key: got.Key}); err != nil || byKey.ID != got.ID {
+		t.Fatalf("Get by key: %+v, %v", byKey, err)
 	}
 	wantFields := connector.Fields{
 		"title": "Login fails", "description": fields["description"], "status": "in_progress", "priority": "high",
@@ -144,76 +142,39 @@ func TestFieldsRoundTrip(t *testing.T) {
 	if fmt.Sprint(got.Fields) != fmt.Sprint(wantFields) {
 		t.Fatalf("fields\n got %v\nwant %v", got.Fields, wantFields)
 	}
-	up, err := c.Update(ctx, got.Ref, connector.Fields{"assignee": nil, "dueDate": nil, "cf.component": nil, "labels": nil, "description": nil}, got.Version)
-	if err != nil {
-		t.Fatal(err)
+	if up.Version != "2" {
+		t.Fatalf("cleared at version %s, want 2", up.Version)
 	}
-	if up.Fields["assignee"] != nil || up.Fields["dueDate"] != nil || up.Fields["cf.component"] != nil ||
-		len(up.Fields["labels"].([]string)) != 0 || up.Fields["description"] != "" || up.Version != "2" {
-		t.Fatalf("cleared %v (version %s)", up.Fields, up.Version)
-	}
-	links, err := c.Links(ctx, got.Ref)
-	if err != nil || len(links) != 0 {
-		t.Fatalf("the marker must not show as a link: %+v %v", links, err)
-	}
-	for _, bad := range []connector.Fields{{"colour": "red"}, {"status": "done"}, {"title": 3}, {"assignee": "nobody"}, {"cf.nope": 1}} {
+	for _, bad := range []connector.Fields{{"status": "done"}, {"title": 3}, {"assignee": "nobody"}, {"cf.nope": 1}} {
 		if _, err := c.Update(ctx, got.Ref, bad, ""); !errors.Is(err, connector.ErrInvalid) {
 			t.Errorf("%v: %v", bad, err)
 		}
 	}
 }
 
-func TestStaleVersion(t *testing.T) {
-	t.Parallel()
-	_, url := start(t, sandbox.Options{})
-	c := open(t, url, "HELP")
-	ctx := context.Background()
-	e, err := c.Create(ctx, "", "incident", connector.Fields{"title": "a"}, connector.Marker{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Update(ctx, e.Ref, connector.Fields{"title": "b"}, e.Version); err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.Update(ctx, e.Ref, connector.Fields{"title": "c"}, e.Version)
-	var se *httpx.StatusError
-	if !errors.Is(err, connector.ErrConflict) || !errors.As(err, &se) || se.Status != http.StatusConflict {
-		t.Fatalf("stale update: %v", err)
-	}
-	if !connector.Transient(err) {
-		t.Fatal("a conflict is worth a re-read and retry")
-	}
-}
-
 func TestChangesPaging(t *testing.T) {
 	t.Parallel()
 	s, url := start(t, sandbox.Options{})
+	var made []string
 	for i := range 230 {
-		if _, err := s.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("item ", i), Assignee: "carol"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s.Store().CreateItem(sandbox.NewItem{Project: "ENG", Type: "bug", Title: "elsewhere"})
-	c := open(t, url, "HELP")
-	s.ResetStats()
-	var all []connector.Entity
-	cursor, pages := "", 0
-	for {
-		page, err := c.Changes(context.Background(), "", time.Time{}, cursor)
+		it, err := s.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("item ", i), Assignee: "carol"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		all, pages = append(all, page.Entities...), pages+1
-		if cursor = page.Cursor; cursor == "" {
-			break
-		}
+		made = append(made, strconv.FormatInt(it.ID, 10))
 	}
-	if len(all) != 230 || pages != 3 || all[0].Key != "HELP-1" || all[229].Key != "HELP-230" {
-		t.Fatalf("%d entities in %d pages", len(all), pages)
+	other, _ := s.Store().CreateItem(sandbox.NewItem{Project: "ENG", Type: "bug", Title: "elsewhere"})
+	c := open(t, url, "HELP")
+	s.ResetStats()
+	pages := contracttest.CheckPaging(t, context.Background(), c, contracttest.Paging{Made: made, Elsewhere: strconv.FormatInt(other.ID, 10), MinPages: 3})
+	all := contracttest.Entities(pages)
+	if len(pages) != 3 || all[0].Key != "HELP-1" || all[229].Key != "HELP-230" {
+		t.Fatalf("%d entities in %d pages", len(all), len(pages))
 	}
 	if u, _ := all[5].Fields["assignee"].(connector.User); u.Name != "Carol Support" {
 		t.Fatalf("assignee %v", all[5].Fields["assignee"])
 	}
+	// A page is one request; the users are read once, for every page.
 	if st := s.Stats(); st.ByRoute["GET /api/items"] != 3 || st.ByRoute["GET /api/users"] != 1 || st.Requests != 4 {
 		t.Fatalf("requests %v", st.ByRoute)
 	}
