@@ -3,6 +3,7 @@ package agenttest
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
@@ -42,5 +43,21 @@ func TestEventuallyWaitsForTheCondition(t *testing.T) {
 	Eventually(t, "the third look", func() bool { n++; return n == 3 })
 	if n != 3 {
 		t.Fatalf("looked %d times", n)
+	}
+}
+
+func TestClockMovesOnlyWhenTold(t *testing.T) {
+	t0 := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	c := NewClock(t0)
+	if !c.Now().Equal(t0) || !c.Now().Equal(t0) {
+		t.Fatalf("a clock nobody moved shows %v", c.Now())
+	}
+	c.Add(90 * time.Second)
+	if want := t0.Add(90 * time.Second); !c.Now().Equal(want) {
+		t.Fatalf("after Add: %v, want %v", c.Now(), want)
+	}
+	c.Set(t0)
+	if !c.Now().Equal(t0) {
+		t.Fatalf("after Set: %v", c.Now())
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,27 +28,10 @@ const (
 	urlToken     = "TOKEN-canary-b7e1"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type fixture struct {
 	s     *Service
 	bus   *events.Bus
-	clock *clock
+	clock *agenttest.Clock
 	st    *store.Store
 	audit *audit.Log
 	ctx   context.Context
@@ -61,7 +43,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	st, sealer := agenttest.SealedStore(t) // closed after the service stops: cleanups run last first
-	clk := &clock{t: t0}
+	clk := agenttest.NewClock(t0)
 	bus := events.New(16384, clk.Now)
 	log := audit.New(st, clk.Now)
 	names := func(subject, id string) string {

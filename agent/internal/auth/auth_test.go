@@ -28,18 +28,6 @@ const (
 	remote  = "192.0.2.7:51234"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type sleeper struct {
 	mu     sync.Mutex
 	delays []time.Duration
@@ -56,7 +44,7 @@ type env struct {
 	*Service
 	st    *store.Store
 	audit *audit.Log
-	clk   *clock
+	clk   *agenttest.Clock
 	sleep *sleeper
 }
 
@@ -65,7 +53,7 @@ type env struct {
 func newEnv(t *testing.T, tune func(*Options)) *env {
 	t.Helper()
 	st := agenttest.Store(t)
-	e := &env{st: st, clk: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, sleep: &sleeper{}}
+	e := &env{st: st, clk: agenttest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)), sleep: &sleeper{}}
 	e.audit = audit.New(st, e.clk.Now)
 	// An hour of (not really slept) delay: Login then always calls Sleep,
 	// however slow a busy machine makes the attempt itself.
@@ -270,7 +258,7 @@ func TestLockout(t *testing.T) {
 	}
 
 	wantLocked(fail(5), time.Minute)
-	e.clk.Advance(20 * time.Second)
+	e.clk.Add(20 * time.Second)
 	_, err := e.Login(ctx, "alice", alicePW, remote)
 	wantLocked(err, 40*time.Second)
 	if a, _ := e.Get(alice.ID); !a.Locked || a.LockedUntil == nil {
@@ -280,14 +268,14 @@ func TestLockout(t *testing.T) {
 		t.Fatalf("%d lockout records, want 1", n)
 	}
 
-	e.clk.Advance(41 * time.Second)
+	e.clk.Add(41 * time.Second)
 	if a, _ := e.Get(alice.ID); a.Locked || a.LockedUntil != nil {
 		t.Fatalf("account view after the lock: %+v", a)
 	}
 	wantLocked(fail(5), 2*time.Minute)
-	e.clk.Advance(2 * time.Minute)
+	e.clk.Add(2 * time.Minute)
 	wantLocked(fail(5), 4*time.Minute)
-	e.clk.Advance(4 * time.Minute)
+	e.clk.Add(4 * time.Minute)
 
 	// A success resets both the failures and the growth.
 	e.login(t, "alice", alicePW)
@@ -380,7 +368,7 @@ func TestAdminLockAndUnlock(t *testing.T) {
 	if !errors.As(err, &le) || le.RetryAfter != 0 || le.RetryAfterSeconds() != 0 {
 		t.Fatalf("login while admin-locked: %v", err)
 	}
-	e.clk.Advance(48 * time.Hour)
+	e.clk.Add(48 * time.Hour)
 	if _, err := e.Login(ctx, "alice", alicePW, remote); !errors.As(err, &le) {
 		t.Fatalf("an admin lock expired: %v", err)
 	}
@@ -467,7 +455,7 @@ func TestNoEnumeration(t *testing.T) {
 	if len(e.phantoms) != 1 {
 		t.Fatalf("phantoms %v", e.phantoms)
 	}
-	e.clk.Advance(lockoutMemory + time.Hour)
+	e.clk.Add(lockoutMemory + time.Hour)
 	if _, err := e.Sweep(); err != nil || len(e.phantoms) != 0 {
 		t.Fatalf("sweep kept %d phantoms: %v", len(e.phantoms), err)
 	}
@@ -491,7 +479,7 @@ func TestSessionTimeouts(t *testing.T) {
 			e.withAccounts(t)
 			sess := e.login(t, "alice", alicePW)
 			for i, d := range c.steps {
-				e.clk.Advance(d)
+				e.clk.Add(d)
 				got, err := e.Validate(sess.Token.Reveal())
 				if i < len(c.steps)-1 {
 					if err != nil || got.Account.Username != "alice" || got.Role != protocol.RoleOperator || got.Token != "" {
@@ -533,14 +521,14 @@ func TestValidateTouchesAtMostOncePerMinute(t *testing.T) {
 		return r.LastSeenAt
 	}
 	login := lastSeen()
-	e.clk.Advance(50 * time.Second)
+	e.clk.Add(50 * time.Second)
 	if s, err := e.Validate(sess.Token.Reveal()); err != nil || !s.ExpiresAt.Equal(login.Add(30*time.Minute)) {
 		t.Fatalf("validate: %+v %v", s, err)
 	}
 	if !lastSeen().Equal(login) {
 		t.Fatal("validate wrote within the first minute")
 	}
-	e.clk.Advance(20 * time.Second)
+	e.clk.Add(20 * time.Second)
 	s, err := e.Validate(sess.Token.Reveal())
 	if err != nil || !lastSeen().Equal(e.clk.Now()) || !s.ExpiresAt.Equal(e.clk.Now().Add(30*time.Minute)) {
 		t.Fatalf("validate after a minute: %+v %v, last seen %v", s, err, lastSeen())
@@ -873,9 +861,9 @@ func TestMaxSessions(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.MaxSessions = 2 })
 	e.withAccounts(t)
 	s1 := e.login(t, "alice", alicePW)
-	e.clk.Advance(time.Second)
+	e.clk.Add(time.Second)
 	s2 := e.login(t, "alice", alicePW)
-	e.clk.Advance(time.Second)
+	e.clk.Add(time.Second)
 	s3 := e.login(t, "alice", alicePW)
 	if _, err := e.Validate(s1.Token.Reveal()); !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("oldest session survived: %v", err)
@@ -892,9 +880,9 @@ func TestSweepAndServe(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.SweepInterval = time.Millisecond })
 	e.withAccounts(t)
 	old := e.login(t, "alice", alicePW)
-	e.clk.Advance(20 * time.Minute)
+	e.clk.Add(20 * time.Minute)
 	fresh := e.login(t, "admin", adminPW)
-	e.clk.Advance(15 * time.Minute)
+	e.clk.Add(15 * time.Minute)
 	n, err := e.Sweep()
 	if err != nil || n != 1 {
 		t.Fatalf("sweep deleted %d: %v", n, err)
@@ -905,7 +893,7 @@ func TestSweepAndServe(t *testing.T) {
 	if _, err := e.Validate(fresh.Token.Reveal()); err != nil {
 		t.Fatalf("live session: %v", err)
 	}
-	e.clk.Advance(time.Hour)
+	e.clk.Add(time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Serve(ctx) }()
@@ -961,7 +949,7 @@ func TestConcurrentUse(t *testing.T) {
 					e.Validate(s.Token.Reveal())
 					e.Logout(s.Token.Reveal(), remote)
 				}
-				e.clk.Advance(time.Second)
+				e.clk.Add(time.Second)
 			}
 		})
 	}

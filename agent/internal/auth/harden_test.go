@@ -26,7 +26,7 @@ func TestUnknownUserFailuresAreAggregated(t *testing.T) {
 	for i := range flood {
 		e.Login(ctx, fmt.Sprintf("guess%03d", i%40), "password-guess", "203.0.113.9")
 		if i%100 == 99 {
-			e.clk.Advance(time.Second)
+			e.clk.Add(time.Second)
 		}
 	}
 	for range 3 {
@@ -46,7 +46,7 @@ func TestUnknownUserFailuresAreAggregated(t *testing.T) {
 		}
 	}
 	// The window ends: one record per address.
-	e.clk.Advance(time.Minute)
+	e.clk.Add(time.Minute)
 	e.FlushFailures(false)
 	recs = e.records(t, "")[before+3:]
 	if len(recs) != 2 {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -73,29 +72,6 @@ func mustJSON(t testing.TB, v any) []byte {
 	return b
 }
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 func newStore(t testing.TB) *store.Store {
 	t.Helper()
 	st := agenttest.Store(t)
@@ -110,7 +86,7 @@ func newStore(t testing.TB) *store.Store {
 
 type env struct {
 	st    *store.Store
-	clk   *clock
+	clk   *agenttest.Clock
 	audit *audit.Log
 	bus   *events.Bus
 	m     *Manager
@@ -119,7 +95,7 @@ type env struct {
 
 func newEnv(t testing.TB, opts ...func(*Options)) *env {
 	t.Helper()
-	e := &env{st: newStore(t), clk: &clock{now: t0}}
+	e := &env{st: newStore(t), clk: agenttest.NewClock(t0)}
 	e.audit = audit.New(e.st, e.clk.Now)
 	e.bus = events.New(1024, e.clk.Now)
 	since := uint64(0)

@@ -377,7 +377,7 @@ func TestNewNeedsInstanceID(t *testing.T) {
 	}
 	// With an instance id but no initialised_at, the evaluation starts now
 	// and stays put across restarts.
-	clk := &clock{now: t0}
+	clk := agenttest.NewClock(t0)
 	m, err := New(st, audit.New(st, nil), nil, Options{Now: clk.Now, InstanceID: testInstance})
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func TestRateLimitBucket(t *testing.T) {
 			}
 		}
 	}
-	clock.Advance(500 * time.Millisecond)
+	clock.Add(500 * time.Millisecond)
 	if r := call(t, hs, testToken, "GET", "/api/projects", nil); r.status != 200 {
 		t.Fatalf("after refill: %d", r.status)
 	}
@@ -42,7 +42,7 @@ func TestRateLimitBucket(t *testing.T) {
 
 func TestRateLimitMinuteBudget(t *testing.T) {
 	clock := newClock()
-	clock.Advance(10 * time.Second)
+	clock.Add(10 * time.Second)
 	_, hs := newTest(t, Options{Now: clock.Now, Knobs: Knobs{PerMinute: 3}})
 	for i := range 3 {
 		if r := call(t, hs, testToken, "GET", "/api/users", nil); r.status != 200 || r.header.Get("X-RateLimit-Remaining") != strconv.Itoa(2-i) {
@@ -55,7 +55,7 @@ func TestRateLimitMinuteBudget(t *testing.T) {
 		r.header.Get("RateLimit-Policy") != "3;w=60" {
 		t.Fatalf("over budget: %d %v", r.status, r.header)
 	}
-	clock.Advance(50 * time.Second)
+	clock.Add(50 * time.Second)
 	if r := call(t, hs, testToken, "GET", "/api/users", nil); r.status != 200 {
 		t.Fatalf("next minute: %d", r.status)
 	}

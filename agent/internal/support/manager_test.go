@@ -13,27 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
-
-// fakeClock is an injected clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // progressLog records progress events and signals finished builds.
 type progressLog struct {
@@ -79,10 +62,10 @@ func (p *progressLog) wait(t *testing.T, id string) apitype.SupportProgress {
 	}
 }
 
-func newTestManager(t *testing.T, src Sources, mod func(*Options)) (*Manager, *progressLog, *fakeClock, string) {
+func newTestManager(t *testing.T, src Sources, mod func(*Options)) (*Manager, *progressLog, *agenttest.Clock, string) {
 	t.Helper()
 	dir := t.TempDir()
-	clock := &fakeClock{now: testTime}
+	clock := agenttest.NewClock(testTime)
 	prog := newProgressLog()
 	o := Options{Dir: dir, Sources: src, Now: clock.Now, Progress: prog.add}
 	if mod != nil {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -138,30 +137,6 @@ func ReadAll(ctx context.Context, c connector.Connector, project string, ref con
 	_, _ = c.Changes(ctx, project, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), "")
 	_, _ = c.FindByMarker(ctx, project, connector.Marker{System: "s", Key: "K-1"})
 	_, _ = c.Update(ctx, ref, connector.Fields{"title": "t", "labels": []string{"a"}}, version)
-}
-
-// Clock is a settable clock an emulator and a connector under test can
-// share; it is safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock returns a clock showing t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now is the time the clock shows.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock on by d.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 // DesktopKindFixture keeps the desktop's form test of a kind on the kind's

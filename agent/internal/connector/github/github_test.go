@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/github/ghemu"
@@ -262,7 +263,7 @@ func TestFieldsRoundTrip(t *testing.T) {
 }
 
 func TestStaleVersion(t *testing.T) {
-	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
 	e := start(t, ghemu.Options{Now: clk.Now})
 	c := open(t, e)
 	ctx := context.Background()
@@ -303,7 +304,7 @@ func numbers(list []connector.Entity) []string {
 func TestChangesPaging(t *testing.T) {
 	for _, exclusive := range []bool{false, true} {
 		t.Run(fmt.Sprintf("since exclusive %v", exclusive), func(t *testing.T) {
-			clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+			clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
 			e := start(t, ghemu.Options{Now: clk.Now, MaxPerPage: 3, SinceExclusive: exclusive})
 			c := open(t, e)
 			var made []string
@@ -322,7 +323,7 @@ func TestChangesPaging(t *testing.T) {
 // to its end; on GitHub's numbered pages that shifts every later issue up
 // one place, and counting on would skip one. No issue may be lost.
 func TestChangesShift(t *testing.T) {
-	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
 	e := start(t, ghemu.Options{Now: clk.Now, MaxPerPage: 3})
 	c := open(t, e)
 	ctx := context.Background()
@@ -361,7 +362,7 @@ func TestChangesShift(t *testing.T) {
 // restarted query would list the same page forever, so the cursor counts
 // pages within that second.
 func TestChangesCrowdedSecond(t *testing.T) {
-	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
 	e := start(t, ghemu.Options{Now: clk.Now, MaxPerPage: 4})
 	c := open(t, e)
 	var want []string

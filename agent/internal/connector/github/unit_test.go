@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
-	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
 )
 
 // newHookServer receives webhook deliveries and hands each to got.
@@ -28,7 +28,7 @@ func newHookServer(t *testing.T, got func(http.Header, []byte)) string {
 // creations in any minute and perHour in any hour, and a refusal instead
 // of a wait longer than maxPaceWait.
 func TestPacer(t *testing.T) {
-	clk := contracttest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	clk := agenttest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	p := newPacer(time.Second, 80, 500, time.Minute, clk.Now)
 	var created []time.Time
 	for range 500 {
@@ -61,7 +61,7 @@ func TestPacer(t *testing.T) {
 	}
 	// The hour's budget is spent: the next creation would wait for most of
 	// an hour, which the pacer refuses, while a plain edit goes on.
-	clk = contracttest.NewClock(created[len(created)-1])
+	clk = agenttest.NewClock(created[len(created)-1])
 	p.now = clk.Now
 	if len(created) == 500 {
 		if _, _, err := p.reserve(true); !errors.Is(err, connector.ErrRateLimited) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/gitlab/gitlabemu"
@@ -15,7 +16,7 @@ import (
 
 // seed makes n issues as bob, the clock moving step before each, and
 // returns their ids in creation order.
-func seed(t *testing.T, e *gitlabemu.Emu, clk *contracttest.Clock, n int, step time.Duration) []string {
+func seed(t *testing.T, e *gitlabemu.Emu, clk *agenttest.Clock, n int, step time.Duration) []string {
 	t.Helper()
 	var ids []string
 	for i := range n {
@@ -48,7 +49,7 @@ func changed(t *testing.T, c *Conn, since time.Time) ([]string, int) {
 // of 100, from the start and from the middle, with the totals GitLab
 // leaves out of large lists left out.
 func TestChangesPaging(t *testing.T) {
-	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
 	e := start(t, gitlabemu.Options{Now: clk.Now, CountLimit: 50})
 	c := open(t, e)
 	ids := seed(t, e, clk, 250, 300*time.Microsecond)
@@ -58,7 +59,7 @@ func TestChangesPaging(t *testing.T) {
 // TestChangesOneMillisecond: more issues than a page share one
 // millisecond, so the cursor must count pages within it.
 func TestChangesOneMillisecond(t *testing.T) {
-	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
 	e := start(t, gitlabemu.Options{Now: clk.Now})
 	c := open(t, e)
 	before := seed(t, e, clk, 5, time.Second)
@@ -76,7 +77,7 @@ func TestChangesOneMillisecond(t *testing.T) {
 // end of the order; no other issue may be lost, and the moved ones come
 // again with their new version.
 func TestChangesShift(t *testing.T) {
-	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
 	e := start(t, gitlabemu.Options{Now: clk.Now})
 	c := open(t, e)
 	ctx := context.Background()
@@ -123,7 +124,7 @@ func TestChangesTimeZone(t *testing.T) {
 	if err != nil {
 		t.Skip("no time zone data:", err)
 	}
-	clk := contracttest.NewClock(time.Date(2026, 1, 4, 23, 30, 0, 0, time.UTC))
+	clk := agenttest.NewClock(time.Date(2026, 1, 4, 23, 30, 0, 0, time.UTC))
 	e := start(t, gitlabemu.Options{Now: clk.Now, TimeZone: berlin})
 	c := open(t, e)
 	ids := seed(t, e, clk, 3, time.Hour)

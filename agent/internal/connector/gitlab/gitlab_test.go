@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/gitlab/gitlabemu"
@@ -265,7 +266,7 @@ func TestFieldsRoundTrip(t *testing.T) {
 }
 
 func TestStaleVersion(t *testing.T) {
-	clk := contracttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
 	e := start(t, gitlabemu.Options{Now: clk.Now})
 	c := open(t, e)
 	ctx := context.Background()

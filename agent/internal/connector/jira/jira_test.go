@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/jira/jiraemu"
@@ -245,23 +246,18 @@ func TestMissingTransition(t *testing.T) {
 	}
 }
 
-// clock is a settable clock for the emulator.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
 func TestChangesPaging(t *testing.T) {
 	for _, d := range deployments {
 		t.Run(d, func(t *testing.T) {
 			t.Parallel()
-			clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-			e := start(t, jiraemu.Options{Deployment: d, MaxResults: 3, Now: clk.now})
+			clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+			e := start(t, jiraemu.Options{Deployment: d, MaxResults: 3, Now: clk.Now})
 			c := open(t, e)
 			ctx := context.Background()
 			var ids []string
 			for i := range 10 {
 				// Two issues per minute, so pages end inside a minute.
-				clk.t = clk.t.Add(30 * time.Second)
+				clk.Add(30 * time.Second)
 				en, err := c.Create(ctx, "HELP", "Task", connector.Fields{"title": fmt.Sprintf("issue %d", i)}, connector.Marker{})
 				if err != nil {
 					t.Fatal(err)
@@ -282,13 +278,13 @@ func TestChangesPaging(t *testing.T) {
 // TestChangesServerShift: an issue updated while a Server search is being
 // paged moves to the end, shifting startAt; no other issue may be lost.
 func TestChangesServerShift(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, jiraemu.Options{Deployment: jiraemu.Server, MaxResults: 3, Now: clk.now})
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, jiraemu.Options{Deployment: jiraemu.Server, MaxResults: 3, Now: clk.Now})
 	c := open(t, e)
 	ctx := context.Background()
 	var keys []string
 	for i := range 9 {
-		clk.t = clk.t.Add(time.Minute)
+		clk.Add(time.Minute)
 		en, err := c.Create(ctx, "HELP", "Task", connector.Fields{"title": fmt.Sprintf("issue %d", i)}, connector.Marker{})
 		if err != nil {
 			t.Fatal(err)
@@ -299,7 +295,7 @@ func TestChangesServerShift(t *testing.T) {
 	if err != nil || len(page.Entities) != 3 {
 		t.Fatalf("first page %+v, %v", page, err)
 	}
-	clk.t = clk.t.Add(time.Minute)
+	clk.Add(time.Minute)
 	if _, err := c.Update(ctx, connector.Ref{Key: keys[0]}, connector.Fields{"title": "moved"}, ""); err != nil {
 		t.Fatal(err)
 	}

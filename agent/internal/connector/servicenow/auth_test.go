@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/servicenow/snemu"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
@@ -104,9 +105,9 @@ func TestTokenEndpointQuotingSecretsBack(t *testing.T) {
 }
 
 func TestOAuthClientCredentials(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, snemu.Options{ClientCredentials: true, Now: clk.now, TokenTTL: 30 * time.Minute})
-	c, err := Open(oauthConfig(t, e), connector.Env{Now: clk.now})
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, snemu.Options{ClientCredentials: true, Now: clk.Now, TokenTTL: 30 * time.Minute})
+	c, err := Open(oauthConfig(t, e), connector.Env{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestOAuthClientCredentials(t *testing.T) {
 		t.Fatalf("%d tokens for one session", n)
 	}
 	// The token runs out: a new one is asked for before it does.
-	clk.set(clk.now().Add(29*time.Minute + 30*time.Second))
+	clk.Add(29*time.Minute + 30*time.Second)
 	if _, err := c.Get(ctx, created.Ref); err != nil {
 		t.Fatal(err)
 	}

@@ -5,32 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/contracttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/servicenow/snemu"
 )
-
-// clock is a settable clock for the emulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 func seedIncidents(t *testing.T, e *snemu.Emu, n int, prefix string) []string {
 	t.Helper()
@@ -55,8 +37,8 @@ func listed(pages []connector.Page) map[string]int {
 }
 
 func TestChangesPagesBySecondAndSysID(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, snemu.Options{Now: clk.now})
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, snemu.Options{Now: clk.Now})
 	c := open(t, e)
 	ctx := context.Background()
 	// 230 records in one second (more than two pages), then 150 spread
@@ -64,7 +46,7 @@ func TestChangesPagesBySecondAndSysID(t *testing.T) {
 	same := seedIncidents(t, e, 230, "same second")
 	var spread []string
 	for i := range 150 {
-		clk.set(clk.now().Add(time.Duration(i%3) * time.Second))
+		clk.Add(time.Duration(i%3) * time.Second)
 		spread = append(spread, seedIncidents(t, e, 1, fmt.Sprintf("spread %d", i))...)
 	}
 	if _, err := c.Schema(ctx, "incident"); err != nil { // read once, then kept
@@ -93,13 +75,13 @@ func TestChangesPagesBySecondAndSysID(t *testing.T) {
 // while the engine reads the next ones: with offsets, the records behind
 // them would move up and one would be skipped.
 func TestChangesSurviveAShiftDuringPaging(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, snemu.Options{Now: clk.now})
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, snemu.Options{Now: clk.Now})
 	c := open(t, e)
 	ctx := context.Background()
 	var ids []string
 	for i := range 250 {
-		clk.set(clk.now().Add(time.Second))
+		clk.Add(time.Second)
 		ids = append(ids, seedIncidents(t, e, 1, fmt.Sprint("shift ", i))...)
 	}
 	since := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
@@ -111,7 +93,7 @@ func TestChangesSurviveAShiftDuringPaging(t *testing.T) {
 	for _, en := range page.Entities {
 		seen[en.ID]++
 	}
-	clk.set(clk.now().Add(time.Minute))
+	clk.Add(time.Minute)
 	for _, id := range ids[:10] { // people edit records already listed
 		if err := e.Update(id, "beth.anglin", map[string]string{"urgency": "2"}); err != nil {
 			t.Fatal(err)
@@ -138,14 +120,14 @@ func TestChangesSurviveAShiftDuringPaging(t *testing.T) {
 // to the second, whatever the account's time zone and date format (the
 // display values the emulator sends are in Europe/Berlin, dd.MM.yyyy).
 func TestChangesTimeZonesAndPrecision(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 3, 29, 0, 59, 58, 0, time.UTC)} // around the DST switch in Berlin
-	e := start(t, snemu.Options{Now: clk.now})
+	clk := agenttest.NewClock(time.Date(2026, 3, 29, 0, 59, 58, 0, time.UTC)) // around the DST switch in Berlin
+	e := start(t, snemu.Options{Now: clk.Now})
 	c := open(t, e)
 	ctx := context.Background()
 	old := seedIncidents(t, e, 1, "before")[0]
-	clk.set(time.Date(2026, 3, 29, 1, 0, 1, 0, time.UTC))
+	clk.Set(time.Date(2026, 3, 29, 1, 0, 1, 0, time.UTC))
 	atWatermark := seedIncidents(t, e, 1, "in the watermark's second")[0]
-	clk.set(time.Date(2026, 3, 29, 1, 0, 2, 0, time.UTC))
+	clk.Set(time.Date(2026, 3, 29, 1, 0, 2, 0, time.UTC))
 	after := seedIncidents(t, e, 1, "after")[0]
 	// A watermark in the middle of second 01:00:01 must still list the
 	// record of that second: the instance keeps no fractions.
@@ -166,8 +148,8 @@ func TestChangesTimeZonesAndPrecision(t *testing.T) {
 }
 
 func TestChangesDetectNewAttachments(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, snemu.Options{Now: clk.now})
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, snemu.Options{Now: clk.Now})
 	c := open(t, e)
 	ctx := context.Background()
 	quiet := seedIncidents(t, e, 1, "quiet")[0]
@@ -176,8 +158,8 @@ func TestChangesDetectNewAttachments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk.set(clk.now().Add(time.Hour))
-	since := clk.now()
+	clk.Add(time.Hour)
+	since := clk.Now()
 	// A person attaches a file: the record itself is not updated.
 	if _, err := e.Attach(quiet, "beth.anglin", "screen.png", "image/png", []byte("png")); err != nil {
 		t.Fatal(err)
@@ -185,7 +167,7 @@ func TestChangesDetectNewAttachments(t *testing.T) {
 	if r := e.Record(quiet); r["sys_mod_count"] != "0" {
 		t.Fatalf("attaching updated the record: %v", r)
 	}
-	clk.set(clk.now().Add(time.Second))
+	clk.Add(time.Second)
 	if err := e.Update(busy, "beth.anglin", map[string]string{"urgency": "1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -241,15 +223,15 @@ func TestRateLimitRetryAfter(t *testing.T) {
 // page after the query ran, so pages come short, even empty, before the
 // end; only the Link header says whether more follow.
 func TestChangesPastRecordsTheAccountCannotSee(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
 	u := users()
 	u[0].Hidden = "assignment_group=" + "0123456789abcdef0123456789abcdef"
-	e := start(t, snemu.Options{Now: clk.now, Users: u})
+	e := start(t, snemu.Options{Now: clk.Now, Users: u})
 	c := open(t, e)
 	ctx := context.Background()
 	var visible []string
 	for i := range 400 {
-		clk.set(clk.now().Add(time.Second))
+		clk.Add(time.Second)
 		vals := map[string]string{"short_description": fmt.Sprint("acl ", i)}
 		if i < 250 || i%2 == 0 { // a run of 250 hidden records, then every other one
 			vals["assignment_group"] = "0123456789abcdef0123456789abcdef"

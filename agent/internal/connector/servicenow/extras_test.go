@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/servicenow/snemu"
 	"github.com/lockstep-sync/lockstep/agent/internal/secret"
@@ -33,15 +34,15 @@ func sysID(e connector.Entity) string { _, id, _ := splitID(e.ID); return id }
 func TestJournalSettings(t *testing.T) {
 	// Entries of one second have no order but their sys_id's: the clock
 	// moves on between them.
-	clk := &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)}
-	e := start(t, snemu.Options{Now: clk.now})
+	clk := agenttest.NewClock(time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC))
+	e := start(t, snemu.Options{Now: clk.Now})
 	ctx := context.Background()
 	c := open(t, e)
 	inc := newIncident(t, c, "Journal")
 	if err := e.Update(sysID(inc), "beth.anglin", map[string]string{"comments": "Customer: still broken"}); err != nil {
 		t.Fatal(err)
 	}
-	clk.set(clk.now().Add(time.Second))
+	clk.Add(time.Second)
 	if err := e.Update(sysID(inc), "abel.tuter", map[string]string{"work_notes": "Internal: rebooted *twice*"}); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func TestJournalSettings(t *testing.T) {
 	}
 	// Written to work notes by default, once, with the marker hidden in
 	// [code] tags and read back apart from the body.
-	clk.set(clk.now().Add(time.Second))
+	clk.Add(time.Second)
 	added, err := c.AddComment(ctx, inc.Ref, connector.NewComment{Body: "From Jira: **fixed** in 4.2", Marker: "lockstep:b:10042"})
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func TestJournalSettings(t *testing.T) {
 		t.Fatalf("stored entry %+v", last)
 	}
 	// A caller that also put the marker in the body gets it once.
-	clk.set(clk.now().Add(time.Second))
+	clk.Add(time.Second)
 	public := open(t, e, "writeJournal", JournalComments)
 	dup, err := public.AddComment(ctx, inc.Ref, connector.NewComment{Body: "Hello\n\n<!-- lockstep:a:7 -->", Marker: "<!-- lockstep:a:7 -->"})
 	if err != nil {

@@ -6,30 +6,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 )
 
 // The emulator's own tests: GitLab's answers as its API documentation
 // shows them, asked over plain HTTP.
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 func start(t *testing.T, o Options) *Emu {
 	t.Helper()
@@ -94,10 +78,10 @@ func TestAuthAnswers(t *testing.T) {
 // times kept to the microsecond, shown to the millisecond, compared with
 // updated_after as stored, ordered by updated_at then id.
 func TestPagingAndTime(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 3, 1, 8, 0, 0, 123_456_000, time.UTC)}
-	e := start(t, Options{Now: clk.now, CountLimit: 4})
+	clk := agenttest.NewClock(time.Date(2026, 3, 1, 8, 0, 0, 123_456_000, time.UTC))
+	e := start(t, Options{Now: clk.Now, CountLimit: 4})
 	for i := range 5 {
-		clk.set(clk.now().Add(300 * time.Microsecond))
+		clk.Add(300 * time.Microsecond)
 		if _, err := e.CreateIssue(7, "ada", map[string]any{"title": "i" + strconv.Itoa(i)}); err != nil {
 			t.Fatal(err)
 		}
