@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
-import { call } from '../api/bridge'
+import { call, type Untyped } from '../api/bridge'
 import type { Method, Params, Result } from '../api/generated/methods'
 import { connectionLost, unreachable, useLatest, useOfflineRef, useOnReconnect } from './latest'
 
@@ -74,7 +74,7 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts
 // (compared as JSON) change.
 export function useCall<M extends Method>(method: M, params?: Params<M>, opts?: { skip?: boolean }): AsyncState<Result<M>>
 /** @deprecated name a method of the generated table, whose result type it knows. */
-export function useCall<R>(method: string, params?: unknown, opts?: { skip?: boolean }): AsyncState<R>
+export function useCall<R, S extends string = string>(method: Untyped<S>, params?: unknown, opts?: { skip?: boolean }): AsyncState<R>
 export function useCall(method: string, params: unknown = {}, opts: { skip?: boolean } = {}): AsyncState<unknown> {
   const key = JSON.stringify(params ?? {})
   return useAsync<unknown>(() => call(method, JSON.parse(key)), [method, key], opts)

@@ -3,11 +3,11 @@ import { callAgent, errorMessage } from '../../api/bridge'
 import { issuesOf, type Issue } from '../../api/issues'
 import { Alert, Button, Loading } from '../../ui'
 import { SystemForm, type SystemPayload } from '../systems/SystemForm'
-import type { TestResult } from '../systems/types'
+import type { SystemsTestResult } from '../../api/generated/types'
 import { findByName, secretsToAskFor } from './copy'
 import { useAgentCall } from './useAgentCall'
 
-export type Copied = { name: string; test: TestResult | null; testError: string }
+export type Copied = { name: string; test: SystemsTestResult | null; testError: string }
 
 // CopySystemForm copies one system from the source agent to the target: the
 // target's form for that kind, filled with the source's name, address and
@@ -62,7 +62,7 @@ export function CopySystemForm({ source, target, systemId, onDone, onCancel }: {
       const created = await callAgent(target, 'systems.create', { name: p.name, kind: src.kind, url: p.url, settings: p.settings, secrets: p.secrets })
       // The copy's connection test, kept by the target as the system's last
       // test, says at once whether the secrets typed work from there.
-      let test: TestResult | null = null
+      let test: SystemsTestResult | null = null
       let testError = ''
       try {
         test = await callAgent(target, 'systems.test', { id: created.system.id })

@@ -5,7 +5,7 @@ import { ConnectionProvider } from '../../state/session'
 import { fakeBridge, loggedInStatus, type FakeBridge } from '../../test/fakeBridge'
 import { SystemsPage } from './SystemsPage'
 import gitlabJSON from './testdata/gitlab.kind.json'
-import type { Kind, System } from './types'
+import type { Kind, System } from '../../api/generated/types'
 
 // The system form of the GitLab kind, generated from the schema the agent
 // sends (the Go test TestDesktopKindFixture keeps this copy equal to the

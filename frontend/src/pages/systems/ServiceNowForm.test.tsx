@@ -5,7 +5,7 @@ import { ConnectionProvider } from '../../state/session'
 import { fakeBridge, loggedInStatus, type FakeBridge } from '../../test/fakeBridge'
 import { SystemsPage } from './SystemsPage'
 import servicenowKind from './testdata/servicenow.kind.json'
-import type { Kind } from './types'
+import type { Kind } from '../../api/generated/types'
 
 // The ServiceNow kind as the agent describes it (the Go test
 // TestDesktopKindFixture keeps this copy equal to the connector's spec):

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'rea
 import type { Issue } from '../../api/issues'
 import { Alert, Button, Field } from '../../ui'
 import { SecretInput, type SecretChange } from './SecretInput'
-import type { Kind, KindField, System } from './types'
+import type { Kind, KindField, System } from '../../api/generated/types'
 
 export type SystemPayload = {
   name: string
@@ -10,6 +10,11 @@ export type SystemPayload = {
   settings: Record<string, unknown>
   // secrets holds only what changes: a new value, or "" to clear.
   secrets: Record<string, string>
+}
+
+// fieldsOf is a kind's fields (none when the agent sends null).
+function fieldsOf(kind: Kind): KindField[] {
+  return kind.fields ?? []
 }
 
 function isSecret(f: KindField) {
@@ -31,7 +36,7 @@ export function validate(kind: Kind, name: string, url: string, values: Record<s
   if (!name.trim()) errs.$name = 'A name is required.'
   if (!url.trim()) errs.$url = 'The system’s address is required.'
   else if (!/^https?:\/\//i.test(url.trim())) errs.$url = 'Use a full address starting with https:// (or http:// for a local test system).'
-  for (const f of kind.fields) {
+  for (const f of fieldsOf(kind)) {
     if (isSecret(f)) {
       const c = secrets[f.name] ?? { mode: 'keep' }
       const has = c.mode === 'replace' ? c.value !== '' : c.mode === 'keep' && !!sys?.secrets?.[f.name]?.set
@@ -53,7 +58,7 @@ export function validate(kind: Kind, name: string, url: string, values: Record<s
 export function formKey(kind: Kind, field: string): string {
   if (field === 'name' || field === 'url') return `$${field}`
   const m = /^(?:settings|secrets)\.(.+)$/.exec(field)
-  return m && kind.fields.some((f) => f.name === m[1]) ? m[1] : ''
+  return m && fieldsOf(kind).some((f) => f.name === m[1]) ? m[1] : ''
 }
 
 const controlId = (key: string) => `system-field-${key.replace(/[^\w-]/g, '_')}`
@@ -76,7 +81,7 @@ export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, o
 }) {
   const [name, setName] = useState(system?.name ?? '')
   const [url, setUrl] = useState(system?.url ?? '')
-  const [values, setValues] = useState<Record<string, unknown>>(() => Object.fromEntries(kind.fields.filter((f) => !isSecret(f)).map((f) => [f.name, initialValue(f, system)])))
+  const [values, setValues] = useState<Record<string, unknown>>(() => Object.fromEntries(fieldsOf(kind).filter((f) => !isSecret(f)).map((f) => [f.name, initialValue(f, system)])))
   const [secrets, setSecrets] = useState<Record<string, SecretChange>>({})
   const [touched, setTouched] = useState(false)
   const errs = validate(kind, name, url, values, secrets, system)
@@ -109,7 +114,7 @@ export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, o
     setTouched(true)
     if (Object.keys(errs).length) return
     const settings: Record<string, unknown> = {}
-    for (const f of kind.fields) {
+    for (const f of fieldsOf(kind)) {
       if (isSecret(f)) continue
       const v = values[f.name]
       if (f.type === 'int') settings[f.name] = v === '' || v === undefined ? 0 : Number(v)
@@ -133,7 +138,7 @@ export function SystemForm({ kind, system, busy, error, issues = [], onSubmit, o
       <Field label="URL" required error={shown.$url} help={kind.urlHelp || "The base address of the system's web interface or API."}>
         <input id={controlId('$url')} value={url} onChange={(e) => setUrl(e.target.value)} inputMode="url" placeholder="https://" />
       </Field>
-      {kind.fields.map((f) =>
+      {fieldsOf(kind).map((f) =>
         isSecret(f) ? (
           <SecretInput
             key={f.name}

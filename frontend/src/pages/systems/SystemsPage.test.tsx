@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ConnectionProvider } from '../../state/session'
 import { fakeBridge, loggedInStatus, type FakeBridge } from '../../test/fakeBridge'
 import { SystemsPage } from './SystemsPage'
-import type { Kind, System } from './types'
+import type { Kind, System } from '../../api/generated/types'
 
 const jira: Kind = {
   kind: 'jira',
@@ -124,7 +124,7 @@ describe('SystemsPage', () => {
 
   it('clears an optional secret by sending an empty value', async () => {
     const user = userEvent.setup()
-    const optional: Kind = { ...jira, fields: jira.fields.map((f) => (f.name === 'apiToken' ? { ...f, required: false } : f)) }
+    const optional: Kind = { ...jira, fields: (jira.fields ?? []).map((f) => (f.name === 'apiToken' ? { ...f, required: false } : f)) }
     setup()
     fb!.on('systems.kinds', () => ({ kinds: [optional] }))
     cleanupAndRender()

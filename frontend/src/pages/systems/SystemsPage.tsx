@@ -6,7 +6,7 @@ import { useCall } from '../../state/async'
 import { useCan } from '../../state/session'
 import { Alert, Badge, Button, ConfirmDialog, Dialog, EmptyState, Field, HealthBadge, Loading, Page, Table, formatDate, useNotify } from '../../ui'
 import { SystemForm, type SystemPayload } from './SystemForm'
-import type { Kind, System, TestResult } from './types'
+import type { Kind, System, SystemsTestResult } from '../../api/generated/types'
 
 type Editing = { kind: Kind; system?: System }
 
@@ -14,8 +14,8 @@ type Editing = { kind: Kind; system?: System }
 // and deletes them; forms come from each kind's schema.
 export function SystemsPage() {
   const notify = useNotify()
-  const kinds = useCall<{ kinds: Kind[] }>('systems.kinds')
-  const systems = useCall<{ systems: System[] }>('systems.list')
+  const kinds = useCall('systems.kinds')
+  const systems = useCall('systems.list')
   const mayEdit = useCan('systems.create')
   const mayTest = useCan('systems.test')
   const [picking, setPicking] = useState(false)
@@ -24,11 +24,11 @@ export function SystemsPage() {
   const [saveError, setSaveError] = useState('')
   const [saveIssues, setSaveIssues] = useState<Issue[]>([])
   const [busy, setBusy] = useState('')
-  const [tests, setTests] = useState<Record<string, TestResult | { error: string }>>({})
+  const [tests, setTests] = useState<Record<string, SystemsTestResult | { error: string }>>({})
   const [deleting, setDeleting] = useState<System | null>(null)
   // A save whose connection test failed waits for the administrator:
   // save anyway, or fix the form.
-  const [untested, setUntested] = useState<{ payload: SystemPayload; result: TestResult } | null>(null)
+  const [untested, setUntested] = useState<{ payload: SystemPayload; result: SystemsTestResult } | null>(null)
 
   useAgentEvents(['ConfigChanged', 'HealthChanged'], (e) => {
     if (e.data?.kind === 'system') void systems.reload()
@@ -53,7 +53,7 @@ export function SystemsPage() {
           : { kind: editing.kind.kind, name: p.name, url: p.url, settings: p.settings, secrets: p.secrets }
         // The test advises; only the agent's field errors (the same a save
         // would report) stop here. A test that cannot run does not block.
-        const r = await call<TestResult>('systems.test', draft).catch((e) => {
+        const r = await call('systems.test', draft).catch((e) => {
           if (errorKind(e) === 'invalid') throw e
           return null
         })
@@ -73,7 +73,7 @@ export function SystemsPage() {
         })
         notify('success', `Saved ${p.name}`)
       } else {
-        const created = await call<{ system: System }>('systems.create', { name: p.name, kind: editing.kind.kind, url: p.url, settings: p.settings, secrets: p.secrets })
+        const created = await call('systems.create', { name: p.name, kind: editing.kind.kind, url: p.url, settings: p.settings, secrets: p.secrets })
         // The test before saving is not kept; this one is, so the new
         // system's health and last test are known at once.
         if (mayTest && created?.system?.id) void call('systems.test', { id: created.system.id }).then(() => systems.reload(), () => {})
@@ -92,7 +92,7 @@ export function SystemsPage() {
   async function test(s: System) {
     setBusy(`test:${s.id}`)
     try {
-      const r = await call<TestResult>('systems.test', { id: s.id })
+      const r = await call('systems.test', { id: s.id })
       setTests((t) => ({ ...t, [s.id]: r }))
       void systems.reload()
     } catch (e) {
@@ -171,7 +171,7 @@ export function SystemsPage() {
                 const refused = credentialsRefused(s)
                 return entries.map(([k, v]) => (
                   <Badge key={k} tone={!v.set ? 'neutral' : refused ? 'bad' : 'good'}>
-                    {(kindOf(s.kind)?.fields.find((f) => f.name === k)?.label ?? k) + (!v.set ? ': not set' : refused ? ': refused' : ': set')}
+                    {(kindOf(s.kind)?.fields?.find((f) => f.name === k)?.label ?? k) + (!v.set ? ': not set' : refused ? ': refused' : ': set')}
                   </Badge>
                 ))
               },
@@ -308,7 +308,7 @@ function credentialsRefused(s: System): boolean {
 
 // HealthCell shows the system's health (its processes' runs and its last
 // test) and the last connection test, kept by the agent across reloads.
-function HealthCell({ system, result }: { system: System; result?: TestResult | { error: string } }) {
+function HealthCell({ system, result }: { system: System; result?: SystemsTestResult | { error: string } }) {
   const last = result && !('error' in result) ? result : system.lastTest
   return (
     <div className="state-cell">
