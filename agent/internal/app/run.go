@@ -226,7 +226,7 @@ func (a *App) compose() error {
 		},
 	})
 	a.metrics = metrics.New(a.bus, metrics.Sources{
-		Backlog: a.engine.Backlog,
+		Backlog: a.engine.Views().Backlog,
 		Processes: func() (map[string]string, error) {
 			list, err := a.engine.Processes().List()
 			names := map[string]string{}

@@ -37,11 +37,11 @@ func (a *App) supportSources() support.Sources {
 		},
 		Operational: func(context.Context) (any, error) {
 			// Ids, keys and titles only: what the privacy statement lists.
-			counts, err := a.engine.PairCounts()
+			counts, err := a.engine.Views().PairCounts()
 			if err != nil {
 				return nil, err
 			}
-			pairs, _, err := a.engine.Pairs("", "", "", 200)
+			pairs, _, err := a.engine.Views().Pairs("", "", "", 200)
 			recent := make([]map[string]any, 0, len(pairs))
 			for _, p := range pairs {
 				recent = append(recent, map[string]any{"id": p.ID, "process": p.Process, "state": p.State,

@@ -155,7 +155,7 @@ func TestWriteUpgradeFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts, _ := a.engine.PairCounts()
+	counts, _ := a.engine.Views().PairCounts()
 	v, _ := a.audit.Verify()
 	schema, _ := a.store.Schema()
 	exp := fixtureExpect{Release: release, Schema: schema, InstanceID: a.instanceID, Systems: fixtureTokens, Processes: []string{proc.Name},
@@ -284,7 +284,7 @@ func TestStoresOfEarlierReleasesOpen(t *testing.T) {
 			if err != nil || strings.Join(names, "|") != strings.Join(exp.Processes, "|") {
 				t.Fatalf("processes %v %v, want %v", names, err, exp.Processes)
 			}
-			counts, err := a.engine.PairCounts()
+			counts, err := a.engine.Views().PairCounts()
 			total := 0
 			for _, n := range counts {
 				total += n

@@ -58,7 +58,7 @@ func (m *Monitor) Now() (Snapshot, error) {
 		names[s.ID] = s.Name
 		snap.names["system/"+s.ID] = s.Name
 	}
-	procs, bySys, err := m.eng.SystemsHealth(names)
+	procs, bySys, err := m.eng.Views().SystemsHealth(names)
 	if err != nil {
 		return Snapshot{}, err
 	}

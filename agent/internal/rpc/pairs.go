@@ -12,6 +12,7 @@ import (
 // recreate, apply a deletion policy, adopt; and a process's queue.
 func (s *Server) registerPairs() {
 	eng := func() *syncer.Engine { return s.deps.Engine }
+	views := func() *syncer.Views { return s.deps.Engine.Views() }
 	need := func(field, v string) error {
 		if v == "" {
 			return protocol.Invalid(field, "%s is required", field)
@@ -28,7 +29,7 @@ func (s *Server) registerPairs() {
 		if err := pairRef(p); err != nil {
 			return apitype.PairResult{}, err
 		}
-		v, err := eng().PairDetail(p.Process, p.ID)
+		v, err := views().PairDetail(p.Process, p.ID)
 		return apitype.PairResult{Pair: v}, err
 	})
 	Handle(s, protocol.PairsValues, func(ctx context.Context, c *Call, p apitype.PairGetParams) (apitype.PairValuesResult, error) {
@@ -90,7 +91,7 @@ func (s *Server) registerPairs() {
 		if err := need("process", p.Process); err != nil {
 			return apitype.QueueListResult{}, err
 		}
-		q, err := eng().Queue(p.Process, p.Limit)
+		q, err := views().Queue(p.Process, p.Limit)
 		return apitype.QueueListResult{Queue: q}, err
 	})
 }

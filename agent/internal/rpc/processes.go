@@ -21,13 +21,14 @@ func processParam(p *apitype.Process) (apitype.Process, error) {
 func (s *Server) registerProcesses() {
 	eng := func() *syncer.Engine { return s.deps.Engine }
 	procs := func() *syncer.Processes { return s.deps.Engine.Processes() }
+	views := func() *syncer.Views { return s.deps.Engine.Views() }
 	Handle(s, protocol.ProcessesList, func(ctx context.Context, c *Call, _ apitype.Empty) (apitype.ProcessesListResult, error) {
 		list, err := procs().List()
 		if err != nil {
 			return apitype.ProcessesListResult{}, err
 		}
-		counts, _ := eng().PairCounts()
-		errs, _ := eng().Errors("")
+		counts, _ := views().PairCounts()
+		errs, _ := views().Errors("")
 		perProc := map[string]int{}
 		for _, e := range errs {
 			perProc[e.Process]++
@@ -46,7 +47,7 @@ func (s *Server) registerProcesses() {
 			if h, ok := health[p.ID]; ok {
 				sum.Health = &h
 			}
-			if runs, _ := eng().Runs(p.ID, 1); len(runs) == 1 {
+			if runs, _ := views().Runs(p.ID, 1); len(runs) == 1 {
 				sum.LastRun = &runs[0]
 			}
 			out.Processes = append(out.Processes, sum)
@@ -127,7 +128,7 @@ func (s *Server) registerProcesses() {
 		if err := checkLimit(p.Limit, syncer.MaxListLimit, syncer.DefaultPairsLimit); err != nil {
 			return apitype.PairsListResult{}, err
 		}
-		pairs, next, err := eng().Pairs(p.Process, p.Query, p.Cursor, p.Limit)
+		pairs, next, err := views().Pairs(p.Process, p.Query, p.Cursor, p.Limit)
 		if pairs == nil {
 			pairs = []syncer.PairView{}
 		}
@@ -140,18 +141,18 @@ func (s *Server) registerProcesses() {
 		if err := checkLimit(p.Limit, syncer.MaxListLimit, syncer.DefaultRunsLimit); err != nil {
 			return apitype.RunsListResult{}, err
 		}
-		runs, err := eng().Runs(p.Process, p.Limit)
+		runs, err := views().Runs(p.Process, p.Limit)
 		if runs == nil {
 			runs = []syncer.Run{}
 		}
 		return apitype.RunsListResult{Runs: runs}, err
 	})
 	Handle(s, protocol.RunsGet, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.RunResult, error) {
-		run, err := eng().GetRun(p.ID)
+		run, err := views().GetRun(p.ID)
 		return apitype.RunResult{Run: run}, err
 	})
 	Handle(s, protocol.ErrorsList, func(ctx context.Context, c *Call, p apitype.ErrorsListParams) (apitype.ErrorsListResult, error) {
-		list, err := eng().Errors(p.Process)
+		list, err := views().Errors(p.Process)
 		if list == nil {
 			list = []syncer.ParkedError{}
 		}

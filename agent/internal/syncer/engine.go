@@ -54,6 +54,8 @@ type Engine struct {
 	// procs is the process-configuration service; the engine reads the
 	// processes it runs there and hears of their changes (processRuntime).
 	procs *Processes
+	// views are the read models (views.go).
+	views *Views
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -76,6 +78,7 @@ func New(d Deps) *Engine {
 	}
 	e := &Engine{d: d, runners: map[string]*runner{}, bulk: map[string]*bulkJob{}, workers: drainWorkers}
 	e.procs = newProcesses(d, e.open, e)
+	e.views = &Views{st: d.Store, procs: e.procs}
 	return e
 }
 

@@ -75,9 +75,9 @@ func runFault(r *Run) *RunError {
 // failed as a whole (since the first run of that streak), degraded while
 // entities are parked or the latest run had entities fail, ok otherwise.
 // names maps system ids to names, for the words.
-func (e *Engine) ProcessHealth(p *Process, names map[string]string) (apitype.Health, error) {
+func (vs *Views) ProcessHealth(p *Process, names map[string]string) (apitype.Health, error) {
 	var runs []Run
-	err := e.d.Store.View(func(tx *store.Tx) error {
+	err := vs.st.View(func(tx *store.Tx) error {
 		return tx.ScanReverse(prefixRuns(p.ID), func(_ string, raw []byte) error {
 			var r Run
 			if json.Unmarshal(raw, &r) != nil {
@@ -96,7 +96,7 @@ func (e *Engine) ProcessHealth(p *Process, names map[string]string) (apitype.Hea
 	if err != nil {
 		return apitype.Health{}, fmt.Errorf("read the runs of %s: %w", p.Name, err)
 	}
-	parked, err := e.Errors(p.ID)
+	parked, err := vs.Errors(p.ID)
 	if err != nil {
 		return apitype.Health{}, fmt.Errorf("read the parked entities of %s: %w", p.Name, err)
 	}
@@ -183,8 +183,8 @@ func explainRun(cause, system, project string) (string, string) {
 // when a process's runs fail because of it (since the earliest such
 // streak), degraded when entities on its side are parked. Systems no
 // process uses, or whose processes never ran, are absent.
-func (e *Engine) SystemsHealth(names map[string]string) (map[string]apitype.Health, map[string]apitype.Health, error) {
-	procs, err := e.procs.List()
+func (vs *Views) SystemsHealth(names map[string]string) (map[string]apitype.Health, map[string]apitype.Health, error) {
+	procs, err := vs.procs.List()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -192,7 +192,7 @@ func (e *Engine) SystemsHealth(names map[string]string) (map[string]apitype.Heal
 	bySys := map[string]apitype.Health{}
 	for i := range procs {
 		p := &procs[i]
-		h, err := e.ProcessHealth(p, names)
+		h, err := vs.ProcessHealth(p, names)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -213,7 +213,7 @@ func (e *Engine) SystemsHealth(names map[string]string) (map[string]apitype.Heal
 				}
 			case cur.State == apitype.HealthFailing:
 			default:
-				n, oldest, detail := e.parkedOn(p.ID, s)
+				n, oldest, detail := vs.parkedOn(p.ID, s)
 				if n > 0 {
 					if cur.State != apitype.HealthDegraded || oldest.Before(*cur.Since) {
 						cur.Since = timePtr(oldest)
@@ -234,8 +234,8 @@ func (e *Engine) SystemsHealth(names map[string]string) (map[string]apitype.Heal
 
 // parkedOn counts a process's parked entities on one side, with the oldest
 // time and the newest error.
-func (e *Engine) parkedOn(proc string, s Side) (int, time.Time, string) {
-	list, err := e.Errors(proc)
+func (vs *Views) parkedOn(proc string, s Side) (int, time.Time, string) {
+	list, err := vs.Errors(proc)
 	if err != nil {
 		return 0, time.Time{}, ""
 	}

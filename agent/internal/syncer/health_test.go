@@ -18,7 +18,7 @@ var healthNames = map[string]string{"sysA": "Helpdesk", "sysB": "Engineering"}
 
 func (w *world) health() apitype.Health {
 	w.t.Helper()
-	h, err := w.eng.ProcessHealth(&w.proc, healthNames)
+	h, err := w.eng.Views().ProcessHealth(&w.proc, healthNames)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestHealthSystemGoneAndLicense(t *testing.T) {
 		return nil
 	}
 	w.run()
-	h, err := w.eng.ProcessHealth(&w.proc, map[string]string{"sysA": "Helpdesk"})
+	h, err := w.eng.Views().ProcessHealth(&w.proc, map[string]string{"sysA": "Helpdesk"})
 	if err != nil || h.State != apitype.HealthFailing || h.Cause != CauseSystemGone {
 		t.Fatalf("system gone: %+v %v", h, err)
 	}
@@ -153,11 +153,11 @@ func TestHealthDegradedByParkedEntities(t *testing.T) {
 	if h.State != apitype.HealthDegraded || h.Parked != 1 || h.Cause != CauseParked || h.Since == nil || !strings.Contains(h.Problem, "1 entity is parked") {
 		t.Fatalf("with a parked entity: %+v", h)
 	}
-	parked, _ := w.eng.Errors("p1")
+	parked, _ := w.eng.Views().Errors("p1")
 	if len(parked) != 1 || parked[0].Key == "" {
 		t.Fatalf("the parked entity has no key to show: %+v", parked)
 	}
-	procs, systems, err := w.eng.SystemsHealth(healthNames)
+	procs, systems, err := w.eng.Views().SystemsHealth(healthNames)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestSystemsHealthNamesTheSystemAtFault(t *testing.T) {
 		return nil
 	}
 	r := w.run()
-	_, systems, err := w.eng.SystemsHealth(healthNames)
+	_, systems, err := w.eng.Views().SystemsHealth(healthNames)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestPairsOrderAndGet(t *testing.T) {
 		w.a.userCreate("incident", connector.Fields{"title": fmt.Sprintf("item %d", i), "status": "new"})
 		w.run()
 	}
-	all, _, err := w.eng.Pairs("p1", "", "", 100)
+	all, _, err := w.eng.Views().Pairs("p1", "", "", 100)
 	if err != nil || len(all) != 5 {
 		t.Fatalf("pairs: %d %v", len(all), err)
 	}
@@ -231,7 +231,7 @@ func TestPairsOrderAndGet(t *testing.T) {
 	var paged []string
 	cursor := ""
 	for {
-		page, next, err := w.eng.Pairs("p1", "", cursor, 2)
+		page, next, err := w.eng.Views().Pairs("p1", "", cursor, 2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,14 +251,14 @@ func TestPairsOrderAndGet(t *testing.T) {
 			t.Fatalf("paged order %v differs from the list %v", paged, all)
 		}
 	}
-	if _, _, err := w.eng.Pairs("p1", "", "bogus", 2); err == nil {
+	if _, _, err := w.eng.Views().Pairs("p1", "", "bogus", 2); err == nil {
 		t.Fatal("a bogus cursor was taken")
 	}
-	got, err := w.eng.GetPair("p1", all[0].ID)
+	got, err := w.eng.Views().GetPair("p1", all[0].ID)
 	if err != nil || got.ID != all[0].ID || got.A.Key == "" {
 		t.Fatalf("get: %+v %v", got, err)
 	}
-	if _, err := w.eng.GetPair("p1", "nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := w.eng.Views().GetPair("p1", "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("get of a missing pair: %v", err)
 	}
 }

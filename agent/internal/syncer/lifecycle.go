@@ -46,58 +46,6 @@ type (
 	QueueView = apitype.QueueView
 )
 
-// view adds a pair's queue entries and says its state in words.
-func (e *Engine) view(tx *store.Tx, p Pair) PairView {
-	v := PairView{Pair: p}
-	for _, s := range []Side{SideA, SideB} {
-		var it QueueItem
-		if tx.Get(keyQueue(p.Process, s, p.Ref(s).ID), &it) == nil {
-			v.Pending = append(v.Pending, Pending{Side: s, Entity: it.Entity, Attempts: it.Attempts, Step: it.Step,
-				NextAttempt: it.NotBefore, LastError: it.LastError, Enqueued: it.Enqueued})
-		}
-	}
-	v.Status = statusOf(v)
-	return v
-}
-
-// statusOf says a pair's state as an administrator reads it.
-func statusOf(v PairView) string {
-	switch v.State {
-	case PairDeleted:
-		return v.Error
-	case PairError:
-		return "Stopped on an error that needs attention: " + v.Error + " Fix the cause, then retry it."
-	case PairHeld:
-		return fmt.Sprintf("Held for review: both sides changed %s. Compare both values and choose which wins.", strings.Join(v.Held, ", "))
-	}
-	for _, pd := range v.Pending {
-		if pd.Attempts > 0 {
-			return fmt.Sprintf("Waiting for a retry of its %s (attempt %d, next at %s): %s", pd.Step, pd.Attempts+1, pd.NextAttempt.UTC().Format(time.RFC3339), pd.LastError)
-		}
-	}
-	if len(v.Pending) > 0 {
-		return "Changed: queued for the next run."
-	}
-	if v.WaitingLinks > 0 {
-		return fmt.Sprintf("In sync; %d link(s) wait until their target is synced.", v.WaitingLinks)
-	}
-	return "In sync."
-}
-
-// PairDetail returns one pair with its pending work.
-func (e *Engine) PairDetail(proc, id string) (PairView, error) {
-	p, err := e.GetPair(proc, id)
-	if err != nil {
-		return PairView{}, err
-	}
-	var v PairView
-	err = e.d.Store.View(func(tx *store.Tx) error {
-		v = e.view(tx, p)
-		return nil
-	})
-	return v, err
-}
-
 // PairValues reads both entities of a pair now and returns every mapped
 // field's values. They go to the administrator who asked and nowhere else:
 // never stored, never logged.
@@ -106,7 +54,7 @@ func (e *Engine) PairValues(ctx context.Context, proc, id string) ([]FieldValues
 	if err != nil {
 		return nil, err
 	}
-	pair, err := e.PairDetail(proc, id)
+	pair, err := e.views.PairDetail(proc, id)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +144,7 @@ func (e *Engine) Resolve(actor, proc, pairID, winner string) error {
 	if winner != "a" && winner != "b" {
 		return &ValidationError{Errors: []FieldError{{Field: "winner", Message: "must be a or b"}}}
 	}
-	p, err := e.PairDetail(proc, pairID)
+	p, err := e.views.PairDetail(proc, pairID)
 	if err != nil {
 		return err
 	}
@@ -319,7 +267,7 @@ func (e *Engine) ApplyDeletion(ctx context.Context, actor, proc, id string, acti
 	if err != nil {
 		return err
 	}
-	pair, err := e.PairDetail(proc, id)
+	pair, err := e.views.PairDetail(proc, id)
 	if err != nil {
 		return err
 	}
@@ -431,7 +379,7 @@ func (e *Engine) Relink(ctx context.Context, actor, proc, a, b string) (PairView
 		return PairView{}, nil, err
 	}
 	e.pairChanged(proc, np.ID, "relinked")
-	v, err := e.PairDetail(proc, np.ID)
+	v, err := e.views.PairDetail(proc, np.ID)
 	return v, orphans, err
 }
 
@@ -788,52 +736,6 @@ func adoptByField(fa, fb string, all map[Side][]connector.Entity, res *AdoptResu
 		}
 	}
 	return out
-}
-
-// Queue lists a process's queue (the first limit entries, oldest first).
-func (e *Engine) Queue(proc string, limit int) (QueueView, error) {
-	if _, err := e.procs.Get(proc); err != nil {
-		return QueueView{}, err
-	}
-	if limit <= 0 {
-		limit = 100
-	}
-	limit = min(limit, 500)
-	v := QueueView{Items: []QueueEntry{}}
-	var all []QueueEntry
-	err := e.d.Store.View(func(tx *store.Tx) error {
-		return tx.Scan(prefixQueue(proc), "", func(_ string, raw []byte) error {
-			var it QueueItem
-			if json.Unmarshal(raw, &it) != nil {
-				return nil
-			}
-			v.Total++
-			if it.Attempts > 0 {
-				v.Retrying++
-			}
-			if v.Oldest.IsZero() || it.Enqueued.Before(v.Oldest) {
-				v.Oldest = it.Enqueued
-			}
-			qe := QueueEntry{Pending: Pending{Side: it.Side, Entity: it.Entity, Attempts: it.Attempts, Step: it.Step,
-				NextAttempt: it.NotBefore, LastError: it.LastError, Enqueued: it.Enqueued}}
-			if p, _ := pairInTx(tx, proc, it.Side, it.Entity); p != nil {
-				qe.Key, qe.Title, qe.Pair = p.Ref(it.Side).Key, p.Ref(it.Side).Title, p.ID
-			}
-			switch {
-			case it.Attempts > 0:
-				qe.Reason = fmt.Sprintf("its %s failed %d time(s); next attempt at %s: %s", it.Step, it.Attempts, it.NotBefore.UTC().Format(time.RFC3339), it.LastError)
-			case qe.Pair == "":
-				qe.Reason = "new: not synced yet"
-			default:
-				qe.Reason = "changed since the last sync"
-			}
-			all = append(all, qe)
-			return nil
-		})
-	})
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Enqueued.Before(all[j].Enqueued) })
-	v.Items = append(v.Items, all[:min(limit, len(all))]...)
-	return v, err
 }
 
 // forgetMarkerTx drops the marker index entries of entity id of side s.

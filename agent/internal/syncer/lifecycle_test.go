@@ -356,7 +356,7 @@ func TestQueueSaysWhatWaitsAndWhy(t *testing.T) {
 		return nil
 	}
 	w.run()
-	q, err := w.eng.Queue("p1", 10)
+	q, err := w.eng.Views().Queue("p1", 10)
 	if err != nil || q.Total != 1 || q.Retrying != 1 || len(q.Items) != 1 || !strings.Contains(q.Items[0].Reason, "flaky") || q.Items[0].Step != stepFields {
 		t.Fatalf("queue %+v %v", q, err)
 	}
@@ -373,7 +373,7 @@ func TestInterruptedRunIsRecordedAtTheNextStart(t *testing.T) {
 	if err := w.eng.recordInterrupted(); err != nil {
 		t.Fatal(err)
 	}
-	runs, _ := w.eng.Runs("p1", 10)
+	runs, _ := w.eng.Views().Runs("p1", 10)
 	if len(runs) != 1 || !runs[0].Interrupted {
 		t.Fatalf("runs %+v", runs)
 	}

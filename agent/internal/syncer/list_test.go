@@ -31,15 +31,15 @@ func TestListsClampToTheMaximum(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	runs, err := e.Runs("p1", 10*MaxListLimit)
+	runs, err := e.Views().Runs("p1", 10*MaxListLimit)
 	if err != nil || len(runs) != MaxListLimit {
 		t.Fatalf("runs: %d, %v; want %d", len(runs), err, MaxListLimit)
 	}
-	pairs, next, err := e.Pairs("p1", "", "", 10*MaxListLimit)
+	pairs, next, err := e.Views().Pairs("p1", "", "", 10*MaxListLimit)
 	if err != nil || len(pairs) != MaxListLimit || next == "" {
 		t.Fatalf("pairs: %d, cursor %q, %v; want %d and a cursor", len(pairs), next, err, MaxListLimit)
 	}
-	if runs, _ := e.Runs("p1", 0); len(runs) != DefaultRunsLimit {
+	if runs, _ := e.Views().Runs("p1", 0); len(runs) != DefaultRunsLimit {
 		t.Fatalf("runs with no limit: %d, want %d", len(runs), DefaultRunsLimit)
 	}
 }

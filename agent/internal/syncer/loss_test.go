@@ -158,7 +158,7 @@ func TestHalfFinishedUpdateRecordsTheWriteThatLanded(t *testing.T) {
 			w.clock.advance(time.Hour)
 			w.quiesce()
 			w.agree()
-			runs, _ := w.eng.Runs("p1", 50)
+			runs, _ := w.eng.Views().Runs("p1", 50)
 			for _, r := range runs {
 				if len(r.Conflicts) > 0 {
 					t.Fatalf("run %s reported a conflict %+v: the engine took its own write for a person's", r.ID, r.Conflicts)

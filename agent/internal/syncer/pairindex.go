@@ -135,7 +135,7 @@ func (e *Engine) dropPairList(proc string) error {
 // of an earlier release, or restored from its backup), in batches; until
 // it is done, pairs.list reads the pairs themselves.
 func (e *Engine) buildPairIndex() error {
-	if _, err := e.getRaw(keyPairIndexBuilt); err == nil {
+	if _, err := e.views.getRaw(keyPairIndexBuilt); err == nil {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
@@ -177,9 +177,9 @@ func (e *Engine) buildPairIndex() error {
 	return e.d.Store.Update(func(tx *store.Tx) error { return tx.SetRaw(keyPairIndexBuilt, []byte(strconv.Itoa(1))) })
 }
 
-func (e *Engine) getRaw(key string) ([]byte, error) {
+func (vs *Views) getRaw(key string) ([]byte, error) {
 	var v []byte
-	err := e.d.Store.View(func(tx *store.Tx) error {
+	err := vs.st.View(func(tx *store.Tx) error {
 		var err error
 		v, err = tx.GetRaw(key)
 		return err
@@ -190,7 +190,7 @@ func (e *Engine) getRaw(key string) ([]byte, error) {
 // pairPage is one page of the pair list from its index: the pairs after
 // cursor (a pairCursor, "" for the first page) whose search text holds q,
 // at most limit, and whether more follow.
-func (e *Engine) pairPage(proc, q, cursor string, limit int) ([]Pair, bool, error) {
+func (vs *Views) pairPage(proc, q, cursor string, limit int) ([]Pair, bool, error) {
 	prefix, start := prefixPairListAll, ""
 	if proc != "" {
 		prefix = prefixPairList(proc)
@@ -208,7 +208,7 @@ func (e *Engine) pairPage(proc, q, cursor string, limit int) ([]Pair, bool, erro
 	}
 	var page []Pair
 	more := false
-	err := e.d.Store.View(func(tx *store.Tx) error {
+	err := vs.st.View(func(tx *store.Tx) error {
 		return tx.Scan(prefix, start, func(k string, text []byte) error {
 			if q != "" && !strings.Contains(string(text), q) {
 				return nil

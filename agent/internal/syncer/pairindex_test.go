@@ -57,7 +57,7 @@ func paged(t *testing.T, e *Engine, proc, q string, limit int) []string {
 	out := []string{}
 	cursor := ""
 	for i := 0; ; i++ {
-		page, next, err := e.Pairs(proc, q, cursor, limit)
+		page, next, err := e.Views().Pairs(proc, q, cursor, limit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,10 +188,10 @@ func TestDeferredSaveKeepsARemovedPairRemoved(t *testing.T) {
 	if err := c.flushPairs(); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := e.GetPair("p1", "kept"); err != nil || p.A.Title != "worked" {
+	if p, err := e.Views().GetPair("p1", "kept"); err != nil || p.A.Title != "worked" {
 		t.Fatalf("the kept pair's save: %+v, %v", p, err)
 	}
-	if _, err := e.GetPair("p1", "gone"); err == nil {
+	if _, err := e.Views().GetPair("p1", "gone"); err == nil {
 		t.Fatal("the deferred save brought an unpaired pair back")
 	}
 	checkList(t, e, st, "after the deferred saves")

@@ -246,7 +246,7 @@ func TestStoreHoldsNoFieldValue(t *testing.T) {
 	}
 
 	// What the API shows, each error naming field, key and digest.
-	parked, err := w.eng.Errors(w.proc.ID)
+	parked, err := w.eng.Views().Errors(w.proc.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,9 +272,9 @@ func TestStoreHoldsNoFieldValue(t *testing.T) {
 			t.Errorf("error %q does not name an entity's key", p.Error)
 		}
 	}
-	runs, _ := w.eng.Runs(w.proc.ID, 0)
+	runs, _ := w.eng.Views().Runs(w.proc.ID, 0)
 	w.noCanary(t, "runs.list", runs)
-	pairs, _, _ := w.eng.Pairs(w.proc.ID, "", "", 0)
+	pairs, _, _ := w.eng.Views().Pairs(w.proc.ID, "", "", 0)
 	w.noCanary(t, "pairs.list", pairs)
 	if !slices.ContainsFunc(pairs, func(p syncer.PairView) bool {
 		return p.State == syncer.PairError && strings.Contains(p.Error, "cf.points")

@@ -3,6 +3,14 @@
 // and peer-key markers), no echoes (hashes of what was last written or read),
 // conflicts detected against the last-synced base, a durable queue, parked
 // errors, and a record of every run.
+//
+// It has three parts. Processes (processes.go, document.go) is the
+// process-configuration service: it validates, stores, audits and
+// announces changes to sync processes, and tells the engine what a change
+// means to it. Views (views.go, health.go) are the read models: pairs,
+// runs, parked errors, the queue and health, read from the store. The
+// Engine (engine.go, run.go and the files of an item's work) runs the
+// processes and the administrator's commands on pairs.
 package syncer
 
 import (

@@ -96,7 +96,7 @@ func TestRunsPrunedAsTheyAreSaved(t *testing.T) {
 	if len(got) != 31 || got[0] != 30 || got[len(got)-1] != 60 {
 		t.Fatalf("runs kept %v, want those of the last half hour (30-60)", got)
 	}
-	if runs, _ := w.eng.Runs("p1", 0); len(runs) == 0 || runs[0].ID != "p1-60" {
+	if runs, _ := w.eng.Views().Runs("p1", 0); len(runs) == 0 || runs[0].ID != "p1-60" {
 		t.Fatalf("runs.list after pruning: %+v", runs)
 	}
 }

@@ -62,11 +62,11 @@ func TestConvergesThroughFaults(t *testing.T) {
 		if _, err := eng.RunNow(ctx, p.ID); err != nil {
 			t.Fatal(err)
 		}
-		errs, _ := eng.Errors(p.ID)
+		errs, _ := eng.Views().Errors(p.ID)
 		if len(errs) > 0 {
 			eng.Retry(p.ID, "", "")
 		}
-		pairs, _, _ := eng.Pairs(p.ID, "", "", 500)
+		pairs, _, _ := eng.Views().Pairs(p.ID, "", "", 500)
 		ca, cb := count(t, a.Server, "HELP"), count(t, b.Server, "ENG")
 		if len(pairs) == 2*n && ca == 2*n && cb == 2*n {
 			break

@@ -136,7 +136,7 @@ var statusAB = map[string]string{"new": "open", "solved": "resolved", "closed": 
 func (w *world) agree() {
 	t := w.t
 	t.Helper()
-	pairs, _, err := w.eng.Pairs("p1", "", "", 500)
+	pairs, _, err := w.eng.Views().Pairs("p1", "", "", 500)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestCommentMarkersOutOfBody(t *testing.T) {
 	w.quiesce()
 	w.b.userComment("1", "from B")
 	w.quiesce()
-	pairs, _, err := w.eng.Pairs("p1", "", "", 10)
+	pairs, _, err := w.eng.Views().Pairs("p1", "", "", 10)
 	if err != nil || len(pairs) != 1 {
 		t.Fatalf("pairs %+v, %v", pairs, err)
 	}
@@ -263,11 +263,11 @@ func TestUnsupportedAttachmentsSkipped(t *testing.T) {
 	}
 	w.a.userSet(id, "title", "with a file, edited")
 	w.quiesce()
-	pairs, _, _ := w.eng.Pairs("p1", "", "", 10)
+	pairs, _, _ := w.eng.Views().Pairs("p1", "", "", 10)
 	if len(pairs) != 1 || pairs[0].State != PairSynced || len(w.b.items["1"].atts) != 0 {
 		t.Fatalf("pairs %+v", pairs)
 	}
-	runs, _ := w.eng.Runs("p1", 100)
+	runs, _ := w.eng.Views().Runs("p1", 100)
 	skipped := 0
 	for _, r := range runs {
 		skipped += r.Counts.Skipped
@@ -476,7 +476,7 @@ func TestPoisonedEntityIsParkedAndOthersFlow(t *testing.T) {
 	if r.Counts.Created != 1 || r.Counts.Failed != 1 {
 		t.Fatalf("counts %+v", r.Counts)
 	}
-	parked, _ := w.eng.Errors("p1")
+	parked, _ := w.eng.Views().Errors("p1")
 	if len(parked) != 1 || parked[0].Entity != bad || !strings.Contains(parked[0].Error, connector.Digest("weird")) || strings.Contains(parked[0].Error, "weird") {
 		t.Fatalf("parked = %+v", parked)
 	}
@@ -485,7 +485,7 @@ func TestPoisonedEntityIsParkedAndOthersFlow(t *testing.T) {
 		t.Fatalf("retry: %d %v", n, err)
 	}
 	w.quiesce()
-	if parked, _ := w.eng.Errors("p1"); len(parked) != 0 {
+	if parked, _ := w.eng.Views().Errors("p1"); len(parked) != 0 {
 		t.Fatalf("still parked after the fix: %+v", parked)
 	}
 	w.agree()

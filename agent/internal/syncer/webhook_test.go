@@ -60,7 +60,7 @@ func TestWebhookTriggersSync(t *testing.T) {
 	// The item is made after the activation's catch-up run has finished:
 	// only a webhook can bring it over before the hourly poll.
 	agenttest.Eventually(t, "the activation's catch-up run", func() bool {
-		runs, err := eng.Runs(p.ID, 1)
+		runs, err := eng.Views().Runs(p.ID, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
