@@ -38,7 +38,9 @@ func (r RT) NewQueue(t testing.TB) string {
 // decoded into out (when not nil). For test set-up only.
 func (r RT) Do(t testing.TB, method, path string, in, out any) error {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// A guard against a hung server, as Redmine's client has: RT answered
+	// a create in over 30 s on a machine loaded by a full make test.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var body io.Reader
 	if in != nil {
