@@ -106,10 +106,13 @@ func (g *generator) use(t reflect.Type) {
 
 // field is a struct field as encoding/json sees it.
 type field struct {
-	goName   string
-	name     string
-	typ      reflect.Type
-	optional bool // omitempty or omitzero: absent when zero
+	goName string
+	name   string
+	typ    reflect.Type
+	// optional: omitempty or omitzero (absent when zero), or tagged
+	// ts:"optional": a field the agent always writes but reads from no
+	// client (CreatedAt), which a client leaves out of params.
+	optional bool
 	asString bool // the ",string" option
 }
 
@@ -135,7 +138,7 @@ func jsonFields(t reflect.Type) []field {
 		}
 		o := "," + opts + ","
 		out = append(out, field{goName: f.Name, name: name, typ: f.Type,
-			optional: strings.Contains(o, ",omitempty,") || strings.Contains(o, ",omitzero,"),
+			optional: strings.Contains(o, ",omitempty,") || strings.Contains(o, ",omitzero,") || f.Tag.Get("ts") == "optional",
 			asString: strings.Contains(o, ",string,")})
 	}
 	return out

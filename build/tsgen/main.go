@@ -12,7 +12,9 @@
 //
 // It reads the types by reflection, so a field is named, omitted and made
 // optional exactly as encoding/json does, and reads the source only for doc
-// comments and constants.
+// comments and constants. One tag of its own: ts:"optional" makes optional
+// a field the agent always writes but never reads from a client (a
+// record's createdAt), so the UI may leave it out of params.
 package main
 
 import (

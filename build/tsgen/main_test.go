@@ -83,6 +83,7 @@ type probe struct {
 	Number   int64             `json:"number,string"`
 	Nested   struct{ A bool }  `json:"nested"`
 	Named    map[string]string `json:"with space"`
+	Set      bool              `json:"set" ts:"optional"`
 }
 
 func TestFieldRules(t *testing.T) {
@@ -95,7 +96,7 @@ func TestFieldRules(t *testing.T) {
 		"plain": "string", "omitted?": "string", "zero?": "probeInner", "ptr": "probeInner | null",
 		"optPtr?": "probeInner", "list": "probeInner[] | null", "bytes": "string | null", "map": "Record<string, number | null> | null",
 		"any": "unknown", "'-'": "string", "Untagged": "boolean", "number": "string", "nested": "{ A: boolean; }",
-		"'with space'": "Record<string, string> | null",
+		"'with space'": "Record<string, string> | null", "set?": "boolean",
 	}
 	got := map[string]string{}
 	for _, f := range jsonFields(reflect.TypeFor[probe]()) {

@@ -47,7 +47,7 @@ type NotificationEmail struct {
 	// Password is write-only: a value sets it, "" clears it, absent keeps it.
 	Password *string `json:"password,omitempty"`
 	// PasswordSet is read-only: whether a password is stored.
-	PasswordSet bool     `json:"passwordSet"`
+	PasswordSet bool     `json:"passwordSet" ts:"optional"`
 	From        string   `json:"from"`
 	To          []string `json:"to"`
 }
@@ -71,7 +71,7 @@ type NotificationWebhook struct {
 	// absent keeps it. A new webhook needs one.
 	URL *string `json:"url,omitempty"`
 	// URLSet and Host are read-only: whether a URL is stored, and its host.
-	URLSet bool   `json:"urlSet"`
+	URLSet bool   `json:"urlSet" ts:"optional"`
 	Host   string `json:"host,omitempty"`
 }
 

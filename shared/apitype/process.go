@@ -47,7 +47,8 @@ func (d Direction) Flows(dir Direction) bool {
 	return d == Both || d == dir
 }
 
-// Process is a sync process's configuration.
+// Process is a sync process's configuration. The agent sets CreatedAt and
+// UpdatedAt; a client leaves them out of processes.create and .update.
 type Process struct {
 	ID        string         `json:"id" yaml:"id,omitempty"`
 	Name      string         `json:"name" yaml:"name"`
@@ -58,8 +59,8 @@ type Process struct {
 	Options   ProcessOptions `json:"options" yaml:"options"`
 	Schedule  Schedule       `json:"schedule" yaml:"schedule"`
 	Active    bool           `json:"active" yaml:"active"`
-	CreatedAt time.Time      `json:"createdAt" yaml:"-"`
-	UpdatedAt time.Time      `json:"updatedAt" yaml:"-"`
+	CreatedAt time.Time      `json:"createdAt" yaml:"-" ts:"optional"`
+	UpdatedAt time.Time      `json:"updatedAt" yaml:"-" ts:"optional"`
 }
 
 // End returns the end of side s.

@@ -448,7 +448,7 @@ export interface NotificationEmail {
   /** Password is write-only: a value sets it, "" clears it, absent keeps it. */
   password?: string
   /** PasswordSet is read-only: whether a password is stored. */
-  passwordSet: boolean
+  passwordSet?: boolean
   from: string
   to: string[] | null
 }
@@ -469,7 +469,7 @@ export interface NotificationWebhook {
    */
   url?: string
   /** URLSet and Host are read-only: whether a URL is stored, and its host. */
-  urlSet: boolean
+  urlSet?: boolean
   host?: string
 }
 
@@ -716,7 +716,10 @@ export const sideValues: readonly Side[] = ['a', 'b']
 export type Direction = 'a_to_b' | 'b_to_a' | 'both'
 export const directionValues: readonly Direction[] = ['a_to_b', 'b_to_a', 'both']
 
-/** Process is a sync process's configuration. */
+/**
+ * Process is a sync process's configuration. The agent sets CreatedAt and
+ * UpdatedAt; a client leaves them out of processes.create and .update.
+ */
 export interface Process {
   id: string
   name: string
@@ -727,8 +730,8 @@ export interface Process {
   options: ProcessOptions
   schedule: Schedule
   active: boolean
-  createdAt: string
-  updatedAt: string
+  createdAt?: string
+  updatedAt?: string
 }
 
 /** ProcessEnd is one side of a process: a system and its project scope. */

@@ -229,11 +229,10 @@ function toForm(n: Notifications): NotifyForm {
 }
 
 // fromForm is what notifications.set gets: secrets only when typed (or a
-// password cleared on purpose); the read-only flags go back as they came,
-// and the agent ignores them.
+// password cleared on purpose).
 function fromForm(f: NotifyForm): Notifications {
   const e = f.email
-  const email: NotificationEmail = { enabled: e.enabled, host: e.host.trim(), port: Number(e.port) || 0, security: e.security, allowSelfSigned: e.allowSelfSigned, username: e.username.trim(), passwordSet: e.passwordSet, from: e.from.trim(), to: e.to.split(/[\s,;]+/).filter(Boolean) }
+  const email: NotificationEmail = { enabled: e.enabled, host: e.host.trim(), port: Number(e.port) || 0, security: e.security, allowSelfSigned: e.allowSelfSigned, username: e.username.trim(), from: e.from.trim(), to: e.to.split(/[\s,;]+/).filter(Boolean) }
   if (e.newPassword) email.password = e.newPassword
   else if (e.clearPassword) email.password = ''
   return {
@@ -242,7 +241,7 @@ function fromForm(f: NotifyForm): Notifications {
     minIntervalMinutes: Number(f.minInterval) || 0,
     email,
     webhooks: f.webhooks.map((w) => {
-      const out: NotificationWebhook = { name: w.name.trim(), format: w.format, enabled: w.enabled, urlSet: w.urlSet }
+      const out: NotificationWebhook = { name: w.name.trim(), format: w.format, enabled: w.enabled }
       if (w.id) out.id = w.id
       if (w.newUrl.trim()) out.url = w.newUrl.trim()
       return out
@@ -389,7 +388,7 @@ function NotificationSettings() {
               </Button>
             </div>
           ))}
-          <Button onClick={() => setForm({ ...form, webhooks: [...form.webhooks, { key: `w${++webhookKeys}`, name: '', format: 'json', enabled: true, urlSet: false, newUrl: '' }] })}>Add webhook</Button>
+          <Button onClick={() => setForm({ ...form, webhooks: [...form.webhooks, { key: `w${++webhookKeys}`, name: '', format: 'json', enabled: true, newUrl: '' }] })}>Add webhook</Button>
         </fieldset>
 
         {(current.data.channels ?? []).length > 0 && (

@@ -134,13 +134,12 @@ describe('SettingsPage notifications', () => {
     await user.click(screen.getByRole('button', { name: 'Save notifications' }))
     await waitFor(() => expect(fb!.calls.find((c) => c.method === 'notifications.set')).toBeTruthy())
     const sent = fb.calls.find((c) => c.method === 'notifications.set')!.params
-    // The read-only flags go back as they came (the agent ignores them); secrets only when typed.
-    expect(sent.email).toEqual({ enabled: true, host: 'mx.example', port: 587, security: 'starttls', allowSelfSigned: false, username: 'lockstep', passwordSet: true, from: 'lockstep@example.com', to: ['ops@example.com'] })
+    expect(sent.email).toEqual({ enabled: true, host: 'mx.example', port: 587, security: 'starttls', allowSelfSigned: false, username: 'lockstep', from: 'lockstep@example.com', to: ['ops@example.com'] })
     expect('password' in sent.email).toBe(false)
     expect(sent.events).toEqual(['parked', 'failing', 'license'])
     expect(sent.webhooks).toEqual([
-      { id: 'wh-1', name: 'Slack ops', format: 'slack', enabled: true, urlSet: true },
-      { name: 'Teams', format: 'teams', enabled: true, urlSet: false, url: 'https://t.example/h' },
+      { id: 'wh-1', name: 'Slack ops', format: 'slack', enabled: true },
+      { name: 'Teams', format: 'teams', enabled: true, url: 'https://t.example/h' },
     ])
   })
 
