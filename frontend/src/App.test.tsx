@@ -43,7 +43,9 @@ describe('App shell', () => {
     await waitFor(() => expect(badge).toHaveTextContent('Connected to prod'))
     act(() => fb!.emit('conn:state', { ...loggedInStatus('admin'), state: 'disconnected', error: 'connection reset' }))
     expect(badge).toHaveTextContent('Connection to prod lost — reconnecting')
-    expect(badge).toHaveTextContent('connection reset')
+    // The reason in words, the error chain on hover.
+    expect(badge).toHaveTextContent('The connection to the agent was cut.')
+    expect(badge.querySelector('.conn-detail')).toHaveAttribute('title', 'connection reset')
     act(() => fb!.emit('conn:state', loggedInStatus('admin')))
     expect(badge).toHaveTextContent('Connected to prod')
   })
@@ -99,6 +101,17 @@ describe('login', () => {
     await user.click(screen.getByRole('button', { name: 'Sign in' }))
     expect(await screen.findByText('Account locked')).toBeInTheDocument()
     expect(screen.getByText(/try again in 14m0s/)).toBeInTheDocument()
+  })
+
+  it('says in words why the agent does not answer on the sign-in page, the error chain behind a disclosure', async () => {
+    const chain = 'connect to other: open WebSocket to agent: connect to agent 127.0.0.1:1: dial tcp 127.0.0.1:1: connect: connection refused'
+    fb = fakeBridge({}, {}, { ...loggedInStatus('admin'), profile: 'other', state: 'disconnected', error: chain, session: null })
+    window.location.hash = '#/dashboard'
+    render(<App />)
+    expect(await screen.findByTestId('unreachable-problem')).toHaveTextContent('Nothing is listening at that address and port.')
+    expect(screen.queryByText('Connecting to the agent…')).not.toBeInTheDocument()
+    expect(screen.getByText(chain).closest('details')).not.toBeNull()
+    expect(screen.getByTestId('conn-state')).toHaveTextContent('(Nothing is listening at that address and port.)')
   })
 })
 

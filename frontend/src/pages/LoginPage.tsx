@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react'
 import { bridge, errorKind, errorMessage } from '../api/bridge'
 import { useConnection } from '../state/session'
 import { Alert, Button, Field } from '../ui'
+import { probeWords } from './agents/probeWords'
 
 // LoginPage signs in to the connected agent. It explains why it is shown:
 // a fresh connection, an expired session, or a lockout.
@@ -37,11 +38,12 @@ export function LoginPage() {
           Sessions end after 30 minutes without activity or 12 hours in total, and when your password changes. Sign in again to continue.
         </Alert>
       )}
-      {reconnecting && (
+      {reconnecting && !status.error && (
         <Alert kind="info" title="Connecting to the agent…">
           The app is reaching the agent; you can sign in as soon as it answers.
         </Alert>
       )}
+      {reconnecting && status.error && <Unreachable error={status.error} />}
       {error && (
         <Alert kind="error" title={loginErrorTitle(error.kind)}>
           {error.message}
@@ -62,6 +64,22 @@ export function LoginPage() {
         </div>
       </form>
     </section>
+  )
+}
+
+// Unreachable says in words why the agent does not answer and what to try,
+// while the app keeps trying; the Go error chain stays behind a disclosure.
+function Unreachable({ error }: { error: string }) {
+  const words = probeWords(error)
+  return (
+    <Alert kind="warning" title="The agent does not answer yet">
+      <p data-testid="unreachable-problem">{words.problem}</p>
+      <p>{words.tryThis} The app keeps trying and you can sign in as soon as it answers.</p>
+      <details className="health-detail">
+        <summary>Details</summary>
+        <code>{words.detail}</code>
+      </details>
+    </Alert>
   )
 }
 

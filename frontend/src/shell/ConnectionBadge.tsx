@@ -1,4 +1,5 @@
 import type { ConnStatus } from '../api/bridge'
+import { probeWords } from '../pages/agents/probeWords'
 
 type Look = { tone: 'good' | 'warn' | 'bad' | 'idle'; text: string }
 
@@ -55,7 +56,12 @@ export function ConnectionBadge({ status }: { status: ConnStatus }) {
     <div className={`conn conn-${look.tone}`} data-testid="conn-state" data-state={status.state} role="status" aria-live="polite">
       <span className="conn-dot" aria-hidden="true" />
       <span>{look.text}</span>
-      {status.error && status.state !== 'loggedIn' && <span className="conn-detail">({status.error})</span>}
+      {status.error && status.state !== 'loggedIn' && (
+        // The reason in words; the error chain itself on hover.
+        <span className="conn-detail" title={status.error}>
+          ({probeWords(status.error).problem})
+        </span>
+      )}
     </div>
   )
 }

@@ -8,11 +8,13 @@ describe('probeWords', () => {
     [{ kind: 'unavailable', message: 'probe wss://127.0.0.1:1/v1/ws: dial tcp 127.0.0.1:1: connect: connection refused' }, 'Nothing is listening', 'running'],
     [{ kind: 'unavailable', message: 'dial tcp: lookup agent.invalid: no such host' }, 'host name could not be found', 'spelling'],
     [{ kind: 'timeout', message: 'dial tcp 10.0.0.1:7443: i/o timeout' }, 'No answer', 'firewall'],
+    [{ kind: 'unavailable', message: 'read tcp 127.0.0.1:50000->127.0.0.1:7443: read: connection reset by peer' }, 'was cut', 'stopped or restarted'],
+    ['connect to other: open WebSocket to agent: connect to agent 127.0.0.1:1: dial tcp 127.0.0.1:1: connect: connection refused', 'Nothing is listening', 'running'],
   ])('%j', (err, problem, tryThis) => {
     const w = probeWords(err)
     expect(w.problem).toContain(problem)
     expect(w.tryThis).toContain(tryThis)
-    expect(w.detail).toBe(err.message)
+    expect(w.detail).toBe(typeof err === 'string' ? err : err.message)
   })
 })
 

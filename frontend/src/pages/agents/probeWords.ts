@@ -36,6 +36,9 @@ export function probeWords(err: unknown): { problem: string; tryThis: string; de
       detail,
     }
   }
+  if (m.includes('connection reset') || m.includes('broken pipe') || m.includes('eof') || m.includes('going away')) {
+    return { problem: 'The connection to the agent was cut.', tryThis: 'The agent may have stopped or restarted: check that it runs (systemctl status lockstep-agent).', detail }
+  }
   if (m.includes('tls') || m.includes('certificate') || m.includes('handshake')) {
     return { problem: 'The secure connection could not be set up.', tryThis: 'Check that the address is the agent’s, not a proxy or another TLS service.', detail }
   }
