@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url'
 import { AxeBuilder } from '@axe-core/playwright'
 import { chromium } from 'playwright-core'
 import { fleetJourney } from './fleet.mjs'
+import { legibleAtSmallWindow, systemFailingAlone } from './truth.mjs'
 
 const env = (k, fallback) => {
   const v = process.env[k] ?? fallback
@@ -487,6 +488,8 @@ try {
     if ((await page.content()).includes('e2e-wrong-token')) throw new Error('a token appears in the audit')
   }, ['a wrong token makes the process and its system fail, in words, on every page'])
 
+  await systemFailingAlone({ page, step, go, button, systemRow, noLoading, shot, sandboxURL }, ['create two sandbox systems and test their connections'])
+
   await step('the agent goes away: the app says so, keeps what it showed and disables what cannot work', async () => {
     await go('processes')
     await processRow().waitFor()
@@ -576,6 +579,8 @@ try {
     await page.reload()
     await page.getByTestId('session-user').waitFor()
   }
+
+  await legibleAtSmallWindow({ page, step, go, noLoading }, ['activate the new process'])
 
   await step('every page at 1024x700 and 1920x1080, none scrolling sideways at 1024 wide', async () => {
     const routes = [...(await sidebarRoutes()), ...(pairRoute ? [pairRoute] : [])]

@@ -5,7 +5,7 @@ import type { Account } from '../../api/generated/types'
 import { useCall } from '../../state/async'
 import { useAgentEvents } from '../../state/events'
 import { useSession } from '../../state/session'
-import { Alert, Badge, Button, ConfirmDialog, Dialog, Field, Loading, Page, Table, formatDate, useNotify } from '../../ui'
+import { Alert, Badge, Button, ConfirmDialog, DateTime, Dialog, Field, Loading, Page, Table, formatDate, useNotify } from '../../ui'
 
 const roles = ['admin', 'operator', 'viewer']
 const roleHelp = 'Admin: everything. Operator: run and manage sync, read configuration. Viewer: read only.'
@@ -77,7 +77,7 @@ export function AccountsPage() {
                 </select>
               ),
             },
-            { key: 'last', header: 'Last login', render: (a) => formatDate(a.lastLoginAt) },
+            { key: 'last', header: 'Last login', render: (a) => <DateTime value={a.lastLoginAt} /> },
             { key: 'state', header: 'State', render: (a) => (a.locked ? <Badge tone="bad">locked{a.lockedUntil ? ` until ${formatDate(a.lockedUntil)}` : ''}</Badge> : <Badge tone="good">active</Badge>) },
             {
               key: 'actions',

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react'
 import { call, errorMessage } from '../../api/bridge'
-import type { AuditListParams, AuditVerifyResult } from '../../api/generated/types'
-import { Alert, Badge, Button, Field, Loading, Page, Table, EmptyState, formatDate } from '../../ui'
+import type { AuditListParams, AuditRecord, AuditVerifyResult } from '../../api/generated/types'
+import { Alert, Badge, Button, DateTime, Field, Loading, Page, Table, EmptyState } from '../../ui'
 import { changeLines } from './change'
 import { useAsync, usePaged } from '../../state'
 import { listProcesses, listSystems } from '../sync/api'
@@ -15,7 +15,15 @@ function Target({ target, names }: { target: string; names: Names }) {
   if (!m) return <>{target}</>
   const [, kind, id, named] = m
   const name = named || names.get(id)
-  if (!name) return <>{target}</>
+  if (!name) {
+    // Nothing named (a support package, a deleted system): the kind in
+    // words and the id as a detail.
+    return (
+      <span>
+        {kind} <span className="muted small mono">{id}</span>
+      </span>
+    )
+  }
   return (
     <span>
       {kind} <strong>{name}</strong> <span className="muted small mono">{id}</span>
@@ -107,10 +115,10 @@ export function AuditPage() {
         ))}
       <form className="filters" onSubmit={submit} role="search" aria-label="Audit filters">
         <Field label="Actor">
-          <input value={form.actor} onChange={(e) => setForm({ ...form, actor: e.target.value })} placeholder="username" />
+          <input value={form.actor} onChange={(e) => setForm({ ...form, actor: e.target.value })} placeholder="username" className="filter-short" />
         </Field>
         <Field label="Action">
-          <input value={form.action} onChange={(e) => setForm({ ...form, action: e.target.value })} placeholder="e.g. systems.update" />
+          <input value={form.action} onChange={(e) => setForm({ ...form, action: e.target.value })} placeholder="systems.update" className="filter-method" />
         </Field>
         <Field label="From">
           <input type="datetime-local" value={form.since} onChange={(e) => setForm({ ...form, since: e.target.value })} />
@@ -144,11 +152,10 @@ export function AuditPage() {
           empty={<EmptyState title="No audit records match">{JSON.stringify(applied) === JSON.stringify(empty) ? 'Nothing has been recorded yet.' : 'Widen the filters or reset them.'}</EmptyState>}
           columns={[
             { key: 'seq', header: '#', className: 'num' },
-            { key: 'time', header: 'Time', render: (r) => formatDate(r.time) },
+            { key: 'time', header: 'Time', render: (r) => <DateTime value={r.time} /> },
             { key: 'actor', header: 'Actor' },
-            { key: 'action', header: 'Action', render: (r) => <span className="mono">{r.action}</span> },
-            { key: 'target', header: 'Target', render: (r) => <Target target={r.target} names={nameMap} /> },
-            { key: 'result', header: 'Result', render: (r) => <Badge tone={r.result === 'ok' || r.result === 'success' ? 'good' : 'bad'}>{r.result}</Badge> },
+            { key: 'action', header: 'Action', render: (r) => <Action record={r} /> },
+            { key: 'target', header: 'Target', className: 'audit-target-cell', render: (r) => <Target target={r.target} names={nameMap} /> },
             { key: 'diff', header: 'Change', className: 'audit-change-cell', render: (r) => <Change diff={r.diff} names={nameMap} /> },
           ]}
         />
@@ -161,6 +168,21 @@ export function AuditPage() {
         </div>
       )}
     </Page>
+  )
+}
+
+// Action is a record's method (processes.activate) and its result. The
+// name may break only after a dot, never inside a word, so the column stays
+// narrow enough for the table to fit a small window.
+function Action({ record }: { record: AuditRecord }) {
+  const parts = record.action.split('.')
+  return (
+    <div className="audit-action-cell">
+      <span className="mono audit-action">
+        {parts.map((p, i) => (i < parts.length - 1 ? [`${p}.`, <wbr key={i} />] : p))}
+      </span>
+      <Badge tone={record.result === 'ok' || record.result === 'success' ? 'good' : 'bad'}>{record.result}</Badge>
+    </div>
   )
 }
 

@@ -259,6 +259,27 @@ describe('AuditPage', () => {
     for (const r of rows) expect(r.textContent).not.toMatch(/[\\"]/)
   })
 
+  it('names a target without a name by its kind, shows the result with the action and keeps a moment on one line', async () => {
+    fb = fakeBridge({
+      'audit.list': () => ({
+        records: [
+          { seq: 12, time: '2030-01-01T00:00:00Z', actor: 'ann', action: 'support.create', target: 'support:0c31053e49fa8abfd6c01011dd0cf3cb', result: 'success' },
+          { seq: 11, time: '2030-01-01T00:00:00Z', actor: 'eve', action: 'session.login', target: 'eve', result: 'failure' },
+        ],
+        cursor: '',
+      }),
+    })
+    wrap(<AuditPage />)
+    const rows = await screen.findAllByRole('row')
+    const support = rows.find((r) => r.textContent?.includes('support.create'))!
+    expect(within(support).getByText('0c31053e49fa8abfd6c01011dd0cf3cb').parentElement).toHaveTextContent(/^support 0c31053e49fa8abfd6c01011dd0cf3cb$/)
+    expect(within(support).getByText('success')).toHaveClass('badge-good')
+    expect(support.querySelector('time.datetime')).toHaveAttribute('dateTime', '2030-01-01T00:00:00Z')
+    const login = rows.find((r) => r.textContent?.includes('session.login'))!
+    expect(within(login).getByText('failure')).toHaveClass('badge-bad')
+    expect(screen.queryByRole('columnheader', { name: 'Result' })).not.toBeInTheDocument()
+  })
+
   it('lists records, filters by actor and verifies the chain', async () => {
     const user = userEvent.setup()
     fb = fakeBridge({

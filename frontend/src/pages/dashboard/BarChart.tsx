@@ -1,3 +1,4 @@
+import { useEffect, useRef, useState, type RefObject } from 'react'
 import { count } from '../../ui'
 import type { Bucket } from './chart'
 
@@ -6,12 +7,15 @@ type Series = { key: 'runs' | 'changes' | 'errors'; label: string; cls: string }
 // One of each series, for counts read out: 1 run, 2 runs.
 const one: Record<Series['key'], string> = { runs: 'run', changes: 'change', errors: 'error' }
 
-// BarChart is a small grouped bar chart in SVG: no chart library, scales
-// with the card, colours from the theme.
+// BarChart is a small grouped bar chart in SVG: no chart library, colours
+// from the theme. It is drawn at the width its card gives it, one SVG unit
+// a CSS pixel, so its labels keep their 12 px however wide the card is (a
+// fixed viewBox scaled them down to 6 px in a narrow card).
 export function BarChart({ buckets, step, series, title }: { buckets: Bucket[]; step: number; series: Series[]; title: string }) {
-  const w = 600
+  const [ref, measured] = useWidth<HTMLElement>()
+  const w = Math.max(240, measured || 600)
   const h = 160
-  const pad = { l: 34, r: 6, t: 8, b: 22 }
+  const pad = { l: 34, r: 6, t: 10, b: 22 }
   const max = Math.max(1, ...buckets.flatMap((b) => series.map((s) => b[s.key])))
   const bw = (w - pad.l - pad.r) / Math.max(1, buckets.length)
   const sw = (bw - 2) / series.length
@@ -21,9 +25,11 @@ export function BarChart({ buckets, step, series, title }: { buckets: Bucket[]; 
     return step >= 86400e3 ? d.toLocaleDateString(undefined, { month: 'short', day: 'numeric' }) : d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false })
   }
   const total = (k: Series['key']) => buckets.reduce((a, b) => a + b[k], 0)
+  // A time label every 70 px or so, so they never run into each other.
+  const every = Math.max(1, Math.ceil(70 / Math.max(1, bw)))
   return (
-    <figure className="chart-figure" style={{ margin: 0 }}>
-      <svg className="chart" viewBox={`0 0 ${w} ${h}`} role="img" aria-label={`${title}: ${series.map((s) => count(total(s.key), one[s.key])).join(', ')}`}>
+    <figure className="chart-figure" style={{ margin: 0 }} ref={ref}>
+      <svg className="chart" viewBox={`0 0 ${w} ${h}`} width={w} height={h} role="img" aria-label={`${title}: ${series.map((s) => count(total(s.key), one[s.key])).join(', ')}`}>
         <line className="axis" x1={pad.l} x2={w - pad.r} y1={h - pad.b} y2={h - pad.b} />
         <text x={pad.l - 4} y={y(max) + 4} textAnchor="end">
           {max}
@@ -43,7 +49,7 @@ export function BarChart({ buckets, step, series, title }: { buckets: Bucket[]; 
           }),
         )}
         {buckets.map((b, i) =>
-          i % 6 === 0 ? (
+          i % every === 0 ? (
             <text key={i} x={pad.l + i * bw} y={h - 6}>
               {label(b.start)}
             </text>
@@ -60,4 +66,22 @@ export function BarChart({ buckets, step, series, title }: { buckets: Bucket[]; 
       </figcaption>
     </figure>
   )
+}
+
+// useWidth follows an element's content width in CSS pixels (0 until it is
+// known, and where ResizeObserver is missing).
+function useWidth<T extends HTMLElement>(): [RefObject<T | null>, number] {
+  const ref = useRef<T>(null)
+  const [width, setWidth] = useState(0)
+  useEffect(() => {
+    const el = ref.current
+    if (!el || typeof ResizeObserver === 'undefined') return
+    const ro = new ResizeObserver((entries) => {
+      const w = Math.floor(entries[0]?.contentRect.width ?? 0)
+      if (w > 0) setWidth(w)
+    })
+    ro.observe(el)
+    return () => ro.disconnect()
+  }, [])
+  return [ref, width]
 }

@@ -56,3 +56,67 @@ describe('DashboardPage', () => {
     expect(within(card).queryByText('missing')).not.toBeInTheDocument()
   })
 })
+
+describe('DashboardPage health', () => {
+  const failing = { state: 'failing', since: '2026-01-05T08:00:00Z', problem: 'Engineering refused the credentials (HTTP 401).', action: 'Enter a valid token for Engineering.', detail: 'HTTP 401 Unauthorized' }
+  const degraded = { state: 'degraded', since: '2026-01-05T09:00:00Z', problem: '2 entities are parked.', action: 'Retry them on the Errors page.' }
+  const ok = { state: 'ok' }
+
+  function renderWith(processes: unknown[], systems: unknown[]) {
+    fb = fakeBridge({
+      'agent.info': () => ({ version: '1.2.0', instanceId: 'inst-1', startedAt: '', dataDir: '/d', license: { state: 'valid' } }),
+      'host.info': () => host,
+      'license.get': () => ({ state: 'valid', usersSeen: 0, overLimit: false }),
+      'processes.list': () => ({ processes }),
+      'runs.list': () => ({ runs: [] }),
+      'systems.list': () => ({ systems }),
+    })
+    render(
+      <ConnectionProvider>
+        <DashboardPage />
+      </ConnectionProvider>,
+    )
+  }
+
+  it('lists every failing and degraded process and system first, the failing before the degraded, in words', async () => {
+    renderWith(
+      [
+        { process: { id: 'p1', name: 'Help to Eng', active: true }, pairs: 3, errors: 2, health: degraded },
+        { process: { id: 'p2', name: 'Support to Eng', active: true }, pairs: 0, errors: 0, health: failing },
+        { process: { id: 'p3', name: 'Quiet', active: true }, pairs: 1, errors: 0, health: ok },
+      ],
+      [
+        { id: 's1', name: 'Engineering', health: failing },
+        { id: 's2', name: 'Helpdesk', health: degraded },
+        { id: 's3', name: 'Archive', health: ok },
+      ],
+    )
+    const list = await screen.findByTestId('attention')
+    const items = within(list).getAllByTestId('health-note').map((n) => n.querySelector('.health-note-title')?.textContent)
+    expect(items).toEqual(['Process Support to Eng: failing', 'System Engineering: failing', 'Process Help to Eng: degraded', 'System Helpdesk: degraded'])
+    expect(list).toHaveTextContent('Engineering refused the credentials (HTTP 401).')
+    expect(list).toHaveTextContent('What to do: Enter a valid token for Engineering.')
+    expect(list).not.toHaveTextContent('Quiet')
+    expect(list).not.toHaveTextContent('Archive')
+    expect(screen.getByTestId('health-summary')).toHaveTextContent('2 failing')
+    expect(screen.getByTestId('health-summary')).toHaveTextContent('2 degraded')
+    // What needs attention comes before the cards, where a small window shows it.
+    const attention = screen.getByRole('heading', { name: 'Needs attention' })
+    const cards = screen.getByRole('heading', { name: 'Sync health' })
+    expect(attention.compareDocumentPosition(cards) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy()
+  })
+
+  it('lists a system whose connection test fails though no process uses it', async () => {
+    renderWith([], [{ id: 's1', name: 'Orphan', health: { ...failing, cause: 'test', problem: 'Orphan refused the credentials (HTTP 401).' } }])
+    const list = await screen.findByTestId('attention')
+    expect(list).toHaveTextContent('System Orphan: failing')
+    expect(list).toHaveTextContent('Orphan refused the credentials (HTTP 401).')
+    expect(screen.getByTestId('health-summary')).toHaveTextContent('1 failing')
+  })
+
+  it('says all is healthy and lists nothing when nothing is wrong', async () => {
+    renderWith([{ process: { id: 'p3', name: 'Quiet', active: true }, pairs: 1, errors: 0, health: ok }], [{ id: 's3', name: 'Archive', health: ok }])
+    expect(await screen.findByText('All healthy')).toBeInTheDocument()
+    expect(screen.queryByTestId('attention')).not.toBeInTheDocument()
+  })
+})

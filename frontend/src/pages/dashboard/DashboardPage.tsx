@@ -1,9 +1,14 @@
 import { call, errorMessage } from '../../api/bridge'
 import { useAgentEvents } from '../../state/events'
 import { useAsync, useCall } from '../../state/async'
-import { Alert, Badge, HealthNote, Loading, Page, count, formatBytes, formatDate, formatDuration, formatLicenseState, healthWord, licenseTone } from '../../ui'
+import { Alert, Badge, HealthNote, Loading, Page, count, formatBytes, formatDate, formatDuration, formatLicenseState, healthWord, licenseTone, type Health } from '../../ui'
 import { BarChart } from './BarChart'
 import { bucketRuns, changesOf, errorsOf, type Run } from './chart'
+
+// unwell says whether a health needs someone's attention.
+function unwell(h?: Health | null): boolean {
+  return h?.state === 'failing' || h?.state === 'degraded'
+}
 
 // DashboardPage is the agent at a glance: what runs where, the license, and
 // how syncing has gone lately.
@@ -33,15 +38,33 @@ export function DashboardPage() {
   const parked = procs.reduce((a, p) => a + (p.errors ?? 0), 0)
   const { step, buckets } = bucketRuns(runs, Date.now())
   const last = [...runs].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt)).slice(0, 5)
+  // Every process and system that is not healthy, the failing first: a
+  // system can fail on its own (its connection test), with no process to say so.
   const troubled = [
-    ...procs.filter((p) => p.health && (p.health.state === 'failing' || p.health.state === 'degraded')).map((p) => ({ key: `p:${p.process.id}`, what: `Process ${p.process.name}`, health: p.health! })),
-    ...(health.data?.systems ?? []).filter((s) => s.health?.state === 'failing').map((s) => ({ key: `s:${s.id}`, what: `System ${s.name}`, health: s.health! })),
+    ...procs.filter((p) => unwell(p.health)).map((p) => ({ key: `p:${p.process.id}`, what: `Process ${p.process.name}`, health: p.health!, page: 'processes' })),
+    ...(health.data?.systems ?? []).filter((s) => unwell(s.health)).map((s) => ({ key: `s:${s.id}`, what: `System ${s.name}`, health: s.health!, page: 'systems' })),
   ].sort((a, b) => (a.health.state === b.health.state ? 0 : a.health.state === 'failing' ? -1 : 1))
   const failing = troubled.filter((t) => t.health.state === 'failing').length
   const degraded = troubled.length - failing
 
   return (
     <Page title="Dashboard" subtitle={host.data ? `${host.data.hostname} · ${agent.data?.version ?? ''}` : undefined}>
+      {troubled.length > 0 && (
+        <section className="card" aria-labelledby="attention">
+          <h2 id="attention">Needs attention</h2>
+          <ul className="plain-list" data-testid="attention">
+            {troubled.map((t) => (
+              <li key={t.key}>
+                <HealthNote health={t.health} title={`${t.what}: ${healthWord(t.health).toLowerCase()}`}>
+                  <p>
+                    <a href={`#/${t.page}`}>Open {t.page === 'systems' ? 'Systems' : 'Processes'}</a>
+                  </p>
+                </HealthNote>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       <div className="cards">
         <section className="card" aria-labelledby="sync-health">
           <h2 id="sync-health">Sync health</h2>
@@ -57,18 +80,22 @@ export function DashboardPage() {
                   <Badge tone="good">All healthy</Badge>
                 ) : (
                   <>
-                    {failing > 0 && <Badge tone="bad">{count(failing, 'failing')}</Badge>} {degraded > 0 && <Badge tone="warn">{count(degraded, 'degraded')}</Badge>}
+                    {failing > 0 && <Badge tone="bad">{failing.toLocaleString()} failing</Badge>} {degraded > 0 && <Badge tone="warn">{degraded.toLocaleString()} degraded</Badge>}
                   </>
                 )}
               </dd>
               <dt>Processes</dt>
               <dd data-testid="processes-count">
-                {procs.length} ({active} active)
+                <a href="#/processes">
+                  {procs.length} ({active} active)
+                </a>
               </dd>
               <dt>Entity pairs</dt>
               <dd>{pairs.toLocaleString()}</dd>
               <dt>Parked errors</dt>
-              <dd data-testid="errors-count">{parked ? <Badge tone="bad">{parked}</Badge> : <Badge tone="good">0</Badge>}</dd>
+              <dd data-testid="errors-count">
+                {parked ? <Badge tone="bad">{parked}</Badge> : <Badge tone="good">0</Badge>} <a href="#/errors">Errors page</a>
+              </dd>
               <dt>Last run</dt>
               <dd>{last[0] ? `${formatDate(last[0].startedAt)} (${count(changesOf(last[0].counts), 'change')}, ${count(errorsOf(last[0]), 'error')})` : 'none yet'}</dd>
             </dl>
@@ -155,18 +182,6 @@ export function DashboardPage() {
           )}
         </section>
       </div>
-      {troubled.length > 0 && (
-        <section className="card" aria-labelledby="attention">
-          <h2 id="attention">Needs attention</h2>
-          <ul className="plain-list" data-testid="attention">
-            {troubled.map((t) => (
-              <li key={t.key}>
-                <HealthNote health={t.health} title={`${t.what}: ${healthWord(t.health).toLowerCase()}`} />
-              </li>
-            ))}
-          </ul>
-        </section>
-      )}
       <section className="card" aria-labelledby="activity">
         <h2 id="activity">Activity</h2>
         {health.error && !health.data ? (
@@ -176,7 +191,7 @@ export function DashboardPage() {
         ) : runs.length === 0 ? (
           <p className="muted">No sync runs yet. Create a process under Processes and activate it; its runs appear here.</p>
         ) : (
-          <div className="cards">
+          <div className="cards charts">
             <BarChart title="Runs and synced changes" step={step} buckets={buckets} series={[{ key: 'runs', label: 'Runs', cls: 's1' }, { key: 'changes', label: 'Changes', cls: 's2' }]} />
             <BarChart title="Errors" step={step} buckets={buckets} series={[{ key: 'errors', label: 'Errors', cls: 's3' }]} />
           </div>

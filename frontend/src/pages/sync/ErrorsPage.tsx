@@ -3,7 +3,7 @@
 import { useCallback, useState } from 'react'
 import { errorMessage } from '../../api/bridge'
 import { useAgentEvents, useAsync, useCan } from '../../state'
-import { Alert, Button, EmptyState, HealthNote, Loading, Page, Table, formatDate, useNotify } from '../../ui'
+import { Alert, Button, DateTime, EmptyState, HealthNote, Loading, Page, Table, useNotify } from '../../ui'
 import { listErrors, listProcesses, listSystems, retryErrors } from './api'
 import { sideNamer } from './format'
 import { ProcessPicker, processName } from './ProcessPicker'
@@ -23,6 +23,7 @@ export function ErrorsPage() {
   const errors = useAsync(() => listErrors(process || undefined), [process])
   const systems = useAsync(listSystems, [])
   const systemsList = systems.data ?? []
+  const reloadSystems = systems.reload
   const canRetry = useCan('errors.retry')
   const notify = useNotify()
   const [busy, setBusy] = useState('')
@@ -32,7 +33,8 @@ export function ErrorsPage() {
   const reloadAll = useCallback(() => {
     void reload()
     void reloadProcesses()
-  }, [reload, reloadProcesses])
+    void reloadSystems()
+  }, [reload, reloadProcesses, reloadSystems])
   useAgentEvents(['PairFailed', 'RunFinished', 'HealthChanged'], reloadAll, reloadAll)
 
   const retry = async (key: string, fn: () => Promise<number>) => {
@@ -65,10 +67,16 @@ export function ErrorsPage() {
   // Whole runs that fail (a system unreachable, credentials refused, a
   // project gone) are errors too, listed before the parked entities.
   const failing = (names ?? []).filter((s) => s.health?.state === 'failing' && (!process || s.process.id === process))
+  // A system can fail with no process to say so: its connection test
+  // failed (credentials refused, address wrong), or no active process uses
+  // it. With a process picked, only its two systems.
+  const picked = names?.find((s) => s.process.id === process)?.process
+  const failingSystems = systemsList.filter((s) => s.health?.state === 'failing' && (!picked || s.id === picked.a.system || s.id === picked.b.system))
+  const allWell = failing.length === 0 && failingSystems.length === 0
   return (
     <Page
       title="Errors"
-      subtitle="Entities that could not be synced. Fix the cause (a mapping, a permission, a required field), then retry."
+      subtitle="Processes and systems that fail, and entities that could not be synced. Fix the cause (credentials, a mapping, a required field), then retry."
       actions={
         <>
           <ProcessPicker processes={names ?? []} value={process} onChange={setProcess} allowAll />
@@ -102,6 +110,24 @@ export function ErrorsPage() {
           </ul>
         </section>
       )}
+      {failingSystems.length > 0 && (
+        <section className="process-failures" aria-labelledby="system-failures">
+          <h2 id="system-failures" className="section-title">
+            Systems that fail
+          </h2>
+          <ul className="plain-list">
+            {failingSystems.map((s) => (
+              <li key={s.id} data-testid="system-failure">
+                <HealthNote health={s.health} title={`${s.name}: failing`}>
+                  <p>
+                    <a href="#/systems">Open the Systems page</a> to change its settings or test it again.
+                  </p>
+                </HealthNote>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       {errors.error ? (
         <Alert kind="error" title="The errors could not be loaded" actions={<Button onClick={() => void reload()}>Try again</Button>}>
           {errorMessage(errors.error)}
@@ -115,10 +141,10 @@ export function ErrorsPage() {
           className="sync-table"
           caption={<span className="sr-only">Parked errors</span>}
           empty={
-            failing.length > 0 ? (
-              <p className="muted">No entity is parked: the processes above stop before they reach any.</p>
+            !allWell ? (
+              <p className="muted">No entity is parked{failing.length > 0 ? ': the processes above stop before they reach any' : ''}.</p>
             ) : (
-              <EmptyState title="No errors">Every process runs and every entity is in step. Entities that fail permanently are parked here for you to retry.</EmptyState>
+              <EmptyState title="No errors">Every process runs and every entity is in step, and no system fails. Entities that fail permanently are parked here for you to retry.</EmptyState>
             )
           }
           columns={[
@@ -135,7 +161,7 @@ export function ErrorsPage() {
             },
             { key: 'error', header: 'Error' },
             { key: 'attempts', header: 'Attempts', className: 'num' },
-            { key: 'at', header: 'Since', render: (e: ParkedError) => formatDate(e.at) },
+            { key: 'at', header: 'Since', render: (e: ParkedError) => <DateTime value={e.at} /> },
             ...(canRetry
               ? [
                   {

@@ -3,7 +3,7 @@
 import { useCallback, useState } from 'react'
 import { bridge, errorMessage } from '../../api/bridge'
 import { useAgentEvents, useAsync, useCan } from '../../state'
-import { Alert, Badge, Button, EmptyState, HealthBadge, Loading, Page, Table, formatDate, useNotify } from '../../ui'
+import { Alert, Badge, Button, DateTime, EmptyState, HealthBadge, Loading, Page, Table, useNotify } from '../../ui'
 import { blankProcess, exportProcesses, importProcesses, issuesOf, listProcesses, listSystems, type Issue } from './api'
 import { ProcessView } from './ProcessView'
 import { ProcessEditor } from './ProcessEditor'
@@ -215,7 +215,7 @@ function ProcessList({
               render: (s) =>
                 s.lastRun ? (
                   <span title={runText(s.lastRun)}>
-                    {formatDate(s.lastRun.endedAt || s.lastRun.startedAt)}
+                    <DateTime value={s.lastRun.endedAt || s.lastRun.startedAt} />
                     <span className={runFailed(s.lastRun) ? 'small bad-text' : 'muted small'}> · {runText(s.lastRun)}</span>
                   </span>
                 ) : (

@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState } from 'react'
 import { errorMessage } from '../../api/bridge'
 import { useAgentEvents, useAsync } from '../../state'
-import { Alert, Badge, Button, EmptyState, Loading, Page, Table, formatDate, formatDuration } from '../../ui'
+import { Alert, Badge, Button, DateTime, EmptyState, Loading, Page, Table, formatDate, formatDuration } from '../../ui'
 import { getRun, listProcesses, listRuns } from './api'
 import { durationOf } from './format'
 import { ProcessPicker } from './ProcessPicker'
@@ -83,7 +83,7 @@ export function RunsPage() {
               header: 'Started',
               render: (r) => (
                 <button type="button" className="link-button" onClick={(e) => (e.stopPropagation(), setSelected(r.id))}>
-                  {formatDate(r.startedAt)}
+                  <DateTime value={r.startedAt} />
                 </button>
               ),
             },

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { FakeBridge } from '../../test/fakeBridge'
 import { ErrorsPage, PairsPage, RunsPage } from './index'
-import { renderAs, sampleProcess, setup, summary } from './testkit'
+import { renderAs, sampleProcess, setup, summary, systems } from './testkit'
 import type { ParkedError } from './types'
 
 let fb: FakeBridge | undefined
@@ -57,6 +57,53 @@ describe('ErrorsPage', () => {
     renderAs(fb, <ErrorsPage />)
     expect(await screen.findByText('HELP-1')).toBeInTheDocument()
     expect(screen.queryByRole('button', { name: /Retry/ })).not.toBeInTheDocument()
+  })
+
+  it('lists the processes and the systems that fail, in words, with what to do', async () => {
+    const refused = { state: 'failing', since: '2026-01-05T08:00:00Z', problem: 'Engineering refused the credentials (HTTP 401).', action: 'Enter a valid token for Engineering.', systemName: 'Engineering' }
+    const p4 = sampleProcess({ id: 'p4', name: 'Archive ↔ Helpdesk', a: { system: 's3', project: 'ARC' }, b: { system: 's1', project: 'HELP' } })
+    const list = [summary(p1, { health: refused }), summary(p4, { health: { state: 'ok' } })]
+    fb = setup('viewer', {
+      'processes.list': () => ({ processes: list }),
+      'errors.list': () => ({ errors: [] }),
+      'systems.list': () => ({
+        systems: [
+          { ...systems[1], health: refused },
+          { id: 's3', name: 'Archive', kind: 'sandbox', url: 'https://archive.example', health: { state: 'failing', cause: 'test', problem: 'Archive refused the credentials (HTTP 401).', action: 'Enter a valid token for Archive.' } },
+          { ...systems[0], health: { state: 'ok' } },
+        ],
+      }),
+    })
+    const user = userEvent.setup()
+    renderAs(fb, <ErrorsPage />)
+    const process = await screen.findByTestId('process-failure')
+    expect(process).toHaveTextContent('Helpdesk ↔ Engineering: failing because of Engineering')
+    expect(process).toHaveTextContent('What to do: Enter a valid token for Engineering.')
+    const failingSystems = await screen.findAllByTestId('system-failure')
+    expect(failingSystems.map((s) => s.querySelector('.health-note-title')?.textContent)).toEqual(['Engineering: failing', 'Archive: failing'])
+    expect(failingSystems[1]).toHaveTextContent('Archive refused the credentials (HTTP 401).')
+    expect(screen.queryByText('No errors')).not.toBeInTheDocument()
+    expect(screen.getByText('No entity is parked: the processes above stop before they reach any.')).toBeInTheDocument()
+
+    // With a process picked, only its own systems.
+    await user.selectOptions(screen.getByLabelText('Sync process'), 'p1')
+    await waitFor(() => expect(screen.getAllByTestId('system-failure')).toHaveLength(1))
+    expect(screen.getByTestId('system-failure')).toHaveTextContent('Engineering: failing')
+    await user.selectOptions(screen.getByLabelText('Sync process'), 'p4')
+    await waitFor(() => expect(screen.getByTestId('system-failure')).toHaveTextContent('Archive: failing'))
+    expect(screen.queryByTestId('process-failure')).not.toBeInTheDocument()
+  })
+
+  it('lists a system that fails alone, and says no entity is parked', async () => {
+    fb = setup('viewer', {
+      'processes.list': processes,
+      'errors.list': () => ({ errors: [] }),
+      'systems.list': () => ({ systems: [{ id: 's3', name: 'Archive', kind: 'sandbox', url: 'https://archive.example', health: { state: 'failing', cause: 'test', problem: 'Nothing answers at archive.example.' } }] }),
+    })
+    renderAs(fb, <ErrorsPage />)
+    expect(await screen.findByTestId('system-failure')).toHaveTextContent('Archive: failing')
+    expect(await screen.findByText('No entity is parked.')).toBeInTheDocument()
+    expect(screen.queryByText('No errors')).not.toBeInTheDocument()
   })
 
   it('says what to do when loading fails', async () => {
