@@ -502,10 +502,15 @@ try {
     await processRow().waitFor()
     if (await button('New process').first().isEnabled()) throw new Error('New process is enabled while the agent is unreachable')
     await shot('processes-offline')
-    // A page opened now says the agent is unreachable at once: no spinner.
+    // A page opened now says at once, with no spinner, that the agent is
+    // unreachable; one opened before shows what it showed last, under the banner.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Accounts' }).click()
+    await page.getByText('The agent is unreachable; this loads by itself when it is back.').first().waitFor()
+    if (await page.locator('main .loading').count()) throw new Error('the accounts page spins while the agent is unreachable')
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click()
     await page.locator('main h1').first().waitFor()
-    await page.getByText('The agent is unreachable; this loads by itself when it is back.').first().waitFor()
+    await page.getByTestId('host-info').waitFor()
+    await page.getByTestId('offline').waitFor()
     if (await page.locator('main .loading').count()) throw new Error('the dashboard spins while the agent is unreachable')
     await shot('dashboard-offline')
   }, ['its entity pairs appear'])

@@ -1,7 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { call, type Untyped } from '../api/bridge'
 import type { Method, Params, Result } from '../api/generated/methods'
+import { recall, remember, knownKey } from './known'
 import { connectionLost, unreachable, useLatest, useOfflineRef, useOnReconnect } from './latest'
+import { useConnection } from './session'
 
 export type AsyncState<T> = {
   data: T | undefined
@@ -16,7 +18,12 @@ export type AsyncState<T> = {
 // latest request's answer is applied (state/latest.ts): one that arrives
 // after newer deps, a newer reload, or unmount is dropped, so a slow answer
 // never overwrites a fresh one.
-export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts: { skip?: boolean } = {}): AsyncState<T> {
+//
+// With opts.keep (a key naming what fn reads, e.g. 'processes.list'), the
+// answer is remembered for the agent and account (state/known.ts): opened
+// while the agent is unreachable, the page shows the last answer instead
+// of saying that nothing could be loaded.
+export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts: { skip?: boolean; keep?: string } = {}): AsyncState<T> {
   const [data, setData] = useState<T | undefined>(undefined)
   const [error, setError] = useState<unknown>(null)
   const [loading, setLoading] = useState(!opts.skip)
@@ -28,12 +35,21 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts
   const dataRef = useRef<T | undefined>(undefined)
   const offlineRef = useOfflineRef()
   dataRef.current = data
+  const { status } = useConnection()
+  const keep = opts.keep ? knownKey(status.profile, status.session?.username ?? '', `${opts.keep} ${JSON.stringify(deps)}`) : ''
+  const keepRef = useRef(keep)
+  keepRef.current = keep
 
   const run = useCallback(async () => {
     const current = latest.begin()
     if (offlineRef.current) {
       // No call now: it would wait for the agent. It runs when it is back.
-      if (dataRef.current === undefined) setError(unreachable)
+      // Meanwhile the last answer known, if any.
+      const known = keepRef.current ? recall<T>(keepRef.current) : undefined
+      if (dataRef.current === undefined && known !== undefined) {
+        setData(known)
+        setError(null)
+      } else if (dataRef.current === undefined) setError(unreachable)
       setLoading(false)
       return
     }
@@ -43,6 +59,7 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts
       if (current()) {
         setData(d)
         setError(null)
+        if (keepRef.current) remember(keepRef.current, d)
       }
     } catch (e) {
       // Out of reach of the agent, what was loaded stays shown; the
@@ -72,10 +89,10 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts
 
 // useCall calls one agent method with params and re-calls when the params
 // (compared as JSON) change.
-export function useCall<M extends Method>(method: M, params?: Params<M>, opts?: { skip?: boolean }): AsyncState<Result<M>>
+export function useCall<M extends Method>(method: M, params?: Params<M>, opts?: { skip?: boolean; keep?: string }): AsyncState<Result<M>>
 /** @deprecated name a method of the generated table, whose result type it knows. */
-export function useCall<R, S extends string = string>(method: Untyped<S>, params?: unknown, opts?: { skip?: boolean }): AsyncState<R>
-export function useCall(method: string, params: unknown = {}, opts: { skip?: boolean } = {}): AsyncState<unknown> {
+export function useCall<R, S extends string = string>(method: Untyped<S>, params?: unknown, opts?: { skip?: boolean; keep?: string }): AsyncState<R>
+export function useCall(method: string, params: unknown = {}, opts: { skip?: boolean; keep?: string } = {}): AsyncState<unknown> {
   const key = JSON.stringify(params ?? {})
-  return useAsync<unknown>(() => call(method, JSON.parse(key)), [method, key], opts)
+  return useAsync<unknown>(() => call(method, JSON.parse(key)), [method, key], { keep: method, ...opts })
 }

@@ -24,7 +24,7 @@ export function DashboardPage() {
     // The systems' health is a bonus here: the card works without it.
     const systems = await call('systems.list').then((r) => r.systems, () => [])
     return { processes: list, runs, systems: systems ?? [] }
-  }, [])
+  }, [], { keep: 'dashboard.health' })
 
   useAgentEvents(['RunFinished', 'ConfigChanged', 'LicenseChanged', 'HealthChanged'], (e) => {
     if (e.type === 'LicenseChanged') void license.reload()

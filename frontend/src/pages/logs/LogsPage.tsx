@@ -30,10 +30,14 @@ export function LogsPage({ capacity = 100_000 }: { capacity?: number }) {
   const [subError, setSubError] = useState('')
   const [open, setOpen] = useState<LogLine | null>(null)
   // Processes and systems by name: log lines carry their ids.
-  const names = useAsync(async () => {
-    const [ps, ss] = await Promise.all([listProcesses().catch(() => []), listSystems().catch(() => [])])
-    return { process: new Map(ps.map((p) => [p.process.id, p.process.name])), system: new Map(ss.map((s) => [s.id, s.name])) }
-  }, [])
+  const names = useAsync(
+    async () => {
+      const [ps, ss] = await Promise.all([listProcesses().catch(() => []), listSystems().catch(() => [])])
+      return { process: new Map(ps.map((p) => [p.process.id, p.process.name])), system: new Map(ss.map((s) => [s.id, s.name])) }
+    },
+    [],
+    { keep: 'logs.names' },
+  )
   const nameOf = (kind: 'process' | 'system', id: string) => names.data?.[kind].get(id) ?? id
   const known = (kind: 'process' | 'system') =>
     [...new Set([...(kind === 'process' ? store.processes : store.systems), ...(names.data?.[kind].keys() ?? [])])].sort((x, y) => nameOf(kind, x).localeCompare(nameOf(kind, y)))

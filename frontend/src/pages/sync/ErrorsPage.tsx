@@ -18,10 +18,10 @@ function sideOf(processes: ProcessSummary[] | undefined, systems: System[], e: P
 import './sync.css'
 
 export function ErrorsPage() {
-  const processes = useAsync(listProcesses, [])
+  const processes = useAsync(listProcesses, [], { keep: 'processes.list' })
   const [process, setProcess] = useState('')
-  const errors = useAsync(() => listErrors(process || undefined), [process])
-  const systems = useAsync(listSystems, [])
+  const errors = useAsync(() => listErrors(process || undefined), [process], { keep: 'errors.list' })
+  const systems = useAsync(listSystems, [], { keep: 'systems.list' })
   const systemsList = systems.data ?? []
   const reloadSystems = systems.reload
   const canRetry = useCan('errors.retry')

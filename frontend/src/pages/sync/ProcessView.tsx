@@ -11,9 +11,9 @@ import { sideNamer, slug } from './format'
 import type { Process, System } from './types'
 
 export function ProcessView({ id, systems, onBack }: { id: string; systems: System[]; onBack: () => void }) {
-  const proc = useAsync(() => getProcess(id), [id])
+  const proc = useAsync(() => getProcess(id), [id], { keep: 'processes.get' })
   // The process's health comes with the list's summaries.
-  const summary = useAsync(async () => (await listProcesses()).find((s) => s.process.id === id), [id])
+  const summary = useAsync(async () => (await listProcesses()).find((s) => s.process.id === id), [id], { keep: 'processes.list/one' })
   const reloadSummary = summary.reload
   useAgentEvents(
     ['HealthChanged', 'RunFinished'],

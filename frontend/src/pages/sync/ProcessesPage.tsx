@@ -17,8 +17,8 @@ type View = { kind: 'list' } | { kind: 'view'; id: string } | { kind: 'new'; ini
 
 export function ProcessesPage() {
   const [view, setView] = useState<View>({ kind: 'list' })
-  const systems = useAsync(listSystems, [])
-  const list = useAsync(listProcesses, [])
+  const systems = useAsync(listSystems, [], { keep: 'systems.list' })
+  const list = useAsync(listProcesses, [], { keep: 'processes.list' })
   const reload = list.reload
   useAgentEvents(
     ['ConfigChanged', 'RunFinished', 'HealthChanged'],

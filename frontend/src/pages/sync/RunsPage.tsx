@@ -31,10 +31,10 @@ const countNames: [keyof Counts, string][] = [
 ]
 
 export function RunsPage() {
-  const processes = useAsync(listProcesses, [])
+  const processes = useAsync(listProcesses, [], { keep: 'processes.list' })
   const [picked, setPicked] = useState('')
   const process = picked || processes.data?.[0]?.process.id || ''
-  const runs = useAsync(() => listRuns(process), [process], { skip: !process })
+  const runs = useAsync(() => listRuns(process), [process], { skip: !process, keep: 'runs.list' })
   const [selected, setSelected] = useState<string | null>(null)
   const reload = runs.reload
   useAgentEvents(
