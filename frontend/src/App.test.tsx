@@ -108,7 +108,7 @@ describe('login', () => {
     fb = fakeBridge({}, {}, { ...loggedInStatus('admin'), profile: 'other', state: 'disconnected', error: chain, session: null })
     window.location.hash = '#/dashboard'
     render(<App />)
-    expect(await screen.findByTestId('unreachable-problem')).toHaveTextContent('Nothing is listening at that address and port.')
+    expect(await screen.findByTestId('probe-problem')).toHaveTextContent('Nothing is listening at that address and port.')
     expect(screen.queryByText('Connecting to the agent…')).not.toBeInTheDocument()
     expect(screen.getByText(chain).closest('details')).not.toBeNull()
     expect(screen.getByTestId('conn-state')).toHaveTextContent('(Nothing is listening at that address and port.)')

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react'
 import { bridge, errorKind, errorMessage } from '../api/bridge'
 import { useConnection } from '../state/session'
 import { Alert, Button, Field } from '../ui'
-import { probeWords } from './agents/probeWords'
+import { ReachProblem } from './agents/ReachProblem'
 
 // LoginPage signs in to the connected agent. It explains why it is shown:
 // a fresh connection, an expired session, or a lockout.
@@ -43,7 +43,11 @@ export function LoginPage() {
           The app is reaching the agent; you can sign in as soon as it answers.
         </Alert>
       )}
-      {reconnecting && status.error && <Unreachable error={status.error} />}
+      {reconnecting && status.error && (
+        <ReachProblem error={status.error} kind="warning" title="The agent does not answer yet">
+          {' '}The app keeps trying and you can sign in as soon as it answers.
+        </ReachProblem>
+      )}
       {error && (
         <Alert kind="error" title={loginErrorTitle(error.kind)}>
           {error.message}
@@ -64,22 +68,6 @@ export function LoginPage() {
         </div>
       </form>
     </section>
-  )
-}
-
-// Unreachable says in words why the agent does not answer and what to try,
-// while the app keeps trying; the Go error chain stays behind a disclosure.
-function Unreachable({ error }: { error: string }) {
-  const words = probeWords(error)
-  return (
-    <Alert kind="warning" title="The agent does not answer yet">
-      <p data-testid="unreachable-problem">{words.problem}</p>
-      <p>{words.tryThis} The app keeps trying and you can sign in as soon as it answers.</p>
-      <details className="health-detail">
-        <summary>Details</summary>
-        <code>{words.detail}</code>
-      </details>
-    </Alert>
   )
 }
 

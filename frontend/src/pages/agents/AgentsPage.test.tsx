@@ -5,6 +5,7 @@ import type { ConnStatus, Profile } from '../../api/bridge'
 import { FleetProvider } from '../../state/fleet'
 import { ConnectionProvider } from '../../state/session'
 import { fakeBridge, type FakeBridge } from '../../test/fakeBridge'
+import { NotifyProvider } from '../../ui'
 import { AgentsPage } from './AgentsPage'
 
 const closed: ConnStatus = { profile: '', url: '', fingerprint: '', state: 'closed', error: '', session: null }
@@ -80,6 +81,39 @@ describe('AgentsPage', () => {
     expect(screen.getByText(/Previously pinned/)).toHaveTextContent('0f1e 2d3c')
     expect(screen.getByRole('button', { name: 'Pin the new fingerprint and connect' })).toBeDisabled()
     expect(save).not.toHaveBeenCalled()
+  })
+
+  it('says in words why an agent could not be reached, when connecting and when checking a new key', async () => {
+    const user = userEvent.setup()
+    const refused = { kind: 'unavailable', message: 'connect to prod: open WebSocket to agent: connect to agent 10.0.0.7:7443: dial tcp 10.0.0.7:7443: connect: connection refused' }
+    let connectErr: unknown = refused
+    fb = fakeBridge(
+      {},
+      {
+        ListProfiles: async () => [{ name: 'prod', url: 'https://10.0.0.7:7443', fingerprint: fp }],
+        Connect: () => Promise.reject(connectErr),
+        ProbeAgent: () => Promise.reject({ kind: 'unavailable', message: 'probe wss://10.0.0.7:7443/v1/ws: dial tcp 10.0.0.7:7443: i/o timeout' }),
+      },
+      closed,
+    )
+    render(
+      <NotifyProvider>
+        <ConnectionProvider>
+          <AgentsPage />
+        </ConnectionProvider>
+      </NotifyProvider>,
+    )
+    await user.click(await screen.findByRole('button', { name: 'Connect to prod' }))
+    const toast = await screen.findByText(/Could not connect to prod/)
+    expect(toast).toHaveTextContent('Could not connect to prod: Nothing is listening at that address and port. Check that the agent is running')
+    expect(toast).not.toHaveTextContent('dial tcp')
+
+    // A changed key, and the agent gone while its new key is checked.
+    connectErr = { kind: 'fingerprint_mismatch', message: 'the agent presented a different key' }
+    await user.click(screen.getByRole('button', { name: 'Connect to prod' }))
+    await user.click(await screen.findByRole('button', { name: 'Check the new fingerprint' }))
+    expect(await screen.findByTestId('probe-problem')).toHaveTextContent('No answer from that address.')
+    expect(screen.getByText(/i\/o timeout/).closest('details')).not.toBeNull()
   })
 
   it('shows the warning when the live state says the key changed', async () => {

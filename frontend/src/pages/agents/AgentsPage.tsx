@@ -8,10 +8,11 @@ import { useFleet } from '../../state/fleet'
 import { useConnection } from '../../state/session'
 import { Alert, Badge, Button, ConfirmDialog, Dialog, Field, Loading, Page, formatFingerprint, useNotify } from '../../ui'
 import { probeWords } from './probeWords'
+import { ReachProblem } from './ReachProblem'
 import { FingerprintCheck } from './FingerprintCheck'
 
 type Adding = { step: 'form' } | { step: 'verify'; name: string; probe: ProbeResult }
-type Repin = { profile: Profile; probe: ProbeResult | null; error: string }
+type Repin = { profile: Profile; probe: ProbeResult | null; error: unknown }
 
 // AgentsPage manages connection profiles: add one by URL with an explicit
 // fingerprint comparison, connect, switch to and disconnect each (every
@@ -47,7 +48,10 @@ export function AgentsPage() {
       navigate('dashboard')
     } catch (e) {
       if (errorKind(e) === 'fingerprint_mismatch') setMismatch(name)
-      else notify('error', `Could not connect to ${name}: ${errorMessage(e)}`)
+      else {
+        const words = probeWords(e)
+        notify('error', `Could not connect to ${name}: ${words.problem} ${words.tryThis}`)
+      }
       await refresh()
     } finally {
       setBusy('')
@@ -83,12 +87,12 @@ export function AgentsPage() {
   }
 
   async function checkNewKey(profile: Profile) {
-    setRepin({ profile, probe: null, error: '' })
+    setRepin({ profile, probe: null, error: null })
     try {
       const probe = await bridge().ProbeAgent(profile.url)
-      setRepin({ profile, probe, error: '' })
+      setRepin({ profile, probe, error: null })
     } catch (e) {
-      setRepin({ profile, probe: null, error: errorMessage(e) })
+      setRepin({ profile, probe: null, error: e })
     }
   }
 
@@ -197,11 +201,7 @@ export function AgentsPage() {
 
       <Dialog open={repin !== null} title={`New key of ${repin?.profile.name ?? ''}`} onClose={() => setRepin(null)} wide>
         {repin && !repin.probe && !repin.error && <Loading label="Reading the agent's key…" />}
-        {repin?.error && (
-          <Alert kind="error" title="Could not reach the agent">
-            {repin.error}
-          </Alert>
-        )}
+        {repin?.error ? <ReachProblem error={repin.error} /> : null}
         {repin?.probe && (
           <>
             <Alert kind="warning" title="Compare before you trust">
@@ -246,7 +246,8 @@ function AddAgentForm({ names, onProbed, onCancel }: { names: string[]; onProbed
   const [name, setName] = useState('')
   const [url, setUrl] = useState('')
   const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<ReturnType<typeof probeWords> | null>(null)
+  // What the probe failed with, said in words by ReachProblem.
+  const [error, setError] = useState<unknown>(null)
   const nameTaken = names.includes(name.trim())
 
   async function submit(e: FormEvent) {
@@ -256,7 +257,7 @@ function AddAgentForm({ names, onProbed, onCancel }: { names: string[]; onProbed
     try {
       onProbed(name.trim(), await bridge().ProbeAgent(url.trim()))
     } catch (err) {
-      setError(probeWords(err))
+      setError(err)
     } finally {
       setBusy(false)
     }
@@ -270,16 +271,7 @@ function AddAgentForm({ names, onProbed, onCancel }: { names: string[]; onProbed
       <Field label="Agent URL" required help="The agent's address and port, e.g. https://sync.example.internal:7443">
         <input value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://host:7443" inputMode="url" />
       </Field>
-      {error && (
-        <Alert kind="error" title="Could not reach the agent">
-          <p data-testid="probe-problem">{error.problem}</p>
-          <p>{error.tryThis}</p>
-          <details className="health-detail">
-            <summary>Details</summary>
-            <code>{error.detail}</code>
-          </details>
-        </Alert>
-      )}
+      {error !== null && <ReachProblem error={error} />}
       <div className="form-actions">
         <Button type="submit" variant="primary" busy={busy} disabled={!name.trim() || !url.trim() || nameTaken}>
           Fetch fingerprint
