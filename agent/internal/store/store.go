@@ -103,7 +103,10 @@ func badgerOptions(o Options) badger.Options {
 		WithCompression(options.None).
 		WithValueThreshold(valueThreshold).
 		WithVerifyValueChecksum(true).
-		WithChecksumVerificationMode(options.OnTableAndBlockRead).
+		// Every block is checked when it is read. Checking whole tables as
+		// they open too read and decrypted the entire store at each start:
+		// seconds for a store of a million pairs before /healthz answered.
+		WithChecksumVerificationMode(options.OnBlockRead).
 		// Durability across power loss, not only process crashes: from
 		// Update's group commit (durable.go) where it is known to cover
 		// Badger's mapped logs, since Badger's own option syncs once per
@@ -111,6 +114,11 @@ func badgerOptions(o Options) badger.Options {
 		WithSyncWrites(!o.NoSync && !groupCommits).
 		WithExternalMagic(magic).
 		WithMetricsEnabled(false)
+	// Tables of every level the same small size: a compaction builds up to
+	// eight at once, each holding its table twice in memory (plain and
+	// encrypted), so Badger's default doubling per level made a compaction
+	// of a large store take hundreds of MB.
+	opts.TableSizeMultiplier = 1
 	if o.Key != nil {
 		opts = opts.WithEncryptionKey(o.Key).
 			WithEncryptionKeyRotationDuration(30 * 24 * time.Hour)
