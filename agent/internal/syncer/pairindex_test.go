@@ -37,7 +37,7 @@ func expected(t *testing.T, st *store.Store, proc, q string) []string {
 			if err := json.Unmarshal(raw, &p); err != nil {
 				t.Fatal(err)
 			}
-			if q == "" || strings.Contains(searchText(&p), q) {
+			if searchMatches(searchWords(searchText(&p)), queryWords(q)) {
 				all = append(all, p)
 			}
 			return nil
@@ -76,25 +76,59 @@ func paged(t *testing.T, e *Engine, proc, q string, limit int) []string {
 
 func checkList(t *testing.T, e *Engine, st *store.Store, when string) {
 	t.Helper()
-	for _, proc := range []string{"", "p1", "p2", "p3"} {
-		for _, q := range []string{"", "help-1", "title 7", "nothing like it"} {
-			for _, limit := range []int{1, 7, 500} {
-				want, got := expected(t, st, proc, q), paged(t, e, proc, q, limit)
-				if strings.Join(want, ",") != strings.Join(got, ",") {
-					t.Fatalf("%s: process %q, query %q, pages of %d:\n got %v\nwant %v", when, proc, q, limit, got, want)
+	// Searches go through their rarest word, and, with every word taken
+	// for common, through the list in its order: the same pairs.
+	for _, common := range []bool{false, true} {
+		if common {
+			defer func(c, s int) { searchCandidates, searchScan = c, s }(searchCandidates, searchScan)
+			searchCandidates, searchScan = 2, 3
+		}
+		for _, proc := range []string{"", "p1", "p2", "p3"} {
+			for _, q := range []string{"", "help-1", "HELP-12", "Title 7", "7 title", "eng", "1", "(edited)", "edit 2", "nothing like it"} {
+				for _, limit := range []int{1, 7, 500} {
+					want, got := expected(t, st, proc, q), paged(t, e, proc, q, limit)
+					if strings.Join(want, ",") != strings.Join(got, ",") {
+						t.Fatalf("%s: process %q, query %q, pages of %d (words common: %v):\n got %v\nwant %v", when, proc, q, limit, common, got, want)
+					}
 				}
 			}
 		}
 	}
-	// Two entries per pair, none left over.
-	pairs, entries := 0, 0
+	// Two list entries and a text per pair, its words, its count; none
+	// left over.
+	pairs, entries, texts, words := 0, 0, 0, 0
+	perProc := map[string]int{}
+	wantWords := 0
 	st.View(func(tx *store.Tx) error {
-		tx.Keys("pair/", func(string) error { pairs++; return nil })
+		tx.Scan("pair/", "", func(k string, raw []byte) error {
+			pairs++
+			perProc[strings.Split(k, "/")[1]]++
+			var p Pair
+			json.Unmarshal(raw, &p)
+			wantWords += len(searchWords(searchText(&p)))
+			return nil
+		})
 		tx.Keys("plist/", func(string) error { entries++; return nil })
+		tx.Keys("ptext/", func(string) error { texts++; return nil })
+		tx.Keys("pword/", func(string) error { words++; return nil })
 		return tx.Keys(prefixPairListAll, func(string) error { entries++; return nil })
 	})
-	if entries != 2*pairs {
-		t.Fatalf("%s: %d list entries for %d pairs", when, entries, pairs)
+	if entries != 2*pairs || texts != pairs || words != wantWords {
+		t.Fatalf("%s: %d list entries, %d texts and %d words for %d pairs with %d words", when, entries, texts, words, pairs, wantWords)
+	}
+	counts, err := e.Views().PairCounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for proc, n := range perProc {
+		if counts[proc] != n {
+			t.Fatalf("%s: process %s counts %d pairs, holds %d (all counts: %v)", when, proc, counts[proc], n, counts)
+		}
+	}
+	for proc, n := range counts {
+		if n != perProc[proc] {
+			t.Fatalf("%s: process %s counts %d pairs, holds %d", when, proc, n, perProc[proc])
+		}
 	}
 }
 
@@ -144,6 +178,22 @@ func TestPairListIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkList(t, e, st, "process deleted")
+
+	// A store of the index's first layout (lists only) is indexed again.
+	if err := st.Update(func(tx *store.Tx) error {
+		for _, pre := range []string{"ptext/", "pword/", "pcount/"} {
+			if err := tx.Keys(pre, func(k string) error { return tx.Delete(k) }); err != nil {
+				return err
+			}
+		}
+		return tx.SetRaw(keyPairIndexBuilt, []byte("1"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.buildPairIndex(); err != nil {
+		t.Fatal(err)
+	}
+	checkList(t, e, st, "index of the first layout rebuilt")
 
 	// A store written before the index: pairs only. Until the index is
 	// built the list reads every pair; after, the index.

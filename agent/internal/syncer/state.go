@@ -28,6 +28,9 @@ import (
 //	excl/<proc>/<side>/<entity>         Exclusion: unpaired by an administrator
 //	plist/<proc>/<rank>/<pair>          the pair list's index (pairindex.go)
 //	plistall/<rank>/<proc>/<pair>       the same over every process
+//	ptext/<proc>/<pair>                 its search text
+//	pword/<word>/<proc>/<pair>          its search words
+//	pcount/<proc>/<shard>               its counts
 
 func esc(id string) string { return url.PathEscape(id) }
 
@@ -72,7 +75,7 @@ func keyExcluded(proc string, s Side, e string) string {
 // removes them all).
 func statePrefixes(proc string) []string {
 	var out []string
-	for _, p := range []string{"hook", "pair", "plist", "pidx", "intent", "queue", "wm", "perr", "run", "running", "mark", "lwait", "excl"} {
+	for _, p := range []string{"hook", "pair", "plist", "ptext", "pcount", "pidx", "intent", "queue", "wm", "perr", "run", "running", "mark", "lwait", "excl"} {
 		out = append(out, p+"/"+proc+"/")
 	}
 	return append(out, keyRunSeq(proc), keyRunning(proc))

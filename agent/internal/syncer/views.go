@@ -40,17 +40,17 @@ func pageLimit(limit, def int) int {
 	return min(limit, MaxListLimit)
 }
 
-// Pairs lists pairs (of one process, or all), optionally filtered by key or
-// title, in a stable order: last synced first, then by process and id. The
+// Pairs lists pairs (of one process, or all), optionally filtered by a
+// query whose every word begins a word of a key or title (searchMatches),
+// in a stable order: last synced first, then by process and id. The
 // cursor is the position of the last pair returned, so paging never skips
 // or repeats a pair while others sync (a pair synced meanwhile moves ahead
 // of the cursor and is seen on a reload). Each pair comes with its pending
 // work and its state in words.
 func (vs *Views) Pairs(proc, query, cursor string, limit int) ([]PairView, string, error) {
 	limit = pageLimit(limit, DefaultPairsLimit)
-	q := strings.ToLower(query)
-	if _, err := vs.getRaw(keyPairIndexBuilt); err == nil {
-		page, more, err := vs.pairPage(proc, q, cursor, limit) // pairindex.go
+	if vs.pairIndexReady() {
+		page, more, err := vs.pairPage(proc, query, cursor, limit) // pairindex.go
 		if err != nil {
 			return nil, "", err
 		}
@@ -62,6 +62,7 @@ func (vs *Views) Pairs(proc, query, cursor string, limit int) ([]PairView, strin
 	}
 	// Until the index is built (buildPairIndex, at start): every pair read
 	// and sorted.
+	q := queryWords(query)
 	prefix := "pair/"
 	if proc != "" {
 		prefix = prefixPairs(proc)
@@ -73,7 +74,7 @@ func (vs *Views) Pairs(proc, query, cursor string, limit int) ([]PairView, strin
 			if json.Unmarshal(raw, &p) != nil {
 				return nil
 			}
-			if q != "" && !strings.Contains(strings.ToLower(p.A.Key+" "+p.A.Title+" "+p.B.Key+" "+p.B.Title), q) {
+			if len(q) > 0 && !searchMatches(searchWords(searchText(&p)), q) {
 				return nil
 			}
 			all = append(all, p)
@@ -154,9 +155,13 @@ func (vs *Views) GetPair(proc, id string) (Pair, error) {
 	return p, nil
 }
 
-// PairCounts counts pairs per process (support packages, dashboard), by
-// their keys alone.
+// PairCounts counts pairs per process (processes.list, support packages):
+// from the counts kept with the pairs, or, until they are built at start,
+// by the pairs' keys.
 func (vs *Views) PairCounts() (map[string]int, error) {
+	if vs.pairIndexReady() {
+		return vs.countPairs()
+	}
 	counts := map[string]int{}
 	err := vs.st.View(func(tx *store.Tx) error {
 		return tx.Keys("pair/", func(k string) error {
