@@ -130,13 +130,28 @@ func (c *cycle) execute(ctx context.Context, only *QueueItem) error {
 		}
 		return c.drain(ctx, only)
 	}
-	for _, s := range []Side{SideA, SideB} {
-		if err := c.poll(ctx, s); err != nil {
+	// A large backlog (an initial sync) is polled and worked in rounds of
+	// about roundItems changes, so that what the polls read and keep in
+	// memory for the items stays bounded.
+	for {
+		more := false
+		for _, s := range []Side{SideA, SideB} {
+			m, err := c.poll(ctx, s)
+			if err != nil {
+				return err
+			}
+			more = more || m
+		}
+		if err := c.drain(ctx, nil); err != nil || !more {
 			return err
 		}
+		clear(c.fresh) // worked: the next round reads its own
 	}
-	return c.drain(ctx, nil)
 }
+
+// roundItems is how many changes a run's poll queues before their items
+// are worked (a dry run, which queues nothing, polls everything at once).
+var roundItems = 5000
 
 func (c *cycle) enqueue(item QueueItem) error {
 	return c.e.d.Store.Update(func(tx *store.Tx) error {
@@ -179,21 +194,24 @@ func requeueTx(tx *store.Tx, proc string, item QueueItem, now time.Time, due boo
 
 // poll reads one side's changes since its watermark, page by page. Each page
 // is queued and the watermark moved in one transaction: a crash leaves either
-// both or neither, so no change is lost and none is applied twice.
-func (c *cycle) poll(ctx context.Context, s Side) error {
+// both or neither, so no change is lost and none is applied twice. It stops
+// after the page that brings the changes it queued to roundItems, saying
+// more follow: the next poll goes on from the watermark.
+func (c *cycle) poll(ctx context.Context, s Side) (more bool, err error) {
 	var wm Watermark
 	if err := c.e.d.Store.Get(keyWatermark(c.p.ID, s), &wm); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		return false, err
 	}
 	since := wm.Since
 	if !since.IsZero() {
 		since = since.Add(-overlap)
 	}
 	cursor := ""
+	queued := 0
 	for {
 		page, err := c.con[s].Changes(ctx, c.p.End(s).Project, since, cursor)
 		if err != nil {
-			return onSide(s, fmt.Errorf("poll side %s: %w", s, err))
+			return false, onSide(s, fmt.Errorf("poll side %s: %w", s, err))
 		}
 		latest := wm.Since
 		var items []QueueItem
@@ -248,7 +266,7 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 				return tx.Put(keyWatermark(c.p.ID, s), Watermark{Since: latest})
 			})
 			if err != nil {
-				return fmt.Errorf("queue changes of side %s: %w", s, err)
+				return false, fmt.Errorf("queue changes of side %s: %w", s, err)
 			}
 		} else if c.dry {
 			c.dryQueue = append(c.dryQueue, items...)
@@ -261,7 +279,10 @@ func (c *cycle) poll(ctx context.Context, s Side) error {
 		}
 		wm.Since = latest
 		if page.Cursor == "" {
-			return nil
+			return false, nil
+		}
+		if queued += len(items); queued >= roundItems && !c.dry {
+			return true, nil // the rest after this round's items are worked
 		}
 		cursor = page.Cursor
 	}

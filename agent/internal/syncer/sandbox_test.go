@@ -195,6 +195,40 @@ func TestRequestsPerChange(t *testing.T) {
 	}
 }
 
+// TestBacklogInRounds: a backlog larger than a round is polled and worked
+// in rounds within one run: everything is copied once, with its comments.
+func TestBacklogInRounds(t *testing.T) {
+	defer syncer.SetRoundItems(100)()
+	bn := newBench(t, sandbox.Knobs{}, true)
+	p := bn.proc
+	p.Options.Comments = true
+	if _, err := bn.eng.Processes().Update(context.Background(), "test", p); err != nil {
+		t.Fatal(err)
+	}
+	const n = 250 // three pages of changes
+	for i := range n {
+		it, _ := bn.a.Server.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("item ", i), Status: "open", Priority: "low"})
+		bn.a.Server.Store().AddComment(it.Key, "carol", fmt.Sprint("look at ", i))
+	}
+	r, err := bn.eng.RunNow(context.Background(), p.ID)
+	if err != nil || len(r.Errors) > 0 {
+		t.Fatalf("run: %v %+v", err, r.Errors)
+	}
+	if r.Counts.Created != n || r.Counts.Commented != n || count(t, bn.b.Server, "ENG") != n {
+		t.Fatalf("one run over rounds of 100 created %d items and %d comments, ENG holds %d; want %d each",
+			r.Counts.Created, r.Counts.Commented, count(t, bn.b.Server, "ENG"), n)
+	}
+	st := bn.b.Server.Stats()
+	if st.ByRoute["POST /api/items"] != n {
+		t.Fatalf("%d creates for %d items", st.ByRoute["POST /api/items"], n)
+	}
+	// Each round polls both sides: ENG's polls read the copies of the
+	// rounds before.
+	if polls := st.ByRoute["GET /api/items"]; polls < 3 {
+		t.Fatalf("ENG was polled %d times: the backlog was not worked in rounds", polls)
+	}
+}
+
 func mustRemoteLinks(t *testing.T, s *sandbox.Server, key string) []sandbox.RemoteLink {
 	t.Helper()
 	rls, err := s.Store().RemoteLinks(key)
