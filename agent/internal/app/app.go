@@ -6,6 +6,7 @@ package app
 import (
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 )
 
@@ -28,6 +29,23 @@ type Options struct {
 	// NotifyGroupWait is how long a first notification waits for others to
 	// join its message; zero means the default (30 s). Tests shorten it.
 	NotifyGroupWait time.Duration
+	// MemoryLimit is the agent process's soft memory limit (Go's
+	// GOMEMLIMIT, which wins when it is set); zero leaves the runtime's.
+	MemoryLimit int64
+}
+
+// MemoryLimit is the agent's soft memory limit: the Go runtime collects
+// garbage sooner as its memory nears it, and hands what it freed back to
+// the system, so bursts (the store's compactions, a large initial sync)
+// leave no large footprint behind. It is not a cap: a heap that needs more
+// gets it.
+const MemoryLimit = 128 << 20
+
+// limitMemory applies o.MemoryLimit unless GOMEMLIMIT set one.
+func limitMemory(o Options) {
+	if o.MemoryLimit > 0 && o.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(o.MemoryLimit)
+	}
 }
 
 func (o Options) getenv(k string) string {

@@ -81,6 +81,7 @@ type App struct {
 // Open loads the bootstrap config and key, opens the store and logging. It
 // writes nothing to the store when the key is wrong.
 func Open(o Options) (*App, error) {
+	limitMemory(o)
 	layout, err := paths.New(o.DataDir)
 	if err != nil {
 		return nil, err

@@ -234,6 +234,7 @@ func runRun(args []string, stdio IO) error {
 	}
 	o := c.options(stdio)
 	o.Listen = listen
+	o.MemoryLimit = app.MemoryLimit
 	if f, ok := stdio.Stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		o.Console = stdio.Stderr
 	}
