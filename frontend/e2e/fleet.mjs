@@ -23,6 +23,14 @@ export async function fleetJourney(j) {
   const fleetRow = (name) => page.locator('main tbody tr').filter({ has: page.locator(`[data-testid="fleet-agent"][data-agent="${name}"]`) })
   // switchTo picks the current agent in the header and waits until the
   // shell shows it signed in.
+  // openedOn waits until an agent opened from the fleet shows its
+  // dashboard, where Open leads: a page asked for before that is replaced
+  // by the dashboard when it arrives.
+  const openedOn = async (name) => {
+    await page.getByTestId('conn-state').filter({ hasText: `Connected to ${name}` }).waitFor()
+    await page.locator('main h1', { hasText: /^Dashboard$/ }).waitFor()
+    await page.getByTestId('session-user').waitFor()
+  }
   const switchTo = async (name) => {
     await page.getByRole('combobox', { name: 'Current agent' }).selectOption(name)
     await page.getByTestId('conn-state').filter({ hasText: `Connected to ${name}` }).waitFor()
@@ -144,7 +152,7 @@ export async function fleetJourney(j) {
 
       // Fixed on the second agent's own Systems page, then the process goes over.
       await fleetRow(branch).getByRole('button', { name: `Open ${branch}` }).click()
-      await page.getByTestId('conn-state').filter({ hasText: `Connected to ${branch}` }).waitFor()
+      await openedOn(branch)
       await setToken('E2E Engineering', j.sandboxToken, false)
       await go('fleet')
       dialog = await startCopy()
@@ -154,7 +162,7 @@ export async function fleetJourney(j) {
       await dialog.getByText(`Copied ${j.processName} on ${branch}`).waitFor()
       await shot('fleet-copied')
       await dialog.getByRole('button', { name: `Open ${branch}` }).click()
-      await page.getByTestId('conn-state').filter({ hasText: `Connected to ${branch}` }).waitFor()
+      await openedOn(branch)
       await go('processes')
       // The copy arrived inactive, under its name, on the second agent.
       await processRow().filter({ hasText: 'Inactive' }).waitFor()
