@@ -1,15 +1,21 @@
 // One entity pair: both sides (with links to each system's page for people
-// where it has one), the state, each mapped field's sync state, what was
+// where it has one), the state in words, its conflict (both values, read
+// live, resolved per field), the ways out of a deletion, its pending work
+// and what could not be mirrored, each mapped field's sync state, what was
 // copied besides fields, and the recent runs that touched it. Actions on the
-// pair (resolve a conflict today; adopt, unpair, relink later) go in the
-// actions bar, so each new one has its place.
+// whole pair (unpair, relink) go in the actions bar.
+import { useCallback } from 'react'
 import { call, errorMessage } from '../../api/bridge'
-import { useAsync } from '../../state'
-import { Alert, Badge, Button, Loading, Page, Table, formatDate } from '../../ui'
+import { useAgentEvents, useAsync, useCan } from '../../state'
+import { connectionLost } from '../../state/latest'
+import { Alert, Badge, Button, Loading, Page, Table, formatDate, useNotify } from '../../ui'
 import { listProcesses, listRuns } from './api'
+import { ConflictView } from './ConflictView'
 import { sideNamer } from './format'
 import { humanLink } from './links'
-import type { EntityRef, Pair, Run, Side } from './types'
+import { DeletedWaysOut } from './PairActions'
+import { fieldLabel, stateBadge, statusText } from './pairWords'
+import type { EntityRef, Pair, Pending, Process, Run, Side } from './types'
 import type { ReactNode } from 'react'
 
 type PairDoc = Pair & {
@@ -25,20 +31,28 @@ export function pairHref(process: string, id: string): string {
   return `#/pairs/${encodeURIComponent(process)}/${encodeURIComponent(id)}`
 }
 
-function stateBadge(p: Pair) {
-  if (p.state === 'held') return <Badge tone="warn">Held for review: {(p.held ?? []).join(', ') || 'conflict'}</Badge>
-  if (p.state === 'error') return <Badge tone="bad">Error</Badge>
-  return <Badge tone="good">Synced</Badge>
-}
-
 // copied counts what a pair maps besides fields; comments and attachments
 // are recorded in both directions, once per side.
 function copied(m?: Record<string, unknown>): number {
   return m ? Math.floor(Object.keys(m).length / 2) : 0
 }
 
-export function PairDetail({ process, id, actions }: { process: string; id: string; actions?: (p: Pair, reload: () => void) => ReactNode }) {
+// PairContext is what the actions bar gets besides the pair.
+export type PairContext = { process?: Process; sideName: (s: Side) => string }
+
+export function PairDetail({ process, id, actions }: { process: string; id: string; actions?: (p: Pair, reload: () => void, ctx: PairContext) => ReactNode }) {
   const pair = useAsync(async () => (await call<{ pair: PairDoc }>('pairs.get', { process, id })).pair, [process, id])
+  const notify = useNotify()
+  const canAct = useCan('pairs.unpair')
+  const reloadPair = pair.reload
+  // A run of the process or a change to this pair shows at once.
+  useAgentEvents(
+    ['PairChanged', 'RunFinished'],
+    useCallback((e) => {
+      if (e.data?.process === process && (e.type === 'RunFinished' || !e.data?.pair || e.data?.pair === id)) void reloadPair()
+    }, [process, id, reloadPair]),
+    reloadPair,
+  )
   const context = useAsync(async () => {
     const [procs, systems] = await Promise.all([listProcesses(), call<{ systems: SystemInfo[] | null }>('systems.list', {}).then((r) => r.systems ?? [])])
     return { summary: procs.find((s) => s.process.id === process), systems }
@@ -66,6 +80,12 @@ export function PairDetail({ process, id, actions }: { process: string; id: stri
   )
   const fields = Object.entries(p.fields ?? {}).sort(([x], [y]) => x.localeCompare(y))
   const reload = () => void pair.reload()
+  const done = (message: string) => {
+    notify('success', message)
+    reload()
+  }
+  // The pair was unpaired or relinked meanwhile (here or by someone else).
+  const gone = pair.error && !connectionLost(pair.error)
   return (
     <Page
       title={
@@ -77,9 +97,41 @@ export function PairDetail({ process, id, actions }: { process: string; id: stri
       actions={back}
     >
       <div className="pair-actions" data-testid="pair-actions">
-        {actions?.(p, reload)}
+        {!gone && actions?.(p, reload, { process: proc, sideName })}
       </div>
-      {p.error && <Alert kind="error" title="The last attempt failed">{p.error}</Alert>}
+      {gone ? (
+        <Alert kind="warning" title="This pair is not there any more">
+          {errorMessage(pair.error)}. It was unpaired or relinked; what is shown is how it was.
+        </Alert>
+      ) : p.state === 'deleted' ? (
+        <Alert kind="warning" title="An entity of this pair was deleted">
+          <p>{statusText(p)}</p>
+          {canAct && <DeletedWaysOut pair={p} process={proc} sideName={sideName} onDone={done} />}
+        </Alert>
+      ) : p.state === 'error' ? (
+        <Alert kind="error" title="The last attempt failed">
+          {p.error}
+        </Alert>
+      ) : (
+        <p className="pair-status" data-testid="pair-status">
+          {statusText(p)}
+        </p>
+      )}
+      {!gone && p.state === 'held' && <ConflictView pair={p} sideName={sideName} onResolved={done} />}
+      {(p.pending?.length ?? 0) > 0 && <PendingWork pending={p.pending ?? []} sideName={sideName} />}
+      {(p.divergences?.length ?? 0) > 0 && (
+        <section aria-labelledby="pair-divergences">
+          <h2 id="pair-divergences" className="section-title">
+            Not mirrored
+          </h2>
+          <p className="muted small">What the other system could not do, so the two sides differ here:</p>
+          <ul className="plain-list" data-testid="divergences">
+            {(p.divergences ?? []).map((d, i) => (
+              <li key={i}>{d}</li>
+            ))}
+          </ul>
+        </section>
+      )}
       <div className="cards">
         {(['a', 'b'] as Side[]).map((s) => (
           <SideCard key={s} title={sideName(s)} e={s === 'a' ? p.a : p.b} link={humanLink(systemOf(s)?.kind, systemOf(s)?.url, s === 'a' ? p.a : p.b)} />
@@ -151,7 +203,7 @@ export function PairDetail({ process, id, actions }: { process: string; id: stri
                     .filter((c) => c.pair === p.id)
                     .map((c, i) => (
                       <li key={`c${i}`}>
-                        Conflict on {c.field}: {c.winner === 'held' ? 'held for review' : `${c.winner.toUpperCase()} won`}
+                        Conflict on {fieldLabel(c.field)}: {c.winner === 'held' ? 'held for review' : `${sideName(c.winner as Side)} won`}
                       </li>
                     ))}
                 </ul>
@@ -161,6 +213,31 @@ export function PairDetail({ process, id, actions }: { process: string; id: stri
         />
       )}
     </Page>
+  )
+}
+
+// PendingWork is the pair's entities waiting in the queue: which step,
+// how many attempts failed, when the next one is, and why.
+function PendingWork({ pending, sideName }: { pending: Pending[]; sideName: (s: Side) => string }) {
+  return (
+    <section aria-labelledby="pair-pending">
+      <h2 id="pair-pending" className="section-title">
+        Pending work
+      </h2>
+      <Table
+        rows={pending}
+        rowKey={(x) => `${x.side}/${x.entity}`}
+        caption={<span className="sr-only">Pending work of the pair</span>}
+        columns={[
+          { key: 'side', header: 'Entity in', render: (x) => sideName(x.side) },
+          { key: 'step', header: 'Step', render: (x) => x.step || 'all of it' },
+          { key: 'attempts', header: 'Failed attempts', className: 'num', render: (x) => String(x.attempts) },
+          { key: 'next', header: 'Next attempt', render: (x) => (x.attempts > 0 ? formatDate(x.nextAttempt) : 'the next run') },
+          { key: 'error', header: 'Last error', render: (x) => x.lastError || <span className="muted">none</span> },
+          { key: 'since', header: 'Waiting since', render: (x) => formatDate(x.enqueued) },
+        ]}
+      />
+    </section>
   )
 }
 

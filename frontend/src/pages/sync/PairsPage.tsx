@@ -1,36 +1,35 @@
-// Entity pairs: which entity of A is linked to which of B, their state, and
-// the pairs held for review after a conflict.
-import { useState, type FormEvent } from 'react'
+// Entity pairs: which entity of A is linked to which of B and their state in
+// words; for operators, unpairing a selection, relinking, adopting pairs that
+// already exist, and the ways out of a pair whose entity was deleted.
+import { useCallback, useMemo, useState, type FormEvent } from 'react'
 import { errorMessage } from '../../api/bridge'
-import { useAsync, useCan, usePaged } from '../../state'
-import { Alert, Badge, Button, EmptyState, Loading, Page, Table, formatDate, useNotify } from '../../ui'
-import { listPairs, listProcesses, resolvePair } from './api'
+import { useAgentEvents, useAsync, useCan, usePaged } from '../../state'
+import { Alert, Button, Dialog, EmptyState, Loading, Page, Table, count, formatDate, useNotify } from '../../ui'
+import { listPairs, listProcesses, listSystems } from './api'
 import { ProcessPicker, processName } from './ProcessPicker'
-import { PairDetail, pairHref } from './PairDetail'
+import { PairDetail, pairHref, type PairContext } from './PairDetail'
+import { AdoptDialog } from './AdoptDialog'
+import { DeletedWaysOut, RelinkDialog, UnpairDialog } from './PairActions'
+import { entityLabel, fieldLabel, pairLabel, stateBadge, statusText } from './pairWords'
+import { sideNamer } from './format'
 import { useSubRoute } from '../../shell/route'
-import type { EntityRef, Pair } from './types'
+import type { RunFinished } from '../../api/generated/types'
+import type { EntityRef, Pair, Process, Side, System } from './types'
 import './sync.css'
 
 const pageSize = 100
 
 // Entity names one side of a pair; its key opens the pair's page.
 function Entity({ e, href }: { e: EntityRef; href: string }) {
-  const label = e.key || e.id
   return (
     <span>
       <a href={href}>
-        <strong>{label}</strong>
+        <strong>{entityLabel(e)}</strong>
       </a>{' '}
       {e.title}
       {e.type && <span className="muted small"> · {e.type}</span>}
     </span>
   )
-}
-
-function stateBadge(p: Pair) {
-  if (p.state === 'held') return <Badge tone="warn">Held: {(p.held ?? []).join(', ') || 'conflict'}</Badge>
-  if (p.state === 'error') return <Badge tone="bad">Error</Badge>
-  return <Badge tone="good">Synced</Badge>
 }
 
 export function PairsPage() {
@@ -39,52 +38,98 @@ export function PairsPage() {
   return <PairList />
 }
 
+// namerOf names a side of any process by its system and project.
+function namerOf(processes: Process[], systems: System[]) {
+  return (process: string, s: Side) => {
+    const p = processes.find((x) => x.id === process)
+    return p ? sideNamer(p, systems)(s) : s.toUpperCase()
+  }
+}
+
 // PairPage is one pair's page with the actions an operator may take on it.
 function PairPage({ process, id }: { process: string; id: string }) {
-  const canResolve = useCan('processes.resolve')
+  const canAct = useCan('pairs.unpair')
   const notify = useNotify()
-  const [busy, setBusy] = useState(false)
+  const [unpairing, setUnpairing] = useState<Pair[] | null>(null)
+  const [relinking, setRelinking] = useState<Pair | null>(null)
+  const [ctx, setCtx] = useState<PairContext | null>(null)
   return (
-    <PairDetail
-      process={process}
-      id={id}
-      actions={(p, reload) =>
-        canResolve && p.state === 'held' ? (
-          <>
-            {(['a', 'b'] as const).map((w) => (
+    <>
+      <PairDetail
+        process={process}
+        id={id}
+        actions={(p, _reload, ctx) =>
+          canAct ? (
+            <>
               <Button
-                key={w}
-                busy={busy}
-                onClick={async () => {
-                  setBusy(true)
-                  try {
-                    await resolvePair(p.process, p.id, w)
-                    notify('success', `${w.toUpperCase()}'s values win on the next run.`)
-                    reload()
-                  } catch (e) {
-                    notify('error', `The conflict was not settled: ${errorMessage(e)}`)
-                  } finally {
-                    setBusy(false)
-                  }
+                onClick={() => {
+                  setCtx(ctx)
+                  setRelinking(p)
                 }}
               >
-                Keep {w.toUpperCase()}'s values
+                Relink…
               </Button>
-            ))}
-          </>
-        ) : null
-      }
-    />
+              <Button variant="danger" onClick={() => setUnpairing([p])}>
+                Unpair…
+              </Button>
+            </>
+          ) : null
+        }
+      />
+      <UnpairDialog
+        pairs={unpairing}
+        onCancel={() => setUnpairing(null)}
+        onDone={() => {
+          notify('success', `${unpairing ? pairLabel(unpairing[0]) : 'The pair'} was unpaired; both entities are excluded from sync until relinked.`)
+          setUnpairing(null)
+          window.location.hash = '#/pairs'
+        }}
+      />
+      {relinking && ctx && (
+        <RelinkDialog
+          open
+          processes={ctx.process ? [ctx.process] : []}
+          process={process}
+          sideName={(_p, s) => ctx.sideName(s)}
+          initial={{ a: entityLabel(relinking.a), b: entityLabel(relinking.b) }}
+          onClose={() => setRelinking(null)}
+          onDone={(np, excluded) => {
+            setRelinking(null)
+            notify('success', relinked(np, excluded))
+            window.location.hash = pairHref(np.process, np.id)
+          }}
+        />
+      )}
+    </>
   )
+}
+
+// runChanged says whether a finished run (its RunFinished event) changed
+// anything a pair shows: an idle poll (nothing but entities skipped) does
+// not reload the list.
+function runChanged(d: RunFinished | undefined): boolean {
+  if (!d) return false
+  const { skipped: _seen, ...changed } = d.counts ?? {}
+  return (d.errors ?? 0) > 0 || Object.values(changed).some((n) => typeof n === 'number' && n > 0)
+}
+
+function relinked(p: Pair, excluded: string[]): string {
+  return `${pairLabel(p)} are paired.` + (excluded.length ? ` Excluded from sync until relinked: ${excluded.join(', ')}.` : '')
 }
 
 function PairList() {
   const processes = useAsync(listProcesses, [])
+  const systems = useAsync(listSystems, [])
   const [process, setProcess] = useState('')
   const [draft, setDraft] = useState('')
   const [query, setQuery] = useState('')
-  const [busy, setBusy] = useState('')
-  const canResolve = useCan('processes.resolve')
+  const [selected, setSelected] = useState<Set<string>>(new Set())
+  const [unpairing, setUnpairing] = useState<Pair[] | null>(null)
+  const [relinking, setRelinking] = useState<{ a: string; b: string; process?: string } | null>(null)
+  const [adopting, setAdopting] = useState(false)
+  const [waysOut, setWaysOut] = useState<Pair | null>(null)
+  const canAct = useCan('pairs.unpair')
+  const canAdopt = useCan('pairs.adopt')
   const notify = useNotify()
   // Only the answer to the latest filter is shown (state/latest.ts).
   const paged = usePaged(
@@ -94,29 +139,53 @@ function PairList() {
     },
     { process, query },
   )
-  const pairs = paged.items ?? []
+  const pairs = useMemo(() => paged.items ?? [], [paged.items])
   const { loading, error, cursor } = paged
   const load = (more: boolean) => (more ? paged.more() : paged.reload())
+  const reload = paged.reload
+  // The list follows what changes pairs: a run that did something (synced,
+  // held, failed), and changes outside runs (by hand here or elsewhere).
+  useAgentEvents(
+    ['PairChanged', 'RunFinished'],
+    useCallback((e) => {
+      if (process && e.data?.process !== process) return
+      if (e.type === 'RunFinished' && !runChanged(e.data)) return
+      void reload()
+    }, [process, reload]),
+    reload,
+  )
+
+  // A process created or renamed elsewhere shows in the picker at once.
+  const reloadProcesses = processes.reload
+  useAgentEvents(
+    ['ConfigChanged'],
+    useCallback((e) => {
+      if (e.data?.kind === 'process') void reloadProcesses()
+    }, [reloadProcesses]),
+    reloadProcesses,
+  )
+
+  const keyOf = (p: Pair) => `${p.process}/${p.id}`
+  // The selection is of pairs shown: what a new filter or reload hides is not unpaired.
+  const chosen = pairs.filter((p) => selected.has(keyOf(p)))
+  const allChosen = pairs.length > 0 && chosen.length === pairs.length
+  const toggle = (p: Pair) =>
+    setSelected((cur) => {
+      const next = new Set(cur)
+      if (next.has(keyOf(p))) next.delete(keyOf(p))
+      else next.add(keyOf(p))
+      return next
+    })
 
   const search = (e: FormEvent) => {
     e.preventDefault()
     setQuery(draft.trim())
   }
 
-  const resolve = async (p: Pair, winner: 'a' | 'b') => {
-    setBusy(p.id)
-    try {
-      await resolvePair(p.process, p.id, winner)
-      notify('success', `${p.a.key || p.a.id}: ${winner.toUpperCase()}'s values win on the next run.`)
-      await load(false)
-    } catch (e) {
-      notify('error', `The conflict was not settled: ${errorMessage(e)}`)
-    } finally {
-      setBusy('')
-    }
-  }
-
   const list = processes.data ?? []
+  const procs = list.map((s) => s.process)
+  const sideName = namerOf(procs, systems.data ?? [])
+  const one = chosen.length === 1 ? chosen[0] : null
   return (
     <Page title="Entity pairs" subtitle="Entities linked across the two systems of each process, last synced first. Open a pair by its key.">
       <form className="sync-filters" onSubmit={search} role="search">
@@ -135,6 +204,29 @@ function PairList() {
           </Button>
         )}
       </form>
+      {canAct && (
+        <div className="toolbar" aria-label="Pair actions" role="toolbar">
+          <Button variant="danger" disabled={chosen.length === 0} onClick={() => setUnpairing(chosen)}>
+            {chosen.length ? `Unpair ${count(chosen.length, 'pair')}…` : 'Unpair…'}
+          </Button>
+          <Button
+            disabled={list.length === 0}
+            onClick={() => setRelinking(one ? { a: entityLabel(one.a), b: entityLabel(one.b), process: one.process } : { a: '', b: '', process: process || undefined })}
+          >
+            {one ? `Relink ${pairLabel(one)}…` : 'Relink…'}
+          </Button>
+          {canAdopt && (
+            <Button disabled={list.length === 0} onClick={() => setAdopting(true)}>
+              Adopt existing pairs…
+            </Button>
+          )}
+          {chosen.length > 0 && (
+            <span className="muted small" aria-live="polite">
+              {count(chosen.length, 'pair')} selected
+            </span>
+          )}
+        </div>
+      )}
       {error ? (
         <Alert kind="error" title="The pairs could not be loaded" actions={<Button onClick={() => void load(false)}>Try again</Button>}>
           {errorMessage(error)}
@@ -145,17 +237,34 @@ function PairList() {
         <>
           <Table
             rows={pairs}
-            rowKey={(p) => `${p.process}/${p.id}`}
-            className="sync-table"
-          caption={<span className="sr-only">Entity pairs</span>}
+            rowKey={keyOf}
+            className="sync-table pairs-table"
+            caption={<span className="sr-only">Entity pairs</span>}
             empty={
               <EmptyState title={query ? `No pair matches "${query}"` : 'No entity pairs yet'}>
                 {query
                   ? 'Search by the key (HELP-42) or words of the title, on either side.'
-                  : 'Pairs appear when a process syncs its first entities: activate a process or run it from its page.'}
+                  : 'Pairs appear when a process syncs its first entities (activate a process or run it from its page), or when you adopt pairs that already exist on both sides.'}
               </EmptyState>
             }
             columns={[
+              ...(canAct
+                ? [
+                    {
+                      key: 'select',
+                      className: 'select',
+                      header: (
+                        <input
+                          type="checkbox"
+                          aria-label="Select every pair shown"
+                          checked={allChosen}
+                          onChange={() => setSelected(allChosen ? new Set() : new Set(pairs.map(keyOf)))}
+                        />
+                      ),
+                      render: (p: Pair) => <input type="checkbox" aria-label={`Select ${pairLabel(p)}`} checked={selected.has(keyOf(p))} onChange={() => toggle(p)} />,
+                    },
+                  ]
+                : []),
               ...(process ? [] : [{ key: 'process', header: 'Process', render: (p: Pair) => processName(list, p.process) }]),
               { key: 'a', header: 'Entity in A', render: (p: Pair) => <Entity e={p.a} href={pairHref(p.process, p.id)} /> },
               { key: 'b', header: 'Entity in B', render: (p: Pair) => <Entity e={p.b} href={pairHref(p.process, p.id)} /> },
@@ -163,32 +272,24 @@ function PairList() {
                 key: 'state',
                 header: 'State',
                 render: (p: Pair) => (
-                  <span title={p.error}>
+                  <div className="pair-state">
                     {stateBadge(p)}
-                    {p.error && <div className="small muted">{p.error}</div>}
-                  </span>
+                    <div className="small muted">{statusText(p)}</div>
+                    {(p.divergences?.length ?? 0) > 0 && <div className="small">{count(p.divergences!.length, 'change')} not mirrored</div>}
+                    {p.state === 'held' && (
+                      <a className="small" href={pairHref(p.process, p.id)}>
+                        Compare {(p.held ?? []).map(fieldLabel).join(', ')}
+                      </a>
+                    )}
+                    {p.state === 'deleted' && canAct && (
+                      <Button onClick={() => setWaysOut(p)} aria-label={`Ways out for ${pairLabel(p)}`}>
+                        Ways out…
+                      </Button>
+                    )}
+                  </div>
                 ),
               },
               { key: 'synced', header: 'Last synced', render: (p: Pair) => formatDate(p.lastSyncedAt) },
-              ...(canResolve
-                ? [
-                    {
-                      key: 'resolve',
-                      header: <span className="sr-only">Actions</span>,
-                      render: (p: Pair) =>
-                        p.state === 'held' ? (
-                          <span className="row tight">
-                            <Button busy={busy === p.id} onClick={() => resolve(p, 'a')} aria-label={`Keep A's values for ${p.a.key || p.a.id}`}>
-                              Keep A
-                            </Button>
-                            <Button busy={busy === p.id} onClick={() => resolve(p, 'b')} aria-label={`Keep B's values for ${p.b.key || p.b.id}`}>
-                              Keep B
-                            </Button>
-                          </span>
-                        ) : null,
-                    },
-                  ]
-                : []),
             ]}
           />
           {cursor && (
@@ -200,6 +301,45 @@ function PairList() {
           )}
         </>
       )}
+      <UnpairDialog
+        pairs={unpairing}
+        onCancel={() => setUnpairing(null)}
+        onDone={(n) => {
+          notify('success', `${count(n, 'pair')} unpaired; their entities are excluded from sync until relinked.`)
+          setUnpairing(null)
+          setSelected(new Set())
+          void reload()
+        }}
+      />
+      <RelinkDialog
+        open={!!relinking}
+        processes={procs}
+        process={relinking?.process}
+        sideName={sideName}
+        initial={relinking ?? undefined}
+        onClose={() => setRelinking(null)}
+        onDone={(p, excluded) => {
+          setRelinking(null)
+          setSelected(new Set())
+          notify('success', relinked(p, excluded))
+          void reload()
+        }}
+      />
+      <AdoptDialog open={adopting} processes={procs} process={process || undefined} sideName={sideName} onClose={() => setAdopting(false)} onAdopted={() => void reload()} />
+      <Dialog open={!!waysOut} title={waysOut ? `Ways out for ${pairLabel(waysOut)}` : ''} onClose={() => setWaysOut(null)}>
+        {waysOut && (
+          <DeletedWaysOut
+            pair={waysOut}
+            process={procs.find((x) => x.id === waysOut.process)}
+            sideName={(s) => sideName(waysOut.process, s)}
+            onDone={(message) => {
+              setWaysOut(null)
+              notify('success', message)
+              void reload()
+            }}
+          />
+        )}
+      </Dialog>
     </Page>
   )
 }

@@ -10,6 +10,7 @@ import { SchemaContext, useSchemas, type SideSchema } from './schema'
 import { enumGaps, type EnumGap } from './enumcheck'
 import { TypePairEditor, cleanFilters } from './TypePairEditor'
 import { UserMapEditor } from './UserMapEditor'
+import { DeletionPolicyEditor } from './DeletionPolicyEditor'
 import type { Conflict, End, Process, Side, System } from './types'
 
 const MiB = 1024 * 1024
@@ -110,6 +111,11 @@ export function ProcessEditor({
     if (id && !systems.some((s) => s.id === id)) systemOptions.push({ value: id, label: `Unknown system ${id}` })
   }
   const set = (patch: Partial<Process>) => setP((cur) => ({ ...cur, ...patch }))
+  const sideName = (side: Side) => {
+    const end = side === 'a' ? p.a : p.b
+    const sys = systems.find((x) => x.id === end.system)
+    return `${side.toUpperCase()}${sys ? ` (${sys.name}${end.project.trim() ? ' ' + end.project.trim() : ''})` : ''}`
+  }
 
   return (
     <IssuesContext.Provider value={issueMap(issues)}>
@@ -214,6 +220,15 @@ export function ProcessEditor({
                   <SelectCell path="options.conflict" label="When both sides changed a field" value={(p.options.conflict || 'hold') as Conflict} options={conflictOptions} onChange={(conflict) => set({ options: { ...p.options, conflict } })} />
                 </label>
               </div>
+              <h4>Deletions</h4>
+              <DeletionPolicyEditor
+                value={p.options.deletes}
+                sideName={sideName}
+                onChange={(deletes) => {
+                  const { deletes: _old, ...options } = p.options
+                  set({ options: deletes ? { ...options, deletes } : options })
+                }}
+              />
             </section>
 
             <section className="editor-section" aria-labelledby="sec-schedule">

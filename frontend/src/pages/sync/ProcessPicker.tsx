@@ -1,5 +1,7 @@
-// The process filter of the pairs, runs and errors pages.
-import type { ProcessSummary } from './types'
+// The process filter of the pairs, runs and errors pages, and the process
+// field of the dialogs that act on one process's pairs.
+import { Field } from '../../ui'
+import type { Process, ProcessSummary } from './types'
 
 export function ProcessPicker({
   processes,
@@ -29,4 +31,19 @@ export function ProcessPicker({
 
 export function processName(processes: ProcessSummary[] | undefined, id: string): string {
   return processes?.find((s) => s.process.id === id)?.process.name ?? id
+}
+
+// ProcessField chooses the process a dialog acts on.
+export function ProcessField({ processes, value, onChange }: { processes: Process[]; value: string; onChange: (id: string) => void }) {
+  return (
+    <Field label="Sync process">
+      <select value={value} onChange={(e) => onChange(e.target.value)}>
+        {processes.map((p) => (
+          <option key={p.id} value={p.id}>
+            {p.name}
+          </option>
+        ))}
+      </select>
+    </Field>
+  )
 }

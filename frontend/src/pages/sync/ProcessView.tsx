@@ -7,6 +7,7 @@ import { Alert, Badge, Button, ConfirmDialog, HealthBadge, HealthNote, Loading, 
 import { deleteProcess, exportProcesses, getProcess, listProcesses, runNow, setActive } from './api'
 import { BulkSyncForm, PlanPanel, SyncEntityForm } from './operations'
 import { ProcessEditor } from './ProcessEditor'
+import { QueuePanel } from './QueuePanel'
 import { sideNamer, slug } from './format'
 import type { Process, System } from './types'
 
@@ -136,6 +137,7 @@ export function ProcessView({ id, systems, onBack }: { id: string; systems: Syst
           <PlanPanel processId={p.id} sideName={sideName} />
         </div>
       )}
+      <QueuePanel processId={p.id} sideName={sideName} />
       <h2 className="section-title">Configuration</h2>
       <ProcessEditor
         initial={p}

@@ -2,8 +2,13 @@
 // agent's validation errors are read by api/issues.
 import { call } from '../../api/bridge'
 import type {
+  AdoptRequest,
+  AdoptResult,
   BulkJob,
+  FieldValues,
   Pair,
+  QueueView,
+  Side,
   ParkedError,
   PlanItem,
   Process,
@@ -113,9 +118,6 @@ export async function importProcesses(document: string): Promise<{ created: stri
   return { created: r.created ?? [], updated: r.updated ?? [] }
 }
 
-export const resolvePair = (process: string, pair: string, winner: 'a' | 'b') =>
-  call('processes.resolve', { process, pair, winner })
-
 export async function listPairs(params: {
   process?: string
   query?: string
@@ -124,6 +126,52 @@ export async function listPairs(params: {
 }): Promise<{ pairs: Pair[]; cursor: string }> {
   const r = await call<{ pairs: Pair[] | null; cursor: string }>('pairs.list', params)
   return { pairs: r.pairs ?? [], cursor: r.cursor ?? '' }
+}
+
+export async function getPair(process: string, id: string): Promise<Pair> {
+  return (await call<{ pair: Pair }>('pairs.get', { process, id })).pair
+}
+
+// pairValues reads both sides of a pair now. The values are for the view
+// that asked and are never kept beyond it.
+export async function pairValues(process: string, id: string): Promise<FieldValues[]> {
+  return (await call<{ fields: FieldValues[] | null }>('pairs.values', { process, id })).fields ?? []
+}
+
+// resolveFields settles held fields one by one: field ("a|b") to the side
+// whose value wins on the next run.
+export const resolveFields = (process: string, id: string, fields: Record<string, Side>) => call('pairs.resolve', { process, id, fields })
+
+export async function unpair(process: string, pairs: string[]): Promise<number> {
+  return (await call<{ count: number }>('pairs.unpair', { process, pairs })).count
+}
+
+// relink pairs entity a of side A with entity b of side B (each a key or
+// id); excluded names the former peers now left out of sync.
+export async function relink(process: string, a: string, b: string): Promise<{ pair: Pair; excluded: string[] }> {
+  const r = await call<{ pair: Pair; excluded: string[] | null }>('pairs.relink', { process, a, b })
+  return { pair: r.pair, excluded: r.excluded ?? [] }
+}
+
+export const recreatePair = (process: string, id: string) => call('pairs.recreate', { process, id })
+export const applyDeletion = (process: string, id: string, action: 'mirror' | 'mark' | 'ignore') => call('pairs.applyDeletion', { process, id, action })
+
+export async function adopt(process: string, req: AdoptRequest, dryRun: boolean): Promise<AdoptResult> {
+  const r = (await call<{ result: AdoptResult }>('pairs.adopt', { process, ...req, dryRun })).result
+  return {
+    ...r,
+    matches: r.matches ?? [],
+    ambiguous: (r.ambiguous ?? []).map((x) => ({ ...x, a: x.a ?? [], b: x.b ?? [] })),
+    unmatchedA: r.unmatchedA ?? [],
+    unmatchedB: r.unmatchedB ?? [],
+    alreadyPaired: r.alreadyPaired ?? [],
+    problems: r.problems ?? [],
+  }
+}
+
+export async function listQueue(process: string, limit = 20): Promise<QueueView> {
+  const q = (await call<{ queue: QueueView }>('queue.list', { process, limit })).queue
+  return { ...q, items: q.items ?? [] }
 }
 
 export async function listRuns(process: string, limit = 50): Promise<Run[]> {

@@ -122,21 +122,20 @@ describe('ErrorsPage', () => {
 })
 
 describe('PairsPage', () => {
-  it('searches pairs by key or title and settles a held pair', async () => {
+  it('searches pairs by key or title and links a held pair to its comparison', async () => {
     const pair = (id: string, state: string, key: string) => ({
       id,
       process: 'p1',
       a: { id: `a${id}`, key, title: `Title ${key}`, type: 'incident' },
       b: { id: `b${id}`, key: `ENG-${id}`, title: `Title ${key}`, type: 'bug' },
       state,
-      held: state === 'held' ? ['priority'] : undefined,
+      held: state === 'held' ? ['priority|priority'] : undefined,
       createdAt: '2026-01-01T00:00:00Z',
       lastSyncedAt: '2026-01-02T00:00:00Z',
     })
     fb = setup('operator', {
       'processes.list': processes,
       'pairs.list': (params: any) => ({ pairs: params.query ? [pair('2', 'held', 'HELP-2')] : [pair('1', 'synced', 'HELP-1'), pair('2', 'held', 'HELP-2')], cursor: '' }),
-      'processes.resolve': () => ({}),
     })
     const user = userEvent.setup()
     renderAs(fb, <PairsPage />)
@@ -145,10 +144,8 @@ describe('PairsPage', () => {
     await user.click(screen.getByRole('button', { name: 'Search' }))
     await waitFor(() => expect(screen.queryByText('HELP-1')).not.toBeInTheDocument())
     expect(fb.calls.filter((c) => c.method === 'pairs.list').at(-1)!.params).toMatchObject({ query: 'HELP-2' })
-    expect(screen.getByText('Held: priority')).toBeInTheDocument()
-
-    await user.click(screen.getByRole('button', { name: "Keep B's values for ENG-2" }))
-    await waitFor(() => expect(fb!.calls.find((c) => c.method === 'processes.resolve')?.params).toEqual({ process: 'p1', pair: '2', winner: 'b' }))
+    expect(screen.getByText('Held for review')).toBeInTheDocument()
+    expect(screen.getByRole('link', { name: 'Compare priority' })).toHaveAttribute('href', '#/pairs/p1/2')
   })
 })
 

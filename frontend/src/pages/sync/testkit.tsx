@@ -66,5 +66,6 @@ export function processHandlers(p: Process): Record<string, (params: any) => unk
     'systems.list': () => ({ systems }),
     'processes.list': () => ({ processes: [summary(p)] }),
     'processes.get': () => ({ process: p }),
+    'queue.list': () => ({ queue: { total: 0, retrying: 0, items: [] } }),
   }
 }

@@ -75,6 +75,14 @@ export type UserMap = {
   onMissing?: OnMissing
 }
 
+// DeleteAction is what happens to the peer of an entity deleted on one side.
+export type DeleteAction = 'ignore' | 'mirror' | 'mark'
+// DeletePolicy: mark sets field to value on the peer and adds comment
+// ({key} and {system} name the deleted entity; empty takes a default).
+export type DeletePolicy = { action?: DeleteAction | ''; field?: string; value?: string; comment?: string }
+// Deletes.a is what happens to B's entity when A's is deleted; b the reverse.
+export type Deletes = { a?: DeletePolicy; b?: DeletePolicy }
+
 export type Options = {
   createInA: boolean
   createInB: boolean
@@ -83,6 +91,7 @@ export type Options = {
   maxAttachmentBytes: number
   writePeerKey: boolean
   conflict: Conflict | ''
+  deletes?: Deletes
 }
 
 export type Schedule = { pollSeconds: number; webhooks: boolean }
@@ -131,17 +140,67 @@ export type Run = {
 export type ProcessSummary = { process: Process; pairs: number; errors: number; lastRun?: Run; health?: Health }
 
 export type EntityRef = { id: string; key?: string; title?: string; type?: string; url?: string; version?: string }
+
+// Pending is one side's entity of a pair waiting in the queue: its step
+// (read, fields, comments, attachments, links) and its attempts so far.
+export type Pending = {
+  side: Side
+  entity: string
+  attempts: number
+  step?: string
+  nextAttempt?: string
+  lastError?: string
+  enqueued: string
+}
+
+// A pair as pairs.list and pairs.get send it: the engine's pair with its
+// pending work and its state in words (status).
 export type Pair = {
   id: string
   process: string
   a: EntityRef
   b: EntityRef
-  state: 'synced' | 'error' | 'held' | string
+  state: 'synced' | 'error' | 'held' | 'deleted' | string
+  status?: string
   error?: string
+  // held names the field pairs ("<a field>|<b field>") in conflict.
   held?: string[]
+  // resolve holds the side chosen for held fields, applied on the next run.
+  resolve?: Record<string, Side>
+  // gone names the side whose entity was deleted (state deleted).
+  gone?: Side | ''
+  divergences?: string[]
+  waitingLinks?: number
+  pending?: Pending[]
   createdAt: string
   lastSyncedAt: string
 }
+
+// FieldValues are both sides' current values of one field pair, read live
+// by pairs.values (never stored): inB is A's value as it would be written
+// into B, inA the reverse.
+export type FieldValues = { field: string; a: unknown; b: unknown; inA: unknown; inB: unknown; held: boolean; same: boolean }
+
+// Brief names an entity in an adoption's answer.
+export type Brief = { id: string; key: string; title: string }
+export type AdoptMatch = { a: Brief; b: Brief }
+export type AdoptAmbiguity = { match: string; a: Brief[] | null; b: Brief[] | null }
+export type AdoptResult = {
+  matches: AdoptMatch[]
+  ambiguous: AdoptAmbiguity[]
+  unmatchedA: Brief[]
+  unmatchedB: Brief[]
+  alreadyPaired: AdoptMatch[]
+  problems: string[]
+  adopted: number
+  dryRun: boolean
+}
+// AdoptRequest is a CSV of key pairs, or a field of each side to match.
+export type AdoptRequest = { csv: string } | { matchA: string; matchB: string }
+
+// QueueEntry is one entity waiting to be worked, with why in words.
+export type QueueEntry = Pending & { key?: string; title?: string; pair?: string; reason: string }
+export type QueueView = { total: number; retrying: number; oldest?: string; items: QueueEntry[] }
 
 export type ParkedError = {
   process: string
