@@ -6,9 +6,11 @@
 // The journey is the one an administrator takes on a new agent: add the
 // agent, compare and pin its fingerprint, log in, add two systems on a real
 // sandbox work system and test them, create a sync process in the editor,
-// activate it, watch its entity pairs appear, follow the live log while an
-// entity syncs, and download a support package, with a screenshot of every
-// page. Then a second agent joins (fleet.mjs): the fleet view shows both,
+// activate it, watch its entity pairs appear, take the pair lifecycle by
+// hand (pairs.mjs: a deleted entity's way out, adopting existing pairs,
+// resolving a conflict), follow the live log while an entity syncs, and
+// download a support package, with a screenshot of every page. Then a
+// second agent joins (fleet.mjs): the fleet view shows both,
 // switching between them asks for no new sign-in, and the process is copied
 // from the first to the second with its systems (their secrets typed again).
 //
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { AxeBuilder } from '@axe-core/playwright'
 import { chromium } from 'playwright-core'
 import { fleetJourney } from './fleet.mjs'
+import { pairsJourney } from './pairs.mjs'
 import { legibleAtSmallWindow, systemFailingAlone } from './truth.mjs'
 
 const env = (k, fallback) => {
@@ -140,6 +143,51 @@ async function spaced(above, below, gap, what) {
   if (b.y - (a.y + a.height) < gap) throw new Error(`${what}: ${Math.round(b.y - (a.y + a.height))} px apart, want at least ${gap}`)
 }
 
+// overflows lists what scrolls sideways in the window as it is now: the
+// window itself, the main area, any table's box and an open dialog.
+const overflows = () =>
+  page.evaluate(() => {
+    const out = []
+    const doc = document.documentElement
+    if (doc.scrollWidth > doc.clientWidth + 1) out.push(`the window is ${doc.scrollWidth} px wide in ${doc.clientWidth}`)
+    if (doc.scrollHeight > doc.clientHeight + 1) out.push(`the window scrolls: ${doc.scrollHeight} px tall in ${doc.clientHeight}`)
+    for (const el of document.querySelectorAll('main, main .table-wrap, .modal, .modal .table-wrap')) {
+      if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName.toLowerCase()}.${el.className} is ${el.scrollWidth} px wide in ${el.clientWidth}`)
+    }
+    return out
+  })
+// seriousViolations runs axe-core on the page as it is now and lists what
+// it finds serious or critical.
+async function seriousViolations(where) {
+  const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
+  return r.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${where}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.slice(0, 3).map((nd) => nd.target.join(' ')).join(' | ')}`)
+}
+// atSmallWindow checks what is shown now at 1024x700: nothing scrolls
+// sideways, and axe finds nothing serious in the light or the dark theme
+// (set on <html> as the theme toggle does, so an open dialog stays open);
+// with a screenshot in each.
+async function atSmallWindow(name) {
+  const viewport = page.viewportSize()
+  const before = await page.evaluate(() => document.documentElement.dataset.theme ?? '')
+  await page.setViewportSize({ width: 1024, height: 700 })
+  try {
+    const wide = await overflows()
+    if (wide.length) throw new Error(`${name} scrolls sideways at 1024x700: ${wide.join('; ')}`)
+    const found = []
+    for (const theme of ['light', 'dark']) {
+      await page.evaluate((t) => (document.documentElement.dataset.theme = t), theme)
+      found.push(...(await seriousViolations(`${theme} ${name}`)))
+      await shot(`${name}-1024x700-${theme}`)
+    }
+    if (found.length) throw new Error(`accessibility violations:\n  ${found.join('\n  ')}`)
+  } finally {
+    await page.evaluate((t) => (t ? (document.documentElement.dataset.theme = t) : delete document.documentElement.dataset.theme), before)
+    await page.setViewportSize(viewport)
+  }
+}
+
 // until polls fn until it returns something truthy, for what the UI shows
 // only after a reload (the deadline is how long to wait, not an assertion).
 async function until(what, fn, timeout = 60_000) {
@@ -180,6 +228,7 @@ async function sandbox(method, path, body) {
   if (!r.ok) throw new Error(`sandbox ${method} ${path}: ${r.status} ${text}`)
   return text ? JSON.parse(text) : undefined
 }
+
 
 // The support desk's project has statuses of its own, so the process needs a
 // value map to reach the engineering project's; priorities are the same.
@@ -331,6 +380,10 @@ try {
     await form.getByLabel('Create new entities in A').uncheck()
     await choose(form.getByLabel('When both sides changed a field', { exact: true }), 'a_wins')
     await choose(form.getByLabel('Poll interval in seconds', { exact: true }), '5')
+    // An incident deleted in the support desk closes its bug, with a comment.
+    await choose(form.getByLabel('When an entity is deleted in A (E2E Support SUP)', { exact: true }), 'mark')
+    await choose(form.getByLabel('Field to set when marking, in B (E2E Engineering ENG)', { exact: true }), 'status')
+    await choose(form.getByLabel('Value to set when marking, in B (E2E Engineering ENG)', { exact: true }), 'closed')
     // The demo's own process runs every few seconds, and each run reloads
     // the processes page behind the form: wait for one, so that the form
     // is shown to keep what was typed through a reload.
@@ -399,6 +452,13 @@ try {
     await go('errors')
     await shot('errors')
   }, ['activate the new process'])
+
+  await pairsJourney({
+    page, step, go, button, shot, tallShot, choose, sandbox, until, atSmallWindow,
+    harnessURL, incidents, processName,
+    processReady: 'its entity pairs appear',
+    systemsReady: 'create two sandbox systems and test their connections',
+  })
 
   await step('follow live logs while an incident syncs', async () => {
     await go('logs')
@@ -599,16 +659,7 @@ try {
         await go(route)
         await noLoading()
         if (w === 1024) {
-          const over = await page.evaluate(() => {
-            const out = []
-            const doc = document.documentElement
-            if (doc.scrollWidth > doc.clientWidth + 1) out.push(`the window is ${doc.scrollWidth} px wide in ${doc.clientWidth}`)
-            if (doc.scrollHeight > doc.clientHeight + 1) out.push(`the window scrolls: ${doc.scrollHeight} px tall in ${doc.clientHeight}`)
-            for (const el of document.querySelectorAll('main, main .table-wrap')) {
-              if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.tagName.toLowerCase()}.${el.className} is ${el.scrollWidth} px wide in ${el.clientWidth}`)
-            }
-            return out
-          })
+          const over = await overflows()
           if (over.length) wide.push(`${route}: ${over.join('; ')}`)
         }
         n++
@@ -627,10 +678,7 @@ try {
       for (const route of routes) {
         await go(route)
         await noLoading()
-        const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
-        for (const v of r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) {
-          found.push(`${theme} ${route}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.slice(0, 3).map((nd) => nd.target.join(' ')).join(' | ')}`)
-        }
+        found.push(...(await seriousViolations(`${theme} ${route}`)))
       }
     }
     await setTheme('light')
