@@ -145,30 +145,14 @@ export function setBridge(b: Bridge, e: Events): () => void {
   }
 }
 
-// Untyped is a method name the generated table does not know: the typed
-// overloads must not lose a known method to the untyped one (TypeScript
-// tries overloads by subtype first, and a params variable is seldom a
-// subtype of its method's params).
-export type Untyped<S extends string> = S extends Method ? never : S
-
 // call invokes one agent API method (shared/protocol), typed by the method
 // table generated from it (api/generated/methods.ts). Params may be left out
 // for methods that take none; the agent names any field that is missing.
-export function call<M extends Method>(method: M, params?: Params<M>): Promise<Result<M>>
-/**
- * @deprecated name a method of the generated table, whose result type it knows.
- * (Untyped: a method the table does not name, or a result type given by hand.
- * A method the table names never lands here unless R is given.)
- */
-export function call<R = unknown, S extends string = string>(method: Untyped<S>, params?: unknown): Promise<R>
-export function call(method: string, params: unknown = {}): Promise<unknown> {
-  return current.Call(method, params ?? {})
+export function call<M extends Method>(method: M, params?: Params<M>): Promise<Result<M>> {
+  return current.Call(method, params ?? {}) as Promise<Result<M>>
 }
 
 // callAgent is call on the named agent, current or not (the fleet view).
-export function callAgent<M extends Method>(agent: string, method: M, params?: Params<M>): Promise<Result<M>>
-/** @deprecated name a method of the generated table, whose result type it knows. */
-export function callAgent<R = unknown, S extends string = string>(agent: string, method: Untyped<S>, params?: unknown): Promise<R>
-export function callAgent(agent: string, method: string, params: unknown = {}): Promise<unknown> {
-  return current.CallAgent(agent, method, params ?? {})
+export function callAgent<M extends Method>(agent: string, method: M, params?: Params<M>): Promise<Result<M>> {
+  return current.CallAgent(agent, method, params ?? {}) as Promise<Result<M>>
 }

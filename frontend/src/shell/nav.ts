@@ -1,4 +1,4 @@
-import { can } from '../state/roles'
+import { can } from '../api/generated/roles'
 import type { PageId } from './route'
 
 export type NavItem = { id: PageId; label: string; section: string; needs?: string }

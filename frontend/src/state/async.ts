@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
-import { call, type Untyped } from '../api/bridge'
+import { call } from '../api/bridge'
 import type { Method, Params, Result } from '../api/generated/methods'
 import { recall, remember, knownKey } from './known'
 import { connectionLost, unreachable, useLatest, useOfflineRef, useOnReconnect } from './latest'
@@ -89,10 +89,7 @@ export function useAsync<T>(fn: () => Promise<T>, deps: readonly unknown[], opts
 
 // useCall calls one agent method with params and re-calls when the params
 // (compared as JSON) change.
-export function useCall<M extends Method>(method: M, params?: Params<M>, opts?: { skip?: boolean; keep?: string }): AsyncState<Result<M>>
-/** @deprecated name a method of the generated table, whose result type it knows. */
-export function useCall<R, S extends string = string>(method: Untyped<S>, params?: unknown, opts?: { skip?: boolean; keep?: string }): AsyncState<R>
-export function useCall(method: string, params: unknown = {}, opts: { skip?: boolean; keep?: string } = {}): AsyncState<unknown> {
+export function useCall<M extends Method>(method: M, params?: Params<M>, opts: { skip?: boolean; keep?: string } = {}): AsyncState<Result<M>> {
   const key = JSON.stringify(params ?? {})
-  return useAsync<unknown>(() => call(method, JSON.parse(key)), [method, key], { keep: method, ...opts })
+  return useAsync(() => call(method, JSON.parse(key) as Params<M>), [method, key], { keep: method, ...opts })
 }

@@ -2,5 +2,6 @@
 export { useAsync, useCall, type AsyncState } from './async'
 export { Latest, useLatest, usePaged, type Paged, type PageOf } from './latest'
 export { ConnectionProvider, useConnection, useSession, sessionOf, useRole, useCan, isLive, isOffline, useOffline, useReconnects, type Connection } from './session'
-export { can, methodAccess, type Role } from './roles'
+export { can, type Role } from '../api/generated/roles'
+export { methodAccess } from '../api/generated/methods'
 export { useAgentEvents, type AgentEvent } from './events'

@@ -1,6 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react'
 import { bridge, events, type ConnStatus, type Session } from '../api/bridge'
-import { can } from './roles'
+import { can } from '../api/generated/roles'
 
 const idle: ConnStatus = { profile: '', url: '', fingerprint: '', state: 'closed', error: '', session: null }
 

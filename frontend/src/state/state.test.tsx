@@ -1,7 +1,8 @@
 import { act, render, screen, waitFor } from '@testing-library/react'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { fakeBridge, loggedInStatus, type FakeBridge } from '../test/fakeBridge'
-import { can, methodAccess } from './roles'
+import { can } from '../api/generated/roles'
+import { methodAccess } from '../api/generated/methods'
 import { ConnectionProvider, useCall, useConnection, useRole, useAgentEvents, type AgentEvent } from '.'
 
 let fb: FakeBridge | undefined
@@ -60,7 +61,7 @@ describe('useCall', () => {
   it('calls the method with its params and exposes result and error', async () => {
     fb = fakeBridge({ 'systems.get': (p) => (p.id === 'x' ? { system: { name: 'Jira' } } : Promise.reject({ kind: 'not_found', message: 'no such system' })) })
     function Probe({ id }: { id: string }) {
-      const r = useCall<{ system: { name: string } }>('systems.get', { id })
+      const r = useCall('systems.get', { id })
       if (r.loading) return <p>loading</p>
       if (r.error) return <p>error: {(r.error as { message: string }).message}</p>
       return <p>{r.data?.system.name}</p>

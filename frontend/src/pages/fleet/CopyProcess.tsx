@@ -1,7 +1,7 @@
 import { useState } from 'react'
 import { callAgent, errorMessage } from '../../api/bridge'
 import { issuesOf, type Issue } from '../../api/issues'
-import { can } from '../../state/roles'
+import { can } from '../../api/generated/roles'
 import { Alert, Badge, Button, Loading } from '../../ui'
 import { issueWhere, planProcessCopy } from './copy'
 import { CopyPicker } from './CopyPicker'

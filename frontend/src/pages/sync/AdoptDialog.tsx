@@ -9,7 +9,8 @@ import { adopt, issuesOf } from './api'
 import { ProcessField } from './ProcessPicker'
 import { useSchemas, type SideSchema } from './schema'
 import type { SideNamer } from './PairActions'
-import type { AdoptMatch, AdoptRequest, AdoptResult, Brief, Process, Side } from './types'
+import type { AdoptMatch, Brief, Side } from '../../api/generated/types'
+import type { AdoptRequest, AdoptResult, Process } from './api'
 
 type Mode = 'csv' | 'match'
 

@@ -10,7 +10,7 @@ import { useAsync, useCan } from '../../state'
 import { Alert, Button, ConfirmDialog, Loading, Table, count } from '../../ui'
 import { pairValues, resolveFields } from './api'
 import { Value, fieldLabel, valueText } from './pairWords'
-import type { FieldValues, Pair, Side } from './types'
+import type { FieldValues, PairView as Pair, Side } from '../../api/generated/types'
 
 export function ConflictView({ pair, sideName, onResolved }: { pair: Pair; sideName: (s: Side) => string; onResolved: (message: string) => void }) {
   const canResolve = useCan('pairs.resolve')

@@ -4,7 +4,7 @@
 // field of it and adds a comment.
 import { SelectCell, TextCell } from './controls'
 import { useSideSchema, valuesOf } from './schema'
-import type { DeleteAction, DeletePolicy, Deletes, Side } from './types'
+import type { DeleteAction, DeletePolicy, Deletes, Side } from '../../api/generated/types'
 
 export function DeletionPolicyEditor({ value, onChange, sideName }: { value: Deletes | undefined; onChange: (d: Deletes | undefined) => void; sideName: (s: Side) => string }) {
   const set = (s: Side, pol: DeletePolicy | undefined) => {

@@ -7,7 +7,8 @@ import { Alert, Button, DateTime, EmptyState, HealthNote, Loading, Page, Table, 
 import { listErrors, listProcesses, listSystems, retryErrors } from './api'
 import { sideNamer } from './format'
 import { ProcessPicker, processName } from './ProcessPicker'
-import type { ParkedError, ProcessSummary, System } from './types'
+import type { ParkedError, System } from '../../api/generated/types'
+import type { ProcessSummary } from './api'
 
 // sideOf names the side of a parked entity by its system and project
 // ("Helpdesk HELP"), never as a bare A or B.

@@ -7,7 +7,8 @@ import { Alert, Button, ConfirmDialog, Dialog, Field, count } from '../../ui'
 import { applyDeletion, issuesOf, issueMap, listPairs, recreatePair, relink, unpair } from './api'
 import { entityLabel, pairLabel, survivorOf } from './pairWords'
 import { ProcessField } from './ProcessPicker'
-import type { Pair, Process, Side } from './types'
+import type { PairView as Pair, Side } from '../../api/generated/types'
+import type { Process } from './api'
 
 // SideNamer names a side of a process by its system and project.
 export type SideNamer = (process: string, s: Side) => string

@@ -15,16 +15,10 @@ import { sideNamer } from './format'
 import { humanLink } from './links'
 import { DeletedWaysOut } from './PairActions'
 import { fieldLabel, stateBadge, statusText } from './pairWords'
-import type { EntityRef, Pair, Pending, Process, Run, Side } from './types'
+import type { EntityRef, PairView as Pair, Pending, Run, Side } from '../../api/generated/types'
+import type { Process } from './api'
 import type { ReactNode } from 'react'
 
-type PairDoc = Pair & {
-  fields?: Record<string, { a: string; b: string }>
-  comments?: Record<string, string>
-  attachments?: Record<string, string>
-  links?: Record<string, boolean>
-}
-type SystemInfo = { id: string; name: string; kind: string; url: string }
 
 // pairHref is the address of a pair's page.
 export function pairHref(process: string, id: string): string {
@@ -41,7 +35,7 @@ function copied(m?: Record<string, unknown>): number {
 export type PairContext = { process?: Process; sideName: (s: Side) => string }
 
 export function PairDetail({ process, id, actions }: { process: string; id: string; actions?: (p: Pair, reload: () => void, ctx: PairContext) => ReactNode }) {
-  const pair = useAsync(async () => (await call<{ pair: PairDoc }>('pairs.get', { process, id })).pair, [process, id])
+  const pair = useAsync(async () => (await call('pairs.get', { process, id })).pair, [process, id])
   const notify = useNotify()
   const canAct = useCan('pairs.unpair')
   const reloadPair = pair.reload
@@ -54,7 +48,7 @@ export function PairDetail({ process, id, actions }: { process: string; id: stri
     reloadPair,
   )
   const context = useAsync(async () => {
-    const [procs, systems] = await Promise.all([listProcesses(), call<{ systems: SystemInfo[] | null }>('systems.list', {}).then((r) => r.systems ?? [])])
+    const [procs, systems] = await Promise.all([listProcesses(), call('systems.list', {}).then((r) => r.systems ?? [])])
     return { summary: procs.find((s) => s.process.id === process), systems }
   }, [process])
   const runs = useAsync(() => listRuns(process, 100), [process])

@@ -14,7 +14,8 @@ import { entityLabel, fieldLabel, pairLabel, stateBadge, statusText } from './pa
 import { sideNamer } from './format'
 import { useSubRoute } from '../../shell/route'
 import type { RunFinished } from '../../api/generated/types'
-import type { EntityRef, Pair, Process, Side, System } from './types'
+import type { EntityRef, PairView as Pair, Side, System } from '../../api/generated/types'
+import type { Process } from './api'
 import './sync.css'
 
 const pageSize = 100

@@ -1,7 +1,7 @@
 // The dry-run plan: what a run would do now, grouped by action so the totals
 // read first and the details after.
 import { Badge, EmptyState } from '../../ui'
-import type { PlanItem } from './types'
+import type { PlanItem } from '../../api/generated/types'
 
 const actionLabels: Record<string, string> = {
   read: 'Read',

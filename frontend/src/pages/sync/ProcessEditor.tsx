@@ -11,11 +11,12 @@ import { enumGaps, type EnumGap } from './enumcheck'
 import { TypePairEditor, cleanFilters } from './TypePairEditor'
 import { UserMapEditor } from './UserMapEditor'
 import { DeletionPolicyEditor } from './DeletionPolicyEditor'
-import type { Conflict, End, Process, Side, System } from './types'
+import type { ConflictPolicy, ProcessEnd, Side, System } from '../../api/generated/types'
+import type { Process } from './api'
 
 const MiB = 1024 * 1024
 
-const conflictOptions: { value: Conflict; label: string }[] = [
+const conflictOptions: { value: ConflictPolicy; label: string }[] = [
   { value: 'hold', label: 'Hold the pair for review' },
   { value: 'a_wins', label: 'A wins' },
   { value: 'b_wins', label: 'B wins' },
@@ -217,7 +218,7 @@ export function ProcessEditor({
                 </label>
                 <label>
                   When both sides changed a field
-                  <SelectCell path="options.conflict" label="When both sides changed a field" value={(p.options.conflict || 'hold') as Conflict} options={conflictOptions} onChange={(conflict) => set({ options: { ...p.options, conflict } })} />
+                  <SelectCell path="options.conflict" label="When both sides changed a field" value={p.options.conflict || 'hold'} options={conflictOptions} onChange={(conflict) => set({ options: { ...p.options, conflict } })} />
                 </label>
               </div>
               <h4>Deletions</h4>
@@ -296,7 +297,7 @@ export function ProcessEditor({
 // an unreachable system leaves the names free text, checked on save.
 // AttachmentNotes says, for a side whose system cannot hold files, what the
 // other side's attachments become there, as its schema tells.
-function AttachmentNotes({ a, b, ends, systems }: { a: SideSchema; b: SideSchema; ends: Record<Side, End>; systems: System[] }) {
+function AttachmentNotes({ a, b, ends, systems }: { a: SideSchema; b: SideSchema; ends: Record<Side, ProcessEnd>; systems: System[] }) {
   const notes = (['a', 'b'] as Side[]).flatMap((side) => {
     const s = ({ a, b })[side]
     if (s.state !== 'ready' || !s.schema.attachments) return []
@@ -330,7 +331,7 @@ function SchemaStatus({
 }: {
   a: SideSchema
   b: SideSchema
-  ends: Record<Side, End>
+  ends: Record<Side, ProcessEnd>
   systems: System[]
   onRefresh: () => void
 }) {

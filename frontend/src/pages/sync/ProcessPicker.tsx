@@ -1,7 +1,7 @@
 // The process filter of the pairs, runs and errors pages, and the process
 // field of the dialogs that act on one process's pairs.
 import { Field } from '../../ui'
-import type { Process, ProcessSummary } from './types'
+import type { Process, ProcessSummary } from './api'
 
 export function ProcessPicker({
   processes,

@@ -9,7 +9,8 @@ import { BulkSyncForm, PlanPanel, SyncEntityForm } from './operations'
 import { ProcessEditor } from './ProcessEditor'
 import { QueuePanel } from './QueuePanel'
 import { sideNamer, slug } from './format'
-import type { Process, System } from './types'
+import type { System } from '../../api/generated/types'
+import type { Process } from './api'
 
 export function ProcessView({ id, systems, onBack }: { id: string; systems: System[]; onBack: () => void }) {
   const proc = useAsync(() => getProcess(id), [id], { keep: 'processes.get' })

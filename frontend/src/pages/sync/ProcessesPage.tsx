@@ -8,7 +8,8 @@ import { blankProcess, exportProcesses, importProcesses, issuesOf, listProcesses
 import { ProcessView } from './ProcessView'
 import { ProcessEditor } from './ProcessEditor'
 import { runFailed, runText, systemName } from './format'
-import type { Process, ProcessSummary } from './types'
+import type { System } from '../../api/generated/types'
+import type { Process, ProcessSummary } from './api'
 import './sync.css'
 
 // A new process's blank document is made once, when the form opens: the
@@ -71,7 +72,7 @@ function ProcessList({
   list?: ProcessSummary[]
   loading: boolean
   error: unknown
-  systems: { id: string; name: string; kind: string; url: string }[]
+  systems: System[]
   onOpen: (id: string) => void
   onNew: () => void
   onReload: () => Promise<void>

@@ -6,7 +6,7 @@ import { useAgentEvents, useAsync } from '../../state'
 import { Alert, Button, Loading, Table, count, formatDate } from '../../ui'
 import { listQueue } from './api'
 import { pairHref } from './PairDetail'
-import type { QueueEntry, Side } from './types'
+import type { QueueEntry, Side } from '../../api/generated/types'
 
 const shown = 20
 

@@ -7,7 +7,7 @@ import { Alert, Badge, Button, DateTime, EmptyState, Loading, Page, Table, forma
 import { getRun, listProcesses, listRuns } from './api'
 import { durationOf } from './format'
 import { ProcessPicker } from './ProcessPicker'
-import type { Counts, Run } from './types'
+import type { Counts, Run } from '../../api/generated/types'
 import './sync.css'
 
 const triggerLabels: Record<string, string> = {

@@ -3,7 +3,8 @@
 import { Button, count } from '../../ui'
 import { CheckCell, SectionIssue, SelectCell, TextCell, removeAt, replaceAt, useIssuesUnder, type PickOption } from './controls'
 import { findField, schemaOf, useSideSchema, valuesOf, type SideSchema } from './schema'
-import type { Direction, FieldPair, Filter, FilterOp, LinkTypePair, OnMissing, Side, Transform, TransformKind, TypePair, ValueMap } from './types'
+import type { Direction, Filter, FilterOp, LinkTypePair, OnMissing, Side, Transform, TransformKind } from '../../api/generated/types'
+import type { FieldPair, TypePair, ValueMap } from './api'
 
 export const directionOptions: { value: Direction; label: string }[] = [
   { value: 'a_to_b', label: 'A → B' },
@@ -11,7 +12,7 @@ export const directionOptions: { value: Direction; label: string }[] = [
   { value: 'both', label: 'Both ways' },
 ]
 
-const onMissingOptions: { value: OnMissing; label: string }[] = [
+const onMissingOptions: { value: OnMissing | ''; label: string }[] = [
   { value: '', label: 'Default if set, else error' },
   { value: 'default', label: 'Use the default' },
   { value: 'error', label: 'Fail with an error' },

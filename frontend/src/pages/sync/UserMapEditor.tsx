@@ -5,7 +5,8 @@ import { bridge, errorKind, errorMessage } from '../../api/bridge'
 import { Alert, Button } from '../../ui'
 import { SectionIssue, SelectCell, TextCell, removeAt, type PickOption } from './controls'
 import { schemaOf, useSideSchema, type SideSchema } from './schema'
-import type { MatchBy, OnMissing, UserEntry, UserMap, UserRef } from './types'
+import type { MatchBy, OnMissing, UserEntry, UserRef } from '../../api/generated/types'
+import type { UserMap } from './api'
 import { parseUserCsv, type UserCsvResult } from './usercsv'
 
 const matchOptions: { value: MatchBy; label: string }[] = [
@@ -15,7 +16,7 @@ const matchOptions: { value: MatchBy; label: string }[] = [
   { value: 'name', label: 'Display name' },
 ]
 
-const onMissingOptions: { value: OnMissing; label: string }[] = [
+const onMissingOptions: { value: OnMissing | ''; label: string }[] = [
   { value: '', label: 'Default if set, else keep' },
   { value: 'default', label: 'Use the default person' },
   { value: 'keep', label: 'Keep as is (the target resolves the email)' },

@@ -3,7 +3,7 @@
 // ("not one of its values"). The editor warns at save; the dry run finds
 // the same thing later, with the entities.
 import { valuesOf, type SideSchema } from './schema'
-import type { FieldPair, Process } from './types'
+import type { FieldPair, Process } from './api'
 
 export type EnumGap = { typeA: string; typeB: string; field: string; from: 'a' | 'b'; values: string[] }
 

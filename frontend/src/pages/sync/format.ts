@@ -1,5 +1,6 @@
 // Wording shared by the sync pages.
-import type { Counts, Process, Run, System } from './types'
+import type { Counts, Run, System } from '../../api/generated/types'
+import type { Process } from './api'
 
 export function countsText(c?: Partial<Counts> | null): string {
   if (!c) return 'no counts'

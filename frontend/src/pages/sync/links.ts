@@ -3,7 +3,7 @@
 // before a restart) and the kind's page for one item. A kind with no page
 // for people (the sandbox has only its API) gets no link: a link that
 // answers 401 with JSON helps nobody.
-import type { EntityRef } from './types'
+import type { EntityRef } from '../../api/generated/types'
 
 type Builder = (base: string, e: EntityRef) => string | null
 

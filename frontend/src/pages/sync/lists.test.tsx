@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { FakeBridge } from '../../test/fakeBridge'
 import { ErrorsPage, PairsPage, RunsPage } from './index'
 import { renderAs, sampleProcess, setup, summary, systems } from './testkit'
-import type { ParkedError } from './types'
+import type { ParkedError } from '../../api/generated/types'
 
 let fb: FakeBridge | undefined
 afterEach(() => fb?.restore())

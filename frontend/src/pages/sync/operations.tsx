@@ -7,7 +7,7 @@ import { Alert, Button } from '../../ui'
 import { bulkSync, plan, syncEntity } from './api'
 import { PlanTable } from './PlanTable'
 import { countsText } from './format'
-import type { BulkJob, PlanItem, Run } from './types'
+import type { BulkJob, BulkProgress, PlanItem, Run } from '../../api/generated/types'
 
 export function SyncEntityForm({ processId, sideName }: { processId: string; sideName: (s: 'a' | 'b') => string }) {
   const [side, setSide] = useState<'a' | 'b'>('a')
@@ -64,13 +64,14 @@ function startOfDay(date: string): Date {
 
 export function BulkSyncForm({ processId }: { processId: string }) {
   const [date, setDate] = useState('')
-  const [job, setJob] = useState<BulkJob | null>(null)
+  // A job as bulkSync answered it, moved on by its progress events.
+  const [job, setJob] = useState<(BulkJob & { percent?: number }) | null>(null)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState('')
 
   // Progress of a short job can arrive before bulkSync answers; the latest
   // event per job is kept so the answer does not show a stale 0%.
-  const seen = useRef(new Map<string, BulkJob>())
+  const seen = useRef(new Map<string, BulkProgress>())
   useAgentEvents(['BulkProgress'], (e) => {
     const d = e.data
     if (!d?.id) return

@@ -1,7 +1,7 @@
 // How the pair pages name things: entities by key, field pairs by their
 // names, a pair's state as a badge and in words, and live field values.
 import { Badge } from '../../ui'
-import type { EntityRef, Pair } from './types'
+import type { EntityRef, PairView as Pair } from '../../api/generated/types'
 
 // entityLabel names an entity by its key, else its id.
 export function entityLabel(e: { id: string; key?: string }): string {

@@ -11,7 +11,8 @@ import { PairsPage } from './PairsPage'
 import { QueuePanel } from './QueuePanel'
 import { ProcessesPage } from './ProcessesPage'
 import { emitEvents, processHandlers, renderAs, sampleProcess, setup, summary, systems } from './testkit'
-import type { AdoptResult, FieldValues, Pair, Side } from './types'
+import type { FieldValues, PairView as Pair, Side } from '../../api/generated/types'
+import type { AdoptResult } from './api'
 
 let fb: FakeBridge | undefined
 afterEach(() => {
@@ -41,6 +42,7 @@ function pair(id: string, over: Partial<Pair> = {}): Pair {
     b: { id: `b${id}`, key: `ENG-${id}`, title: `Printer ${id}`, type: 'bug' },
     state: 'synced',
     status: 'In sync.',
+    fields: {},
     createdAt: '2026-01-01T00:00:00Z',
     lastSyncedAt: '2026-01-02T00:00:00Z',
     ...over,

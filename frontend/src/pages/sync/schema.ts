@@ -4,33 +4,14 @@
 // stays free text, and the agent checks the names when the process is saved.
 import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react'
 import { call, errorMessage } from '../../api/bridge'
-import type { End, Side } from './types'
+import type { ProcessEnd, SchemaField, SchemaUser, Side, SystemsSchemaResult } from '../../api/generated/types'
+import type { Listed } from './api'
 
-export type SchemaField = {
-  name: string
-  label: string
-  type: string
-  values?: string[]
-  readOnly?: boolean
-  required?: boolean
-}
+export type { SchemaField, SchemaUser }
 
-export type SchemaUser = { id: string; email?: string; name?: string }
-
-export type SystemSchema = {
-  system: string
-  project: string
-  entityTypes: string[]
-  fields: SchemaField[]
-  linkTypes: string[]
-  // type -> field -> the values that field allows in that type
-  typeValues?: Record<string, Record<string, string[]>>
-  users?: SchemaUser[]
-  usersOmitted?: boolean
-  // Set for a system that cannot hold files (GitHub issues): what the
-  // other side's attachments become there.
-  attachments?: 'comment' | 'skip'
-}
+// SystemSchema is a side's schema as the editor reads it: the wire's, its
+// lists made lists (Go sends an empty one as null).
+export type SystemSchema = Listed<SystemsSchemaResult>
 
 export type SideSchema =
   | { state: 'none' } // no system or project chosen yet
@@ -41,8 +22,7 @@ export type SideSchema =
 const none: SideSchema = { state: 'none' }
 
 export async function fetchSchema(system: string, project: string): Promise<SystemSchema> {
-  const r = await call<SystemSchema>('systems.schema', { id: system, project })
-  // Go sends nil slices as null.
+  const r = await call('systems.schema', { id: system, project })
   return {
     ...r,
     entityTypes: r.entityTypes ?? [],
@@ -52,7 +32,7 @@ export async function fetchSchema(system: string, project: string): Promise<Syst
 }
 
 // schemaKey names one system's project; '' when either is not chosen.
-export function schemaKey(end: End): string {
+export function schemaKey(end: ProcessEnd): string {
   const project = end.project.trim()
   return end.system && project ? `${end.system}\n${project}` : ''
 }
@@ -64,7 +44,7 @@ export const schemaDelayMs = 400
 // useSchemas reads both sides' schemas and keeps each per system and
 // project for as long as the editor is open, so switching back and forth
 // asks the system once. refresh reads the chosen ones again.
-export function useSchemas(a: End, b: End, enabled: boolean): { a: SideSchema; b: SideSchema; refresh: () => void } {
+export function useSchemas(a: ProcessEnd, b: ProcessEnd, enabled: boolean): { a: SideSchema; b: SideSchema; refresh: () => void } {
   const cache = useRef(new Map<string, SideSchema>())
   const [, setVersion] = useState(0)
   const [generation, setGeneration] = useState(0)

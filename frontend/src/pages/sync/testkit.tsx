@@ -6,7 +6,7 @@ import type { ReactElement } from 'react'
 import type { Session } from '../../api/bridge'
 import { ConnectionProvider } from '../../state'
 import { fakeBridge, loggedInStatus, type FakeBridge } from '../../test/fakeBridge'
-import type { Process, ProcessSummary } from './types'
+import type { Process, ProcessSummary } from './api'
 
 export function setup(role: Session['role'], handlers: Record<string, (p: any) => unknown>, overrides: Parameters<typeof fakeBridge>[1] = {}): FakeBridge {
   const status = loggedInStatus(role)
