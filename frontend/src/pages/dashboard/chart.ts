@@ -1,7 +1,10 @@
 // Turning run records into chart buckets.
+import type * as W from '../../api/generated/types'
 
-export type Counts = { created?: number; updated?: number; commented?: number; attached?: number; linked?: number; skipped?: number; failed?: number; conflicts?: number }
-export type Run = { id: string; process: string; trigger?: string; startedAt: string; endedAt?: string; counts?: Counts; errors?: unknown[] | null }
+// What the chart reads of a run (runs.list): where it is, when it started,
+// what it changed and its errors; a run cut short may lack its counts.
+export type Counts = Partial<W.Counts>
+export type Run = Pick<W.Run, 'id' | 'process' | 'startedAt'> & Partial<Pick<W.Run, 'trigger' | 'endedAt' | 'errors'>> & { counts?: Counts }
 export type Bucket = { start: number; runs: number; changes: number; errors: number }
 
 const steps = [60e3, 5 * 60e3, 15 * 60e3, 3600e3, 6 * 3600e3, 86400e3, 7 * 86400e3]
