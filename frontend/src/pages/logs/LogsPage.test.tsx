@@ -18,6 +18,10 @@ function batch(from: number, n: number, dropped = 0) {
   return { sub: 'logs-1', lines, dropped }
 }
 
+// nextFrame waits for the page to draw what arrived: it renders new lines
+// once an animation frame.
+const nextFrame = () => act(() => new Promise<void>((r) => requestAnimationFrame(() => r())))
+
 async function setup(capacity?: number) {
   const save = vi.fn(async (name: string, _content: string) => `/tmp/${name}`)
   fb = fakeBridge({}, { SubscribeLogs: async () => 'logs-1', SaveTextFile: save })
@@ -37,6 +41,7 @@ describe('LogsPage', () => {
     act(() => {
       for (let i = 0; i < 100_000; i += 500) fb!.emit('logs:batch', batch(i, 500, i === 0 ? 42 : 0))
     })
+    await nextFrame()
     expect(screen.getByTestId('log-status')).toHaveTextContent('Showing 100,000 of 100,000')
     expect(screen.getByTestId('log-dropped')).toHaveTextContent('42')
     const rows = screen.getAllByTestId('log-row')
@@ -47,6 +52,7 @@ describe('LogsPage', () => {
   it('counts lines pushed out of the ring', async () => {
     await setup(100)
     act(() => fb!.emit('logs:batch', batch(0, 150)))
+    await nextFrame()
     expect(screen.getByTestId('log-evicted')).toHaveTextContent('Discarded (over 100 kept): 50')
   })
 
@@ -54,8 +60,10 @@ describe('LogsPage', () => {
     const user = userEvent.setup()
     await setup()
     act(() => fb!.emit('logs:batch', batch(0, 10)))
+    await nextFrame()
     await user.click(screen.getByRole('button', { name: 'Pause' }))
     act(() => fb!.emit('logs:batch', batch(10, 5)))
+    await nextFrame()
     expect(screen.getByTestId('log-status')).toHaveTextContent('Showing 10 of 10')
     await user.click(screen.getByRole('button', { name: 'Resume (5 waiting)' }))
     expect(screen.getByTestId('log-status')).toHaveTextContent('Showing 15 of 15')
@@ -64,6 +72,7 @@ describe('LogsPage', () => {
   it('filters by level and process and exports what matches', async () => {
     const save = await setup()
     act(() => fb!.emit('logs:batch', batch(0, 40)))
+    await nextFrame()
     fireEvent.change(screen.getByLabelText('Level'), { target: { value: 'error' } })
     expect(screen.getByTestId('log-status')).toHaveTextContent('Showing 4 of 40')
     fireEvent.change(screen.getByLabelText('Level'), { target: { value: '' } })
@@ -80,6 +89,7 @@ describe('LogsPage', () => {
   it('ignores batches of other subscriptions', async () => {
     await setup()
     act(() => fb!.emit('logs:batch', { ...batch(0, 5), sub: 'someone-else' }))
+    await nextFrame()
     expect(screen.getByTestId('log-status')).toHaveTextContent('Showing 0 of 0')
   })
 })

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { bridge, errorMessage, events } from '../../api/bridge'
 import { useSession } from '../../state/session'
 import { useAsync } from '../../state/async'
@@ -20,7 +20,17 @@ export function LogsPage({ capacity = 100_000 }: { capacity?: number }) {
   const notify = useNotify()
   const store = useMemo(() => new LogStore(capacity), [capacity])
   const [, setVersion] = useState(0)
-  const bump = useCallback(() => setVersion((v) => v + 1), [])
+  // bump draws the page again, once a frame at most: a flood of batches
+  // costs one render a frame, not one a batch.
+  const frame = useRef(0)
+  const bump = useCallback(() => {
+    if (frame.current) return
+    frame.current = requestAnimationFrame(() => {
+      frame.current = 0
+      setVersion((v) => v + 1)
+    })
+  }, [])
+  useEffect(() => () => cancelAnimationFrame(frame.current), [])
   const [filter, setFilter] = useState<LogFilter>(emptyFilter)
   const [paused, setPaused] = useState(false)
   const pausedRef = useRef(false)
@@ -38,7 +48,9 @@ export function LogsPage({ capacity = 100_000 }: { capacity?: number }) {
     [],
     { keep: 'logs.names' },
   )
-  const nameOf = (kind: 'process' | 'system', id: string) => names.data?.[kind].get(id) ?? id
+  // Stable while the names are, so rows that did not change are not drawn again.
+  const nameOf = useCallback((kind: 'process' | 'system', id: string) => names.data?.[kind].get(id) ?? id, [names.data])
+  const toggle = useCallback((l: LogLine) => setOpen((o) => (o === l ? null : l)), [])
   const known = (kind: 'process' | 'system') =>
     [...new Set([...(kind === 'process' ? store.processes : store.systems), ...(names.data?.[kind].keys() ?? [])])].sort((x, y) => nameOf(kind, x).localeCompare(nameOf(kind, y)))
 
@@ -208,7 +220,7 @@ export function LogsPage({ capacity = 100_000 }: { capacity?: number }) {
           renderRow={(i, style) => {
             const l = store.at(i)
             if (!l) return null
-            return <LogRow key={i} line={l} top={style.top} nameOf={nameOf} selected={open === l} onOpen={() => setOpen(open === l ? null : l)} />
+            return <LogRow line={l} top={style.top} nameOf={nameOf} selected={open === l} onToggle={toggle} />
           }}
         />
         {open && <LogDetail line={open} nameOf={nameOf} onClose={() => setOpen(null)} />}
@@ -225,7 +237,10 @@ function fieldText(k: string, v: unknown, nameOf: NameOf): string {
   return typeof v === 'string' ? v : JSON.stringify(v)
 }
 
-function LogRow({ line, top, nameOf, selected, onOpen }: { line: LogLine; top: number; nameOf: NameOf; selected: boolean; onOpen: () => void }) {
+// LogRow is one line. Memoised: scrolling and new lines redraw only the rows
+// whose line or place changed.
+const LogRow = memo(function LogRow({ line, top, nameOf, selected, onToggle }: { line: LogLine; top: number; nameOf: NameOf; selected: boolean; onToggle: (l: LogLine) => void }) {
+  const onOpen = () => onToggle(line)
   const fields = line.fields ? Object.entries(line.fields) : []
   const level = line.level.toLowerCase()
   return (
@@ -256,7 +271,7 @@ function LogRow({ line, top, nameOf, selected, onOpen }: { line: LogLine; top: n
       )}
     </div>
   )
-}
+})
 
 // LogDetail shows one whole line: every field, nothing cut at the edge.
 function LogDetail({ line, nameOf, onClose }: { line: LogLine; nameOf: NameOf; onClose: () => void }) {
@@ -289,8 +304,13 @@ function LogDetail({ line, nameOf, onClose }: { line: LogLine; nameOf: NameOf; o
   )
 }
 
+// clock formats a line's time of day. One formatter for every line:
+// toLocaleTimeString builds a new one each call, which cost more than the
+// rest of a row put together (make bench-ui).
+const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+
 function timeOf(s: string): string {
   const d = new Date(s)
   if (Number.isNaN(d.getTime())) return s
-  return d.toLocaleTimeString(undefined, { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0')
+  return clock.format(d) + '.' + String(d.getMilliseconds()).padStart(3, '0')
 }
