@@ -8,6 +8,7 @@ package health
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -131,9 +132,17 @@ func (m *Monitor) Serve(ctx context.Context) error {
 	}
 }
 
+// checkGap is the least time between two checks that events start (a
+// Kick starts one at once): a check judges every process from its runs and
+// parked entities, and a hundred processes polling every minute finish a
+// run every 0.6 s, which made judging health most of an idle agent's work.
+const checkGap = 5 * time.Second
+
 // watch serves one subscription; it returns true when ctx ended.
 func (m *Monitor) watch(ctx context.Context, sub *events.Sub) bool {
+	last := time.Now() // Serve has just checked
 	for {
+		kicked := false
 		select {
 		case <-ctx.Done():
 			return true
@@ -142,9 +151,32 @@ func (m *Monitor) watch(ctx context.Context, sub *events.Sub) bool {
 				return false
 			}
 		case <-m.kick:
+			kicked = true
 		}
-		// Events come in bursts (a run finishing, several pairs parked):
-		// take what is queued, then judge once.
+		// Events come in bursts (a run finishing, several pairs parked)
+		// and runs end one after another: take what comes until checkGap
+		// after the last check, then judge once.
+		if wait := checkGap - time.Since(last); !kicked && wait > 0 {
+			t := time.NewTimer(wait)
+			for waiting := true; waiting; {
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return true
+				case _, ok := <-sub.C():
+					if !ok {
+						t.Stop()
+						m.check(true)
+						return false
+					}
+				case <-m.kick:
+					waiting = false
+				case <-t.C:
+					waiting = false
+				}
+			}
+			t.Stop()
+		}
 		for drained := false; !drained; {
 			select {
 			case _, ok := <-sub.C():
@@ -157,6 +189,7 @@ func (m *Monitor) watch(ctx context.Context, sub *events.Sub) bool {
 			}
 		}
 		m.check(true)
+		last = time.Now()
 	}
 }
 
