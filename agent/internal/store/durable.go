@@ -82,32 +82,44 @@ func (g *groupCommit) wait(vlog bool) error {
 // table file Badger synced before deleting the log. The directory is
 // synced too when a log appeared since the last sync (Badger does not sync
 // it when it creates a memtable's log), so the new file's name survives.
+// The logs stay open between syncs (one sync runs at a time), and are
+// closed once they are gone from the directory.
 func (s *Store) syncFiles(vlog bool) error {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("sync store: %w", err)
 	}
+	present := map[string]bool{}
 	fresh := false
 	for _, e := range entries {
 		name := e.Name()
-		isLog := strings.HasSuffix(name, ".mem") || strings.HasSuffix(name, ".vlog")
-		if isLog && !s.logsSeen[name] {
-			s.logsSeen[name], fresh = true, true
-		}
-		if !strings.HasSuffix(name, ".mem") && !(vlog && strings.HasSuffix(name, ".vlog")) {
+		if !strings.HasSuffix(name, ".mem") && !strings.HasSuffix(name, ".vlog") {
 			continue
 		}
-		f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR, 0)
-		if errors.Is(err, fs.ErrNotExist) {
+		present[name] = true
+		f, ok := s.logs[name]
+		if !ok {
+			fresh = true
+			f, err = os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR, 0)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("sync store: %w", err)
+			}
+			s.logs[name] = f
+		}
+		if strings.HasSuffix(name, ".vlog") && !vlog {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("sync store: %w", err)
-		}
-		err = fdatasync(f)
-		f.Close()
-		if err != nil {
+		if err := fdatasync(f); err != nil {
 			return fmt.Errorf("sync store %s: %w", name, err)
+		}
+	}
+	for name, f := range s.logs {
+		if !present[name] {
+			f.Close()
+			delete(s.logs, name)
 		}
 	}
 	if fresh {
@@ -115,19 +127,15 @@ func (s *Store) syncFiles(vlog bool) error {
 			return err
 		}
 	}
-	// Forget logs deleted since, so the set stays as small as the directory.
-	if len(s.logsSeen) > 2*len(entries)+8 {
-		present := map[string]bool{}
-		for _, e := range entries {
-			present[e.Name()] = true
-		}
-		for name := range s.logsSeen {
-			if !present[name] {
-				delete(s.logsSeen, name)
-			}
-		}
-	}
 	return nil
+}
+
+// closeLogs closes the logs syncFiles keeps open.
+func (s *Store) closeLogs() {
+	for name, f := range s.logs {
+		f.Close()
+		delete(s.logs, name)
+	}
 }
 
 // syncDir makes a directory's entries durable.

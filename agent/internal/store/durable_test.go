@@ -171,7 +171,7 @@ func TestUpdateSyncsWhatItWrote(t *testing.T) {
 	if vlog.Load() != 1 {
 		t.Fatal("a value for the value log did not sync it")
 	}
-	if len(s.logsSeen) == 0 {
+	if len(s.logs) == 0 {
 		t.Fatal("no log file was synced")
 	}
 	if err := s.Close(); err != nil {

@@ -69,9 +69,9 @@ type Store struct {
 	// durable syncs commits in groups (durable.go); nil with NoSync and
 	// where Badger syncs each transaction itself.
 	durable *groupCommit
-	// logsSeen names the log files a sync has seen (syncFiles).
-	logsSeen map[string]bool
-	logger   Logger // may be nil
+	// logs are the log files syncFiles keeps open, by name.
+	logs   map[string]*os.File
+	logger Logger // may be nil
 }
 
 type quiet struct{}
@@ -194,7 +194,7 @@ func open(o Options) (*Store, error) {
 	}
 	s := &Store{db: db, dir: o.Dir, gcInterval: o.GCInterval, logger: o.Logger}
 	if !o.NoSync && groupCommits {
-		s.logsSeen = map[string]bool{}
+		s.logs = map[string]*os.File{}
 		s.durable = newGroupCommit(s.syncFiles)
 	}
 	if s.gcInterval == 0 {
@@ -210,7 +210,10 @@ func open(o Options) (*Store, error) {
 // Close closes the database; it is safe to call more than once (Badger
 // panics on use after close, so callers stop their workers first).
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
+	s.closeOnce.Do(func() {
+		s.closeErr = s.db.Close()
+		s.closeLogs()
+	})
 	return s.closeErr
 }
 
