@@ -98,8 +98,10 @@ func (e *Engine) deactivated(p *Process) {
 	e.unregisterHooks(context.Background(), p)
 }
 
-func (e *Engine) reconfigured(p *Process) {
+func (e *Engine) reconfigured(before, p *Process) {
 	e.stop(p.ID)
+	e.unregisterHooks(context.Background(), before)
+	e.registerHooks(context.Background(), p)
 	e.start(p.ID)
 }
 

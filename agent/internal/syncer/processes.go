@@ -47,8 +47,9 @@ type processRuntime interface {
 	activated(p *Process)
 	// deactivated stops its runner and removes its webhooks.
 	deactivated(p *Process)
-	// reconfigured restarts an active process on its new configuration.
-	reconfigured(p *Process)
+	// reconfigured restarts an active process on its new configuration
+	// (its webhooks too: removed as before was, registered as p is).
+	reconfigured(before, p *Process)
 	// removed stops the process and removes its state (pairs, queue, runs).
 	removed(p *Process) error
 }
@@ -188,7 +189,7 @@ func (s *Processes) Update(ctx context.Context, actor string, p Process) (Proces
 		return Process{}, fmt.Errorf("save sync process: %w", err)
 	}
 	if p.Active {
-		s.run.reconfigured(&p)
+		s.run.reconfigured(&before, &p)
 	}
 	s.changed(actor, p.ID, "update")
 	return p, nil

@@ -86,6 +86,18 @@ func TestWebhookTriggersSync(t *testing.T) {
 	if _, err := eng.Processes().SetActive("test", p.ID, true); err != nil {
 		t.Fatal(err)
 	}
+	// An active process's webhooks follow its configuration: off, they
+	// are removed (a delivery no longer triggers a run); on, registered.
+	hooked := func() int { return len(a.Server.Store().Webhooks()) + len(b.Server.Store().Webhooks()) }
+	for _, on := range []bool{false, true} {
+		p.Schedule.Webhooks = on
+		if _, err := eng.Processes().Update(ctx, "test", p); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{false: 0, true: 2}[on]; hooked() != want {
+			t.Fatalf("webhooks %v: %d registered, want %d", on, hooked(), want)
+		}
+	}
 	if err := eng.Processes().Delete("test", p.ID); err != nil {
 		t.Fatal(err)
 	}
