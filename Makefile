@@ -35,7 +35,7 @@ DESKTOP_TAGS = desktop,production$(if $(WEBKIT_TAG),$(comma)$(WEBKIT_TAG))
 comma := ,
 
 .PHONY: soak help demo test deps-test deps-go deps-frontend fmt-check vet go-test frontend-test frontend-build cross \
-        build build-agent build-desktop bench bench-ui k8s-test clean smoke-desktop ui-test ui-serve package bindings generate \
+        build build-agent build-desktop bench bench-ui bench-scale k8s-test clean smoke-desktop ui-test ui-serve package bindings generate \
         package-linux package-windows package-test fresh-test
 
 help:
@@ -47,6 +47,7 @@ help:
 	@echo "make ui-serve the browser-test harness and a demo agent, for writing UI tests"
 	@echo "make bench  benchmarks, with the ratios the goals are stated in"
 	@echo "make bench-ui the live log's list with 100,000 lines in headless Chromium: frame times and work, as values"
+	@echo "make bench-scale  the long runs: one agent at 100,000 items, a million pairs, 100 processes (one to two hours; sizes in build/bench-scale.sh)"
 	@echo "make soak   longer simulation and chaos runs of the sync engine"
 	@echo "make generate  the UI's wire types, method table and role table from shared/ (commit them)"
 	@echo "make fresh-test  make and git only, in a debootstrap chroot: Go gets installed, the agent built, the demo started"
@@ -206,6 +207,10 @@ demo: deps-go build-agent
 
 bench: deps-test build-agent
 	build/bench.sh "$(BIN)/lockstep-agent"
+
+# One agent at scale on the real binary, every scale goal measured: long, run alone.
+bench-scale: deps-go
+	build/bench-scale.sh
 
 # Longer variants of the engine's simulation and chaos tests (about 20 minutes).
 soak: deps-test

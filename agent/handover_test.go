@@ -103,7 +103,7 @@ func TestGracefulHandover(t *testing.T) {
 }
 
 // countItems counts a sandbox project's items.
-func countItems(t *testing.T, s *sandbox.Server, project string) int {
+func countItems(t testing.TB, s *sandbox.Server, project string) int {
 	t.Helper()
 	n := 0
 	for q := (sandbox.Query{Project: project, Limit: 100}); ; {

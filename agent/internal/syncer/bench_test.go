@@ -3,13 +3,11 @@ package syncer_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/agenttest/rig"
-	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/sandbox"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -58,103 +56,6 @@ func requests(sides ...*rig.Sandbox) int64 {
 		n += s.Server.Stats().Requests
 	}
 	return n
-}
-
-// bare makes only the API calls the changes need, with the engine's
-// parallelism: it reads each page of changes since a time and hands the
-// page's items to as many workers as the engine uses, which create each new
-// item in the other system (and copy its comments) or write the changed
-// title to the peer created before.
-type bare struct {
-	from, to connector.Connector
-	workers  int
-	comments bool
-
-	mu    sync.Mutex
-	peers map[string]connector.Ref // source key -> peer
-}
-
-func newBare(from, to connector.Connector, comments bool) *bare {
-	return &bare{from: from, to: to, workers: syncer.Parallelism, comments: comments, peers: map[string]connector.Ref{}}
-}
-
-func (br *bare) one(ctx context.Context, e connector.Entity) error {
-	br.mu.Lock()
-	peer, ok := br.peers[e.Key]
-	br.mu.Unlock()
-	if ok {
-		_, err := br.to.Update(ctx, peer, connector.Fields{"title": e.Title}, "")
-		return err
-	}
-	created, err := br.to.Create(ctx, "ENG", "bug", connector.Fields{"title": e.Title, "status": e.Fields["status"], "priority": e.Fields["priority"]},
-		connector.Marker{System: "bare", Key: e.Key})
-	if err != nil {
-		return err
-	}
-	br.mu.Lock()
-	br.peers[e.Key] = created.Ref
-	br.mu.Unlock()
-	if !br.comments {
-		return nil
-	}
-	cs, err := br.from.Comments(ctx, e.Ref)
-	if err != nil {
-		return err
-	}
-	for _, cm := range cs {
-		if _, err := br.to.AddComment(ctx, created.Ref, connector.NewComment{Body: cm.Body, Author: cm.Author}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (br *bare) sync(ctx context.Context, since time.Time) error {
-	work := make(chan connector.Entity)
-	errs := make(chan error, br.workers)
-	var wg sync.WaitGroup
-	for range br.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for e := range work {
-				if err := br.one(ctx, e); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	cursor := ""
-	var err error
-	for err == nil {
-		var page connector.Page
-		if page, err = br.from.Changes(ctx, "HELP", since, cursor); err != nil {
-			break
-		}
-		for _, e := range page.Entities {
-			select {
-			case work <- e:
-			case err = <-errs:
-			}
-			if err != nil {
-				break
-			}
-		}
-		if page.Cursor == "" {
-			break
-		}
-		cursor = page.Cursor
-	}
-	close(work)
-	wg.Wait()
-	if err == nil {
-		select {
-		case err = <-errs:
-		default:
-		}
-	}
-	return err
 }
 
 // retitle changes the title of every item of a sandbox project, as its
@@ -225,15 +126,15 @@ func versusBare(b *testing.B, n int, latency time.Duration) versus {
 
 	other := newBench(b, sandbox.Knobs{Latency: latency}, true)
 	other.seed(n)
-	br := newBare(other.a.Conn, other.b.Conn, false)
+	br := rig.NewBare(other.a.Conn, other.b.Conn, false)
 	start = time.Now()
-	if err := br.sync(ctx, time.Time{}); err != nil {
+	if err := br.Sync(ctx, time.Time{}); err != nil {
 		b.Fatal(err)
 	}
 	v.bare = time.Since(start)
 	since := retitle(b, other.a.Server, "HELP")
 	start = time.Now()
-	if err := br.sync(ctx, since); err != nil {
+	if err := br.Sync(ctx, since); err != nil {
 		b.Fatal(err)
 	}
 	v.bareUpd = time.Since(start)
