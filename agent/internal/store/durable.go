@@ -25,7 +25,12 @@ type groupCommit struct {
 	cond    *sync.Cond
 	next    *syncRound // the round commits join; not begun
 	syncing bool       // a round is under way
+	closed  bool       // the store closes: no round begins any more
 }
+
+// errClosed answers a commit whose sync round would begin after the store
+// began to close (Badger's own close then makes the commit durable).
+var errClosed = errors.New("sync store: the store is closing")
 
 // syncRound is one sync and the commits waiting for it.
 type syncRound struct {
@@ -61,6 +66,12 @@ func (g *groupCommit) wait(vlog bool) error {
 		}
 		// r has not begun and nothing syncs: lead it. Commits arriving
 		// from now on join a new round.
+		if g.closed {
+			g.next = nil
+			r.done, r.err = true, errClosed
+			g.cond.Broadcast()
+			break
+		}
 		g.syncing, g.next = true, nil
 		g.mu.Unlock()
 		err := g.flush(r.vlog)
@@ -70,6 +81,20 @@ func (g *groupCommit) wait(vlog bool) error {
 		g.cond.Broadcast()
 	}
 	return r.err
+}
+
+// shut waits for the round under way, if any, lets no other begin, and
+// then runs release (which closes what the rounds use): a commit that was
+// still syncing when its store was closed must not find its files closed
+// under it.
+func (g *groupCommit) shut(release func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	for g.syncing {
+		g.cond.Wait()
+	}
+	release()
 }
 
 // syncFiles makes everything committed so far durable: every write-ahead

@@ -208,3 +208,43 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// Closing the store while a commit's sync runs waits for that sync before
+// it closes the files the sync writes to (the race CI found: a run killed
+// by its test still syncing when the test closed the store), and a commit
+// whose round would begin after that is answered, not synced.
+func TestGroupCommitShutWaitsForTheSyncUnderWay(t *testing.T) {
+	inSync := make(chan struct{})
+	release := make(chan struct{})
+	var syncing atomic.Bool
+	g := newGroupCommit(func(bool) error {
+		syncing.Store(true)
+		close(inSync)
+		<-release
+		syncing.Store(false)
+		return nil
+	})
+	first := make(chan error, 1)
+	go func() { first <- g.wait(false) }()
+	<-inSync
+	shut := make(chan bool, 1)
+	go func() { g.shut(func() { shut <- syncing.Load() }) }()
+	// Once the shut has begun, it must wait for the round, not release
+	// the files under it.
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.closed })
+	select {
+	case <-shut:
+		t.Fatal("shut released the files while a sync used them")
+	default:
+	}
+	close(release)
+	if during := <-shut; during {
+		t.Fatal("shut released the files while a sync used them")
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("the commit synced before the close: %v", err)
+	}
+	if err := g.wait(false); !errors.Is(err, errClosed) {
+		t.Fatalf("a commit after the close: %v, want errClosed", err)
+	}
+}

@@ -211,8 +211,10 @@ func open(o Options) (*Store, error) {
 // panics on use after close, so callers stop their workers first).
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		if s.durable != nil {
+			s.durable.shut(s.closeLogs)
+		}
 		s.closeErr = s.db.Close()
-		s.closeLogs()
 	})
 	return s.closeErr
 }
