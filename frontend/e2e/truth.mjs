@@ -66,7 +66,7 @@ export async function legibleAtSmallWindow({ page, step, go, noLoading }, needs)
       if (Math.min(...labels) < 10) throw new Error(`the dashboard's chart labels are ${Math.min(...labels).toFixed(1)} px tall, want at least 10`)
 
       // A moment broken over lines has more than one line box.
-      for (const route of ['audit', 'runs', 'processes', 'accounts']) {
+      for (const route of ['audit', 'runs', 'processes', 'accounts', 'pairs']) {
         await go(route)
         await noLoading()
         await page.locator('main table').first().waitFor()

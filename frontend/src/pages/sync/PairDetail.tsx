@@ -8,7 +8,7 @@ import { useCallback } from 'react'
 import { call, errorMessage } from '../../api/bridge'
 import { useAgentEvents, useAsync, useCan } from '../../state'
 import { connectionLost } from '../../state/latest'
-import { Alert, Badge, Button, Loading, Page, Table, formatDate, useNotify } from '../../ui'
+import { Alert, Badge, Button, DateTime, Loading, Page, Table, useNotify } from '../../ui'
 import { listProcesses, listRuns } from './api'
 import { ConflictView } from './ConflictView'
 import { sideNamer } from './format'
@@ -134,9 +134,13 @@ export function PairDetail({ process, id, actions }: { process: string; id: stri
           <h2 id="pair-state">State</h2>
           <dl className="kv">
             <dt>Paired</dt>
-            <dd>{formatDate(p.createdAt)}</dd>
+            <dd>
+              <DateTime value={p.createdAt} />
+            </dd>
             <dt>Last synced</dt>
-            <dd>{formatDate(p.lastSyncedAt)}</dd>
+            <dd>
+              <DateTime value={p.lastSyncedAt} />
+            </dd>
             <dt>Comments copied</dt>
             <dd>{copied(p.comments)}</dd>
             <dt>Attachments copied</dt>
@@ -182,7 +186,7 @@ export function PairDetail({ process, id, actions }: { process: string; id: stri
           rowKey={(r) => r.id}
           caption={<span className="sr-only">Runs that touched the pair</span>}
           columns={[
-            { key: 'at', header: 'Started', render: (r) => formatDate(r.startedAt) },
+            { key: 'at', header: 'Started', render: (r) => <DateTime value={r.startedAt} /> },
             {
               key: 'what',
               header: 'What happened',
@@ -226,9 +230,9 @@ function PendingWork({ pending, sideName }: { pending: Pending[]; sideName: (s: 
           { key: 'side', header: 'Entity in', render: (x) => sideName(x.side) },
           { key: 'step', header: 'Step', render: (x) => x.step || 'all of it' },
           { key: 'attempts', header: 'Failed attempts', className: 'num', render: (x) => String(x.attempts) },
-          { key: 'next', header: 'Next attempt', render: (x) => (x.attempts > 0 ? formatDate(x.nextAttempt) : 'the next run') },
+          { key: 'next', header: 'Next attempt', render: (x) => (x.attempts > 0 ? <DateTime value={x.nextAttempt} /> : 'the next run') },
           { key: 'error', header: 'Last error', render: (x) => x.lastError || <span className="muted">none</span> },
-          { key: 'since', header: 'Waiting since', render: (x) => formatDate(x.enqueued) },
+          { key: 'since', header: 'Waiting since', render: (x) => <DateTime value={x.enqueued} /> },
         ]}
       />
     </section>

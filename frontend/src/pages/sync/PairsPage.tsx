@@ -4,7 +4,7 @@
 import { useCallback, useMemo, useState, type FormEvent } from 'react'
 import { errorMessage } from '../../api/bridge'
 import { useAgentEvents, useAsync, useCan, usePaged } from '../../state'
-import { Alert, Button, Dialog, EmptyState, Loading, Page, Table, count, formatDate, useNotify } from '../../ui'
+import { Alert, Button, DateTime, Dialog, EmptyState, Loading, Page, Table, count, useNotify } from '../../ui'
 import { listPairs, listProcesses, listSystems } from './api'
 import { ProcessPicker, processName } from './ProcessPicker'
 import { PairDetail, pairHref, type PairContext } from './PairDetail'
@@ -290,7 +290,7 @@ function PairList() {
                   </div>
                 ),
               },
-              { key: 'synced', header: 'Last synced', render: (p: Pair) => formatDate(p.lastSyncedAt) },
+              { key: 'synced', header: 'Last synced', render: (p: Pair) => <DateTime value={p.lastSyncedAt} /> },
             ]}
           />
           {cursor && (

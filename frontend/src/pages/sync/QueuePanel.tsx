@@ -3,7 +3,7 @@
 import { useCallback } from 'react'
 import { errorMessage } from '../../api/bridge'
 import { useAgentEvents, useAsync } from '../../state'
-import { Alert, Button, Loading, Table, count, formatDate } from '../../ui'
+import { Alert, Button, DateTime, Loading, Table, count, formatDate } from '../../ui'
 import { listQueue } from './api'
 import { pairHref } from './PairDetail'
 import type { QueueEntry, Side } from '../../api/generated/types'
@@ -71,7 +71,7 @@ export function QueuePanel({ processId, sideName }: { processId: string; sideNam
               },
               { key: 'side', header: 'In', render: (x) => sideName(x.side) },
               { key: 'reason', header: 'Why it waits', render: (x) => x.reason },
-              { key: 'since', header: 'Waiting since', render: (x) => formatDate(x.enqueued) },
+              { key: 'since', header: 'Waiting since', render: (x) => <DateTime value={x.enqueued} /> },
             ]}
           />
         </>
