@@ -38,7 +38,7 @@ type PairFailed struct {
 }
 
 // PairChanged: a pair changed outside a run's counts. Change is one of
-// deleted, unpaired, recreate, relinked, adopted (Pair is empty for an
+// deleted, unpaired, recreate, relinked, adopted, resolved (Pair is empty for an
 // adoption, which may make many).
 type PairChanged struct {
 	Change  string `json:"change"`

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -182,5 +181,3 @@ func (e *Engine) excluded(proc string, s Side, id string) (bool, error) {
 func (e *Engine) pairChanged(proc, pair, what string) {
 	e.d.Bus.Publish(apitype.EventPairChanged, apitype.PairChanged{Process: proc, Pair: pair, Change: what})
 }
-
-var _ = time.Second

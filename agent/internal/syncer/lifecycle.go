@@ -98,7 +98,7 @@ func (e *Engine) ResolveFields(actor, proc, id string, choice map[string]Side) e
 			return &ValidationError{Errors: []FieldError{{Field: "fields." + f, Message: "must be a or b"}}}
 		}
 	}
-	return e.d.Store.Update(func(tx *store.Tx) error {
+	err := e.d.Store.Update(func(tx *store.Tx) error {
 		var p Pair
 		if err := tx.Get(keyPair(proc, id), &p); err != nil {
 			return fmt.Errorf("pair %s: %w", id, ErrNotFound)
@@ -137,6 +137,12 @@ func (e *Engine) ResolveFields(actor, proc, id string, choice map[string]Side) e
 		}
 		return e.auditPair(tx, actor, "pairs.resolve", p, map[string]any{"resolved": choice, "stillHeld": rest})
 	})
+	if err == nil {
+		// Other open views of the pair learn of the choice now, not at the
+		// run that writes it.
+		e.pairChanged(proc, id, "resolved")
+	}
+	return err
 }
 
 // Resolve settles every held field of a pair for one side.

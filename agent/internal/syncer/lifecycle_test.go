@@ -2,11 +2,13 @@ package syncer
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
 
 // plain hides a system's optional abilities (marker reading, deletes,
@@ -333,8 +335,14 @@ func TestResolveFieldByFieldIsAudited(t *testing.T) {
 			t.Fatalf("live values of title: %+v", v)
 		}
 	}
+	sub, _, _ := w.eng.d.Bus.Subscribe([]string{apitype.EventPairChanged}, nil, 4)
+	defer sub.Close()
 	if err := w.eng.ResolveFields("carol", "p1", p.ID, map[string]Side{"title|title": SideB}); err != nil {
 		t.Fatal(err)
+	}
+	var got apitype.PairChanged
+	if ev := <-sub.C(); json.Unmarshal(ev.Data, &got) != nil || got != (apitype.PairChanged{Process: "p1", Pair: p.ID, Change: "resolved"}) {
+		t.Fatalf("after a resolve: event %s", ev.Data)
 	}
 	if err := w.eng.ResolveFields("carol", "p1", p.ID, map[string]Side{"status|status": SideB}); err == nil {
 		t.Fatal("resolved a field that is not held")

@@ -71,7 +71,7 @@ func keyExcluded(proc string, s Side, e string) string {
 	return "excl/" + proc + "/" + string(s) + "/" + esc(e)
 }
 
-// stateprefixes are every key prefix of a process's state (its deletion
+// statePrefixes are every key prefix of a process's state (its deletion
 // removes them all).
 func statePrefixes(proc string) []string {
 	var out []string

@@ -279,7 +279,7 @@ export interface PairFailed {
 
 /**
  * PairChanged: a pair changed outside a run's counts. Change is one of
- * deleted, unpaired, recreate, relinked, adopted (Pair is empty for an
+ * deleted, unpaired, recreate, relinked, adopted, resolved (Pair is empty for an
  * adoption, which may make many).
  */
 export interface PairChanged {
