@@ -42,12 +42,13 @@ func (e *Engine) Plan(ctx context.Context, id string) ([]PlanItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cycle{e: e, p: &p, con: map[Side]connector.Connector{}, dry: true, schemas: &schemaCache{}}
+	q := &memQueue{store: storeQueue{e: e, proc: p.ID}}
+	c := &cycle{e: e, p: &p, con: map[Side]connector.Connector{}, dry: true, q: q, schemas: &schemaCache{}}
 	c.log = e.d.Log.With().Str("process", p.ID).Str("run", "plan").Logger()
-	if err := c.execute(ctx, nil); err != nil {
-		return e.named(p.ID, c.plan), err
-	}
-	return e.named(p.ID, c.plan), nil
+	err = c.execute(ctx, nil)
+	// What the polls read leads: they read everything before any item is
+	// worked.
+	return e.named(p.ID, append(q.reads, c.plan...)), err
 }
 
 // Retry queues parked entities again (all of a process when entity is "")

@@ -323,7 +323,7 @@ func (c *cycle) findPeer(ctx context.Context, s Side, src connector.Entity, tp m
 	var cands []string
 	if c.indexed(t) {
 		for _, m := range c.markers(s, src) {
-			id, ok, err := c.marked(t, m)
+			id, ok, err := c.q.marked(t, m.Text())
 			if err != nil {
 				return nil, err
 			}
@@ -373,24 +373,6 @@ func (c *cycle) findPeer(ctx context.Context, s Side, src connector.Entity, tp m
 		return c.adopt(ctx, s, src, peer, tp)
 	}
 	return nil, nil
-}
-
-// marked looks marker up in side t's index of the markers its polls read
-// (a dry run's own index, in memory, first).
-func (c *cycle) marked(t Side, m connector.Marker) (string, bool, error) {
-	if id, ok := c.dryMarks[string(t)+"/"+m.Text()]; ok {
-		return id, true, nil
-	}
-	var id []byte
-	err := c.e.d.Store.View(func(tx *store.Tx) error {
-		var err error
-		id, err = tx.GetRaw(keyMark(c.p.ID, t, m.Text()))
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return "", false, nil
-	}
-	return string(id), err == nil, err
 }
 
 // remember keeps an entity read for this run (a search answer), so that
@@ -571,11 +553,11 @@ func (c *cycle) recoverIntents(ctx context.Context) error {
 			return nil
 		})
 	})
-	if err != nil || c.dry {
+	if err != nil {
 		return err
 	}
 	for _, o := range pending {
-		if err := c.enqueue(QueueItem{Side: o.side, Entity: o.id}); err != nil {
+		if err := c.q.add(QueueItem{Side: o.side, Entity: o.id}); err != nil {
 			return err
 		}
 	}
@@ -679,7 +661,7 @@ func (c *cycle) copyOfDeleted(ctx context.Context, s Side, id string) (*Pair, er
 	for _, m := range c.markers(s, src) {
 		var peerID string
 		if c.indexed(t) {
-			id, ok, err := c.marked(t, m)
+			id, ok, err := c.q.marked(t, m.Text())
 			if err != nil {
 				return nil, err
 			}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,9 +36,10 @@ type cycle struct {
 	log  zerolog.Logger
 	dry  bool
 	plan []PlanItem
-	// dryQueue holds what a dry run would have queued.
-	dryQueue []QueueItem
-	worked   func()
+	// q is the queue the run works: the store's, or a dry run's in
+	// memory (queue.go).
+	q      queue
+	worked func()
 	// fresh holds the entities this run's poll just read, in memory only,
 	// so working them costs no second read; never stored (privacy).
 	fresh map[string]connector.Entity
@@ -50,9 +50,6 @@ type cycle struct {
 	// newPeers names the entities this run created: they hold no
 	// comments or attachments but Lockstep's, so they need no listing.
 	newPeers map[string]bool
-	// dryMarks is a dry run's marker index: what its polls read, in
-	// memory, since a dry run writes nothing.
-	dryMarks map[string]string
 	// handled names polled entities whose change their peer's item worked
 	// (it read them as the peer), so their own item has nothing to do.
 	handled map[string]bool
@@ -79,7 +76,7 @@ func (e *Engine) runOnce(ctx context.Context, p *Process, trigger string, only *
 
 // runWith is runOnce with a hook called after each worked item (progress).
 func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *QueueItem, worked func()) Run {
-	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, worked: worked, schemas: &schemaCache{}}
+	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, q: storeQueue{e: e, proc: p.ID}, worked: worked, schemas: &schemaCache{}}
 	c.run = Run{Process: p.ID, Trigger: trigger, StartedAt: e.d.Now().UTC()}
 	if err := e.beginRun(&c.run); err != nil {
 		e.d.Log.Error().Err(err).Str("process", p.ID).Msg("record the run's start")
@@ -123,10 +120,8 @@ func (c *cycle) execute(ctx context.Context, only *QueueItem) error {
 		return err
 	}
 	if only != nil {
-		if !c.dry {
-			if err := c.enqueue(*only); err != nil {
-				return err
-			}
+		if err := c.q.add(*only); err != nil {
+			return err
 		}
 		return c.drain(ctx, only)
 	}
@@ -152,12 +147,6 @@ func (c *cycle) execute(ctx context.Context, only *QueueItem) error {
 // roundItems is how many changes a run's poll queues before their items
 // are worked (a dry run, which queues nothing, polls everything at once).
 var roundItems = 5000
-
-func (c *cycle) enqueue(item QueueItem) error {
-	return c.e.d.Store.Update(func(tx *store.Tx) error {
-		return enqueueTx(tx, c.p.ID, item, c.now())
-	})
-}
 
 // enqueueTx adds an entity to the queue; one already queued keeps its
 // place, attempts and backoff, and its generation grows, so a worker busy
@@ -192,11 +181,10 @@ func requeueTx(tx *store.Tx, proc string, item QueueItem, now time.Time, due boo
 	return tx.Put(k, item)
 }
 
-// poll reads one side's changes since its watermark, page by page. Each page
-// is queued and the watermark moved in one transaction: a crash leaves either
-// both or neither, so no change is lost and none is applied twice. It stops
-// after the page that brings the changes it queued to roundItems, saying
-// more follow: the next poll goes on from the watermark.
+// poll reads one side's changes since its watermark, page by page, into the
+// queue (storeQueue.page says how a page is kept). It stops after the page
+// that brings the changes it queued to the queue's round, saying more
+// follow: the next poll goes on from the watermark.
 func (c *cycle) poll(ctx context.Context, s Side) (more bool, err error) {
 	var wm Watermark
 	if err := c.e.d.Store.Get(keyWatermark(c.p.ID, s), &wm); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -213,15 +201,13 @@ func (c *cycle) poll(ctx context.Context, s Side) (more bool, err error) {
 		if err != nil {
 			return false, onSide(s, fmt.Errorf("poll side %s: %w", s, err))
 		}
-		latest := wm.Since
-		var items []QueueItem
-		marks := map[string]string{} // marker -> entity id
+		pg := polled{side: s, marks: map[string]string{}, from: wm.Since, to: wm.Since, deleted: page.Deleted}
 		for _, ent := range page.Entities {
-			if ent.UpdatedAt.After(latest) {
-				latest = ent.UpdatedAt
+			if ent.UpdatedAt.After(pg.to) {
+				pg.to = ent.UpdatedAt
 			}
 			if ent.Marker != "" && c.indexed(s) {
-				marks[ent.Marker] = ent.ID
+				pg.marks[ent.Marker] = ent.ID
 			}
 			if _, ok := c.p.TypePairOf(s, ent.Type); !ok {
 				continue
@@ -229,59 +215,28 @@ func (c *cycle) poll(ctx context.Context, s Side) (more bool, err error) {
 			if c.known(s, ent) {
 				continue // our own write, or a change already worked
 			}
-			items = append(items, QueueItem{Side: s, Entity: ent.ID})
+			pg.changed = append(pg.changed, ent)
 			if c.fresh == nil {
 				c.fresh = map[string]connector.Entity{}
 			}
 			c.fresh[freshKey(s, ent.ID)] = ent
-			if c.dry {
-				c.plan = append(c.plan, PlanItem{Action: "read", Side: s, Entity: ent.ID, Key: ent.Key, Title: ent.Title})
-			}
 		}
 		// Deleted entities are worked like changed ones: their read
 		// answers not found, and the deletion policy applies.
 		for _, ref := range page.Deleted {
-			items = append(items, QueueItem{Side: s, Entity: ref.ID})
 			if c.deleted == nil {
 				c.deleted = map[string]connector.Ref{}
 			}
 			c.deleted[freshKey(s, ref.ID)] = ref
 		}
-		// An idle page (nothing queued, the watermark where it was) writes
-		// nothing: an idle poll then costs no durable write per side.
-		if !c.dry && (len(items) > 0 || !latest.Equal(wm.Since)) {
-			err = c.e.d.Store.Update(func(tx *store.Tx) error {
-				for _, it := range items {
-					if err := enqueueTx(tx, c.p.ID, it, c.now()); err != nil {
-						return err
-					}
-				}
-				// The markers the side's entities carry: a source whose
-				// pair was lost finds the peer made for it here.
-				for m, id := range marks {
-					if err := tx.SetRaw(keyMark(c.p.ID, s, m), []byte(id)); err != nil {
-						return err
-					}
-				}
-				return tx.Put(keyWatermark(c.p.ID, s), Watermark{Since: latest})
-			})
-			if err != nil {
-				return false, fmt.Errorf("queue changes of side %s: %w", s, err)
-			}
-		} else if c.dry {
-			c.dryQueue = append(c.dryQueue, items...)
-			if c.dryMarks == nil {
-				c.dryMarks = map[string]string{}
-			}
-			for m, id := range marks {
-				c.dryMarks[string(s)+"/"+m] = id
-			}
+		if err := c.q.page(pg); err != nil {
+			return false, fmt.Errorf("queue changes of side %s: %w", s, err)
 		}
-		wm.Since = latest
+		wm.Since = pg.to
 		if page.Cursor == "" {
 			return false, nil
 		}
-		if queued += len(items); queued >= roundItems && !c.dry {
+		if queued += len(pg.changed) + len(pg.deleted); c.q.round() > 0 && queued >= c.q.round() {
 			return true, nil // the rest after this round's items are worked
 		}
 		cursor = page.Cursor
@@ -302,26 +257,7 @@ func (c *cycle) known(s Side, ent connector.Entity) bool {
 // drain works every queued item that is due; only, when set, limits it to
 // one entity.
 func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
-	var items []QueueItem
-	if c.dry {
-		items = c.dryQueue
-	}
-	err := c.e.d.Store.View(func(tx *store.Tx) error {
-		return tx.Scan(prefixQueue(c.p.ID), "", func(_ string, raw []byte) error {
-			var it QueueItem
-			if err := json.Unmarshal(raw, &it); err != nil {
-				return nil // a corrupt item must not block the queue; it is overwritten when re-queued
-			}
-			if only != nil && (it.Side != only.Side || it.Entity != only.Entity) {
-				return nil
-			}
-			if only == nil && it.NotBefore.After(c.now()) {
-				return nil
-			}
-			items = append(items, it)
-			return nil
-		})
-	})
+	items, err := c.q.due(only)
 	if err != nil {
 		return err
 	}
@@ -455,8 +391,8 @@ func (c *cycle) lane(it QueueItem, workers int) int {
 // child is a worker's view of the cycle: shared connectors and process,
 // its own counters, caches and plan, merged back when the drain ends.
 func (c *cycle) child() *cycle {
-	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas,
-		dryMarks: c.dryMarks, deleted: c.deleted}
+	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, q: c.q, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas,
+		deleted: c.deleted}
 	ch.run.ID, ch.run.Process = c.run.ID, c.run.Process
 	for k, v := range c.fresh {
 		ch.fresh[k] = v // each worker deletes only its own items' entries
@@ -493,110 +429,17 @@ func (c *cycle) done() {
 var steps = []string{stepRead, stepFields, stepComments, stepAttachments, stepLinks}
 
 // work processes one item and settles its queue entry: done, retried later
-// with backoff, or parked. One poisoned entity never blocks the others.
+// with backoff, or parked (queue.go). One poisoned entity never blocks the
+// others.
 func (c *cycle) work(ctx context.Context, it QueueItem) {
 	polled := c.fresh[freshKey(it.Side, it.Entity)] // item consumes it; a parked entity is named by it
-	err := c.item(ctx, it.Side, it.Entity)
-	if c.dry {
-		if err != nil {
-			c.plan = append(c.plan, PlanItem{Action: "error", Side: it.Side, Entity: it.Entity, Detail: err.Error()})
-		}
+	if err := c.item(ctx, it.Side, it.Entity); err != nil {
+		c.q.fail(ctx, c, it, err, polled)
 		return
 	}
-	log := c.log.With().Str("system", c.p.End(it.Side).System).Str("entity_id", it.Entity).Logger()
-	if err == nil {
-		if err := c.settle(it); err != nil {
-			log.Error().Err(err).Msg("settle the queue entry: the entity is worked again")
-		}
-		return
+	if err := c.q.settle(c, it); err != nil {
+		c.log.Error().Err(err).Str("system", c.p.End(it.Side).System).Str("entity_id", it.Entity).Msg("settle the queue entry: the entity is worked again")
 	}
-	// What the item did before it failed is recorded first: the failure's
-	// record below reads the pair back.
-	if ferr := c.flushPairs(); ferr != nil {
-		log.Error().Err(ferr).Msg("save the pair: the entity is worked again")
-	}
-	if ctx.Err() != nil {
-		return // stopping: the entry stays as it was, for the next start
-	}
-	k := keyQueue(c.p.ID, it.Side, it.Entity)
-	// The steps before the one that failed succeeded: their counts start
-	// again; the failed step's grows.
-	step := stepOf(err)
-	cur := it
-	var stored QueueItem
-	if c.e.d.Store.Get(k, &stored) == nil {
-		cur = stored
-	}
-	next := map[string]int{}
-	after := false
-	for _, st := range steps {
-		if st == step {
-			after = true
-			next[st] = cur.Steps[st] + 1
-		} else if after && cur.Steps[st] > 0 {
-			next[st] = cur.Steps[st]
-		}
-	}
-	cur.Steps, cur.Step, cur.Attempts, cur.LastError = next, step, next[step], err.Error()
-	if connector.Transient(err) && cur.Attempts < maxAttempts {
-		backoff := time.Duration(1<<min(cur.Attempts, 9)) * time.Second
-		cur.NotBefore = c.now().Add(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1)))
-		if err := c.e.d.Store.Put(k, cur); err != nil {
-			log.Error().Err(err).Msg("record the failure")
-		}
-		c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error()})
-		log.Warn().Err(err).Str("step", step).Int("attempt", cur.Attempts).Time("retry_at", cur.NotBefore).Msg("transient failure: will retry")
-		return
-	}
-	c.run.Counts.Failed++
-	c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error(), Parked: true})
-	c.park(cur, err, polled)
-	log.Error().Err(err).Str("step", step).Msg("entity parked: fix the cause and retry it")
-}
-
-// settle removes a worked item's queue entry, unless the entity was queued
-// again while it was worked (a newer change, or a link target paired): then
-// the entry stays, due, for the next run. The item's deferred pair saves go
-// in the same transaction (deferred.go).
-func (c *cycle) settle(it QueueItem) error {
-	return c.commit(func(tx *store.Tx) error {
-		k := keyQueue(c.p.ID, it.Side, it.Entity)
-		var cur QueueItem
-		if err := tx.Get(k, &cur); errors.Is(err, store.ErrNotFound) {
-			return nil
-		} else if err == nil && cur.Gen != it.Gen {
-			cur.Steps, cur.Step, cur.Attempts, cur.LastError, cur.NotBefore = nil, "", 0, "", time.Time{}
-			return tx.Put(k, cur)
-		}
-		if err := tx.Delete(keyParked(c.p.ID, it.Side, it.Entity)); err != nil {
-			return err
-		}
-		return tx.Delete(k)
-	})
-}
-
-func (c *cycle) park(it QueueItem, cause error, polled connector.Entity) {
-	parked := Parked{Side: it.Side, Entity: it.Entity, Error: cause.Error(), Attempts: it.Attempts, Step: it.Step, At: c.now().UTC()}
-	pair, _ := c.e.pairOf(c.p.ID, it.Side, it.Entity)
-	if pair != nil {
-		parked.Pair, parked.Key, parked.Title = pair.ID, pair.Ref(it.Side).Key, pair.Ref(it.Side).Title
-	} else {
-		parked.Key, parked.Title = polled.Key, polled.Title // named as the poll read it, not by its id
-	}
-	c.e.d.Store.Update(func(tx *store.Tx) error {
-		if pair != nil {
-			var cur Pair
-			if err := tx.Get(keyPair(c.p.ID, pair.ID), &cur); err == nil {
-				cur.State, cur.Error = PairError, cause.Error()
-				putPairRecordTx(tx, &cur)
-			}
-		}
-		tx.Put(keyParked(c.p.ID, it.Side, it.Entity), parked)
-		return tx.Delete(keyQueue(c.p.ID, it.Side, it.Entity))
-	})
-	c.e.d.Bus.Publish(apitype.EventPairFailed, apitype.PairFailed{Process: c.p.ID, Side: it.Side, Entity: it.Entity,
-		Key: parked.Key, Title: parked.Title, Pair: parked.Pair, Error: parked.Error, Step: parked.Step,
-		Cause: connector.Cause(cause)})
 }
 
 // beginRun gives a run its id and records it as in progress, in one

@@ -1,0 +1,130 @@
+package syncer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+)
+
+// storeDump is every key and value of the store, to show a dry run wrote
+// nothing.
+func (w *world) storeDump() map[string][]byte {
+	w.t.Helper()
+	out := map[string][]byte{}
+	if err := w.st.View(func(tx *store.Tx) error {
+		return tx.Scan("", "", func(k string, v []byte) error { out[k] = v; return nil })
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+	return out
+}
+
+// unlink removes a link as a person would.
+func (m *memsys) unlink(id, typ, target string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	it.links = slices.DeleteFunc(it.links, func(l connector.Link) bool { return l.Type == typ && l.Target.ID == target })
+	m.touch(it)
+}
+
+// A dry run lists every kind of write a run would make, in the order the
+// run would make them, and changes nothing: not the systems, not the
+// store. The list is the plan API's answer, so it is pinned here entry by
+// entry.
+func TestPlanListsEveryWriteAndChangesNothing(t *testing.T) {
+	w := newWorld(t, ConflictHold)
+	w.eng.workers = 1 // the peers' ids in the order made
+	x1 := w.a.userCreate("incident", connector.Fields{"title": "one", "status": "new"})
+	x2 := w.a.userCreate("incident", connector.Fields{"title": "two", "status": "new"})
+	x3 := w.a.userCreate("incident", connector.Fields{"title": "three", "status": "new"})
+	x4 := w.a.userCreate("incident", connector.Fields{"title": "four", "status": "new"})
+	w.a.userComment(x1, "first words")
+	w.a.userComment(x1, "second words")
+	w.a.userAttach(x1, "a.txt", []byte("aaa"))
+	w.a.userLink(x1, "blocks", x2)
+	w.quiesce()
+	y4 := w.peerOf(SideA, x4)
+
+	// Every kind of change, on both sides.
+	w.proc.Types[0].Fields[1].ValueMap.DefaultB = nil
+	w.proc.Types[0].Fields[1].ValueMap.OnMissing = mapping.OnMissingError
+	w.st.Put("proc/p1", w.proc)
+	w.a.userCreate("incident", connector.Fields{"title": "fresh", "status": "new"})
+	w.b.userCreate("bug", connector.Fields{"title": "from eng", "status": "open"})
+	w.a.userCreate("incident", connector.Fields{"title": "bad", "status": "weird"})
+	w.a.userSet(x1, "title", "one, renamed")
+	orig := w.a.items[x1].comments
+	w.a.userEditComment(x1, orig[0].ID, "first words, corrected")
+	w.a.userDeleteComment(x1, orig[1].ID)
+	w.a.userComment(x1, "third words")
+	w.a.mu.Lock()
+	gone := w.a.items[x1].atts[0]
+	w.a.mu.Unlock()
+	w.a.DeleteAttachment(nil, connector.Ref{ID: x1}, gone)
+	w.a.userAttach(x1, "c.txt", []byte("cccc"))
+	w.a.unlink(x1, "blocks", x2)
+	w.a.userLink(x1, "blocks", x4)
+	w.a.userDelete(x3)
+	w.a.userSet(x4, "title", "four from A")
+	w.b.userSet(y4, "title", "four from B")
+	w.clock.advance(1)
+
+	before := w.storeDump()
+	counts := func(m *memsys) string {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return fmt.Sprint(len(m.items), m.engineCreates, m.engineUpdates, m.engineComments, m.engineUploads, m.engineLinks,
+			m.engineDeletes, m.engineCommentEdits, m.engineCommentDeletes, m.engineAttDeletes)
+	}
+	sysBefore := counts(w.a) + "/" + counts(w.b)
+
+	plan, err := w.eng.Plan(context.Background(), "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range plan {
+		got = append(got, strings.Join([]string{it.Action, string(it.Side), it.Key, it.Title, it.Detail}, " | "))
+	}
+	want := []string{
+		"read | a | HELP-5 | fresh | ",
+		"read | a | HELP-6 | bad | ",
+		"read | a | HELP-1 | one, renamed | ",
+		"read | a | HELP-4 | four from A | ",
+		"read | b | ENG-5 | from eng | ",
+		"read | b | ENG-4 | four from B | ",
+		"create | b | HELP-5 | fresh | bug from a HELP-5",
+		"error | a | HELP-6 | bad | map HELP-6: fields[1].valueMap: map status -> status value sha256:0728c355c79c: no value map entry: needs attention",
+		"update | b | ENG-1 | one | title",
+		"hold | a | HELP-4 | four from A | title|title",
+		"deleted | a | HELP-3 | three | deletion policy ignore for its peer ENG-3",
+		"create | a | ENG-5 | from eng | incident from b ENG-5",
+		"hold | b | ENG-4 | four from B | title|title",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("plan:\n%s", strings.Join(got, "\n"))
+	}
+
+	if sysAfter := counts(w.a) + "/" + counts(w.b); sysAfter != sysBefore {
+		t.Fatalf("the dry run wrote to a system: %s, was %s", sysAfter, sysBefore)
+	}
+	after := w.storeDump()
+	for k, v := range after {
+		if !bytes.Equal(before[k], v) {
+			t.Fatalf("the dry run changed %s in the store", k)
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			t.Fatalf("the dry run removed %s from the store", k)
+		}
+	}
+}
