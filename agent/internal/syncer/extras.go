@@ -60,9 +60,6 @@ func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair, cur
 			return inStep(st.name, err)
 		}
 	}
-	if c.dry {
-		return nil
-	}
 	// Synced now at the versions listed; a side Lockstep wrote to has a
 	// version it does not know, so it is listed next time (once).
 	for _, s := range []Side{SideA, SideB} {
@@ -277,15 +274,21 @@ func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]b
 				}
 				continue
 			}
-			if c.dry {
-				c.plan = append(c.plan, PlanItem{Action: "comment", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "comment " + cm.ID + " from " + pair.Ref(s).Key})
-				continue
+			var added connector.Comment
+			sent, err := c.apply(ctx, write{
+				entry: PlanItem{Action: "comment", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "comment " + cm.ID + " from " + pair.Ref(s).Key},
+				send: func(ctx context.Context) (err error) {
+					added, err = c.con[t].AddComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key},
+						connector.NewComment{Body: commentBody(pair, s, cm), Author: cm.Author, Marker: copyMarker(s, cm.ID)})
+					return err
+				},
+			})
+			if !sent {
+				if err != nil {
+					return changed, err
+				}
+				continue // planned
 			}
-			if err := c.flushPairs(); err != nil {
-				return changed, err
-			}
-			added, err := c.con[t].AddComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key},
-				connector.NewComment{Body: commentBody(pair, s, cm), Author: cm.Author, Marker: copyMarker(s, cm.ID)})
 			if err != nil {
 				return changed, fmt.Errorf("copy comment %s to %s: %w", cm.ID, pair.Ref(t).Key, err)
 			}
@@ -323,21 +326,23 @@ func (c *cycle) editCopy(ctx context.Context, pair *Pair, s Side, cm connector.C
 	t := s.Other()
 	k := mapKey(s, cm.ID)
 	_, copyID, _ := strings.Cut(pair.Comments[k], ":")
-	if c.dry {
-		c.plan = append(c.plan, PlanItem{Action: "comment-edit", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "comment " + copyID + " from " + pair.Ref(s).Key})
-		return false, nil
-	}
 	ed, ok := ability[connector.CommentEditor](c.con[t])
 	if !ok {
 		c.diverge(pair, fmt.Sprintf("comment %s was edited in %s; %s cannot edit comments, so its copy in %s keeps the old text", cm.ID, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
 		pair.CommentSums[k] = sum
 		return true, c.savePair(pair)
 	}
-	if err := c.flushPairs(); err != nil {
-		return false, err
+	sent, err := c.apply(ctx, write{
+		entry: PlanItem{Action: "comment-edit", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "comment " + copyID + " from " + pair.Ref(s).Key},
+		send: func(ctx context.Context) error {
+			_, err := ed.UpdateComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, copyID,
+				connector.NewComment{Body: commentBody(pair, s, cm), Author: cm.Author, Marker: copyMarker(s, cm.ID)})
+			return err
+		},
+	})
+	if !sent {
+		return false, err // planned, or the pending saves failed
 	}
-	_, err := ed.UpdateComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, copyID,
-		connector.NewComment{Body: commentBody(pair, s, cm), Author: cm.Author, Marker: copyMarker(s, cm.ID)})
 	if errors.Is(err, connector.ErrNotFound) {
 		c.diverge(pair, fmt.Sprintf("comment %s was edited in %s, but its copy in %s was deleted", cm.ID, pair.Ref(s).Key, pair.Ref(t).Key))
 	} else if err != nil {
@@ -357,18 +362,19 @@ func (c *cycle) deleteCopy(ctx context.Context, pair *Pair, s Side, id string, w
 	k := mapKey(s, id)
 	copyKey := pair.Comments[k]
 	_, copyID, _ := strings.Cut(copyKey, ":")
-	if c.dry {
-		c.plan = append(c.plan, PlanItem{Action: "comment-delete", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "copy " + copyID + " of deleted comment " + id})
-		return false, nil
-	}
 	ed, ok := ability[connector.CommentEditor](c.con[t])
 	if !ok {
 		c.diverge(pair, fmt.Sprintf("comment %s was deleted in %s; %s cannot delete comments, so its copy in %s stays", id, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
 	} else if copyID != "" {
-		if err := c.flushPairs(); err != nil {
-			return false, err
+		sent, err := c.apply(ctx, write{
+			entry: PlanItem{Action: "comment-delete", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "copy " + copyID + " of deleted comment " + id},
+			send: func(ctx context.Context) error {
+				return ed.DeleteComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, copyID)
+			},
+		})
+		if !sent {
+			return false, err // planned, or the pending saves failed
 		}
-		err := ed.DeleteComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, copyID)
 		if err != nil && !errors.Is(err, connector.ErrNotFound) {
 			return false, fmt.Errorf("delete the copy of comment %s in %s: %w", id, pair.Ref(t).Key, err)
 		}
@@ -431,20 +437,30 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 				c.run.Counts.Skipped++
 				continue
 			}
-			if c.dry {
-				c.plan = append(c.plan, PlanItem{Action: "attach", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: fmt.Sprintf("%s (%d bytes) from %s", a.Name, a.Size, pair.Ref(s).Key)})
-				continue
+			var up connector.Attachment
+			var unread error
+			sent, err := c.apply(ctx, write{
+				entry: PlanItem{Action: "attach", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: fmt.Sprintf("%s (%d bytes) from %s", a.Name, a.Size, pair.Ref(s).Key)},
+				send: func(ctx context.Context) error {
+					body, err := c.con[s].Download(ctx, connector.Ref{ID: pair.Ref(s).ID}, a)
+					if err != nil {
+						unread = fmt.Errorf("download attachment %s: %w", a.Name, err)
+						return unread
+					}
+					defer body.Close()
+					up, err = c.con[t].Upload(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, a.Name, a.ContentType, a.Size, body)
+					return err
+				},
+			})
+			if !sent {
+				if err != nil {
+					return changed, err
+				}
+				continue // planned
 			}
-			body, err := c.con[s].Download(ctx, connector.Ref{ID: pair.Ref(s).ID}, a)
-			if err != nil {
-				return changed, fmt.Errorf("download attachment %s: %w", a.Name, err)
+			if unread != nil {
+				return changed, unread
 			}
-			if err := c.flushPairs(); err != nil {
-				body.Close()
-				return changed, err
-			}
-			up, err := c.con[t].Upload(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, a.Name, a.ContentType, a.Size, body)
-			body.Close()
 			if errors.Is(err, errors.ErrUnsupported) {
 				// The other system holds no files and is set to leave
 				// them out: skipped, once, and not asked again.
@@ -544,18 +560,19 @@ func (c *cycle) deleteAttachmentCopy(ctx context.Context, pair *Pair, s Side, id
 	k := mapKey(s, id)
 	copyKey := pair.Attachments[k]
 	_, copyID, _ := strings.Cut(copyKey, ":")
-	if c.dry {
-		c.plan = append(c.plan, PlanItem{Action: "attachment-delete", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "copy " + copyID + " of deleted attachment " + id})
-		return false, nil
-	}
 	del, ok := ability[connector.AttachmentDeleter](c.con[t])
 	if !ok {
 		c.diverge(pair, fmt.Sprintf("attachment %s was deleted from %s; %s cannot delete attachments, so its copy in %s stays", id, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
 	} else if copyID != "" {
-		if err := c.flushPairs(); err != nil {
-			return false, err
+		sent, err := c.apply(ctx, write{
+			entry: PlanItem{Action: "attachment-delete", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "copy " + copyID + " of deleted attachment " + id},
+			send: func(ctx context.Context) error {
+				return del.DeleteAttachment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Attachment{ID: copyID})
+			},
+		})
+		if !sent {
+			return false, err // planned, or the pending saves failed
 		}
-		err := del.DeleteAttachment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Attachment{ID: copyID})
 		if err != nil && !errors.Is(err, connector.ErrNotFound) {
 			return false, fmt.Errorf("delete the copy of attachment %s in %s: %w", id, pair.Ref(t).Key, err)
 		}
@@ -624,21 +641,28 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 				if pair.Links[sig] {
 					// Copied before and now gone from the other side: the
 					// removal flows back.
-					if err := c.removeLink(ctx, pair, s, typeS, target); err != nil {
-						return changed, err
+					if removed, err := c.removeLink(ctx, pair, s, typeS, target); err != nil || !removed {
+						if err != nil {
+							return changed, err
+						}
+						continue // planned
 					}
 					delete(pair.Links, sig)
 					changed, wrote[s] = true, true
 					continue
 				}
-				if c.dry {
-					c.plan = append(c.plan, PlanItem{Action: "link", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: typeT + " " + peer.Ref(t).Key})
-					continue
+				sent, err := c.apply(ctx, write{
+					entry: PlanItem{Action: "link", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: typeT + " " + peer.Ref(t).Key},
+					send: func(ctx context.Context) error {
+						return c.con[t].AddLink(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Link{Type: typeT, Target: connector.Ref{ID: tTarget, Key: peer.Ref(t).Key}})
+					},
+				})
+				if !sent {
+					if err != nil {
+						return changed, err
+					}
+					continue // planned
 				}
-				if err := c.flushPairs(); err != nil {
-					return changed, err
-				}
-				err = c.con[t].AddLink(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Link{Type: typeT, Target: connector.Ref{ID: tTarget, Key: peer.Ref(t).Key}})
 				if errors.Is(err, connector.ErrNotFound) {
 					// The target's peer was deleted: its pair learns it,
 					// and there is nothing to link to.
@@ -682,19 +706,23 @@ func (c *cycle) awaitPair(s Side, pair *Pair, target string) (*Pair, error) {
 	return c.e.pairOf(c.p.ID, s, target)
 }
 
-func (c *cycle) removeLink(ctx context.Context, pair *Pair, s Side, typ, target string) error {
-	if c.dry {
-		c.plan = append(c.plan, PlanItem{Action: "unlink", Side: s, Entity: pair.Ref(s).ID, Key: pair.Ref(s).Key, Detail: typ + " " + target})
-		return nil
-	}
-	if err := c.flushPairs(); err != nil {
-		return err
-	}
-	if err := c.con[s].RemoveLink(ctx, connector.Ref{ID: pair.Ref(s).ID}, connector.Link{Type: typ, Target: connector.Ref{ID: target}}); err != nil {
-		return fmt.Errorf("remove link %s from %s: %w", typ, pair.Ref(s).Key, err)
+// removeLink removes a link Lockstep copied whose original is gone. It
+// reports whether the link was removed (a dry run plans it).
+func (c *cycle) removeLink(ctx context.Context, pair *Pair, s Side, typ, target string) (bool, error) {
+	sent, err := c.apply(ctx, write{
+		entry: PlanItem{Action: "unlink", Side: s, Entity: pair.Ref(s).ID, Key: pair.Ref(s).Key, Detail: typ + " " + target},
+		send: func(ctx context.Context) error {
+			return c.con[s].RemoveLink(ctx, connector.Ref{ID: pair.Ref(s).ID}, connector.Link{Type: typ, Target: connector.Ref{ID: target}})
+		},
+	})
+	if !sent || err != nil {
+		if sent {
+			err = fmt.Errorf("remove link %s from %s: %w", typ, pair.Ref(s).Key, err)
+		}
+		return false, err
 	}
 	c.run.Counts.Linked++
-	return nil
+	return true, nil
 }
 
 // linkSig names a synced link the same way from both sides.

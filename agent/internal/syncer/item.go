@@ -158,7 +158,7 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 		cur[t] = pair.Ref(t).Version
 		// A peer found by its marker says so itself ("adopted a peer made
 		// before"); only a peer made now is a create.
-		if !c.dry && c.newPeers[freshKey(t, pair.Ref(t).ID)] {
+		if c.newPeers[freshKey(t, pair.Ref(t).ID)] {
 			log.Info().Str("pair", pair.ID).Str("peer_key", pair.Ref(t).Key).Msg("created peer entity")
 		}
 	case pair.State == PairDeleted:
@@ -265,23 +265,31 @@ func (c *cycle) create(ctx context.Context, s Side, tp mapping.TypePair, src con
 	if t == SideA {
 		targetType = tp.A
 	}
-	if c.dry {
-		c.plan = append(c.plan, PlanItem{Action: "create", Side: t, Entity: src.ID, Key: src.Key, Title: src.Title, Detail: fmt.Sprintf("%s from %s %s", targetType, s, src.Key)})
-		return &Pair{State: PairSynced}, nil
-	}
 	ikey := keyIntent(c.p.ID, s, src.ID)
-	if err := c.commit(func(tx *store.Tx) error {
-		if _, err := tx.GetRaw(ikey); err == nil {
-			return nil
-		} else if !errors.Is(err, store.ErrNotFound) {
+	var created connector.Entity
+	sent, err := c.apply(ctx, write{
+		entry: PlanItem{Action: "create", Side: t, Entity: src.ID, Key: src.Key, Title: src.Title, Detail: fmt.Sprintf("%s from %s %s", targetType, s, src.Key)},
+		// The intent is durable, with the item's pending saves, before the
+		// request leaves.
+		before: func(tx *store.Tx) error {
+			if _, err := tx.GetRaw(ikey); err == nil {
+				return nil
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return tx.Put(ikey, Intent{Target: t, SourceKey: src.Key, At: c.now().UTC()})
+		},
+		send: func(ctx context.Context) (err error) {
+			created, err = c.con[t].Create(ctx, c.p.End(t).Project, targetType, fields, c.marker(s, src))
 			return err
-		}
-		return tx.Put(ikey, Intent{Target: t, SourceKey: src.Key, At: c.now().UTC()})
-	}); err != nil {
+		},
+	})
+	switch {
+	case !sent && err != nil:
 		return nil, fmt.Errorf("record the create of %s: %w", src.Key, err)
-	}
-	created, err := c.con[t].Create(ctx, c.p.End(t).Project, targetType, fields, c.marker(s, src))
-	if err != nil {
+	case !sent:
+		return &Pair{State: PairSynced}, nil // planned: a pair to be, with no id
+	case err != nil:
 		return nil, fmt.Errorf("create peer of %s: %w", src.Key, err)
 	}
 	c.run.Counts.Created++

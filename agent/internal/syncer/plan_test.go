@@ -3,7 +3,7 @@ package syncer
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -78,13 +78,7 @@ func TestPlanListsEveryWriteAndChangesNothing(t *testing.T) {
 	w.clock.advance(1)
 
 	before := w.storeDump()
-	counts := func(m *memsys) string {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		return fmt.Sprint(len(m.items), m.engineCreates, m.engineUpdates, m.engineComments, m.engineUploads, m.engineLinks,
-			m.engineDeletes, m.engineCommentEdits, m.engineCommentDeletes, m.engineAttDeletes)
-	}
-	sysBefore := counts(w.a) + "/" + counts(w.b)
+	sysBefore := w.engineWrites()
 
 	plan, err := w.eng.Plan(context.Background(), "p1")
 	if err != nil {
@@ -104,17 +98,23 @@ func TestPlanListsEveryWriteAndChangesNothing(t *testing.T) {
 		"create | b | HELP-5 | fresh | bug from a HELP-5",
 		"error | a | HELP-6 | bad | map HELP-6: fields[1].valueMap: map status -> status value sha256:0728c355c79c: no value map entry: needs attention",
 		"update | b | ENG-1 | one | title",
+		"comment-edit | b | ENG-1 |  | comment 1 from HELP-1",
+		"comment | b | ENG-1 |  | comment 3 from HELP-1",
+		"comment-delete | b | ENG-1 |  | copy 2 of deleted comment 2",
+		"attach | b | ENG-1 |  | c.txt (4 bytes) from HELP-1",
+		"attachment-delete | b | ENG-1 |  | copy 1 of deleted attachment 1",
+		"link | b | ENG-1 |  | blocks ENG-4",
+		"unlink | b | ENG-1 |  | blocks 2",
 		"hold | a | HELP-4 | four from A | title|title",
 		"deleted | a | HELP-3 | three | deletion policy ignore for its peer ENG-3",
 		"create | a | ENG-5 | from eng | incident from b ENG-5",
-		"hold | b | ENG-4 | four from B | title|title",
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("plan:\n%s", strings.Join(got, "\n"))
 	}
 
-	if sysAfter := counts(w.a) + "/" + counts(w.b); sysAfter != sysBefore {
-		t.Fatalf("the dry run wrote to a system: %s, was %s", sysAfter, sysBefore)
+	if sysAfter := w.engineWrites(); !maps.Equal(sysAfter, sysBefore) {
+		t.Fatalf("the dry run wrote to a system: %v, was %v", sysAfter, sysBefore)
 	}
 	after := w.storeDump()
 	for k, v := range after {
@@ -127,4 +127,48 @@ func TestPlanListsEveryWriteAndChangesNothing(t *testing.T) {
 			t.Fatalf("the dry run removed %s from the store", k)
 		}
 	}
+
+	// A real run then makes the writes the plan listed, no more, no less.
+	w.run()
+	made := map[string]int{}
+	for k, n := range w.engineWrites() {
+		if d := n - sysBefore[k]; d != 0 {
+			made[k] = d
+		}
+	}
+	w.b.mu.Lock()
+	if !slices.ContainsFunc(w.b.items[w.peerOf(SideA, x1)].links, func(l connector.Link) bool { return l.Target.ID == w.peerOf(SideA, x2) }) {
+		made["unlink b"] = 1
+	}
+	w.b.mu.Unlock()
+	planned := map[string]int{}
+	for _, it := range plan {
+		switch it.Action {
+		case "read", "error", "hold", "deleted":
+		default:
+			planned[it.Action+" "+string(it.Side)]++
+		}
+	}
+	if !maps.Equal(made, planned) {
+		t.Fatalf("the run wrote %v; the plan said %v", made, planned)
+	}
+}
+
+// engineWrites counts the engine's writes to each system, by plan action
+// and side.
+func (w *world) engineWrites() map[string]int {
+	out := map[string]int{}
+	for _, m := range []struct {
+		s   Side
+		sys *memsys
+	}{{SideA, w.a}, {SideB, w.b}} {
+		m.sys.mu.Lock()
+		for action, n := range map[string]int{"create": m.sys.engineCreates, "update": m.sys.engineUpdates, "comment": m.sys.engineComments,
+			"comment-edit": m.sys.engineCommentEdits, "comment-delete": m.sys.engineCommentDeletes, "attach": m.sys.engineUploads,
+			"attachment-delete": m.sys.engineAttDeletes, "link": m.sys.engineLinks, "delete": m.sys.engineDeletes} {
+			out[action+" "+string(m.s)] = n
+		}
+		m.sys.mu.Unlock()
+	}
+	return out
 }

@@ -75,11 +75,7 @@ func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s S
 			trust = false
 			continue
 		}
-		if c.dry {
-			c.planUpdate(pair, s, src, d)
-			return nil
-		}
-		refused, err := c.apply(ctx, pair, tp, d, ent, known)
+		refused, err := c.applyFields(ctx, pair, tp, s, src, d, ent, known)
 		if err != nil || pair.State == PairDeleted {
 			return err
 		}
@@ -210,28 +206,48 @@ func (c *cycle) decide(pair *Pair, tp mapping.TypePair, ent map[Side]connector.E
 	return d, nil
 }
 
-// apply writes the decision, one side at a time, recording each write that
-// lands at once. It returns the side whose write was refused as changed
+// applyFields applies the decision: a field held is listed, and each
+// side's writes are sent one side at a time, each write that lands
+// recorded at once. It returns the side whose write was refused as changed
 // since read, if one was.
-func (c *cycle) apply(ctx context.Context, pair *Pair, tp mapping.TypePair, d decision, ent map[Side]connector.Entity, known map[Side]bool) (Side, error) {
+func (c *cycle) applyFields(ctx context.Context, pair *Pair, tp mapping.TypePair, s Side, src connector.Entity, d decision, ent map[Side]connector.Entity, known map[Side]bool) (Side, error) {
+	if len(d.held) > 0 {
+		// Recorded on the pair with the rest below; a plan lists it.
+		if _, err := c.apply(ctx, write{entry: PlanItem{Action: "hold", Side: s, Entity: src.ID, Key: src.Key, Title: src.Title, Detail: strings.Join(d.held, ", ")}}); err != nil {
+			return "", err
+		}
+	}
 	for _, side := range []Side{SideA, SideB} {
 		if len(d.writes[side]) == 0 {
 			continue
 		}
 		ref := pair.Ref(side)
-		values, err := c.coerce(ctx, side, d.writes[side])
-		if err != nil {
-			return "", fmt.Errorf("map into %s: %w", ref.Key, err)
-		}
 		version := ref.Version
 		if known[side] {
 			version = ent[side].Version
 		}
-		if err := c.flushPairs(); err != nil {
-			return "", err
-		}
-		updated, err := c.con[side].Update(ctx, connector.Ref{ID: ref.ID, Key: ref.Key}, values, version)
+		var updated connector.Entity
+		var unmapped error
+		sent, err := c.apply(ctx, write{
+			entry: PlanItem{Action: "update", Side: side, Entity: ref.ID, Key: ref.Key, Title: ref.Title, Detail: strings.Join(keysOf(d.writes[side]), ", ")},
+			send: func(ctx context.Context) (err error) {
+				values, err := c.coerce(ctx, side, d.writes[side])
+				if err != nil {
+					unmapped = fmt.Errorf("map into %s: %w", ref.Key, err)
+					return unmapped
+				}
+				updated, err = c.con[side].Update(ctx, connector.Ref{ID: ref.ID, Key: ref.Key}, values, version)
+				return err
+			},
+		})
 		switch {
+		case !sent:
+			if err != nil {
+				return "", err
+			}
+			continue // planned
+		case unmapped != nil:
+			return "", unmapped
 		case errors.Is(err, connector.ErrConflict):
 			return side, nil
 		case errors.Is(err, connector.ErrNotFound):
@@ -270,18 +286,5 @@ func (c *cycle) record(pair *Pair, d decision) {
 		c.run.Conflicts = append(c.run.Conflicts, rec)
 		c.log.Warn().Str("pair", pair.ID).Str("field", rec.Field).Str("winner", rec.Winner).
 			Str("a_version", rec.AVersion).Str("b_version", rec.BVersion).Msg("conflict: both sides changed the field")
-	}
-}
-
-// planUpdate says what an update would do, for a dry run.
-func (c *cycle) planUpdate(pair *Pair, s Side, src connector.Entity, d decision) {
-	if len(d.held) > 0 {
-		c.plan = append(c.plan, PlanItem{Action: "hold", Side: s, Entity: src.ID, Key: src.Key, Title: src.Title, Detail: strings.Join(d.held, ", ")})
-	}
-	for _, side := range []Side{SideA, SideB} {
-		if len(d.writes[side]) > 0 {
-			ref := pair.Ref(side)
-			c.plan = append(c.plan, PlanItem{Action: "update", Side: side, Entity: ref.ID, Key: ref.Key, Title: ref.Title, Detail: strings.Join(keysOf(d.writes[side]), ", ")})
-		}
 	}
 }
