@@ -3,7 +3,12 @@
 // incident's pair and its ways out; items that exist on both sides adopted
 // (a dry run matching titles, then a CSV of keys) and synced without a copy
 // twice, with the process's queue shown; a conflict held for review,
-// resolved field by field after the confirmation says which value goes.
+// resolved field by field after the confirmation says which value goes;
+// then repairs by hand on a process of their own: a relink (the dialog
+// names the pairs that go and the entities left out), unpairing a selection
+// from the pairs page, and recreating a deleted pair's missing side, each
+// checked on the agent and in the sandbox too (the pairs it keeps, nothing
+// written to or copied again from what it excluded, the new copy).
 
 // pairsJourney runs those steps on the journey's page. j carries the
 // journey's helpers and facts:
@@ -28,6 +33,41 @@ export async function pairsJourney(j) {
       const { processes } = await app.Call('processes.list', {})
       const s = (processes ?? []).find((x) => x.process.name === name)
       return s ? ((await app.Call('runs.list', { process: s.process.id, limit: 1 })).runs ?? [])[0] : undefined
+    }, name)
+
+  // createProcess makes a process from incidents in project a of E2E
+  // Support to bugs in project b of E2E Engineering (title and priority both
+  // ways, new ones created in B only, polled every 5 s) through the API: the
+  // journey's editor step made the first process.
+  const createProcess = (name, a, b, conflict, activate = false) =>
+    page.evaluate(
+      async ({ name, a, b, conflict, activate }) => {
+        const app = window.go.bridge.App
+        const { systems } = await app.Call('systems.list', {})
+        const id = (n) => systems.find((s) => s.name === n).id
+        const { process } = await app.Call('processes.create', {
+          process: {
+            name,
+            a: { system: id('E2E Support'), project: a },
+            b: { system: id('E2E Engineering'), project: b },
+            types: [{ a: 'incident', b: 'bug', fields: [{ a: 'title', b: 'title', direction: 'both' }, { a: 'priority', b: 'priority', direction: 'both' }] }],
+            options: { createInA: false, createInB: true, comments: true, attachments: true, writePeerKey: true, conflict },
+            schedule: { pollSeconds: 5 },
+            active: false,
+          },
+        })
+        if (activate) await app.Call('processes.activate', { id: process.id })
+      },
+      { name, a, b, conflict, activate },
+    )
+
+  // deactivate stops a process through the API, so that from then on the
+  // journey's failures are the first process's own.
+  const deactivate = (name) =>
+    page.evaluate(async (name) => {
+      const app = window.go.bridge.App
+      const { processes } = await app.Call('processes.list', {})
+      await app.Call('processes.deactivate', { id: processes.find((s) => s.process.name === name).process.id })
     }, name)
 
   await step('a deleted incident closes its bug, and its pair says so in words and offers its ways out', async () => {
@@ -70,23 +110,7 @@ export async function pairsJourney(j) {
     await sandbox('POST', '/api/projects', { key: 'ADB', name: 'Adoption engineering', types: ['bug'] })
     for (const title of adoptA) keysA.push((await sandbox('POST', '/api/items', { project: 'ADA', type: 'incident', title, priority: 'medium' })).key)
     for (const title of adoptB) keysB.push((await sandbox('POST', '/api/items', { project: 'ADB', type: 'bug', title, priority: 'medium' })).key)
-    // Set up through the API: the journey's editor step made the first process.
-    await page.evaluate(async (name) => {
-      const app = window.go.bridge.App
-      const { systems } = await app.Call('systems.list', {})
-      const id = (n) => systems.find((s) => s.name === n).id
-      await app.Call('processes.create', {
-        process: {
-          name,
-          a: { system: id('E2E Support'), project: 'ADA' },
-          b: { system: id('E2E Engineering'), project: 'ADB' },
-          types: [{ a: 'incident', b: 'bug', fields: [{ a: 'title', b: 'title', direction: 'both' }, { a: 'priority', b: 'priority', direction: 'both' }] }],
-          options: { createInA: false, createInB: true, comments: true, attachments: true, writePeerKey: true, conflict: 'hold' },
-          schedule: { pollSeconds: 5 },
-          active: false,
-        },
-      })
-    }, adoptName)
+    await createProcess(adoptName, 'ADA', 'ADB', 'hold')
   }, [j.systemsReady])
 
   await step('adopt existing pairs: a dry run matching titles, then adopt; one more from a CSV file', async () => {
@@ -199,11 +223,188 @@ export async function pairsJourney(j) {
     await page.getByTestId('pair-status').filter({ hasText: 'In sync.' }).waitFor({ timeout: 60_000 })
     if ((await sandbox('GET', `/api/items/${a}`)).priority !== 'high') throw new Error(`${a} lost its priority`)
     await shot('pair-resolved')
-    // From here on the journey's failures are the first process's own.
-    await page.evaluate(async (name) => {
+    await deactivate(adoptName)
+  }, ['the adopted pairs sync and nothing is copied twice; the process page shows its queue'])
+
+  // Repairs by hand, on a process of their own (five incidents copied as
+  // bugs) so that they need nothing of the steps above.
+  const repairName = 'E2E repaired pairs'
+  const repairTitles = ['printer smokes', 'mail bounces', 'disk full', 'fan is loud', 'screen flickers'].map((t) => `E2E repair: ${t}`)
+  const ra = [] // the incidents' keys in REA, in the order of repairTitles
+  const peer = {} // an incident's key -> its bug's key in REB, as first paired
+  const repairReady = 'a process of its own pairs five incidents, for repairs by hand'
+  // agentPairs is what the agent pairs in the repair process now.
+  const agentPairs = () =>
+    page.evaluate(async (name) => {
       const app = window.go.bridge.App
       const { processes } = await app.Call('processes.list', {})
-      await app.Call('processes.deactivate', { id: processes.find((s) => s.process.name === name).process.id })
-    }, adoptName)
-  }, ['the adopted pairs sync and nothing is copied twice; the process page shows its queue'])
+      const s = (processes ?? []).find((x) => x.process.name === name)
+      return (await app.Call('pairs.list', { process: s.process.id, limit: 500 })).pairs ?? []
+    }, repairName)
+  const bugs = async () => (await sandbox('GET', '/api/items?project=REB&limit=100')).items
+  const versions = async () => Object.fromEntries((await bugs()).map((b) => [b.key, b.version]))
+  // keyed matches a key in a row's text, where cells run together
+  // ("incidentREB-2"): REA-1, not REA-10.
+  const keyed = (key) => new RegExp(`${key}(?!\\d)`)
+  // rowOf is the pairs table's row naming an entity's key.
+  const rowOf = (key) => page.locator('main table tbody tr').filter({ hasText: keyed(key) })
+  const showRepairPairs = async () => {
+    await go('pairs')
+    await page.getByLabel('Sync process', { exact: true }).selectOption({ label: repairName })
+  }
+  const toast = (text) => page.getByRole('status').getByText(text, { exact: true }).waitFor()
+  // runAfter waits for a run of the repair process that started after now
+  // and has ended: one that saw every change made before it.
+  const runAfter = async (what) => {
+    const since = Date.now()
+    await until(`a run of ${repairName} after ${what}`, async () => {
+      const r = await newestRun(repairName)
+      return r?.endedAt && Date.parse(r.startedAt) > since
+    })
+  }
+  // flowsThenNothingElse changes a paired incident's priority, waits until
+  // its bug has it and for a run after that, then checks that REB holds no
+  // more bugs than incidents were paired (nothing was copied again) and
+  // that none of the bugs left out was written to since `before`.
+  async function flowsThenNothingElse(paired, bug, leftOut, before) {
+    await sandbox('PATCH', `/api/items/${paired}`, { priority: 'high' })
+    await until(`${bug} taking ${paired}'s new priority`, async () => (await sandbox('GET', `/api/items/${bug}`)).priority === 'high')
+    await runAfter(`${bug} took it`)
+    const now = await bugs()
+    if (now.length !== ra.length) throw new Error(`REB holds ${now.length} bugs, want ${ra.length}: something left out of sync was copied again (${now.map((b) => `${b.key} ${b.title}`).join('; ')})`)
+    for (const k of leftOut) {
+      const v = now.find((b) => b.key === k)?.version
+      if (v !== before[k]) throw new Error(`${k} was written to after it was left out of sync (version ${before[k]} -> ${v})`)
+    }
+  }
+  // audited says whether the audit has a record of action naming every key.
+  const audited = (action, keys) =>
+    page.evaluate(
+      async ({ action, keys }) => {
+        const { records } = await window.go.bridge.App.Call('audit.list', { action, limit: 50 })
+        return (records ?? []).some((r) => keys.every((k) => r.target.includes(k)))
+      },
+      { action, keys },
+    )
+
+  await step(repairReady, async () => {
+    await sandbox('POST', '/api/projects', { key: 'REA', name: 'Repair support', types: ['incident'] })
+    await sandbox('POST', '/api/projects', { key: 'REB', name: 'Repair engineering', types: ['bug'] })
+    for (const title of repairTitles) ra.push((await sandbox('POST', '/api/items', { project: 'REA', type: 'incident', title, priority: 'medium' })).key)
+    await createProcess(repairName, 'REA', 'REB', 'a_wins', true)
+    const pairs = await until(`the ${ra.length} pairs of ${repairName}, in step`, async () => {
+      const ps = await agentPairs()
+      return ps.length === ra.length && ps.every((p) => p.state === 'synced') && ps
+    }, 90_000)
+    for (const p of pairs) peer[p.a.key] = p.b.key
+    if (!ra.every((k) => peer[k])) throw new Error(`not every incident is paired: ${JSON.stringify(peer)}`)
+  }, [j.systemsReady])
+
+  await step('relink: the dialog names the pairs that go and what is left out; the agent pairs the two, and neither copies nor writes what it left out', async () => {
+    const [a1, a2] = [ra[0], ra[1]]
+    const [c1, c2] = [peer[a1], peer[a2]]
+    const before = await versions()
+    await showRepairPairs()
+    await page.getByRole('checkbox', { name: `Select ${a1} ↔ ${c1}`, exact: true }).check()
+    await button(`Relink ${a1} ↔ ${c1}…`).click()
+    const dialog = page.getByRole('dialog', { name: 'Relink two entities' })
+    const inA = await dialog.getByLabel('Entity in E2E Support REA', { exact: true }).inputValue()
+    if (inA !== a1) throw new Error(`the relink of ${a1} ↔ ${c1} starts with "${inA}" in side A`)
+    // Pair the first incident with the bug copied from the second.
+    await dialog.getByLabel('Entity in E2E Engineering REB', { exact: true }).fill(c2)
+    await dialog.getByRole('button', { name: 'Relink', exact: true }).click()
+    // Before anything is written: both pairs go, and each leaves an entity out.
+    const removes = dialog.getByRole('list', { name: 'Pairs relinking removes' }).getByRole('listitem')
+    await removes.first().waitFor()
+    const said = (await removes.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim())
+    const want = [
+      `${a1} ↔ ${c1} goes; ${c1} (${repairTitles[0]}) is excluded from sync until you relink it.`,
+      `${a2} ↔ ${c2} goes; ${a2} (${repairTitles[1]}) is excluded from sync until you relink it.`,
+    ]
+    if (said.length !== 2 || !want.every((w) => said.includes(w))) throw new Error(`the relink says it removes:\n  ${said.join('\n  ')}\nwant:\n  ${want.join('\n  ')}`)
+    if ((await versions())[c1] !== before[c1] || (await agentPairs()).length !== ra.length) throw new Error('looking up what a relink removes changed something')
+    await shot('pairs-relink-lookup')
+    await atSmallWindow('pairs-relink-lookup')
+    await dialog.getByRole('button', { name: 'Relink and remove 2 pairs', exact: true }).click()
+    await dialog.waitFor({ state: 'detached' })
+    await toast(`${a1} ↔ ${c2} are paired. Excluded from sync until relinked: ${c1}, ${a2}.`)
+    await rowOf(a1).filter({ hasText: keyed(c2) }).waitFor()
+    for (const k of [a2, c1]) await rowOf(k).waitFor({ state: 'detached' })
+
+    // The agent: the new pair, neither old one, and the relink audited.
+    const ps = await agentPairs()
+    if (!ps.some((p) => p.a.key === a1 && p.b.key === c2 && p.state === 'synced')) throw new Error(`the agent does not pair ${a1} with ${c2}`)
+    if (ps.some((p) => p.a.key === a2 || p.b.key === c1)) throw new Error(`the agent still pairs ${a2} or ${c1}`)
+    if (!(await audited('pairs.relink', [a1, c2]))) throw new Error(`the audit has no pairs.relink of ${a1} and ${c2}`)
+    // The left-out incident changes: it is not copied again; the new pair's changes flow.
+    await sandbox('PATCH', `/api/items/${a2}`, { priority: 'critical' })
+    await flowsThenNothingElse(a1, c2, [c1], before)
+    if ((await agentPairs()).some((p) => p.a.key === a2 || p.b.key === c1)) throw new Error(`a run paired ${a2} or ${c1} again`)
+  }, [repairReady])
+
+  await step('unpair a selection from the pairs page: the agent drops both pairs, and nothing of them is synced or copied again', async () => {
+    const [a3, a4, a5] = [ra[2], ra[3], ra[4]]
+    const [c3, c4, c5] = [peer[a3], peer[a4], peer[a5]]
+    const before = await versions()
+    await showRepairPairs()
+    for (const k of [a3, a4]) await page.getByRole('checkbox', { name: `Select ${k} ↔ ${peer[k]}`, exact: true }).check()
+    await page.getByRole('toolbar', { name: 'Pair actions' }).getByText('2 pairs selected').waitFor()
+    await button('Unpair 2 pairs…').click()
+    const ask = page.getByRole('dialog', { name: 'Unpair 2 pairs?' })
+    const listed = await ask.getByRole('list', { name: 'Pairs to unpair' }).getByRole('listitem').allInnerTexts()
+    if (listed.length !== 2 || ![`${a3} ↔ ${c3}`, `${a4} ↔ ${c4}`].every((l) => listed.some((t) => t.startsWith(l)))) throw new Error(`the question lists: ${listed.join(' | ')}`)
+    await shot('pairs-unpair-selection')
+    await ask.getByRole('button', { name: 'Unpair 2 pairs', exact: true }).click()
+    await ask.waitFor({ state: 'detached' })
+    await toast('2 pairs unpaired; their entities are excluded from sync until relinked.')
+    for (const k of [a3, a4]) await rowOf(k).waitFor({ state: 'detached' })
+    await rowOf(a5).waitFor()
+
+    const ps = await agentPairs()
+    const kept = [a3, a4, c3, c4].filter((k) => ps.some((p) => p.a.key === k || p.b.key === k))
+    if (kept.length) throw new Error(`the agent still pairs ${kept.join(', ')}`)
+    for (const k of [a3, a4]) if (!(await audited('pairs.unpair', [k, peer[k]]))) throw new Error(`the audit has no pairs.unpair of ${k}`)
+    // Both sides of the unpaired change: nothing flows, nothing is copied.
+    for (const k of [a3, a4]) await sandbox('PATCH', `/api/items/${k}`, { priority: 'critical' })
+    await sandbox('PATCH', `/api/items/${c3}`, { priority: 'low' })
+    before[c3] = (await sandbox('GET', `/api/items/${c3}`)).version
+    await flowsThenNothingElse(a5, c5, [c3, c4], before)
+    for (const k of [a3, a4]) {
+      const p = (await sandbox('GET', `/api/items/${k}`)).priority
+      if (p !== 'critical') throw new Error(`${k} is ${p}: a change of its old peer reached it`)
+    }
+    const again = (await agentPairs()).filter((p) => [a3, a4].includes(p.a.key) || [c3, c4].includes(p.b.key))
+    if (again.length) throw new Error(`a run paired them again: ${again.map((p) => `${p.a.key} ↔ ${p.b.key}`).join(', ')}`)
+  }, [repairReady])
+
+  await step("recreate a deleted pair's missing side from the pair's page: the next run copies the survivor again and pairs the copy", async () => {
+    const a5 = ra[4]
+    const c5 = peer[a5]
+    await sandbox('DELETE', `/api/items/${c5}`)
+    await showRepairPairs()
+    const row = rowOf(a5)
+    await row.filter({ hasText: 'Deleted' }).waitFor({ timeout: 60_000 })
+    await row.getByRole('link', { name: a5, exact: true }).click()
+    await page.getByRole('heading', { level: 1 }).filter({ hasText: `${a5} ↔ ${c5}` }).waitFor()
+    const ways = page.getByTestId('ways-out')
+    await ways.getByRole('radio', { name: new RegExp(`^Recreate ${c5} Removes the pair`) }).check()
+    await shot('pair-recreate')
+    await ways.getByRole('button', { name: `Recreate ${c5}`, exact: true }).click()
+    await toast(`${c5} will be recreated from ${a5} on the next run.`)
+
+    // The agent makes a new bug from the incident as it is now, and pairs it.
+    const np = await until(`a new pair of ${a5}`, async () => (await agentPairs()).find((p) => p.a.key === a5 && p.b.key && p.b.key !== c5 && p.state === 'synced'))
+    const [incident, copy] = await Promise.all([sandbox('GET', `/api/items/${a5}`), sandbox('GET', `/api/items/${np.b.key}`)])
+    if (copy.project !== 'REB' || copy.type !== 'bug' || copy.title !== incident.title || copy.priority !== incident.priority) {
+      throw new Error(`${np.b.key} is a ${copy.type} in ${copy.project}, "${copy.title}" ${copy.priority}; want a bug in REB, "${incident.title}" ${incident.priority}`)
+    }
+    await runAfter(`${np.b.key} was made`)
+    const copies = (await bugs()).filter((b) => b.title === incident.title && b.key !== c5)
+    if (copies.length !== 1) throw new Error(`REB has ${copies.length} live copies of ${a5}: ${copies.map((b) => b.key).join(', ')}`)
+    if (!(await audited('pairs.recreate', [a5, c5]))) throw new Error(`the audit has no pairs.recreate of ${a5}`)
+    await showRepairPairs()
+    await rowOf(a5).filter({ hasText: keyed(np.b.key) }).filter({ hasText: 'Synced' }).waitFor()
+    await shot('pairs-repaired')
+    await deactivate(repairName)
+  }, [repairReady])
 }
