@@ -31,9 +31,6 @@ func (c *cycle) later(fn func(*store.Tx) error) {
 
 // savePair records p's state for the item's next commit.
 func (c *cycle) savePair(p *Pair) error {
-	if c.dry {
-		return nil
-	}
 	if c.unsaved == nil {
 		c.unsaved = map[string]*Pair{}
 	}
@@ -63,8 +60,14 @@ func (c *cycle) putUnsavedTx(tx *store.Tx) error {
 	return nil
 }
 
-// commit runs fn in one durable transaction with the deferred saves.
+// commit runs fn in one durable transaction with the deferred saves. A
+// run that records nothing in the store (a dry run) drops them.
 func (c *cycle) commit(fn func(*store.Tx) error) error {
+	if !c.recordsInStore() {
+		clear(c.unsaved)
+		c.deferred = c.deferred[:0]
+		return nil
+	}
 	err := c.e.d.Store.Update(func(tx *store.Tx) error {
 		if err := c.putUnsavedTx(tx); err != nil {
 			return err

@@ -53,7 +53,7 @@ func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair, cur
 		n, err := st.do()
 		changed = changed || n
 		if err != nil {
-			if errors.Is(err, connector.ErrNotFound) && !c.dry {
+			if errors.Is(err, connector.ErrNotFound) {
 				return inStep(st.name, c.goneSide(ctx, pair, err))
 			}
 			return inStep(st.name, err)
@@ -413,10 +413,10 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 // the link is made.
 func (c *cycle) awaitPair(s Side, pair *Pair, target string) (*Pair, error) {
 	peer, err := c.e.pairOf(c.p.ID, s, target)
-	if err != nil || peer != nil || c.dry {
+	if err != nil || peer != nil {
 		return peer, err
 	}
-	if err := c.e.d.Store.Update(func(tx *store.Tx) error {
+	if err := c.recordNow(func(tx *store.Tx) error {
 		return tx.SetRaw(keyWait(c.p.ID, s, target, pair.Ref(s).ID), nil)
 	}); err != nil {
 		return nil, fmt.Errorf("record the link of %s waiting for its target: %w", pair.Ref(s).Key, err)

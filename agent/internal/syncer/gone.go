@@ -26,7 +26,7 @@ func (c *cycle) gone(ctx context.Context, pair *Pair, d Side) error {
 	o := d.Other()
 	pol := c.p.OnDelete(d)
 	dead, kept := *pair.Ref(d), *pair.Ref(o)
-	if c.dry {
+	if c.listsDeletion() {
 		c.plan = append(c.plan, PlanItem{Action: "deleted", Side: d, Entity: dead.ID, Key: dead.Key, Title: dead.Title,
 			Detail: fmt.Sprintf("deletion policy %s for its peer %s", pol.Action, kept.Key)})
 		pair.State = PairDeleted
@@ -44,7 +44,7 @@ func (c *cycle) gone(ctx context.Context, pair *Pair, d Side) error {
 			if err != nil && !errors.Is(err, connector.ErrNotFound) {
 				return fmt.Errorf("delete %s, the peer of deleted %s: %w", kept.Key, dead.Key, err)
 			}
-			if err := c.e.d.Store.Update(func(tx *store.Tx) error {
+			if err := c.recordNow(func(tx *store.Tx) error {
 				if err := deletePairTx(tx, pair); err != nil {
 					return err
 				}

@@ -364,7 +364,7 @@ func (c *cycle) findPeer(ctx context.Context, s Side, src connector.Entity, tp m
 		if !ok || len(peer.Fields) == 0 {
 			var err error
 			peer, err = c.con[t].Get(ctx, connector.Ref{ID: id})
-			if errors.Is(err, connector.ErrNotFound) && !c.dry {
+			if errors.Is(err, connector.ErrNotFound) {
 				// The peer made before was deleted while its pair was
 				// lost: the deletion policy applies, as it would have
 				// with the pair known; a deleted peer is never made again.
@@ -373,10 +373,6 @@ func (c *cycle) findPeer(ctx context.Context, s Side, src connector.Entity, tp m
 			if err != nil {
 				return nil, fmt.Errorf("read the peer %s of %s: %w", id, src.Key, err)
 			}
-		}
-		if c.dry {
-			c.plan = append(c.plan, PlanItem{Action: "adopt", Side: t, Entity: peer.ID, Key: peer.Key, Title: peer.Title, Detail: "existing peer of " + src.Key})
-			return &Pair{State: PairSynced}, nil
 		}
 		return c.adopt(ctx, s, src, peer, tp)
 	}
@@ -394,7 +390,14 @@ func (c *cycle) remember(s Side, e connector.Entity) {
 
 // adopt pairs src with a peer made for it before.
 func (c *cycle) adopt(ctx context.Context, s Side, src, peer connector.Entity, tp mapping.TypePair) (*Pair, error) {
-	c.log.Info().Str("entity_key", src.Key).Str("peer_key", peer.Key).Msg("adopted a peer made before")
+	// Recorded in the store, not written to a system: a plan lists it.
+	t := s.Other()
+	if _, err := c.apply(ctx, write{entry: PlanItem{Action: "adopt", Side: t, Entity: peer.ID, Key: peer.Key, Title: peer.Title, Detail: "existing peer of " + src.Key}}); err != nil {
+		return nil, err
+	}
+	if c.recordsInStore() {
+		c.log.Info().Str("entity_key", src.Key).Str("peer_key", peer.Key).Msg("adopted a peer made before")
+	}
 	p, err := c.register(s, src, peer, tp, false)
 	if err != nil {
 		return nil, err
@@ -584,7 +587,7 @@ func usersIn(f connector.Fields) []connector.User {
 }
 
 func (c *cycle) seeUsers(s Side, users []connector.User) {
-	if c.e.d.SeeUsers != nil && len(users) > 0 && !c.dry {
+	if c.e.d.SeeUsers != nil && len(users) > 0 && c.tellsUsers() {
 		c.e.d.SeeUsers(c.p.End(s).System, users)
 	}
 }
@@ -641,7 +644,7 @@ func (c *cycle) pairGone(ctx context.Context, s Side, alive connector.Entity, t 
 		a, b = stub, alive
 	}
 	p := newPair(c.p.ID, a, b, tp, c.now().UTC())
-	if err := c.e.d.Store.Update(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
+	if err := c.recordNow(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
 		return nil, fmt.Errorf("record the pair of %s and its deleted peer: %w", keyOr(alive), err)
 	}
 	c.log.Info().Str("entity_key", alive.Key).Str("peer_id", dead.ID).Msg("the peer made before was deleted while the pair was lost")
@@ -657,9 +660,6 @@ func (c *cycle) pairGone(ctx context.Context, s Side, alive connector.Entity, t 
 // entity's marker, which names its key. The pair is made again, so that the
 // deletion policy applies to the copy as it would have with the pair known.
 func (c *cycle) copyOfDeleted(ctx context.Context, s Side, id string) (*Pair, error) {
-	if c.dry {
-		return nil, nil
-	}
 	ref, ok := c.deleted[freshKey(s, id)]
 	if !ok {
 		return c.originalOfDeleted(ctx, s, id)
@@ -705,7 +705,7 @@ func (c *cycle) copyOfDeleted(ctx context.Context, s Side, id string) (*Pair, er
 			a, b = peer, src
 		}
 		p := newPair(c.p.ID, a, b, tp, c.now().UTC())
-		if err := c.e.d.Store.Update(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
+		if err := c.recordNow(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
 			return nil, err
 		}
 		c.log.Info().Str("entity_key", src.Key).Str("peer_key", peer.Key).Msg("found the copy of a deleted entity whose pair was lost")
@@ -759,7 +759,7 @@ func (c *cycle) originalOfDeleted(ctx context.Context, s Side, id string) (*Pair
 		a, b = stub, orig
 	}
 	p := newPair(c.p.ID, a, b, tp, c.now().UTC())
-	if err := c.e.d.Store.Update(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
+	if err := c.recordNow(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
 		return nil, err
 	}
 	c.log.Info().Str("entity_key", orig.Key).Str("peer_id", id).Msg("found the original of a deleted copy whose pair was lost")

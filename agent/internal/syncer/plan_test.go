@@ -77,13 +77,7 @@ func TestPlanListsEveryWriteAndChangesNothing(t *testing.T) {
 	w.b.userSet(y4, "title", "four from B")
 	w.clock.advance(1)
 
-	before := w.storeDump()
-	sysBefore := w.engineWrites()
-
-	plan, err := w.eng.Plan(context.Background(), "p1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan, sysBefore := w.planChangesNothing()
 	var got []string
 	for _, it := range plan {
 		got = append(got, strings.Join([]string{it.Action, string(it.Side), it.Key, it.Title, it.Detail}, " | "))
@@ -113,6 +107,67 @@ func TestPlanListsEveryWriteAndChangesNothing(t *testing.T) {
 		t.Fatalf("plan:\n%s", strings.Join(got, "\n"))
 	}
 
+	// A real run then makes the writes the plan listed, no more, no less.
+	made := w.runForPlan(sysBefore)
+	w.b.mu.Lock()
+	if !slices.ContainsFunc(w.b.items[w.peerOf(SideA, x1)].links, func(l connector.Link) bool { return l.Target.ID == w.peerOf(SideA, x2) }) {
+		made["unlink b"] = 1
+	}
+	w.b.mu.Unlock()
+	if planned := plannedWrites(plan); !maps.Equal(made, planned) {
+		t.Fatalf("the run wrote %v; the plan said %v", made, planned)
+	}
+}
+
+// A dry run after the pairs were lost (the process deleted and created
+// again) lists the peers it would adopt and the changes made since that it
+// would carry over, and never a create.
+func TestPlanAfterPairsWereLostAdopts(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	w.eng.workers = 1
+	ids := withExtras(w.a, "incident", "new", 2, 1)
+	w.quiesce()
+	if err := w.eng.Processes().Delete("admin", "p1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.st.Put("proc/p1", w.proc); err != nil {
+		t.Fatal(err)
+	}
+	w.a.userSet(ids[0], "priority", "high")
+	w.clock.advance(1)
+
+	plan, sysBefore := w.planChangesNothing()
+	var got []string
+	for _, it := range plan {
+		if it.Action != "read" {
+			got = append(got, strings.Join([]string{it.Action, string(it.Side), it.Key, it.Detail}, " | "))
+		}
+	}
+	want := []string{
+		"adopt | b | ENG-2 | existing peer of HELP-2",
+		"adopt | b | ENG-1 | existing peer of HELP-1",
+		"update | b | ENG-1 | priority",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("plan:\n%s", strings.Join(got, "\n"))
+	}
+	if made, planned := w.runForPlan(sysBefore), plannedWrites(plan); !maps.Equal(made, planned) {
+		t.Fatalf("the run wrote %v; the plan said %v", made, planned)
+	}
+	w.agree()
+}
+
+// planChangesNothing makes a plan and checks that it changed neither
+// system nor any key of the store. It returns the plan and the engine's
+// writes so far.
+func (w *world) planChangesNothing() ([]PlanItem, map[string]int) {
+	t := w.t
+	t.Helper()
+	before, sysBefore := w.storeDump(), w.engineWrites()
+	plan, err := w.eng.Plan(context.Background(), "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if sysAfter := w.engineWrites(); !maps.Equal(sysAfter, sysBefore) {
 		t.Fatalf("the dry run wrote to a system: %v, was %v", sysAfter, sysBefore)
 	}
@@ -127,31 +182,33 @@ func TestPlanListsEveryWriteAndChangesNothing(t *testing.T) {
 			t.Fatalf("the dry run removed %s from the store", k)
 		}
 	}
+	return plan, sysBefore
+}
 
-	// A real run then makes the writes the plan listed, no more, no less.
+// runForPlan runs for real and returns the writes it made since before,
+// by plan action and side.
+func (w *world) runForPlan(before map[string]int) map[string]int {
 	w.run()
 	made := map[string]int{}
 	for k, n := range w.engineWrites() {
-		if d := n - sysBefore[k]; d != 0 {
+		if d := n - before[k]; d != 0 {
 			made[k] = d
 		}
 	}
-	w.b.mu.Lock()
-	if !slices.ContainsFunc(w.b.items[w.peerOf(SideA, x1)].links, func(l connector.Link) bool { return l.Target.ID == w.peerOf(SideA, x2) }) {
-		made["unlink b"] = 1
-	}
-	w.b.mu.Unlock()
-	planned := map[string]int{}
+	return made
+}
+
+// plannedWrites counts a plan's writes to systems by action and side.
+func plannedWrites(plan []PlanItem) map[string]int {
+	out := map[string]int{}
 	for _, it := range plan {
 		switch it.Action {
-		case "read", "error", "hold", "deleted":
+		case "read", "error", "hold", "deleted", "adopt":
 		default:
-			planned[it.Action+" "+string(it.Side)]++
+			out[it.Action+" "+string(it.Side)]++
 		}
 	}
-	if !maps.Equal(made, planned) {
-		t.Fatalf("the run wrote %v; the plan said %v", made, planned)
-	}
+	return out
 }
 
 // engineWrites counts the engine's writes to each system, by plan action

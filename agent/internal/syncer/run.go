@@ -288,10 +288,7 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 		c.done()
 	}
 	rest := items[n:]
-	workers := min(c.e.workers, len(rest))
-	if c.dry {
-		workers = min(1, len(rest))
-	}
+	workers := c.workers(len(rest))
 	lanes := make([][]QueueItem, workers)
 	children := make([]*cycle, workers)
 	for _, it := range rest {
@@ -324,7 +321,7 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 	// made before looks first, before any item creates: a copy whose pair
 	// was lost is paired with its original before it could be taken for an
 	// original itself and copied back.
-	if !c.dry {
+	if c.looksAhead() {
 		each(func(ch *cycle, it QueueItem) { ch.look(ctx, it) })
 	}
 	each(func(ch *cycle, it QueueItem) {

@@ -53,7 +53,7 @@ func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s S
 				continue
 			}
 			// A held pair's sides differ from its base: never trusted.
-			if side == t && trust && !c.dry && c.guarded(t) && pair.State != PairHeld {
+			if side == t && trust && c.trustsBases() && c.guarded(t) && pair.State != PairHeld {
 				if _, ok := c.currentVersion(t, pair); ok {
 					continue // trusted: its base stands for its values
 				}

@@ -31,7 +31,7 @@ type write struct {
 // is recorded before the next one leaves (deferred.go), then sends it.
 // sent says the request was made (its error aside).
 func (c *cycle) apply(ctx context.Context, w write) (sent bool, err error) {
-	if c.dry {
+	if !c.sendsWrites() {
 		c.plan = append(c.plan, w.entry)
 		return false, nil
 	}
