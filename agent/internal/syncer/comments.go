@@ -275,6 +275,17 @@ func (c *cycle) dropCopiesOfDeleted(ctx context.Context, pair *Pair, s Side, pre
 	return changed, nil
 }
 
+// deleteCopy deletes the copy of an original comment that was deleted.
+func (c *cycle) deleteCopy(ctx context.Context, pair *Pair, s Side, id string, wrote map[Side]bool) (bool, error) {
+	ed, ok := ability[connector.CommentEditor](c.con[s.Other()])
+	var del func(context.Context, connector.Ref, string) error
+	if ok {
+		del = ed.DeleteComment
+	}
+	return c.deleteCopyOf(ctx, pair, s, id, wrote, copyKind{noun: "comment", deletedIn: "in", logKey: "comment",
+		ids: pair.Comments, forget: func(k string) { delete(pair.CommentSums, k) }, del: del})
+}
+
 // editCopy carries an original comment's new text to its copy.
 func (c *cycle) editCopy(ctx context.Context, pair *Pair, s Side, cm connector.Comment, sum string, wrote map[Side]bool) (bool, error) {
 	t := s.Other()
@@ -307,38 +318,5 @@ func (c *cycle) editCopy(ctx context.Context, pair *Pair, s Side, cm connector.C
 		c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("comment", cm.ID).Msg("copied a comment's edit")
 	}
 	pair.CommentSums[k] = sum
-	return true, c.savePair(pair)
-}
-
-// deleteCopy deletes the copy of an original comment that was deleted.
-func (c *cycle) deleteCopy(ctx context.Context, pair *Pair, s Side, id string, wrote map[Side]bool) (bool, error) {
-	t := s.Other()
-	k := mapKey(s, id)
-	copyKey := pair.Comments[k]
-	_, copyID, _ := strings.Cut(copyKey, ":")
-	ed, ok := ability[connector.CommentEditor](c.con[t])
-	if !ok {
-		c.diverge(pair, fmt.Sprintf("comment %s was deleted in %s; %s cannot delete comments, so its copy in %s stays", id, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
-	} else if copyID != "" {
-		sent, err := c.apply(ctx, write{
-			entry: PlanItem{Action: "comment-delete", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "copy " + copyID + " of deleted comment " + id},
-			send: func(ctx context.Context) error {
-				return ed.DeleteComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, copyID)
-			},
-		})
-		if !sent {
-			return false, err // planned, or the pending saves failed
-		}
-		if err != nil && !errors.Is(err, connector.ErrNotFound) {
-			return false, fmt.Errorf("delete the copy of comment %s in %s: %w", id, pair.Ref(t).Key, err)
-		}
-		wrote[t] = true
-		c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("comment", id).Msg("deleted the copy of a deleted comment")
-	}
-	delete(pair.CommentSums, k)
-	delete(pair.Comments, k)
-	if copyKey != "" && ok {
-		delete(pair.Comments, copyKey)
-	}
 	return true, c.savePair(pair)
 }

@@ -274,33 +274,59 @@ func (c *cycle) contentSum(ctx context.Context, s Side, ref *EntityRef, a connec
 
 // deleteAttachmentCopy deletes the copy of a deleted original attachment.
 func (c *cycle) deleteAttachmentCopy(ctx context.Context, pair *Pair, s Side, id string, wrote map[Side]bool) (bool, error) {
+	d, ok := ability[connector.AttachmentDeleter](c.con[s.Other()])
+	var del func(context.Context, connector.Ref, string) error
+	if ok {
+		del = func(ctx context.Context, ref connector.Ref, id string) error {
+			return d.DeleteAttachment(ctx, ref, connector.Attachment{ID: id})
+		}
+	}
+	return c.deleteCopyOf(ctx, pair, s, id, wrote, copyKind{noun: "attachment", deletedIn: "from", logKey: "attachment_id",
+		ids: pair.Attachments, forget: func(k string) { delete(pair.AttachmentOrigins, k) }, del: del})
+}
+
+// copyKind is what differs between the copies of comments and of
+// attachments, for deleting one whose original was deleted.
+type copyKind struct {
+	noun      string // "comment", "attachment"
+	deletedIn string // "in", "from": where its original was deleted
+	logKey    string
+	// ids is the pair's id map; forget drops an original's other record.
+	ids    map[string]string
+	forget func(k string)
+	// del deletes a copy by id; nil where the system cannot.
+	del func(ctx context.Context, ref connector.Ref, id string) error
+}
+
+// deleteCopyOf deletes the copy of side s's original id, which was
+// deleted, where the other system can (a divergence is recorded where it
+// cannot), and forgets the original.
+func (c *cycle) deleteCopyOf(ctx context.Context, pair *Pair, s Side, id string, wrote map[Side]bool, kind copyKind) (bool, error) {
 	t := s.Other()
 	k := mapKey(s, id)
-	copyKey := pair.Attachments[k]
+	copyKey := kind.ids[k]
 	_, copyID, _ := strings.Cut(copyKey, ":")
-	del, ok := ability[connector.AttachmentDeleter](c.con[t])
-	if !ok {
-		c.diverge(pair, fmt.Sprintf("attachment %s was deleted from %s; %s cannot delete attachments, so its copy in %s stays", id, pair.Ref(s).Key, c.systemName(t), pair.Ref(t).Key))
+	if kind.del == nil {
+		c.diverge(pair, fmt.Sprintf("%s %s was deleted %s %s; %s cannot delete %ss, so its copy in %s stays", kind.noun, id, kind.deletedIn, pair.Ref(s).Key, c.systemName(t), kind.noun, pair.Ref(t).Key))
 	} else if copyID != "" {
+		ref := connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}
 		sent, err := c.apply(ctx, write{
-			entry: PlanItem{Action: "attachment-delete", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "copy " + copyID + " of deleted attachment " + id},
-			send: func(ctx context.Context) error {
-				return del.DeleteAttachment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Attachment{ID: copyID})
-			},
+			entry: PlanItem{Action: kind.noun + "-delete", Side: t, Entity: ref.ID, Key: ref.Key, Detail: "copy " + copyID + " of deleted " + kind.noun + " " + id},
+			send:  func(ctx context.Context) error { return kind.del(ctx, ref, copyID) },
 		})
 		if !sent {
 			return false, err // planned, or the pending saves failed
 		}
 		if err != nil && !errors.Is(err, connector.ErrNotFound) {
-			return false, fmt.Errorf("delete the copy of attachment %s in %s: %w", id, pair.Ref(t).Key, err)
+			return false, fmt.Errorf("delete the copy of %s %s in %s: %w", kind.noun, id, pair.Ref(t).Key, err)
 		}
 		wrote[t] = true
-		c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("attachment_id", id).Msg("deleted the copy of a deleted attachment")
+		c.log.Info().Str("entity_key", pair.Ref(t).Key).Str(kind.logKey, id).Msg("deleted the copy of a deleted " + kind.noun)
 	}
-	delete(pair.AttachmentOrigins, k)
-	delete(pair.Attachments, k)
-	if copyKey != "" && ok {
-		delete(pair.Attachments, copyKey)
+	kind.forget(k)
+	delete(kind.ids, k)
+	if copyKey != "" && kind.del != nil {
+		delete(kind.ids, copyKey)
 	}
 	return true, c.savePair(pair)
 }

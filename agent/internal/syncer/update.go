@@ -43,30 +43,11 @@ func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s S
 	known := map[Side]bool{s: true}
 	peerPolled := false
 	for try := 0; try < 4; try++ {
-		for _, side := range []Side{s, t} {
-			if known[side] {
-				continue
-			}
-			if e, ok := c.fresh[freshKey(side, pair.Ref(side).ID)]; ok && len(e.Fields) > 0 {
-				ent[side], known[side] = e, true
-				peerPolled = peerPolled || side == t
-				continue
-			}
-			// A held pair's sides differ from its base: never trusted.
-			if side == t && trust && c.trustsBases() && c.guarded(t) && pair.State != PairHeld {
-				if _, ok := c.currentVersion(t, pair); ok {
-					continue // trusted: its base stands for its values
-				}
-			}
-			e, err := c.con[side].Get(ctx, connector.Ref{ID: pair.Ref(side).ID})
-			if errors.Is(err, connector.ErrNotFound) {
-				return c.gone(ctx, pair, side)
-			}
-			if err != nil {
-				return fmt.Errorf("read %s: %w", pair.Ref(side).Key, err)
-			}
-			ent[side], known[side] = e, true
+		polled, stop, err := c.readSides(ctx, pair, s, ent, known, trust)
+		if stop || err != nil {
+			return err
 		}
+		peerPolled = peerPolled || polled
 		d, err := c.decide(pair, tp, ent, known)
 		if err != nil {
 			return err
@@ -86,29 +67,7 @@ func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s S
 			known[refused], trust = false, false
 			continue
 		}
-		c.record(pair, d)
-		// The new base is what each side holds now, as read or as the
-		// write returned it: the next read of our own write is not a
-		// change. A side not read keeps its base and its record; a held
-		// field keeps its base until it is resolved.
-		for _, fp := range tp.Fields {
-			if k := fieldKey(fp); !slices.Contains(d.held, k) {
-				pair.Fields[k] = Base{A: c.hashOf(pair, ent, known, SideA, fp), B: c.hashOf(pair, ent, known, SideB, fp)}
-			}
-		}
-		for _, side := range []Side{SideA, SideB} {
-			if known[side] {
-				extras := pair.Ref(side).Extras
-				*pair.Ref(side) = refOf(ent[side])
-				pair.Ref(side).Extras = extras
-			}
-		}
-		pair.Held, pair.Resolve, pair.Error, pair.LastSyncedAt = d.held, nil, "", c.now().UTC()
-		pair.State = PairSynced
-		if len(d.held) > 0 {
-			pair.State = PairHeld
-		}
-		if err := c.savePair(pair); err != nil {
+		if err := c.settleFields(pair, tp, d, ent, known); err != nil {
 			return err
 		}
 		if peerPolled {
@@ -121,6 +80,69 @@ func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s S
 		return nil
 	}
 	return fmt.Errorf("update %s: it kept changing while being written: %w", src.Key, connector.ErrConflict)
+}
+
+// readSides reads each side of pair the update does not know yet (ent and
+// known hold what it knows): as this run's poll read it, else from its
+// system, unless trust lets the peer's base stand for its values. polled
+// says the peer was known from the poll. A side found deleted is handled
+// by the deletion policy, and the update stops.
+func (c *cycle) readSides(ctx context.Context, pair *Pair, s Side, ent map[Side]connector.Entity, known map[Side]bool, trust bool) (polled, stop bool, err error) {
+	t := s.Other()
+	for _, side := range []Side{s, t} {
+		if known[side] {
+			continue
+		}
+		if e, ok := c.fresh[freshKey(side, pair.Ref(side).ID)]; ok && len(e.Fields) > 0 {
+			ent[side], known[side] = e, true
+			polled = polled || side == t
+			continue
+		}
+		// A held pair's sides differ from its base: never trusted.
+		if side == t && trust && c.trustsBases() && c.guarded(t) && pair.State != PairHeld {
+			if _, ok := c.currentVersion(t, pair); ok {
+				continue // trusted: its base stands for its values
+			}
+		}
+		e, err := c.con[side].Get(ctx, connector.Ref{ID: pair.Ref(side).ID})
+		if errors.Is(err, connector.ErrNotFound) {
+			return polled, true, c.gone(ctx, pair, side)
+		}
+		if err != nil {
+			return polled, true, fmt.Errorf("read %s: %w", pair.Ref(side).Key, err)
+		}
+		ent[side], known[side] = e, true
+	}
+	return polled, false, nil
+}
+
+// settleFields records an update that landed: its conflicts in the run,
+// and on the pair the new base of each field, each side as read or as the
+// write returned it, and what is held.
+func (c *cycle) settleFields(pair *Pair, tp mapping.TypePair, d decision, ent map[Side]connector.Entity, known map[Side]bool) error {
+	c.record(pair, d)
+	// The new base is what each side holds now, as read or as the write
+	// returned it: the next read of our own write is not a change. A side
+	// not read keeps its base and its record; a held field keeps its base
+	// until it is resolved.
+	for _, fp := range tp.Fields {
+		if k := fieldKey(fp); !slices.Contains(d.held, k) {
+			pair.Fields[k] = Base{A: c.hashOf(pair, ent, known, SideA, fp), B: c.hashOf(pair, ent, known, SideB, fp)}
+		}
+	}
+	for _, side := range []Side{SideA, SideB} {
+		if known[side] {
+			extras := pair.Ref(side).Extras
+			*pair.Ref(side) = refOf(ent[side])
+			pair.Ref(side).Extras = extras
+		}
+	}
+	pair.Held, pair.Resolve, pair.Error, pair.LastSyncedAt = d.held, nil, "", c.now().UTC()
+	pair.State = PairSynced
+	if len(d.held) > 0 {
+		pair.State = PairHeld
+	}
+	return c.savePair(pair)
 }
 
 // hashOf is the hash of side's value of a field pair: as read, or its
