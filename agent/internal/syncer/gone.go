@@ -37,10 +37,13 @@ func (c *cycle) gone(ctx context.Context, pair *Pair, d Side) error {
 	switch pol.Action {
 	case DeleteMirror:
 		if del, ok := ability[connector.Deleter](c.con[o]); ok {
-			if err := c.flushPairs(); err != nil {
-				return err
+			sent, err := c.apply(ctx, write{
+				entry: PlanItem{Action: "delete", Side: o, Entity: kept.ID, Key: kept.Key, Title: kept.Title, Detail: "peer of deleted " + keyOrID(dead)},
+				send:  func(ctx context.Context) error { return del.Delete(ctx, connector.Ref{ID: kept.ID, Key: kept.Key}) },
+			})
+			if !sent {
+				return err // the pending saves failed (a dry run lists the deletion above)
 			}
-			err := del.Delete(ctx, connector.Ref{ID: kept.ID, Key: kept.Key})
 			if err != nil && !errors.Is(err, connector.ErrNotFound) {
 				return fmt.Errorf("delete %s, the peer of deleted %s: %w", kept.Key, dead.Key, err)
 			}
@@ -102,10 +105,17 @@ func (c *cycle) markDeleted(ctx context.Context, pair *Pair, d Side, pol DeleteP
 		if err != nil {
 			return fmt.Errorf("mark %s, the peer of deleted %s: %w", kept.Key, dead.Key, err)
 		}
-		if err := c.flushPairs(); err != nil {
+		var updated connector.Entity
+		sent, err := c.apply(ctx, write{
+			entry: PlanItem{Action: "update", Side: o, Entity: kept.ID, Key: kept.Key, Title: kept.Title, Detail: pol.Field},
+			send: func(ctx context.Context) (err error) {
+				updated, err = c.con[o].Update(ctx, ref, values, "")
+				return err
+			},
+		})
+		if !sent {
 			return err
 		}
-		updated, err := c.con[o].Update(ctx, ref, values, "")
 		if err != nil && !errors.Is(err, connector.ErrNotFound) {
 			return fmt.Errorf("mark %s, the peer of deleted %s: %w", kept.Key, dead.Key, err)
 		}
@@ -130,10 +140,17 @@ func (c *cycle) markDeleted(ctx context.Context, pair *Pair, d Side, pol DeleteP
 			return nil
 		}
 	}
-	if err := c.flushPairs(); err != nil {
+	sent, err := c.apply(ctx, write{
+		entry: PlanItem{Action: "comment", Side: o, Entity: kept.ID, Key: kept.Key, Title: kept.Title, Detail: "the deletion of " + keyOrID(*dead)},
+		send: func(ctx context.Context) error {
+			_, err := c.con[o].AddComment(ctx, ref, connector.NewComment{Body: text, Marker: marker})
+			return err
+		},
+	})
+	if !sent {
 		return err
 	}
-	if _, err := c.con[o].AddComment(ctx, ref, connector.NewComment{Body: text, Marker: marker}); err != nil {
+	if err != nil {
 		return fmt.Errorf("mark %s, the peer of deleted %s: %w", kept.Key, dead.Key, err)
 	}
 	kept.Extras = "" // Lockstep wrote to it: listed again

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -94,64 +96,44 @@ func (c *cycle) source(ctx context.Context, s Side, id string) (connector.Entity
 	return c.con[s].Get(ctx, connector.Ref{ID: id})
 }
 
-// item works one entity of side s: its fields, then its comments,
-// attachments and links. It succeeds only when all of that is done.
+// What an item's change calls for, decided from what it read.
+type itemAction int
+
+const (
+	itemNone   itemAction = iota // nothing: its peer's item worked it, or it failed
+	itemSkip                     // counted as skipped, nothing written
+	itemGone                     // deleted: the deletion policy applies to its peer
+	itemCreate                   // unpaired: its peer is made, or found and adopted
+	itemUpdate                   // paired: its fields are brought in line
+)
+
+// itemDecision is an item's action and what it acts on.
+type itemDecision struct {
+	do   itemAction
+	src  connector.Entity
+	tp   mapping.TypePair
+	pair *Pair
+}
+
+// item works one entity of side s: decides what its change calls for, then
+// its fields, then its comments, attachments and links. It succeeds only
+// when all of that is done.
 func (c *cycle) item(ctx context.Context, s Side, id string) error {
-	if ex, err := c.e.excluded(c.p.ID, s, id); err != nil {
-		return inStep(stepRead, err)
-	} else if ex {
-		c.run.Counts.Skipped++ // unpaired by an administrator
-		return nil
-	}
-	src, err := c.source(ctx, s, id)
-	switch {
-	case errors.Is(err, errHandled):
-		return nil
-	case errors.Is(err, connector.ErrNotFound):
-		pair, err := c.e.pairOf(c.p.ID, s, id)
-		if err == nil && pair == nil {
-			pair, err = c.copyOfDeleted(ctx, s, id)
-		}
-		if err != nil || pair == nil {
-			c.run.Counts.Skipped++ // gone before it was ever synced
-			return inStep(stepRead, err)
-		}
-		return inStep(stepFields, c.gone(ctx, pair, s))
-	case err != nil:
-		return inStep(stepRead, fmt.Errorf("read %s entity %s: %w", s, id, err))
-	}
-	tp, ok := c.p.TypePairOf(s, src.Type)
-	if !ok {
+	d, err := c.decideItem(ctx, s, id)
+	if d.do == itemSkip {
 		c.run.Counts.Skipped++
-		return nil
 	}
-	c.seeUsers(s, usersIn(src.Fields))
-	log := c.log.With().Str("system", c.p.End(s).System).Str("entity_id", src.ID).Str("entity_key", src.Key).Str("entity_title", src.Title).Logger()
-	pair, err := c.e.pairOf(c.p.ID, s, id)
 	if err != nil {
-		return inStep(stepRead, err)
+		return err
 	}
 	t := s.Other()
+	src, tp, pair := d.src, d.tp, d.pair
 	// cur holds each side's version as this item knows it, for extras.
 	cur := map[Side]string{s: src.Version}
-	switch {
-	case pair == nil:
-		if c.copyOfOther(s, src) {
-			// A copy Lockstep made of an entity of the other side, whose
-			// pair was lost: its original's item adopts it. Never copied
-			// back, so a lost pair never makes a duplicate.
-			c.run.Counts.Skipped++
-			log.Debug().Str("marker", src.Marker).Msg("a copy awaiting its original's pair")
-			return nil
-		}
-		match, err := mapping.MatchAll(tp.Filters, src.Fields)
-		if err != nil {
-			return inStep(stepFields, fmt.Errorf("filter %s: %v: %w", src.Key, err, ErrPermanent))
-		}
-		if !match || !c.p.CanCreateIn(t) {
-			c.run.Counts.Skipped++
-			return nil
-		}
+	switch d.do {
+	case itemGone:
+		return inStep(stepFields, c.gone(ctx, pair, s))
+	case itemCreate:
 		if pair, err = c.create(ctx, s, tp, src); err != nil {
 			return inStep(stepFields, err)
 		}
@@ -159,14 +141,9 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 		// A peer found by its marker says so itself ("adopted a peer made
 		// before"); only a peer made now is a create.
 		if c.newPeers[freshKey(t, pair.Ref(t).ID)] {
-			log.Info().Str("pair", pair.ID).Str("peer_key", pair.Ref(t).Key).Msg("created peer entity")
+			c.itemLog(s, src).Info().Str("pair", pair.ID).Str("peer_key", pair.Ref(t).Key).Msg("created peer entity")
 		}
-	case pair.State == PairDeleted:
-		// One side was deleted: nothing is written or created again until
-		// an administrator decides.
-		c.run.Counts.Skipped++
-		return nil
-	default:
+	case itemUpdate:
 		if err := c.update(ctx, pair, tp, s, src, true); err != nil {
 			return inStep(stepFields, err)
 		}
@@ -177,8 +154,78 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 		if v, ok := c.currentVersion(t, pair); ok {
 			cur[t] = v
 		}
+	default:
+		return nil
 	}
 	return c.extras(ctx, pair, tp, cur)
+}
+
+// decideItem reads side s's entity and its pair and decides what its
+// change calls for. An error comes tagged with its step.
+func (c *cycle) decideItem(ctx context.Context, s Side, id string) (itemDecision, error) {
+	if ex, err := c.e.excluded(c.p.ID, s, id); err != nil {
+		return itemDecision{}, inStep(stepRead, err)
+	} else if ex {
+		return itemDecision{do: itemSkip}, nil // unpaired by an administrator
+	}
+	src, err := c.source(ctx, s, id)
+	switch {
+	case errors.Is(err, errHandled):
+		return itemDecision{}, nil
+	case errors.Is(err, connector.ErrNotFound):
+		pair, err := c.e.pairOf(c.p.ID, s, id)
+		if err == nil && pair == nil {
+			pair, err = c.copyOfDeleted(ctx, s, id)
+		}
+		if err != nil || pair == nil {
+			return itemDecision{do: itemSkip}, inStep(stepRead, err) // gone before it was ever synced
+		}
+		return itemDecision{do: itemGone, pair: pair}, nil
+	case err != nil:
+		return itemDecision{}, inStep(stepRead, fmt.Errorf("read %s entity %s: %w", s, id, err))
+	}
+	tp, ok := c.p.TypePairOf(s, src.Type)
+	if !ok {
+		return itemDecision{do: itemSkip}, nil
+	}
+	c.seeUsers(s, usersIn(src.Fields))
+	pair, err := c.e.pairOf(c.p.ID, s, id)
+	if err != nil {
+		return itemDecision{}, inStep(stepRead, err)
+	}
+	d := itemDecision{src: src, tp: tp, pair: pair}
+	switch {
+	case pair == nil:
+		if c.copyOfOther(s, src) {
+			// A copy Lockstep made of an entity of the other side, whose
+			// pair was lost: its original's item adopts it. Never copied
+			// back, so a lost pair never makes a duplicate.
+			c.itemLog(s, src).Debug().Str("marker", src.Marker).Msg("a copy awaiting its original's pair")
+			d.do = itemSkip
+			return d, nil
+		}
+		match, err := mapping.MatchAll(tp.Filters, src.Fields)
+		if err != nil {
+			return itemDecision{}, inStep(stepFields, fmt.Errorf("filter %s: %v: %w", src.Key, err, ErrPermanent))
+		}
+		d.do = itemCreate
+		if !match || !c.p.CanCreateIn(s.Other()) {
+			d.do = itemSkip
+		}
+	case pair.State == PairDeleted:
+		// One side was deleted: nothing is written or created again until
+		// an administrator decides.
+		d.do = itemSkip
+	default:
+		d.do = itemUpdate
+	}
+	return d, nil
+}
+
+// itemLog is the run's log about side s's entity src.
+func (c *cycle) itemLog(s Side, src connector.Entity) *zerolog.Logger {
+	log := c.log.With().Str("system", c.p.End(s).System).Str("entity_id", src.ID).Str("entity_key", src.Key).Str("entity_title", src.Title).Logger()
+	return &log
 }
 
 // copyOfOther reports whether src carries the marker of an entity of the
