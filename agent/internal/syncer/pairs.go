@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/url"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
 
@@ -36,4 +37,32 @@ func (e *Engine) pairOf(proc string, s Side, entity string) (*Pair, error) {
 		return nil
 	})
 	return p, err
+}
+
+// putPairTx stores a pair and its two index entries.
+func putPairTx(tx *store.Tx, p *Pair) error {
+	if err := putPairRecordTx(tx, p); err != nil {
+		return err
+	}
+	if err := tx.SetRaw(keyIndex(p.Process, SideA, p.A.ID), []byte(p.ID)); err != nil {
+		return err
+	}
+	return tx.SetRaw(keyIndex(p.Process, SideB, p.B.ID), []byte(p.ID))
+}
+
+// deletePairTx removes a pair and its index entries.
+func deletePairTx(tx *store.Tx, p *Pair) error {
+	if err := deletePairRecordTx(tx, p.Process, p.ID); err != nil {
+		return err
+	}
+	for _, k := range []string{keyIndex(p.Process, SideA, p.A.ID), keyIndex(p.Process, SideB, p.B.ID)} {
+		if err := tx.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func refOf(e connector.Entity) EntityRef {
+	return EntityRef{ID: e.ID, Key: e.Key, Title: e.Title, Type: e.Type, URL: e.URL, Version: e.Version}
 }

@@ -310,3 +310,11 @@ func (c *cycle) record(pair *Pair, d decision) {
 			Str("a_version", rec.AVersion).Str("b_version", rec.BVersion).Msg("conflict: both sides changed the field")
 	}
 }
+
+func keysOf(f connector.Fields) []string {
+	out := make([]string, 0, len(f))
+	for k := range f {
+		out = append(out, k)
+	}
+	return out
+}
