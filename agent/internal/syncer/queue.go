@@ -291,3 +291,36 @@ func (q *memQueue) settle(*cycle, QueueItem) error { return nil }
 func (q *memQueue) fail(_ context.Context, c *cycle, it QueueItem, err error, _ connector.Entity) {
 	c.plan = append(c.plan, PlanItem{Action: "error", Side: it.Side, Entity: it.Entity, Detail: err.Error()})
 }
+
+// enqueueTx adds an entity to the queue; one already queued keeps its
+// place, attempts and backoff, and its generation grows, so a worker busy
+// with it leaves it for the next run instead of settling a change it has
+// not seen.
+func enqueueTx(tx *store.Tx, proc string, item QueueItem, now time.Time) error {
+	return requeueTx(tx, proc, item, now, false)
+}
+
+// wakeTx is enqueueTx for an entity that is due now (a link target got its
+// pair): a queued one loses its backoff.
+func wakeTx(tx *store.Tx, proc string, item QueueItem, now time.Time) error {
+	return requeueTx(tx, proc, item, now, true)
+}
+
+func requeueTx(tx *store.Tx, proc string, item QueueItem, now time.Time, due bool) error {
+	k := keyQueue(proc, item.Side, item.Entity)
+	raw, err := tx.GetRaw(k)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	var cur QueueItem
+	if err == nil && json.Unmarshal(raw, &cur) == nil {
+		cur.Gen++
+		if due {
+			cur.NotBefore = time.Time{}
+		}
+		return tx.Put(k, cur)
+	}
+	// New, or a corrupt entry replaced: the entity is queued anew.
+	item.Enqueued = now.UTC()
+	return tx.Put(k, item)
+}
