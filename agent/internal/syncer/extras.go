@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/rs/zerolog"
+
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -133,79 +135,11 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 		present := map[string]bool{}
 		for _, a := range list[s] {
 			present[a.ID] = true
-			if pair.Attachments[mapKey(s, a.ID)] != "" {
-				continue
-			}
-			// A copy uploaded before a crash, or before the pair was lost,
-			// has no map entry: it is the unmapped file of the same name,
-			// size and content on the other side.
-			twin, err := c.twin(ctx, pair, s, a, list[t], need[t])
+			n, err := c.followAttachment(ctx, pair, s, a, list[t], need[t], wrote)
+			changed = changed || n
 			if err != nil {
 				return changed, err
 			}
-			if twin != "" {
-				pair.Attachments[mapKey(s, a.ID)] = mapKey(t, twin)
-				pair.Attachments[mapKey(t, twin)] = mapKey(s, a.ID)
-				changed = true
-				continue
-			}
-			log := c.log.With().Str("entity_key", pair.Ref(s).Key).Str("attachment_id", a.ID).Str("attachment_name", a.Name).Int64("attachment_size", a.Size).Logger()
-			if max := c.p.Options.MaxAttachmentBytes; max > 0 && a.Size > max {
-				log.Warn().Int64("limit", max).Msg("attachment over the size limit: not copied")
-				c.run.Counts.Skipped++
-				continue
-			}
-			var up connector.Attachment
-			var unread error
-			sent, err := c.apply(ctx, write{
-				entry: PlanItem{Action: "attach", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: fmt.Sprintf("%s (%d bytes) from %s", a.Name, a.Size, pair.Ref(s).Key)},
-				send: func(ctx context.Context) error {
-					body, err := c.con[s].Download(ctx, connector.Ref{ID: pair.Ref(s).ID}, a)
-					if err != nil {
-						unread = fmt.Errorf("download attachment %s: %w", a.Name, err)
-						return unread
-					}
-					defer body.Close()
-					up, err = c.con[t].Upload(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, a.Name, a.ContentType, a.Size, body)
-					return err
-				},
-			})
-			if !sent {
-				if err != nil {
-					return changed, err
-				}
-				continue // planned
-			}
-			if unread != nil {
-				return changed, unread
-			}
-			if errors.Is(err, errors.ErrUnsupported) {
-				// The other system holds no files and is set to leave
-				// them out: skipped, once, and not asked again.
-				log.Warn().Str("peer_key", pair.Ref(t).Key).Err(err).Msg("attachment not copied: the other system cannot hold files")
-				pair.Attachments[mapKey(s, a.ID)] = skippedAttachment
-				changed = true
-				c.run.Counts.Skipped++
-				if err := c.savePair(pair); err != nil {
-					return changed, err
-				}
-				continue
-			}
-			if err != nil {
-				return changed, fmt.Errorf("upload attachment %s to %s: %w", a.Name, pair.Ref(t).Key, err)
-			}
-			pair.Attachments[mapKey(s, a.ID)] = mapKey(t, up.ID)
-			pair.Attachments[mapKey(t, up.ID)] = mapKey(s, a.ID)
-			if pair.AttachmentOrigins == nil {
-				pair.AttachmentOrigins = map[string]bool{}
-			}
-			pair.AttachmentOrigins[mapKey(s, a.ID)] = true
-			changed, wrote[t] = true, true
-			c.run.Counts.Attached++
-			if err := c.savePair(pair); err != nil {
-				return changed, err
-			}
-			log.Info().Str("peer_key", pair.Ref(t).Key).Msg("copied attachment")
 		}
 		// Originals gone from the list were deleted: so are their copies.
 		for k := range pair.AttachmentOrigins {
@@ -221,6 +155,85 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 		}
 	}
 	return changed, nil
+}
+
+// followAttachment carries attachment a of side s to the other side,
+// unless it is mapped already: a copy made before whose map entry was lost
+// (others, when listed, holds the other side's) is adopted, a file over
+// the size limit is skipped, any other is copied.
+func (c *cycle) followAttachment(ctx context.Context, pair *Pair, s Side, a connector.Attachment, others []connector.Attachment, listed bool, wrote map[Side]bool) (bool, error) {
+	t := s.Other()
+	if pair.Attachments[mapKey(s, a.ID)] != "" {
+		return false, nil
+	}
+	// A copy uploaded before a crash, or before the pair was lost, has no
+	// map entry: it is the unmapped file of the same name, size and
+	// content on the other side.
+	twin, err := c.twin(ctx, pair, s, a, others, listed)
+	if err != nil {
+		return false, err
+	}
+	if twin != "" {
+		pair.Attachments[mapKey(s, a.ID)] = mapKey(t, twin)
+		pair.Attachments[mapKey(t, twin)] = mapKey(s, a.ID)
+		return true, nil
+	}
+	log := c.log.With().Str("entity_key", pair.Ref(s).Key).Str("attachment_id", a.ID).Str("attachment_name", a.Name).Int64("attachment_size", a.Size).Logger()
+	if max := c.p.Options.MaxAttachmentBytes; max > 0 && a.Size > max {
+		log.Warn().Int64("limit", max).Msg("attachment over the size limit: not copied")
+		c.run.Counts.Skipped++
+		return false, nil
+	}
+	return c.copyAttachment(ctx, pair, s, a, wrote, log)
+}
+
+// copyAttachment copies attachment a of side s to the other side, streamed
+// from one system to the other.
+func (c *cycle) copyAttachment(ctx context.Context, pair *Pair, s Side, a connector.Attachment, wrote map[Side]bool, log zerolog.Logger) (bool, error) {
+	t := s.Other()
+	var up connector.Attachment
+	var unread error
+	sent, err := c.apply(ctx, write{
+		entry: PlanItem{Action: "attach", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: fmt.Sprintf("%s (%d bytes) from %s", a.Name, a.Size, pair.Ref(s).Key)},
+		send: func(ctx context.Context) error {
+			body, err := c.con[s].Download(ctx, connector.Ref{ID: pair.Ref(s).ID}, a)
+			if err != nil {
+				unread = fmt.Errorf("download attachment %s: %w", a.Name, err)
+				return unread
+			}
+			defer body.Close()
+			up, err = c.con[t].Upload(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, a.Name, a.ContentType, a.Size, body)
+			return err
+		},
+	})
+	switch {
+	case !sent:
+		return false, err // planned, or the pending saves failed
+	case unread != nil:
+		return false, unread
+	case errors.Is(err, errors.ErrUnsupported):
+		// The other system holds no files and is set to leave them out:
+		// skipped, once, and not asked again.
+		log.Warn().Str("peer_key", pair.Ref(t).Key).Err(err).Msg("attachment not copied: the other system cannot hold files")
+		pair.Attachments[mapKey(s, a.ID)] = skippedAttachment
+		c.run.Counts.Skipped++
+		return true, c.savePair(pair)
+	case err != nil:
+		return false, fmt.Errorf("upload attachment %s to %s: %w", a.Name, pair.Ref(t).Key, err)
+	}
+	pair.Attachments[mapKey(s, a.ID)] = mapKey(t, up.ID)
+	pair.Attachments[mapKey(t, up.ID)] = mapKey(s, a.ID)
+	if pair.AttachmentOrigins == nil {
+		pair.AttachmentOrigins = map[string]bool{}
+	}
+	pair.AttachmentOrigins[mapKey(s, a.ID)] = true
+	wrote[t] = true
+	c.run.Counts.Attached++
+	if err := c.savePair(pair); err != nil {
+		return true, err
+	}
+	log.Info().Str("peer_key", pair.Ref(t).Key).Msg("copied attachment")
+	return true, nil
 }
 
 // skippedAttachment is the id map's entry of an attachment the other side
@@ -395,34 +408,11 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 					changed, wrote[s] = true, true
 					continue
 				}
-				sent, err := c.apply(ctx, write{
-					entry: PlanItem{Action: "link", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: typeT + " " + peer.Ref(t).Key},
-					send: func(ctx context.Context) error {
-						return c.con[t].AddLink(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Link{Type: typeT, Target: connector.Ref{ID: tTarget, Key: peer.Ref(t).Key}})
-					},
-				})
-				if !sent {
-					if err != nil {
-						return changed, err
-					}
-					continue // planned
-				}
-				if errors.Is(err, connector.ErrNotFound) {
-					// The target's peer was deleted: its pair learns it,
-					// and there is nothing to link to.
-					if _, gerr := c.con[t].Get(ctx, connector.Ref{ID: tTarget}); errors.Is(gerr, connector.ErrNotFound) {
-						if err := c.gone(ctx, peer, t); err != nil {
-							return changed, err
-						}
-						continue
-					}
-				}
+				n, err := c.copyLink(ctx, pair, t, typeT, peer, sig, wrote)
+				changed = changed || n
 				if err != nil {
-					return changed, fmt.Errorf("link %s to %s: %w", pair.Ref(t).Key, peer.Ref(t).Key, err)
+					return changed, err
 				}
-				pair.Links[sig], changed, wrote[t] = true, true, true
-				c.run.Counts.Linked++
-				c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("relation_type", typeT).Str("peer_key", peer.Ref(t).Key).Msg("copied link")
 			}
 		}
 	}
@@ -430,6 +420,35 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 		pair.WaitingLinks, changed = waiting, true
 	}
 	return changed, nil
+}
+
+// copyLink adds to pair's side t entity a link of type typeT to the
+// target's side t entity, the pair peer; sig names the link in the pair.
+// A target's peer found deleted has its pair learn it: there is nothing to
+// link to.
+func (c *cycle) copyLink(ctx context.Context, pair *Pair, t Side, typeT string, peer *Pair, sig string, wrote map[Side]bool) (bool, error) {
+	tTarget := peer.Ref(t).ID
+	sent, err := c.apply(ctx, write{
+		entry: PlanItem{Action: "link", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: typeT + " " + peer.Ref(t).Key},
+		send: func(ctx context.Context) error {
+			return c.con[t].AddLink(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, connector.Link{Type: typeT, Target: connector.Ref{ID: tTarget, Key: peer.Ref(t).Key}})
+		},
+	})
+	if !sent {
+		return false, err // planned, or the pending saves failed
+	}
+	if errors.Is(err, connector.ErrNotFound) {
+		if _, gerr := c.con[t].Get(ctx, connector.Ref{ID: tTarget}); errors.Is(gerr, connector.ErrNotFound) {
+			return false, c.gone(ctx, peer, t)
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("link %s to %s: %w", pair.Ref(t).Key, peer.Ref(t).Key, err)
+	}
+	pair.Links[sig], wrote[t] = true, true
+	c.run.Counts.Linked++
+	c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("relation_type", typeT).Str("peer_key", peer.Ref(t).Key).Msg("copied link")
+	return true, nil
 }
 
 // awaitPair returns the pair of a link's target on side s, or, when it has
