@@ -157,6 +157,46 @@ func TestPlanAfterPairsWereLostAdopts(t *testing.T) {
 	w.agree()
 }
 
+// A dry run after the pairs were lost lists the deletion of an entity
+// whose copy it finds by its marker, as the run then applies the deletion
+// policy to it, and creates nothing.
+func TestPlanAfterPairsWereLostListsADeletion(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	w.eng.workers = 1
+	ids := withExtras(w.a, "incident", "new", 2, 0)
+	w.quiesce()
+	copyID := w.peerOf(SideA, ids[0])
+	if err := w.eng.Processes().Delete("admin", "p1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.st.Put("proc/p1", w.proc); err != nil {
+		t.Fatal(err)
+	}
+	w.a.userDelete(ids[0])
+	w.clock.advance(1)
+
+	plan, sysBefore := w.planChangesNothing()
+	var got []string
+	for _, it := range plan {
+		if it.Action != "read" {
+			got = append(got, strings.Join([]string{it.Action, string(it.Side), it.Key, it.Detail}, " | "))
+		}
+	}
+	want := []string{
+		"adopt | b | ENG-2 | existing peer of HELP-2",
+		"deleted | a | HELP-1 | deletion policy ignore for its peer ENG-1",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("plan:\n%s", strings.Join(got, "\n"))
+	}
+	if made, planned := w.runForPlan(sysBefore), plannedWrites(plan); !maps.Equal(made, planned) {
+		t.Fatalf("the run wrote %v; the plan said %v", made, planned)
+	}
+	if p, err := w.eng.pairOf("p1", SideB, copyID); err != nil || p == nil || p.State != PairDeleted {
+		t.Fatalf("the copy's pair after the run: %+v %v", p, err)
+	}
+}
+
 // planChangesNothing makes a plan and checks that it changed neither
 // system nor any key of the store. It returns the plan and the engine's
 // writes so far.
