@@ -26,7 +26,16 @@ DEPS      := build/install-deps.sh
 # Where build/install-deps.sh --go installs Go when none (or too old a one)
 # is on PATH; first on PATH for every recipe, so that toolchain is the one used.
 GO_HOME   := $(shell $(DEPS) --print-go-home)
-export PATH := $(GO_HOME)/bin:$(PATH)
+# Where it installs Node when the one on PATH is too old (Debian 12's).
+NODE_HOME := $(shell $(DEPS) --print-node-home)
+export PATH := $(GO_HOME)/bin:$(NODE_HOME)/bin:$(PATH)
+# A Node from the Node project trusts only its own CA list, Debian's the
+# system's: give it the system's too (a site's proxy CA lives there).
+ifeq ($(NODE_EXTRA_CA_CERTS),)
+ifneq ($(wildcard /etc/ssl/certs/ca-certificates.crt),)
+export NODE_EXTRA_CA_CERTS := /etc/ssl/certs/ca-certificates.crt
+endif
+endif
 DEMO_DIR  ?= $(CURDIR)/.demo
 DEMO_LISTEN ?= 127.0.0.1:7443
 GO_DIRS   := agent desktop shared

@@ -11,7 +11,10 @@
 #      the agent with it (checked with `go version` of the binary);
 #   3. `lockstep-agent version` runs; `make demo` (headless, so the agent
 #      alone) starts the demo agent; `install-deps.sh --go` again installs
-#      nothing.
+#      nothing;
+#   4. `make frontend-build`: install-deps installs Debian's nodejs and npm
+#      and, where that node is too old for the frontend (Debian 12's 18),
+#      a Node release from the npm registry into NODE_HOME; the UI builds.
 #
 # Root is needed (debootstrap, chroot, mounts), and the network (a Debian
 # mirror and the Go module proxy). It takes minutes, so it is not part of
@@ -118,4 +121,15 @@ again=$(run 'build/install-deps.sh --go' 2>&1)
 grep -q 'first on PATH in the Makefile\|go: go1\.' <<<"$again" || fail "second run: $again"
 if grep -q 'downloading\|apt-get' <<<"$again"; then fail "the second run installed again: $again"; fi
 
-log "ok: a fresh $SUITE with make and git builds the agent"
+log "make frontend-build (installs node and npm; a Node new enough when Debian's is not)"
+run 'make --no-print-directory frontend-build' >"$work/frontend.log" 2>&1 || { tail -40 "$work/frontend.log" >&2; fail "make frontend-build"; }
+[ -f "$src/frontend/dist/index.html" ] || fail "make frontend-build made no frontend/dist/index.html"
+out=$(run '/usr/bin/node --version; NODE_HOME=$(build/install-deps.sh --print-node-home); [ ! -x "$NODE_HOME/bin/node" ] || "$NODE_HOME/bin/node" --version')
+log "node: $(tr '\n' ';' <<<"$out")"
+if grep -q '^v1[0-9]\.' <<<"$out"; then
+	# Debian 12's own node (18) cannot run Vite 8: the build must have used
+	# the Node install-deps fetched.
+	grep -q 'install-deps: node: installed v2' "$work/frontend.log" || fail "Debian's node is too old and install-deps installed no other: $out"
+fi
+
+log "ok: a fresh $SUITE with make and git builds the agent and the frontend"

@@ -6,8 +6,11 @@
 #   --go               Go >= 1.26: the one on PATH, else Go GO_TOOLCHAIN_VERSION
 #                      installed into GO_HOME (see below), bootstrapped with
 #                      Debian's golang-go from the Go module proxy
-#   --frontend         node + npm (apt if missing), then npm ci in frontend/ when
-#                      node_modules is missing or package-lock.json changed
+#   --frontend         node + npm (apt if missing); when that node is older than
+#                      the frontend needs (Debian 12's is 18), Node NODE_VERSION
+#                      into NODE_HOME from the npm registry (see below); then
+#                      npm ci in frontend/ when node_modules is missing or
+#                      package-lock.json changed
 #   --desktop          C toolchain, GTK 3 and WebKitGTK dev packages (4.0, else 4.1)
 #   --browser          Debian's chromium (headless UI tests)
 #   --xvfb             xvfb, xauth, x11-utils, imagemagick (window smoke test + screenshot)
@@ -21,6 +24,7 @@
 #   --smtp             Debian's python3-aiosmtpd: the real SMTP server the
 #                      notification tests start on loopback
 #   --print-go-home    print GO_HOME (the Makefile puts GO_HOME/bin first on PATH)
+#   --print-node-home  print NODE_HOME (the Makefile puts NODE_HOME/bin first on PATH)
 #   --print-webkit-tag print the Go build tag for the installed WebKitGTK
 #                      ("" for 4.0, "webkit2_41" for 4.1-only systems)
 #   --all              every install mode above
@@ -45,6 +49,26 @@ case ":$PATH:" in
 *":$GO_HOME/bin:"*) ;;
 *) PATH="$GO_HOME/bin:$PATH" ;;
 esac
+
+# The Node release installed when the node on PATH is older than the
+# frontend's engines field allows (Vite 8: ^20.19.0 || >=22.12.0), and where.
+# It comes from the npm registry (reachable wherever npm ci is), as the
+# node-linux-ARCH package the Node project publishes there, checked against
+# the integrity pinned here. LOCKSTEP_NODE_HOME overrides the place.
+NODE_VERSION=22.23.5
+NODE_INTEGRITY_x64=sha512-3jhC+wcoWxKZxcRqF2sUSl0c9HEXFnur/nuIPx6O6CWKV0jOUWQm7Htw5SuXqqlMCEhi0cJqybFPEb5hhcBiMw==
+NODE_INTEGRITY_arm64=sha512-e1LOUGKVruPGuLVutn8+Cgm5pI1APm4Kvh+zbb/qe/ZpD9s+TQby5iUgZOWmPpbSKpj0Td8DP1N0NEnXasHizg==
+NODE_HOME=${LOCKSTEP_NODE_HOME:-${XDG_DATA_HOME:-${HOME:-/root}/.local/share}/lockstep/node$NODE_VERSION}
+case ":$PATH:" in
+*":$NODE_HOME/bin:"*) ;;
+*) PATH="$NODE_HOME/bin:$PATH" ;;
+esac
+# That Node trusts only the CAs built into it, where Debian's trusts the
+# system's: a site's own CA (a TLS-inspecting proxy's, added to the system
+# store) must count for it too, as the Makefile also says.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+	export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
 die() {
@@ -174,14 +198,56 @@ install_go() {
 	log "go: installed $v into $GO_HOME (the Makefile puts $GO_HOME/bin first on PATH)"
 }
 
+# node_ok NODE: NODE runs and is a release the frontend's engines field
+# accepts (^20.19.0 || >=22.12.0).
+node_ok() {
+	"$1" -e '
+		const [a, b] = process.versions.node.split(".").map(Number);
+		process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a === 21 || a >= 23 ? 0 : 1);
+	' 2>/dev/null
+}
+
+# install_node puts Node NODE_VERSION into NODE_HOME: the node-linux-ARCH
+# package from the npm registry, fetched with npm pack (the older node and
+# its npm do that much) and checked against the pinned integrity before use.
+install_node() {
+	local arch want tmp tgz got
+	case "$(uname -m)" in
+	x86_64) arch=x64 ;;
+	aarch64) arch=arm64 ;;
+	*) die "node $(node --version) is too old and no Node build is pinned for $(uname -m); install Node >= 20.19" ;;
+	esac
+	want=NODE_INTEGRITY_$arch
+	want=${!want}
+	tmp=$(mktemp -d)
+	log "node: fetching node-linux-$arch@$NODE_VERSION from the npm registry"
+	(cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_VERSION" >/dev/null) ||
+		die "npm pack node-linux-$arch@$NODE_VERSION failed"
+	tgz=$(ls "$tmp"/*.tgz)
+	got="sha512-$(openssl dgst -sha512 -binary "$tgz" 2>/dev/null | base64 -w0)"
+	[ "$got" = "$want" ] || die "node-linux-$arch@$NODE_VERSION: integrity $got, want $want"
+	mkdir -p "$tmp/x" && tar -xzf "$tgz" -C "$tmp/x"
+	mkdir -p "$(dirname "$NODE_HOME")"
+	rm -rf "$NODE_HOME.partial"
+	mkdir -p "$NODE_HOME.partial/bin"
+	install -m 0755 "$tmp/x/package/bin/node" "$NODE_HOME.partial/bin/node"
+	rm -rf "$tmp" "$NODE_HOME"
+	mv "$NODE_HOME.partial" "$NODE_HOME"
+	node_ok "$NODE_HOME/bin/node" || die "the node installed in $NODE_HOME does not run"
+	log "node: installed $("$NODE_HOME/bin/node" --version) into $NODE_HOME (the Makefile puts $NODE_HOME/bin first on PATH)"
+}
+
 do_frontend() {
 	command -v node >/dev/null 2>&1 || apt_install nodejs
 	# NodeSource's nodejs ships npm; Debian's needs the separate package.
 	command -v npm >/dev/null 2>&1 || apt_install npm
-	local major
-	major=$(node -p 'process.versions.node.split(".")[0]')
-	# Vite 8 needs Node 20.19+ (or 22.12+); Debian 12's own nodejs is 18.
-	[ "$major" -ge 20 ] || die "node $(node --version) is too old; the frontend needs Node >= 20.19"
+	# Debian 12's own nodejs is 18: too old for Vite 8. NODE_HOME/bin is
+	# first on PATH, so the node installed there is the one used after.
+	if ! node_ok node; then
+		command -v openssl >/dev/null 2>&1 || apt_install openssl
+		install_node
+		hash -r # the shell remembers where it found the old node
+	fi
 	log "node $(node --version), npm $(npm --version)"
 
 	local dir="$ROOT/frontend" stamp sum
@@ -283,7 +349,7 @@ modes=()
 for arg in "$@"; do
 	case "$arg" in
 	--all) modes+=(--go --frontend --desktop --browser --xvfb --nsis --wails-cli --package-tools --prometheus --smtp) ;;
-	--go | --frontend | --desktop | --browser | --xvfb | --nsis | --wails-cli | --package-tools | --prometheus | --debootstrap | --smtp | --print-webkit-tag | --print-go-home) modes+=("$arg") ;;
+	--go | --frontend | --desktop | --browser | --xvfb | --nsis | --wails-cli | --package-tools | --prometheus | --debootstrap | --smtp | --print-webkit-tag | --print-go-home | --print-node-home) modes+=("$arg") ;;
 	-h | --help)
 		usage
 		exit 0
@@ -309,6 +375,7 @@ for m in "${modes[@]}"; do
 	--debootstrap) apt_install debootstrap ;;
 	--smtp) apt_install python3-aiosmtpd ;;
 	--print-go-home) printf '%s\n' "$GO_HOME" ;;
+	--print-node-home) printf '%s\n' "$NODE_HOME" ;;
 	--print-webkit-tag)
 		tag=$(webkit_tag) || die "no WebKitGTK dev files found; run $0 --desktop"
 		printf '%s\n' "$tag"
