@@ -480,6 +480,56 @@ describe('following the agent', () => {
     expect(await screen.findByText('This pair is not there any more')).toBeInTheDocument()
     expect(screen.getByRole('alert')).toHaveTextContent('pair 8 of process p1: not found. It was unpaired or relinked; what is shown is how it was.')
   })
+  // pairs.resolve publishes PairChanged with change "resolved": a pair open
+  // elsewhere (another window, another administrator) shows the choice at
+  // once, and a choice made here for that field is not sent again.
+  it('shows a resolution made elsewhere on an open pair and in the pairs list (PairChanged resolved)', async () => {
+    const heldPair = () => pair('7', { ...held, state: 'held' })
+    let current = heldPair()
+    fb = setup('operator', {
+      'pairs.get': () => ({ pair: current }),
+      'pairs.list': () => ({ pairs: [current], cursor: '' }),
+      'pairs.values': () => ({ fields: values }),
+      'processes.list': processes,
+      'systems.list': () => ({ systems }),
+      'runs.list': () => ({ runs: [] }),
+    })
+    const user = userEvent.setup()
+    renderAs(fb, <PairDetail process="p1" id="7" />)
+    await screen.findAllByText('new')
+    await user.click(within(screen.getByRole('radiogroup', { name: 'Winner of priority' })).getByRole('radio', { name: 'Helpdesk HELP' }))
+    expect(screen.getByRole('button', { name: 'Resolve 1 field…' })).toBeEnabled()
+    const gets = () => fb!.calls.filter((c) => c.method === 'pairs.get').length
+    const before = gets()
+
+    const types = ['PairChanged', 'RunFinished']
+    current = pair('7', {
+      ...held,
+      resolve: { 'priority|priority': 'b' },
+      status: 'Held for review: both sides changed status ↔ state. Chosen for priority: applied on the next run.',
+    })
+    act(() => emitEvents(fb!, types, [{ type: 'PairChanged', data: { process: 'p1', pair: '7', change: 'resolved' } }]))
+    expect(await screen.findByText("Engineering ENG's value, on the next run")).toBeInTheDocument()
+    expect(gets()).toBe(before + 1)
+    expect(screen.queryByRole('radiogroup', { name: 'Winner of priority' })).not.toBeInTheDocument()
+    // The choice made here for priority is gone with the field: nothing is left to resolve but status.
+    expect(screen.queryByRole('button', { name: /^Resolve/ })).not.toBeInTheDocument()
+    expect(screen.getByRole('button', { name: 'Choose a winner per field' })).toBeDisabled()
+    expect(screen.getByTestId('pair-status')).toHaveTextContent('Chosen for priority: applied on the next run.')
+  })
+
+  it('reloads the pairs list on a resolution (PairChanged resolved) of its process', async () => {
+    let current = pair('7', { ...held })
+    fb = setup('viewer', { 'processes.list': processes, 'systems.list': () => ({ systems }), 'pairs.list': () => ({ pairs: [current], cursor: '' }) })
+    renderAs(fb, <PairsPage />)
+    expect(await screen.findByText(/Held for review: both sides changed/)).toBeInTheDocument()
+    const loads = () => fb!.calls.filter((c) => c.method === 'pairs.list').length
+    const before = loads()
+    current = pair('7', { ...held, resolve: { 'status|state': 'a', 'priority|priority': 'a' }, status: 'Chosen for status ↔ state, priority: applied on the next run.' })
+    act(() => emitEvents(fb!, ['PairChanged', 'RunFinished'], [{ type: 'PairChanged', data: { process: 'p1', pair: '7', change: 'resolved' } }]))
+    expect(await screen.findByText('Chosen for status ↔ state, priority: applied on the next run.')).toBeInTheDocument()
+    expect(loads()).toBe(before + 1)
+  })
 })
 
 describe('PairDetail', () => {
