@@ -9,6 +9,7 @@ export { NotifyProvider, useNotify, type Notify, type NoticeKind } from './Toast
 export { EmptyState, type EmptyStateProps } from './EmptyState'
 export { Alert, type AlertKind } from './Alert'
 export { Page, Loading, Badge } from './Page'
-export { count, formatBytes, formatDate, formatDuration, formatFingerprint, formatLicenseState, licenseTone } from './format'
+export { count, dateFormatHint, formatBytes, formatDate, formatDuration, formatFingerprint, formatLicenseState, licenseTone, parseDate } from './format'
+export type { ParsedDate } from './format'
 export { HealthBadge, HealthNote, healthTone, healthWord, type Health } from './Health'
 export { DateTime } from './DateTime'

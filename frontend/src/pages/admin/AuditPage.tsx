@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react'
 import { call, errorMessage } from '../../api/bridge'
 import type { AuditListParams, AuditRecord, AuditVerifyResult } from '../../api/generated/types'
-import { Alert, Badge, Button, DateTime, Field, Loading, Page, Table, EmptyState } from '../../ui'
+import { Alert, Badge, Button, DateTime, Field, Loading, Page, Table, EmptyState, dateFormatHint, formatDate, parseDate } from '../../ui'
 import { changeLines } from './change'
 import { useAsync, usePaged } from '../../state'
 import { listProcesses, listSystems } from '../sync/api'
@@ -38,16 +38,40 @@ function withNames(text: string | undefined, names: Names): string | undefined {
   return text.replace(/\b[0-9a-f]{16}\b/g, (id) => names.get(id) ?? id)
 }
 
+// The From and To filters are typed as the app shows a moment
+// (2027-01-05 05:46:23, local time), not in a browser's date input, which
+// shows the browser's locale (01/05/2027) beside the app's one format.
 type Filter = { actor: string; action: string; since: string; until: string }
+type Problems = { since?: string; until?: string }
 
 const empty: Filter = { actor: '', action: '', since: '', until: '' }
 
+// moments reads the From and To filters: From from the first moment of what
+// it names, To to the last (To 2027-01-05 takes in that whole day). What
+// cannot be read, or a To before its From, is a problem named at its field.
+function moments(f: Filter): { since?: Date; until?: Date; problems: Problems } {
+  const out: { since?: Date; until?: Date; problems: Problems } = { problems: {} }
+  if (f.since.trim()) {
+    const r = parseDate(f.since)
+    if (r.ok) out.since = r.date
+    else out.problems.since = r.error
+  }
+  if (f.until.trim()) {
+    const r = parseDate(f.until, { end: true })
+    if (r.ok) out.until = r.date
+    else out.problems.until = r.error
+  }
+  if (out.since && out.until && out.until < out.since) out.problems.until = `To is before From (${formatDate(out.since.toISOString())}): no record could match.`
+  return out
+}
+
 function params(f: Filter, cursor = ''): AuditListParams {
+  const { since, until } = moments(f)
   return {
     ...(f.actor ? { actor: f.actor } : {}),
     ...(f.action ? { action: f.action } : {}),
-    ...(f.since ? { since: new Date(f.since).toISOString() } : {}),
-    ...(f.until ? { until: new Date(f.until).toISOString() } : {}),
+    ...(since ? { since: since.toISOString() } : {}),
+    ...(until ? { until: until.toISOString() } : {}),
     ...(cursor ? { cursor } : {}),
     limit: 100,
   }
@@ -57,6 +81,7 @@ function params(f: Filter, cursor = ''): AuditListParams {
 export function AuditPage() {
   const [form, setForm] = useState<Filter>(empty)
   const [applied, setApplied] = useState<Filter>(empty)
+  const [problems, setProblems] = useState<Problems>({})
   const [busy, setBusy] = useState('')
   const [verifyError, setVerifyError] = useState('')
   const [verify, setVerify] = useState<AuditVerifyResult | null>(null)
@@ -88,8 +113,17 @@ export function AuditPage() {
 
   function submit(e: FormEvent) {
     e.preventDefault()
+    // A filter that cannot be read is not applied: the list stays as it was.
+    const found = moments(form).problems
+    setProblems(found)
+    if (found.since || found.until) return
     if (JSON.stringify(form) === JSON.stringify(applied)) void paged.reload()
     else setApplied(form)
+  }
+  // Editing a moment takes its problem away until the next Apply.
+  const setMoment = (k: 'since' | 'until', v: string) => {
+    setForm({ ...form, [k]: v })
+    setProblems((p) => ({ ...p, [k]: undefined, ...(k === 'since' ? { until: undefined } : {}) }))
   }
 
   return (
@@ -120,12 +154,8 @@ export function AuditPage() {
         <Field label="Action">
           <input value={form.action} onChange={(e) => setForm({ ...form, action: e.target.value })} placeholder="systems.update" className="filter-method" />
         </Field>
-        <Field label="From">
-          <input type="datetime-local" value={form.since} onChange={(e) => setForm({ ...form, since: e.target.value })} />
-        </Field>
-        <Field label="To">
-          <input type="datetime-local" value={form.until} onChange={(e) => setForm({ ...form, until: e.target.value })} />
-        </Field>
+        <MomentField label="From" value={form.since} error={problems.since} onChange={(v) => setMoment('since', v)} />
+        <MomentField label="To" value={form.until} error={problems.until} onChange={(v) => setMoment('until', v)} />
         <Button type="submit" variant="primary" busy={paged.loading && records !== null}>
           Apply
         </Button>
@@ -133,11 +163,15 @@ export function AuditPage() {
           onClick={() => {
             setForm(empty)
             setApplied(empty)
+            setProblems({})
           }}
         >
           Reset
         </Button>
       </form>
+      <span id="audit-date-form" className="sr-only">
+        Year first, as the table shows a time: 2027-01-05 05:46:23. The time, or its seconds, may be left out.
+      </span>
       {error && (
         <Alert kind="error" title="Could not read the audit log">
           {error}
@@ -168,6 +202,25 @@ export function AuditPage() {
         </div>
       )}
     </Page>
+  )
+}
+
+// MomentField is the From or To filter: a moment typed as the app shows
+// one, described by the hint after the form.
+function MomentField({ label, value, error, onChange }: { label: string; value: string; error?: string; onChange: (v: string) => void }) {
+  return (
+    <Field label={label} error={error}>
+      <input
+        type="text"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder={dateFormatHint}
+        className="filter-date"
+        autoComplete="off"
+        spellCheck={false}
+        aria-describedby="audit-date-form"
+      />
+    </Field>
   )
 }
 

@@ -294,4 +294,61 @@ describe('AuditPage', () => {
     await user.click(screen.getByRole('button', { name: 'Verify chain' }))
     expect(await screen.findByText('The audit chain is intact')).toBeInTheDocument()
   })
+
+  it('filters by From and To typed as the app shows a moment, a day alone taking in the whole day', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge({ 'audit.list': () => ({ records: [{ seq: 7, time: '2030-01-01T00:00:00Z', actor: 'ann', action: 'session.login', target: 'ann', result: 'ok' }], cursor: '' }) })
+    wrap(<AuditPage />)
+    await screen.findByText('session.login')
+    const from = screen.getByLabelText('From')
+    const to = screen.getByLabelText('To')
+    // Text inputs in the app's one format, not the browser's date inputs.
+    for (const input of [from, to]) {
+      expect(input).toHaveAttribute('type', 'text')
+      expect(input).toHaveAttribute('placeholder', 'YYYY-MM-DD HH:MM:SS')
+      expect(input).toHaveAccessibleDescription(/Year first, as the table shows a time: 2027-01-05 05:46:23/)
+    }
+    await user.type(from, '2030-01-01 08:15')
+    await user.type(to, '2030-01-02')
+    await user.click(screen.getByRole('button', { name: 'Apply' }))
+    await waitFor(() =>
+      expect(fb!.calls.filter((c) => c.method === 'audit.list')[1]?.params).toEqual({
+        since: new Date(2030, 0, 1, 8, 15, 0).toISOString(),
+        until: new Date(2030, 0, 2, 23, 59, 59, 999).toISOString(),
+        limit: 100,
+      }),
+    )
+  })
+
+  it('says what is wrong with a From or To it cannot read, at the field, and asks the agent nothing', async () => {
+    const user = userEvent.setup()
+    fb = fakeBridge({ 'audit.list': () => ({ records: [], cursor: '' }) })
+    wrap(<AuditPage />)
+    await screen.findByText('No audit records match')
+    const lists = () => fb!.calls.filter((c) => c.method === 'audit.list').length
+    const from = screen.getByLabelText('From')
+    const to = screen.getByLabelText('To')
+    await user.type(from, '01/05/2030')
+    await user.type(to, '2030-02-30')
+    await user.click(screen.getByRole('button', { name: 'Apply' }))
+    expect(from).toHaveAttribute('aria-invalid', 'true')
+    expect(from).toHaveAccessibleDescription(/"01\/05\/2030" puts the day or month first\. Write it as 2027-01-05 05:46:23/)
+    expect(to).toHaveAccessibleDescription(/2030-02-30 does not exist: February 2030 has 28 days\./)
+    expect(lists()).toBe(1)
+
+    // Typing takes the field's problem away; a To before its From is one too.
+    await user.clear(from)
+    expect(from).not.toHaveAttribute('aria-invalid')
+    await user.type(from, '2030-03-01 10:00:00')
+    await user.clear(to)
+    await user.type(to, '2030-02-28')
+    await user.click(screen.getByRole('button', { name: 'Apply' }))
+    expect(from).not.toHaveAttribute('aria-invalid')
+    expect(to).toHaveAccessibleDescription(/To is before From \(2030-03-01 10:00:00\): no record could match\./)
+    expect(lists()).toBe(1)
+
+    await user.click(screen.getByRole('button', { name: 'Reset' }))
+    expect(from).toHaveValue('')
+    expect(to).not.toHaveAttribute('aria-invalid')
+  })
 })
