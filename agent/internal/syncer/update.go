@@ -48,7 +48,7 @@ func (c *cycle) update(ctx context.Context, pair *Pair, tp mapping.TypePair, s S
 			return err
 		}
 		peerPolled = peerPolled || polled
-		d, err := c.decide(pair, tp, ent, known)
+		d, err := decideFields(c.p, pair, tp, ent, known)
 		if err != nil {
 			return err
 		}
@@ -127,7 +127,7 @@ func (c *cycle) settleFields(pair *Pair, tp mapping.TypePair, d decision, ent ma
 	// until it is resolved.
 	for _, fp := range tp.Fields {
 		if k := fieldKey(fp); !slices.Contains(d.held, k) {
-			pair.Fields[k] = Base{A: c.hashOf(pair, ent, known, SideA, fp), B: c.hashOf(pair, ent, known, SideB, fp)}
+			pair.Fields[k] = Base{A: hashOf(pair, ent, known, SideA, fp), B: hashOf(pair, ent, known, SideB, fp)}
 		}
 	}
 	for _, side := range []Side{SideA, SideB} {
@@ -147,7 +147,7 @@ func (c *cycle) settleFields(pair *Pair, tp mapping.TypePair, d decision, ent ma
 
 // hashOf is the hash of side's value of a field pair: as read, or its
 // base when the side was not read.
-func (c *cycle) hashOf(pair *Pair, ent map[Side]connector.Entity, known map[Side]bool, side Side, fp mapping.FieldPair) string {
+func hashOf(pair *Pair, ent map[Side]connector.Entity, known map[Side]bool, side Side, fp mapping.FieldPair) string {
 	if !known[side] {
 		if side == SideA {
 			return pair.Fields[fieldKey(fp)].A
@@ -157,15 +157,17 @@ func (c *cycle) hashOf(pair *Pair, ent map[Side]connector.Entity, known map[Side
 	return mapping.Hash(ent[side].Fields[fieldOf(fp, side)])
 }
 
-// decide compares every field pair with its base.
-func (c *cycle) decide(pair *Pair, tp mapping.TypePair, ent map[Side]connector.Entity, known map[Side]bool) (decision, error) {
+// decideFields compares every field pair with its base. It reads nothing
+// and writes nothing: what p says (users, the conflict policy), the pair's
+// bases and what is known of each side decide.
+func decideFields(p *Process, pair *Pair, tp mapping.TypePair, ent map[Side]connector.Entity, known map[Side]bool) (decision, error) {
 	d := decision{writes: map[Side]connector.Fields{SideA: {}, SideB: {}}, fields: map[Side][]mapping.FieldPair{}}
 	mapped := map[Side]connector.Fields{} // values to write into each side
 	for _, from := range []Side{SideA, SideB} {
 		if !known[from] {
 			continue // unchanged: nothing flows from it
 		}
-		f, ferrs := mapping.Apply(tp, dirOf(from), ent[from], c.p.Users)
+		f, ferrs := mapping.Apply(tp, dirOf(from), ent[from], p.Users)
 		if len(ferrs) > 0 {
 			return d, fmt.Errorf("map %s: %s: %w", ent[from].Key, ferrs[0].Error(), ErrPermanent)
 		}
@@ -179,7 +181,7 @@ func (c *cycle) decide(pair *Pair, tp mapping.TypePair, ent map[Side]connector.E
 	for _, fp := range tp.Fields {
 		k := fieldKey(fp)
 		base := pair.Fields[k]
-		hA, hB := c.hashOf(pair, ent, known, SideA, fp), c.hashOf(pair, ent, known, SideB, fp)
+		hA, hB := hashOf(pair, ent, known, SideA, fp), hashOf(pair, ent, known, SideB, fp)
 		changedA, changedB := hA != base.A, hB != base.B
 		held := slices.Contains(pair.Held, k)
 		if w, ok := pair.Resolve[k]; ok {
@@ -203,7 +205,7 @@ func (c *cycle) decide(pair *Pair, tp mapping.TypePair, ent map[Side]connector.E
 				continue
 			}
 			rec := ConflictRecord{Pair: pair.ID, Field: k, AVersion: ent[SideA].Version, BVersion: ent[SideB].Version}
-			switch c.p.Options.Conflict {
+			switch p.Options.Conflict {
 			case ConflictAWins:
 				rec.Winner = "a"
 				if flows(fp, SideA) {
@@ -289,7 +291,7 @@ func (c *cycle) applyFields(ctx context.Context, pair *Pair, tp mapping.TypePair
 		delete(c.fresh, freshKey(side, updated.ID)) // what the poll read is stale now
 		// What landed is synced now, whatever happens to the next write.
 		for _, fp := range d.fields[side] {
-			pair.Fields[fieldKey(fp)] = Base{A: c.hashOf(pair, ent, known, SideA, fp), B: c.hashOf(pair, ent, known, SideB, fp)}
+			pair.Fields[fieldKey(fp)] = Base{A: hashOf(pair, ent, known, SideA, fp), B: hashOf(pair, ent, known, SideB, fp)}
 		}
 		if err := c.savePair(pair); err != nil {
 			return "", err
