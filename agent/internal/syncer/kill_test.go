@@ -22,6 +22,10 @@ type killSwitch struct {
 	thaw   chan struct{} // closed at cleanup: the frozen run gives up
 	frozen bool
 	mu     sync.Mutex
+	// runs are the runs started under the switch: a frozen one goes on
+	// when thawed, and must end before the test's store closes (Badger
+	// panics on use after close).
+	runs sync.WaitGroup
 }
 
 // killAt freezes the run making the nth call (1-based) of op on m. Any
@@ -38,7 +42,10 @@ func (w *world) killAtWrite(m *memsys, nth int) *killSwitch {
 // killWhen freezes the run making the nth call on m that match accepts.
 func (w *world) killWhen(m *memsys, match func(op string) bool, nth int) *killSwitch {
 	k := &killSwitch{hit: make(chan struct{}), thaw: make(chan struct{})}
-	w.t.Cleanup(func() { close(k.thaw) })
+	w.t.Cleanup(func() {
+		close(k.thaw)
+		k.runs.Wait()
+	})
 	var mu sync.Mutex
 	calls := 0
 	freeze := func() error {
@@ -82,7 +89,9 @@ func (w *world) runKilled(k *killSwitch) bool {
 	w.clock.advance(1)
 	done := make(chan struct{})
 	eng, proc := w.eng, w.proc
+	k.runs.Add(1)
 	go func() {
+		defer k.runs.Done()
 		defer close(done)
 		eng.runOnce(context.Background(), &proc, "test", nil)
 	}()
