@@ -11,9 +11,9 @@ import (
 // change a run makes to a system, as data: the plan entry that names it
 // and the request that makes it. What the item records when a write lands
 // (the pair's new base, a comment's map entry) follows apply, in the same
-// code for a real run and a dry run: a dry run records nothing durably
-// (savePair), so what it notes stays in memory for the item's own
-// decisions.
+// code for a real run and a dry run: a dry run records nothing in the
+// store (commit drops its saves, dryrun.go), so what it notes stays in
+// memory for the item's own decisions.
 type write struct {
 	entry PlanItem
 	// before, when set, is committed with the item's deferred pair saves
