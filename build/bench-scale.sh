@@ -11,14 +11,20 @@
 #   LOCKSTEP_SCALE_PROCESSES (100)       processes they are spread over
 #   LOCKSTEP_SCALE_WINDOW (180)          seconds of idle polling measured
 #   LOCKSTEP_SCALE_EDITS (50)            edits timed to their mirror
+# Arguments name the benchmarks to run (default: all three), e.g.
+#   build/bench-scale.sh BenchmarkScaleMillionPairs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 echo "== scale benchmarks (one at a time, niced)"
-for b in BenchmarkScaleInitialSync BenchmarkScaleMillionPairs BenchmarkScaleEditToMirror; do
-	LOCKSTEP_BENCH_SCALE=1 nice go test -tags licensetest -run '^$' -bench "^$b\$" -benchtime 1x -timeout 6h -v ./agent | tee -a "$out"
+# One that fails does not stop the others; the script fails at the end.
+failed=0
+benches=("$@")
+[ ${#benches[@]} -gt 0 ] || benches=(BenchmarkScaleInitialSync BenchmarkScaleMillionPairs BenchmarkScaleEditToMirror)
+for b in "${benches[@]}"; do
+	LOCKSTEP_BENCH_SCALE=1 nice go test -tags licensetest -run '^$' -bench "^$b\$" -benchtime 1x -timeout 6h -v ./agent | tee -a "$out" || failed=1
 done
 
 metric() { awk -v n="$1" -v u="$2" 'index($1, n) == 1 { for (i = 1; i <= NF; i++) if ($(i+1) == u) { print $i; exit } }' "$out"; }
@@ -51,3 +57,4 @@ row "    agent CPU" "$(metric $P cpu_%_of_a_core) % of a core" "(goal <= 2%)"
 row "    agent idle RSS (all / its own / store pages mapped)" "$(metric $P MB_idle_rss) / $(metric $P MB_idle_rss_anon) / $(metric $P MB_idle_rss_file) MB" "(goal <= 100 MB)"
 row "edit to mirror with webhooks, p50 / p99" "$(metric $E ms_webhook_p50) / $(metric $E ms_webhook_p99) ms" "(goal <= 1000 / 3000 ms)"
 row "edit to mirror, polling every 10 s: p50 / max" "$(metric $E ms_polling_p50) / $(metric $E ms_polling_max) ms" "(bound: interval + longest run = $(metric $E ms_polling_bound) ms)"
+exit "$failed"
