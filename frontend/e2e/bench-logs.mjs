@@ -55,7 +55,11 @@ function inPage() {
     subs: new Set(),
     // frames records rAF intervals and long animation frames until stop().
     record() {
-      const rec = { intervals: [], long: [], last: 0, on: true, created: 0, moved: 0 }
+      const rec = { intervals: [], slow: [], long: [], last: 0, on: true, created: 0, moved: 0 }
+      // A mark in Chromium's trace (BENCH_TRACE) ties the page's clock to
+      // the trace's.
+      const markName = `bench-record-${(w.__bench.marks = (w.__bench.marks ?? 0) + 1)}`
+      const mark = performance.mark(markName).startTime
       // Elements the list creates, and elements it moves (inserted again
       // where they were already): counts of its work that the machine's load
       // does not change.
@@ -77,6 +81,7 @@ function inPage() {
       const tick = (t) => {
         if (!rec.on) return
         if (rec.last) rec.intervals.push(t - rec.last)
+        if (rec.last && t - rec.last > 50) rec.slow.push([rec.last, t])
         rec.last = t
         requestAnimationFrame(tick)
       }
@@ -93,7 +98,7 @@ function inPage() {
         rec.on = false
         rec.obs?.disconnect()
         mo.disconnect()
-        return { intervals: rec.intervals, long: rec.long, created: rec.created, moved: rec.moved }
+        return { intervals: rec.intervals, slow: rec.slow, mark, markName, long: rec.long, created: rec.created, moved: rec.moved }
       }
     },
     // feed emits n lines as logs:batch events on sub, a batch per task.
@@ -164,7 +169,68 @@ const record = async () => {
 const stop = async () => {
   const r = await page.evaluate(() => window.__stopRec())
   const used = (await cpu()) - cpuStart
-  return { ...stats(r.intervals), long: r.long === null ? null : r.long.length, longMax: r.long?.length ? Math.max(...r.long) : 0, created: r.created, moved: r.moved, cpu: used }
+  return { ...stats(r.intervals), slow: r.slow, mark: r.mark, markName: r.markName, long: r.long === null ? null : r.long.length, longMax: r.long?.length ? Math.max(...r.long) : 0, created: r.created, moved: r.moved, cpu: used }
+}
+
+// BENCH_TRACE=FILE records Chromium's performance trace while the list of
+// 100,000 lines is scrolled, writes it to FILE (open it in DevTools'
+// Performance panel) and explains each frame interval over 50 ms by what
+// the page's main thread did in it: busy (in tasks) against its CPU time in
+// them (a task that took longer than its CPU time waited for a core), and
+// within, garbage collection, script, style and layout, paint.
+const traceCategories = ['toplevel', 'devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.execute', 'disabled-by-default-v8.gc', 'blink.user_timing', 'blink', 'cc']
+const kinds = {
+  gc: /^(MajorGC|MinorGC|V8\.GC|BlinkGC\.|CppGC)/,
+  script: /^(FunctionCall|EventDispatch|FireAnimationFrame|TimerFire|EvaluateScript|v8\.callFunction|v8\.run)$/,
+  layout: /^(UpdateLayoutTree|Layout|RecalculateStyles|ScheduleStyleRecalculation)$/,
+  paint: /^(Paint|PrePaint|Layerize|Commit|PaintImage|UpdateLayer|CompositeLayers)$/,
+}
+// covered is how much of [a, b) the spans cover, each instant once.
+function covered(spans, a, b) {
+  const s = spans
+    .map(([x, y]) => [Math.max(a, x), Math.min(b, y)])
+    .filter(([x, y]) => y > x)
+    .sort((p, q) => p[0] - q[0])
+  let total = 0
+  let end = a
+  for (const [x, y] of s) {
+    if (y <= end) continue
+    total += y - Math.max(x, end)
+    end = y
+  }
+  return total
+}
+function explainSlow(events, f) {
+  const mark = events.find((e) => e.name === f.markName && String(e.cat).includes('user_timing'))
+  if (!mark) return null
+  // The mark is made on the page's main thread; trace times are in µs.
+  const main = events.filter((e) => e.pid === mark.pid && e.tid === mark.tid && e.ph === 'X')
+  const toMs = (e) => [e.ts / 1000, (e.ts + e.dur) / 1000]
+  const offset = mark.ts / 1000 - f.mark
+  const tasks = main.filter((e) => String(e.cat).split(',').includes('toplevel'))
+  const by = Object.fromEntries(Object.entries(kinds).map(([k, re]) => [k, main.filter((e) => re.test(e.name)).map(toMs)]))
+  return f.slow.map(([a0, b0]) => {
+    const a = a0 + offset
+    const b = b0 + offset
+    let cpu = 0
+    for (const t of tasks) {
+      const [x, y] = toMs(t)
+      const inside = Math.min(b, y) - Math.max(a, x)
+      if (inside > 0 && t.tdur !== undefined && t.dur > 0) cpu += (t.tdur / 1000) * (inside / (t.dur / 1000))
+    }
+    const out = { interval: b - a, busy: covered(tasks.map(toMs), a, b), cpu }
+    for (const k of Object.keys(kinds)) out[k] = covered(by[k], a, b)
+    return out
+  })
+}
+async function traced(fn) {
+  const file = process.env.BENCH_TRACE
+  if (!file) return [await fn(), null]
+  await browser.startTracing(page, { categories: traceCategories })
+  const result = await fn()
+  const buf = await browser.stopTracing()
+  writeFileSync(file, buf)
+  return [result, JSON.parse(buf.toString()).traceEvents ?? []]
 }
 
 const logView = page.getByRole('log', { name: 'Log lines' })
@@ -276,8 +342,7 @@ try {
     const el = document.querySelector('[role="log"]')
     return el.scrollTop + el.clientHeight >= el.scrollHeight - 44
   })
-  const bigWheel = await wheel(40)
-  const bigJumps = await jumps(120)
+  const [[bigWheel, bigJumps], trace] = await traced(async () => [await wheel(40), await jumps(120)])
   const rows = await page.getByTestId('log-row').count()
 
   const ms = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} ms` : 'n/a')
@@ -303,6 +368,24 @@ try {
   row(`wheel longest, ${baselineLines.toLocaleString('en')} lines`, ms(baseWheel.max))
   row('the page idle: frames, p99 / longest', `${still.frames}, ${ms(still.p99)} / ${ms(still.max)}`, `(main-thread CPU per frame ${ms(still.cpu / still.frames)})`)
   row(`wheel: main-thread CPU per frame, ${lines.toLocaleString('en')} lines / ${baselineLines.toLocaleString('en')} lines`, ratio(bigWheel.cpu / bigWheel.frames, baseWheel.cpu / baseWheel.frames))
+  if (trace) {
+    console.log(`\n== frame intervals over 50 ms while scrolling ${lines.toLocaleString('en')} lines, from Chromium's trace (${process.env.BENCH_TRACE})`)
+    console.log('interval   main thread busy  its CPU   GC   script  style+layout  paint  (ms)')
+    for (const [what, f] of [
+      ['wheel', bigWheel],
+      ['jumps', bigJumps],
+    ]) {
+      const slow = explainSlow(trace, f)
+      if (slow === null) {
+        console.log(`${what}: the trace has no mark to align it with`)
+        continue
+      }
+      for (const x of slow) {
+        const n = (v) => v.toFixed(1).padStart(7)
+        console.log(`${what.padEnd(6)}${n(x.interval)}  ${n(x.busy)}       ${n(x.cpu)}  ${n(x.gc)} ${n(x.script)} ${n(x.layout)}      ${n(x.paint)}`)
+      }
+    }
+  }
   if (pageErrors.length) {
     console.log(`page errors:\n${pageErrors.join('\n')}`)
     status = 1
