@@ -130,6 +130,19 @@ func queryWords(query string) []string {
 	return out
 }
 
+// textMatches is searchMatches for a pair's search text. A word that
+// begins one of the text's words is in the text: a text missing one of the
+// query's words is passed over without being cut into words (most of
+// those a search reads through).
+func textMatches(text string, query []string) bool {
+	for _, q := range query {
+		if !strings.Contains(text, q) {
+			return false
+		}
+	}
+	return searchMatches(searchWords(text), query)
+}
+
 // searchMatches reports whether every word of a query begins one of the
 // text's words: what pairs.list's query means.
 func searchMatches(words, query []string) bool {
@@ -410,6 +423,9 @@ func (vs *Views) getRaw(key string) ([]byte, error) {
 var (
 	searchCandidates = 5000
 	searchScan       = 50000
+	// searchChunk is how many entries of a word are scanned before the
+	// next word's turn.
+	searchChunk = 1000
 )
 
 // pairPage is one page of the pair list from its index: the pairs after
@@ -449,38 +465,67 @@ type match struct {
 
 // searchByWord finds the pairs matching q through its rarest word, or
 // says (false) that every word of q is too common for that.
+//
+// The words are scanned side by side, a chunk of entries each in turn, and
+// the first whose entries end gives the candidates: a common word costs
+// what the rare one does, not searchScan entries (in one process, a word's
+// entries of every other process are scanned past, and a common word
+// rarely has searchCandidates of them in the process searched).
 func searchByWord(tx *store.Tx, proc string, q []string) ([]match, bool, error) {
-	if len(q) == 0 {
-		return nil, false, nil
+	type scan struct {
+		cands []match
+		seen  map[string]bool
+		next  string // where the next chunk starts; "" before the first
+		n     int    // entries scanned
+		over  bool
+	}
+	scans := make([]*scan, len(q))
+	for i := range scans {
+		scans[i] = &scan{seen: map[string]bool{}}
 	}
 	var best []match
 	bestOK := false
-	for _, w := range q {
-		var cands []match
-		seen := map[string]bool{}
-		scanned := 0
-		over := false
-		err := tx.Keys(prefixPairWord(w), func(k string) error {
-			if scanned++; scanned > searchScan {
-				over = true
-				return store.ErrStop
+	for live := len(q); live > 0 && !bestOK; {
+		live = 0
+		for i, w := range q {
+			s := scans[i]
+			if s.over {
+				continue
 			}
-			parts := strings.Split(strings.TrimPrefix(k, "pword/"), "/")
-			if len(parts) != 3 || (proc != "" && parts[1] != proc) || seen[parts[1]+"/"+parts[2]] {
+			chunk, ended := 0, true
+			err := tx.Scan(prefixPairWord(w), s.next, func(k string, _ []byte) error {
+				if chunk == searchChunk {
+					s.next, ended = k, false
+					return store.ErrStop
+				}
+				chunk++
+				if s.n++; s.n > searchScan {
+					s.over = true
+					return store.ErrStop
+				}
+				parts := strings.Split(strings.TrimPrefix(k, "pword/"), "/")
+				if len(parts) != 3 || (proc != "" && parts[1] != proc) || s.seen[parts[1]+"/"+parts[2]] {
+					return nil
+				}
+				s.seen[parts[1]+"/"+parts[2]] = true
+				if s.cands = append(s.cands, match{proc: parts[1], id: parts[2]}); len(s.cands) > searchCandidates {
+					s.over = true
+					return store.ErrStop
+				}
 				return nil
+			})
+			if err != nil {
+				return nil, false, err
 			}
-			seen[parts[1]+"/"+parts[2]] = true
-			if cands = append(cands, match{proc: parts[1], id: parts[2]}); len(cands) > searchCandidates {
-				over = true
-				return store.ErrStop
+			switch {
+			case s.over:
+			case ended: // every entry of the word read: its candidates are all
+				if !bestOK || len(s.cands) < len(best) {
+					best, bestOK = s.cands, true
+				}
+			default:
+				live++
 			}
-			return nil
-		})
-		if err != nil {
-			return nil, false, err
-		}
-		if !over && (!bestOK || len(cands) < len(best)) {
-			best, bestOK = cands, true
 		}
 	}
 	if !bestOK {
@@ -495,7 +540,7 @@ func searchByWord(tx *store.Tx, proc string, q []string) ([]match, bool, error) 
 			return nil, false, err
 		}
 		rk, text, _ := strings.Cut(string(raw), "/")
-		if searchMatches(searchWords(text), q) {
+		if textMatches(text, q) {
 			m.rank = rk
 			found = append(found, m)
 		}
@@ -552,7 +597,7 @@ func scanList(tx *store.Tx, proc string, q []string, at *Pair, limit int) ([]Pai
 	var page []Pair
 	more := false
 	err := tx.Scan(prefix, start, func(k string, text []byte) error {
-		if len(q) > 0 && !searchMatches(searchWords(string(text)), q) {
+		if len(q) > 0 && !textMatches(string(text), q) {
 			return nil
 		}
 		if len(page) == limit {
