@@ -1,7 +1,9 @@
 // The fleet part of the UI journey (run.mjs calls fleetJourney): a second
 // real agent joins, the fleet view shows both, switching between them asks
 // for no new sign-in, and a process is copied from the first agent to the
-// second with its two systems, whose secrets are typed again.
+// second with its two systems, whose secrets are typed again; the copy
+// arrives inactive and reads so (not healthy) on that agent and in the
+// fleet.
 //
 // The second agent is started by build/ui-test.sh (`init` and `run`, no
 // processes, the same admin password as the demo agent).
@@ -164,9 +166,22 @@ export async function fleetJourney(j) {
       await dialog.getByRole('button', { name: `Open ${branch}` }).click()
       await openedOn(branch)
       await go('processes')
-      // The copy arrived inactive, under its name, on the second agent.
+      // The copy arrived inactive, under its name, on the second agent,
+      // and reads as inactive there and in the fleet: not healthy, not
+      // failing (the agent's processes.list says so too).
       await processRow().filter({ hasText: 'Inactive' }).waitFor()
+      if (await processRow().getByTestId('health').count()) throw new Error(`the inactive copy shows a health: ${await processRow().innerText()}`)
+      const health = await page.evaluate(async (name) => {
+        const { processes } = await window.go.bridge.App.Call('processes.list', {})
+        return (processes ?? []).find((s) => s.process.name === name)?.health?.state
+      }, j.processName)
+      if (health !== 'inactive') throw new Error(`${branch}'s processes.list says the inactive copy is ${health}`)
       await noSignInAsked(branch)
+      await go('fleet')
+      const procs = fleetRow(branch).getByTestId('fleet-processes')
+      await procs.filter({ hasText: '1 inactive' }).waitFor()
+      if (/healthy|failing/.test(await procs.innerText())) throw new Error(`the fleet says of ${branch}'s inactive copy: ${await procs.innerText()}`)
+      await shot('fleet-inactive-copy')
     },
     [fleetShown, j.processReady],
   )

@@ -7,6 +7,10 @@ const (
 	HealthOK       = "ok"       // the last run (or test) worked and nothing is parked
 	HealthDegraded = "degraded" // it runs, but some entities are parked or failed
 	HealthFailing  = "failing"  // whole runs fail (credentials refused, unreachable, project gone)
+	// HealthInactive is a process that is not active: it does not sync, so
+	// it is neither healthy nor failing whatever its last runs said (a
+	// process copied from another agent arrives so, with no runs at all).
+	HealthInactive = "inactive"
 )
 
 // Health says how a process or a system is doing, in words an

@@ -106,7 +106,8 @@ func FromEvent(ev events.Event) (Notice, bool) {
 			if d.Health.Since != nil {
 				n.Since = *d.Health.Since
 			}
-		case d.Previous == apitype.HealthFailing && d.Health.State != apitype.HealthFailing:
+		case d.Previous == apitype.HealthFailing && d.Health.State != apitype.HealthFailing && d.Health.State != apitype.HealthInactive:
+			// A failing process deactivated has not recovered: it stopped.
 			n.Kind = KindRecovered
 		default:
 			return Notice{}, false

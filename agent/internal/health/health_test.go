@@ -116,7 +116,7 @@ func TestMonitorAnnouncesChanges(t *testing.T) {
 	}})
 	proc := syncer.Process{ID: "p1", Name: "Support to engineering", A: syncer.End{System: a, Project: "HELP"}, B: syncer.End{System: b, Project: "ENG"},
 		Types:    []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{{A: "title", B: "title", Direction: mapping.Both}}}},
-		Schedule: syncer.Schedule{PollSeconds: 60}}
+		Schedule: syncer.Schedule{PollSeconds: 60}, Active: true}
 	if err := st.Put("proc/p1", proc); err != nil {
 		t.Fatal(err)
 	}

@@ -179,10 +179,11 @@ func explainRun(cause, system, project string) (string, string) {
 	return connector.Explain(cause, system, project)
 }
 
-// SystemsHealth judges each system by the processes that use it: failing
-// when a process's runs fail because of it (since the earliest such
-// streak), degraded when entities on its side are parked. Systems no
-// process uses, or whose processes never ran, are absent.
+// SystemsHealth judges each process (as listed: an inactive one reads as
+// inactive) and each system by the processes that use it: failing when a
+// process's runs fail because of it (since the earliest such streak),
+// degraded when entities on its side are parked. Systems no process uses,
+// or whose processes never ran, are absent.
 func (vs *Views) SystemsHealth(names map[string]string) (map[string]apitype.Health, map[string]apitype.Health, error) {
 	procs, err := vs.procs.List()
 	if err != nil {
@@ -196,7 +197,7 @@ func (vs *Views) SystemsHealth(names map[string]string) (map[string]apitype.Heal
 		if err != nil {
 			return nil, nil, err
 		}
-		byProc[p.ID] = h
+		byProc[p.ID] = listedHealth(p, h)
 		for _, s := range []Side{SideA, SideB} {
 			id := p.End(s).System
 			cur, seen := bySys[id]
@@ -230,6 +231,18 @@ func (vs *Views) SystemsHealth(names map[string]string) (map[string]apitype.Heal
 		}
 	}
 	return byProc, bySys, nil
+}
+
+// listedHealth is the health a process is listed with. An inactive process
+// does not sync, so it reads as inactive, neither healthy nor failing,
+// whatever its last runs said (a process copied from another agent arrives
+// inactive with no runs, which read as ok); its parked entities are still
+// counted. The systems it uses are still judged by those runs.
+func listedHealth(p *Process, h apitype.Health) apitype.Health {
+	if p.Active {
+		return h
+	}
+	return apitype.Health{State: apitype.HealthInactive, Parked: h.Parked, CheckedAt: h.CheckedAt}
 }
 
 // parkedOn counts a process's parked entities on one side, with the oldest

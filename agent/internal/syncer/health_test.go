@@ -145,6 +145,7 @@ func TestHealthDegradedByParkedEntities(t *testing.T) {
 	w := newWorld(t, ConflictAWins)
 	w.proc.Types[0].Fields[1].ValueMap.DefaultB = nil
 	w.proc.Types[0].Fields[1].ValueMap.OnMissing = mapping.OnMissingError
+	w.proc.Active = true
 	w.st.Put("proc/p1", w.proc)
 	w.a.userCreate("incident", connector.Fields{"title": "bad", "status": "weird"})
 	w.a.userCreate("incident", connector.Fields{"title": "good", "status": "new"})
@@ -195,6 +196,7 @@ func TestPlanNamesEntities(t *testing.T) {
 	w := newWorld(t, ConflictAWins)
 	w.proc.Types[0].Fields[1].ValueMap.DefaultB = nil
 	w.proc.Types[0].Fields[1].ValueMap.OnMissing = mapping.OnMissingError
+	w.proc.Active = true
 	w.st.Put("proc/p1", w.proc)
 	w.a.userCreate("incident", connector.Fields{"title": "bad", "status": "weird"})
 	plan, err := w.eng.Plan(context.Background(), "p1")
@@ -260,5 +262,63 @@ func TestPairsOrderAndGet(t *testing.T) {
 	}
 	if _, err := w.eng.Views().GetPair("p1", "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("get of a missing pair: %v", err)
+	}
+}
+
+// An inactive process does not sync: it is listed as inactive, neither
+// healthy (a process copied from another agent arrives inactive with no
+// runs, and read as ok) nor failing (runs that failed before it was
+// deactivated), with its parked entities still counted; the systems it
+// uses are still judged by its runs. Activated, it is judged by them again.
+func TestInactiveProcessIsListedAsInactive(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	listed := func() (apitype.Health, map[string]apitype.Health) {
+		t.Helper()
+		procs, systems, err := w.eng.Views().SystemsHealth(healthNames)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return procs["p1"], systems
+	}
+	// Never run, as a copy arrives.
+	if h, _ := listed(); h.State != apitype.HealthInactive || h.Problem != "" || h.Since != nil {
+		t.Fatalf("an inactive process that never ran: %+v", h)
+	}
+	// Runs (by hand) that fail as a whole: the process stays inactive,
+	// the system at fault is failing.
+	w.b.fail = func(op string) error {
+		if op == "changes" {
+			return fmt.Errorf("GET /api/items: HTTP 401 Unauthorized: %w", connector.ErrUnauthorized)
+		}
+		return nil
+	}
+	w.run()
+	h, systems := listed()
+	if h.State != apitype.HealthInactive || h.CheckedAt == nil {
+		t.Fatalf("an inactive process whose last run failed: %+v", h)
+	}
+	if systems["sysB"].State != apitype.HealthFailing {
+		t.Fatalf("the system at fault: %+v", systems["sysB"])
+	}
+	// Active, the same runs make it failing.
+	w.proc.Active = true
+	if err := w.st.Put("proc/p1", w.proc); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := listed(); h.State != apitype.HealthFailing || h.System != "sysB" {
+		t.Fatalf("the active process: %+v", h)
+	}
+	// Deactivated with an entity parked: inactive, the entity counted.
+	w.b.fail = nil
+	w.proc.Active = false
+	w.proc.Types[0].Fields[1].ValueMap.DefaultB = nil
+	w.proc.Types[0].Fields[1].ValueMap.OnMissing = mapping.OnMissingError
+	if err := w.st.Put("proc/p1", w.proc); err != nil {
+		t.Fatal(err)
+	}
+	w.a.userCreate("incident", connector.Fields{"title": "bad", "status": "weird"})
+	w.run()
+	if h, _ := listed(); h.State != apitype.HealthInactive || h.Parked != 1 {
+		t.Fatalf("an inactive process with a parked entity: %+v", h)
 	}
 }

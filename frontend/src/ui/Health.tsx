@@ -4,13 +4,14 @@ import { Badge } from './Page'
 import { formatDate } from './format'
 
 // Health is how a process or a system is doing, as the agent judges it
-// (docs/protocol.md, Health): the state (ok, degraded, failing; the UI says
-// unknown before any evidence), since when, the problem in words and what
-// to do, with the system's own message kept for a disclosure.
+// (docs/protocol.md, Health): the state (ok, degraded, failing; a process
+// not active is inactive, neither healthy nor failing; the UI says unknown
+// before any evidence), since when, the problem in words and what to do,
+// with the system's own message kept for a disclosure.
 export type { Health }
 
-const words: Record<string, string> = { ok: 'Healthy', degraded: 'Degraded', failing: 'Failing', unknown: 'Not checked yet' }
-const tones: Record<string, 'good' | 'warn' | 'bad' | 'neutral'> = { ok: 'good', degraded: 'warn', failing: 'bad', unknown: 'neutral' }
+const words: Record<string, string> = { ok: 'Healthy', degraded: 'Degraded', failing: 'Failing', inactive: 'Inactive', unknown: 'Not checked yet' }
+const tones: Record<string, 'good' | 'warn' | 'bad' | 'neutral'> = { ok: 'good', degraded: 'warn', failing: 'bad', inactive: 'neutral', unknown: 'neutral' }
 
 export function healthWord(h?: Health | null): string {
   return h ? (words[h.state] ?? h.state) : 'Unknown'
@@ -20,9 +21,11 @@ export function healthTone(h?: Health | null): 'good' | 'warn' | 'bad' | 'neutra
   return h ? (tones[h.state] ?? 'neutral') : 'neutral'
 }
 
-// HealthBadge is the state in one word, with since when it holds.
+// HealthBadge is the state in one word, with since when it holds. An
+// inactive process has no health to show: the Active/Inactive badge that
+// every page puts beside it says it does not sync.
 export function HealthBadge({ health, label }: { health?: Health | null; label?: string }) {
-  if (!health) return null
+  if (!health || health.state === 'inactive') return null
   const since = health.state !== 'ok' && health.since ? ` since ${formatDate(health.since)}` : ''
   return (
     <span className="health" data-testid="health" data-state={health.state}>
@@ -35,7 +38,7 @@ export function HealthBadge({ health, label }: { health?: Health | null; label?:
 // HealthNote says what is wrong and what to do; the raw message sits
 // behind a disclosure. Nothing is shown for a healthy one.
 export function HealthNote({ health, title, children }: { health?: Health | null; title?: ReactNode; children?: ReactNode }) {
-  if (!health || health.state === 'ok' || health.state === 'unknown') return null
+  if (!health || health.state === 'ok' || health.state === 'unknown' || health.state === 'inactive') return null
   return (
     <div className={`health-note health-note-${health.state}`} role="status" data-testid="health-note">
       {title && <strong className="health-note-title">{title}</strong>}

@@ -131,6 +131,27 @@ describe('FleetPage', () => {
     await waitFor(() => expect(fb!.calls.filter((c) => c.agent === 'west' && c.method === 'processes.list').length).toBeGreaterThan(before))
   })
 
+  it('shows a process that is not active as inactive, not healthy', async () => {
+    fb = fleet({
+      'east:processes.list': () => ({
+        processes: [
+          proc('e1', 'Helpdesk to engineering', 'ok', { lastRun: run('2027-01-02T10:00:00Z') }),
+          { ...proc('e2', 'Copied from west', 'ok'), process: { id: 'e2', name: 'Copied from west', active: false } },
+        ],
+      }),
+      'west:processes.list': () => ({ processes: [{ ...proc('w1', 'Orders to billing', 'inactive'), process: { id: 'w1', name: 'Orders to billing', active: false } }] }),
+      'west:license.get': () => ({ state: 'valid', usersSeen: 3, overLimit: false }),
+    })
+    renderFleet(fb)
+    await waitFor(() => expect(within(rowOf('east')).getByTestId('fleet-processes')).toHaveTextContent('2 processes'))
+    const east = within(rowOf('east')).getByTestId('fleet-processes')
+    expect(within(east).getByText('1 healthy')).toBeInTheDocument()
+    expect(within(east).getByText('1 inactive')).toBeInTheDocument()
+    await waitFor(() => expect(within(rowOf('west')).getByTestId('fleet-processes')).toHaveTextContent('1 inactive'))
+    expect(within(rowOf('west')).getByTestId('fleet-processes')).not.toHaveTextContent(/healthy|failing/)
+    expect(within(rowOf('west')).getByTestId('fleet-attention')).toHaveTextContent('Its process is inactive')
+  })
+
   it('says it is loading, not that there are no agents, until the bridge answers; an old answer never replaces a newer one', async () => {
     const agents = [agent('east', 'loggedIn'), agent('west', 'connected')]
     let answerAgents: (l: ConnStatus[]) => void = () => {}

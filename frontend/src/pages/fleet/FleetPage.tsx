@@ -203,7 +203,8 @@ export function FleetPage() {
                   <span>{count(c.total, 'process', 'processes')}</span>
                   {c.failing > 0 && <Badge tone="bad">{c.failing} failing</Badge>}
                   {c.degraded > 0 && <Badge tone="warn">{c.degraded} degraded</Badge>}
-                  {c.total > 0 && c.failing === 0 && c.degraded === 0 && <Badge tone="good">healthy</Badge>}
+                  {c.ok > 0 && c.failing === 0 && c.degraded === 0 && <Badge tone="good">{c.ok === c.total ? 'healthy' : `${c.ok} healthy`}</Badge>}
+                  {c.inactive > 0 && <Badge>{c.inactive} inactive</Badge>}
                   {c.parked > 0 && <div className="small warn-text">{count(c.parked, 'parked error')}</div>}
                 </div>
               )

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ConnStatus } from '../../api/bridge'
-import { attentionOf, Level, licenseProblem, sortByAttention, type AgentRow, type ProcessRow, type Summary } from './attention'
+import { attentionOf, Level, licenseProblem, processCounts, sortByAttention, type AgentRow, type ProcessRow, type Summary } from './attention'
 
 const now = Date.parse('2027-03-01T00:00:00Z')
 const session = { username: 'ann', role: 'admin', expiresAt: '2030-01-01T00:00:00Z' }
@@ -45,6 +45,20 @@ describe('attentionOf', () => {
     expect(attentionOf(row(st('a', 'loggedIn'), summary([proc('p', 'failing'), proc('q', 'failing')])), now).reason).toBe('2 failing processes')
     expect(attentionOf(row(st('a', 'loggedIn'), summary([proc('p', 'degraded', 1)])), now).reason).toBe('1 degraded process, 1 parked entity')
     expect(attentionOf(row(st('a', 'disconnected')), now).reason).toBe('Unreachable')
+  })
+
+  // A process that is not active does not sync: neither healthy nor
+  // failing, whatever its health says (an older agent judges a copy that
+  // never ran as ok, and one deactivated while failing as failing).
+  it('counts an inactive process as inactive, never healthy or failing', () => {
+    const off = (name: string, state: string): ProcessRow => ({ ...proc(name, state), process: { id: `id-${name}`, name, active: false } })
+    expect(processCounts([off('p', 'ok'), off('q', 'failing'), proc('r', 'inactive'), proc('s', 'ok')])).toEqual({ total: 4, failing: 0, degraded: 0, ok: 1, inactive: 3, parked: 0 })
+    const copied = row(st('a', 'loggedIn'), summary([off('p', 'ok')]))
+    expect(attentionOf(copied, now)).toEqual({ level: Level.Ok, tone: 'neutral', reason: 'Its process is inactive' })
+    expect(attentionOf(row(st('a', 'loggedIn'), summary([off('p', 'failing'), proc('q', 'inactive')])), now).reason).toBe('Every process is inactive')
+    expect(attentionOf(row(st('a', 'loggedIn'), summary([off('p', 'failing'), proc('q', 'ok')])), now)).toEqual({ level: Level.Ok, tone: 'good', reason: 'All well' })
+    // Its parked entities are still there to see.
+    expect(attentionOf(row(st('a', 'loggedIn'), summary([{ ...off('p', 'inactive'), errors: 2 }])), now).level).toBe(Level.Degraded)
   })
 
   it('names license problems', () => {

@@ -59,13 +59,18 @@ export function licenseNotice(l: LicenseInfo | null | undefined): string {
   return ''
 }
 
-export type Counts = { total: number; failing: number; degraded: number; ok: number; parked: number }
+export type Counts = { total: number; failing: number; degraded: number; ok: number; inactive: number; parked: number }
 
+// processCounts counts an agent's processes by health. One that is not
+// active (a copy arrives so) is inactive, neither healthy nor failing,
+// whatever its health says (an older agent judges it by its runs, which a
+// copy has none of: ok).
 export function processCounts(list: ProcessRow[]): Counts {
-  const c = { total: list.length, failing: 0, degraded: 0, ok: 0, parked: 0 }
+  const c = { total: list.length, failing: 0, degraded: 0, ok: 0, inactive: 0, parked: 0 }
   for (const p of list) {
     const state = p.health?.state
-    if (state === 'failing') c.failing++
+    if (p.process.active === false || state === 'inactive') c.inactive++
+    else if (state === 'failing') c.failing++
     else if (state === 'degraded') c.degraded++
     else c.ok++
     c.parked += p.errors ?? 0
@@ -120,6 +125,8 @@ export function attentionOf(row: AgentRow, now = Date.now()): Attention {
   if (problem) return { level: Level.License, tone: 'bad', reason: problem }
   const notice = licenseNotice(row.summary.license)
   if (notice) return { level: Level.Notice, tone: 'warn', reason: notice }
+  // Nothing wrong, but nothing syncs either (a copy arrives inactive).
+  if (c.total > 0 && c.inactive === c.total) return { level: Level.Ok, tone: 'neutral', reason: c.total === 1 ? 'Its process is inactive' : 'Every process is inactive' }
   return { level: Level.Ok, tone: 'good', reason: 'All well' }
 }
 

@@ -56,6 +56,11 @@ describe('cornerNotice', () => {
     expect(cornerNotice(ev('LicenseChanged', { state: 'expiring', message: '30 days left' }))?.kind).toBe('info')
   })
 
+  it('says nothing of a process deactivated: it stopped, its health did not change', () => {
+    expect(cornerNotice(ev('HealthChanged', { kind: 'process', name: 'Orders', health: { state: 'inactive' }, previous: 'failing' }))).toBeNull()
+    expect(noticeOf(ev('HealthChanged', { kind: 'process', name: 'Orders', health: { state: 'inactive' }, previous: 'ok' }), names)).toBeNull()
+  })
+
   it('leaves failed entities and runs to the fleet page', () => {
     expect(cornerNotice(ev('PairFailed', { process: 'p1', key: 'SUP-4' }))).toBeNull()
     expect(cornerNotice(ev('RunFinished', { process: 'p1', counts: { created: 2 } }))).toBeNull()

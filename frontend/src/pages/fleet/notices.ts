@@ -25,7 +25,8 @@ export function noticeOf(e: FleetEvent, processName: (id: string) => string | un
       const h = d.health as Health | undefined
       // Not judged yet (a system just created, or given new credentials):
       // nothing has happened to tell of.
-      if (!h || h.state === 'unknown') return null
+      // Nor is a process deactivated news of its health: it stopped.
+      if (!h || h.state === 'unknown' || h.state === 'inactive') return null
       const what = `${d.kind === 'system' ? 'System' : 'Process'} ${d.name || ''}`.trim()
       if (h.state === 'ok') return d.previous === 'failing' || d.previous === 'degraded' ? { tone: 'good', text: `${what} works again` } : null
       return { tone: h.state === 'failing' ? 'bad' : 'warn', text: `${what}: ${healthWord(h).toLowerCase()}${h.problem ? ` — ${h.problem}` : ''}` }
