@@ -42,7 +42,8 @@ export function useFleet(): Fleet {
 // agent's state, and listens to the events of every agent someone is
 // signed in to, so notifications arrive from all of them and say which
 // agent they came from. Health and license changes of an agent other than
-// the current one are also shown as a notice in the corner.
+// the current one are also shown as a notice in the corner, one per agent,
+// clearing by itself, with a link to that agent's row.
 export function FleetProvider({ children }: { children: ReactNode }) {
   const [agents, setAgentList] = useState<ConnStatus[]>([])
   const [ready, setReady] = useState(false)
@@ -159,8 +160,14 @@ export function FleetProvider({ children }: { children: ReactNode }) {
       setRecent((r) => [...got.reverse(), ...r].slice(0, maxEvents))
       for (const e of got) {
         for (const fn of listeners.current) fn(e)
+        // The current agent's pages say what goes wrong there; another
+        // agent's news is one notice per agent that clears by itself (a
+        // fleet of many would otherwise pile up errors to dismiss) and
+        // leads to its row on the fleet page.
         const notice = cornerNotice(e)
-        if (notice && e.agent !== currentRef.current) notify(notice.kind, notice.text)
+        if (notice && e.agent !== currentRef.current) {
+          notify(notice.kind, notice.text, { group: `agent:${e.agent}`, sticky: false, action: { label: `See ${e.agent} in the fleet`, href: fleetRowHref(e.agent) } })
+        }
       }
     })
     return off
@@ -173,6 +180,11 @@ export function FleetProvider({ children }: { children: ReactNode }) {
 
   const value = useMemo(() => ({ agents, ready, events: recent, reload, onEvent }), [agents, ready, recent, reload, onEvent])
   return <FleetContext.Provider value={value}>{children}</FleetContext.Provider>
+}
+
+// fleetRowHref is the address of an agent's row on the fleet page.
+export function fleetRowHref(agent: string): string {
+  return `#/fleet/${encodeURIComponent(agent)}`
 }
 
 // cornerNotice is the notice shown for an event of an agent other than the

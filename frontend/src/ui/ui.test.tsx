@@ -1,4 +1,4 @@
-import { useState } from 'react'
+import { useRef, useState } from 'react'
 import { act, fireEvent, render, screen } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
@@ -109,6 +109,64 @@ describe('notify', () => {
       expect(screen.getByText('Saved')).toBeInTheDocument()
       act(() => vi.advanceTimersByTime(1001))
       expect(screen.queryByText('Saved')).toBeNull()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+})
+
+describe('notify, grouped', () => {
+  function Sender({ kind = 'error' as const, sticky }: { kind?: 'error' | 'info'; sticky?: boolean }) {
+    const notify = useNotify()
+    const sent = useRef(0)
+    const n = () => ++sent.current
+    return (
+      <>
+        <button onClick={() => notify(kind, `west: problem ${n()}`, { group: 'agent:west', sticky, action: { label: 'See west in the fleet', href: '#/fleet/west' } })}>West</button>
+        <button onClick={() => notify(kind, 'east: problem', { group: 'agent:east', sticky })}>East</button>
+        <button onClick={() => notify('error', 'Could not save')}>Mine</button>
+      </>
+    )
+  }
+
+  it('shows one notice per group, the newest, saying how many came before it, with its link', () => {
+    render(
+      <NotifyProvider>
+        <Sender />
+      </NotifyProvider>,
+    )
+    for (let i = 0; i < 3; i++) fireEvent.click(screen.getByRole('button', { name: 'West' }))
+    fireEvent.click(screen.getByRole('button', { name: 'East' }))
+    const toasts = document.querySelectorAll('.toast')
+    expect(Array.from(toasts).map((t) => t.textContent)).toEqual(['west: problem 3 (2 more before it) See west in the fleet×', 'east: problem×'])
+    const link = screen.getByRole('link', { name: 'See west in the fleet' })
+    expect(link).toHaveAttribute('href', '#/fleet/west')
+    // Following the link dismisses the notice.
+    fireEvent.click(link)
+    expect(screen.queryByText(/west: problem/)).toBeNull()
+    fireEvent.click(screen.getByRole('button', { name: 'West' }))
+    expect(screen.getByText('west: problem 4')).toBeInTheDocument()
+    expect(screen.queryByText(/more before it/)).toBeNull()
+  })
+
+  it('clears an error that is not sticky, and keeps one that is', () => {
+    vi.useFakeTimers()
+    try {
+      render(
+        <NotifyProvider timeoutMs={1000}>
+          <Sender sticky={false} />
+        </NotifyProvider>,
+      )
+      fireEvent.click(screen.getByRole('button', { name: 'West' }))
+      fireEvent.click(screen.getByRole('button', { name: 'Mine' }))
+      act(() => vi.advanceTimersByTime(600))
+      // A notice of the group again: its clock starts again.
+      fireEvent.click(screen.getByRole('button', { name: 'West' }))
+      act(() => vi.advanceTimersByTime(600))
+      expect(screen.getByText('west: problem 2')).toBeInTheDocument()
+      act(() => vi.advanceTimersByTime(500))
+      expect(screen.queryByText(/west: problem/)).toBeNull()
+      expect(screen.getByText('Could not save')).toBeInTheDocument()
     } finally {
       vi.useRealTimers()
     }

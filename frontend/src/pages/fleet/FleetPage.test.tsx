@@ -131,6 +131,50 @@ describe('FleetPage', () => {
     await waitFor(() => expect(fb!.calls.filter((c) => c.agent === 'west' && c.method === 'processes.list').length).toBeGreaterThan(before))
   })
 
+  // With many agents, other agents' failures as sticky errors were noise:
+  // one notice per agent, clearing by itself, leading to its row.
+  it('groups another agent\'s notices into one that clears by itself and leads to its row; the current agent\'s say nothing in the corner', async () => {
+    fb = fleet()
+    renderFleet(fb)
+    await waitFor(() => expect(within(rowOf('west')).getByTestId('fleet-processes')).toHaveTextContent('1 failing'))
+    const health = (agent: string, seq: number, name: string, state: string, problem: string) =>
+      fb!.emit('events:batch', {
+        sub: `fleet-${agent}`,
+        profile: agent,
+        events: [{ sub: `fleet-${agent}`, seq, time: '2027-01-02T10:00:00Z', type: 'HealthChanged', data: { kind: 'system', id: `s${seq}`, name, health: { state, problem }, previous: 'ok' } }],
+      })
+    act(() => {
+      health('west', 1, 'Shop', 'failing', 'Shop refused the credentials')
+      health('west', 2, 'Billing', 'failing', 'Billing could not be reached')
+      health('east', 3, 'Helpdesk', 'failing', 'Helpdesk could not be reached')
+    })
+    const toast = await screen.findByText('west: System Billing: failing — Billing could not be reached')
+    const notices = document.querySelectorAll('.toast')
+    expect(notices).toHaveLength(1)
+    expect(notices[0]).toHaveClass('toast-error')
+    expect(notices[0]).toHaveTextContent('(1 more before it)')
+    expect(within(notices[0] as HTMLElement).getByRole('link', { name: 'See west in the fleet' })).toHaveAttribute('href', '#/fleet/west')
+    expect(toast).toBeInTheDocument()
+    expect(screen.queryByText(/^east: /)).toBeNull()
+  })
+
+  it('points at the row a notice led to: marked and focused', async () => {
+    window.location.hash = '#/fleet/west'
+    try {
+      fb = fleet()
+      renderFleet(fb)
+      const west = await waitFor(() => {
+        const el = screen.getAllByTestId('fleet-agent').find((x) => x.dataset.agent === 'west')!
+        expect(el).toHaveFocus()
+        return el
+      })
+      expect(west).toHaveAttribute('data-pointed', 'true')
+      expect(screen.getAllByTestId('fleet-agent').filter((x) => x.dataset.pointed)).toHaveLength(1)
+    } finally {
+      window.location.hash = ''
+    }
+  })
+
   it('shows a process that is not active as inactive, not healthy', async () => {
     fb = fleet({
       'east:processes.list': () => ({

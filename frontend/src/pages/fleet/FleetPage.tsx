@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { bridge, callAgent, errorKind, errorMessage, type ConnStatus } from '../../api/bridge'
-import { navigate } from '../../shell/route'
+import { navigate, useSubRoute } from '../../shell/route'
 import { useFleet, type FleetEvent } from '../../state/fleet'
 import { Latest } from '../../state/latest'
 import { sessionOf, useConnection } from '../../state/session'
@@ -92,6 +92,17 @@ export function FleetPage() {
   const [copying, setCopying] = useState<'process' | 'system' | null>(null)
   const [busy, setBusy] = useState('')
 
+  // #/fleet/<agent> (a notice from that agent links here) points at its
+  // row: marked, scrolled into view and focused, once it is listed.
+  const [pointed] = useSubRoute()
+  const pointedRow = useRef<HTMLDivElement>(null)
+  const listed = agents.some((a) => a.profile === pointed)
+  useEffect(() => {
+    if (!pointed || !listed) return
+    pointedRow.current?.scrollIntoView?.({ block: 'center' })
+    pointedRow.current?.focus()
+  }, [pointed, listed])
+
   const rows: AgentRow[] = useMemo(() => sortByAttention(agents.map((a) => ({ status: a, summary: loaded[a.profile]?.summary, error: loaded[a.profile]?.error }))), [agents, loaded])
   const signed: Signed[] = agents.filter((a) => a.state === 'loggedIn' && a.session).map((a) => ({ name: a.profile, role: a.session!.role }))
 
@@ -154,8 +165,17 @@ export function FleetPage() {
             header: 'Agent',
             render: (r) => {
               const at = attentionOf(r)
+              const here = r.status.profile === pointed
               return (
-                <div className="fleet-agent" data-testid="fleet-agent" data-agent={r.status.profile} data-level={at.level}>
+                <div
+                  className={here ? 'fleet-agent fleet-agent-pointed' : 'fleet-agent'}
+                  data-testid="fleet-agent"
+                  data-agent={r.status.profile}
+                  data-level={at.level}
+                  data-pointed={here || undefined}
+                  ref={here ? pointedRow : undefined}
+                  tabIndex={here ? -1 : undefined}
+                >
                   <strong>{r.status.profile}</strong>
                   {r.status.profile === status.profile && status.state !== 'closed' && <Badge tone="info">current</Badge>}
                   <div className={`small ${at.tone === 'bad' ? 'bad-text' : at.tone === 'warn' ? 'warn-text' : 'muted'}`} data-testid="fleet-attention">
