@@ -37,4 +37,21 @@ describe('VirtualList', () => {
     }
     expect(screen.getAllByTestId('row')[0]).toHaveTextContent('row 5')
   })
+
+  it('follows new rows again once emptied, without waiting for a scroll event', () => {
+    const follow = (count: number) => <VirtualList count={count} rowHeight={20} follow label="Lines" renderRow={(i, s) => <div data-testid="row" style={{ top: s.top }}>{`row ${i}`}</div>} />
+    let count = 1000
+    const { rerender } = render(follow(count))
+    const box = screen.getByRole('log', { name: 'Lines' })
+    Object.defineProperty(box, 'clientHeight', { configurable: true, value: 600 })
+    Object.defineProperty(box, 'scrollHeight', { configurable: true, get: () => count * 20 })
+    Object.defineProperty(box, 'scrollTop', { configurable: true, writable: true, value: 100 })
+    fireEvent.scroll(box) // scrolled up: it stops following
+    rerender(follow((count = 1001)))
+    expect(box.scrollTop).toBe(100)
+    // Cleared, and new rows before the browser's scroll event for the clearing.
+    rerender(follow((count = 0)))
+    rerender(follow((count = 1000)))
+    expect(box.scrollTop).toBe(1000 * 20 - 600)
+  })
 })

@@ -40,7 +40,12 @@ export function VirtualList({ count, rowHeight, renderRow, follow, label, oversc
 
   useLayoutEffect(() => {
     const el = box.current
-    if (!el || !follow || !atBottom.current) return
+    if (!el) return
+    // A list that fits its view (emptied by Clear, say) is at its bottom, so
+    // it follows new rows again; the scroll event its shrinking fires comes
+    // a frame later, and rows arriving first would find it not following.
+    if (count * rowHeight <= el.clientHeight) atBottom.current = true
+    if (!follow || !atBottom.current) return
     const bottom = Math.max(0, count * rowHeight - el.clientHeight)
     el.scrollTop = bottom
     setScrollTop(bottom)
