@@ -28,6 +28,8 @@ export type Fleet = {
 }
 
 const maxEvents = 200
+// At most this many unknown streams' batches are held while subscribing.
+const maxEarlyStreams = 16
 // retryEvery is how often agents that could not be reached are dialled again.
 const retryEvery = 30_000
 
@@ -110,6 +112,17 @@ export function FleetProvider({ children }: { children: ReactNode }) {
     .join('\n')
   const subs = useRef(new Map<string, string | null>()) // agent -> stream id (null while subscribing)
   const subAgent = useRef(new Map<string, string>()) // stream id -> agent
+  // Batches of a stream whose id is not known yet: the bridge starts
+  // delivering as soon as the agent accepted the subscription, which can be
+  // before SubscribeAgentEvents' answer reaches this page. They are taken
+  // when the id arrives (or dropped if it never does: another page's
+  // stream). Bounded, so a page's own streams cannot grow it.
+  const early = useRef(new Map<string, AgentEvent[]>())
+  const deliver = useRef<(agent: string, events: AgentEvent[]) => void>(() => {})
+  // Once no subscription is under way, what was held is no stream of ours.
+  const settled = () => {
+    if (![...subs.current.values()].includes(null)) early.current.clear()
+  }
   useEffect(() => {
     const want = new Set(signedIn ? signedIn.split('\n') : [])
     for (const [agent, id] of subs.current) {
@@ -129,15 +142,20 @@ export function FleetProvider({ children }: { children: ReactNode }) {
         .SubscribeAgentEvents(agent, fleetEventTypes)
         .then(
           (id) => {
+            const waiting = early.current.get(id)
+            early.current.delete(id)
             if (subs.current.get(agent) === null) {
               subs.current.set(agent, id)
               subAgent.current.set(id, agent)
+              if (waiting) deliver.current(agent, waiting)
             } else void bridge().Unsubscribe(id).catch(() => {})
+            settled()
           },
           () => {
             // Not subscribed (the session ended meanwhile): the next
             // sign-in tries again.
             if (subs.current.get(agent) === null) subs.current.delete(agent)
+            settled()
           },
         )
     }
@@ -152,10 +170,8 @@ export function FleetProvider({ children }: { children: ReactNode }) {
   )
 
   useEffect(() => {
-    const off = events().on('events:batch', (p: { sub: string; profile?: string; events: AgentEvent[] }) => {
-      const agent = subAgent.current.get(p?.sub)
-      if (!agent) return
-      const got = (p.events ?? []).map((e) => ({ ...e, agent }))
+    deliver.current = (agent: string, events: AgentEvent[]) => {
+      const got = events.map((e) => ({ ...e, agent }))
       if (!got.length) return
       setRecent((r) => [...got.reverse(), ...r].slice(0, maxEvents))
       for (const e of got) {
@@ -169,6 +185,19 @@ export function FleetProvider({ children }: { children: ReactNode }) {
           notify(notice.kind, notice.text, { group: `agent:${e.agent}`, sticky: false, action: { label: `See ${e.agent} in the fleet`, href: fleetRowHref(e.agent) } })
         }
       }
+    }
+    const off = events().on('events:batch', (p: { sub: string; profile?: string; events: AgentEvent[] }) => {
+      if (!p?.sub) return
+      const agent = subAgent.current.get(p.sub)
+      if (agent) {
+        deliver.current(agent, p.events ?? [])
+        return
+      }
+      // Perhaps a stream of ours whose id has not arrived yet.
+      if (![...subs.current.values()].includes(null)) return
+      if (!early.current.has(p.sub) && early.current.size >= maxEarlyStreams) return
+      const kept = early.current.get(p.sub) ?? []
+      early.current.set(p.sub, [...kept, ...(p.events ?? [])].slice(-maxEvents))
     })
     return off
   }, [notify])

@@ -158,6 +158,35 @@ describe('FleetPage', () => {
     expect(screen.queryByText(/^east: /)).toBeNull()
   })
 
+  it('keeps what another agent says before its subscription\'s answer arrives, and nothing of streams not its own', async () => {
+    // The bridge delivers a stream's first batch as soon as the agent
+    // accepted it, which can be before SubscribeAgentEvents' answer.
+    let answerWest: (id: string) => void = () => {}
+    fb = fleet({}, {
+      SubscribeAgentEvents: (name: string) =>
+        name === 'west' ? new Promise<string>((resolve) => (answerWest = resolve)) : Promise.resolve(`fleet-${name}`),
+    })
+    renderFleet(fb)
+    await waitFor(() => expect(within(rowOf('west')).getByTestId('fleet-processes')).toHaveTextContent('1 failing'))
+    act(() => {
+      fb!.emit('events:batch', {
+        sub: 'fleet-west',
+        profile: 'west',
+        events: [{ sub: 'fleet-west', seq: 1, time: '2027-01-02T10:00:00Z', type: 'HealthChanged', data: { kind: 'system', id: 's1', name: 'Shop', health: { state: 'failing', problem: 'Shop refused the credentials' }, previous: 'ok' } }],
+      })
+      fb!.emit('events:batch', {
+        sub: 'events-99',
+        profile: 'west',
+        events: [{ sub: 'events-99', seq: 2, time: '2027-01-02T10:00:00Z', type: 'HealthChanged', data: { kind: 'system', id: 's2', name: 'Billing', health: { state: 'failing', problem: 'Billing could not be reached' }, previous: 'ok' } }],
+      })
+    })
+    expect(screen.queryByText(/^west: /)).toBeNull()
+    await act(async () => answerWest('fleet-west'))
+    expect(await screen.findByText('west: System Shop: failing — Shop refused the credentials')).toBeInTheDocument()
+    // The other stream was a page's, not the fleet's: never shown.
+    expect(screen.queryByText(/Billing could not be reached/)).toBeNull()
+  })
+
   it('points at the row a notice led to: marked and focused', async () => {
     window.location.hash = '#/fleet/west'
     try {
