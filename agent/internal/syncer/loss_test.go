@@ -225,13 +225,7 @@ func TestRecreatedProcessAdoptsItsPeers(t *testing.T) {
 	w := newWorld(t, ConflictAWins)
 	populate(w)
 	creates := w.a.engineCreates + w.b.engineCreates
-	if err := w.eng.Processes().Delete("admin", "p1"); err != nil {
-		t.Fatal(err)
-	}
-	w.proc.ID = "p1" // the same document, stored anew
-	if err := w.st.Put("proc/p1", w.proc); err != nil {
-		t.Fatal(err)
-	}
+	w.losePairs() // the same document, stored anew
 	w.quiesce()
 	w.agree()
 	if got := w.a.engineCreates + w.b.engineCreates; got != creates {

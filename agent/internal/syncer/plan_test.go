@@ -127,22 +127,12 @@ func TestPlanAfterPairsWereLostAdopts(t *testing.T) {
 	w.eng.workers = 1
 	ids := withExtras(w.a, "incident", "new", 2, 1)
 	w.quiesce()
-	if err := w.eng.Processes().Delete("admin", "p1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.st.Put("proc/p1", w.proc); err != nil {
-		t.Fatal(err)
-	}
+	w.losePairs()
 	w.a.userSet(ids[0], "priority", "high")
 	w.clock.advance(1)
 
 	plan, sysBefore := w.planChangesNothing()
-	var got []string
-	for _, it := range plan {
-		if it.Action != "read" {
-			got = append(got, strings.Join([]string{it.Action, string(it.Side), it.Key, it.Detail}, " | "))
-		}
-	}
+	got := planLines(plan)
 	want := []string{
 		"adopt | b | ENG-2 | existing peer of HELP-2",
 		"adopt | b | ENG-1 | existing peer of HELP-1",
@@ -166,22 +156,12 @@ func TestPlanAfterPairsWereLostListsADeletion(t *testing.T) {
 	ids := withExtras(w.a, "incident", "new", 2, 0)
 	w.quiesce()
 	copyID := w.peerOf(SideA, ids[0])
-	if err := w.eng.Processes().Delete("admin", "p1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.st.Put("proc/p1", w.proc); err != nil {
-		t.Fatal(err)
-	}
+	w.losePairs()
 	w.a.userDelete(ids[0])
 	w.clock.advance(1)
 
 	plan, sysBefore := w.planChangesNothing()
-	var got []string
-	for _, it := range plan {
-		if it.Action != "read" {
-			got = append(got, strings.Join([]string{it.Action, string(it.Side), it.Key, it.Detail}, " | "))
-		}
-	}
+	got := planLines(plan)
 	want := []string{
 		"adopt | b | ENG-2 | existing peer of HELP-2",
 		"deleted | a | HELP-1 | deletion policy ignore for its peer ENG-1",
@@ -223,6 +203,29 @@ func (w *world) planChangesNothing() ([]PlanItem, map[string]int) {
 		}
 	}
 	return plan, sysBefore
+}
+
+// losePairs deletes the process and stores the same document again: every
+// pair is gone, the entities and their markers stay.
+func (w *world) losePairs() {
+	w.t.Helper()
+	if err := w.eng.Processes().Delete("admin", "p1"); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.st.Put("proc/p1", w.proc); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// planLines are a plan's entries other than reads, one line each.
+func planLines(plan []PlanItem) []string {
+	var out []string
+	for _, it := range plan {
+		if it.Action != "read" {
+			out = append(out, strings.Join([]string{it.Action, string(it.Side), it.Key, it.Detail}, " | "))
+		}
+	}
+	return out
 }
 
 // runForPlan runs for real and returns the writes it made since before,
