@@ -1,4 +1,4 @@
-import { act, fireEvent, render, screen, waitFor } from '@testing-library/react'
+import { act, fireEvent, render, screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { ConnectionProvider } from '../../state/session'
@@ -84,6 +84,31 @@ describe('LogsPage', () => {
     const exported = content.trim().split('\n').map((l) => JSON.parse(l))
     expect(exported).toHaveLength(20)
     expect(exported.every((l: LogLine) => l.fields?.process === 'helpdesk')).toBe(true)
+  })
+
+  it('keeps focus on the line clicked while newer lines push older ones out', async () => {
+    const user = userEvent.setup()
+    await setup(50)
+    act(() => fb!.emit('logs:batch', batch(0, 50)))
+    await nextFrame()
+    const row = screen.getAllByTestId('log-row').find((r) => r.textContent?.includes('msg 30'))!
+    await user.click(row)
+    expect(screen.getByTestId('log-detail')).toHaveTextContent('msg 30')
+    // The ring is full: each line arriving moves every line's index by one.
+    for (const from of [50, 55, 60]) {
+      act(() => fb!.emit('logs:batch', batch(from, 5)))
+      await nextFrame()
+      expect(document.activeElement).toHaveTextContent('msg 30')
+    }
+    await user.keyboard('{Enter}')
+    expect(screen.queryByTestId('log-detail')).toBeNull()
+    await user.keyboard('{Enter}')
+    expect(screen.getByTestId('log-detail')).toHaveTextContent('msg 30')
+    // Pushed out itself, its row goes and the list has the focus.
+    act(() => fb!.emit('logs:batch', batch(65, 20)))
+    await nextFrame()
+    expect(within(screen.getByRole('log', { name: 'Log lines' })).queryByText('msg 30')).toBeNull()
+    expect(document.activeElement).toBe(screen.getByRole('log', { name: 'Log lines' }))
   })
 
   it('ignores batches of other subscriptions', async () => {

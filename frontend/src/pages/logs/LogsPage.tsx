@@ -51,6 +51,9 @@ export function LogsPage({ capacity = 100_000 }: { capacity?: number }) {
   // Stable while the names are, so rows that did not change are not drawn again.
   const nameOf = useCallback((kind: 'process' | 'system', id: string) => names.data?.[kind].get(id) ?? id, [names.data])
   const toggle = useCallback((l: LogLine) => setOpen((o) => (o === l ? null : l)), [])
+  // A row is its line's: the list keeps an element with the line it shows.
+  const seqAt = useCallback((i: number) => store.seqAt(i), [store])
+  const indexOf = useCallback((seq: number) => store.indexOf(seq), [store])
   const known = (kind: 'process' | 'system') =>
     [...new Set([...(kind === 'process' ? store.processes : store.systems), ...(names.data?.[kind].keys() ?? [])])].sort((x, y) => nameOf(kind, x).localeCompare(nameOf(kind, y)))
 
@@ -217,10 +220,12 @@ export function LogsPage({ capacity = 100_000 }: { capacity?: number }) {
           rowHeight={rowHeight}
           follow={!paused}
           label="Log lines"
-          renderRow={(i, style) => {
+          keyOf={seqAt}
+          indexOf={indexOf}
+          renderRow={(i, row) => {
             const l = store.at(i)
             if (!l) return null
-            return <LogRow line={l} top={style.top} nameOf={nameOf} selected={open === l} onToggle={toggle} />
+            return <LogRow line={l} id={row.id} top={row.top} nameOf={nameOf} selected={open === l} onToggle={toggle} />
           }}
         />
         {open && <LogDetail line={open} nameOf={nameOf} onClose={() => setOpen(null)} />}
@@ -239,12 +244,13 @@ function fieldText(k: string, v: unknown, nameOf: NameOf): string {
 
 // LogRow is one line. Memoised: scrolling and new lines redraw only the rows
 // whose line or place changed.
-const LogRow = memo(function LogRow({ line, top, nameOf, selected, onToggle }: { line: LogLine; top: number; nameOf: NameOf; selected: boolean; onToggle: (l: LogLine) => void }) {
+const LogRow = memo(function LogRow({ line, id, top, nameOf, selected, onToggle }: { line: LogLine; id: string; top: number; nameOf: NameOf; selected: boolean; onToggle: (l: LogLine) => void }) {
   const onOpen = () => onToggle(line)
   const fields = line.fields ? Object.entries(line.fields) : []
   const level = line.level.toLowerCase()
   return (
     <div
+      id={id}
       className={selected ? 'log-row selected' : 'log-row'}
       style={{ top }}
       data-testid="log-row"

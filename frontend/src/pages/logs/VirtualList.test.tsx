@@ -1,4 +1,5 @@
-import { fireEvent, render, screen } from '@testing-library/react'
+import { act, fireEvent, render, screen } from '@testing-library/react'
+import userEvent from '@testing-library/user-event'
 import { describe, expect, it } from 'vitest'
 import { VirtualList } from './VirtualList'
 
@@ -9,7 +10,7 @@ function list(count: number) {
 // scrollTo moves the list as the browser does: scrollTop, then a scroll event.
 function scrollTo(top: number) {
   const box = screen.getByRole('log', { name: 'Lines' })
-  Object.defineProperty(box, 'scrollTop', { configurable: true, value: top })
+  Object.defineProperty(box, 'scrollTop', { configurable: true, writable: true, value: top })
   fireEvent.scroll(box)
 }
 
@@ -53,5 +54,75 @@ describe('VirtualList', () => {
     rerender(follow((count = 0)))
     rerender(follow((count = 1000)))
     expect(box.scrollTop).toBe(1000 * 20 - 600)
+  })
+
+  // Rows that take focus, as the live log's do.
+  const focusable = (count: number, first = 0) => (
+    <VirtualList
+      count={count}
+      rowHeight={20}
+      follow={false}
+      label="Lines"
+      overscan={2}
+      keyOf={(i) => first + i}
+      indexOf={(k) => (k >= first && k < first + count ? k - first : -1)}
+      renderRow={(i, r) => (
+        <div data-testid="row" role="button" tabIndex={0} id={r.id} style={{ top: r.top }}>{`line ${first + i}`}</div>
+      )}
+    />
+  )
+
+  it('keeps focus on the line focused while the list scrolls away and back', () => {
+    render(focusable(100_000))
+    const line10 = screen.getByText('line 10')
+    act(() => line10.focus())
+    scrollTo(20 * 5000)
+    expect(document.activeElement).toHaveTextContent('line 10')
+    // The rows in view are there as before, the focused one out of view before them.
+    const shown = screen.getAllByTestId('row').map((r) => r.textContent)
+    expect(shown[0]).toBe('line 10')
+    expect(shown[1]).toBe('line 4998')
+    scrollTo(20 * 90_000)
+    expect(document.activeElement).toHaveTextContent('line 10')
+    scrollTo(0)
+    expect(document.activeElement).toBe(line10)
+    expect(screen.getAllByText('line 10')).toHaveLength(1)
+    // Focus elsewhere in the list lets the line go out of view.
+    act(() => screen.getByText('line 20').focus())
+    scrollTo(20 * 5000)
+    expect(screen.queryByText('line 10')).toBeNull()
+    expect(document.activeElement).toHaveTextContent('line 20')
+  })
+
+  it('keeps focus on its line while the lines before it go', () => {
+    const { rerender } = render(focusable(1000))
+    scrollTo(20 * 300)
+    const el = screen.getByText('line 310')
+    act(() => el.focus())
+    // The oldest lines leave (a full ring), so every row's index moves.
+    for (const first of [1, 5, 40]) {
+      rerender(focusable(1000, first))
+      expect(document.activeElement).toBe(el)
+      expect(el).toHaveTextContent('line 310')
+    }
+  })
+
+  it('gives focus to the list when the focused line is gone', () => {
+    const { rerender } = render(focusable(1000))
+    act(() => screen.getByText('line 3').focus())
+    rerender(focusable(1000, 4))
+    expect(screen.queryByText('line 3')).toBeNull()
+    expect(document.activeElement).toBe(screen.getByRole('log', { name: 'Lines' }))
+  })
+
+  it('tabs from the focused line to the next drawn one', async () => {
+    const user = userEvent.setup()
+    render(focusable(1000))
+    act(() => screen.getByText('line 10').focus())
+    scrollTo(20 * 500)
+    await user.tab()
+    expect(document.activeElement).toHaveTextContent('line 498')
+    await user.tab({ shift: true })
+    expect(document.activeElement).toHaveTextContent('line 10')
   })
 })

@@ -69,4 +69,25 @@ describe('LogStore', () => {
     expect([...s.processes].sort()).toEqual(['p0', 'p1', 'p2'])
     expect(s.systems.size).toBe(5)
   })
+
+  it('names each line by a number that stays with it', () => {
+    const s = new LogStore(10)
+    s.push(lines(0, 25))
+    expect(s.at(0)?.message).toBe('line 15')
+    expect(s.seqAt(0)).toBe(15)
+    expect(s.indexOf(15)).toBe(0)
+    expect(s.indexOf(24)).toBe(9)
+    expect(s.indexOf(14)).toBe(-1) // pushed out
+    s.setFilter({ ...emptyFilter, minLevel: 'warn' })
+    // warn and error: lines 15, 18, 19, 22, 23
+    expect([0, 1, 2, 3, 4].map((i) => s.seqAt(i))).toEqual([15, 18, 19, 22, 23])
+    expect(s.indexOf(22)).toBe(3)
+    expect(s.indexOf(20)).toBe(-1) // filtered out
+    s.setFilter(emptyFilter)
+    s.clear()
+    s.push(lines(0, 4))
+    // After Clear the numbers go on: no new line takes an old one's.
+    expect(s.seqAt(0)).toBe(25)
+    expect(s.indexOf(18)).toBe(-1)
+  })
 })

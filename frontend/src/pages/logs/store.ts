@@ -119,15 +119,38 @@ export class LogStore {
     return seq === undefined ? undefined : this.buf[seq % this.capacity]?.line
   }
 
+  // seqAt is the i-th matching line's sequence number: it names the line
+  // for as long as the page is open, while its index moves as older lines
+  // fall out of the ring or the filter changes.
+  seqAt(i: number): number {
+    return this.idx[this.head + i] ?? -1
+  }
+
+  // indexOf is the index of the line numbered seq among the matching ones,
+  // -1 when it is no longer kept or does not match.
+  indexOf(seq: number): number {
+    let lo = this.head
+    let hi = this.idx.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.idx[mid] < seq) lo = mid + 1
+      else hi = mid
+    }
+    return lo < this.idx.length && this.idx[lo] === seq ? lo - this.head : -1
+  }
+
   matching(): LogLine[] {
     const out: LogLine[] = new Array(this.length)
     for (let i = 0; i < out.length; i++) out[i] = this.at(i)!
     return out
   }
 
+  // clear keeps counting from where it was, so no line after it takes the
+  // sequence number of one before.
   clear(): void {
     this.buf = new Array(this.capacity)
-    this.first = this.next = this.head = 0
+    this.first = this.next
+    this.head = 0
     this.idx = []
     this.evicted = 0
   }
