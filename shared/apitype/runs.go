@@ -40,7 +40,7 @@ type RunError struct {
 type Run struct {
 	ID        string           `json:"id"`
 	Process   string           `json:"process"`
-	Trigger   string           `json:"trigger"` // schedule, manual, webhook, entity, bulk, retry, recreate
+	Trigger   string           `json:"trigger"` // schedule, manual, webhook, entity, bulk, retry, recreate, test
 	StartedAt time.Time        `json:"startedAt"`
 	EndedAt   time.Time        `json:"endedAt"`
 	Counts    Counts           `json:"counts"`

@@ -94,8 +94,10 @@ type SystemsUpdateParams struct {
 // SystemsTestParams name a saved system to test, or describe one not yet
 // saved (Kind set, ID empty) so that a form can be tested before saving.
 // With ID and any of URL, Settings or Secrets, the saved system is tested
-// with those changes (an omitted secret keeps its stored value); only a
-// plain test of a saved system is kept as its last test.
+// with those changes (an omitted secret keeps its stored value). A plain
+// test of a saved system is kept as its last test; a draft's test is kept
+// only when exactly the connection it tested is then saved (for a saved
+// system, its latest draft).
 type SystemsTestParams struct {
 	ID       string            `json:"id,omitempty"`
 	Kind     string            `json:"kind,omitempty"`

@@ -209,6 +209,7 @@ func (a *App) compose() error {
 		a.engine.SetRetention(syncer.Retention{MaxAge: time.Duration(s.RunRetentionDays) * 24 * time.Hour, MaxRuns: s.RunRetentionRuns})
 	})
 	a.health = health.New(a.engine, a.systems, a.bus, a.logs.Logger("health"))
+	a.systems.OnTested(a.health.Tested)
 	host, _ := os.Hostname()
 	if a.alerts, err = alert.New(alert.Options{Store: a.store, Sealer: a.sealer, Audit: a.audit, Bus: a.bus,
 		Log: a.logs.Logger("notify"), Now: a.opts.Now, Names: a.names, GroupWait: a.opts.NotifyGroupWait,

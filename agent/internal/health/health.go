@@ -81,11 +81,15 @@ func (m *Monitor) Now() (Snapshot, error) {
 
 // Judge combines what the runs say of a system (nil: no process that uses
 // it has run) with its last connection test: whichever is newer wins, so a
-// test that fails after good runs shows failing, and a run that fails after
-// a good test does too.
+// test that fails after good runs shows failing, a run that fails after a
+// good test does too, and a test that passes after failing runs (the
+// administrator fixed the token) shows the system reachable until a run
+// says otherwise.
 func Judge(run *apitype.Health, test *apitype.SystemTest) apitype.Health {
 	testNewer := test != nil && (run == nil || run.CheckedAt == nil || test.At.After(*run.CheckedAt))
 	switch {
+	case testNewer && test.OK && run != nil && run.State == apitype.HealthFailing:
+		return apitype.Health{State: apitype.HealthOK, CheckedAt: &test.At}
 	case testNewer && !test.OK:
 		at := test.At
 		h := apitype.Health{State: apitype.HealthFailing, Since: &at, Problem: test.Problem, Action: test.Action,
@@ -104,6 +108,24 @@ func Judge(run *apitype.Health, test *apitype.SystemTest) apitype.Health {
 		return apitype.Health{State: apitype.HealthOK, CheckedAt: &test.At}
 	}
 	return apitype.Health{State: Unknown}
+}
+
+// Tested hears of a connection test kept as a system's last test. One that
+// passed may end a failing streak: the processes failing because of that
+// system run now rather than at their next poll (syncer.RetrySystem). Either
+// way the watch looks again now, so HealthChanged says what the test
+// showed.
+func (m *Monitor) Tested(id string, t apitype.SystemTest) {
+	if t.OK {
+		started, err := m.eng.RetrySystem(id)
+		if err != nil {
+			m.log.Warn().Err(err).Str("system", id).Msg("start the processes of a system that works again")
+		}
+		for _, p := range started {
+			m.log.Info().Str("system", id).Str("process", p).Msg("the system's connection test passed: the process failing because of it runs now")
+		}
+	}
+	m.Kick()
 }
 
 // Kick asks the watch to look again now (after a connection test).

@@ -46,7 +46,9 @@ func TestJudge(t *testing.T) {
 		{"good runs after a failed test", okRun, oldFail, apitype.HealthOK, ""},
 		{"a failed test after good runs", okRun, newFail, apitype.HealthFailing, "test refused"},
 		{"failing runs, older good test", failingRun, &apitype.SystemTest{SystemsTestResult: apitype.SystemsTestResult{OK: true, At: *at("2026-01-01T07:00:00Z")}}, apitype.HealthFailing, "refused"},
-		{"failing runs, newer good test", failingRun, newOK, apitype.HealthFailing, "refused"},
+		// The administrator fixed the token and the test passed: reachable
+		// until a run says otherwise.
+		{"failing runs, newer good test", failingRun, newOK, apitype.HealthOK, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := Judge(c.run, c.test)
@@ -54,6 +56,9 @@ func TestJudge(t *testing.T) {
 				t.Fatalf("%+v", h)
 			}
 		})
+	}
+	if h := Judge(failingRun, newOK); h.CheckedAt == nil || !h.CheckedAt.Equal(newOK.At) || h.Since != nil {
+		t.Fatalf("a passing test after failing runs: %+v", h)
 	}
 	// A failed test during failing runs keeps the streak's start.
 	if h := Judge(failingRun, newFail); h.Since == nil || !h.Since.Equal(*failingRun.Since) {

@@ -136,16 +136,14 @@ func (s *Server) registerSystems() {
 					return apitype.SystemsTestResult{}, err
 				}
 			}
-			return s.deps.Systems.TestDraft(ctx, p)
+			return s.deps.Systems.TestDraft(ctx, c.Actor(), p)
 		}
 		if p.ID == "" {
 			return apitype.SystemsTestResult{}, protocol.Invalid("id", "id is required (or kind and url to test a system before saving it)")
 		}
-		res, err := s.deps.Systems.Test(ctx, c.Actor(), p.ID)
-		if err == nil && s.deps.Health != nil {
-			s.deps.Health.Kick()
-		}
-		return res, err
+		// A kept test tells the health watch (the agent wires
+		// system.OnTested to health.Monitor.Tested).
+		return s.deps.Systems.Test(ctx, c.Actor(), p.ID)
 	})
 }
 

@@ -153,6 +153,71 @@ func (vs *Views) ProcessHealth(p *Process, names map[string]string) (apitype.Hea
 	return h, nil
 }
 
+// TriggerTest is the trigger of a run started because a connection test
+// of a system the process uses passed (RetrySystem).
+const TriggerTest = "test"
+
+// RetrySystem is told that a system works again: a connection test of its
+// saved configuration passed (the administrator fixed its token, or the
+// outage is over). Each active process whose latest run failed because of
+// that system would wait for its next poll, an hour for some, while the
+// system reads reachable: it runs now, and its entities waiting out a
+// backoff are due now. Processes failing for another reason, or not at
+// all, are left to their schedule. It returns the processes started.
+func (e *Engine) RetrySystem(system string) ([]string, error) {
+	procs, err := e.procs.List()
+	if err != nil {
+		return nil, fmt.Errorf("list the processes of system %s: %w", system, err)
+	}
+	var started []string
+	for i := range procs {
+		p := &procs[i]
+		if !p.Active || (p.A.System != system && p.B.System != system) {
+			continue
+		}
+		h, err := e.views.ProcessHealth(p, nil)
+		if err != nil {
+			return started, err
+		}
+		if h.State != apitype.HealthFailing || h.System != system {
+			continue
+		}
+		if err := e.wakeQueue(p.ID); err != nil {
+			return started, fmt.Errorf("wake the entities of %s: %w", p.Name, err)
+		}
+		if e.Trigger(p.ID, TriggerTest) {
+			started = append(started, p.ID)
+		}
+	}
+	return started, nil
+}
+
+// wakeQueue makes every entity of a process's queue that waits out a
+// backoff due now; attempts are still counted.
+func (e *Engine) wakeQueue(proc string) error {
+	now := e.d.Now()
+	return e.d.Store.Update(func(tx *store.Tx) error {
+		due := map[string]QueueItem{}
+		err := tx.Scan(prefixQueue(proc), "", func(k string, raw []byte) error {
+			var it QueueItem
+			if json.Unmarshal(raw, &it) == nil && it.NotBefore.After(now) {
+				it.NotBefore = time.Time{}
+				due[k] = it
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for k, it := range due {
+			if err := tx.Put(k, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // onlyCanceled reports whether a run was cut short by a stop and did
 // nothing else worth judging.
 func onlyCanceled(r *Run) bool {

@@ -68,8 +68,12 @@ type Service struct {
 	now    func() time.Time
 	mu     sync.Mutex // serialises name-uniqueness checks with writes
 
+	// drafts are the tests of connections not saved yet (draft.go).
+	drafts *drafts
+
 	hooksMu sync.Mutex
 	hooks   []func(id string)
+	tested  []func(id string, t apitype.SystemTest)
 }
 
 // New returns the systems service.
@@ -77,7 +81,8 @@ func New(st *store.Store, sealer *secret.Sealer, log *audit.Log, bus *events.Bus
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{st: st, repo: store.NewRepo[Record](st, "system"), tests: store.NewRepo[apitype.SystemTest](st, "systest"), sealer: sealer, audit: log, bus: bus, now: now}
+	return &Service{st: st, repo: store.NewRepo[Record](st, "system"), tests: store.NewRepo[apitype.SystemTest](st, "systest"), sealer: sealer, audit: log, bus: bus, now: now,
+		drafts: newDrafts()}
 }
 
 func scope(id string) string { return "system:" + id }
@@ -324,8 +329,17 @@ func (s *Service) Create(actor string, p apitype.SystemsCreateParams) (apitype.S
 	if err := s.write(rec, true, s.entry(actor, "systems.create", rec, Record{}, rec)); err != nil {
 		return apitype.System{}, err
 	}
+	kept, err := s.keepDraftTest(rec, true, nil)
+	if err != nil {
+		return apitype.System{}, err
+	}
 	s.publish(actor, "create", rec.ID)
-	return View(rec), nil
+	if kept != nil {
+		s.announceTest(rec.ID, *kept)
+	}
+	v := View(rec)
+	v.LastTest = kept
+	return v, nil
 }
 
 // applySecrets seals new secret values into rec; "" clears a secret.
@@ -455,14 +469,70 @@ func (s *Service) Update(actor string, p apitype.SystemsUpdateParams) (apitype.S
 	if err := s.write(rec, false, entry); err != nil {
 		return apitype.System{}, err
 	}
-	if connectionChanged(before, rec) {
+	last, err := s.LastTest(rec.ID)
+	if err != nil {
+		return apitype.System{}, err
+	}
+	kept, err := s.keepDraftTest(rec, false, last)
+	if err != nil {
+		return apitype.System{}, err
+	}
+	if kept == nil && connectionChanged(before, rec) {
 		// The last test was of other credentials or another address.
 		if err := s.tests.Delete(rec.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return apitype.System{}, fmt.Errorf("forget the last test of %s: %w", rec.Name, err)
 		}
+		last = nil
 	}
 	s.publish(actor, "update", rec.ID)
-	return View(rec), nil
+	v := View(rec)
+	v.LastTest = last
+	if kept != nil {
+		s.announceTest(rec.ID, *kept)
+		v.LastTest = kept
+	}
+	return v, nil
+}
+
+// keepDraftTest keeps the test of a draft of exactly rec's connection (the
+// system's latest draft; for a system just created, a draft of a new one),
+// made after the system's last test (nil: none), as its last test, and
+// returns it; nil when there is none to keep.
+func (s *Service) keepDraftTest(rec Record, created bool, last *apitype.SystemTest) (*apitype.SystemTest, error) {
+	cfg, err := s.Config(rec.ID)
+	if err != nil {
+		return nil, err
+	}
+	system := rec.ID
+	if created {
+		system = "" // its drafts were tested before it had an id
+	}
+	t := s.drafts.take(system, cfg, s.now())
+	if t == nil || (last != nil && !t.At.After(last.At)) {
+		return nil, nil
+	}
+	if err := s.tests.Put(rec.ID, *t); err != nil {
+		return nil, fmt.Errorf("keep the test of %s before it was saved: %w", rec.Name, err)
+	}
+	return t, nil
+}
+
+// OnTested registers fn to run after a connection test is kept as a
+// system's last test: a test of the saved system, or of a draft that was
+// then saved as it was tested.
+func (s *Service) OnTested(fn func(id string, t apitype.SystemTest)) {
+	s.hooksMu.Lock()
+	s.tested = append(s.tested, fn)
+	s.hooksMu.Unlock()
+}
+
+func (s *Service) announceTest(id string, t apitype.SystemTest) {
+	s.hooksMu.Lock()
+	hooks := slices.Clone(s.tested)
+	s.hooksMu.Unlock()
+	for _, fn := range hooks {
+		fn(id, t)
+	}
 }
 
 // Delete removes a system and destroys its data key, so its sealed secrets
@@ -544,13 +614,16 @@ func (s *Service) Test(ctx context.Context, actor, id string) (apitype.SystemsTe
 	if err := s.tests.Put(id, t); err != nil {
 		return apitype.SystemsTestResult{}, fmt.Errorf("keep the test result of %s: %w", cfg.Name, err)
 	}
+	s.announceTest(id, t)
 	return res, nil
 }
 
 // TestDraft checks a configuration that is not saved (a form before Create,
-// or a saved system with edits before Update): nothing is stored. With
-// p.ID set, omitted fields and secrets keep the saved system's values.
-func (s *Service) TestDraft(ctx context.Context, p apitype.SystemsTestParams) (apitype.SystemsTestResult, error) {
+// or a saved system with edits before Update): nothing is stored, but the
+// result is remembered in memory, so that saving exactly this connection
+// keeps it as the system's last test (draft.go). With p.ID set, omitted
+// fields and secrets keep the saved system's values.
+func (s *Service) TestDraft(ctx context.Context, actor string, p apitype.SystemsTestParams) (apitype.SystemsTestResult, error) {
 	var cfg connector.Config
 	var spec connector.Spec
 	if p.ID != "" {
@@ -611,7 +684,9 @@ func (s *Service) TestDraft(ctx context.Context, p apitype.SystemsTestParams) (a
 			return apitype.SystemsTestResult{}, invalid("secrets."+f.Name, "is required")
 		}
 	}
-	return s.probe(ctx, cfg), nil
+	res := s.probe(ctx, cfg)
+	s.drafts.remember(p.ID, cfg, apitype.SystemTest{SystemsTestResult: res, Actor: actor})
+	return res, nil
 }
 
 // probe runs the kind's connection test, bounded so the request stays

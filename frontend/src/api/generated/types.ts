@@ -973,7 +973,7 @@ export interface RunError {
 export interface Run {
   id: string
   process: string
-  /** schedule, manual, webhook, entity, bulk, retry, recreate */
+  /** schedule, manual, webhook, entity, bulk, retry, recreate, test */
   trigger: string
   startedAt: string
   endedAt: string
@@ -1445,8 +1445,10 @@ export interface SystemsUpdateParams {
  * SystemsTestParams name a saved system to test, or describe one not yet
  * saved (Kind set, ID empty) so that a form can be tested before saving.
  * With ID and any of URL, Settings or Secrets, the saved system is tested
- * with those changes (an omitted secret keeps its stored value); only a
- * plain test of a saved system is kept as its last test.
+ * with those changes (an omitted secret keeps its stored value). A plain
+ * test of a saved system is kept as its last test; a draft's test is kept
+ * only when exactly the connection it tested is then saved (for a saved
+ * system, its latest draft).
  */
 export interface SystemsTestParams {
   id?: string
