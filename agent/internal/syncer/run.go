@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strings"
 	"sync"
@@ -252,34 +251,45 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 		c.work(ctx, it)
 		c.done()
 	}
-	rest := items[n:]
-	workers := c.workers(len(rest))
-	lanes := make([][]QueueItem, workers)
+	units := c.units(items[n:])
+	workers := c.workers(len(units))
 	children := make([]*cycle, workers)
-	for _, it := range rest {
-		lane := c.lane(it, workers)
-		lanes[lane] = append(lanes[lane], it)
-	}
 	for w := range workers {
 		children[w] = c
 		if workers > 1 {
 			children[w] = c.child()
 		}
 	}
+	// Workers take the next unit as they finish one, so a worker whose
+	// items were quick does not idle while another still has a long
+	// queue of its own (a fixed share each made the slowest share the
+	// run's length).
 	each := func(fn func(ch *cycle, it QueueItem)) {
+		next := make(chan []QueueItem)
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Add(1)
-			go func(ch *cycle, lane []QueueItem) {
+			go func(ch *cycle) {
 				defer wg.Done()
-				for _, it := range lane {
-					if ctx.Err() != nil {
-						return
+				for unit := range next {
+					for _, it := range unit {
+						if ctx.Err() != nil {
+							break
+						}
+						fn(ch, it)
 					}
-					fn(ch, it)
 				}
-			}(children[w], lanes[w])
+			}(children[w])
 		}
+	feed:
+		for _, u := range units {
+			select {
+			case next <- u:
+			case <-ctx.Done():
+				break feed
+			}
+		}
+		close(next)
 		wg.Wait()
 	}
 	// Every unpaired item whose other side must be searched for a peer
@@ -339,15 +349,27 @@ func (c *cycle) look(ctx context.Context, it QueueItem) {
 	}
 }
 
-// lane picks the worker of an item by its pair (or, unpaired, by itself).
-func (c *cycle) lane(it QueueItem, workers int) int {
-	key := string(it.Side) + "/" + it.Entity
-	if p, err := c.e.pairOf(c.p.ID, it.Side, it.Entity); err == nil && p != nil {
-		key = p.ID
+// units groups a drain's items by their pair (an unpaired item by
+// itself), in the order of each group's first item: one worker works a
+// unit's items one after the other, so a pair is never worked twice at
+// once, while units are independent of each other.
+func (c *cycle) units(items []QueueItem) [][]QueueItem {
+	var units [][]QueueItem
+	at := map[string]int{}
+	for _, it := range items {
+		key := string(it.Side) + "/" + it.Entity
+		if p, err := c.e.pairOf(c.p.ID, it.Side, it.Entity); err == nil && p != nil {
+			key = p.ID
+		}
+		i, ok := at[key]
+		if !ok {
+			i = len(units)
+			at[key] = i
+			units = append(units, nil)
+		}
+		units[i] = append(units[i], it)
 	}
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % uint32(workers))
+	return units
 }
 
 // child is a worker's view of the cycle: shared connectors and process,
