@@ -226,6 +226,21 @@ type Comment struct {
 	// Marker is the marker the comment was added with (NewComment.Marker),
 	// read back from the system's form and taken out of Body.
 	Marker string `json:"marker,omitempty"`
+	// Moved is what the write that answered this comment (AddComment,
+	// UpdateComment) did to its entity's version; never set by Comments.
+	Moved Moved `json:"-"`
+}
+
+// Moved is what one write did to its entity's version, as the system's
+// answer says: From, the version just before the write, and To, just
+// after. A connector fills it only where the answer proves both (a
+// revision every change moves by one, or an answer naming both); else it
+// stays empty. The engine then knows whether anyone else changed the
+// entity between what it last read and its own write: without it, it lists
+// what it wrote to again on the entity's next change, since another user's
+// comment may hide behind its own.
+type Moved struct {
+	From, To string
 }
 
 // NewComment is a comment to add. Marker ("lockstep:a:<comment id>") lets

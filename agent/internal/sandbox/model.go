@@ -104,6 +104,12 @@ type Comment struct {
 	Body    string    `json:"body"`
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
+	// ItemVersion is the item's version the write that answers with the
+	// comment left (every change moves it by one, so the write moved it
+	// from the one before): a client that knew that one knows no one else
+	// changed the item in between. Only in the answer to a write that
+	// changed something.
+	ItemVersion int64 `json:"itemVersion,omitempty"`
 }
 
 // Attachment metadata; the content is fetched separately.

@@ -51,6 +51,7 @@ func (s *Store) AddComment(idOrKey, author, body string) (Comment, error) {
 	ch := s.touch(it, "item.updated")
 	c := Comment{ID: s.seq.Comment, Item: it.ID, Author: author, Body: body, Created: ch.time, Updated: ch.time}
 	it.comments = append(it.comments, c)
+	c.ItemVersion = it.Version
 	s.mu.Unlock()
 	s.commit([]change{ch})
 	return c, nil
@@ -79,6 +80,9 @@ func (s *Store) EditComment(idOrKey string, commentID int64, body string) (Comme
 		chs = append(chs, ch)
 	}
 	c := it.comments[i]
+	if len(chs) > 0 {
+		c.ItemVersion = it.Version
+	}
 	s.mu.Unlock()
 	s.commit(chs)
 	return c, nil

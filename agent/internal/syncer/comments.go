@@ -66,7 +66,7 @@ func commentBody(pair *Pair, s Side, cm connector.Comment) string {
 // a comment the other entity never held (made for another pair, before a
 // pair was lost or relinked) is the only trace of what it says: it is
 // copied over as this entity's own, never dropped.
-func (c *cycle) comments(ctx context.Context, pair *Pair, need, wrote map[Side]bool) (bool, error) {
+func (c *cycle) comments(ctx context.Context, pair *Pair, need map[Side]bool, wrote *written) (bool, error) {
 	if pair.Comments == nil {
 		pair.Comments = map[string]string{}
 	}
@@ -204,7 +204,7 @@ func adoptCopies(pair *Pair, l commentLists) (changed bool, lost []string, own m
 // original is copied, an edited one's copy edited; a comment Lockstep
 // wrote (a copy, or a note) is left alone unless it is own, the copy of a
 // comment the other entity never held.
-func (c *cycle) followComment(ctx context.Context, pair *Pair, s Side, cm connector.Comment, own map[string]bool, wrote map[Side]bool) (bool, error) {
+func (c *cycle) followComment(ctx context.Context, pair *Pair, s Side, cm connector.Comment, own map[string]bool, wrote *written) (bool, error) {
 	k := mapKey(s, cm.ID)
 	if commentMarkerOf(cm) != "" && !own[k] {
 		return false, nil // Lockstep's own: a copy or a note
@@ -225,7 +225,7 @@ func (c *cycle) followComment(ctx context.Context, pair *Pair, s Side, cm connec
 }
 
 // copyComment copies a new original comment of side s to the other side.
-func (c *cycle) copyComment(ctx context.Context, pair *Pair, s Side, cm connector.Comment, sum string, wrote map[Side]bool) (bool, error) {
+func (c *cycle) copyComment(ctx context.Context, pair *Pair, s Side, cm connector.Comment, sum string, wrote *written) (bool, error) {
 	t := s.Other()
 	k := mapKey(s, cm.ID)
 	var added connector.Comment
@@ -246,7 +246,7 @@ func (c *cycle) copyComment(ctx context.Context, pair *Pair, s Side, cm connecto
 	pair.Comments[k] = mapKey(t, added.ID)
 	pair.Comments[mapKey(t, added.ID)] = k
 	pair.CommentSums[k] = sum
-	wrote[t] = true
+	wrote.note(t, added.Moved)
 	c.run.Counts.Commented++
 	// The map is what stops a second copy: saved before the next write
 	// (deferred.go); a crash before then finds the copy by its marker.
@@ -259,7 +259,7 @@ func (c *cycle) copyComment(ctx context.Context, pair *Pair, s Side, cm connecto
 
 // dropCopiesOfDeleted deletes the copies of side s's originals gone from
 // its list (present): they were deleted.
-func (c *cycle) dropCopiesOfDeleted(ctx context.Context, pair *Pair, s Side, present map[string]bool, wrote map[Side]bool) (bool, error) {
+func (c *cycle) dropCopiesOfDeleted(ctx context.Context, pair *Pair, s Side, present map[string]bool, wrote *written) (bool, error) {
 	changed := false
 	for k := range pair.CommentSums {
 		side, id, _ := strings.Cut(k, ":")
@@ -276,7 +276,7 @@ func (c *cycle) dropCopiesOfDeleted(ctx context.Context, pair *Pair, s Side, pre
 }
 
 // deleteCopy deletes the copy of an original comment that was deleted.
-func (c *cycle) deleteCopy(ctx context.Context, pair *Pair, s Side, id string, wrote map[Side]bool) (bool, error) {
+func (c *cycle) deleteCopy(ctx context.Context, pair *Pair, s Side, id string, wrote *written) (bool, error) {
 	ed, ok := ability[connector.CommentEditor](c.con[s.Other()])
 	var del func(context.Context, connector.Ref, string) error
 	if ok {
@@ -287,7 +287,7 @@ func (c *cycle) deleteCopy(ctx context.Context, pair *Pair, s Side, id string, w
 }
 
 // editCopy carries an original comment's new text to its copy.
-func (c *cycle) editCopy(ctx context.Context, pair *Pair, s Side, cm connector.Comment, sum string, wrote map[Side]bool) (bool, error) {
+func (c *cycle) editCopy(ctx context.Context, pair *Pair, s Side, cm connector.Comment, sum string, wrote *written) (bool, error) {
 	t := s.Other()
 	k := mapKey(s, cm.ID)
 	_, copyID, _ := strings.Cut(pair.Comments[k], ":")
@@ -297,10 +297,11 @@ func (c *cycle) editCopy(ctx context.Context, pair *Pair, s Side, cm connector.C
 		pair.CommentSums[k] = sum
 		return true, c.savePair(pair)
 	}
+	var edited connector.Comment
 	sent, err := c.apply(ctx, write{
 		entry: PlanItem{Action: "comment-edit", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: "comment " + copyID + " from " + pair.Ref(s).Key},
-		send: func(ctx context.Context) error {
-			_, err := ed.UpdateComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, copyID,
+		send: func(ctx context.Context) (err error) {
+			edited, err = ed.UpdateComment(ctx, connector.Ref{ID: pair.Ref(t).ID, Key: pair.Ref(t).Key}, copyID,
 				connector.NewComment{Body: commentBody(pair, s, cm), Author: cm.Author, Marker: copyMarker(s, cm.ID)})
 			return err
 		},
@@ -313,7 +314,7 @@ func (c *cycle) editCopy(ctx context.Context, pair *Pair, s Side, cm connector.C
 	} else if err != nil {
 		return false, fmt.Errorf("edit the copy of comment %s in %s: %w", cm.ID, pair.Ref(t).Key, err)
 	} else {
-		wrote[t] = true
+		wrote.note(t, edited.Moved)
 		c.run.Counts.Commented++
 		c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("comment", cm.ID).Msg("copied a comment's edit")
 	}

@@ -37,7 +37,7 @@ func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair, cur
 	if !list[SideA] && !list[SideB] {
 		return nil
 	}
-	wrote := map[Side]bool{}
+	wrote := &written{cur: map[Side]string{SideA: cur[SideA], SideB: cur[SideB]}, lost: map[Side]bool{}}
 	changed := false
 	steps := []struct {
 		name string
@@ -61,12 +61,17 @@ func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair, cur
 			return inStep(st.name, err)
 		}
 	}
-	// Synced now at the versions listed; a side Lockstep wrote to has a
-	// version it does not know, so it is listed next time (once).
+	// Synced now at the versions listed, or at those Lockstep's own
+	// writes were proven to leave; a side it wrote to with an answer that
+	// did not say is listed next time (once).
 	for _, s := range []Side{SideA, SideB} {
-		v := c.extrasMark(tp, cur[s])
-		if wrote[s] {
+		v := c.extrasMark(tp, wrote.cur[s])
+		if wrote.lost[s] {
 			v = ""
+		} else if wrote.cur[s] != cur[s] && pair.Ref(s).Version == cur[s] {
+			// Only its extras moved: the fields stand at the new version,
+			// so its next poll reads it as the echo of our own write.
+			pair.Ref(s).Version, changed = wrote.cur[s], true
 		}
 		if pair.Ref(s).Extras != v {
 			pair.Ref(s).Extras, changed = v, true
@@ -76,6 +81,27 @@ func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair, cur
 		return inStep(stepLinks, c.savePair(pair))
 	}
 	return nil
+}
+
+// written is what an item's writes to comments, attachments and links did
+// to each side's version. A write whose answer says the version it moved
+// from and to (connector.Moved), from the one the item knew, leaves a
+// version the item knows: nothing else changed the entity in between, so
+// nothing hides behind the write and the side need not be listed again. Any
+// other write leaves the side's version unknown (lost) for the rest of the
+// item: another user's comment may have come just before it.
+type written struct {
+	cur  map[Side]string // each side's version as the item knows it
+	lost map[Side]bool
+}
+
+// note records a write to side s and what its answer said of the version.
+func (w *written) note(s Side, m connector.Moved) {
+	if !w.lost[s] && m.From != "" && m.To != "" && m.From == w.cur[s] {
+		w.cur[s] = m.To
+		return
+	}
+	w.lost[s] = true
 }
 
 // goneSide finds which side of pair a not-found answer was about, by reading
@@ -111,7 +137,7 @@ func (c *cycle) extrasMark(tp mapping.TypePair, v string) string {
 
 // attachments copies new attachments each way and deletes the copies of
 // deleted originals where the system allows it.
-func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Side]bool) (bool, error) {
+func (c *cycle) attachments(ctx context.Context, pair *Pair, need map[Side]bool, wrote *written) (bool, error) {
 	if pair.Attachments == nil {
 		pair.Attachments = map[string]string{}
 	}
@@ -161,7 +187,7 @@ func (c *cycle) attachments(ctx context.Context, pair *Pair, need, wrote map[Sid
 // unless it is mapped already: a copy made before whose map entry was lost
 // (others, when listed, holds the other side's) is adopted, a file over
 // the size limit is skipped, any other is copied.
-func (c *cycle) followAttachment(ctx context.Context, pair *Pair, s Side, a connector.Attachment, others []connector.Attachment, listed bool, wrote map[Side]bool) (bool, error) {
+func (c *cycle) followAttachment(ctx context.Context, pair *Pair, s Side, a connector.Attachment, others []connector.Attachment, listed bool, wrote *written) (bool, error) {
 	t := s.Other()
 	if pair.Attachments[mapKey(s, a.ID)] != "" {
 		return false, nil
@@ -189,7 +215,7 @@ func (c *cycle) followAttachment(ctx context.Context, pair *Pair, s Side, a conn
 
 // copyAttachment copies attachment a of side s to the other side, streamed
 // from one system to the other.
-func (c *cycle) copyAttachment(ctx context.Context, pair *Pair, s Side, a connector.Attachment, wrote map[Side]bool, log zerolog.Logger) (bool, error) {
+func (c *cycle) copyAttachment(ctx context.Context, pair *Pair, s Side, a connector.Attachment, wrote *written, log zerolog.Logger) (bool, error) {
 	t := s.Other()
 	var up connector.Attachment
 	var unread error
@@ -227,7 +253,7 @@ func (c *cycle) copyAttachment(ctx context.Context, pair *Pair, s Side, a connec
 		pair.AttachmentOrigins = map[string]bool{}
 	}
 	pair.AttachmentOrigins[mapKey(s, a.ID)] = true
-	wrote[t] = true
+	wrote.note(t, connector.Moved{})
 	c.run.Counts.Attached++
 	if err := c.savePair(pair); err != nil {
 		return true, err
@@ -286,7 +312,7 @@ func (c *cycle) contentSum(ctx context.Context, s Side, ref *EntityRef, a connec
 }
 
 // deleteAttachmentCopy deletes the copy of a deleted original attachment.
-func (c *cycle) deleteAttachmentCopy(ctx context.Context, pair *Pair, s Side, id string, wrote map[Side]bool) (bool, error) {
+func (c *cycle) deleteAttachmentCopy(ctx context.Context, pair *Pair, s Side, id string, wrote *written) (bool, error) {
 	d, ok := ability[connector.AttachmentDeleter](c.con[s.Other()])
 	var del func(context.Context, connector.Ref, string) error
 	if ok {
@@ -314,7 +340,7 @@ type copyKind struct {
 // deleteCopyOf deletes the copy of side s's original id, which was
 // deleted, where the other system can (a divergence is recorded where it
 // cannot), and forgets the original.
-func (c *cycle) deleteCopyOf(ctx context.Context, pair *Pair, s Side, id string, wrote map[Side]bool, kind copyKind) (bool, error) {
+func (c *cycle) deleteCopyOf(ctx context.Context, pair *Pair, s Side, id string, wrote *written, kind copyKind) (bool, error) {
 	t := s.Other()
 	k := mapKey(s, id)
 	copyKey := kind.ids[k]
@@ -333,7 +359,7 @@ func (c *cycle) deleteCopyOf(ctx context.Context, pair *Pair, s Side, id string,
 		if err != nil && !errors.Is(err, connector.ErrNotFound) {
 			return false, fmt.Errorf("delete the copy of %s %s in %s: %w", kind.noun, id, pair.Ref(t).Key, err)
 		}
-		wrote[t] = true
+		wrote.note(t, connector.Moved{})
 		c.log.Info().Str("entity_key", pair.Ref(t).Key).Str(kind.logKey, id).Msg("deleted the copy of a deleted " + kind.noun)
 	}
 	kind.forget(k)
@@ -348,7 +374,7 @@ func (c *cycle) deleteCopyOf(ctx context.Context, pair *Pair, s Side, id string,
 // has no pair yet waits for it durably (the target's pair, when made,
 // queues this entity again); a link Lockstep copied is removed from the
 // other side when it disappears from one.
-func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrote map[Side]bool) (bool, error) {
+func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrote *written) (bool, error) {
 	if pair.Links == nil {
 		pair.Links = map[string]bool{}
 	}
@@ -405,7 +431,8 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 						continue // planned
 					}
 					delete(pair.Links, sig)
-					changed, wrote[s] = true, true
+					changed = true
+					wrote.note(s, connector.Moved{})
 					continue
 				}
 				n, err := c.copyLink(ctx, pair, t, typeT, peer, sig, wrote)
@@ -426,7 +453,7 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 // target's side t entity, the pair peer; sig names the link in the pair.
 // A target's peer found deleted has its pair learn it: there is nothing to
 // link to.
-func (c *cycle) copyLink(ctx context.Context, pair *Pair, t Side, typeT string, peer *Pair, sig string, wrote map[Side]bool) (bool, error) {
+func (c *cycle) copyLink(ctx context.Context, pair *Pair, t Side, typeT string, peer *Pair, sig string, wrote *written) (bool, error) {
 	tTarget := peer.Ref(t).ID
 	sent, err := c.apply(ctx, write{
 		entry: PlanItem{Action: "link", Side: t, Entity: pair.Ref(t).ID, Key: pair.Ref(t).Key, Detail: typeT + " " + peer.Ref(t).Key},
@@ -445,7 +472,8 @@ func (c *cycle) copyLink(ctx context.Context, pair *Pair, t Side, typeT string, 
 	if err != nil {
 		return false, fmt.Errorf("link %s to %s: %w", pair.Ref(t).Key, peer.Ref(t).Key, err)
 	}
-	pair.Links[sig], wrote[t] = true, true
+	pair.Links[sig] = true
+	wrote.note(t, connector.Moved{})
 	c.run.Counts.Linked++
 	c.log.Info().Str("entity_key", pair.Ref(t).Key).Str("relation_type", typeT).Str("peer_key", peer.Ref(t).Key).Msg("copied link")
 	return true, nil

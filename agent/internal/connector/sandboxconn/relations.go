@@ -47,6 +47,11 @@ func (c *Conn) comment(ctx context.Context, wc wireComment) connector.Comment {
 	if wc.Updated.After(wc.Created) {
 		cm.UpdatedAt = wc.Updated
 	}
+	// Every change moves an item's version by one: the write moved it from
+	// the one before.
+	if wc.ItemVersion > 1 {
+		cm.Moved = connector.Moved{From: strconv.FormatInt(wc.ItemVersion-1, 10), To: strconv.FormatInt(wc.ItemVersion, 10)}
+	}
 	return cm
 }
 

@@ -61,11 +61,12 @@ type wireSchema struct {
 }
 
 type wireComment struct {
-	ID      int64     `json:"id"`
-	Author  string    `json:"author"`
-	Body    string    `json:"body"`
-	Created time.Time `json:"created"`
-	Updated time.Time `json:"updated"`
+	ID          int64     `json:"id"`
+	Author      string    `json:"author"`
+	Body        string    `json:"body"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+	ItemVersion int64     `json:"itemVersion"` // in a write's answer: the version it left
 }
 
 type wireCommentPage struct {
