@@ -17,6 +17,7 @@ const triggerLabels: Record<string, string> = {
   entity: 'One entity',
   bulk: 'Bulk sync',
   retry: 'Retry',
+  test: 'Connection test passed',
 }
 
 const countNames: [keyof Counts, string][] = [

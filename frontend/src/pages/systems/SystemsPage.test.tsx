@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConnectionProvider } from '../../state/session'
 import { fakeBridge, loggedInStatus, type FakeBridge } from '../../test/fakeBridge'
+import { NotifyProvider } from '../../ui'
 import { SystemsPage } from './SystemsPage'
 import type { Kind, System } from '../../api/generated/types'
 
@@ -197,6 +198,56 @@ describe('SystemsPage', () => {
     expect(cell).toHaveTextContent('authenticated as bot')
   })
 
+  it("after a fixed token is saved as tested, shows the agent's passing test and health, not the failure shown before", async () => {
+    const user = userEvent.setup()
+    const refused = { ok: false, message: 'HTTP 401', problem: 'Jira prod refused the credentials.', latencyMs: 40, at: '2027-01-05T05:40:00Z' }
+    const failing: System = { ...existing, lastTest: refused, health: { state: 'failing', cause: 'unauthorized', problem: 'Jira prod refused the credentials.' } }
+    const passed = { ok: true, message: 'authenticated as bot', latencyMs: 87, at: '2027-01-05T05:46:23Z' }
+    let listed = failing
+    setup('admin', [])
+    fb!.on('systems.list', () => ({ systems: [listed] }))
+    // The form's draft (with the new token) passes; the saved token fails.
+    fb!.on('systems.test', (p) => (p.secrets ? passed : refused))
+    fb!.on('systems.update', () => {
+      listed = { ...existing, lastTest: { ...passed, actor: 'admin' }, health: { state: 'ok', checkedAt: passed.at } }
+      return { system: listed }
+    })
+    cleanupAndRender(true)
+
+    await user.click(await screen.findByRole('button', { name: 'Test connection to Jira prod' }))
+    await waitFor(() => expect(screen.getByTestId('test-result')).toHaveTextContent('Failed'))
+    await user.click(screen.getByRole('button', { name: 'Edit Jira prod' }))
+    const dialog = screen.getByRole('dialog')
+    await user.click(within(dialog).getByRole('button', { name: 'Replace API token' }))
+    await user.type(within(dialog).getByLabelText(/^API token/), 'fixed-token')
+    await user.click(within(dialog).getByRole('button', { name: 'Save changes' }))
+
+    expect(await screen.findByText('Saved Jira prod; its connection test passed.')).toBeInTheDocument()
+    await waitFor(() => expect(screen.getByTestId('test-result')).toHaveTextContent('OK'))
+    expect(screen.getByTestId('test-result')).toHaveTextContent('authenticated as bot')
+    expect(screen.getByTestId('test-result')).not.toHaveTextContent('Failed')
+    expect(screen.getByText('Healthy')).toBeInTheDocument()
+    // The draft tested is what was saved; the form asks for no other test.
+    const tests = fb!.calls.filter((c) => c.method === 'systems.test')
+    expect(tests.map((c) => c.params)).toEqual([{ id: 'sys1' }, { id: 'sys1', url: existing.url, settings: existing.settings, secrets: { apiToken: 'fixed-token' } }])
+    expect(fb!.calls.find((c) => c.method === 'systems.update')!.params.secrets).toEqual({ apiToken: 'fixed-token' })
+  })
+
+  it('tests a created system again only when the agent did not keep the form\'s test', async () => {
+    const user = userEvent.setup()
+    setup('admin', [])
+    fb!.on('systems.create', (p) => ({ system: { ...existing, ...p, id: 'new', lastTest: { ok: true, message: 'authenticated as bot', latencyMs: 87, at: '2027-01-05T05:46:23Z' } } }))
+    cleanupAndRender(true)
+    await createThroughForm(user, 'Jira cloud', 'https://acme.atlassian.net')
+    expect(await screen.findByText('Created Jira cloud; its connection test passed.')).toBeInTheDocument()
+    expect(fb!.calls.filter((c) => c.method === 'systems.test').map((c) => c.params.id)).toEqual([undefined])
+
+    // An agent that kept no test: the new system is tested by its id.
+    fb!.on('systems.create', (p) => ({ system: { ...existing, ...p, id: 'new2' } }))
+    await createThroughForm(user, 'Jira two', 'https://two.atlassian.net')
+    await waitFor(() => expect(fb!.calls.filter((c) => c.method === 'systems.test').map((c) => c.params.id)).toEqual([undefined, undefined, 'new2']))
+  })
+
   it('hides editing from an operator and everything but reading from a viewer', async () => {
     setup('operator')
     expect(await screen.findByText('Jira prod')).toBeInTheDocument()
@@ -212,11 +263,25 @@ describe('SystemsPage', () => {
   })
 })
 
-function cleanupAndRender() {
+// createThroughForm adds a Jira system through the form, its token typed.
+async function createThroughForm(user: ReturnType<typeof userEvent.setup>, name: string, url: string) {
+  await user.click((await screen.findAllByRole('button', { name: 'Add system' }))[0])
+  await user.click(screen.getByRole('button', { name: 'Continue' }))
+  const form = screen.getByRole('form', { name: 'Jira system' })
+  await user.type(within(form).getByLabelText(/^Name/), name)
+  await user.type(within(form).getByLabelText(/^URL/), url)
+  await user.type(within(form).getByLabelText(/^API token/), 's3cret-token')
+  await user.click(within(form).getByRole('button', { name: 'Create system' }))
+}
+
+// cleanupAndRender renders the page again, with the app's notices when
+// notices is set.
+function cleanupAndRender(notices = false) {
   cleanup()
-  render(
+  const page = (
     <ConnectionProvider>
       <SystemsPage />
-    </ConnectionProvider>,
+    </ConnectionProvider>
   )
+  render(notices ? <NotifyProvider>{page}</NotifyProvider> : page)
 }

@@ -64,19 +64,24 @@ export function SystemsPage() {
       }
       if (editing.system) {
         const s = editing.system
-        await call('systems.update', {
+        const saved = await call('systems.update', {
           id: s.id,
           ...(p.name !== s.name ? { name: p.name } : {}),
           ...(p.url !== s.url ? { url: p.url } : {}),
           settings: p.settings,
           ...(Object.keys(p.secrets).length ? { secrets: p.secrets } : {}),
         })
-        notify('success', `Saved ${p.name}`)
+        // A test shown from before the edit is of what was there: the
+        // agent's last test (the form's, when it saved what was tested)
+        // and health say how the saved system is.
+        setTests(({ [s.id]: _, ...rest }) => rest)
+        notify('success', saved?.system?.lastTest?.ok ? `Saved ${p.name}; its connection test passed.` : `Saved ${p.name}`)
       } else {
         const created = await call('systems.create', { name: p.name, kind: editing.kind.kind, url: p.url, settings: p.settings, secrets: p.secrets })
-        // The test before saving is not kept; this one is, so the new
+        // The agent keeps the form's test when it saved what was tested;
+        // one that did not (an older agent) is tested now, so the new
         // system's health and last test are known at once.
-        if (mayTest && created?.system?.id) void call('systems.test', { id: created.system.id }).then(() => systems.reload(), () => {})
+        if (mayTest && created?.system?.id && !created.system.lastTest) void call('systems.test', { id: created.system.id }).then(() => systems.reload(), () => {})
         notify('success', tested ? `Created ${p.name} without a working connection test.` : `Created ${p.name}; its connection test passed.`)
       }
       setEditing(null)
