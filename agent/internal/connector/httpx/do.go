@@ -72,8 +72,11 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 	body := newBodySource(r)
 	fail := func(err error) error { return fmt.Errorf("%s %s: %w", r.Method, path, err) }
 
+	// drifts counts the refusals that did not use up an attempt (below),
+	// at most MaxAttempts of them.
+	drifts := 0
 	for attempt := 1; ; attempt++ {
-		ticket, err := c.waitTurn(ctx, deadline)
+		ticket, paced, err := c.waitTurn(ctx, deadline)
 		if err != nil {
 			return nil, fail(err)
 		}
@@ -128,13 +131,23 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 				if told {
 					c.lim.pause(now.Add(wait)) // the quota is the system's, not this call's
 				}
+				// The server's own policy paced this request and it still
+				// came a refill early: its clock and ours drifted (a late
+				// sender, the network). The wait is the server's word and
+				// the request was never processed, so it is retried without
+				// using up an attempt, as a genuine failure would; MaxElapsed,
+				// and MaxAttempts more such refusals at most, still bound a
+				// system that refuses everything.
+				if paced && told && drifts < c.o.MaxAttempts && c.lim.drift(wait) {
+					drifts++
+				}
 			case resp.StatusCode == http.StatusServiceUnavailable:
 				retry = true // refused, not attempted
 			case resp.StatusCode >= 500:
 				retry = idempotent
 			}
 		}
-		if !retry || attempt >= c.o.MaxAttempts || now.Add(wait).After(deadline) || !body.rewind(ctx) {
+		if !retry || attempt-drifts >= c.o.MaxAttempts || now.Add(wait).After(deadline) || !body.rewind(ctx) {
 			return nil, last
 		}
 		c.stats.retries.Add(1)
@@ -200,40 +213,38 @@ func DecodeJSON(r Request, resp *http.Response, out any) error {
 }
 
 // waitTurn holds a request while the system is paused and until the rate
-// limiter grants it a token. It returns the reservation's number, which
-// the response's rate-limit headers are observed under.
-func (c *Client) waitTurn(ctx context.Context, deadline time.Time) (uint64, error) {
+// limiter has a token for it, taken as it leaves. It returns the token's
+// number, which the response's rate-limit headers are observed under, and
+// whether the server's policy made the request wait.
+func (c *Client) waitTurn(ctx context.Context, deadline time.Time) (ticket uint64, paced bool, err error) {
+	select {
+	case c.lim.turn <- struct{}{}:
+	case <-ctx.Done():
+		return 0, false, ctx.Err()
+	}
+	defer func() { <-c.lim.turn }()
 	for {
-		for {
-			now := c.o.Now()
-			p := c.lim.paused(now)
-			if p <= 0 {
-				break
-			}
+		now := c.o.Now()
+		if p := c.lim.paused(now); p > 0 {
 			if now.Add(p).After(deadline) {
-				return 0, fmt.Errorf("%w: the system asked for a pause until %s", connector.ErrRateLimited, now.Add(p).UTC().Format(time.RFC3339))
+				return 0, false, fmt.Errorf("%w: the system asked for a pause until %s", connector.ErrRateLimited, now.Add(p).UTC().Format(time.RFC3339))
 			}
 			c.stats.paused.Add(1)
 			c.o.Observer.Wait("rate_limit", p)
 			if err := c.sleep(ctx, p); err != nil {
-				return 0, err
+				return 0, false, err
 			}
-		}
-		d, ticket := c.lim.reserve(c.o.Now())
-		if d > 0 {
-			c.o.Observer.Wait("pace", d)
-			if err := c.sleep(ctx, d); err != nil {
-				c.lim.unreserve(c.o.Now())
-				return 0, err
-			}
-		}
-		// A pause may have begun while this request waited for its token
-		// (another request's answer spent the quota): wait that out too.
-		if c.lim.paused(c.o.Now()) > 0 {
-			c.lim.unreserve(c.o.Now())
 			continue
 		}
-		return ticket, ctx.Err()
+		d, ticket, byServer := c.lim.take(now)
+		if d <= 0 {
+			return ticket, paced, ctx.Err()
+		}
+		paced = paced || byServer
+		c.o.Observer.Wait("pace", d)
+		if err := c.sleep(ctx, d); err != nil {
+			return 0, false, err
+		}
 	}
 }
 

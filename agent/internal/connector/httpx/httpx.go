@@ -71,7 +71,10 @@ type Options struct {
 	LimiterKey string
 	// MaxAttempts and MaxElapsed bound one call: attempts made, and time
 	// spent including waits. A wait that would overrun MaxElapsed is not
-	// started: the call fails at once with the server's error.
+	// started: the call fails at once with the server's error. A 429 to a
+	// request the server's own policy paced, asking for no more than a
+	// refill, is the clocks drifting and does not use up an attempt (at
+	// most MaxAttempts such refusals more per call).
 	MaxAttempts int
 	MaxElapsed  time.Duration
 	// BaseDelay and MaxDelay shape the backoff: attempt n waits a random

@@ -22,17 +22,27 @@ import (
 //     a 429's Retry-After, or X-RateLimit-Remaining: 0 with a reset time.
 //
 // Every response's X-RateLimit-Remaining lowers the mirrored count (other
-// clients of the system spend the same budget). Reservations may drive a
-// bucket negative: each caller learns how long to wait for its own token,
-// so concurrent callers queue fairly instead of racing for refills.
+// clients of the system spend the same budget).
+//
+// A token is spent when its request leaves, never reserved ahead for a
+// time to come: a sender the machine wakes late has then spent it late,
+// and the next one waits a whole refill from there, as the server's own
+// bucket counts. (Reservations made ahead, as golang.org/x/time/rate's
+// are, keep their slots when an earlier request goes late; against a
+// bucket of one, two requests then reach the server closer than its
+// interval and the second is refused.) Callers take turns, one waiting
+// for the next token at a time, so concurrent callers queue in order
+// instead of racing for refills.
 type limiter struct {
-	mu  sync.Mutex
-	own *bucket // nil: no cap of our own
+	// turn is held by the caller waiting for the next token.
+	turn chan struct{}
+	mu   sync.Mutex
+	own  *bucket // nil: no cap of our own
 	// srv mirrors the server's policy, parsed from policy.
 	srv    []*bucket
 	policy string
-	// seq numbers reservations. A response to reservation n describes the
-	// server's count before it saw the ones made after n.
+	// seq numbers the tokens taken. A response to the request of token n
+	// describes the server's count before it saw the ones taken after n.
 	seq        uint64
 	pauseUntil time.Time
 	// users counts the Clients holding a keyed limiter; limitersMu guards it.
@@ -59,24 +69,35 @@ func (b *bucket) advance(now time.Time) {
 	}
 }
 
-// take spends a token and says how long until it is really there.
-func (b *bucket) take(now time.Time) time.Duration {
+// wait is how long until the bucket holds a whole token.
+func (b *bucket) wait(now time.Time) time.Duration {
 	b.advance(now)
-	b.tokens--
-	return b.wait()
-}
-
-// wait is how long the last token taken has to wait for its refill.
-func (b *bucket) wait() time.Duration {
-	if b.tokens >= 0 {
+	if b.tokens >= 1 {
 		return 0
 	}
-	return time.Duration(-b.tokens / b.perSec * float64(time.Second))
+	return time.Duration(math.Ceil((1 - b.tokens) / b.perSec * float64(time.Second)))
 }
 
-func (b *bucket) give(now time.Time) {
-	b.advance(now)
-	b.tokens = math.Min(b.burst, b.tokens+1)
+// interval is the time one token takes to refill.
+func (b *bucket) interval() time.Duration {
+	return time.Duration(float64(time.Second) / b.perSec)
+}
+
+// The mirror of a server's policy paces a little below it: a request
+// leaves at its token's time but reaches the server a moment later, and
+// that moment varies (a loaded machine, the network). Against a bucket of
+// one, the server refuses a request arriving even slightly closer than its
+// interval after the one before. A twentieth of the interval, at most
+// 50 ms, covers that jitter and costs at most 5% of the budget.
+const (
+	paceMargin    = 0.05
+	maxPaceMargin = 50 * time.Millisecond
+)
+
+// pacedRate is q's rate of requests per second with the margin.
+func pacedRate(q quota) float64 {
+	interval := q.window.Seconds() / float64(q.quota)
+	return 1 / (interval + min(interval*paceMargin, maxPaceMargin.Seconds()))
 }
 
 var (
@@ -84,11 +105,13 @@ var (
 	limiters   = map[string]*limiter{}
 )
 
+func newLimiter() *limiter { return &limiter{turn: make(chan struct{}, 1)} }
+
 // sharedLimiter returns the limiter of key (a new one for ""), set to rpm.
 // Each Client given a keyed limiter is one of its users until it closes.
 func sharedLimiter(key string, rpm int, now time.Time) *limiter {
 	if key == "" {
-		l := &limiter{}
+		l := newLimiter()
 		l.setRate(rpm, now)
 		return l
 	}
@@ -96,7 +119,7 @@ func sharedLimiter(key string, rpm int, now time.Time) *limiter {
 	defer limitersMu.Unlock()
 	l, ok := limiters[key]
 	if !ok {
-		l = &limiter{}
+		l = newLimiter()
 		limiters[key] = l
 	}
 	l.users++
@@ -137,26 +160,42 @@ func (l *limiter) buckets() []*bucket {
 	return append([]*bucket{l.own}, l.srv...)
 }
 
-// reserve takes a token from every bucket and says how long to wait before
-// using them, and the reservation's number for observe.
-func (l *limiter) reserve(now time.Time) (time.Duration, uint64) {
+// take spends a token of every bucket when each holds one, and returns
+// the token's number for observe. Otherwise it spends nothing and says how
+// long until they all will, and whether the server's policy (a mirrored
+// bucket) is what the request waits for.
+func (l *limiter) take(now time.Time) (wait time.Duration, ticket uint64, byServer bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.seq++
-	var d time.Duration
 	for _, b := range l.buckets() {
-		d = max(d, b.take(now))
+		if d := b.wait(now); d > 0 {
+			wait = max(wait, d)
+			byServer = byServer || b != l.own
+		}
 	}
-	return d, l.seq
+	if wait > 0 {
+		return wait, 0, byServer
+	}
+	for _, b := range l.buckets() {
+		b.tokens--
+	}
+	l.seq++
+	return 0, l.seq, false
 }
 
-// unreserve returns the tokens of a caller that gave up waiting.
-func (l *limiter) unreserve(now time.Time) {
+// drift reports whether a refusal asking for wait, of a request the
+// server's policy paced, is within one refill of a mirrored bucket (plus a
+// second: systems round their times up to whole seconds). That is what
+// the server's clock running apart from ours costs, not a budget spent.
+func (l *limiter) drift(wait time.Duration) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, b := range l.buckets() {
-		b.give(now)
+	for _, b := range l.srv {
+		if wait <= b.interval()+time.Second {
+			return true
+		}
 	}
+	return false
 }
 
 // pause holds requests until t (a later pause wins).
@@ -175,11 +214,11 @@ func (l *limiter) paused(now time.Time) time.Duration {
 }
 
 // observe feeds a response's rate-limit headers to the limiter; ticket is
-// the number of the reservation the request was sent under.
+// the number of the token the request was sent with.
 //
 // The policy sets the mirrored buckets. Remaining caps the bucket whose
 // size X-RateLimit-Limit names (all of them when it names none), less the
-// reservations made since this one, which the server had not counted yet.
+// tokens taken since this one, which the server had not counted yet.
 // Remaining 0 pauses every request until Reset, unless a mirrored bucket
 // already explains the wait: systems round Reset up to whole seconds,
 // and sleeping to it would leave most of a fast budget unused.
@@ -192,7 +231,7 @@ func (l *limiter) observe(h http.Header, now time.Time, ticket uint64) {
 		l.policy = policy
 		l.srv = nil
 		for _, q := range parsePolicy(policy) {
-			l.srv = append(l.srv, newBucket(float64(q.quota)/q.window.Seconds(), q.burst, now))
+			l.srv = append(l.srv, newBucket(pacedRate(q), q.burst, now))
 		}
 	}
 	if !ok {

@@ -11,32 +11,32 @@ import (
 	"time"
 )
 
-func TestLimiterReservations(t *testing.T) {
+// TestLimiterTokens: a token is spent only when one is there; the caller
+// told to wait spends nothing, and the wait counts from the moment it asks.
+func TestLimiterTokens(t *testing.T) {
 	start := time.Unix(1000, 0)
-	l := &limiter{}
+	l := newLimiter()
 	l.setRate(120, start) // 2 per second, burst 2
-	var waits []time.Duration
-	for range 5 {
-		d, _ := l.reserve(start)
-		waits = append(waits, d)
-	}
-	want := []time.Duration{0, 0, 500 * time.Millisecond, time.Second, 1500 * time.Millisecond}
-	for i := range want {
-		if waits[i] != want[i] {
-			t.Fatalf("waits %v, want %v", waits, want)
+	for i := range 2 {
+		if w, n, _ := l.take(start); w != 0 || n != uint64(i+1) {
+			t.Fatalf("take %d: wait %v, token %d", i, w, n)
 		}
 	}
-	// Three seconds on, the queue has drained and the bucket is full again.
-	if w, _ := l.reserve(start.Add(4 * time.Second)); w != 0 {
-		t.Fatalf("after refill: %v", w)
+	w, n, byServer := l.take(start)
+	if w != 500*time.Millisecond || n != 0 || byServer {
+		t.Fatalf("empty bucket: wait %v, token %d, by the server %v", w, n, byServer)
 	}
-	l.unreserve(start.Add(4 * time.Second))
-	if l.own.tokens != 2 {
-		t.Fatalf("tokens %v after unreserve", l.own.tokens)
+	// Taken late, a token leaves the next wait a whole refill from then.
+	late := start.Add(750 * time.Millisecond)
+	if w, n, _ := l.take(late); w != 0 || n != 3 {
+		t.Fatalf("after the refill: wait %v, token %d", w, n)
 	}
-	off := &limiter{}
+	if w, _, _ := l.take(late); w != 250*time.Millisecond {
+		t.Fatalf("next wait %v, want 250 ms (half a token left)", w)
+	}
+	off := newLimiter()
 	off.setRate(0, start)
-	if w, _ := off.reserve(start); w != 0 {
+	if w, _, _ := off.take(start); w != 0 {
 		t.Fatal("rpm 0 must not limit")
 	}
 }
@@ -146,22 +146,23 @@ func limitHeaders(kv ...string) http.Header {
 func TestLimiterMirrorsPolicy(t *testing.T) {
 	now := time.Unix(1740830400, 100*int64(time.Millisecond)) // Reset is Unix time above 10^9
 	reset := strconv.FormatInt(now.Unix()+1, 10)              // rounded up: 900 ms away
-	l := &limiter{}
-	_, ticket := l.reserve(now)
+	l := newLimiter()
+	_, ticket, _ := l.take(now)
 	l.observe(limitHeaders("RateLimit-Policy", "20;w=1;burst=5", "X-RateLimit-Limit", "5",
 		"X-RateLimit-Remaining", "0", "X-RateLimit-Reset", reset), now, ticket)
 	if p := l.paused(now); p > 0 {
 		t.Fatalf("paused %v for a bucket that refills every 50 ms", p)
 	}
-	if d, _ := l.reserve(now); d != 50*time.Millisecond {
-		t.Fatalf("next request waits %v, want one refill (50 ms)", d)
+	// One refill (50 ms) and the margin (5% of it).
+	if d, _, byServer := l.take(now); d != 52500*time.Microsecond || !byServer {
+		t.Fatalf("next request waits %v (by the server's policy: %v), want 52.5 ms", d, byServer)
 	}
-	// Two more reservations made before the next answer was read: the
-	// server had not counted them, so its Remaining 2 leaves none.
-	_, t2 := l.reserve(now)
-	l.reserve(now)
-	l.reserve(now)
+	// Two more tokens taken before the next answer was read: the server
+	// had not counted them, so its Remaining 2 leaves none.
 	later := now.Add(200 * time.Millisecond)
+	_, t2, _ := l.take(later)
+	l.take(later)
+	l.take(later)
 	l.observe(limitHeaders("RateLimit-Policy", "20;w=1;burst=5", "X-RateLimit-Limit", "5",
 		"X-RateLimit-Remaining", "2", "X-RateLimit-Reset", reset), later, t2)
 	if got := l.srv[0].tokens; got > 0 {
@@ -169,8 +170,8 @@ func TestLimiterMirrorsPolicy(t *testing.T) {
 	}
 
 	// A minute budget spent: Reset is the minute's end, far beyond a refill.
-	w := &limiter{}
-	_, ticket = w.reserve(now)
+	w := newLimiter()
+	_, ticket, _ = w.take(now)
 	w.observe(limitHeaders("RateLimit-Policy", "600;w=60", "X-RateLimit-Limit", "600",
 		"X-RateLimit-Remaining", "0", "X-RateLimit-Reset", strconv.FormatInt(now.Unix()+40, 10)), now, ticket)
 	if p := w.paused(now); p < 39*time.Second {
@@ -178,8 +179,8 @@ func TestLimiterMirrorsPolicy(t *testing.T) {
 	}
 
 	// No policy: Remaining 0 pauses until Reset, as systems without one ask.
-	n := &limiter{}
-	_, ticket = n.reserve(now)
+	n := newLimiter()
+	_, ticket, _ = n.take(now)
 	n.observe(limitHeaders("X-RateLimit-Remaining", "0", "X-RateLimit-Reset", reset), now, ticket)
 	if p := n.paused(now); p != 900*time.Millisecond {
 		t.Fatalf("paused %v without a policy, want until Reset", p)
