@@ -294,19 +294,23 @@ func TestFaultsAreAbsorbed(t *testing.T) {
 	}
 	// A client of a system it has not heard from yet knows no policy:
 	// concurrent calls overrun the bucket before any answer says the quota
-	// is spent, get 429s and come through on Retry-After. (Faults off here:
-	// with concurrency the seeded fault sequence is not repeatable.) One
-	// request a second with a bucket of one, so that eight concurrent
-	// calls overrun it however slowly a busy machine schedules them.
+	// is spent, get 429s and come through on Retry-After, then paced by
+	// the policy the answers state. (Faults off here: with concurrency the
+	// seeded fault sequence is not repeatable.) One request a second with a
+	// bucket of one, its token spent by the other client just before, so
+	// that the first of eight concurrent calls is refused however slowly a
+	// busy machine schedules them.
 	if err := s.SetKnobs(sandbox.Knobs{RatePerSecond: 1, Burst: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, refs[0]); err != nil {
 		t.Fatal(err)
 	}
 	cfg := config(t, url, "HELP")
 	cfg.ID += "-burst"
-	burst, err := Open(cfg, connector.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Closed at the end, so a repeated run (-count) meets a client that has
+	// not learnt the policy again.
+	burst := contracttest.Open(t, Open, cfg, connector.Env{})
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
