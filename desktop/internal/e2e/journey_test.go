@@ -21,6 +21,14 @@ import (
 
 const canary = "CANARY-e2e-4f9a61c2-never-leaves"
 
+// metricsCanary is the agent's metrics token: a secret setting, not a
+// system's (the support package's scrubber knows the systems' secrets, so
+// a token equal to one would hide a leak).
+const metricsCanary = "CANARY-metrics-0b7d35e8-never-leaves"
+
+// canaries are the secrets that must never leave the agent.
+var canaries = []string{canary, metricsCanary}
+
 func asMismatch(err error, target **agentclient.FingerprintMismatchError) bool {
 	return errors.As(err, target)
 }
@@ -56,9 +64,10 @@ func callRec[P, R any](t *testing.T, rec *recorder, c *agentclient.Client, m pro
 	return r, err
 }
 
-// TestCanarySecretNeverLeaves creates a system with a canary secret and
-// looks for it in every response, event, streamed log line, log file, audit
-// record and the support package, and anywhere in the data dir.
+// TestCanarySecretNeverLeaves creates a system with a canary secret, sets
+// the metrics token to another, and looks for them in every response,
+// event, streamed log line, log file, audit record and the support package,
+// and anywhere in the data dir.
 func TestCanarySecretNeverLeaves(t *testing.T) {
 	a := startAgent(t)
 	c := a.login(t, "admin", adminPassword)
@@ -79,6 +88,15 @@ func TestCanarySecretNeverLeaves(t *testing.T) {
 	debug := "debug"
 	if _, err := callRec(t, &responses, c, protocol.SettingsSet, apitype.SettingsSetParams{LogLevel: &debug}); err != nil {
 		t.Fatal(err)
+	}
+	token := apitype.Secret(metricsCanary)
+	if set, err := callRec(t, &responses, c, protocol.SettingsSet, apitype.SettingsSetParams{MetricsToken: &token}); err != nil || !set.Settings.MetricsToken.Set {
+		t.Fatalf("set the metrics token: %+v %v", set, err)
+	}
+	// A refused token's error does not quote it either.
+	short := apitype.Secret(metricsCanary[:12])
+	if _, err := callRec(t, &responses, c, protocol.SettingsSet, apitype.SettingsSetParams{MetricsToken: &short}); err == nil {
+		t.Fatal("a 12-character metrics token was taken")
 	}
 
 	sys, err := callRec(t, &responses, c, protocol.SystemsCreate, apitype.SystemsCreateParams{
@@ -134,18 +152,22 @@ func TestCanarySecretNeverLeaves(t *testing.T) {
 	// may still be on their way.
 	desktoptest.Eventually(t, "the ConfigChanged events", func() bool { return events.contains("ConfigChanged") })
 	for what, r := range map[string]*recorder{"a response": &responses, "an event": &events, "a streamed log line": &logs} {
-		if r.contains(canary) {
-			t.Errorf("%s contains the canary secret", what)
+		for _, c := range canaries {
+			if r.contains(c) {
+				t.Errorf("%s contains the canary secret %s", what, c)
+			}
 		}
 	}
 	if !responses.contains("Engineering") || !events.contains("ConfigChanged") {
 		t.Fatal("the recorders did not record what they should: the check proves nothing")
 	}
-	if hits := grepTree(t, a.dir, canary); len(hits) > 0 {
-		t.Errorf("files in the data dir contain the canary: %v", hits)
-	}
-	if strings.Contains(a.stderr.String(), canary) {
-		t.Error("the agent's stderr contains the canary")
+	for _, c := range canaries {
+		if hits := grepTree(t, a.dir, c); len(hits) > 0 {
+			t.Errorf("files in the data dir contain the canary %s: %v", c, hits)
+		}
+		if strings.Contains(a.stderr.String(), c) {
+			t.Errorf("the agent's stderr contains the canary %s", c)
+		}
 	}
 }
 
@@ -207,8 +229,10 @@ func checkSupportPackage(t *testing.T, data []byte) {
 		b, _ := io.ReadAll(rc)
 		rc.Close()
 		contents[f.Name] = b
-		if bytes.Contains(b, []byte(canary)) {
-			t.Errorf("support package file %s contains the canary", f.Name)
+		for _, c := range canaries {
+			if bytes.Contains(b, []byte(c)) {
+				t.Errorf("support package file %s contains the canary %s", f.Name, c)
+			}
 		}
 	}
 	var m struct {

@@ -4,6 +4,8 @@ import type { NotificationEmail, Notifications, NotificationTestOutcome, Notific
 import { issuesOf, type Issue } from '../../api/issues'
 import { useCall } from '../../state/async'
 import { Alert, Button, Field, Loading, Page, formatDate, useNotify } from '../../ui'
+import { SecretInput, type SecretChange } from '../systems/SecretInput'
+import { metricsTokenProblem } from './metricsToken'
 
 // SettingsPage edits the agent's runtime settings, its notifications to
 // administrators and the opt-in telemetry, showing the exact body telemetry
@@ -24,6 +26,10 @@ function AgentSettings() {
   const [form, setForm] = useState<{ origins: string; logLevel: string; logRetentionDays: string; supportRetentionHours: string; runRetentionDays: string; runRetentionRuns: string; publicUrl: string } | null>(null)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState('')
+  // The metrics token is write-only: the agent says only whether one is
+  // set; the form holds what the administrator typed, until saved.
+  const [token, setToken] = useState<SecretChange>({ mode: 'keep' })
+  const [tokenError, setTokenError] = useState('')
 
   useEffect(() => {
     const s = current.data?.settings
@@ -55,17 +61,29 @@ function AgentSettings() {
     if (s.runRetentionDays !== undefined && Number(form.runRetentionDays) !== s.runRetentionDays) p.runRetentionDays = Number(form.runRetentionDays)
     if (s.runRetentionRuns !== undefined && Number(form.runRetentionRuns) !== s.runRetentionRuns) p.runRetentionRuns = Number(form.runRetentionRuns)
     if (form.publicUrl.trim() !== s.publicUrl) p.publicUrl = form.publicUrl.trim()
+    if (token.mode === 'replace') {
+      // Checked here as the agent checks it, so a typo is named at the
+      // field before anything is sent.
+      const problem = metricsTokenProblem(token.value)
+      setTokenError(problem ?? '')
+      if (problem) return
+      p.metricsToken = token.value
+    } else if (token.mode === 'clear') p.metricsToken = ''
     if (!Object.keys(p).length) {
       notify('info', 'Nothing changed')
       return
     }
     setBusy(true)
     setError('')
+    setTokenError('')
     try {
       current.setData(await call('settings.set', p))
-      notify('success', 'Settings saved')
+      setToken({ mode: 'keep' })
+      notify('success', p.metricsToken === undefined ? 'Settings saved' : p.metricsToken ? 'Settings saved; the metrics token was set' : 'Settings saved; the metrics token was removed: /metrics answers 404')
     } catch (e) {
-      setError(errorMessage(e))
+      const issue = issuesOf(e).find((i) => i.field === 'metricsToken')
+      if (issue) setTokenError(issue.message)
+      else setError(errorMessage(e))
     } finally {
       setBusy(false)
     }
@@ -105,6 +123,20 @@ function AgentSettings() {
         <Field label="Allowed browser origins" help="One per line. Only needed for browser-based clients; the desktop app is always allowed.">
           <textarea rows={3} value={form.origins} onChange={(e) => set('origins', e.target.value)} />
         </Field>
+        {/* Absent on agents older than the setting. */}
+        {s.metricsToken && (
+          <SecretInput
+            label="Metrics token"
+            isSet={s.metricsToken.set}
+            change={token}
+            onChange={(c) => {
+              setToken(c)
+              setTokenError('')
+            }}
+            help="The bearer token Prometheus sends to GET /metrics on this agent's address: at least 16 characters, no spaces (e.g. the output of openssl rand -hex 32). Without one, /metrics answers 404. Stored encrypted; never shown again, so keep it where Prometheus reads it."
+            error={tokenError || null}
+          />
+        )}
         {error && (
           <Alert kind="error" title="Settings not saved">
             {error}

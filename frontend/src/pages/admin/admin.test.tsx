@@ -7,6 +7,7 @@ import { fakeBridge, loggedInStatus, type FakeBridge } from '../../test/fakeBrid
 import { AccountsPage } from './AccountsPage'
 import { AuditPage } from './AuditPage'
 import { LicensePage } from './LicensePage'
+import { metricsTokenProblem } from './metricsToken'
 import { SettingsPage } from './SettingsPage'
 import { SupportPage } from './SupportPage'
 
@@ -350,5 +351,91 @@ describe('AuditPage', () => {
     await user.click(screen.getByRole('button', { name: 'Reset' }))
     expect(from).toHaveValue('')
     expect(to).not.toHaveAttribute('aria-invalid')
+  })
+})
+
+describe('SettingsPage metrics token', () => {
+  const token = 'prometheus-scrape-0123456789abcdef'
+  function agentWith(set: boolean) {
+    let isSet = set
+    const settings = () => ({ origins: [], logLevel: 'info', logRetentionDays: 14, supportRetentionHours: 24, runRetentionDays: 30, runRetentionRuns: 10000, publicUrl: '', metricsToken: { set: isSet } })
+    fb = fakeBridge({
+      'settings.get': () => ({ settings: settings() }),
+      'settings.set': (p) => {
+        if (p.metricsToken !== undefined) isSet = p.metricsToken !== ''
+        return { settings: settings() }
+      },
+      'telemetry.get': () => ({ enabled: false, endpoint: '' }),
+      'telemetry.preview': () => ({ body: '{}' }),
+      'notifications.get': () => ({ settings: { enabled: false, events: [], minIntervalMinutes: 5, email: { enabled: false, host: '', port: 587, security: 'starttls', allowSelfSigned: false, username: '', passwordSet: false, from: '', to: [] }, webhooks: [] }, channels: [] }),
+    })
+    wrap(<SettingsPage />)
+  }
+  const sets = () => fb!.calls.filter((c) => c.method === 'settings.set').map((c) => c.params)
+
+  it('sets a token write-only, naming what is wrong with one at its field before sending', async () => {
+    const user = userEvent.setup()
+    agentWith(false)
+    const input = await screen.findByLabelText(/^Metrics token/)
+    expect(screen.getByText('not set')).toBeInTheDocument()
+    expect(input).toHaveAttribute('type', 'password')
+    expect(input).toHaveValue('')
+
+    await user.type(input, 'short')
+    await user.click(screen.getByRole('button', { name: 'Save settings' }))
+    expect(input).toHaveAttribute('aria-invalid', 'true')
+    expect(input).toHaveAccessibleDescription(/It is too short: it needs at least 16 characters and has 5/)
+    await user.clear(input)
+    await user.type(input, 'has a space in it here')
+    await user.click(screen.getByRole('button', { name: 'Save settings' }))
+    expect(input).toHaveAccessibleDescription(/must not contain spaces or control characters/)
+    expect(sets()).toEqual([])
+
+    await user.clear(input)
+    await user.type(input, token)
+    expect(input).not.toHaveAttribute('aria-invalid')
+    await user.click(screen.getByRole('button', { name: 'Save settings' }))
+    await waitFor(() => expect(sets()).toEqual([{ metricsToken: token }]))
+    // Saved: the agent says "set", and the page holds the token nowhere.
+    expect(await screen.findByText('set')).toBeInTheDocument()
+    expect(screen.queryByLabelText(/^Metrics token/)).toBeNull()
+    expect(document.body.innerHTML).not.toContain(token)
+    // Saving other settings sends no token.
+    await user.selectOptions(screen.getByLabelText(/Log level/), 'warn')
+    await user.click(screen.getByRole('button', { name: 'Save settings' }))
+    await waitFor(() => expect(sets()).toHaveLength(2))
+    expect(sets()[1]).toEqual({ logLevel: 'warn' })
+  })
+
+  it('replaces and clears a token that is set, and shows the agent\'s objection at the field', async () => {
+    const user = userEvent.setup()
+    agentWith(true)
+    await user.click(await screen.findByRole('button', { name: 'Replace Metrics token' }))
+    await user.type(screen.getByLabelText(/^Metrics token/), `${token}-rotated`)
+    fb!.on('settings.set', () => {
+      throw { kind: 'invalid', message: 'metricsToken: is longer than 1024 bytes (it has 2000)', field: 'metricsToken' }
+    })
+    await user.click(screen.getByRole('button', { name: 'Save settings' }))
+    await waitFor(() => expect(screen.getByLabelText(/^Metrics token/)).toHaveAccessibleDescription(/is longer than 1024 bytes/))
+    expect(screen.queryByText('Settings not saved')).toBeNull()
+    expect(sets()).toEqual([{ metricsToken: `${token}-rotated` }])
+
+    await user.click(screen.getByRole('button', { name: 'Keep the current Metrics token' }))
+    await user.click(screen.getByRole('button', { name: 'Clear Metrics token' }))
+    expect(screen.getByText('will be cleared')).toBeInTheDocument()
+    fb!.on('settings.set', () => ({ settings: { origins: [], logLevel: 'info', logRetentionDays: 14, supportRetentionHours: 24, runRetentionDays: 30, runRetentionRuns: 10000, publicUrl: '', metricsToken: { set: false } } }))
+    await user.click(screen.getByRole('button', { name: 'Save settings' }))
+    await waitFor(() => expect(sets()[1]).toEqual({ metricsToken: '' }))
+    expect(await screen.findByText('not set')).toBeInTheDocument()
+  })
+
+  it('counts as the agent does', () => {
+    expect(metricsTokenProblem('0123456789abcdef')).toBeNull()
+    expect(metricsTokenProblem('é'.repeat(16))).toBeNull()
+    expect(metricsTokenProblem('é'.repeat(15))).toMatch(/has 15/)
+    expect(metricsTokenProblem('x'.repeat(1025))).toBe('It is longer than 1024 bytes (it has 1025).')
+    expect(metricsTokenProblem('é'.repeat(513))).toBe('It is longer than 1024 bytes (it has 1026).')
+    expect(metricsTokenProblem(`${'a'.repeat(16)}\t`)).toMatch(/control characters/)
+    expect(metricsTokenProblem(`${'a'.repeat(16)}\u007f`)).toMatch(/control characters/)
   })
 })
