@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // groupCommit makes commits durable together: Badger runs without its own
@@ -26,7 +27,19 @@ type groupCommit struct {
 	next    *syncRound // the round commits join; not begun
 	syncing bool       // a round is under way
 	closed  bool       // the store closes: no round begins any more
+
+	// Commits that did not wait (UpdateLazy): how many were made, how many
+	// a round that ended covered, whether one wrote to the value log, and
+	// the timer that makes them durable if no other commit does sooner.
+	lazyMade, lazySynced uint64
+	lazyVlog             bool
+	lazyTimer            *time.Timer
+	lazyDelay            time.Duration
 }
+
+// lazyDelay bounds how long a commit that did not wait stays only in the
+// operating system's cache: a later durable commit covers it sooner.
+const lazyDelay = 500 * time.Millisecond
 
 // errClosed answers a commit whose sync round would begin after the store
 // began to close (Badger's own close then makes the commit durable).
@@ -40,10 +53,13 @@ type syncRound struct {
 	joined int // commits waiting for it
 	done   bool
 	err    error
+	// lazy is how many commits that did not wait were made before the
+	// round began: a round covers every commit made before it began.
+	lazy uint64
 }
 
 func newGroupCommit(flush func(vlog bool) error) *groupCommit {
-	g := &groupCommit{flush: flush}
+	g := &groupCommit{flush: flush, lazyDelay: lazyDelay}
 	g.cond = sync.NewCond(&g.mu)
 	return g
 }
@@ -73,14 +89,50 @@ func (g *groupCommit) wait(vlog bool) error {
 			break
 		}
 		g.syncing, g.next = true, nil
+		r.lazy, r.vlog, g.lazyVlog = g.lazyMade, r.vlog || g.lazyVlog, false
 		g.mu.Unlock()
 		err := g.flush(r.vlog)
 		g.mu.Lock()
 		g.syncing = false
 		r.done, r.err = true, err
+		if err == nil {
+			g.lazySynced = max(g.lazySynced, r.lazy)
+		} else if r.lazy > g.lazySynced {
+			g.lazyVlog = g.lazyVlog || r.vlog // not covered: the next round syncs what it wrote
+		}
 		g.cond.Broadcast()
 	}
 	return r.err
+}
+
+// lazy notes a commit that does not wait for a sync; vlog says it wrote to
+// the value log. It becomes durable with the next round, which begins at
+// the latest lazyDelay from the first such commit since the last.
+func (g *groupCommit) lazy(vlog bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.lazyMade++
+	g.lazyVlog = g.lazyVlog || vlog
+	if g.lazyTimer == nil && !g.closed {
+		g.lazyTimer = time.AfterFunc(g.lazyDelay, func() {
+			g.mu.Lock()
+			g.lazyTimer = nil
+			g.mu.Unlock()
+			g.syncLazy() // an error reaches the next commit that waits
+		})
+	}
+}
+
+// syncLazy returns once every commit made before it is durable: at once
+// when no commit that did not wait is left uncovered, else after a round.
+func (g *groupCommit) syncLazy() error {
+	g.mu.Lock()
+	if g.lazySynced >= g.lazyMade {
+		g.mu.Unlock()
+		return nil
+	}
+	g.mu.Unlock()
+	return g.wait(false) // the round takes the value log in when a lazy commit wrote there
 }
 
 // shut waits for the round under way, if any, lets no other begin, and
@@ -91,6 +143,10 @@ func (g *groupCommit) shut(release func()) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.closed = true
+	if g.lazyTimer != nil {
+		g.lazyTimer.Stop() // Badger's close makes the rest durable
+		g.lazyTimer = nil
+	}
 	for g.syncing {
 		g.cond.Wait()
 	}

@@ -248,3 +248,112 @@ func TestGroupCommitShutWaitsForTheSyncUnderWay(t *testing.T) {
 		t.Fatalf("a commit after the close: %v, want errClosed", err)
 	}
 }
+
+// Commits that do not wait are covered by the next round, whoever leads
+// it: Sync then has nothing to do; one made while a round runs is not
+// covered by that round; and one that wrote to the value log has the next
+// round sync it.
+func TestLazyCommitsSyncWithTheNextRound(t *testing.T) {
+	release := make(chan struct{}, 1)
+	var mu sync.Mutex
+	var vlogs []bool
+	slow := false
+	g := newGroupCommit(func(vlog bool) error {
+		mu.Lock()
+		vlogs = append(vlogs, vlog)
+		wait := slow
+		mu.Unlock()
+		if wait {
+			<-release
+		}
+		return nil
+	})
+	g.lazyDelay = time.Hour // only the rounds below sync
+	rounds := func() string { mu.Lock(); defer mu.Unlock(); return fmt.Sprint(vlogs) }
+
+	if err := g.syncLazy(); err != nil || rounds() != "[]" {
+		t.Fatalf("Sync with nothing to sync: %v, rounds %s", err, rounds())
+	}
+	g.lazy(false)
+	g.lazy(true)
+	if rounds() != "[]" {
+		t.Fatalf("a lazy commit waited for a round: %s", rounds())
+	}
+	if err := g.wait(false); err != nil { // another commit's round covers them
+		t.Fatal(err)
+	}
+	if err := g.syncLazy(); err != nil || rounds() != "[true]" {
+		t.Fatalf("after a round covered them, Sync: %v, rounds %s (want one, with the value log)", err, rounds())
+	}
+
+	// Made while a round runs: the next Sync leads a round of its own.
+	mu.Lock()
+	slow = true
+	mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- g.wait(false) }()
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.syncing })
+	g.lazy(false)
+	mu.Lock()
+	slow = false
+	mu.Unlock()
+	release <- struct{}{}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := g.syncLazy(); err != nil || rounds() != "[true false false]" {
+		t.Fatalf("a lazy commit made during a round: Sync %v, rounds %s (want a round after it)", err, rounds())
+	}
+}
+
+// A lazy commit that no other commit follows is synced on its own, soon.
+func TestLazyCommitSyncsOnItsOwn(t *testing.T) {
+	var syncs atomic.Int32
+	g := newGroupCommit(func(bool) error { syncs.Add(1); return nil })
+	g.lazyDelay = time.Millisecond
+	g.lazy(false)
+	waitFor(t, func() bool { return syncs.Load() == 1 })
+	waitFor(t, func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.lazySynced == g.lazyMade })
+}
+
+// UpdateLazy's commit is seen at once, needs Sync (or another commit) to
+// be durable, and survives a close and reopen.
+func TestUpdateLazy(t *testing.T) {
+	dir := t.TempDir()
+	key := newKey(t)
+	s := create(t, dir, key)
+	if s.durable == nil {
+		t.Skip("Badger syncs each transaction itself on this system")
+	}
+	s.durable.lazyDelay = time.Hour
+	var syncs atomic.Int32
+	flush := s.durable.flush
+	s.durable.flush = func(v bool) error { syncs.Add(1); return flush(v) }
+	if err := s.UpdateLazy(func(tx *Tx) error { return tx.Put("k/lazy", "soon") }); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := s.Get("k/lazy", &got); err != nil || got != "soon" || syncs.Load() != 0 {
+		t.Fatalf("read back %q %v after %d syncs", got, err, syncs.Load())
+	}
+	if err := s.Sync(); err != nil || syncs.Load() != 1 {
+		t.Fatalf("Sync: %v, %d syncs", err, syncs.Load())
+	}
+	if err := s.Sync(); err != nil || syncs.Load() != 1 {
+		t.Fatalf("a second Sync with nothing new synced again: %v, %d syncs", err, syncs.Load())
+	}
+	if err := s.UpdateLazy(func(tx *Tx) error { return tx.Put("k/last", "closed") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(Options{Dir: dir, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Get("k/last", &got); err != nil || got != "closed" {
+		t.Fatalf("after reopen %q %v", got, err)
+	}
+}

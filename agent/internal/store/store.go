@@ -296,7 +296,20 @@ func (s *Store) View(fn func(*Tx) error) error {
 // be safe to run more than once. When Update returns nil, the write is
 // durable: it waits for a sync that began after its commit, shared with
 // the commits of other goroutines (durable.go).
-func (s *Store) Update(fn func(*Tx) error) error {
+func (s *Store) Update(fn func(*Tx) error) error { return s.update(fn, false) }
+
+// UpdateLazy is Update for records whose loss in a power failure is no
+// worse than a crash just before they were made: it returns once the
+// commit is made (every reader sees it at once), without waiting for it to
+// be durable. It becomes durable with the next sync round: the next
+// Update's or Sync's, and at the latest about lazyDelay later. A process
+// crash loses nothing of it (the operating system has it); a power failure
+// may lose it, and every commit after it, together.
+func (s *Store) UpdateLazy(fn func(*Tx) error) error { return s.update(fn, true) }
+
+// update runs fn in a read-write transaction, retrying on conflicts, and
+// then waits for its sync unless lazy.
+func (s *Store) update(fn func(*Tx) error, lazy bool) error {
 	var err error
 	for attempt := 0; attempt < 8; attempt++ {
 		var tx *Tx
@@ -305,6 +318,10 @@ func (s *Store) Update(fn func(*Tx) error) error {
 			return fn(tx)
 		})
 		if err == nil && tx.wrote && s.durable != nil {
+			if lazy {
+				s.durable.lazy(tx.large)
+				return nil
+			}
 			return s.durable.wait(tx.large)
 		}
 		if !errors.Is(err, badger.ErrConflict) {
@@ -313,6 +330,15 @@ func (s *Store) Update(fn func(*Tx) error) error {
 		time.Sleep(time.Duration(attempt+1) * 2 * time.Millisecond)
 	}
 	return fmt.Errorf("update store: %w", err)
+}
+
+// Sync returns once every commit made before it is durable, the ones
+// UpdateLazy made included; at once when there is none of those.
+func (s *Store) Sync() error {
+	if s.durable == nil {
+		return nil
+	}
+	return s.durable.syncLazy()
 }
 
 // GetRaw returns the value at key.

@@ -63,12 +63,24 @@ func (c *cycle) putUnsavedTx(tx *store.Tx) error {
 // commit runs fn in one durable transaction with the deferred saves. A
 // run that records nothing in the store (a dry run) drops them.
 func (c *cycle) commit(fn func(*store.Tx) error) error {
+	return c.commitWith(c.e.d.Store.Update, fn)
+}
+
+// commitLazy is commit for an item's last transaction, its settling: it
+// does not wait for the disk. A power failure that loses it leaves the item
+// as a crash just before its settling did, queued to be worked again, and
+// the next write any item makes first makes it durable (apply).
+func (c *cycle) commitLazy(fn func(*store.Tx) error) error {
+	return c.commitWith(c.e.d.Store.UpdateLazy, fn)
+}
+
+func (c *cycle) commitWith(update func(func(*store.Tx) error) error, fn func(*store.Tx) error) error {
 	if !c.recordsInStore() {
 		clear(c.unsaved)
 		c.deferred = c.deferred[:0]
 		return nil
 	}
-	err := c.e.d.Store.Update(func(tx *store.Tx) error {
+	err := update(func(tx *store.Tx) error {
 		if err := c.putUnsavedTx(tx); err != nil {
 			return err
 		}
@@ -87,8 +99,11 @@ func (c *cycle) commit(fn func(*store.Tx) error) error {
 // flushPairs makes the deferred saves durable: before the item writes to
 // a system, and before anything reads its pair back from the store.
 func (c *cycle) flushPairs() error {
-	if len(c.unsaved) == 0 && len(c.deferred) == 0 {
+	if !c.pending() {
 		return nil
 	}
 	return c.commit(nil)
 }
+
+// pending says the item has saves not committed yet.
+func (c *cycle) pending() bool { return len(c.unsaved) > 0 || len(c.deferred) > 0 }

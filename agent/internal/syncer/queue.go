@@ -145,9 +145,10 @@ func (q storeQueue) marked(t Side, m string) (string, bool, error) {
 // settle removes a worked item's queue entry, unless the entity was queued
 // again while it was worked (a newer change, or a link target paired): then
 // the entry stays, due, for the next run. The item's deferred pair saves go
-// in the same transaction (deferred.go).
+// in the same transaction (deferred.go), which does not wait for the disk
+// (commitLazy).
 func (q storeQueue) settle(c *cycle, it QueueItem) error {
-	return c.commit(func(tx *store.Tx) error {
+	return c.commitLazy(func(tx *store.Tx) error {
 		k := keyQueue(q.proc, it.Side, it.Entity)
 		var cur QueueItem
 		if err := tx.Get(k, &cur); errors.Is(err, store.ErrNotFound) {

@@ -28,7 +28,8 @@ type write struct {
 // apply performs a planned write. A dry run lists it and sends nothing:
 // this is where a dry run stops short of writing. A real run first makes
 // the item's deferred pair saves durable, so that what an earlier write did
-// is recorded before the next one leaves (deferred.go), then sends it.
+// is recorded before the next one leaves (deferred.go), and with them
+// everything recorded before, then sends it.
 // sent says the request was made (its error aside).
 func (c *cycle) apply(ctx context.Context, w write) (sent bool, err error) {
 	if !c.sendsWrites() {
@@ -38,10 +39,18 @@ func (c *cycle) apply(ctx context.Context, w write) (sent bool, err error) {
 	if w.send == nil {
 		return false, nil
 	}
-	if w.before != nil {
+	switch {
+	case w.before != nil:
 		err = c.commit(w.before)
-	} else {
+	case c.pending():
 		err = c.flushPairs()
+	default:
+		// Nothing of the item's own to record; what was recorded before
+		// without waiting for the disk (items settled, pages polled) is
+		// made durable all the same, so no write ever leaves ahead of a
+		// record it may rest on. (A durable commit of the item's own, as
+		// above, covers every commit made before it.)
+		err = c.e.d.Store.Sync()
 	}
 	if err != nil {
 		return false, err
