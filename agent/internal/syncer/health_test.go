@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/license"
 	"github.com/lockstep-sync/lockstep/agent/internal/mapping"
@@ -321,4 +322,63 @@ func TestInactiveProcessIsListedAsInactive(t *testing.T) {
 	if h, _ := listed(); h.State != apitype.HealthInactive || h.Parked != 1 {
 		t.Fatalf("an inactive process with a parked entity: %+v", h)
 	}
+}
+
+// A system found working again (its connection test passed) starts, now,
+// the active process whose runs fail because of it, and makes the entities
+// it has waiting out a backoff due; it starts nothing for another system.
+func TestRetrySystemRunsTheProcessFailingBecauseOfIt(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	w.b.fail = func(op string) error {
+		if op == "changes" {
+			return fmt.Errorf("GET /api/items: HTTP 401 Unauthorized: %w", connector.ErrUnauthorized)
+		}
+		return nil
+	}
+	// An hour between polls: a second run within the test is one that
+	// RetrySystem started.
+	w.proc.Active, w.proc.Schedule.PollSeconds = true, 3600
+	waiting := QueueItem{Side: SideA, Entity: "A-1", Attempts: 2, NotBefore: w.clock.now().Add(time.Hour)}
+	if err := w.st.Put("proc/p1", w.proc); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.st.Put(keyQueue("p1", SideA, "A-1"), waiting); err != nil {
+		t.Fatal(err)
+	}
+	runs := func() []Run {
+		rs, err := w.eng.Views().Runs("p1", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.eng.Serve(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	agenttest.Eventually(t, "the first run to fail because of sysB", func() bool {
+		h := w.health()
+		return h.State == apitype.HealthFailing && h.System == "sysB"
+	})
+
+	if started, err := w.eng.RetrySystem("sysA"); err != nil || len(started) != 0 {
+		t.Fatalf("sysA works: started %v, %v", started, err)
+	}
+	var item QueueItem
+	if err := w.st.Get(keyQueue("p1", SideA, "A-1"), &item); err != nil || !item.NotBefore.Equal(waiting.NotBefore) {
+		t.Fatalf("the waiting entity after another system's test: %+v %v", item, err)
+	}
+	started, err := w.eng.RetrySystem("sysB")
+	if err != nil || len(started) != 1 || started[0] != "p1" {
+		t.Fatalf("sysB works: started %v, %v", started, err)
+	}
+	// sysB still refuses the poll, so the run started stops before the
+	// entity is worked: it is due now, its attempts still counted.
+	if err := w.st.Get(keyQueue("p1", SideA, "A-1"), &item); err != nil || !item.NotBefore.IsZero() || item.Attempts != 2 {
+		t.Fatalf("the waiting entity after sysB's test: %+v %v", item, err)
+	}
+	agenttest.Eventually(t, "a run started by the test", func() bool {
+		rs := runs()
+		return len(rs) == 2 && rs[0].Trigger == TriggerTest && !rs[0].EndedAt.IsZero()
+	})
 }
