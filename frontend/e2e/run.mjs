@@ -17,6 +17,7 @@
 // Headless system Chromium through playwright-core; no browser is ever
 // downloaded. Screenshots of every page go to build/artifacts/ui/.
 import { spawn } from 'node:child_process'
+import { get as httpsGet } from 'node:https'
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -116,6 +117,18 @@ const go = async (route) => {
   await page.locator('main h1').first().waitFor()
 }
 const button = (name) => page.getByRole('button', { name, exact: true })
+// metricsStatus is the status of GET /metrics on the agent with a bearer
+// token, as Prometheus asks (the agent's certificate is self-signed).
+const metricsStatus = (token) =>
+  new Promise((resolve, reject) => {
+    const [host, port] = [agentAddr.slice(0, agentAddr.lastIndexOf(':')), agentAddr.slice(agentAddr.lastIndexOf(':') + 1)]
+    const req = httpsGet({ host, port, path: '/metrics', headers: { Authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 30_000 }, (res) => {
+      res.resume()
+      resolve(res.statusCode)
+    })
+    req.on('timeout', () => req.destroy(new Error('GET /metrics: no answer in 30 s')))
+    req.on('error', reject)
+  })
 // systemRow is a system's row on the Systems page (its first cell names it).
 const systemRow = (name) => page.locator('main table tbody tr').filter({ has: page.locator('td:first-child strong', { hasText: new RegExp(`^${name}$`) }) })
 // noLoading waits until the page shows no spinner: what it shows is loaded.
@@ -529,6 +542,9 @@ try {
 
   await step('fixing the token makes the process and the system healthy again', async () => {
     await setToken('E2E Engineering', sandboxToken, false)
+    // The form's test of the token is kept as the system's last test, and
+    // the process runs now (trigger "test"), not at its next poll.
+    await systemRow('E2E Engineering').filter({ hasText: 'Healthy' }).filter({ hasText: 'OK · tested' }).waitFor()
     await go('processes')
     await processRow().filter({ hasText: 'Healthy' }).waitFor({ timeout: 90_000 })
     await go('systems')
@@ -614,6 +630,17 @@ try {
     await shot('license')
     await go('settings')
     await page.getByTestId('telemetry-preview').filter({ hasText: '{' }).waitFor()
+    // The metrics token: typed once, saved write-only, and what Prometheus
+    // then presents to the agent's /metrics.
+    const metricsToken = `e2e-metrics-${Date.now().toString(16)}-token`
+    const agentSettings = page.locator('section[aria-labelledby="agent-settings"]')
+    if (await agentSettings.getByRole('button', { name: 'Replace Metrics token' }).count()) await agentSettings.getByRole('button', { name: 'Replace Metrics token' }).click()
+    await agentSettings.getByLabel(/^Metrics token/).fill(metricsToken)
+    await agentSettings.getByRole('button', { name: 'Save settings' }).click()
+    await agentSettings.getByRole('button', { name: 'Replace Metrics token' }).waitFor()
+    if ((await page.content()).includes(metricsToken)) throw new Error('the settings page shows the metrics token')
+    const scraped = await metricsStatus(metricsToken)
+    if (scraped !== 200) throw new Error(`GET /metrics with the token set on the page answered ${scraped}`)
     await shot('settings')
   })
 
