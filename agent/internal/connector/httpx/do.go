@@ -217,24 +217,54 @@ func DecodeJSON(r Request, resp *http.Response, out any) error {
 // number, which the response's rate-limit headers are observed under, and
 // whether the server's policy made the request wait.
 func (c *Client) waitTurn(ctx context.Context, deadline time.Time) (ticket uint64, paced bool, err error) {
-	select {
-	case c.lim.turn <- struct{}{}:
-	case <-ctx.Done():
-		return 0, false, ctx.Err()
+	for {
+		// Callers sleep out a pause all at once, outside the turn, so
+		// that each whose deadline it overruns fails at once.
+		if err := c.waitPause(ctx, deadline); err != nil {
+			return 0, false, err
+		}
+		select {
+		case c.lim.turn <- struct{}{}:
+		case <-ctx.Done():
+			return 0, false, ctx.Err()
+		}
+		ticket, byServer, err := c.takeToken(ctx)
+		<-c.lim.turn
+		paced = paced || byServer
+		if err != nil || ticket > 0 {
+			return ticket, paced, err
+		}
+		// A pause began while this request waited (another request's
+		// answer spent the quota): wait that out too.
 	}
-	defer func() { <-c.lim.turn }()
+}
+
+func (c *Client) waitPause(ctx context.Context, deadline time.Time) error {
 	for {
 		now := c.o.Now()
-		if p := c.lim.paused(now); p > 0 {
-			if now.Add(p).After(deadline) {
-				return 0, false, fmt.Errorf("%w: the system asked for a pause until %s", connector.ErrRateLimited, now.Add(p).UTC().Format(time.RFC3339))
-			}
-			c.stats.paused.Add(1)
-			c.o.Observer.Wait("rate_limit", p)
-			if err := c.sleep(ctx, p); err != nil {
-				return 0, false, err
-			}
-			continue
+		p := c.lim.paused(now)
+		if p <= 0 {
+			return nil
+		}
+		if now.Add(p).After(deadline) {
+			return fmt.Errorf("%w: the system asked for a pause until %s", connector.ErrRateLimited, now.Add(p).UTC().Format(time.RFC3339))
+		}
+		c.stats.paused.Add(1)
+		c.o.Observer.Wait("rate_limit", p)
+		if err := c.sleep(ctx, p); err != nil {
+			return err
+		}
+	}
+}
+
+// takeToken waits, holding the turn, for the limiter's next token and
+// takes it; it returns no token and no error when a pause begins
+// meanwhile.
+func (c *Client) takeToken(ctx context.Context) (ticket uint64, paced bool, err error) {
+	for {
+		now := c.o.Now()
+		if c.lim.paused(now) > 0 {
+			return 0, paced, nil
 		}
 		d, ticket, byServer := c.lim.take(now)
 		if d <= 0 {
@@ -243,7 +273,7 @@ func (c *Client) waitTurn(ctx context.Context, deadline time.Time) (ticket uint6
 		paced = paced || byServer
 		c.o.Observer.Wait("pace", d)
 		if err := c.sleep(ctx, d); err != nil {
-			return 0, false, err
+			return 0, paced, err
 		}
 	}
 }

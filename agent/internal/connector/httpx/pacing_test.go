@@ -171,3 +171,41 @@ func TestDriftKeepsAttempts(t *testing.T) {
 		}
 	})
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPauseFailsFastForEveryCaller: while one caller sleeps out a system's
+// pause, another whose budget the pause overruns fails at once instead of
+// queueing behind it.
+func TestPauseFailsFastForEveryCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			code, h := http.StatusOK, http.Header{}
+			if calls.Add(1) == 1 {
+				code = http.StatusTooManyRequests
+				h.Set("Retry-After", "60")
+			}
+			return &http.Response{StatusCode: code, Header: h, Body: io.NopCloser(strings.NewReader("{}")), Request: r}, nil
+		})}
+		patient := newClient(t, "https://system.test", Options{HTTPClient: hc, LimiterKey: t.Name(), MaxAttempts: 1})
+		hasty := newClient(t, "https://system.test", Options{HTTPClient: hc, LimiterKey: t.Name(), MaxElapsed: 10 * time.Second})
+		defer patient.Close() // the shared limiter belongs to this bubble: no other run may find it
+		defer hasty.Close()
+		if err := get(patient); !errors.Is(err, connector.ErrRateLimited) { // the system pauses for a minute
+			t.Fatalf("first answer: %v", err)
+		}
+		done := make(chan error)
+		go func() { done <- get(patient) }()
+		synctest.Wait() // the patient caller sleeps out the pause
+		start := time.Now()
+		if err := get(hasty); !errors.Is(err, connector.ErrRateLimited) || time.Since(start) != 0 {
+			t.Fatalf("hasty caller: %v after %v", err, time.Since(start))
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
