@@ -210,7 +210,9 @@ node_ok() {
 # install_node puts Node NODE_VERSION into NODE_HOME: the node-linux-ARCH
 # package from the npm registry, fetched with npm pack (the older node and
 # its npm do that much) and checked against the pinned integrity before use.
-install_node() {
+# It runs in a subshell so that its trap removes what it fetched however it
+# ends (an integrity refused, npm pack failed).
+install_node() (
 	local arch want tmp tgz got
 	case "$(uname -m)" in
 	x86_64) arch=x64 ;;
@@ -220,6 +222,7 @@ install_node() {
 	want=NODE_INTEGRITY_$arch
 	want=${!want}
 	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp" "$NODE_HOME.partial"' EXIT
 	log "node: fetching node-linux-$arch@$NODE_VERSION from the npm registry"
 	(cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_VERSION" >/dev/null) ||
 		die "npm pack node-linux-$arch@$NODE_VERSION failed"
@@ -235,7 +238,7 @@ install_node() {
 	mv "$NODE_HOME.partial" "$NODE_HOME"
 	node_ok "$NODE_HOME/bin/node" || die "the node installed in $NODE_HOME does not run"
 	log "node: installed $("$NODE_HOME/bin/node" --version) into $NODE_HOME (the Makefile puts $NODE_HOME/bin first on PATH)"
-}
+)
 
 do_frontend() {
 	command -v node >/dev/null 2>&1 || apt_install nodejs
@@ -245,7 +248,7 @@ do_frontend() {
 	# first on PATH, so the node installed there is the one used after.
 	if ! node_ok node; then
 		command -v openssl >/dev/null 2>&1 || apt_install openssl
-		install_node
+		install_node || exit 1 # it said why
 		hash -r # the shell remembers where it found the old node
 	fi
 	log "node $(node --version), npm $(npm --version)"
