@@ -3,7 +3,8 @@
 // for no new sign-in, and a process is copied from the first agent to the
 // second with its two systems, whose secrets are typed again; the copy
 // arrives inactive and reads so (not healthy) on that agent and in the
-// fleet.
+// fleet. Then a failure on the second agent, while the first is current, is
+// one notice that clears by itself and leads to the second agent's row.
 //
 // The second agent is started by build/ui-test.sh (`init` and `run`, no
 // processes, the same admin password as the demo agent).
@@ -109,8 +110,9 @@ export async function fleetJourney(j) {
     [added],
   )
 
+  const copied = 'copy a process from one agent to the other, its systems with their secrets typed again'
   await step(
-    'copy a process from one agent to the other, its systems with their secrets typed again',
+    copied,
     async () => {
       await go('fleet')
       const startCopy = async () => {
@@ -186,8 +188,9 @@ export async function fleetJourney(j) {
     [fleetShown, j.processReady],
   )
 
+  const backToDemo = 'back to the demo agent'
   await step(
-    'back to the demo agent',
+    backToDemo,
     async () => {
       await go('dashboard')
       await switchTo('demo')
@@ -195,5 +198,50 @@ export async function fleetJourney(j) {
       await noSignInAsked('demo')
     },
     [added],
+  )
+
+  // With many agents, another agent's failures are one notice per agent
+  // that clears by itself and leads to its row, not errors to dismiss one
+  // by one. Working on demo, the second agent's system starts failing.
+  await step(
+    "another agent's failure is one notice in the corner that clears by itself and leads to its row",
+    async () => {
+      const onBranch = (method, params) => page.evaluate(([m, p]) => window.go.bridge.App.CallAgent('branch', m, p), [method, params])
+      const { systems } = await onBranch('systems.list', {})
+      const eng = (systems ?? []).find((s) => s.name === 'E2E Engineering')
+      if (!eng) throw new Error(`${branch} has no E2E Engineering`)
+      await page.getByTestId('conn-state').filter({ hasText: 'Connected to demo' }).waitFor()
+      const toast = page.locator('.toast').filter({ hasText: `${branch}: System E2E Engineering: failing` })
+      // Watched for from before it can come, as it goes by itself.
+      const seen = toast.getByRole('link', { name: `See ${branch} in the fleet` }).waitFor({ timeout: 60_000 })
+      // A passing test first: whatever the system's health was, the
+      // failing one after it is news.
+      await onBranch('systems.update', { id: eng.id, secrets: { token: j.sandboxToken } })
+      const passed = await onBranch('systems.test', { id: eng.id })
+      if (!passed?.ok) throw new Error(`${branch}'s E2E Engineering does not pass its test with the right token: ${passed?.message}`)
+      await onBranch('systems.update', { id: eng.id, secrets: { token: 'e2e-wrong-branch-token' } })
+      await onBranch('systems.test', { id: eng.id })
+      try {
+        await seen
+      } catch (e) {
+        // Did the fleet hear of it at all? Its page lists what each agent said.
+        await go('fleet')
+        const heard = await page.locator(`[data-testid="fleet-notice"][data-agent="${branch}"]`).allInnerTexts()
+        const health = (await onBranch('systems.list', {})).systems?.find((s) => s.id === eng.id)?.health
+        throw new Error(`${e.message}; ${branch}'s E2E Engineering is ${JSON.stringify(health)}; the fleet page lists of ${branch}: ${JSON.stringify(heard.slice(0, 5))}`)
+      }
+      const href = await toast.getByRole('link').getAttribute('href', { timeout: 1000 }).catch(() => null)
+      if (href !== null && href !== `#/fleet/${branch}`) throw new Error(`the notice leads to ${href}`)
+      // Not sticky: it goes by itself.
+      await toast.waitFor({ state: 'detached', timeout: 30_000 })
+      await go(`fleet/${branch}`)
+      await page.locator(`[data-testid="fleet-agent"][data-agent="${branch}"][data-pointed]`).waitFor()
+      const focused = await page.evaluate(() => document.activeElement?.getAttribute('data-agent'))
+      if (focused !== branch) throw new Error(`the row the notice leads to is not focused (the focus is on ${focused})`)
+      await shot('fleet-pointed')
+      await onBranch('systems.update', { id: eng.id, secrets: { token: j.sandboxToken } })
+      await onBranch('systems.test', { id: eng.id })
+    },
+    [copied, backToDemo],
   )
 }
