@@ -18,6 +18,7 @@ const triggerLabels: Record<string, string> = {
   bulk: 'Bulk sync',
   retry: 'Retry',
   test: 'Connection test passed',
+  recreate: 'Deleted entity recreated',
 }
 
 const countNames: [keyof Counts, string][] = [

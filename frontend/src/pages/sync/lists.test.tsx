@@ -182,4 +182,20 @@ describe('RunsPage', () => {
     await user.selectOptions(screen.getByLabelText('Sync process'), 'Support ↔ Product')
     expect(await screen.findByText('No runs yet')).toBeInTheDocument()
   })
+
+  it('names every trigger in words, the run a recreated entity started too', async () => {
+    const at = (trigger: string, i: number) => ({
+      id: `p1-${i}`, process: 'p1', trigger, startedAt: '2026-01-03T10:00:00Z', endedAt: '2026-01-03T10:00:01Z',
+      counts: { created: 0, updated: 0, commented: 0, attached: 0, linked: 0, skipped: 0, failed: 0, conflicts: 0 }, errors: [],
+    })
+    const triggers = ['schedule', 'manual', 'webhook', 'entity', 'bulk', 'retry', 'recreate', 'test'] // docs/protocol.md, Run
+    fb = setup('viewer', { 'processes.list': processes, 'runs.list': () => ({ runs: triggers.map(at) }) })
+    renderAs(fb, <RunsPage />)
+    const table = await screen.findByRole('table', { name: 'Runs, newest first' })
+    const shown = within(table).getAllByRole('row').slice(1).map((r) => within(r).getAllByRole('cell').map((c) => c.textContent))
+    for (const word of triggers) {
+      expect(shown.flat()).not.toContain(word)
+    }
+    expect(within(table).getByText('Deleted entity recreated')).toBeInTheDocument()
+  })
 })
