@@ -485,6 +485,57 @@ try {
     await shot('logs')
   }, ['activate the new process'])
 
+  // The list draws only the rows in view and reuses their elements: a line
+  // in focus keeps it (and a screen reader's place) while the list scrolls
+  // by the wheel or the keyboard. Lines are given to the page as the bridge
+  // gives them (logs:batch on its subscription), enough to scroll.
+  await step('a log line in focus keeps the focus while the list scrolls', async () => {
+    await page.evaluate(() => {
+      window.__logSubs = new Set()
+      window.runtime.EventsOn('logs:batch', (b) => b?.sub && window.__logSubs.add(b.sub))
+    })
+    await go('processes')
+    await go('logs')
+    await page.waitForFunction(() => window.__logSubs.size > 0)
+    await page.evaluate(() => {
+      for (const sub of window.__logSubs) {
+        for (let k = 0; k < 10; k++) {
+          const lines = []
+          for (let i = 0; i < 200; i++) {
+            const n = k * 200 + i
+            lines.push({ time: new Date(Date.UTC(2027, 0, 1) + n).toISOString(), level: 'info', component: 'e2e', message: `E2E focus line ${n}`, fields: {} })
+          }
+          window.runtime.EventsEmit('logs:batch', { sub, profile: 'agent', lines, dropped: 0 })
+        }
+      }
+    })
+    const list = page.getByRole('log', { name: 'Log lines' })
+    const chosen = 'E2E focus line 1990'
+    await page.getByTestId('log-row').filter({ hasText: chosen }).click()
+    const focusOn = (what) =>
+      page.waitForFunction((t) => document.activeElement?.textContent?.includes(t) && document.activeElement?.getAttribute('data-testid') === 'log-row', chosen).catch(async () => {
+        throw new Error(`after ${what} the focus is on ${await page.evaluate(() => document.activeElement?.textContent?.slice(0, 80))}`)
+      })
+    await focusOn('a click')
+    const top = () => list.evaluate((el) => el.scrollTop)
+    const before = await top()
+    await list.hover()
+    await page.mouse.wheel(0, -6000)
+    await page.waitForFunction((t) => document.querySelector('[role="log"]').scrollTop < t - 3000, before)
+    // Its row is out of view now, below the rows drawn for other lines.
+    const outOfView = await list.evaluate((el, t) => {
+      const row = [...el.querySelectorAll('[data-testid="log-row"]')].find((r) => r.textContent.includes(t))
+      return row ? row.offsetTop >= el.scrollTop + el.clientHeight : 'not drawn'
+    }, chosen)
+    if (outOfView !== true) throw new Error(`after scrolling up, the row of ${chosen} is ${outOfView === false ? 'still in view' : outOfView}`)
+    await focusOn('scrolling by the wheel')
+    const wheeled = await top()
+    await page.keyboard.press('PageUp')
+    await page.waitForFunction((t) => document.querySelector('[role="log"]').scrollTop < t, wheeled)
+    await focusOn('PageUp')
+    if ((await page.getByTestId('log-row').filter({ hasText: chosen }).count()) !== 1) throw new Error(`${chosen} is drawn other than once`)
+  }, ['activate the new process'])
+
   // setToken replaces a system's API token through its form. The form tests
   // the connection before saving; a wrong token is saved only when asked.
   async function setToken(name, token, failing) {
