@@ -236,8 +236,11 @@ export async function fleetJourney(j) {
       await toast.waitFor({ state: 'detached', timeout: 30_000 })
       await go(`fleet/${branch}`)
       await page.locator(`[data-testid="fleet-agent"][data-agent="${branch}"][data-pointed]`).waitFor()
-      const focused = await page.evaluate(() => document.activeElement?.getAttribute('data-agent'))
-      if (focused !== branch) throw new Error(`the row the notice leads to is not focused (the focus is on ${focused})`)
+      // The page focuses the row once it is drawn (an effect after the mark).
+      await page.waitForFunction((name) => document.activeElement?.getAttribute('data-agent') === name, branch).catch(async () => {
+        const focused = await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120))
+        throw new Error(`the row the notice leads to is not focused (the focus is on ${focused})`)
+      })
       await shot('fleet-pointed')
       await onBranch('systems.update', { id: eng.id, secrets: { token: j.sandboxToken } })
       await onBranch('systems.test', { id: eng.id })
