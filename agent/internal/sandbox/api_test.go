@@ -41,6 +41,23 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+// A revoked token is refused from then on, as any unknown one; added
+// again, it is accepted again.
+func TestRevokeToken(t *testing.T) {
+	s, hs := newTest(t, Options{})
+	s.RevokeToken(testToken)
+	if r := call(t, hs, testToken, "GET", "/api/projects", nil); r.status != 401 || r.errorBody(t).Code != CodeUnauthorized {
+		t.Fatalf("revoked: %d %s", r.status, r.body)
+	}
+	if r := call(t, hs, "read-only-token", "GET", "/api/projects", nil); r.status != 200 {
+		t.Fatalf("another token: %d %s", r.status, r.body)
+	}
+	s.AddToken(Token{Value: testToken, User: "alice"})
+	if r := call(t, hs, testToken, "GET", "/api/projects", nil); r.status != 200 {
+		t.Fatalf("added again: %d %s", r.status, r.body)
+	}
+}
+
 func TestItemsAPI(t *testing.T) {
 	_, hs := newTest(t, Options{})
 	r := call(t, hs, testToken, "POST", "/api/items", map[string]any{

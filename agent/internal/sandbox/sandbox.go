@@ -194,6 +194,14 @@ func (s *Server) AddToken(t Token) {
 	s.tokMu.Unlock()
 }
 
+// RevokeToken stops accepting a token, as an administrator revoking it
+// does: requests bearing it are answered 401 from then on.
+func (s *Server) RevokeToken(value string) {
+	s.tokMu.Lock()
+	delete(s.tokens, sha256.Sum256([]byte(value)))
+	s.tokMu.Unlock()
+}
+
 func (s *Server) token(v string) (Token, bool) {
 	if v == "" {
 		return Token{}, false
