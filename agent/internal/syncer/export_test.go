@@ -7,3 +7,6 @@ func SetRoundItems(n int) (restore func()) {
 	roundItems = n
 	return func() { roundItems = old }
 }
+
+// DrainWorkers is how many items of one run are worked at once.
+const DrainWorkers = drainWorkers

@@ -59,6 +59,51 @@ type cycle struct {
 	unsaved map[string]*Pair
 	// deferred holds transactions waiting for it too (registrations).
 	deferred []func(*store.Tx) error
+	// halt stops the drain under way, shared by its workers.
+	halt *halt
+}
+
+// halt stops a drain for every worker at once. Credentials a system
+// refuses are refused for every item: working on would park each one (a
+// 401 is not transient) and send a request with refused credentials per
+// item, which locks some services' accounts. The first refusal cancels the
+// workers' context instead: requests in flight end, no item starts, and
+// the items not worked keep their queue entries as they were.
+type halt struct {
+	cancel context.CancelFunc
+	once   sync.Once
+	err    error
+}
+
+// refused stops the drain because err, an item's failure, says a system
+// refused the credentials. It reports whether it did.
+func (c *cycle) refused(err error) bool {
+	if c.halt == nil || !errors.Is(err, connector.ErrUnauthorized) {
+		return false
+	}
+	c.halt.once.Do(func() {
+		var se *sideError
+		if errors.As(err, &se) {
+			// The run's failure names the system, for health and
+			// RetrySystem; the error's words come from the connector,
+			// which never puts a secret in them.
+			c.halt.err = onSide(se.side, fmt.Errorf("system %s refused the credentials: the run stopped, its items wait for the next run: %w",
+				c.p.End(se.side).System, err))
+		} else {
+			c.halt.err = fmt.Errorf("a system refused the credentials: the run stopped, its items wait for the next run: %w", err)
+		}
+		c.halt.cancel()
+	})
+	return true
+}
+
+// stopped is why a drain stopped early: credentials refused, or its
+// context's end (the agent stopping).
+func (c *cycle) stopped(ctx context.Context) error {
+	if c.halt != nil && c.halt.err != nil {
+		return c.halt.err
+	}
+	return ctx.Err()
 }
 
 func freshKey(s Side, id string) string { return string(s) + "/" + id }
@@ -107,7 +152,7 @@ func (c *cycle) execute(ctx context.Context, only *QueueItem) error {
 		}
 	}
 	for _, s := range []Side{SideA, SideB} {
-		con, err := c.e.open(c.p.End(s).System)
+		con, err := c.e.openOn(s, c.p.End(s).System)
 		if err != nil {
 			return onSide(s, fmt.Errorf("open system %s: %w", c.p.End(s).System, err))
 		}
@@ -225,6 +270,9 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.halt = &halt{cancel: cancel}
 	// Creates left in flight go first: their peers, already in the other
 	// system, must be recognised before anything else touches them.
 	inFlight := map[string]bool{}
@@ -246,7 +294,7 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 	}
 	for _, it := range items[:n] {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return c.stopped(ctx)
 		}
 		c.work(ctx, it)
 		c.done()
@@ -308,7 +356,7 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 			c.merge(ch)
 		}
 	}
-	return ctx.Err()
+	return c.stopped(ctx)
 }
 
 // drainWorkers is how many items of one run are worked at once: enough to
@@ -332,6 +380,7 @@ func (c *cycle) look(ctx context.Context, it QueueItem) {
 	if !ok || len(src.Fields) == 0 {
 		var err error
 		if src, err = c.con[s].Get(ctx, connector.Ref{ID: it.Entity}); err != nil {
+			c.refused(err)
 			return // its own work reads it again and says why
 		}
 		c.remember(s, src)
@@ -340,7 +389,9 @@ func (c *cycle) look(ctx context.Context, it QueueItem) {
 	if !ok || c.copyOfOther(s, src) {
 		return
 	}
-	if _, err := c.findPeer(ctx, s, src, tp); err != nil {
+	if _, err := c.findPeer(ctx, s, src, tp); c.refused(err) {
+		return
+	} else if err != nil {
 		c.log.Warn().Err(err).Str("entity_key", src.Key).Msg("look for a peer made before: its work tries again")
 	}
 	// The pair adopted is in the store before any item works.
@@ -376,7 +427,7 @@ func (c *cycle) units(items []QueueItem) [][]QueueItem {
 // its own counters, caches and plan, merged back when the drain ends.
 func (c *cycle) child() *cycle {
 	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, q: c.q, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas,
-		deleted: c.deleted}
+		deleted: c.deleted, halt: c.halt}
 	ch.run.ID, ch.run.Process = c.run.ID, c.run.Process
 	for k, v := range c.fresh {
 		ch.fresh[k] = v // each worker deletes only its own items' entries
@@ -414,10 +465,13 @@ var steps = []string{stepRead, stepFields, stepComments, stepAttachments, stepLi
 
 // work processes one item and settles its queue entry: done, retried later
 // with backoff, or parked (queue.go). One poisoned entity never blocks the
-// others.
+// others. Credentials refused are no entity's fault: they stop the drain
+// (halt), and the item's entry stays as it was, like those of the items
+// in flight.
 func (c *cycle) work(ctx context.Context, it QueueItem) {
 	polled := c.fresh[freshKey(it.Side, it.Entity)] // item consumes it; a parked entity is named by it
 	if err := c.item(ctx, it.Side, it.Entity); err != nil {
+		c.refused(err) // the drain's context ends: fail leaves the entry
 		c.q.fail(ctx, c, it, err, polled)
 		return
 	}
