@@ -122,7 +122,9 @@ func TestRefusedCredentialsStopTheRun(t *testing.T) {
 			t.Fatalf("item %s is neither synced nor queued: lost", id)
 		}
 	}
-	if made := count(t, b.Server, "ENG"); made < after || made != len(pairs) || len(queued) < n-made {
+	// A create in flight when the run stopped may have landed without its
+	// answer: its copy is found by its marker next time, not made again.
+	if made := count(t, b.Server, "ENG"); made < after || made < len(pairs) || made > len(pairs)+syncer.DrainWorkers-1 || len(queued) < n-len(pairs) {
 		t.Fatalf("%d copies made, %d pairs, %d queued of %d", made, len(pairs), len(queued), n)
 	}
 	t.Logf("stopped after %d copies, %d refused requests, %d items queued: %s", len(pairs), refused, len(queued), re.Message)
