@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/agenttest/rig"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
@@ -43,7 +44,8 @@ func (r *revokedAfter) Create(ctx context.Context, project, entityType string, f
 // in flight, not one per item; the run records one failure naming the
 // side whose system refused, so the process and that system read failing
 // because of the credentials. With the token accepted again the next run
-// syncs everything, nothing twice.
+// syncs everything, nothing twice: the connection test of the fixed
+// system starts it.
 func TestRefusedCredentialsStopTheRun(t *testing.T) {
 	a := rig.NewSandbox(t, "HELP", "incident", sandbox.Knobs{})
 	b := rig.NewSandbox(t, "ENG", "bug", sandbox.Knobs{})
@@ -51,7 +53,7 @@ func TestRefusedCredentialsStopTheRun(t *testing.T) {
 	bcon := &revokedAfter{Conn: b.Conn, after: after, revoke: func() { b.Server.RevokeToken(rig.Token) }}
 	eng := rig.NewEngine(t, rig.Systems{a.ID: a.Conn, b.ID: bcon})
 	ctx := context.Background()
-	p, err := eng.Processes().Create(ctx, "test", syncer.Process{Name: "refused", Active: true,
+	p, err := eng.Processes().Create(ctx, "test", syncer.Process{Name: "refused", Active: true, Schedule: syncer.Schedule{PollSeconds: 3600},
 		A: syncer.End{System: a.ID, Project: "HELP"}, B: syncer.End{System: b.ID, Project: "ENG"},
 		Types: []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{
 			{A: "title", B: "title", Direction: mapping.Both}, {A: "priority", B: "priority", Direction: mapping.Both}}}},
@@ -146,10 +148,35 @@ func TestRefusedCredentialsStopTheRun(t *testing.T) {
 		t.Fatalf("health of %s: %+v", a.ID, h)
 	}
 
-	// The token is accepted again: the next run syncs the rest, once.
+	// The engine serves: its first run meets the refused token at the
+	// poll, and polls again in an hour.
+	runs := func() []syncer.Run {
+		rs, err := eng.Views().Runs(p.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	serve, stop := context.WithCancel(ctx)
+	served := make(chan struct{})
+	go func() { eng.Serve(serve); close(served) }()
+	t.Cleanup(func() { stop(); <-served })
+	agenttest.Eventually(t, "the served run to meet the refused token", func() bool {
+		rs := runs()
+		return len(rs) == 2 && !rs[0].EndedAt.IsZero()
+	})
+	// The token is accepted again and the system's test passes: the
+	// process failing because of it runs now, and syncs the rest, once.
 	b.Server.AddToken(sandbox.Token{Value: rig.Token, User: "alice"})
-	if r, err := eng.RunNow(ctx, p.ID); err != nil || len(r.Errors) > 0 {
-		t.Fatalf("after the fix: %v %+v", err, r.Errors)
+	if started, err := eng.RetrySystem(b.ID); err != nil || len(started) != 1 || started[0] != p.ID {
+		t.Fatalf("the fixed system's test started %v, %v", started, err)
+	}
+	agenttest.Eventually(t, "the run the test started", func() bool {
+		rs := runs()
+		return len(rs) == 3 && rs[0].Trigger == syncer.TriggerTest && !rs[0].EndedAt.IsZero()
+	})
+	if r := runs()[0]; len(r.Errors) > 0 {
+		t.Fatalf("after the fix: %+v", r.Errors)
 	}
 	if made := count(t, b.Server, "ENG"); made != n {
 		t.Fatalf("%d copies of %d items", made, n)
