@@ -122,7 +122,17 @@ func (e *Engine) runBulk(ctx context.Context, p *Process, j *bulkJob) {
 	defer e.lockRuns(p.ID)()
 	run := e.runBulkDrain(ctx, p, j)
 	j.mu.Lock()
-	j.State, j.Run, j.Done, j.EndedAt = "done", run.ID, j.Total, e.d.Now().UTC()
+	j.Run, j.EndedAt = run.ID, e.d.Now().UTC()
+	switch fault := runFault(&run); {
+	case fault != nil:
+		// The run stopped short: the job says why and how far it got;
+		// the items not worked stay queued for the next run.
+		j.State, j.Error = "failed", fault.Message
+	case ctx.Err() != nil:
+		j.State, j.Error = "failed", "the agent stopped: the items not worked stay queued for the next run"
+	default:
+		j.State, j.Done = "done", j.Total
+	}
 	j.mu.Unlock()
 	e.progress(j)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/agenttest"
 	"github.com/lockstep-sync/lockstep/agent/agenttest/rig"
@@ -189,5 +190,47 @@ func TestRefusedCredentialsStopTheRun(t *testing.T) {
 	}
 	if h, err := eng.Views().ProcessHealth(&p, names); err != nil || h.State != apitype.HealthOK {
 		t.Fatalf("health after the fix: %v %+v", err, h)
+	}
+}
+
+// TestBulkJobSaysItsRunFailed: a bulk sync whose run stops (credentials
+// refused half way) ends "failed" with the run's reason, and says how many
+// items it worked, not "done" with all of them.
+func TestBulkJobSaysItsRunFailed(t *testing.T) {
+	a := rig.NewSandbox(t, "HELP", "incident", sandbox.Knobs{})
+	b := rig.NewSandbox(t, "ENG", "bug", sandbox.Knobs{})
+	bcon := &revokedAfter{Conn: b.Conn, after: 5, revoke: func() { b.Server.RevokeToken(rig.Token) }}
+	eng := rig.NewEngine(t, rig.Systems{a.ID: a.Conn, b.ID: bcon})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go eng.Serve(ctx)
+	p, err := eng.Processes().Create(ctx, "test", syncer.Process{Name: "bulk refused",
+		A: syncer.End{System: a.ID, Project: "HELP"}, B: syncer.End{System: b.ID, Project: "ENG"},
+		Types: []mapping.TypePair{{A: "incident", B: "bug", Fields: []mapping.FieldPair{
+			{A: "title", B: "title", Direction: mapping.Both}}}},
+		Options: syncer.Options{CreateInB: true, Conflict: syncer.ConflictAWins}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 30
+	for i := range n {
+		if _, err := a.Server.Store().CreateItem(sandbox.NewItem{Project: "HELP", Type: "incident", Title: fmt.Sprint("bulk ", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var job syncer.BulkJob
+	agenttest.Eventually(t, "the engine serving", func() bool {
+		job, err = eng.Bulk(p.ID, time.Time{})
+		return err == nil
+	})
+	agenttest.Eventually(t, "the bulk job ending", func() bool {
+		job, err = eng.BulkStatus(job.ID)
+		return err == nil && job.State != "running"
+	})
+	if job.State != "failed" || !strings.Contains(job.Error, "refused the credentials") || job.Run == "" {
+		t.Fatalf("bulk job after its run stopped: %+v", job)
+	}
+	if job.Total != n || job.Done >= n {
+		t.Fatalf("bulk job says %d of %d done; the run stopped after about 5 creates", job.Done, job.Total)
 	}
 }
