@@ -72,7 +72,15 @@ type Store struct {
 	// logs are the log files syncFiles keeps open, by name.
 	logs   map[string]*os.File
 	logger Logger // may be nil
+	// realDir is dir as the kernel names it (absolute, links resolved),
+	// to find the store's files among the process's mappings.
+	realDir string
 }
+
+// releaseInterval is how often Serve hands the pages of the store's table
+// files back to the kernel (release_linux.go): an idle agent's resident
+// memory is then its own, not what it last read.
+const releaseInterval = time.Minute
 
 type quiet struct{}
 
@@ -192,7 +200,13 @@ func open(o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db, dir: o.Dir, gcInterval: o.GCInterval, logger: o.Logger}
+	s := &Store{db: db, dir: o.Dir, gcInterval: o.GCInterval, logger: o.Logger, realDir: o.Dir}
+	if abs, err := filepath.Abs(o.Dir); err == nil {
+		s.realDir = abs
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			s.realDir = real
+		}
+	}
 	if !o.NoSync && groupCommits {
 		s.logs = map[string]*os.File{}
 		s.durable = newGroupCommit(s.syncFiles)
@@ -223,10 +237,13 @@ func (s *Store) Close() error {
 // log, as Badger last measured them (it does so about once a minute).
 func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
 
-// Serve runs value-log garbage collection until ctx ends.
+// Serve runs value-log garbage collection, and hands the table files'
+// pages back to the kernel, until ctx ends.
 func (s *Store) Serve(ctx context.Context) error {
 	t := time.NewTicker(s.gcInterval)
 	defer t.Stop()
+	release := time.NewTicker(releaseInterval)
+	defer release.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -234,6 +251,15 @@ func (s *Store) Serve(ctx context.Context) error {
 		case <-t.C:
 			if err := s.collect(); err != nil && s.logger != nil {
 				s.logger.Warningf("value log garbage collection: %v", err)
+			}
+		case <-release.C:
+			if _, err := s.releaseTables(); err != nil {
+				if s.logger != nil && !errors.Is(err, errPageoutUnknown) {
+					s.logger.Warningf("%v", err)
+				}
+				if errors.Is(err, errPageoutUnknown) {
+					release.Stop() // never will: the pages stay until the kernel needs them
+				}
 			}
 		}
 	}
