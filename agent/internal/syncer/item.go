@@ -117,7 +117,16 @@ type itemDecision struct {
 // its fields, then its comments, attachments and links. It succeeds only
 // when all of that is done.
 func (c *cycle) item(ctx context.Context, s Side, id string) error {
+	if p, err := c.e.pairOf(c.p.ID, s, id); err == nil && p != nil {
+		c.holdPair(p.ID)
+	}
 	d, err := c.decideItem(ctx, s, id)
+	if err == nil && d.pair != nil && d.pair.ID != "" && d.pair.ID != c.holding {
+		// Its pair appeared meanwhile, made by another worker: decided
+		// again once that worker is done with it.
+		c.holdPair(d.pair.ID)
+		d, err = c.decideItem(ctx, s, id)
+	}
 	if d.do == itemSkip {
 		c.run.Counts.Skipped++
 	}
@@ -135,6 +144,7 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 		if pair, err = c.create(ctx, s, tp, src); err != nil {
 			return inStep(stepFields, err)
 		}
+		c.holdPair(pair.ID) // new, and in the store only from its next commit: no one holds it
 		cur[t] = pair.Ref(t).Version
 		// A peer found by its marker says so itself ("adopted a peer made
 		// before"); only a peer made now is a create.

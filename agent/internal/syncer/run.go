@@ -37,6 +37,10 @@ type cycle struct {
 	// memory (queue.go).
 	q      queue
 	worked func()
+	// holds is shared by the run's workers; holding is the pair this
+	// worker holds (holds.go).
+	holds   *pairHolds
+	holding string
 	// fresh holds the entities this run's poll just read, in memory only,
 	// so working them costs no second read; never stored (privacy).
 	fresh map[string]connector.Entity
@@ -118,7 +122,7 @@ func (e *Engine) runOnce(ctx context.Context, p *Process, trigger string, only *
 
 // runWith is runOnce with a hook called after each worked item (progress).
 func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *QueueItem, worked func()) Run {
-	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, q: storeQueue{e: e, proc: p.ID}, worked: worked, schemas: &schemaCache{}}
+	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, q: storeQueue{e: e, proc: p.ID}, worked: worked, schemas: &schemaCache{}, holds: newPairHolds()}
 	c.run = Run{Process: p.ID, Trigger: trigger, StartedAt: e.d.Now().UTC()}
 	if err := e.beginRun(&c.run); err != nil {
 		e.d.Log.Error().Err(err).Str("process", p.ID).Msg("record the run's start")
@@ -427,7 +431,7 @@ func (c *cycle) units(items []QueueItem) [][]QueueItem {
 // its own counters, caches and plan, merged back when the drain ends.
 func (c *cycle) child() *cycle {
 	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, q: c.q, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas,
-		deleted: c.deleted, halt: c.halt}
+		deleted: c.deleted, halt: c.halt, holds: c.holds}
 	ch.run.ID, ch.run.Process = c.run.ID, c.run.Process
 	for k, v := range c.fresh {
 		ch.fresh[k] = v // each worker deletes only its own items' entries
@@ -469,6 +473,9 @@ var steps = []string{stepRead, stepFields, stepComments, stepAttachments, stepLi
 // (halt), and the item's entry stays as it was, like those of the items
 // in flight.
 func (c *cycle) work(ctx context.Context, it QueueItem) {
+	// The pair is held until the item is settled: its saves are then in
+	// the store for the next worker of the pair (holds.go).
+	defer c.releasePair()
 	polled := c.fresh[freshKey(it.Side, it.Entity)] // item consumes it; a parked entity is named by it
 	if err := c.item(ctx, it.Side, it.Entity); err != nil {
 		c.refused(err) // the drain's context ends: fail leaves the entry

@@ -1,0 +1,58 @@
+package syncer
+
+import "sync"
+
+// pairHolds keeps two workers of a run from working one pair at once.
+// Items are dealt to workers by their pair, but an item whose pair did not
+// exist when they were dealt can meet one that another worker registers
+// meanwhile: an original adopts its copy found by its marker while the
+// copy's own item, dealt apart, finds the new pair and works it too, each
+// reading the comments the other is copying, and one copies a comment
+// twice. A worker holds the pair it works, from when it knows it until its
+// item is settled; a worker holds one pair at a time, so none waits on
+// another that waits on it.
+type pairHolds struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	held map[string]bool
+}
+
+func newPairHolds() *pairHolds {
+	h := &pairHolds{held: map[string]bool{}}
+	h.cond = sync.NewCond(&h.mu)
+	return h
+}
+
+func (h *pairHolds) acquire(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for h.held[id] {
+		h.cond.Wait()
+	}
+	h.held[id] = true
+}
+
+func (h *pairHolds) release(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.held, id)
+	h.cond.Broadcast()
+}
+
+// holdPair makes the worker hold pair id, letting go of the one it held.
+func (c *cycle) holdPair(id string) {
+	if c.holds == nil || id == "" || c.holding == id {
+		return
+	}
+	c.releasePair()
+	c.holds.acquire(id)
+	c.holding = id
+}
+
+// releasePair lets go of the pair the worker holds, if any.
+func (c *cycle) releasePair() {
+	if c.holding != "" {
+		c.holds.release(c.holding)
+		c.holding = ""
+	}
+}
