@@ -174,14 +174,7 @@ func TestUpdateSyncsWhatItWrote(t *testing.T) {
 	if len(s.logs) == 0 {
 		t.Fatal("no log file was synced")
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(Options{Dir: dir, Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, dir, key)
 	var got string
 	if err := s.View(func(tx *Tx) error { return tx.Get("k/1", &got) }); err != nil || got != "one" {
 		t.Fatalf("after reopen k/1 = %q, %v", got, err)
@@ -345,14 +338,7 @@ func TestUpdateLazy(t *testing.T) {
 	if err := s.UpdateLazy(func(tx *Tx) error { return tx.Put("k/last", "closed") }); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(Options{Dir: dir, Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, dir, key)
 	if err := s.Get("k/last", &got); err != nil || got != "closed" {
 		t.Fatalf("after reopen %q %v", got, err)
 	}

@@ -55,14 +55,7 @@ func TestReleaseTables(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Close(); err != nil { // the memtables become tables
-		t.Fatal(err)
-	}
-	s, err := Open(Options{Dir: dir, Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s = reopen(t, s, dir, key) // the memtables become tables
 	readAll := func() {
 		t.Helper()
 		seen := 0

@@ -31,6 +31,20 @@ func create(t testing.TB, dir string, key []byte) *Store {
 	return s
 }
 
+// reopen closes s and opens its store again, closed when the test ends.
+func reopen(t testing.TB, s *Store, dir string, key []byte) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(Options{Dir: dir, Key: key})
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 type system struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`

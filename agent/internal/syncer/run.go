@@ -290,8 +290,9 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 		return inFlight[string(items[i].Side)+"/"+esc(items[i].Entity)] && !inFlight[string(items[j].Side)+"/"+esc(items[j].Entity)]
 	})
 	// Creates in flight go one by one, first; the rest spread over a few
-	// workers. Items of one pair always go to the same worker, so a pair is
-	// never worked twice at once; pairs are independent of each other.
+	// workers, a pair's items to one of them (units), and a worker holds
+	// the pair it works (holds.go), so a pair is never worked twice at
+	// once; pairs are independent of each other.
 	n := 0
 	for n < len(items) && inFlight[string(items[n].Side)+"/"+esc(items[n].Entity)] {
 		n++
@@ -406,8 +407,8 @@ func (c *cycle) look(ctx context.Context, it QueueItem) {
 
 // units groups a drain's items by their pair (an unpaired item by
 // itself), in the order of each group's first item: one worker works a
-// unit's items one after the other, so a pair is never worked twice at
-// once, while units are independent of each other.
+// unit's items one after the other, so they never wait for each other's
+// hold on their pair (holds.go covers a pair made while the drain runs).
 func (c *cycle) units(items []QueueItem) [][]QueueItem {
 	var units [][]QueueItem
 	at := map[string]int{}
