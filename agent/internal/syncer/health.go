@@ -193,30 +193,53 @@ func (e *Engine) RetrySystem(system string) ([]string, error) {
 }
 
 // wakeQueue makes every entity of a process's queue that waits out a
-// backoff due now; attempts are still counted.
+// backoff due now; attempts are still counted. It goes through the queue a
+// page at a time, each page its own transaction: after an outage during a
+// large sync tens of thousands of entities wait, more than Badger takes in
+// one transaction (ErrTxnTooBig), which then woke none of them.
 func (e *Engine) wakeQueue(proc string) error {
 	now := e.d.Now()
-	return e.d.Store.Update(func(tx *store.Tx) error {
-		due := map[string]QueueItem{}
-		err := tx.Scan(prefixQueue(proc), "", func(k string, raw []byte) error {
-			var it QueueItem
-			if json.Unmarshal(raw, &it) == nil && it.NotBefore.After(now) {
-				it.NotBefore = time.Time{}
-				due[k] = it
+	for start := prefixQueue(proc); start != ""; {
+		var next string
+		err := e.d.Store.Update(func(tx *store.Tx) error {
+			next = ""
+			read := 0
+			due := map[string]QueueItem{}
+			err := tx.Scan(prefixQueue(proc), start, func(k string, raw []byte) error {
+				if read == wakePage {
+					next = k
+					return store.ErrStop
+				}
+				read++
+				var it QueueItem
+				if json.Unmarshal(raw, &it) == nil && it.NotBefore.After(now) {
+					it.NotBefore = time.Time{}
+					due[k] = it
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for k, it := range due {
+				if err := tx.Put(k, it); err != nil {
+					return err
+				}
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		for k, it := range due {
-			if err := tx.Put(k, it); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+		start = next
+	}
+	return nil
 }
+
+// wakePage is how many queue entries one transaction of wakeQueue reads
+// (and at most rewrites): well within Badger's limit at the store's 8 MB
+// memtables, as GeneratePairs' batches are.
+const wakePage = 500
 
 // onlyCanceled reports whether a run was cut short by a stop and did
 // nothing else worth judging.
