@@ -57,16 +57,30 @@ export function FleetProvider({ children }: { children: ReactNode }) {
   currentRef.current = status.profile
 
   // Lists are asked for by Agents (at once) and ConnectAll (after the
-  // dials): an answer older than one already applied is dropped.
+  // dials): an answer older than one already applied is dropped. An answer
+  // may also be older than agent:state events that arrived while it was
+  // on its way (the bridge sends answers and events on separate paths): the
+  // agents those events named keep the state the newest of them said. The
+  // bridge sends agent:state, in order, for every change of an agent's
+  // state, so a change the dropped part of an answer knew of still
+  // arrives as an event.
   const asked = useRef(0)
   const applied = useRef(0)
+  const heard = useRef(0) // agent:state events so far
+  const lastHeard = useRef(new Map<string, { n: number; status: ConnStatus }>()) // agent -> its newest event
   const list = useCallback(async (ask: () => Promise<ConnStatus[]>) => {
     const n = ++asked.current
+    const since = heard.current
     try {
-      const got = await ask()
+      const got = (await ask()) ?? []
       if (n < applied.current) return
       applied.current = n
-      setAgentList(got ?? [])
+      setAgentList(
+        got.map((a) => {
+          const newer = lastHeard.current.get(a.profile)
+          return newer && newer.n > since ? newer.status : a
+        }),
+      )
     } catch {
       // No bridge (a plain browser): no agents.
     }
@@ -81,11 +95,13 @@ export function FleetProvider({ children }: { children: ReactNode }) {
   useEffect(() => {
     const off = events().on('agent:state', (s: ConnStatus) => {
       if (!s?.profile) return
+      const status = { ...s, session: s.session ?? null }
+      lastHeard.current.set(s.profile, { n: ++heard.current, status })
       if (!known.current.has(s.profile)) {
         void reload()
         return
       }
-      setAgentList((list) => list.map((a) => (a.profile === s.profile ? { ...s, session: s.session ?? null } : a)))
+      setAgentList((list) => list.map((a) => (a.profile === s.profile ? status : a)))
     })
     // What is known at once (agents never dialled say closed), then every
     // agent dialled, which waits for the slowest of them.
@@ -110,7 +126,10 @@ export function FleetProvider({ children }: { children: ReactNode }) {
     .map((a) => a.profile)
     .sort()
     .join('\n')
-  const subs = useRef(new Map<string, string | null>()) // agent -> stream id (null while subscribing)
+  // agent -> its stream: one object per subscription asked for, so an
+  // answer finds out whether its stream is still the one wanted (a session
+  // that ended and came back while it was asked for has a newer one).
+  const subs = useRef(new Map<string, { id: string | null }>())
   const subAgent = useRef(new Map<string, string>()) // stream id -> agent
   // Batches of a stream whose id is not known yet: the bridge starts
   // delivering as soon as the agent accepted the subscription, which can be
@@ -119,13 +138,14 @@ export function FleetProvider({ children }: { children: ReactNode }) {
   // stream). Bounded, so a page's own streams cannot grow it.
   const early = useRef(new Map<string, AgentEvent[]>())
   const deliver = useRef<(agent: string, events: AgentEvent[]) => void>(() => {})
+  const subscribing = () => [...subs.current.values()].some((s) => s.id === null)
   // Once no subscription is under way, what was held is no stream of ours.
   const settled = () => {
-    if (![...subs.current.values()].includes(null)) early.current.clear()
+    if (!subscribing()) early.current.clear()
   }
   useEffect(() => {
     const want = new Set(signedIn ? signedIn.split('\n') : [])
-    for (const [agent, id] of subs.current) {
+    for (const [agent, { id }] of subs.current) {
       if (want.has(agent)) continue
       subs.current.delete(agent)
       if (id) {
@@ -137,15 +157,16 @@ export function FleetProvider({ children }: { children: ReactNode }) {
     }
     for (const agent of want) {
       if (subs.current.has(agent)) continue
-      subs.current.set(agent, null)
+      const mine = { id: null as string | null }
+      subs.current.set(agent, mine)
       bridge()
         .SubscribeAgentEvents(agent, fleetEventTypes)
         .then(
           (id) => {
             const waiting = early.current.get(id)
             early.current.delete(id)
-            if (subs.current.get(agent) === null) {
-              subs.current.set(agent, id)
+            if (subs.current.get(agent) === mine) {
+              mine.id = id
               subAgent.current.set(id, agent)
               if (waiting) deliver.current(agent, waiting)
             } else void bridge().Unsubscribe(id).catch(() => {})
@@ -153,8 +174,9 @@ export function FleetProvider({ children }: { children: ReactNode }) {
           },
           () => {
             // Not subscribed (the session ended meanwhile): the next
-            // sign-in tries again.
-            if (subs.current.get(agent) === null) subs.current.delete(agent)
+            // sign-in tries again. A newer subscription of the agent, asked
+            // for since, stays.
+            if (subs.current.get(agent) === mine) subs.current.delete(agent)
             settled()
           },
         )
@@ -162,7 +184,7 @@ export function FleetProvider({ children }: { children: ReactNode }) {
   }, [signedIn])
   useEffect(
     () => () => {
-      for (const id of subs.current.values()) if (id) void bridge().Unsubscribe(id).catch(() => {})
+      for (const { id } of subs.current.values()) if (id) void bridge().Unsubscribe(id).catch(() => {})
       subs.current.clear()
       subAgent.current.clear()
     },
@@ -194,7 +216,7 @@ export function FleetProvider({ children }: { children: ReactNode }) {
         return
       }
       // Perhaps a stream of ours whose id has not arrived yet.
-      if (![...subs.current.values()].includes(null)) return
+      if (!subscribing()) return
       if (!early.current.has(p.sub) && early.current.size >= maxEarlyStreams) return
       const kept = early.current.get(p.sub) ?? []
       early.current.set(p.sub, [...kept, ...(p.events ?? [])].slice(-maxEvents))

@@ -31,6 +31,13 @@ export function loggedInStatus(role: Session['role'] = 'admin', over: Partial<Co
   }
 }
 
+// agentStatus is one saved agent's status as Agents and agent:state give
+// it: signed in as an admin when loggedIn.
+export function agentStatus(profile: string, state: ConnStatus['state'], over: Partial<ConnStatus> = {}): ConnStatus {
+  const session = state === 'loggedIn' ? { username: 'ann', role: 'admin', expiresAt: '2030-01-01T00:00:00Z' } : null
+  return { profile, url: `wss://${profile}.example:7443/v1/ws`, fingerprint: 'ab'.repeat(32), state, error: '', session, agent: 'lockstep-agent/1.2.0', ...over }
+}
+
 // fakeBridge installs a bridge double whose agent methods answer from
 // handlers (an unknown method rejects with kind not_found), and whose other
 // bridge methods can be overridden. It returns the double; call restore()
@@ -90,4 +97,18 @@ export function fakeBridge(handlers: Record<string, Handler> = {}, overrides: Pa
   fb.on = (method, h) => table.set(method, h)
   fb.restore = setBridge(fb.bridge, fb.events)
   return fb
+}
+
+// Held is a bridge answer a test gives when it chooses: answers can then
+// arrive in any order against the events the test emits, by hand.
+export type Held<T> = { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void }
+
+export function held<T>(): Held<T> {
+  let resolve!: (v: T) => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
 }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { ConnStatus } from '../../api/bridge'
 import { FleetProvider } from '../../state/fleet'
 import { ConnectionProvider } from '../../state/session'
-import { fakeBridge, type FakeBridge } from '../../test/fakeBridge'
+import { agentStatus, fakeBridge, type FakeBridge } from '../../test/fakeBridge'
 import { NotifyProvider } from '../../ui'
 import { FleetPage } from './FleetPage'
 
@@ -14,10 +14,7 @@ afterEach(() => {
   fb = undefined
 })
 
-const admin = { username: 'ann', role: 'admin', expiresAt: '2030-01-01T00:00:00Z' }
-function agent(profile: string, state: ConnStatus['state'], over: Partial<ConnStatus> = {}): ConnStatus {
-  return { profile, url: `wss://${profile}.example:7443/v1/ws`, fingerprint: 'ab'.repeat(32), state, error: '', session: state === 'loggedIn' ? admin : null, agent: 'lockstep-agent/1.2.0', ...over }
-}
+const agent = agentStatus
 
 const run = (at: string) => ({ id: 'r', process: 'x', trigger: 'schedule', startedAt: at, endedAt: at, counts: {} })
 const proc = (id: string, name: string, state: string, over: Record<string, unknown> = {}) => ({
