@@ -26,7 +26,7 @@ export function AgentSwitcher() {
 
   async function pick(name: string) {
     try {
-      apply(await bridge().Connect(name))
+      await apply(bridge().Connect(name))
     } catch (e) {
       await refresh()
       if (errorKind(e) === 'fingerprint_mismatch') navigate('agents')

@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react'
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react'
 import { bridge, events, type ConnStatus, type Session } from '../api/bridge'
 import { can } from '../api/generated/roles'
 
@@ -13,19 +13,45 @@ export type Connection = {
   offlineSince: string
   // refresh asks the bridge for the status again (after Connect, Login...).
   refresh: () => Promise<ConnStatus>
-  // apply takes a status a bridge call returned, without waiting for conn:state.
-  apply: (s: ConnStatus) => void
+  // apply takes the status a bridge call answers (Connect), without waiting
+  // for conn:state: pass the call's promise as it is made,
+  // apply(bridge().Connect(name)), so that an answer older than a
+  // conn:state that arrived meanwhile is dropped. It resolves to the status
+  // then current, and rejects as the call does.
+  apply: (answer: Promise<ConnStatus>) => Promise<ConnStatus>
 }
 
-const ConnectionContext = createContext<Connection>({ status: idle, reconnects: 0, offlineSince: '', refresh: async () => idle, apply: () => {} })
+const ConnectionContext = createContext<Connection>({ status: idle, reconnects: 0, offlineSince: '', refresh: async () => idle, apply: async (a) => normalise(await a) })
 
 // ConnectionProvider keeps the connection and session state as the bridge
-// reports it: once at start, then on every conn:state event.
+// reports it: once at start, then on every conn:state event, and from the
+// answers of calls that change it (Status, Connect).
+//
+// The bridge sends a call's answer and its events on separate paths, so an
+// answer made before a conn:state can arrive after it. The bridge sends
+// conn:state, in order, for every change of the current agent and its
+// state; so an answer is taken only when no conn:state arrived while it was
+// asked for, and otherwise the events already said as much or will.
 export function ConnectionProvider({ children, initial }: { children: ReactNode; initial?: ConnStatus }) {
   const [status, setStatus] = useState<ConnStatus>(initial ?? idle)
   const [reconnects, setReconnects] = useState(0)
   const [offlineSince, setOfflineSince] = useState('')
-  const apply = useCallback((s: ConnStatus) => setStatus(normalise(s)), [])
+  const heard = useRef(0) // conn:state events so far
+  const latest = useRef(status) // the status last set, for answers dropped
+  const set = useCallback((s: ConnStatus) => {
+    latest.current = s
+    setStatus(s)
+  }, [])
+  const apply = useCallback(
+    async (answer: Promise<ConnStatus>) => {
+      const since = heard.current
+      const s = normalise(await answer)
+      if (heard.current !== since) return latest.current
+      set(s)
+      return s
+    },
+    [set],
+  )
   // A signed-in session whose agent went away, and its return.
   const offline = isOffline(status)
   useEffect(() => {
@@ -38,18 +64,19 @@ export function ConnectionProvider({ children, initial }: { children: ReactNode;
   }, [offline, status.state])
   const refresh = useCallback(async () => {
     try {
-      const s = normalise(await bridge().Status())
-      setStatus(s)
-      return s
+      return await apply(bridge().Status())
     } catch {
       return idle
     }
-  }, [])
+  }, [apply])
   useEffect(() => {
-    const off = events().on('conn:state', (s: ConnStatus) => apply(s))
+    const off = events().on('conn:state', (s: ConnStatus) => {
+      heard.current++
+      set(normalise(s))
+    })
     void refresh()
     return off
-  }, [apply, refresh])
+  }, [set, refresh])
   const value = useMemo(() => ({ status, reconnects, offlineSince, refresh, apply }), [status, reconnects, offlineSince, refresh, apply])
   return <ConnectionContext.Provider value={value}>{children}</ConnectionContext.Provider>
 }

@@ -44,7 +44,7 @@ export function AgentsPage() {
     setBusy(`connect:${name}`)
     setMismatch(null)
     try {
-      apply(await bridge().Connect(name))
+      await apply(bridge().Connect(name))
       navigate('dashboard')
     } catch (e) {
       if (errorKind(e) === 'fingerprint_mismatch') setMismatch(name)

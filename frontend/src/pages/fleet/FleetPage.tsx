@@ -109,7 +109,7 @@ export function FleetPage() {
   async function open(a: ConnStatus) {
     setBusy(a.profile)
     try {
-      apply(await bridge().Connect(a.profile))
+      await apply(bridge().Connect(a.profile))
       navigate('dashboard')
     } catch (e) {
       await refresh()
