@@ -111,8 +111,10 @@ func Judge(run *apitype.Health, test *apitype.SystemTest) apitype.Health {
 }
 
 // Tested hears of a connection test kept as a system's last test. One that
-// passed may end a failing streak: the processes failing because of that
-// system run now rather than at their next poll (syncer.RetrySystem). Either
+// passed may end a failing streak or an outage: the processes failing
+// because of that system, or with entities waiting out a backoff after it
+// failed them, run now rather than at their next poll
+// (syncer.RetrySystem). Either
 // way the watch looks again now, so HealthChanged says what the test
 // showed.
 func (m *Monitor) Tested(id string, t apitype.SystemTest) {
@@ -121,8 +123,14 @@ func (m *Monitor) Tested(id string, t apitype.SystemTest) {
 		if err != nil {
 			m.log.Warn().Err(err).Str("system", id).Msg("start the processes of a system that works again")
 		}
-		for _, p := range started {
-			m.log.Info().Str("system", id).Str("process", p).Msg("the system's connection test passed: the process failing because of it runs now")
+		for _, r := range started {
+			if r.Failing {
+				m.log.Info().Str("system", id).Str("process", r.Process).Int("woken", r.Woken).
+					Msg("the system's connection test passed: the process failing because of it runs now")
+			} else {
+				m.log.Info().Str("system", id).Str("process", r.Process).Int("woken", r.Woken).
+					Msg("the system's connection test passed: the process runs now, its entities waiting on the system due")
+			}
 		}
 	}
 	m.Kick()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
@@ -157,54 +158,81 @@ func (vs *Views) ProcessHealth(p *Process, names map[string]string) (apitype.Hea
 // of a system the process uses passed (RetrySystem).
 const TriggerTest = "test"
 
+// Retried is a process RetrySystem started, and why: its runs failed
+// because of the system, or entities of it waited out a backoff after the
+// system failed them (Woken counts those made due).
+type Retried struct {
+	Process string
+	Failing bool
+	Woken   int
+}
+
 // RetrySystem is told that a system works again: a connection test of its
 // saved configuration passed (the administrator fixed its token, or the
-// outage is over). Each active process whose latest run failed because of
-// that system would wait for its next poll, an hour for some, while the
-// system reads reachable: it runs now, and its entities waiting out a
-// backoff are due now. Processes failing for another reason, or not at
-// all, are left to their schedule. It returns the processes started.
-func (e *Engine) RetrySystem(system string) ([]string, error) {
+// outage is over). A process using it would otherwise wait for its next
+// poll, an hour for some, and its entities for their backoff, while the
+// system reads reachable. So in each active process that uses it, the
+// entities whose last failure was that system's answer (a 503, a timeout)
+// are due now, attempts still counted, and the process runs now (trigger
+// "test") when its runs failed because of that system or any of its
+// entities was made due. A process failing because of the system also has
+// its entities whose failure named no system made due. A process whose
+// runs fail because of another system is not run: the run would stop
+// there; its entities are due at its next run. It returns the processes
+// started.
+func (e *Engine) RetrySystem(system string) ([]Retried, error) {
 	procs, err := e.procs.List()
 	if err != nil {
 		return nil, fmt.Errorf("list the processes of system %s: %w", system, err)
 	}
-	var started []string
+	var started []Retried
 	for i := range procs {
 		p := &procs[i]
-		if !p.Active || (p.A.System != system && p.B.System != system) {
+		var sides []Side
+		for _, s := range []Side{SideA, SideB} {
+			if p.End(s).System == system {
+				sides = append(sides, s)
+			}
+		}
+		if !p.Active || len(sides) == 0 {
 			continue
 		}
 		h, err := e.views.ProcessHealth(p, nil)
 		if err != nil {
 			return started, err
 		}
-		if h.State != apitype.HealthFailing || h.System != system {
-			continue
-		}
-		if err := e.wakeQueue(p.ID); err != nil {
+		failing := h.State == apitype.HealthFailing && h.System == system
+		woken, err := e.wakeQueue(p.ID, func(it QueueItem) bool {
+			return slices.Contains(sides, it.FailedOn) || failing && it.FailedOn == ""
+		})
+		if err != nil {
 			return started, fmt.Errorf("wake the entities of %s: %w", p.Name, err)
 		}
+		if h.State == apitype.HealthFailing && !failing || !failing && woken == 0 {
+			continue
+		}
 		if e.Trigger(p.ID, TriggerTest) {
-			started = append(started, p.ID)
+			started = append(started, Retried{Process: p.ID, Failing: failing, Woken: woken})
 		}
 	}
 	return started, nil
 }
 
-// wakeQueue makes every entity of a process's queue that waits out a
-// backoff due now; attempts are still counted. It goes through the queue a
-// page at a time, each page its own transaction: after an outage during a
-// large sync tens of thousands of entities wait, more than Badger takes in
-// one transaction (ErrTxnTooBig), which then woke none of them.
-func (e *Engine) wakeQueue(proc string) error {
+// wakeQueue makes the entities of a process's queue that wait out a
+// backoff and that wakes picks due now, and returns how many; attempts are
+// still counted. It goes through the queue
+// a page at a time, each page its own transaction: after an outage during
+// a large sync tens of thousands of entities wait, more than Badger takes
+// in one transaction (ErrTxnTooBig), which then woke none of them.
+func (e *Engine) wakeQueue(proc string, wakes func(QueueItem) bool) (int, error) {
 	now := e.d.Now()
+	woken := 0
 	for start := prefixQueue(proc); start != ""; {
 		var next string
+		var due map[string]QueueItem
 		err := e.d.Store.Update(func(tx *store.Tx) error {
-			next = ""
+			next, due = "", map[string]QueueItem{}
 			read := 0
-			due := map[string]QueueItem{}
 			err := tx.Scan(prefixQueue(proc), start, func(k string, raw []byte) error {
 				if read == wakePage {
 					next = k
@@ -212,7 +240,7 @@ func (e *Engine) wakeQueue(proc string) error {
 				}
 				read++
 				var it QueueItem
-				if json.Unmarshal(raw, &it) == nil && it.NotBefore.After(now) {
+				if json.Unmarshal(raw, &it) == nil && it.NotBefore.After(now) && wakes(it) {
 					it.NotBefore = time.Time{}
 					due[k] = it
 				}
@@ -229,11 +257,12 @@ func (e *Engine) wakeQueue(proc string) error {
 			return nil
 		})
 		if err != nil {
-			return err
+			return woken, err
 		}
+		woken += len(due)
 		start = next
 	}
-	return nil
+	return woken, nil
 }
 
 // wakePage is how many queue entries one transaction of wakeQueue reads

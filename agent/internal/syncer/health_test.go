@@ -335,27 +335,11 @@ func TestRetrySystemRunsTheProcessFailingBecauseOfIt(t *testing.T) {
 		}
 		return nil
 	}
-	// An hour between polls: a second run within the test is one that
-	// RetrySystem started.
-	w.proc.Active, w.proc.Schedule.PollSeconds = true, 3600
 	waiting := QueueItem{Side: SideA, Entity: "A-1", Attempts: 2, NotBefore: w.clock.now().Add(time.Hour)}
-	if err := w.st.Put("proc/p1", w.proc); err != nil {
-		t.Fatal(err)
-	}
 	if err := w.st.Put(keyQueue("p1", SideA, "A-1"), waiting); err != nil {
 		t.Fatal(err)
 	}
-	runs := func() []Run {
-		rs, err := w.eng.Views().Runs("p1", 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rs
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.eng.Serve(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	w.serveHourly()
 	agenttest.Eventually(t, "the first run to fail because of sysB", func() bool {
 		h := w.health()
 		return h.State == apitype.HealthFailing && h.System == "sysB"
@@ -369,7 +353,7 @@ func TestRetrySystemRunsTheProcessFailingBecauseOfIt(t *testing.T) {
 		t.Fatalf("the waiting entity after another system's test: %+v %v", item, err)
 	}
 	started, err := w.eng.RetrySystem("sysB")
-	if err != nil || len(started) != 1 || started[0] != "p1" {
+	if err != nil || len(started) != 1 || started[0].Process != "p1" || !started[0].Failing || started[0].Woken != 1 {
 		t.Fatalf("sysB works: started %v, %v", started, err)
 	}
 	// sysB still refuses the poll, so the run started stops before the
@@ -378,7 +362,7 @@ func TestRetrySystemRunsTheProcessFailingBecauseOfIt(t *testing.T) {
 		t.Fatalf("the waiting entity after sysB's test: %+v %v", item, err)
 	}
 	agenttest.Eventually(t, "a run started by the test", func() bool {
-		rs := runs()
+		rs := w.runs()
 		return len(rs) == 2 && rs[0].Trigger == TriggerTest && !rs[0].EndedAt.IsZero()
 	})
 }

@@ -154,7 +154,7 @@ func (q storeQueue) settle(c *cycle, it QueueItem) error {
 		if err := tx.Get(k, &cur); errors.Is(err, store.ErrNotFound) {
 			return nil
 		} else if err == nil && cur.Gen != it.Gen {
-			cur.Steps, cur.Step, cur.Attempts, cur.LastError, cur.NotBefore = nil, "", 0, "", time.Time{}
+			cur.Steps, cur.Step, cur.Attempts, cur.LastError, cur.NotBefore, cur.FailedOn = nil, "", 0, "", time.Time{}, ""
 			return tx.Put(k, cur)
 		}
 		if err := tx.Delete(keyParked(q.proc, it.Side, it.Entity)); err != nil {
@@ -197,6 +197,11 @@ func (q storeQueue) fail(ctx context.Context, c *cycle, it QueueItem, err error,
 		}
 	}
 	cur.Steps, cur.Step, cur.Attempts, cur.LastError = next, step, next[step], err.Error()
+	cur.FailedOn = ""
+	var se *sideError
+	if errors.As(err, &se) {
+		cur.FailedOn = se.side
+	}
 	if connector.Transient(err) && cur.Attempts < maxAttempts {
 		backoff := time.Duration(1<<min(cur.Attempts, 9)) * time.Second
 		cur.NotBefore = c.now().Add(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1)))

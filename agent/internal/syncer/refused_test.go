@@ -169,7 +169,7 @@ func TestRefusedCredentialsStopTheRun(t *testing.T) {
 	// The token is accepted again and the system's test passes: the
 	// process failing because of it runs now, and syncs the rest, once.
 	b.Server.AddToken(sandbox.Token{Value: rig.Token, User: "alice"})
-	if started, err := eng.RetrySystem(b.ID); err != nil || len(started) != 1 || started[0] != p.ID {
+	if started, err := eng.RetrySystem(b.ID); err != nil || len(started) != 1 || started[0].Process != p.ID || !started[0].Failing {
 		t.Fatalf("the fixed system's test started %v, %v", started, err)
 	}
 	agenttest.Eventually(t, "the run the test started", func() bool {

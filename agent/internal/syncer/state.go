@@ -134,6 +134,11 @@ type QueueItem struct {
 	Steps map[string]int `json:"steps,omitempty"`
 	// Step is the step that failed last.
 	Step string `json:"step,omitempty"`
+	// FailedOn is the side whose system answered the last failure (""
+	// when no system did, or in an entry written before it was kept): a
+	// passing connection test of that system ends its backoff
+	// (RetrySystem).
+	FailedOn Side `json:"failedOn,omitempty"`
 }
 
 // Exclusion keeps an entity out of sync: an administrator unpaired it.

@@ -1,11 +1,17 @@
 package syncer
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/agenttest"
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
+	"github.com/lockstep-sync/lockstep/shared/apitype"
 )
 
 // putQueue writes n queue entries of process p1, side A, entities
@@ -29,6 +35,31 @@ func (w *world) putQueue(n int, item func(i int) QueueItem) {
 	}
 }
 
+// serveHourly activates the process with an hour between polls and serves
+// the engine until the test ends: a run after the first is one that the
+// test started.
+func (w *world) serveHourly() {
+	w.t.Helper()
+	w.proc.Active, w.proc.Schedule.PollSeconds = true, 3600
+	if err := w.st.Put("proc/p1", w.proc); err != nil {
+		w.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.eng.Serve(ctx); close(done) }()
+	w.t.Cleanup(func() { cancel(); <-done })
+}
+
+// runs are the process's latest runs, newest first.
+func (w *world) runs() []Run {
+	w.t.Helper()
+	rs, err := w.eng.Views().Runs("p1", 10)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return rs
+}
+
 // A process with more entities waiting out a backoff than one Badger
 // transaction can rewrite (tens of thousands, after an outage of a system
 // during a large sync) has them all woken: each is due now, its attempts
@@ -45,7 +76,7 @@ func TestWakeQueueWakesMoreThanOneTransactionHolds(t *testing.T) {
 		}
 		return it
 	})
-	if err := w.eng.wakeQueue("p1"); err != nil {
+	if _, err := w.eng.wakeQueue("p1", func(QueueItem) bool { return true }); err != nil {
 		t.Fatalf("wake %d entities: %v", n, err)
 	}
 	seen := 0
@@ -71,5 +102,67 @@ func TestWakeQueueWakesMoreThanOneTransactionHolds(t *testing.T) {
 	}
 	if seen != n {
 		t.Fatalf("%d entries after the wake, want %d", seen, n)
+	}
+}
+
+// A process only degraded by a system (an entity waiting out a backoff
+// after the system answered 503, its runs otherwise fine) is run when that
+// system's connection test passes, with its entities waiting on that
+// system due now: the administrator who saw the outage end does not wait
+// out the backoff. Entities waiting on another system are left to their
+// backoff, and another system's test starts nothing.
+func TestRetrySystemRunsAProcessItOnlyDegraded(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	var down atomic.Bool
+	down.Store(true)
+	w.b.fail = func(op string) error {
+		if op == "create" && down.Load() {
+			return fmt.Errorf("POST /api/items: HTTP 503 Service Unavailable: %w", connector.ErrUnavailable)
+		}
+		return nil
+	}
+	id := w.a.userCreate("incident", connector.Fields{"title": "one", "status": "new"})
+	w.serveHourly()
+	agenttest.Eventually(t, "the first run to end", func() bool {
+		rs := w.runs()
+		return len(rs) == 1 && !rs[0].EndedAt.IsZero()
+	})
+	var item QueueItem
+	if err := w.st.Get(keyQueue("p1", SideA, id), &item); err != nil || !item.NotBefore.After(w.clock.now()) || item.FailedOn != SideB {
+		t.Fatalf("the entity B refused to create: %+v %v", item, err)
+	}
+	if h := w.health(); h.State != apitype.HealthDegraded {
+		t.Fatalf("a process with an entity in backoff: %+v", h)
+	}
+
+	down.Store(false)
+	if started, err := w.eng.RetrySystem("sysA"); err != nil || len(started) != 0 {
+		t.Fatalf("sysA's test: started %+v, %v", started, err)
+	}
+	if err := w.st.Get(keyQueue("p1", SideA, id), &item); err != nil || !item.NotBefore.After(w.clock.now()) {
+		t.Fatalf("the entity waiting on sysB after sysA's test: %+v %v", item, err)
+	}
+	// An entity of side B waits out a backoff after side A's system failed.
+	other := QueueItem{Side: SideB, Entity: "B-77", Attempts: 2, NotBefore: w.clock.now().Add(time.Hour), FailedOn: SideA,
+		LastError: "PUT /api/items/9: HTTP 503 Service Unavailable"}
+	if err := w.st.Put(keyQueue("p1", SideB, "B-77"), other); err != nil {
+		t.Fatal(err)
+	}
+	started, err := w.eng.RetrySystem("sysB")
+	if err != nil || len(started) != 1 || started[0].Process != "p1" || started[0].Woken != 1 || started[0].Failing {
+		t.Fatalf("sysB's test: started %+v, %v", started, err)
+	}
+	agenttest.Eventually(t, "the run the test started", func() bool {
+		rs := w.runs()
+		return len(rs) == 2 && rs[0].Trigger == TriggerTest && !rs[0].EndedAt.IsZero()
+	})
+	if p, err := w.eng.pairOf("p1", SideA, id); err != nil || p == nil {
+		t.Fatalf("the entity after sysB's test: pair %+v, %v", p, err)
+	}
+	if err := w.st.Get(keyQueue("p1", SideA, id), &item); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the entity is still queued: %+v %v", item, err)
+	}
+	if err := w.st.Get(keyQueue("p1", SideB, "B-77"), &item); err != nil || !item.NotBefore.Equal(other.NotBefore) {
+		t.Fatalf("the entity waiting on sysA after sysB's test: %+v %v", item, err)
 	}
 }
