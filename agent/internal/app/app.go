@@ -4,6 +4,7 @@
 package app
 
 import (
+	"context"
 	"io"
 	"os"
 	"runtime/debug"
@@ -46,6 +47,38 @@ func limitMemory(o Options) {
 	if o.MemoryLimit > 0 && o.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(o.MemoryLimit)
 	}
+}
+
+// trimInterval is how often the agent hands what its heap freed back to
+// the system.
+const trimInterval = time.Minute
+
+// trimMemory hands the heap's free pages back to the system every interval
+// until ctx ends. Go's scavenger does so on its own, but slowly and only
+// down to about the next collection's goal, twice what is live: an agent
+// idle after a search of a million pairs stayed at 84 MB of its own memory
+// for about 40 MB live. A forced collection a minute costs milliseconds of
+// CPU.
+func trimMemory(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			debug.FreeOSMemory()
+		}
+	}
+}
+
+// trimMemory runs the trim when the agent runs with its memory limit (a
+// test running apps in its own process keeps the runtime's ways).
+func (a *App) trimMemory(ctx context.Context) error {
+	if a.opts.MemoryLimit <= 0 {
+		return nil
+	}
+	return trimMemory(ctx, trimInterval)
 }
 
 func (o Options) getenv(k string) string {

@@ -337,7 +337,7 @@ func (a *App) Run(ctx context.Context) error {
 		name  string
 		serve func(context.Context) error
 	}{{"store", a.store.Serve}, {"auth", a.auth.Serve}, {"support", a.support.Serve}, {"backups", a.backups.Serve}, {"sync", a.engine.Serve}, {"retention", (&syncer.Pruner{Engine: a.engine}).Serve}, {"health", a.health.Serve}, {"license", a.license.Serve},
-		{"metrics", a.metrics.Serve}, {"notify", a.alerts.Serve}} {
+		{"metrics", a.metrics.Serve}, {"notify", a.alerts.Serve}, {"memory", a.trimMemory}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -50,6 +50,26 @@ func (s *Store) releaseTables() (released int, err error) {
 	return released, nil
 }
 
+// mappedBytes is how much file content the process has resident through
+// mappings (its binary, its libraries, the store's tables and value log),
+// from /proc/self/statm: its third field, shared pages, is RssFile plus
+// RssShmem, and the agent maps no shared memory.
+func mappedBytes() (int64, error) {
+	raw, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, fmt.Errorf("read mapped memory: %w", err)
+	}
+	fields := strings.Fields(string(raw))
+	if len(fields) < 3 {
+		return 0, fmt.Errorf("read mapped memory: /proc/self/statm says %q", raw)
+	}
+	pages, err := strconv.ParseInt(fields[2], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("read mapped memory: %w", err)
+	}
+	return pages * int64(os.Getpagesize()), nil
+}
+
 var errPageoutUnknown = errors.New("release table pages: the kernel does not know MADV_PAGEOUT (Linux 5.4 and later do)")
 
 // mapping parses a line of /proc/self/maps: "start-end perms offset dev

@@ -2,12 +2,14 @@ package store
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // residentTables sums the resident memory of the process's mappings of
@@ -35,9 +37,11 @@ func residentTables(t *testing.T, s *Store) (kb int) {
 	return kb
 }
 
-// The pages of table files a read touched leave the agent's resident
-// memory when released, and what they hold reads back the same.
-func TestReleaseTables(t *testing.T) {
+// tablesRead fills a store with about 24 MB of tables and returns it with
+// a function that reads every key back (checking what it holds), once
+// already: the tables' pages are resident.
+func tablesRead(t *testing.T) (*Store, func()) {
+	t.Helper()
 	dir := t.TempDir()
 	key := newKey(t)
 	s := create(t, dir, key)
@@ -75,9 +79,16 @@ func TestReleaseTables(t *testing.T) {
 		}
 	}
 	readAll()
+	return s, readAll
+}
+
+// The pages of table files a read touched leave the agent's resident
+// memory when released, and what they hold reads back the same.
+func TestReleaseTables(t *testing.T) {
+	s, readAll := tablesRead(t)
 	before := residentTables(t, s)
 	if before < 1024 {
-		t.Fatalf("reading %d keys left only %d kB of tables resident: nothing to release", n, before)
+		t.Fatalf("reading the keys left only %d kB of tables resident: nothing to release", before)
 	}
 	released, err := s.releaseTables()
 	if errors.Is(err, errPageoutUnknown) {
@@ -95,4 +106,33 @@ func TestReleaseTables(t *testing.T) {
 		t.Fatalf("tables resident: %d kB before the release, %d kB after: the pages the read touched stayed", before, after)
 	}
 	readAll() // read again from the files
+}
+
+// A busy store does not wait for the minute: Serve hands the table pages
+// back as soon as the file pages mapped exceed the budget.
+func TestServeReleasesOverBudget(t *testing.T) {
+	s, readAll := tablesRead(t)
+	mapped, err := mappedBytes()
+	if err != nil {
+		t.Skip(err)
+	}
+	before := residentTables(t, s)
+	if before < 12<<10 {
+		t.Fatalf("reading the keys left only %d kB of tables resident", before)
+	}
+	// A budget the pages just read exceed; the test binary's own mapped
+	// pages stay under it.
+	s.mappedBudget = mapped - int64(before)<<10/2
+	s.watchInterval = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(t.Context())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx) }()
+	defer func() { cancel(); <-served }()
+	for deadline := time.Now().Add(30 * time.Second); residentTables(t, s) > before/2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("tables resident: %d kB 30 s after reading %d kB over a budget of %d kB mapped", residentTables(t, s), before, s.mappedBudget>>10)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	readAll()
 }

@@ -75,12 +75,30 @@ type Store struct {
 	// realDir is dir as the kernel names it (absolute, links resolved),
 	// to find the store's files among the process's mappings.
 	realDir string
+	// mappedBudget and watchInterval: see Serve. Fields so tests can
+	// shrink them.
+	mappedBudget  int64
+	watchInterval time.Duration
 }
 
 // releaseInterval is how often Serve hands the pages of the store's table
 // files back to the kernel (release_linux.go): an idle agent's resident
 // memory is then its own, not what it last read.
 const releaseInterval = time.Minute
+
+// mappedBudget is how much file content the agent keeps mapped in memory
+// before Serve hands the table pages back early: Badger writes every new
+// table (a memtable flushed, a compaction's output) through a mapping, so
+// a long initial sync would otherwise count a few hundred MB of freshly
+// written tables in its resident memory within the minute. The agent's
+// binary (about 20 MB) counts too. Pages handed back are read again from
+// the file when needed; Badger's block and index caches hold what reads
+// use most.
+const mappedBudget = 64 << 20
+
+// watchInterval is how often Serve compares the file pages mapped with
+// mappedBudget: one read of /proc/self/statm.
+const watchInterval = 2 * time.Second
 
 type quiet struct{}
 
@@ -200,7 +218,8 @@ func open(o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", o.Dir, err)
 	}
-	s := &Store{db: db, dir: o.Dir, gcInterval: o.GCInterval, logger: o.Logger, realDir: o.Dir}
+	s := &Store{db: db, dir: o.Dir, gcInterval: o.GCInterval, logger: o.Logger, realDir: o.Dir,
+		mappedBudget: mappedBudget, watchInterval: watchInterval}
 	if abs, err := filepath.Abs(o.Dir); err == nil {
 		s.realDir = abs
 		if real, err := filepath.EvalSymlinks(abs); err == nil {
@@ -238,12 +257,27 @@ func (s *Store) Close() error {
 func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
 
 // Serve runs value-log garbage collection, and hands the table files'
-// pages back to the kernel, until ctx ends.
+// pages back to the kernel, until ctx ends: every minute, and as soon as
+// the file pages mapped exceed mappedBudget (a busy store).
 func (s *Store) Serve(ctx context.Context) error {
 	t := time.NewTicker(s.gcInterval)
 	defer t.Stop()
 	release := time.NewTicker(releaseInterval)
 	defer release.Stop()
+	watch := time.NewTicker(s.watchInterval)
+	defer watch.Stop()
+	releaseNow := func() {
+		if _, err := s.releaseTables(); err != nil {
+			if s.logger != nil && !errors.Is(err, errPageoutUnknown) {
+				s.logger.Warningf("%v", err)
+			}
+			if errors.Is(err, errPageoutUnknown) {
+				// never will: the pages stay until the kernel needs them
+				release.Stop()
+				watch.Stop()
+			}
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -253,13 +287,10 @@ func (s *Store) Serve(ctx context.Context) error {
 				s.logger.Warningf("value log garbage collection: %v", err)
 			}
 		case <-release.C:
-			if _, err := s.releaseTables(); err != nil {
-				if s.logger != nil && !errors.Is(err, errPageoutUnknown) {
-					s.logger.Warningf("%v", err)
-				}
-				if errors.Is(err, errPageoutUnknown) {
-					release.Stop() // never will: the pages stay until the kernel needs them
-				}
+			releaseNow()
+		case <-watch.C:
+			if n, err := mappedBytes(); err == nil && n > s.mappedBudget {
+				releaseNow()
 			}
 		}
 	}
