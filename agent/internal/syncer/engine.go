@@ -69,6 +69,8 @@ type Engine struct {
 	// of one process at once could both create the same peer.
 	runLocks map[string]*sync.Mutex
 	hist     history // retention.go
+	// probe is set by tests only (probe.go), before a run starts.
+	probe func(at probePoint, s Side, id string)
 }
 
 // New returns an engine; Serve starts it.

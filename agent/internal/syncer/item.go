@@ -115,17 +115,20 @@ type itemDecision struct {
 
 // item works one entity of side s: decides what its change calls for, then
 // its fields, then its comments, attachments and links. It succeeds only
-// when all of that is done.
-func (c *cycle) item(ctx context.Context, s Side, id string) error {
-	if p, err := c.e.pairOf(c.p.ID, s, id); err == nil && p != nil {
-		c.holdPair(p.ID)
+// when all of that is done. pairID is the pair the drain found the entity
+// in when it dealt the items ("" for none).
+func (c *cycle) item(ctx context.Context, s Side, id, pairID string) error {
+	c.e.at(probeDecide, s, id)
+	held, err := c.heldPair(s, id, pairID)
+	if err != nil {
+		return inStep(stepRead, err)
 	}
-	d, err := c.decideItem(ctx, s, id)
-	if err == nil && d.pair != nil && d.pair.ID != "" && d.pair.ID != c.holding {
-		// Its pair appeared meanwhile, made by another worker: decided
-		// again once that worker is done with it.
+	d, err := c.decideItem(ctx, s, id, held)
+	if err == nil && d.pair != nil && d.pair.ID != "" && c.holds != nil && d.pair.ID != c.holding {
+		// Its pair appeared since the items were dealt, made by another
+		// worker: decided again once that worker is done with it.
 		c.holdPair(d.pair.ID)
-		d, err = c.decideItem(ctx, s, id)
+		d, err = c.decideItem(ctx, s, id, nil)
 	}
 	if d.do == itemSkip {
 		c.run.Counts.Skipped++
@@ -168,9 +171,37 @@ func (c *cycle) item(ctx context.Context, s Side, id string) error {
 	return c.extras(ctx, pair, tp, cur)
 }
 
+// heldPair holds pairID, the pair the drain found side s's entity id in,
+// and reads the entity's pair. Read under the hold, the pair is as its last
+// worker left it, and no other worker changes it until this item is
+// settled: the decision takes it as read, so the item reads its pair once.
+// An entity in another pair by then has that one held and read. Nil: no
+// pair was held (a dry run holds none), or the entity has none now; the
+// decision reads it itself then, as late as it can, since nothing keeps a
+// pair from being made for it meanwhile.
+func (c *cycle) heldPair(s Side, id, pairID string) (*Pair, error) {
+	for c.holds != nil && pairID != "" {
+		c.holdPair(pairID)
+		p, err := c.e.pairOf(c.p.ID, s, id)
+		if err != nil || p == nil || p.ID == c.holding {
+			return p, err
+		}
+		pairID = p.ID
+	}
+	return nil, nil
+}
+
 // decideItem reads side s's entity and its pair and decides what its
-// change calls for. An error comes tagged with its step.
-func (c *cycle) decideItem(ctx context.Context, s Side, id string) (itemDecision, error) {
+// change calls for; held, when set, is its pair as read under the
+// worker's hold on it (heldPair), not read again. An error comes tagged
+// with its step.
+func (c *cycle) decideItem(ctx context.Context, s Side, id string, held *Pair) (itemDecision, error) {
+	pairOf := func() (*Pair, error) {
+		if held != nil {
+			return held, nil
+		}
+		return c.e.pairOf(c.p.ID, s, id)
+	}
 	if ex, err := c.e.excluded(c.p.ID, s, id); err != nil {
 		return itemDecision{}, inStep(stepRead, err)
 	} else if ex {
@@ -181,7 +212,7 @@ func (c *cycle) decideItem(ctx context.Context, s Side, id string) (itemDecision
 	case errors.Is(err, errHandled):
 		return itemDecision{}, nil
 	case errors.Is(err, connector.ErrNotFound):
-		pair, err := c.e.pairOf(c.p.ID, s, id)
+		pair, err := pairOf()
 		if err == nil && pair == nil {
 			pair, err = c.copyOfDeleted(ctx, s, id)
 		}
@@ -197,7 +228,7 @@ func (c *cycle) decideItem(ctx context.Context, s Side, id string) (itemDecision
 		return itemDecision{do: itemSkip}, nil
 	}
 	c.seeUsers(s, usersIn(src.Fields))
-	pair, err := c.e.pairOf(c.p.ID, s, id)
+	pair, err := pairOf()
 	if err != nil {
 		return itemDecision{}, inStep(stepRead, err)
 	}

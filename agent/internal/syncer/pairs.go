@@ -17,6 +17,7 @@ func unesc(s string) string {
 
 // pairOf returns the pair of an entity, or nil.
 func (e *Engine) pairOf(proc string, s Side, entity string) (*Pair, error) {
+	e.at(probePairRead, s, entity)
 	var p *Pair
 	err := e.d.Store.View(func(tx *store.Tx) error {
 		id, err := tx.GetRaw(keyIndex(proc, s, entity))
@@ -37,6 +38,22 @@ func (e *Engine) pairOf(proc string, s Side, entity string) (*Pair, error) {
 		return nil
 	})
 	return p, err
+}
+
+// pairIDOf returns the id of an entity's pair, or "": its index entry
+// alone, not the pair.
+func (e *Engine) pairIDOf(proc string, s Side, entity string) (string, error) {
+	e.at(probePairRead, s, entity)
+	var id string
+	err := e.d.Store.View(func(tx *store.Tx) error {
+		raw, err := tx.GetRaw(keyIndex(proc, s, entity))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		id = string(raw)
+		return err
+	})
+	return id, err
 }
 
 // putPairTx stores a pair and its two index entries.

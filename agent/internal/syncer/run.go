@@ -301,11 +301,10 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 		if ctx.Err() != nil {
 			return c.stopped(ctx)
 		}
-		c.work(ctx, it)
+		c.work(ctx, dealt{QueueItem: it})
 		c.done()
 	}
-	units := c.units(items[n:])
-	workers := c.workers(len(units))
+	workers := c.workers(len(items[n:]))
 	children := make([]*cycle, workers)
 	for w := range workers {
 		children[w] = c
@@ -317,8 +316,8 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 	// items were quick does not idle while another still has a long
 	// queue of its own (a fixed share each made the slowest share the
 	// run's length).
-	each := func(fn func(ch *cycle, it QueueItem)) {
-		next := make(chan []QueueItem)
+	each := func(units [][]dealt, fn func(ch *cycle, it dealt)) {
+		next := make(chan []dealt)
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Add(1)
@@ -350,9 +349,11 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 	// was lost is paired with its original before it could be taken for an
 	// original itself and copied back.
 	if c.looksAhead() {
-		each(func(ch *cycle, it QueueItem) { ch.look(ctx, it) })
+		each(alone(items[n:]), func(ch *cycle, it dealt) { ch.look(ctx, it.QueueItem) })
 	}
-	each(func(ch *cycle, it QueueItem) {
+	// Grouped once the look is done: the items of a pair it adopted are
+	// one unit, each knowing its pair.
+	each(c.units(items[n:]), func(ch *cycle, it dealt) {
 		ch.work(ctx, it)
 		c.done()
 	})
@@ -405,17 +406,28 @@ func (c *cycle) look(ctx context.Context, it QueueItem) {
 	}
 }
 
+// dealt is a queued item as the drain deals it to a worker: with the pair
+// it was in then, which the worker holds before it reads the pair
+// (item), "" for none.
+type dealt struct {
+	QueueItem
+	pair string
+}
+
 // units groups a drain's items by their pair (an unpaired item by
 // itself), in the order of each group's first item: one worker works a
 // unit's items one after the other, so they never wait for each other's
 // hold on their pair (holds.go covers a pair made while the drain runs).
-func (c *cycle) units(items []QueueItem) [][]QueueItem {
-	var units [][]QueueItem
+// Only the pair index is read: the pair itself is read by its worker,
+// under its hold.
+func (c *cycle) units(items []QueueItem) [][]dealt {
+	var units [][]dealt
 	at := map[string]int{}
 	for _, it := range items {
+		d := dealt{QueueItem: it}
 		key := string(it.Side) + "/" + it.Entity
-		if p, err := c.e.pairOf(c.p.ID, it.Side, it.Entity); err == nil && p != nil {
-			key = p.ID
+		if id, err := c.e.pairIDOf(c.p.ID, it.Side, it.Entity); err == nil && id != "" {
+			key, d.pair = id, id
 		}
 		i, ok := at[key]
 		if !ok {
@@ -423,7 +435,17 @@ func (c *cycle) units(items []QueueItem) [][]QueueItem {
 			at[key] = i
 			units = append(units, nil)
 		}
-		units[i] = append(units[i], it)
+		units[i] = append(units[i], d)
+	}
+	return units
+}
+
+// alone deals each item by itself, for the look, which works only items
+// without a pair.
+func alone(items []QueueItem) [][]dealt {
+	units := make([][]dealt, len(items))
+	for i, it := range items {
+		units[i] = []dealt{{QueueItem: it}}
 	}
 	return units
 }
@@ -473,12 +495,13 @@ var steps = []string{stepRead, stepFields, stepComments, stepAttachments, stepLi
 // others. Credentials refused are no entity's fault: they stop the drain
 // (halt), and the item's entry stays as it was, like those of the items
 // in flight.
-func (c *cycle) work(ctx context.Context, it QueueItem) {
+func (c *cycle) work(ctx context.Context, d dealt) {
+	it := d.QueueItem
 	// The pair is held until the item is settled: its saves are then in
 	// the store for the next worker of the pair (holds.go).
 	defer c.releasePair()
 	polled := c.fresh[freshKey(it.Side, it.Entity)] // item consumes it; a parked entity is named by it
-	if err := c.item(ctx, it.Side, it.Entity); err != nil {
+	if err := c.item(ctx, it.Side, it.Entity, d.pair); err != nil {
 		c.refused(err) // the drain's context ends: fail leaves the entry
 		c.q.fail(ctx, c, it, err, polled)
 		return

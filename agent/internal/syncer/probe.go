@@ -1,0 +1,26 @@
+package syncer
+
+// A probe hears of the points of a run where tests count what the engine
+// does, or hold a worker to force an order between workers (a race made to
+// happen every time rather than once in many runs). The agent sets none:
+// each point then costs one comparison.
+type probePoint int
+
+const (
+	// probePairRead: an entity's pair is read from the store (its side
+	// and id).
+	probePairRead probePoint = iota
+	// probeDecide: an item is about to read what its decision rests on
+	// (its side and id).
+	probeDecide
+	// probeHoldWait: a worker is about to wait for a pair another worker
+	// holds (the pair's id, no side).
+	probeHoldWait
+)
+
+// at tells the probe, if any, that point p is reached.
+func (e *Engine) at(p probePoint, s Side, id string) {
+	if e.probe != nil {
+		e.probe(p, s, id)
+	}
+}
