@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/syncer"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
@@ -17,6 +18,11 @@ func processParam(p *apitype.Process) (apitype.Process, error) {
 	}
 	return *p, nil
 }
+
+// planBudget is how long processes.plan works before it stops and answers
+// with what it planned (its last entry says it stopped): within the call's
+// time, with room to answer.
+const planBudget = callTimeout - 5*time.Second
 
 func (s *Server) registerProcesses() {
 	eng := func() *syncer.Engine { return s.deps.Engine }
@@ -96,6 +102,11 @@ func (s *Server) registerProcesses() {
 		return apitype.RunResult{Run: run}, err
 	})
 	Handle(s, protocol.ProcessesPlan, func(ctx context.Context, c *Call, p apitype.IDParams) (apitype.PlanResult, error) {
+		// A dry run of a large backlog can outlast the call: it stops in
+		// time for its answer, what it planned so far, to reach a client
+		// that waits as long as the call may take (the desktop does).
+		ctx, cancel := context.WithTimeout(ctx, planBudget)
+		defer cancel()
 		items, err := eng().Plan(ctx, p.ID)
 		if items == nil {
 			items = []syncer.PlanItem{}

@@ -36,7 +36,10 @@ func (e *Engine) SyncEntity(ctx context.Context, id string, side Side, entity st
 	return e.runOnce(ctx, &p, "entity", &QueueItem{Side: side, Entity: entity}), nil
 }
 
-// Plan says what a run would do now, changing nothing.
+// Plan says what a run would do now, changing nothing. A dry run stopped
+// before it finished (ctx canceled or past its deadline) returns what it
+// planned of the items it worked, the last entry (PlanStopped) saying so
+// and how far it got, and no error.
 func (e *Engine) Plan(ctx context.Context, id string) ([]PlanItem, error) {
 	p, err := e.procs.Get(id)
 	if err != nil {
@@ -48,8 +51,18 @@ func (e *Engine) Plan(ctx context.Context, id string) ([]PlanItem, error) {
 	err = c.execute(ctx, nil)
 	// What the polls read leads: they read everything before any item is
 	// worked.
-	return e.named(p.ID, append(q.reads, c.plan...)), err
+	plan := append(q.reads, c.plan...)
+	if ctx.Err() != nil {
+		// Stopped part way (canceled, or out of time): what it got to
+		// is a plan still, and the last entry says it is not all.
+		plan, err = append(plan, PlanItem{Action: PlanStopped, Detail: q.howFar(ctx.Err())}), nil
+	}
+	return e.named(p.ID, plan), err
 }
+
+// PlanStopped is the action of a dry run's last entry when it was stopped
+// before it finished: its detail says why and how far it got.
+const PlanStopped = "stopped"
 
 // Retry queues parked entities again (all of a process when entity is "")
 // and, for an active process, runs it.

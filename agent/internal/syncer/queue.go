@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -252,6 +253,13 @@ type memQueue struct {
 	items []QueueItem
 	marks map[string]string // side/marker -> entity id
 	reads []PlanItem
+	// How far the dry run got, for a stop to say (howFar): whether it
+	// began working items, how many it had to work and worked, and how
+	// much of the plan those items made (a dry run works one item at a
+	// time, so what follows is the item in flight's).
+	draining      bool
+	total, worked int
+	kept          int
 }
 
 // add queues nothing: a dry run works what the store's queue holds
@@ -279,7 +287,9 @@ func (q *memQueue) round() int { return 0 }
 // due is what the polls read, then what the store's queue holds.
 func (q *memQueue) due(only *QueueItem) ([]QueueItem, error) {
 	stored, err := q.store.due(only)
-	return append(append([]QueueItem(nil), q.items...), stored...), err
+	items := append(append([]QueueItem(nil), q.items...), stored...)
+	q.draining, q.total = true, len(items)
+	return items, err
 }
 
 // marked reads the dry run's own polls first.
@@ -291,11 +301,38 @@ func (q *memQueue) marked(t Side, m string) (string, bool, error) {
 }
 
 // settle changes nothing: the entity is worked by the next real run.
-func (q *memQueue) settle(*cycle, QueueItem) error { return nil }
+func (q *memQueue) settle(c *cycle, _ QueueItem) error {
+	q.worked, q.kept = q.worked+1, len(c.plan)
+	return nil
+}
 
 // fail lists the failure in the plan: what a real run would retry or park.
-func (q *memQueue) fail(_ context.Context, c *cycle, it QueueItem, err error, _ connector.Entity) {
+// An item cut short by the dry run's stop did not fail: it is left out,
+// with what it planned before the stop, which is half its work at best
+// (Engine.Plan says the dry run stopped).
+func (q *memQueue) fail(ctx context.Context, c *cycle, it QueueItem, err error, _ connector.Entity) {
+	if ctx.Err() != nil {
+		c.plan = c.plan[:q.kept]
+		return
+	}
 	c.plan = append(c.plan, PlanItem{Action: "error", Side: it.Side, Entity: it.Entity, Detail: err.Error()})
+	q.worked, q.kept = q.worked+1, len(c.plan)
+}
+
+// howFar says that the dry run was stopped (err is its context's error),
+// why, and how far it got.
+func (q *memQueue) howFar(err error) string {
+	why := "it was canceled (the request was abandoned, or the agent is stopping)"
+	if errors.Is(err, context.DeadlineExceeded) {
+		why = "its time ran out"
+	}
+	if !q.draining {
+		return fmt.Sprintf("The dry run was stopped while it read the changes, before it worked any item: %s. "+
+			"It read %d changed entities. Nothing was changed; plan again.", why, len(q.reads))
+	}
+	return fmt.Sprintf("The dry run was stopped after it worked %d of the %d items: %s. "+
+		"The entries above are what a run would do for those; the rest are not planned. Nothing was changed; plan again.",
+		q.worked, q.total, why)
 }
 
 // enqueueTx adds an entity to the queue; one already queued keeps its

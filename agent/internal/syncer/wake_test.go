@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -164,5 +165,56 @@ func TestRetrySystemRunsAProcessItOnlyDegraded(t *testing.T) {
 	}
 	if err := w.st.Get(keyQueue("p1", SideB, "B-77"), &item); err != nil || !item.NotBefore.Equal(other.NotBefore) {
 		t.Fatalf("the entity waiting on sysA after sysB's test: %+v %v", item, err)
+	}
+}
+
+// A dry run stopped part way (the request canceled, or the agent
+// stopping) says it was stopped and how far it got: the items it worked
+// are planned; the one in flight is neither listed as failing with
+// "context canceled" (no item failed) nor half planned; nothing after it
+// is listed.
+func TestPlanStoppedSaysHowFarItGot(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, w.a.userCreate("incident", connector.Fields{"title": fmt.Sprintf("item %d", i), "status": "new"}))
+	}
+	w.run()
+	for _, id := range ids {
+		w.a.userSet(id, "title", "changed "+id)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	listed := 0
+	w.a.fail = func(op string) error {
+		if op != "comments" {
+			return nil
+		}
+		if listed++; listed == 3 {
+			// The third item's listing of its comments, after its
+			// update was planned, is cut short by the stop, as an HTTP
+			// request is.
+			cancel()
+			return fmt.Errorf("GET /api/items/3/comments: %w", context.Canceled)
+		}
+		return nil
+	}
+	plan, err := w.eng.Plan(ctx, "p1")
+	if err != nil {
+		t.Errorf("a stopped dry run: %v", err)
+	}
+	count := map[string]int{}
+	for _, it := range plan {
+		count[it.Action]++
+		if strings.Contains(it.Detail, "context canceled") {
+			t.Errorf("the stop listed as an entry: %+v", it)
+		}
+	}
+	if count["error"] != 0 || count["read"] != 5 || count["update"] != 2 || count["stopped"] != 1 {
+		t.Fatalf("the stopped plan: %v\n%+v", count, plan)
+	}
+	last := plan[len(plan)-1]
+	if last.Action != "stopped" || !strings.Contains(last.Detail, "2 of the 5 items") || !strings.Contains(last.Detail, "canceled") {
+		t.Fatalf("the plan's last entry: %+v", last)
 	}
 }
