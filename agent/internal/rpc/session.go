@@ -40,6 +40,9 @@ func (s *Server) registerSession() {
 	Handle(s, protocol.SessionLogout, func(ctx context.Context, c *Call, _ apitype.Empty) (apitype.Empty, error) {
 		err := s.deps.Auth.Logout(c.Token, c.Remote)
 		c.conn.setSession("", nil)
+		// Its subscriptions end with it, as with a session ended elsewhere:
+		// a logged-out connection is sent nothing more.
+		c.conn.cancelSubs()
 		return apitype.Empty{}, err
 	})
 	Handle(s, protocol.SessionWhoami, func(ctx context.Context, c *Call, _ apitype.Empty) (apitype.AccountResult, error) {
