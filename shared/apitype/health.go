@@ -37,6 +37,11 @@ type Health struct {
 	// CheckedAt is when the evidence was taken: the end of the last run, or
 	// the last connection test.
 	CheckedAt *time.Time `json:"checkedAt,omitempty"`
+	// Acknowledged marks a failure an administrator saw and saved anyway:
+	// a system's last connection test, which failed, of the configuration
+	// its tester then saved (the desktop's "Save anyway"). It reads
+	// failing all the same; it is not notified.
+	Acknowledged bool `json:"acknowledged,omitempty"`
 }
 
 // SystemTest is the last connection test of a system, kept by the agent,
@@ -44,6 +49,10 @@ type Health struct {
 type SystemTest struct {
 	SystemsTestResult
 	Actor string `json:"actor,omitempty"`
+	// SavedAnyway: the test failed, and Actor then saved the very
+	// configuration it tested (the test of a draft kept when it was
+	// saved): the failure is acknowledged.
+	SavedAnyway bool `json:"savedAnyway,omitempty"`
 }
 
 // HealthChanged is the payload of a HealthChanged event: a process's or a
@@ -55,4 +64,8 @@ type HealthChanged struct {
 	Health Health `json:"health"`
 	// Previous is the state before the change ("" at the agent's start).
 	Previous string `json:"previous"`
+	// Acknowledged: the failing state the change enters or leaves began
+	// with a failure an administrator saw and saved anyway
+	// (Health.Acknowledged); notifications leave the change out.
+	Acknowledged bool `json:"acknowledged,omitempty"`
 }

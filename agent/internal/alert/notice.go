@@ -99,6 +99,9 @@ func FromEvent(ev events.Event) (Notice, bool) {
 		if json.Unmarshal(ev.Data, &d) != nil || d.ID == "" || (d.Kind != "process" && d.Kind != "system") {
 			return Notice{}, false
 		}
+		if d.Acknowledged {
+			return Notice{}, false // an administrator saw the failure and saved anyway: not news
+		}
 		n := Notice{Subject: d.Kind, ID: d.ID, Name: clean(d.Name), At: ev.Time}
 		switch {
 		case d.Health.State == apitype.HealthFailing && d.Previous != apitype.HealthFailing:

@@ -32,6 +32,10 @@ type Monitor struct {
 
 	mu   sync.Mutex
 	last map[string]apitype.Health // "process/<id>", "system/<id>"
+	// acked holds the keys of last whose failing streak began with a
+	// failure an administrator saw and saved anyway (Health.Acknowledged):
+	// neither it nor its end is notified, whatever evidence follows.
+	acked map[string]bool
 }
 
 // New returns a monitor; Serve starts its watch.
@@ -93,7 +97,7 @@ func Judge(run *apitype.Health, test *apitype.SystemTest) apitype.Health {
 	case testNewer && !test.OK:
 		at := test.At
 		h := apitype.Health{State: apitype.HealthFailing, Since: &at, Problem: test.Problem, Action: test.Action,
-			Detail: test.Message, Cause: "test", CheckedAt: &at}
+			Detail: test.Message, Cause: "test", CheckedAt: &at, Acknowledged: test.SavedAnyway}
 		if run != nil && run.State == apitype.HealthFailing && run.Since != nil {
 			h.Since = run.Since
 		}
@@ -238,8 +242,21 @@ func (m *Monitor) check(announce bool) {
 		next["system/"+id] = h
 	}
 	m.mu.Lock()
-	prev := m.last
-	m.last = next
+	prev, prevAcked := m.last, m.acked
+	// A failing streak is acknowledged as it began: one already failing
+	// (and notified) when a failing test was saved anyway stays news.
+	acked := map[string]bool{}
+	for key, h := range next {
+		if h.State != apitype.HealthFailing {
+			continue
+		}
+		if prev[key].State == apitype.HealthFailing {
+			acked[key] = prevAcked[key]
+		} else {
+			acked[key] = h.Acknowledged
+		}
+	}
+	m.last, m.acked = next, acked
 	m.mu.Unlock()
 	if !announce {
 		return
@@ -250,7 +267,8 @@ func (m *Monitor) check(announce bool) {
 			continue
 		}
 		kind, id := split(key)
-		ev := apitype.HealthChanged{Kind: kind, ID: id, Name: snap.names[key], Health: h, Previous: before.State}
+		ev := apitype.HealthChanged{Kind: kind, ID: id, Name: snap.names[key], Health: h, Previous: before.State,
+			Acknowledged: acked[key] || h.State != apitype.HealthFailing && before.State == apitype.HealthFailing && prevAcked[key]}
 		m.bus.Publish(apitype.EventHealthChanged, ev)
 		m.log.Info().Str(kind, id).Str("state", h.State).Str("previous", before.State).Str("problem", h.Problem).Msg("health changed")
 	}

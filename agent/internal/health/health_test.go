@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/lockstep-sync/lockstep/agent/agenttest"
+	"github.com/lockstep-sync/lockstep/agent/internal/alert"
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	_ "github.com/lockstep-sync/lockstep/agent/internal/connector/sandboxconn"
@@ -126,44 +127,10 @@ func TestMonitorAnnouncesChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	mon := New(eng, systems, bus, zerolog.Nop())
-	sub, _, _ := bus.Subscribe([]string{apitype.EventHealthChanged}, nil, 100)
-	defer sub.Close()
-	serve := func() (stop func()) {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { mon.Serve(ctx); close(done) }()
-		return func() { cancel(); <-done }
-	}
-	// next waits for the next HealthChanged of kind/id; others are kept
-	// for their own turn (a check announces in no set order).
-	pending := map[string][]apitype.HealthChanged{}
-	next := func(kind, id string) apitype.HealthChanged {
-		t.Helper()
-		deadline := time.After(30 * time.Second)
-		for {
-			if q := pending[kind+"/"+id]; len(q) > 0 {
-				pending[kind+"/"+id] = q[1:]
-				return q[0]
-			}
-			select {
-			case ev := <-sub.C():
-				var hc apitype.HealthChanged
-				json.Unmarshal(ev.Data, &hc)
-				pending[hc.Kind+"/"+hc.ID] = append(pending[hc.Kind+"/"+hc.ID], hc)
-			case <-deadline:
-				t.Fatalf("no HealthChanged for %s %s", kind, id)
-			}
-		}
-	}
+	next := healthEvents(t, bus)
+	serve := func() (stop func()) { return serveWatch(t, mon) }
 
 	stop := serve()
-	// The watch judges the stored evidence first and announces only
-	// changes: wait until it did, then make one.
-	agenttest.Eventually(t, "the watch to start", func() bool {
-		mon.mu.Lock()
-		defer mon.mu.Unlock()
-		return mon.last != nil
-	})
 	if _, err := eng.RunNow(context.Background(), "p1"); err != nil {
 		t.Fatal(err)
 	}
@@ -196,5 +163,146 @@ func TestMonitorAnnouncesChanges(t *testing.T) {
 	}
 	if s := next("system", b); s.Health.State != apitype.HealthOK || s.Previous != apitype.HealthFailing {
 		t.Fatalf("system after the fix: %+v", s)
+	}
+}
+
+// serveWatch serves mon until the returned stop, once it judged the stored
+// evidence (it announces only changes after that).
+func serveWatch(t *testing.T, mon *Monitor) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { mon.Serve(ctx); close(done) }()
+	agenttest.Eventually(t, "the watch to start", func() bool {
+		mon.mu.Lock()
+		defer mon.mu.Unlock()
+		return mon.last != nil
+	})
+	return func() { cancel(); <-done }
+}
+
+// healthEvent is a HealthChanged event as published, and its payload.
+type healthEvent struct {
+	apitype.HealthChanged
+	Event events.Event
+}
+
+// healthEvents returns next, which waits for the next HealthChanged of
+// kind/id on bus; others are kept for their own turn (a check announces in
+// no set order).
+func healthEvents(t *testing.T, bus *events.Bus) (next func(kind, id string) healthEvent) {
+	sub, _, _ := bus.Subscribe([]string{apitype.EventHealthChanged}, nil, 100)
+	t.Cleanup(sub.Close)
+	pending := map[string][]healthEvent{}
+	return func(kind, id string) healthEvent {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			if q := pending[kind+"/"+id]; len(q) > 0 {
+				pending[kind+"/"+id] = q[1:]
+				return q[0]
+			}
+			select {
+			case ev := <-sub.C():
+				he := healthEvent{Event: ev}
+				json.Unmarshal(ev.Data, &he.HealthChanged)
+				pending[he.Kind+"/"+he.ID] = append(pending[he.Kind+"/"+he.ID], he)
+			case <-deadline:
+				t.Fatalf("no HealthChanged for %s %s", kind, id)
+			}
+		}
+	}
+}
+
+// An administrator whose connection test failed and who saved the system
+// anyway ("Save anyway") sees it failing with the test's problem, as the
+// desktop showed it; that failure is theirs, acknowledged, and no
+// notification says it, nor its end. A failure no one saved anyway (a
+// plain test failing later) is notified as ever.
+func TestSavedAnywayFailureIsNotNotified(t *testing.T) {
+	st, sealer := agenttest.SealedStore(t)
+	bus := events.New(1000, nil)
+	systems := system.New(st, sealer, audit.New(st, nil), bus, nil)
+	eng := syncer.New(syncer.Deps{Store: st, Bus: bus, Log: zerolog.Nop()})
+	mon := New(eng, systems, bus, zerolog.Nop())
+	systems.OnTested(mon.Tested)
+	next := healthEvents(t, bus)
+	defer serveWatch(t, mon)()
+	notice := func(he healthEvent) (alert.Notice, bool) {
+		return alert.FromEvent(he.Event)
+	}
+
+	url := sandbox(t)
+	draft := apitype.SystemsTestParams{Kind: "sandbox", Name: "Engineering", URL: &url, Settings: map[string]any{"project": "ENG"},
+		Secrets: map[string]apitype.Secret{"token": "a-token-not-yet-valid"}}
+	if res, err := systems.TestDraft(context.Background(), "admin", draft); err != nil || res.OK {
+		t.Fatalf("the draft's test: %+v %v", res, err)
+	}
+	sys, err := systems.Create("admin", apitype.SystemsCreateParams{Name: "Engineering", Kind: "sandbox", URL: url,
+		Settings: draft.Settings, Secrets: draft.Secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sys.LastTest == nil || sys.LastTest.OK {
+		t.Fatalf("the saved system's last test: %+v", sys.LastTest)
+	}
+	he := next("system", sys.ID)
+	if he.Health.State != apitype.HealthFailing || !strings.Contains(he.Health.Problem, "refused the credentials") {
+		t.Fatalf("the system saved anyway: %+v", he)
+	}
+	if n, ok := notice(he); ok {
+		t.Fatalf("the failure the administrator saved anyway is notified: %+v", n)
+	}
+	if snap, err := mon.Now(); err != nil || snap.Systems[sys.ID].State != apitype.HealthFailing {
+		t.Fatalf("the system as listed: %+v %v", snap.Systems[sys.ID], err)
+	}
+
+	// The token becomes valid; the test passes: no recovery to tell of.
+	if _, err := systems.Update("admin", apitype.SystemsUpdateParams{ID: sys.ID, Secrets: map[string]apitype.Secret{"token": good}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := systems.Test(context.Background(), "admin", sys.ID); err != nil || !res.OK {
+		t.Fatalf("the fixed system's test: %+v %v", res, err)
+	}
+	if he := next("system", sys.ID); he.Health.State != apitype.HealthOK {
+		t.Fatalf("the fixed system: %+v", he)
+	} else if n, ok := notice(he); ok {
+		t.Fatalf("the end of a failure no one was told of is notified: %+v", n)
+	}
+
+	// The token is revoked later; a test finds it: that is news.
+	if _, err := systems.Update("admin", apitype.SystemsUpdateParams{ID: sys.ID, Secrets: map[string]apitype.Secret{"token": "revoked-token-0d1e"}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := systems.Test(context.Background(), "admin", sys.ID); err != nil || res.OK {
+		t.Fatalf("the revoked token's test: %+v %v", res, err)
+	}
+	he = next("system", sys.ID)
+	if n, ok := notice(he); he.Health.State != apitype.HealthFailing || !ok || n.Kind != alert.KindFailing {
+		t.Fatalf("a failure found by a test: %+v, notice %+v %v", he, n, ok)
+	}
+	// Another token tried and saved anyway while it fails: the failure was
+	// told before that, so its end is told too.
+	other := apitype.SystemsTestParams{ID: sys.ID, Secrets: map[string]apitype.Secret{"token": "another-wrong-token"}}
+	if res, err := systems.TestDraft(context.Background(), "admin", other); err != nil || res.OK {
+		t.Fatalf("the other token's test: %+v %v", res, err)
+	}
+	if s, err := systems.Update("admin", apitype.SystemsUpdateParams{ID: sys.ID, Secrets: other.Secrets}); err != nil || s.LastTest == nil || !s.LastTest.SavedAnyway {
+		t.Fatalf("the other token saved anyway: %+v %v", s.LastTest, err)
+	}
+	if _, err := systems.Update("admin", apitype.SystemsUpdateParams{ID: sys.ID, Secrets: map[string]apitype.Secret{"token": good}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := systems.Test(context.Background(), "admin", sys.ID); err != nil || !res.OK {
+		t.Fatalf("the fixed system's test: %+v %v", res, err)
+	}
+	for {
+		he = next("system", sys.ID)
+		if he.Health.State != apitype.HealthFailing {
+			break
+		}
+	}
+	if n, ok := notice(he); he.Health.State != apitype.HealthOK || !ok || n.Kind != alert.KindRecovered {
+		t.Fatalf("the end of a failure told before: %+v, notice %+v %v", he, n, ok)
 	}
 }

@@ -329,7 +329,7 @@ func (s *Service) Create(actor string, p apitype.SystemsCreateParams) (apitype.S
 	if err := s.write(rec, true, s.entry(actor, "systems.create", rec, Record{}, rec)); err != nil {
 		return apitype.System{}, err
 	}
-	kept, err := s.keepDraftTest(rec, true, nil)
+	kept, err := s.keepDraftTest(actor, rec, true, nil)
 	if err != nil {
 		return apitype.System{}, err
 	}
@@ -473,7 +473,7 @@ func (s *Service) Update(actor string, p apitype.SystemsUpdateParams) (apitype.S
 	if err != nil {
 		return apitype.System{}, err
 	}
-	kept, err := s.keepDraftTest(rec, false, last)
+	kept, err := s.keepDraftTest(actor, rec, false, last)
 	if err != nil {
 		return apitype.System{}, err
 	}
@@ -497,8 +497,11 @@ func (s *Service) Update(actor string, p apitype.SystemsUpdateParams) (apitype.S
 // keepDraftTest keeps the test of a draft of exactly rec's connection (the
 // system's latest draft; for a system just created, a draft of a new one),
 // made after the system's last test (nil: none), as its last test, and
-// returns it; nil when there is none to keep.
-func (s *Service) keepDraftTest(rec Record, created bool, last *apitype.SystemTest) (*apitype.SystemTest, error) {
+// returns it; nil when there is none to keep. A failed test that actor ran
+// is kept as saved anyway: they saw it fail and saved all the same (the
+// desktop's "Save anyway"), so the system reads failing, as they were
+// shown, but nobody is notified of what they already know.
+func (s *Service) keepDraftTest(actor string, rec Record, created bool, last *apitype.SystemTest) (*apitype.SystemTest, error) {
 	cfg, err := s.Config(rec.ID)
 	if err != nil {
 		return nil, err
@@ -511,6 +514,7 @@ func (s *Service) keepDraftTest(rec Record, created bool, last *apitype.SystemTe
 	if t == nil || (last != nil && !t.At.After(last.At)) {
 		return nil, nil
 	}
+	t.SavedAnyway = !t.OK && t.Actor == actor
 	if err := s.tests.Put(rec.ID, *t); err != nil {
 		return nil, fmt.Errorf("keep the test of %s before it was saved: %w", rec.Name, err)
 	}

@@ -346,6 +346,13 @@ export interface Health {
    * the last connection test.
    */
   checkedAt?: string
+  /**
+   * Acknowledged marks a failure an administrator saw and saved anyway:
+   * a system's last connection test, which failed, of the configuration
+   * its tester then saved (the desktop's "Save anyway"). It reads
+   * failing all the same; it is not notified.
+   */
+  acknowledged?: boolean
 }
 
 /**
@@ -354,6 +361,12 @@ export interface Health {
  */
 export interface SystemTest extends SystemsTestResult {
   actor?: string
+  /**
+   * SavedAnyway: the test failed, and Actor then saved the very
+   * configuration it tested (the test of a draft kept when it was
+   * saved): the failure is acknowledged.
+   */
+  savedAnyway?: boolean
 }
 
 /**
@@ -368,6 +381,12 @@ export interface HealthChanged {
   health: Health
   /** Previous is the state before the change ("" at the agent's start). */
   previous: string
+  /**
+   * Acknowledged: the failing state the change enters or leaves began
+   * with a failure an administrator saw and saved anyway
+   * (Health.Acknowledged); notifications leave the change out.
+   */
+  acknowledged?: boolean
 }
 
 /** LicenseInfo is license.get's and license.import's result. */
