@@ -9,7 +9,9 @@ import "sync"
 // copy's own item, dealt apart, finds the new pair and works it too, each
 // reading the comments the other is copying, and one copies a comment
 // twice. A worker holds the pair it works, from when it knows it until its
-// item is settled; a worker holds one pair at a time, so none waits on
+// item is settled, and a pair it makes from before the store has it (the
+// original's adoption may write to the copy, storing the pair, before its
+// item is done); a worker holds one pair at a time, so none waits on
 // another that waits on it.
 type pairHolds struct {
 	mu   sync.Mutex
@@ -23,10 +25,19 @@ func newPairHolds() *pairHolds {
 	return h
 }
 
-func (h *pairHolds) acquire(id string) {
+// acquire holds pair id once no other worker does; waiting, when set, is
+// called (without the lock) before it first waits.
+func (h *pairHolds) acquire(id string, waiting func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for h.held[id] {
+		if waiting != nil {
+			h.mu.Unlock()
+			waiting()
+			h.mu.Lock()
+			waiting = nil
+			continue
+		}
 		h.cond.Wait()
 	}
 	h.held[id] = true
@@ -45,7 +56,7 @@ func (c *cycle) holdPair(id string) {
 		return
 	}
 	c.releasePair()
-	c.holds.acquire(id)
+	c.holds.acquire(id, func() { c.e.at(probeHoldWait, "", id) })
 	c.holding = id
 }
 

@@ -144,10 +144,10 @@ func (c *cycle) item(ctx context.Context, s Side, id, pairID string) error {
 	case itemGone:
 		return inStep(stepFields, c.gone(ctx, pair, s))
 	case itemCreate:
+		// The pair it makes or adopts is held from when it is made.
 		if pair, err = c.create(ctx, s, tp, src); err != nil {
 			return inStep(stepFields, err)
 		}
-		c.holdPair(pair.ID) // new, and in the store only from its next commit: no one holds it
 		cur[t] = pair.Ref(t).Version
 		// A peer found by its marker says so itself ("adopted a peer made
 		// before"); only a peer made now is a create.

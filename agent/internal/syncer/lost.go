@@ -24,7 +24,7 @@ func (c *cycle) pairGone(ctx context.Context, s Side, alive connector.Entity, t 
 		a, b = stub, alive
 	}
 	p := newPair(c.p.ID, a, b, tp, c.now().UTC())
-	if err := c.recordNow(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
+	if err := c.recordPair(p); err != nil {
 		return nil, fmt.Errorf("record the pair of %s and its deleted peer: %w", keyOr(alive), err)
 	}
 	c.log.Info().Str("entity_key", alive.Key).Str("peer_id", dead.ID).Msg("the peer made before was deleted while the pair was lost")
@@ -33,6 +33,13 @@ func (c *cycle) pairGone(ctx context.Context, s Side, alive connector.Entity, t 
 	}
 	p.State = PairDeleted
 	return p, nil
+}
+
+// recordPair records p, a pair just made, at once; its worker holds it
+// from before it is stored (holds.go).
+func (c *cycle) recordPair(p *Pair) error {
+	c.holdPair(p.ID)
+	return c.recordNow(func(tx *store.Tx) error { return putPairTx(tx, p) })
 }
 
 // copyOfDeleted finds the copy of a deleted entity whose pair was lost
@@ -85,7 +92,7 @@ func (c *cycle) copyOfDeleted(ctx context.Context, s Side, id string) (*Pair, er
 			a, b = peer, src
 		}
 		p := newPair(c.p.ID, a, b, tp, c.now().UTC())
-		if err := c.recordNow(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
+		if err := c.recordPair(p); err != nil {
 			return nil, err
 		}
 		c.log.Info().Str("entity_key", src.Key).Str("peer_key", peer.Key).Msg("found the copy of a deleted entity whose pair was lost")
@@ -139,7 +146,7 @@ func (c *cycle) originalOfDeleted(ctx context.Context, s Side, id string) (*Pair
 		a, b = stub, orig
 	}
 	p := newPair(c.p.ID, a, b, tp, c.now().UTC())
-	if err := c.recordNow(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
+	if err := c.recordPair(p); err != nil {
 		return nil, err
 	}
 	c.log.Info().Str("entity_key", orig.Key).Str("peer_id", id).Msg("found the original of a deleted copy whose pair was lost")

@@ -196,6 +196,10 @@ const unsynced = "unsynced"
 func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair, created bool) (*Pair, error) {
 	now := c.now().UTC()
 	p := &Pair{ID: newID(), Process: c.p.ID, State: PairSynced, Fields: map[string]Base{}, CreatedAt: now, LastSyncedAt: now}
+	// Held from now, before the store has it: no other worker knows it
+	// yet, and one that finds it once it is stored (an adoption's update
+	// writes before its item is done) waits for this item (holds.go).
+	c.holdPair(p.ID)
 	*p.Ref(s) = refOf(src)
 	*p.Ref(s.Other()) = refOf(peer)
 	// The peer is new: nothing but what Lockstep gives it hangs on it yet.

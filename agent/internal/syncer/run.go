@@ -372,6 +372,7 @@ const drainWorkers = 4
 // look pairs an unpaired item with a peer made for it before, on a side
 // whose polls read no markers (so a copy there cannot tell it is one).
 func (c *cycle) look(ctx context.Context, it QueueItem) {
+	defer c.releasePair() // of a pair it makes
 	s := it.Side
 	if c.indexed(s.Other()) {
 		return
