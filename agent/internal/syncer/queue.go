@@ -320,7 +320,8 @@ func (q *memQueue) fail(ctx context.Context, c *cycle, it QueueItem, err error, 
 }
 
 // howFar says that the dry run was stopped (err is its context's error),
-// why, and how far it got.
+// why, and how far it got. It names no place in the plan ("above"): the
+// entry is the plan's last, but the desktop tells it before the plan.
 func (q *memQueue) howFar(err error) string {
 	why := "it was canceled (the request was abandoned, or the agent is stopping)"
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -331,7 +332,7 @@ func (q *memQueue) howFar(err error) string {
 			"It read %d changed entities. Nothing was changed; plan again.", why, len(q.reads))
 	}
 	return fmt.Sprintf("The dry run was stopped after it worked %d of the %d items: %s. "+
-		"The entries above are what a run would do for those; the rest are not planned. Nothing was changed; plan again.",
+		"The plan lists what a run would do for those; the rest are not planned. Nothing was changed; plan again.",
 		q.worked, q.total, why)
 }
 

@@ -1010,7 +1010,10 @@ export interface Run {
 /**
  * PlanItem is one thing a run would do (processes.plan). Action is one of
  * read, create, update, comment, comment-edit, comment-delete, attach,
- * attachment-delete, link, unlink, adopt, hold, deleted, error.
+ * attachment-delete, link, unlink, adopt, hold, deleted, error; or stopped,
+ * the last entry of a dry run stopped before it finished, which is about
+ * the plan, not an item: its Side is empty and its Detail says why and how
+ * far the dry run got.
  */
 export interface PlanItem {
   action: string
