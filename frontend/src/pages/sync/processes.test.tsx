@@ -13,6 +13,17 @@ async function openProcess(user: ReturnType<typeof userEvent.setup>) {
   await screen.findByRole('form', { name: 'Sync process configuration' })
 }
 
+// showPlan opens the process as an operator and asks for the dry run the
+// agent answers with items.
+async function showPlan(items: unknown[]): Promise<FakeBridge> {
+  const f = setup('operator', { ...processHandlers(sampleProcess()), 'processes.plan': () => ({ items }) })
+  const user = userEvent.setup()
+  renderAs(f, <ProcessesPage />)
+  await openProcess(user)
+  await user.click(screen.getByRole('button', { name: 'Show what a run would do' }))
+  return f
+}
+
 describe('ProcessesPage', () => {
   it('lists processes with their state, last run and errors', async () => {
     const p = sampleProcess({ active: true })
@@ -119,24 +130,14 @@ describe('ProcessesPage', () => {
   })
 
   it('renders the dry-run plan as a table of what a run would do', async () => {
-    const p = sampleProcess()
-    fb = setup('operator', {
-      ...processHandlers(p),
-      'processes.plan': () => ({
-        items: [
-          { action: 'read', side: 'a', entity: '1', key: 'HELP-1', title: 'Printer jam' },
-          { action: 'create', side: 'b', key: 'HELP-1', title: 'Printer jam', detail: 'bug from a HELP-1' },
-          { action: 'update', side: 'a', key: 'HELP-2', title: 'VPN down', detail: 'status' },
-          { action: 'comment', side: 'b', key: 'ENG-7', detail: 'comment c1 from HELP-2' },
-          { action: 'attach', side: 'b', key: 'ENG-7', detail: 'log.txt (120 bytes) from HELP-2' },
-          { action: 'link', side: 'b', key: 'ENG-7', detail: 'blocks ENG-8' },
-        ],
-      }),
-    })
-    const user = userEvent.setup()
-    renderAs(fb, <ProcessesPage />)
-    await openProcess(user)
-    await user.click(screen.getByRole('button', { name: 'Show what a run would do' }))
+    fb = await showPlan([
+      { action: 'read', side: 'a', entity: '1', key: 'HELP-1', title: 'Printer jam' },
+      { action: 'create', side: 'b', key: 'HELP-1', title: 'Printer jam', detail: 'bug from a HELP-1' },
+      { action: 'update', side: 'a', key: 'HELP-2', title: 'VPN down', detail: 'status' },
+      { action: 'comment', side: 'b', key: 'ENG-7', detail: 'comment c1 from HELP-2' },
+      { action: 'attach', side: 'b', key: 'ENG-7', detail: 'log.txt (120 bytes) from HELP-2' },
+      { action: 'link', side: 'b', key: 'ENG-7', detail: 'blocks ENG-8' },
+    ])
 
     const table = await screen.findByRole('table', { name: 'What a run would do' })
     const rows = within(table).getAllByRole('row').slice(1)
@@ -147,6 +148,55 @@ describe('ProcessesPage', () => {
     expect(within(totals).getByText('Read: 1')).toBeInTheDocument()
     expect(within(totals).getByText('Create: 1')).toBeInTheDocument()
     expect(fb.calls.find((c) => c.method === 'processes.plan')!.params).toEqual({ id: 'p1' })
+    // A plan that ran to its end says nothing of stopping.
+    expect(screen.queryByTestId('plan-stopped')).toBeNull()
+    expect(screen.queryByText(/partial/)).toBeNull()
+  })
+
+  it('says a dry run cut short stopped, why and how far it got, apart from the items, which keep their sides', async () => {
+    const why = 'The dry run was stopped after it worked 2 of the 900 items: its time ran out. The plan lists what a run would do for those; the rest are not planned. Nothing was changed; plan again.'
+    // As the agent answers: the reads first, then what the items worked
+    // would do, and last the entry saying it stopped, with no side.
+    fb = await showPlan([
+      { action: 'read', side: 'a', entity: '1', key: 'HELP-1', title: 'Printer jam' },
+      { action: 'read', side: 'a', entity: '2', key: 'HELP-2', title: 'VPN down' },
+      { action: 'comment-edit', side: 'b', key: 'ENG-7', detail: 'comment c9 from HELP-2' },
+      { action: 'update', side: 'b', key: 'ENG-7', title: 'VPN down', detail: 'status' },
+      { action: 'create', side: 'b', key: 'HELP-1', title: 'Printer jam', detail: 'bug from a HELP-1' },
+      { action: 'stopped', side: '', detail: why },
+    ])
+
+    const notice = await screen.findByRole('alert')
+    expect(notice).toHaveTextContent('The dry run stopped before it finished: this plan is partial')
+    expect(within(notice).getByTestId('plan-stopped')).toHaveTextContent(why)
+
+    const table = screen.getByRole('table', { name: 'What a run would do, for the items worked before the dry run stopped' })
+    // The notice comes first: the totals and rows are read knowing they are not all.
+    expect(notice.compareDocumentPosition(table) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy()
+    const rows = within(table).getAllByRole('row').slice(1)
+    const cells = rows.map((r) => within(r).getAllByRole('cell').map((c) => c.textContent))
+    // The stop is no item: not a row, not a total, and no side is made up for it.
+    expect(cells.map((c) => c[0])).toEqual(['Create', 'Update', 'Edit comment'])
+    expect(cells.map((c) => c[1])).toEqual(['Engineering ENG', 'Engineering ENG', 'Engineering ENG'])
+    expect(rows.map((r) => r.textContent).filter((t) => /stopped/i.test(t ?? ''))).toEqual([])
+    const totals = screen.getByRole('list', { name: 'Plan totals, of the items worked before the stop' })
+    expect(within(totals).getAllByRole('listitem').map((li) => li.textContent)).toEqual(['Create: 1', 'Update: 1', 'Edit comment: 1', 'Read: 2'])
+    expect(screen.queryByText('Nothing to do')).toBeNull()
+  })
+
+  it('does not call a dry run stopped while it read the changes "nothing to do"', async () => {
+    const why = 'The dry run was stopped while it read the changes, before it worked any item: it was canceled (the request was abandoned, or the agent is stopping). It read 1 changed entities. Nothing was changed; plan again.'
+    fb = await showPlan([
+      { action: 'read', side: 'b', entity: '7', key: 'ENG-7', title: 'VPN down' },
+      { action: 'stopped', side: '', detail: why },
+    ])
+
+    expect(await screen.findByTestId('plan-stopped')).toHaveTextContent(why)
+    expect(screen.getByRole('alert')).toHaveTextContent('this plan is partial')
+    expect(screen.getByText('Of what it got to, a run would read 1 entity and change nothing. The rest was not planned.')).toBeInTheDocument()
+    expect(screen.queryByText('Nothing to do')).toBeNull()
+    expect(screen.queryByText(/both systems are in step/)).toBeNull()
+    expect(screen.queryByRole('table', { name: /What a run would do/ })).toBeNull()
   })
 
   it('moves the bulk sync progress bar with BulkProgress events', async () => {
