@@ -6,7 +6,8 @@
 
 // systemFailingAlone: a system whose connection test fails, used by no
 // process, is listed on the Errors page and the dashboard with the reason
-// in words; deleting it clears both.
+// in words, and, created anyway, says so and that nobody is notified;
+// deleting it clears both.
 export async function systemFailingAlone({ page, step, go, button, systemRow, noLoading, shot, sandboxURL }, needs) {
   const name = 'E2E Archive'
   const refused = `${name} refused the credentials`
@@ -27,11 +28,16 @@ export async function systemFailingAlone({ page, step, go, button, systemRow, no
     await button('Create anyway').click()
     await form.waitFor({ state: 'detached' })
     await systemRow(name).filter({ hasText: 'Failing' }).filter({ hasText: 'API token: refused' }).waitFor()
+    // Created anyway by the account that saw its test fail: it says so, and
+    // why no notification comes for it.
+    const acked = 'Saved despite a failing connection test by '
+    await systemRow(name).getByTestId('health-acknowledged').filter({ hasText: acked }).waitFor()
 
     await go('errors')
     const listed = page.getByTestId('system-failure').filter({ hasText: `${name}: failing` })
     await listed.filter({ hasText: refused }).waitFor()
     if (!(await listed.innerText()).includes('What to do')) throw new Error('the Errors page does not say what to do about the system')
+    if (!(await listed.innerText()).includes(acked)) throw new Error(`the Errors page does not say ${name} was saved despite its failing test: ${await listed.innerText()}`)
     if (await page.getByText('Every process runs and every entity is in step').count()) throw new Error('the Errors page says all is well')
     await shot('errors-system-failing')
 

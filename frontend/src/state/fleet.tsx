@@ -241,9 +241,12 @@ export function fleetRowHref(agent: string): string {
 // cornerNotice is the notice shown for an event of an agent other than the
 // current one: a process or system whose health changed, and license
 // changes, in the fleet page's words with the agent's name first.
-// Everything else waits on the fleet page.
+// Everything else waits on the fleet page, and so does a change the
+// agent does not notify (HealthChanged.acknowledged: a system saved
+// despite its failing connection test, its failure and its end).
 export function cornerNotice(e: FleetEvent): { kind: 'info' | 'success' | 'error'; text: string } | null {
   if (e.type !== 'HealthChanged' && e.type !== 'LicenseChanged') return null
+  if (e.type === 'HealthChanged' && (e.data as { acknowledged?: boolean } | undefined)?.acknowledged) return null
   const n = noticeOf(e, () => undefined)
   if (!n) return null
   return { kind: n.tone === 'good' ? 'success' : n.tone === 'bad' ? 'error' : 'info', text: `${e.agent}: ${n.text}` }

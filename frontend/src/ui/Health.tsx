@@ -1,5 +1,5 @@
 import type { ReactNode } from 'react'
-import type { Health } from '../api/generated/types'
+import type { Health, SystemTest } from '../api/generated/types'
 import { Badge } from './Page'
 import { formatDate } from './format'
 
@@ -35,15 +35,34 @@ export function HealthBadge({ health, label }: { health?: Health | null; label?:
   )
 }
 
+// savedAnywayText says why a failing system sends no notification: an
+// administrator saw its connection test fail and saved it all the same
+// (the form's "Save anyway" / "Create anyway"; health.acknowledged), with
+// who and when from the test kept as its last test. Null for any other
+// health: a failure nobody acknowledged is notified as ever.
+export function savedAnywayText(health?: Health | null, test?: SystemTest | null): string | null {
+  if (!health?.acknowledged || health.state !== 'failing') return null
+  const who = test?.savedAnyway && test.actor ? ` by ${test.actor}` : ''
+  const when = test?.savedAnyway && test.at ? ` (tested ${formatDate(test.at)})` : ''
+  return `Saved despite a failing connection test${who}${when}: no notification is sent for this failure.`
+}
+
 // HealthNote says what is wrong and what to do; the raw message sits
-// behind a disclosure. Nothing is shown for a healthy one.
-export function HealthNote({ health, title, children }: { health?: Health | null; title?: ReactNode; children?: ReactNode }) {
+// behind a disclosure. Nothing is shown for a healthy one. test, a
+// system's last connection test, names who saved it despite a failing test.
+export function HealthNote({ health, title, test, children }: { health?: Health | null; title?: ReactNode; test?: SystemTest | null; children?: ReactNode }) {
   if (!health || health.state === 'ok' || health.state === 'unknown' || health.state === 'inactive') return null
+  const acknowledged = savedAnywayText(health, test)
   return (
     <div className={`health-note health-note-${health.state}`} role="status" data-testid="health-note">
       {title && <strong className="health-note-title">{title}</strong>}
       {health.problem && <p className="health-problem">{health.problem}</p>}
       {health.action && <p className="health-action">What to do: {health.action}</p>}
+      {acknowledged && (
+        <p className="muted" data-testid="health-acknowledged">
+          {acknowledged}
+        </p>
+      )}
       {children}
       {health.detail && (
         <details className="health-detail">

@@ -2,7 +2,7 @@ import { useRef, useState } from 'react'
 import { act, fireEvent, render, screen } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { describe, expect, it, vi } from 'vitest'
-import { Button, ConfirmDialog, Dialog, Field, NotifyProvider, Table, useNotify } from '.'
+import { Button, ConfirmDialog, Dialog, Field, HealthNote, NotifyProvider, Table, formatDate, savedAnywayText, useNotify } from '.'
 import { count, formatBytes, formatDuration, formatFingerprint, formatLicenseState, licenseTone } from './format'
 
 describe('Field', () => {
@@ -223,5 +223,39 @@ describe('count', () => {
     expect(count(1, 'entity type')).toBe('1 entity type')
     expect(count(2, 'entity', 'entities')).toBe('2 entities')
     expect(count(1, 'entity', 'entities')).toBe('1 entity')
+  })
+})
+
+describe('saved despite a failing test', () => {
+  const failing = { state: 'failing', cause: 'test', problem: 'Jira prod refused the credentials.', action: 'Enter a valid API token.' }
+  const test = { ok: false, message: 'HTTP 401', problem: 'Jira prod refused the credentials.', latencyMs: 40, at: '2027-01-05T05:40:00Z', actor: 'alice', savedAnyway: true }
+
+  it('says who saved it, when the test ran, and that no notification is sent', () => {
+    expect(savedAnywayText({ ...failing, acknowledged: true }, test)).toBe(
+      `Saved despite a failing connection test by alice (tested ${formatDate('2027-01-05T05:40:00Z')}): no notification is sent for this failure.`,
+    )
+    // Without the test that says who (a process's note, an older list), the
+    // reason alone.
+    expect(savedAnywayText({ ...failing, acknowledged: true })).toBe('Saved despite a failing connection test: no notification is sent for this failure.')
+  })
+
+  it('says nothing of a failure nobody acknowledged, nor of a health that is not failing', () => {
+    expect(savedAnywayText(failing, test)).toBeNull()
+    expect(savedAnywayText({ state: 'ok', acknowledged: true }, test)).toBeNull()
+    expect(savedAnywayText(null, test)).toBeNull()
+  })
+
+  it('is part of the health note, after what to do', () => {
+    render(<HealthNote health={{ ...failing, acknowledged: true }} test={test} title="Jira prod: failing" />)
+    const note = screen.getByTestId('health-note')
+    expect(note).toHaveTextContent('What to do: Enter a valid API token.')
+    expect(screen.getByTestId('health-acknowledged')).toHaveTextContent('Saved despite a failing connection test by alice')
+    expect(note.textContent!.indexOf('What to do')).toBeLessThan(note.textContent!.indexOf('Saved despite'))
+  })
+
+  it('is not in the note of a failure that is notified', () => {
+    render(<HealthNote health={failing} test={{ ...test, savedAnyway: false }} title="Jira prod: failing" />)
+    expect(screen.getByTestId('health-note')).toBeInTheDocument()
+    expect(screen.queryByTestId('health-acknowledged')).toBeNull()
   })
 })

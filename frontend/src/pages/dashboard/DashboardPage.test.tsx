@@ -114,6 +114,20 @@ describe('DashboardPage health', () => {
     expect(screen.getByTestId('health-summary')).toHaveTextContent('1 failing')
   })
 
+  it('says of a system saved despite its failing test who saved it and that no notification is sent', async () => {
+    const test = { ok: false, message: 'HTTP 401', problem: 'Orphan refused the credentials (HTTP 401).', latencyMs: 40, at: '2026-01-05T08:00:00Z', actor: 'alice', savedAnyway: true }
+    renderWith(
+      [{ process: { id: 'p2', name: 'Support to Eng', active: true }, pairs: 0, errors: 0, health: failing }],
+      [{ id: 's1', name: 'Orphan', lastTest: test, health: { ...failing, cause: 'test', problem: test.problem, acknowledged: true } }],
+    )
+    const list = await screen.findByTestId('attention')
+    const notes = within(list).getAllByTestId('health-note')
+    expect(notes[1]).toHaveTextContent('System Orphan: failing')
+    expect(within(notes[1]).getByTestId('health-acknowledged')).toHaveTextContent('Saved despite a failing connection test by alice (tested')
+    // The process's failure is notified: nothing is said of it.
+    expect(within(notes[0]).queryByTestId('health-acknowledged')).toBeNull()
+  })
+
   it('says all is healthy and lists nothing when nothing is wrong', async () => {
     renderWith([{ process: { id: 'p3', name: 'Quiet', active: true }, pairs: 1, errors: 0, health: ok }], [{ id: 's3', name: 'Archive', health: ok }])
     expect(await screen.findByText('All healthy')).toBeInTheDocument()

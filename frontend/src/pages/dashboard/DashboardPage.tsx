@@ -41,8 +41,8 @@ export function DashboardPage() {
   // Every process and system that is not healthy, the failing first: a
   // system can fail on its own (its connection test), with no process to say so.
   const troubled = [
-    ...procs.filter((p) => unwell(p.health)).map((p) => ({ key: `p:${p.process.id}`, what: `Process ${p.process.name}`, health: p.health!, page: 'processes' })),
-    ...(health.data?.systems ?? []).filter((s) => unwell(s.health)).map((s) => ({ key: `s:${s.id}`, what: `System ${s.name}`, health: s.health!, page: 'systems' })),
+    ...procs.filter((p) => unwell(p.health)).map((p) => ({ key: `p:${p.process.id}`, what: `Process ${p.process.name}`, health: p.health!, page: 'processes', test: undefined })),
+    ...(health.data?.systems ?? []).filter((s) => unwell(s.health)).map((s) => ({ key: `s:${s.id}`, what: `System ${s.name}`, health: s.health!, page: 'systems', test: s.lastTest })),
   ].sort((a, b) => (a.health.state === b.health.state ? 0 : a.health.state === 'failing' ? -1 : 1))
   const failing = troubled.filter((t) => t.health.state === 'failing').length
   const degraded = troubled.length - failing
@@ -55,7 +55,7 @@ export function DashboardPage() {
           <ul className="plain-list" data-testid="attention">
             {troubled.map((t) => (
               <li key={t.key}>
-                <HealthNote health={t.health} title={`${t.what}: ${healthWord(t.health).toLowerCase()}`}>
+                <HealthNote health={t.health} test={t.test} title={`${t.what}: ${healthWord(t.health).toLowerCase()}`}>
                   <p>
                     <a href={`#/${t.page}`}>Open {t.page === 'systems' ? 'Systems' : 'Processes'}</a>
                   </p>

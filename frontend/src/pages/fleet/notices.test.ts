@@ -23,6 +23,16 @@ describe('noticeOf', () => {
     expect(noticeOf(ev('HealthChanged', { kind: 'system', name: 'Engineering', health: { state: 'unknown' }, previous: 'failing' }), names)).toBeNull()
   })
 
+  it('says a system saved despite its failing test fails, and that no notification is sent for it', () => {
+    const entered = ev('HealthChanged', { kind: 'system', name: 'Engineering', health: { state: 'failing', problem: 'Engineering refused the credentials', acknowledged: true }, previous: 'unknown', acknowledged: true })
+    expect(noticeOf(entered, names)).toEqual({
+      tone: 'bad',
+      text: 'System Engineering: failing — Engineering refused the credentials (saved despite a failing connection test: no notification is sent for it)',
+    })
+    const ended = ev('HealthChanged', { kind: 'system', name: 'Engineering', health: { state: 'ok' }, previous: 'failing', acknowledged: true })
+    expect(noticeOf(ended, names)?.text).toBe('System Engineering works again')
+  })
+
   it('names the process of a failed entity by name, never by id', () => {
     const n = noticeOf(ev('PairFailed', { process: 'p1', key: 'SUP-4', title: 'Printer jam', step: 'fields', error: 'status: no value maps to ENG' }), names)
     expect(n?.text).toBe('Support to engineering: SUP-4 (Printer jam) failed at fields: status: no value maps to ENG')
@@ -54,6 +64,13 @@ describe('cornerNotice', () => {
     })
     expect(cornerNotice(ev('HealthChanged', { kind: 'system', name: 'Shop', health: { state: 'ok' }, previous: 'failing' }))).toEqual({ kind: 'success', text: 'east: System Shop works again' })
     expect(cornerNotice(ev('LicenseChanged', { state: 'expiring', message: '30 days left' }))?.kind).toBe('info')
+  })
+
+  it('leaves out what the agent does not notify: a failure saved anyway, and its end', () => {
+    expect(cornerNotice(ev('HealthChanged', { kind: 'system', name: 'Shop', health: { state: 'failing', problem: 'Shop refused the credentials', acknowledged: true }, previous: '', acknowledged: true }))).toBeNull()
+    expect(cornerNotice(ev('HealthChanged', { kind: 'system', name: 'Shop', health: { state: 'ok' }, previous: 'failing', acknowledged: true }))).toBeNull()
+    // A failure nobody acknowledged is news as ever.
+    expect(cornerNotice(ev('HealthChanged', { kind: 'system', name: 'Shop', health: { state: 'failing', problem: 'Shop refused the credentials' }, previous: 'ok' }))?.kind).toBe('error')
   })
 
   it('says nothing of a process deactivated: it stopped, its health did not change', () => {

@@ -29,7 +29,10 @@ export function noticeOf(e: FleetEvent, processName: (id: string) => string | un
       if (!h || h.state === 'unknown' || h.state === 'inactive') return null
       const what = `${d.kind === 'system' ? 'System' : 'Process'} ${d.name || ''}`.trim()
       if (h.state === 'ok') return d.previous === 'failing' || d.previous === 'degraded' ? { tone: 'good', text: `${what} works again` } : null
-      return { tone: h.state === 'failing' ? 'bad' : 'warn', text: `${what}: ${healthWord(h).toLowerCase()}${h.problem ? ` — ${h.problem}` : ''}` }
+      // A failure an administrator saw and saved anyway is told, and why
+      // the agent sends no notification for it.
+      const known = d.acknowledged && h.state === 'failing' ? ' (saved despite a failing connection test: no notification is sent for it)' : ''
+      return { tone: h.state === 'failing' ? 'bad' : 'warn', text: `${what}: ${healthWord(h).toLowerCase()}${h.problem ? ` — ${h.problem}` : ''}${known}` }
     }
     case 'PairFailed': {
       const which = d.key ? `${d.key}${d.title ? ` (${d.title})` : ''}` : 'an entity'

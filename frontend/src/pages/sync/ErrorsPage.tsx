@@ -119,7 +119,7 @@ export function ErrorsPage() {
           <ul className="plain-list">
             {failingSystems.map((s) => (
               <li key={s.id} data-testid="system-failure">
-                <HealthNote health={s.health} title={`${s.name}: failing`}>
+                <HealthNote health={s.health} test={s.lastTest} title={`${s.name}: failing`}>
                   <p>
                     <a href="#/systems">Open the Systems page</a> to change its settings or test it again.
                   </p>

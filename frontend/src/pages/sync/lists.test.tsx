@@ -69,7 +69,14 @@ describe('ErrorsPage', () => {
       'systems.list': () => ({
         systems: [
           { ...systems[1], health: refused },
-          { id: 's3', name: 'Archive', kind: 'sandbox', url: 'https://archive.example', health: { state: 'failing', cause: 'test', problem: 'Archive refused the credentials (HTTP 401).', action: 'Enter a valid token for Archive.' } },
+          {
+            id: 's3',
+            name: 'Archive',
+            kind: 'sandbox',
+            url: 'https://archive.example',
+            lastTest: { ok: false, message: 'HTTP 401', latencyMs: 30, at: '2026-01-05T07:00:00Z', actor: 'alice', savedAnyway: true },
+            health: { state: 'failing', cause: 'test', problem: 'Archive refused the credentials (HTTP 401).', action: 'Enter a valid token for Archive.', acknowledged: true },
+          },
           { ...systems[0], health: { state: 'ok' } },
         ],
       }),
@@ -82,6 +89,9 @@ describe('ErrorsPage', () => {
     const failingSystems = await screen.findAllByTestId('system-failure')
     expect(failingSystems.map((s) => s.querySelector('.health-note-title')?.textContent)).toEqual(['Engineering: failing', 'Archive: failing'])
     expect(failingSystems[1]).toHaveTextContent('Archive refused the credentials (HTTP 401).')
+    // Archive was saved despite its failing test: who did, and why nobody was notified.
+    expect(within(failingSystems[1]).getByTestId('health-acknowledged')).toHaveTextContent('Saved despite a failing connection test by alice (tested')
+    expect(within(failingSystems[0]).queryByTestId('health-acknowledged')).toBeNull()
     expect(screen.queryByText('No errors')).not.toBeInTheDocument()
     expect(screen.getByText('No entity is parked: the processes above stop before they reach any.')).toBeInTheDocument()
 

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConnectionProvider } from '../../state/session'
 import { fakeBridge, loggedInStatus, type FakeBridge } from '../../test/fakeBridge'
-import { NotifyProvider } from '../../ui'
+import { NotifyProvider, formatDate } from '../../ui'
 import { SystemsPage } from './SystemsPage'
 import type { Kind, System } from '../../api/generated/types'
 
@@ -231,6 +231,48 @@ describe('SystemsPage', () => {
     const tests = fb!.calls.filter((c) => c.method === 'systems.test')
     expect(tests.map((c) => c.params)).toEqual([{ id: 'sys1' }, { id: 'sys1', url: existing.url, settings: existing.settings, secrets: { apiToken: 'fixed-token' } }])
     expect(fb!.calls.find((c) => c.method === 'systems.update')!.params.secrets).toEqual({ apiToken: 'fixed-token' })
+  })
+
+  it('says a system saved despite its failing test was saved so, by whom and when, and that nobody is notified', async () => {
+    const refused = { ok: false, message: 'HTTP 401', problem: 'Jira prod refused the credentials.', latencyMs: 40, at: '2027-01-05T05:40:00Z', actor: 'alice', savedAnyway: true }
+    const acknowledged: System = { ...existing, lastTest: refused, health: { state: 'failing', cause: 'test', problem: refused.problem, since: refused.at, checkedAt: refused.at, acknowledged: true } }
+    // Since judged by a failing run, newer than the test: the health is the
+    // run's, and only the test says it was saved anyway.
+    const laterRun: System = { ...existing, id: 'sys2', name: 'Jira test', lastTest: refused, health: { state: 'failing', cause: 'unauthorized', problem: 'Jira test refused the credentials (HTTP 401).' } }
+    setup('viewer', [acknowledged, laterRun])
+    const rows = await screen.findAllByTestId('test-result')
+    const [first, second] = rows.map((r) => r.closest('tr')!)
+    expect(within(first).getByText('Failing')).toBeInTheDocument()
+    expect(within(first).getByTestId('health-acknowledged')).toHaveTextContent(
+      `Saved despite a failing connection test by alice (tested ${formatDate(refused.at)}): no notification is sent for this failure.`,
+    )
+    expect(within(first).getByTestId('test-result')).not.toHaveTextContent('saved anyway')
+    expect(within(second).queryByTestId('health-acknowledged')).toBeNull()
+    expect(within(second).getByTestId('test-result')).toHaveTextContent(`Failed · tested ${formatDate(refused.at)} · 40 ms · saved anyway by alice`)
+  })
+
+  it('says after "Save anyway" that the system shows as failing and that no notification is sent for it', async () => {
+    const user = userEvent.setup()
+    const refused = { ok: false, message: 'HTTP 401', problem: 'Jira prod refused the credentials.', latencyMs: 40, at: '2027-01-05T05:40:00Z' }
+    let listed = existing
+    setup('admin', [])
+    fb!.on('systems.list', () => ({ systems: [listed] }))
+    fb!.on('systems.test', () => refused)
+    fb!.on('systems.update', () => {
+      listed = { ...existing, lastTest: { ...refused, actor: 'admin', savedAnyway: true }, health: { state: 'failing', cause: 'test', problem: refused.problem, acknowledged: true } }
+      return { system: listed }
+    })
+    cleanupAndRender(true)
+
+    await user.click(await screen.findByRole('button', { name: 'Edit Jira prod' }))
+    const dialog = screen.getByRole('dialog')
+    await user.click(within(dialog).getByRole('button', { name: 'Replace API token' }))
+    await user.type(within(dialog).getByLabelText(/^API token/), 'wrong-token')
+    await user.click(within(dialog).getByRole('button', { name: 'Save changes' }))
+    await user.click(await within(dialog).findByRole('button', { name: 'Save anyway' }))
+
+    expect(await screen.findByText('Saved Jira prod despite its failing connection test: it shows as failing, and no notification is sent for that failure.')).toBeInTheDocument()
+    expect(await screen.findByTestId('health-acknowledged')).toHaveTextContent('Saved despite a failing connection test by admin')
   })
 
   it('tests a created system again only when the agent did not keep the form\'s test', async () => {

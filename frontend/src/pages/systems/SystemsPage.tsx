@@ -4,11 +4,16 @@ import { issuesOf, type Issue } from '../../api/issues'
 import { useAgentEvents } from '../../state/events'
 import { useCall } from '../../state/async'
 import { useCan } from '../../state/session'
-import { Alert, Badge, Button, ConfirmDialog, Dialog, EmptyState, Field, HealthBadge, Loading, Page, Table, formatDate, useNotify } from '../../ui'
+import { Alert, Badge, Button, ConfirmDialog, Dialog, EmptyState, Field, HealthBadge, Loading, Page, Table, formatDate, savedAnywayText, useNotify } from '../../ui'
 import { SystemForm, type SystemPayload } from './SystemForm'
 import type { Kind, System, SystemsTestResult } from '../../api/generated/types'
 
 type Editing = { kind: Kind; system?: System }
+
+// notNotified ends the notice of a save the agent kept as saved anyway
+// (lastTest.savedAnyway): the administrator saw the failure, so the
+// agent's notifications leave it out.
+const notNotified = ': it shows as failing, and no notification is sent for that failure.'
 
 // SystemsPage lists the configured work systems and creates, edits, tests
 // and deletes them; forms come from each kind's schema.
@@ -75,14 +80,15 @@ export function SystemsPage() {
         // agent's last test (the form's, when it saved what was tested)
         // and health say how the saved system is.
         setTests(({ [s.id]: _, ...rest }) => rest)
-        notify('success', saved?.system?.lastTest?.ok ? `Saved ${p.name}; its connection test passed.` : `Saved ${p.name}`)
+        const kept = saved?.system?.lastTest
+        notify('success', kept?.ok ? `Saved ${p.name}; its connection test passed.` : kept?.savedAnyway ? `Saved ${p.name} despite its failing connection test${notNotified}` : `Saved ${p.name}`)
       } else {
         const created = await call('systems.create', { name: p.name, kind: editing.kind.kind, url: p.url, settings: p.settings, secrets: p.secrets })
         // The agent keeps the form's test when it saved what was tested;
         // one that did not (an older agent) is tested now, so the new
         // system's health and last test are known at once.
         if (mayTest && created?.system?.id && !created.system.lastTest) void call('systems.test', { id: created.system.id }).then(() => systems.reload(), () => {})
-        notify('success', tested ? `Created ${p.name} without a working connection test.` : `Created ${p.name}; its connection test passed.`)
+        notify('success', tested ? `Created ${p.name} without a working connection test${created?.system?.lastTest?.savedAnyway ? notNotified : '.'}` : `Created ${p.name}; its connection test passed.`)
       }
       setEditing(null)
       await systems.reload()
@@ -313,17 +319,28 @@ function credentialsRefused(s: System): boolean {
 
 // HealthCell shows the system's health (its processes' runs and its last
 // test) and the last connection test, kept by the agent across reloads.
+// A system saved despite its failing test says so, and that nobody is
+// notified of that failure; once newer evidence (a run) judges it, the
+// test still says it was saved anyway.
 function HealthCell({ system, result }: { system: System; result?: SystemsTestResult | { error: string } }) {
   const last = result && !('error' in result) ? result : system.lastTest
+  const acknowledged = savedAnywayText(system.health, system.lastTest)
+  const savedAnyway = !acknowledged && last === system.lastTest && system.lastTest?.savedAnyway
   return (
     <div className="state-cell">
       <HealthBadge health={system.health} />
       {system.health && system.health.state !== 'ok' && system.health.problem && <div className="small health-problem">{system.health.problem}</div>}
+      {acknowledged && (
+        <div className="small muted" data-testid="health-acknowledged">
+          {acknowledged}
+        </div>
+      )}
       {result && 'error' in result ? (
         <span className="small bad-text">The test could not run: {result.error}</span>
       ) : last ? (
         <span data-testid="test-result" className="small">
           {last.ok ? 'OK' : 'Failed'} · tested {formatDate(last.at)} · {last.latencyMs} ms
+          {savedAnyway && ` · saved anyway${system.lastTest?.actor ? ` by ${system.lastTest.actor}` : ''}`}
           {last.ok && last.message && <div className="muted">{last.message}</div>}
           {!last.ok && !system.health?.problem && last.problem && <div>{last.problem}</div>}
         </span>
