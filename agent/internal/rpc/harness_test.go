@@ -106,6 +106,9 @@ type client struct {
 	nextID atomic.Int64
 	mu     sync.Mutex
 	wait   map[int64]chan protocol.Incoming
+	// wmu makes calls from several goroutines safe: a WebSocket has one
+	// writer at a time.
+	wmu    sync.Mutex
 	notes  chan protocol.Incoming
 	closed chan struct{}
 }
@@ -172,7 +175,10 @@ func (c *client) raw(method string, params any) protocol.Incoming {
 	c.mu.Unlock()
 	p, _ := json.Marshal(params)
 	frame, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": json.RawMessage(p)})
-	if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+	c.wmu.Lock()
+	err := c.ws.WriteMessage(websocket.TextMessage, frame)
+	c.wmu.Unlock()
+	if err != nil {
 		c.t.Fatalf("%s: write: %v", method, err)
 	}
 	select {

@@ -1,8 +1,10 @@
 package rpc_test
 
 import (
+	"sync"
 	"testing"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/rpc"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -39,5 +41,60 @@ func TestLogoutEndsItsSubscriptions(t *testing.T) {
 	}
 	for range len(events) + 1 {
 		callOK(t, c, protocol.EventsSubscribe, apitype.EventsSubscribeParams{})
+	}
+}
+
+// TestSubscribeInFlightAtLogout: calls on one connection run concurrently,
+// so an events.subscribe let in while the connection was logged in may
+// reach the point of recording its subscription after session.logout
+// cleared them. The test holds the subscribe there (a hook, no sleeps),
+// logs out meanwhile, then lets it go on: it is refused as unauthorized,
+// and a login on the same connection starts with none, its whole cap free.
+func TestSubscribeInFlightAtLogout(t *testing.T) {
+	ag := startAgent(t)
+	c := ag.session(t, "admin", adminPassword)
+	reached, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	t.Cleanup(rpc.SetBeforeAddSub(func() {
+		once.Do(func() {
+			close(reached)
+			<-release
+		})
+	}))
+	type answer struct {
+		r apitype.EventsSubscribeResult
+		e *protocol.Error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		r, e := call(c, protocol.EventsSubscribe, apitype.EventsSubscribeParams{})
+		done <- answer{r, e}
+	}()
+	select {
+	case <-reached:
+	case <-timeAfter(30):
+		t.Fatal("events.subscribe never reached the point of recording its subscription")
+	}
+	callOK(t, c, protocol.SessionLogout, apitype.Empty{})
+	close(release)
+	var a answer
+	select {
+	case a = <-done:
+	case <-timeAfter(30):
+		t.Fatal("no answer to the events.subscribe held at logout")
+	}
+	if kindOf(a.e) != protocol.KindUnauthorized {
+		t.Fatalf("events.subscribe in flight at logout: sub %q, error %v; want unauthorized", a.r.Sub, a.e)
+	}
+	// After the logout, a subscribe is refused before it gets anywhere.
+	if _, e := call(c, protocol.LogsSubscribe, apitype.LogsSubscribeParams{}); kindOf(e) != protocol.KindUnauthorized {
+		t.Fatalf("logs.subscribe after logout: %v, want unauthorized", e)
+	}
+	c.login("admin", adminPassword)
+	for range rpc.MaxSubsPerConn {
+		callOK(t, c, protocol.EventsSubscribe, apitype.EventsSubscribeParams{})
+	}
+	if _, e := call(c, protocol.EventsSubscribe, apitype.EventsSubscribeParams{}); kindOf(e) != protocol.KindRateLimited {
+		t.Fatalf("one subscription past the cap: %v, want rate_limited", e)
 	}
 }

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -33,10 +34,29 @@ func kinds() []apitype.Kind {
 	return out
 }
 
-// addSub records a subscription's cancel function under a new id.
-func (c *conn) addSub(cancel func()) (string, error) {
+// beforeAddSub, when set (by tests only), is called as a subscription is
+// about to be recorded, after the call was let in: a test holds it there to
+// end the session meanwhile, every time rather than once in many runs.
+var beforeAddSub atomic.Pointer[func()]
+
+// addSub records a subscription's cancel function under a new id, if the
+// session the call was let in with is still the connection's. Calls on one
+// connection run concurrently, so a session.logout (or a session ended
+// elsewhere) may have cleared the subscriptions since dispatch checked the
+// session: one recorded now would send events and log lines to a connection
+// that is no longer logged in, and count against its cap. The check is made
+// under c.mu, which setSession takes before the subscriptions are cleared.
+func (c *conn) addSub(call *Call, cancel func()) (string, error) {
+	if hook := beforeAddSub.Load(); hook != nil {
+		(*hook)()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// The local admin channel has no session: its caller is the operating
+	// system's user for as long as the connection lasts.
+	if c.localAccount == nil && (call.Token == "" || c.token != call.Token) {
+		return "", protocol.Errorf(protocol.KindUnauthorized, "the session ended while subscribing: log in again")
+	}
 	if len(c.subs) >= maxSubsPerConn {
 		return "", protocol.Errorf(protocol.KindRateLimited, "at most %d subscriptions per connection", maxSubsPerConn)
 	}
@@ -55,7 +75,7 @@ func (s *Server) registerStreams() {
 			return apitype.SubResult{}, protocol.Invalid("backlog", "backlog must be between 0 and %d", maxBacklog)
 		}
 		sub := s.deps.Logs.Tap().Subscribe(logging.Filter{MinLevel: level, Process: p.Process, System: p.System}, 2*maxLinesPerFrame, p.Backlog)
-		id, err := c.conn.addSub(sub.Close)
+		id, err := c.conn.addSub(c, sub.Close)
 		if err != nil {
 			sub.Close()
 			return apitype.SubResult{}, err
@@ -89,7 +109,7 @@ func (s *Server) registerStreams() {
 			return apitype.EventsSubscribeResult{}, protocol.Invalid("types", "at most 64 types")
 		}
 		sub, seq, resync := s.deps.Events.Subscribe(p.Types, p.Since, eventQueue)
-		id, err := c.conn.addSub(sub.Close)
+		id, err := c.conn.addSub(c, sub.Close)
 		if err != nil {
 			sub.Close()
 			return apitype.EventsSubscribeResult{}, err
