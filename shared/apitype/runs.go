@@ -56,11 +56,12 @@ type Run struct {
 // read, create, update, comment, comment-edit, comment-delete, attach,
 // attachment-delete, link, unlink, adopt, hold, deleted, error; or stopped,
 // the last entry of a dry run stopped before it finished, which is about
-// the plan, not an item: its Side is empty and its Detail says why and how
-// far the dry run got.
+// the plan, not an item: it has no Side (the field is left out, so the
+// wire never carries a side that is neither a nor b) and its Detail says
+// why and how far the dry run got. Every other action has a Side.
 type PlanItem struct {
 	Action string `json:"action"`
-	Side   Side   `json:"side"`
+	Side   Side   `json:"side,omitempty"`
 	Entity string `json:"entity,omitempty"`
 	Key    string `json:"key,omitempty"`
 	Title  string `json:"title,omitempty"`

@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -216,5 +217,24 @@ func TestPlanStoppedSaysHowFarItGot(t *testing.T) {
 	last := plan[len(plan)-1]
 	if last.Action != "stopped" || !strings.Contains(last.Detail, "2 of the 5 items") || !strings.Contains(last.Detail, "canceled") {
 		t.Fatalf("the plan's last entry: %+v", last)
+	}
+	// On the wire the stop has no side at all (the UI's type of a side is
+	// a or b); every item's entry has one.
+	for _, it := range plan {
+		raw, err := json.Marshal(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			t.Fatal(err)
+		}
+		side, has := fields["side"]
+		if it.Action == "stopped" && has {
+			t.Errorf("the stop's entry carries a side: %s", raw)
+		}
+		if it.Action != "stopped" && side != "a" && side != "b" {
+			t.Errorf("an item's entry without a side a or b: %s", raw)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 import { act, screen, waitFor, within } from '@testing-library/react'
 import userEvent from '@testing-library/user-event'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { PlanItem } from '../../api/generated/types'
 import type { FakeBridge } from '../../test/fakeBridge'
 import { ProcessesPage } from './index'
 import { emitEvents, processHandlers, renderAs, sampleProcess, setup } from './testkit'
@@ -14,8 +15,9 @@ async function openProcess(user: ReturnType<typeof userEvent.setup>) {
 }
 
 // showPlan opens the process as an operator and asks for the dry run the
-// agent answers with items.
-async function showPlan(items: unknown[]): Promise<FakeBridge> {
+// agent answers with items (typed as the wire's, so a fixture cannot send
+// what the agent never does).
+async function showPlan(items: PlanItem[]): Promise<FakeBridge> {
   const f = setup('operator', { ...processHandlers(sampleProcess()), 'processes.plan': () => ({ items }) })
   const user = userEvent.setup()
   renderAs(f, <ProcessesPage />)
@@ -163,7 +165,7 @@ describe('ProcessesPage', () => {
       { action: 'comment-edit', side: 'b', key: 'ENG-7', detail: 'comment c9 from HELP-2' },
       { action: 'update', side: 'b', key: 'ENG-7', title: 'VPN down', detail: 'status' },
       { action: 'create', side: 'b', key: 'HELP-1', title: 'Printer jam', detail: 'bug from a HELP-1' },
-      { action: 'stopped', side: '', detail: why },
+      { action: 'stopped', detail: why },
     ])
 
     const notice = await screen.findByRole('alert')
@@ -188,7 +190,7 @@ describe('ProcessesPage', () => {
     const why = 'The dry run was stopped while it read the changes, before it worked any item: it was canceled (the request was abandoned, or the agent is stopping). It read 1 changed entities. Nothing was changed; plan again.'
     fb = await showPlan([
       { action: 'read', side: 'b', entity: '7', key: 'ENG-7', title: 'VPN down' },
-      { action: 'stopped', side: '', detail: why },
+      { action: 'stopped', detail: why },
     ])
 
     expect(await screen.findByTestId('plan-stopped')).toHaveTextContent(why)
