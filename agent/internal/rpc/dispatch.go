@@ -85,8 +85,9 @@ func (s *Server) dispatch(c *conn, req protocol.Request) *protocol.Response {
 		}
 		sess, err := s.deps.Auth.Validate(token)
 		if err != nil {
-			c.setSession("", nil)
-			c.notify(protocol.NotifyEvent, apitype.EventNotification{Type: apitype.EventSessionExpired, Time: time.Now().UTC(), Seq: s.deps.Events.Seq()})
+			// Timed out (or ended without this agent being told): its
+			// subscriptions end with it, as at a logout.
+			c.endSession()
 			r := errorResponse(req.ID, protocol.Errorf(protocol.KindUnauthorized, "the session has expired or was revoked: log in again"))
 			return &r
 		}

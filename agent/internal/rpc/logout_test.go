@@ -2,8 +2,11 @@ package rpc_test
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/app"
 	"github.com/lockstep-sync/lockstep/agent/internal/rpc"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
@@ -96,5 +99,28 @@ func TestSubscribeInFlightAtLogout(t *testing.T) {
 	}
 	if _, e := call(c, protocol.EventsSubscribe, apitype.EventsSubscribeParams{}); kindOf(e) != protocol.KindRateLimited {
 		t.Fatalf("one subscription past the cap: %v, want rate_limited", e)
+	}
+}
+
+// TestExpiredSessionEndsItsSubscriptions: a call that finds the session
+// timed out (idle) answers unauthorized and ends the connection's
+// subscriptions, as a logout does; a login on the same connection then has
+// its whole cap of subscriptions.
+func TestExpiredSessionEndsItsSubscriptions(t *testing.T) {
+	first := startAgent(t)
+	first.stop()
+	var skew atomic.Int64
+	ag := runAgent(t, app.Options{DataDir: first.dir, Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+	c := ag.session(t, "admin", adminPassword)
+	for range rpc.MaxSubsPerConn {
+		callOK(t, c, protocol.EventsSubscribe, apitype.EventsSubscribeParams{})
+	}
+	skew.Store(int64(13 * time.Hour)) // past both the idle and the absolute timeout
+	if _, e := call(c, protocol.SessionWhoami, apitype.Empty{}); kindOf(e) != protocol.KindUnauthorized {
+		t.Fatalf("a call of an expired session: %v, want unauthorized", e)
+	}
+	c.login("admin", adminPassword)
+	for range rpc.MaxSubsPerConn {
+		callOK(t, c, protocol.EventsSubscribe, apitype.EventsSubscribeParams{})
 	}
 }
