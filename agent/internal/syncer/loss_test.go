@@ -269,12 +269,7 @@ func TestImportOnAFreshAgentAdoptsPeers(t *testing.T) {
 func TestRestoredStoreAdoptsPeersCreatedSince(t *testing.T) {
 	w := newWorld(t, ConflictAWins)
 	populate(w)
-	if err := w.st.Close(); err != nil {
-		t.Fatal(err)
-	}
-	backup := filepath.Join(t.TempDir(), "backup")
-	copyDir(t, w.dir, backup)
-	w.reopen(w.dir)
+	backup := w.backup()
 	withExtras(w.a, "incident", "new", 2, 1)
 	withExtras(w.b, "bug", "open", 2, 1)
 	w.quiesce()
@@ -287,6 +282,19 @@ func TestRestoredStoreAdoptsPeersCreatedSince(t *testing.T) {
 	if got := w.a.engineCreates + w.b.engineCreates; got != creates {
 		t.Fatalf("%d creates after the restore: duplicates", got-creates)
 	}
+}
+
+// backup copies the data dir as a stopped agent's, the agent restarted
+// after, and returns the copy's dir.
+func (w *world) backup() string {
+	w.t.Helper()
+	if err := w.st.Close(); err != nil {
+		w.t.Fatal(err)
+	}
+	dir := filepath.Join(w.t.TempDir(), "backup")
+	copyDir(w.t, w.dir, dir)
+	w.reopen(w.dir)
+	return dir
 }
 
 // reopen opens the store in dir with a new engine, as a restarted agent.

@@ -56,6 +56,9 @@ func (c *cycle) copyOfDeleted(ctx context.Context, s Side, id string) (*Pair, er
 	for _, m := range c.markers(s, src) {
 		var peerID string
 		if c.indexed(t) {
+			if err := c.allMarks(ctx, t); err != nil {
+				return nil, err
+			}
 			id, ok, err := c.q.marked(t, m.Text())
 			if err != nil {
 				return nil, err

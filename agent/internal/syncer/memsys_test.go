@@ -30,6 +30,10 @@ type memsys struct {
 	// indexes makes Changes and Get fill Entity.Marker (MarkerIndexer);
 	// off, the engine must search with FindByMarker.
 	indexes bool
+	// step is how far the clock moves with each change (1ms unless set):
+	// more than the poll's overlap keeps each change out of the next
+	// poll's re-read.
+	step time.Duration
 	// deleted holds when each deleted item went, for Page.Deleted.
 	deleted map[string]time.Time
 	// nextComment and nextAtt number comments and attachments across
@@ -75,6 +79,9 @@ func newMemsys(prefix string, clock *simClock) *memsys {
 }
 
 func (m *memsys) tick() time.Time {
+	if m.step > 0 {
+		return m.clock.advance(m.step)
+	}
 	return m.clock.advance(time.Millisecond)
 }
 

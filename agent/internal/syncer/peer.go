@@ -103,6 +103,9 @@ func (c *cycle) findPeer(ctx context.Context, s Side, src connector.Entity, tp m
 	t := s.Other()
 	var cands []string
 	if c.indexed(t) {
+		if err := c.allMarks(ctx, t); err != nil {
+			return nil, err
+		}
 		for _, m := range c.markers(s, src) {
 			id, ok, err := c.q.marked(t, m.Text())
 			if err != nil {

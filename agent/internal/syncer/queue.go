@@ -31,8 +31,10 @@ type queue interface {
 	// entity.
 	due(only *QueueItem) ([]QueueItem, error)
 	// marked looks up which entity of side t carries marker m, as the
-	// polls read it.
+	// polls read it; mark records markers read apart from a poll
+	// (reach.go): marker -> entity id.
 	marked(t Side, m string) (string, bool, error)
+	mark(t Side, marks map[string]string) error
 	// settle ends a worked item's entry; fail says what its failure does
 	// (retried later with backoff, or parked). polled is the entity as its
 	// poll read it, to name a parked one.
@@ -51,6 +53,9 @@ type polled struct {
 	marks map[string]string
 	// from and to are the side's watermark before and after the page.
 	from, to time.Time
+	// wasPartial and partial say whether the poll had stopped after a
+	// round before the page, and whether changes follow the page.
+	wasPartial, partial bool
 }
 
 // items are the page's entities to work: deleted ones too, whose read
@@ -85,7 +90,7 @@ func (q storeQueue) add(it QueueItem) error {
 // durable write per side.
 func (q storeQueue) page(pg polled) error {
 	items := pg.items()
-	if len(items) == 0 && pg.to.Equal(pg.from) {
+	if len(items) == 0 && pg.to.Equal(pg.from) && pg.partial == pg.wasPartial {
 		return nil
 	}
 	now := q.e.d.Now()
@@ -102,7 +107,7 @@ func (q storeQueue) page(pg polled) error {
 				return err
 			}
 		}
-		return tx.Put(keyWatermark(q.proc, pg.side), Watermark{Since: pg.to})
+		return tx.Put(keyWatermark(q.proc, pg.side), Watermark{Since: pg.to, Partial: pg.partial})
 	})
 }
 
@@ -141,6 +146,20 @@ func (q storeQueue) marked(t Side, m string) (string, bool, error) {
 		return "", false, nil
 	}
 	return string(id), err == nil, err
+}
+
+func (q storeQueue) mark(t Side, marks map[string]string) error {
+	if len(marks) == 0 {
+		return nil
+	}
+	return q.e.d.Store.Update(func(tx *store.Tx) error {
+		for m, id := range marks {
+			if err := tx.SetRaw(keyMark(q.proc, t, m), []byte(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // settle removes a worked item's queue entry, unless the entity was queued
@@ -270,12 +289,7 @@ func (q *memQueue) add(QueueItem) error { return nil }
 
 func (q *memQueue) page(pg polled) error {
 	q.items = append(q.items, pg.items()...)
-	if q.marks == nil {
-		q.marks = map[string]string{}
-	}
-	for m, id := range pg.marks {
-		q.marks[string(pg.side)+"/"+m] = id
-	}
+	q.mark(pg.side, pg.marks)
 	for _, e := range pg.changed {
 		q.reads = append(q.reads, PlanItem{Action: "read", Side: pg.side, Entity: e.ID, Key: e.Key, Title: e.Title})
 	}
@@ -298,6 +312,16 @@ func (q *memQueue) marked(t Side, m string) (string, bool, error) {
 		return id, true, nil
 	}
 	return q.store.marked(t, m)
+}
+
+func (q *memQueue) mark(t Side, marks map[string]string) error {
+	if q.marks == nil {
+		q.marks = map[string]string{}
+	}
+	for m, id := range marks {
+		q.marks[string(t)+"/"+m] = id
+	}
+	return nil
 }
 
 // settle changes nothing: the entity is worked by the next real run.

@@ -56,7 +56,10 @@ type cycle struct {
 	handled map[string]bool
 	// schemas are each side's schema, read at most once per run and
 	// shared by the run's workers.
-	schemas  *schemaCache
+	schemas *schemaCache
+	// reach is how far the run has read each side's changes (reach.go),
+	// shared by its workers.
+	reach    *reach
 	workedMu sync.Mutex
 	// unsaved holds pair saves waiting for the item's next commit
 	// (deferred.go), by pair id.
@@ -122,7 +125,7 @@ func (e *Engine) runOnce(ctx context.Context, p *Process, trigger string, only *
 
 // runWith is runOnce with a hook called after each worked item (progress).
 func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *QueueItem, worked func()) Run {
-	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, q: storeQueue{e: e, proc: p.ID}, worked: worked, schemas: &schemaCache{}, holds: newPairHolds()}
+	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, q: storeQueue{e: e, proc: p.ID}, worked: worked, schemas: &schemaCache{}, holds: newPairHolds(), reach: newReach()}
 	c.run = Run{Process: p.ID, Trigger: trigger, StartedAt: e.d.Now().UTC()}
 	if err := e.beginRun(&c.run); err != nil {
 		e.d.Log.Error().Err(err).Str("process", p.ID).Msg("record the run's start")
@@ -166,6 +169,9 @@ func (c *cycle) execute(ctx context.Context, only *QueueItem) error {
 		return err
 	}
 	if only != nil {
+		if err := c.fromWatermarks(); err != nil {
+			return err
+		}
 		if err := c.q.add(*only); err != nil {
 			return err
 		}
@@ -181,6 +187,7 @@ func (c *cycle) execute(ctx context.Context, only *QueueItem) error {
 			if err != nil {
 				return err
 			}
+			c.reach.polled(s, m)
 			more = more || m
 		}
 		if err := c.drain(ctx, nil); err != nil || !more {
@@ -214,7 +221,8 @@ func (c *cycle) poll(ctx context.Context, s Side) (more bool, err error) {
 		if err != nil {
 			return false, onSide(s, fmt.Errorf("poll side %s: %w", s, err))
 		}
-		pg := polled{side: s, marks: map[string]string{}, from: wm.Since, to: wm.Since, deleted: page.Deleted}
+		pg := polled{side: s, marks: map[string]string{}, from: wm.Since, to: wm.Since, deleted: page.Deleted,
+			wasPartial: wm.Partial, partial: page.Cursor != ""}
 		for _, ent := range page.Entities {
 			if ent.UpdatedAt.After(pg.to) {
 				pg.to = ent.UpdatedAt
@@ -245,7 +253,7 @@ func (c *cycle) poll(ctx context.Context, s Side) (more bool, err error) {
 		if err := c.q.page(pg); err != nil {
 			return false, fmt.Errorf("queue changes of side %s: %w", s, err)
 		}
-		wm.Since = pg.to
+		wm.Since, wm.Partial = pg.to, pg.partial
 		if page.Cursor == "" {
 			return false, nil
 		}
@@ -304,6 +312,7 @@ func (c *cycle) drain(ctx context.Context, only *QueueItem) error {
 		c.work(ctx, dealt{QueueItem: it})
 		c.done()
 	}
+	items = append(items[:n], c.unwaited(items[n:])...)
 	workers := c.workers(len(items[n:]))
 	children := make([]*cycle, workers)
 	for w := range workers {
@@ -455,7 +464,7 @@ func alone(items []QueueItem) [][]dealt {
 // its own counters, caches and plan, merged back when the drain ends.
 func (c *cycle) child() *cycle {
 	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, q: c.q, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas,
-		deleted: c.deleted, halt: c.halt, holds: c.holds}
+		deleted: c.deleted, halt: c.halt, holds: c.holds, reach: c.reach}
 	ch.run.ID, ch.run.Process = c.run.ID, c.run.Process
 	for k, v := range c.fresh {
 		ch.fresh[k] = v // each worker deletes only its own items' entries

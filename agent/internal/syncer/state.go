@@ -151,6 +151,9 @@ type Exclusion struct {
 // Watermark is where the next poll of a side starts.
 type Watermark struct {
 	Since time.Time `json:"since"`
+	// Partial: the last poll stopped after a round, before the side's
+	// last change (reach.go).
+	Partial bool `json:"partial,omitempty"`
 }
 
 func newID() string {
