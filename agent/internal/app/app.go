@@ -27,6 +27,10 @@ type Options struct {
 	Getenv func(string) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// AfterFunc runs f once d has passed on Now's clock and returns what
+	// stops it; nil means time.AfterFunc. It times the end of each
+	// connection's session, so a test that moves Now on moves it too.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
 	// NotifyGroupWait is how long a first notification waits for others to
 	// join its message; zero means the default (30 s). Tests shorten it.
 	NotifyGroupWait time.Duration

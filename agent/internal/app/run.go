@@ -220,7 +220,7 @@ func (a *App) compose() error {
 		Version: Version, InstanceID: a.instanceID, StartedAt: a.startedAt, DataDir: a.layout.Dir,
 		Log: a.logs.Logger("api"), Auth: a.auth, Systems: a.systems, Audit: a.audit, Events: a.bus,
 		Logs: a.logs, Settings: a.settings, Support: a.support, Backups: a.backups, Engine: a.engine, License: a.license, Host: a.hostInfo,
-		Connector: a.conns.get, Health: a.health, Notifications: a.alerts,
+		Connector: a.conns.get, Health: a.health, Notifications: a.alerts, AfterFunc: a.opts.AfterFunc,
 		Limits: rpc.Limits{
 			LoginTimeout:                 time.Duration(a.boot.Connections.LoginTimeoutSeconds) * time.Second,
 			MaxUnauthenticated:           a.boot.Connections.MaxUnauthenticated,

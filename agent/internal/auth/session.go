@@ -90,44 +90,9 @@ func (s *Service) sessionView(id string, rec sessionRecord, a account, now time.
 // last-seen time at most once a minute, so the idle timeout is exact to
 // within that.
 func (s *Service) Validate(token string) (Session, error) {
-	id, ok := tokenID(token)
-	if !ok {
-		return Session{}, ErrUnauthorized
-	}
-	now := s.o.Now().UTC()
-	var rec sessionRecord
-	var a account
-	var orphan bool
-	err := s.st.View(func(tx *store.Tx) error {
-		var err error
-		orphan = false
-		if rec, err = s.sessions.GetTx(tx, id); err != nil {
-			return err
-		}
-		a, err = s.accounts.GetTx(tx, rec.AccountID)
-		if errors.Is(err, store.ErrNotFound) {
-			orphan = true
-			return nil
-		}
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return Session{}, ErrUnauthorized
-	}
+	id, rec, a, now, err := s.live(token)
 	if err != nil {
-		return Session{}, fmt.Errorf("validate session: %w", err)
-	}
-	expired := !now.Before(s.deadline(rec))
-	if expired || orphan || a.AdminLocked {
-		// End it now rather than at the next sweep, so it fails the same way
-		// on every later call.
-		if err := s.sessions.Delete(id); err != nil {
-			s.o.Log.Warn().Err(err).Msg("delete ended session")
-		}
-		if expired {
-			return Session{}, ErrSessionExpired
-		}
-		return Session{}, ErrUnauthorized
+		return Session{}, err
 	}
 	if now.Sub(rec.LastSeenAt) >= s.touch {
 		err := s.st.Update(func(tx *store.Tx) error {
@@ -149,6 +114,63 @@ func (s *Service) Validate(token string) (Session, error) {
 		}
 	}
 	return s.sessionView(id, rec, a, now), nil
+}
+
+// Remaining is how long the session of token has left before it times out,
+// as Validate would judge it now, without counting as a use: the idle
+// deadline is not pushed back. It fails as Validate does. The RPC layer
+// asks it when a connection's session is due to end, to end it on time
+// rather than at the connection's next call.
+func (s *Service) Remaining(token string) (time.Duration, error) {
+	_, rec, _, now, err := s.live(token)
+	if err != nil {
+		return 0, err
+	}
+	return s.deadline(rec).Sub(now), nil
+}
+
+// live reads the session of token and its account, and ends it (deleting
+// it) when it timed out or its account is gone or locked; it writes
+// nothing else.
+func (s *Service) live(token string) (id string, rec sessionRecord, a account, now time.Time, err error) {
+	id, ok := tokenID(token)
+	if !ok {
+		return "", rec, a, now, ErrUnauthorized
+	}
+	now = s.o.Now().UTC()
+	var orphan bool
+	err = s.st.View(func(tx *store.Tx) error {
+		var err error
+		orphan = false
+		if rec, err = s.sessions.GetTx(tx, id); err != nil {
+			return err
+		}
+		a, err = s.accounts.GetTx(tx, rec.AccountID)
+		if errors.Is(err, store.ErrNotFound) {
+			orphan = true
+			return nil
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", rec, a, now, ErrUnauthorized
+	}
+	if err != nil {
+		return "", rec, a, now, fmt.Errorf("validate session: %w", err)
+	}
+	expired := !now.Before(s.deadline(rec))
+	if expired || orphan || a.AdminLocked {
+		// End it now rather than at the next sweep, so it fails the same way
+		// on every later call.
+		if err := s.sessions.Delete(id); err != nil {
+			s.o.Log.Warn().Err(err).Msg("delete ended session")
+		}
+		if expired {
+			return "", rec, a, now, ErrSessionExpired
+		}
+		return "", rec, a, now, ErrUnauthorized
+	}
+	return id, rec, a, now, nil
 }
 
 // Logout ends the session of token; ErrUnauthorized when there is none.

@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -57,6 +58,9 @@ type conn struct {
 	loginTimer *time.Timer
 	authCalls  int
 	late       bool
+	// stopExpiry stops the timer due when the session times out (nil
+	// without a session).
+	stopExpiry func() bool
 	// localAccount is set once, before serving, on connections of the
 	// local admin channel: their identity comes from the operating system,
 	// so they are never counted as waiting to log in.
@@ -140,12 +144,39 @@ func (c *conn) sendJSON(v any) {
 }
 
 func (c *conn) notify(method string, params any) {
+	if frame, ok := c.notification(method, params); ok {
+		c.send(frame)
+	}
+}
+
+// notifySub sends a notification of subscription id while it lasts: the
+// check and the queueing happen under c.mu, which cancelSubs takes to end
+// subscriptions, so nothing of an ended subscription follows what is sent
+// after it ended (a SessionExpired event), not even what it had gathered.
+func (c *conn) notifySub(id, method string, params any) {
+	frame, ok := c.notification(method, params)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, live := c.subs[id]; live {
+		c.send(frame)
+	}
+}
+
+func (c *conn) notification(method string, params any) ([]byte, bool) {
 	raw, err := json.Marshal(params)
 	if err != nil {
 		c.log.Error().Err(err).Str("method", method).Msg("encode notification")
-		return
+		return nil, false
 	}
-	c.sendJSON(protocol.Notification{JSONRPC: "2.0", Method: method, Params: raw})
+	frame, err := json.Marshal(protocol.Notification{JSONRPC: "2.0", Method: method, Params: raw})
+	if err != nil {
+		c.log.Error().Err(err).Str("method", method).Msg("encode frame")
+		return nil, false
+	}
+	return frame, true
 }
 
 // closeWith sends a close frame (best effort) and tears the connection down.
@@ -244,6 +275,7 @@ func (c *conn) shutdown() {
 	if c.loginTimer != nil {
 		c.loginTimer.Stop()
 	}
+	c.stopExpiryLocked()
 	c.mu.Unlock()
 	if counted {
 		c.srv.leave(c.remote)
@@ -265,6 +297,18 @@ func (c *conn) cancelSubs() {
 // for it, and the client is told (it logs in again).
 func (c *conn) endSession() {
 	c.setSession("", nil)
+	c.endedSession()
+}
+
+// endSessionOf ends the connection's session as endSession does if it is
+// still token's: a login since may have replaced it.
+func (c *conn) endSessionOf(token string) {
+	if c.replaceSession(&token, "", nil) {
+		c.endedSession()
+	}
+}
+
+func (c *conn) endedSession() {
 	c.cancelSubs()
 	c.notify(protocol.NotifyEvent, apitype.EventNotification{Type: apitype.EventSessionExpired, Time: time.Now().UTC(), Seq: c.srv.deps.Events.Seq()})
 }
@@ -279,8 +323,19 @@ func (c *conn) session() (string, *apitype.Account) {
 // setSession records the connection's session ("" when it has none) and
 // moves it in or out of the server's count of connections not logged in.
 func (c *conn) setSession(token string, acc *apitype.Account) {
+	c.replaceSession(nil, token, acc)
+}
+
+// replaceSession is setSession when old is nil or the connection's session
+// is still *old's; it says whether it was.
+func (c *conn) replaceSession(old *string, token string, acc *apitype.Account) bool {
 	c.mu.Lock()
+	if old != nil && c.token != *old {
+		c.mu.Unlock()
+		return false
+	}
 	c.token, c.account = token, acc
+	c.stopExpiryLocked()
 	var join, leave bool
 	switch {
 	case token != "" && c.counted:
@@ -306,5 +361,51 @@ func (c *conn) setSession(token string, acc *apitype.Account) {
 	if token != "" {
 		// A logged-in client may send configuration documents.
 		c.ws.SetReadLimit(protocol.MaxFrameAfterLogin)
+		c.expiryDue(token)
+	}
+	return true
+}
+
+// expiryDue ends the connection's session if it timed out (or ended
+// unnoticed), and otherwise sets a timer for when it is due to time out.
+// The session's deadline only moves later (each use pushes the idle one
+// back), so a timer set for the deadline known now never fires late; when
+// it fires early, because the session was used since, it is set again for
+// the new deadline. Asking does not count as a use: only calls do, so a
+// connection that just receives events times out when idle.
+func (c *conn) expiryDue(token string) {
+	left, err := c.srv.deps.Auth.Remaining(token)
+	switch {
+	case errors.Is(err, auth.ErrUnauthorized):
+		c.log.Debug().Err(err).Msg("the connection's session ended")
+		c.endSessionOf(token)
+		return
+	case err != nil:
+		// The store failed to answer: ask again shortly rather than end a
+		// session that may be alive.
+		c.log.Warn().Err(err).Msg("check the session's timeout")
+		left = expiryRetry
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.closed:
+		return // shutdown has stopped the timer, or is about to
+	default:
+	}
+	if c.token == token {
+		c.stopExpiryLocked()
+		c.stopExpiry = c.srv.deps.afterFunc(left, func() { c.expiryDue(token) })
+	}
+}
+
+// expiryRetry is how soon a session's timeout is checked again after the
+// store failed to tell it.
+const expiryRetry = time.Minute
+
+func (c *conn) stopExpiryLocked() {
+	if c.stopExpiry != nil {
+		c.stopExpiry()
+		c.stopExpiry = nil
 	}
 }

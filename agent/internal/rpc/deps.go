@@ -50,4 +50,16 @@ type Deps struct {
 	// Connector opens a system's connector (the sync engine's cache, so a
 	// system has one rate limiter); nil opens one per call from Systems.
 	Connector func(systemID string) (connector.Connector, error)
+	// AfterFunc runs f once d has passed on Auth's clock and returns what
+	// stops it (false when too late); nil means time.AfterFunc. It times
+	// the end of each connection's session.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+}
+
+// afterFunc is Deps.AfterFunc or the real clock's.
+func (d Deps) afterFunc(dur time.Duration, f func()) (stop func() bool) {
+	if d.AfterFunc != nil {
+		return d.AfterFunc(dur, f)
+	}
+	return time.AfterFunc(dur, f).Stop
 }

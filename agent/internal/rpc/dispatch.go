@@ -87,7 +87,7 @@ func (s *Server) dispatch(c *conn, req protocol.Request) *protocol.Response {
 		if err != nil {
 			// Timed out (or ended without this agent being told): its
 			// subscriptions end with it, as at a logout.
-			c.endSession()
+			c.endSessionOf(token)
 			r := errorResponse(req.ID, protocol.Errorf(protocol.KindUnauthorized, "the session has expired or was revoked: log in again"))
 			return &r
 		}

@@ -160,7 +160,7 @@ func (c *conn) forwardLogs(id string, sub *logging.Subscription) {
 func (c *conn) sendLogs(id string, lines []logging.Line, dropped uint64) {
 	for len(lines) > 0 || dropped > 0 {
 		n := min(len(lines), maxLinesPerFrame)
-		c.notify(protocol.NotifyLogs, apitype.LogsNotification{Sub: id, Lines: toLogLines(lines[:n]), Dropped: dropped})
+		c.notifySub(id, protocol.NotifyLogs, apitype.LogsNotification{Sub: id, Lines: toLogLines(lines[:n]), Dropped: dropped})
 		lines, dropped = lines[n:], 0
 	}
 }
@@ -180,7 +180,7 @@ func (c *conn) forwardEvents(id string, sub *events.Sub) {
 				}
 				return
 			}
-			c.notify(protocol.NotifyEvent, apitype.EventNotification{Sub: id, Seq: ev.Seq, Time: ev.Time, Type: ev.Type, Data: ev.Data})
+			c.notifySub(id, protocol.NotifyEvent, apitype.EventNotification{Sub: id, Seq: ev.Seq, Time: ev.Time, Type: ev.Type, Data: ev.Data})
 		}
 	}
 }
