@@ -158,6 +158,9 @@ func (c *conn) notifySub(id, method string, params any) {
 	if !ok {
 		return
 	}
+	if hook := aroundNotifySub.Load(); hook != nil {
+		defer (*hook)()()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, live := c.subs[id]; live {

@@ -2,10 +2,12 @@ package rpc_test
 
 import (
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/app"
+	"github.com/lockstep-sync/lockstep/agent/internal/rpc"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -147,5 +149,44 @@ func waitConfigChanged(t *testing.T, c *client, id string) {
 		case <-timeAfter(60): // bounds a broken test only
 			t.Fatalf("no ConfigChanged event for the account %s", id)
 		}
+	}
+}
+
+// TestEndedSubscriptionSendsNothingMore: an event a subscription had
+// already taken when its session timed out is not sent after
+// SessionExpired. The test holds the event just before it is queued (a
+// hook, no sleeps) while the session times out, then lets it go on and
+// waits until it was queued or dropped.
+func TestEndedSubscriptionSendsNothingMore(t *testing.T) {
+	ag, clock := clockedAgent(t)
+	c := ag.session(t, "admin", adminPassword)
+	callOK(t, c, protocol.EventsSubscribe, apitype.EventsSubscribeParams{Types: []string{apitype.EventConfigChanged}})
+	reached, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	t.Cleanup(rpc.SetAroundNotifySub(func() (after func()) {
+		after = func() {}
+		once.Do(func() {
+			close(reached)
+			<-release
+			after = func() { close(done) }
+		})
+		return after
+	}))
+	callOK(t, c, protocol.AccountsCreate, apitype.AccountsCreateParams{Username: "bob", Password: "bob's long password", Role: "viewer"})
+	select {
+	case <-reached:
+	case <-timeAfter(60): // bounds a broken test only
+		t.Fatal("the account's ConfigChanged event never reached the connection's subscription")
+	}
+	clock.Advance(31 * time.Minute)
+	c.waitSessionExpired()
+	close(release)
+	select {
+	case <-done:
+	case <-timeAfter(60): // bounds a broken test only
+		t.Fatal("the held event was never let go")
+	}
+	for _, m := range c.flush() {
+		t.Errorf("after SessionExpired the connection was sent %s %s", m.Method, m.Params)
 	}
 }

@@ -9,3 +9,11 @@ func SetBeforeAddSub(fn func()) (restore func()) {
 
 // MaxSubsPerConn is how many subscriptions one connection may hold.
 const MaxSubsPerConn = maxSubsPerConn
+
+// SetAroundNotifySub makes every subscription's notification call before
+// just before it is queued (or dropped) and what it returns just after; it
+// returns the undo.
+func SetAroundNotifySub(before func() (after func())) (restore func()) {
+	aroundNotifySub.Store(&before)
+	return func() { aroundNotifySub.Store(nil) }
+}

@@ -39,6 +39,11 @@ func kinds() []apitype.Kind {
 // end the session meanwhile, every time rather than once in many runs.
 var beforeAddSub atomic.Pointer[func()]
 
+// aroundNotifySub, when set (by tests only), is called as a subscription's
+// notification is about to be queued, and what it returns once it was (or
+// was not): a test holds one there while the session ends.
+var aroundNotifySub atomic.Pointer[func() func()]
+
 // addSub records a subscription's cancel function under a new id, if the
 // session the call was let in with is still the connection's. Calls on one
 // connection run concurrently, so a session.logout (or a session ended
