@@ -1,6 +1,7 @@
 package syncer
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -137,5 +138,33 @@ func TestEntitySyncedOnRequestAfterAStoppedRoundNeverDuplicates(t *testing.T) {
 	w.agree()
 	if got := w.creates(); got != creates {
 		t.Fatalf("%d creates after the rest was worked: duplicates", got-creates)
+	}
+}
+
+// More than a round of changes within the polls' overlap that stay
+// unpaired (here: a one-way process, whose other side is never copied)
+// are read again by each round's poll: they do not count toward the round,
+// so the run goes on past them and ends.
+func TestUnpairedBacklogWithinTheOverlapEndsTheRun(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	w.proc.Options.CreateInA = false
+	if err := w.st.Put("proc/p1", w.proc); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(SetRoundItems(7))
+	for i := range 20 { // a millisecond apart: all within the overlap
+		w.b.userCreate("bug", connector.Fields{"title": fmt.Sprint("bug ", i), "status": "open"})
+	}
+	w.a.userCreate("incident", connector.Fields{"title": "the one to copy", "status": "new"})
+	// Generous: only a run that never ends reaches it.
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	w.clock.advance(time.Second)
+	r := w.eng.runOnce(ctx, &w.proc, "test", nil)
+	if ctx.Err() != nil {
+		t.Fatalf("the run never ended: %+v", r.Errors)
+	}
+	if len(r.Errors) > 0 || r.Counts.Created != 1 || len(w.a.items) != 1 || len(w.b.items) != 21 {
+		t.Fatalf("run %+v %+v: A holds %d, B %d; want A's one item copied, nothing else", r.Counts, r.Errors, len(w.a.items), len(w.b.items))
 	}
 }

@@ -214,6 +214,13 @@ func (c *cycle) poll(ctx context.Context, s Side) (more bool, err error) {
 	if !since.IsZero() {
 		since = since.Add(-overlap)
 	}
+	// Only changes past where the poll began count toward the round: the
+	// overlap's re-reads do not, and the round ends only once the
+	// watermark moved. Else more than a round of changes within the
+	// overlap that stay unpaired (skipped by a filter or a one-way
+	// process, copies awaiting their originals) were read again by every
+	// round, first, and the run never ended.
+	start := wm.Since
 	cursor := ""
 	queued := 0
 	for {
@@ -237,6 +244,9 @@ func (c *cycle) poll(ctx context.Context, s Side) (more bool, err error) {
 				continue // our own write, or a change already worked
 			}
 			pg.changed = append(pg.changed, ent)
+			if ent.UpdatedAt.After(start) {
+				queued++
+			}
 			if c.fresh == nil {
 				c.fresh = map[string]connector.Entity{}
 			}
@@ -257,7 +267,7 @@ func (c *cycle) poll(ctx context.Context, s Side) (more bool, err error) {
 		if page.Cursor == "" {
 			return false, nil
 		}
-		if queued += len(pg.changed) + len(pg.deleted); c.q.round() > 0 && queued >= c.q.round() {
+		if queued += len(pg.deleted); c.q.round() > 0 && queued >= c.q.round() && wm.Since.After(start) {
 			return true, nil // the rest after this round's items are worked
 		}
 		cursor = page.Cursor
