@@ -203,8 +203,8 @@ func (s *Service) hash(password string) string {
 
 // OnSessionsEnded registers fn to be told when sessions of an account were
 // ended by something other than their own logout (a lock, a lockout, a
-// password change, a deletion), so that connections holding them stop
-// being served at once.
+// password change, a deletion, an eviction by a login past MaxSessions),
+// so that connections holding them stop being served at once.
 func (s *Service) OnSessionsEnded(fn func(accountID string)) {
 	s.endedMu.Lock()
 	s.ended = append(s.ended, fn)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -859,12 +860,21 @@ func TestRehashOnLogin(t *testing.T) {
 func TestMaxSessions(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(o *Options) { o.MaxSessions = 2 })
-	e.withAccounts(t)
+	_, alice := e.withAccounts(t)
+	var ended []string
+	e.OnSessionsEnded(func(id string) { ended = append(ended, id) })
 	s1 := e.login(t, "alice", alicePW)
 	e.clk.Add(time.Second)
 	s2 := e.login(t, "alice", alicePW)
+	if len(ended) != 0 {
+		t.Fatalf("a login that evicted nothing reported ended sessions of %v", ended)
+	}
 	e.clk.Add(time.Second)
 	s3 := e.login(t, "alice", alicePW)
+	// The evicted session's connections are told at once.
+	if !slices.Equal(ended, []string{alice.ID}) {
+		t.Fatalf("sessions ended reported for %v, want [%s]", ended, alice.ID)
+	}
 	if _, err := e.Validate(s1.Token.Reveal()); !errors.Is(err, ErrUnauthorized) {
 		t.Fatalf("oldest session survived: %v", err)
 	}

@@ -208,9 +208,10 @@ func (s *Service) succeed(at attempt, remote string, now time.Time) (Session, er
 	rec := sessionRecord{AccountID: at.acct.ID, CreatedAt: now, LastSeenAt: now, Remote: remote}
 	var a account
 	var refused error
+	var evicted int
 	err := s.st.Update(func(tx *store.Tx) error {
 		var err error
-		refused = nil
+		refused, evicted = nil, 0
 		a, err = s.accounts.GetTx(tx, at.acct.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			refused = ErrBadCredentials
@@ -235,7 +236,7 @@ func (s *Service) succeed(at attempt, remote string, now time.Time) (Session, er
 		if at.rehash != "" {
 			a.Hash = at.rehash
 		}
-		if err := s.evictTx(tx, a.ID, s.o.MaxSessions-1); err != nil {
+		if evicted, err = s.evictTx(tx, a.ID, s.o.MaxSessions-1); err != nil {
 			return err
 		}
 		if err := s.sessions.PutTx(tx, id, rec); err != nil {
@@ -249,6 +250,11 @@ func (s *Service) succeed(at attempt, remote string, now time.Time) (Session, er
 	if refused != nil {
 		s.auditLogin(at.acct.Username, remote, audit.Failure, reasonChanged)
 		return Session{}, refused
+	}
+	if evicted > 0 {
+		// The evicted sessions' connections stop being served now, not
+		// when their timeout comes round.
+		s.sessionsEnded(a.ID)
 	}
 	if err := s.record(audit.Entry{Actor: a.Username, Action: "session.login", Target: target(a.Username), Result: audit.Success, Remote: remote}); err != nil {
 		// Fail closed: no session may exist that the audit trail does not show.

@@ -233,11 +233,11 @@ func (s *Service) revokeTx(tx *store.Tx, accountID string) (int, error) {
 }
 
 // evictTx keeps at most keep sessions of an account, ending the least
-// recently used first.
-func (s *Service) evictTx(tx *store.Tx, accountID string, keep int) error {
+// recently used first; it returns how many it ended.
+func (s *Service) evictTx(tx *store.Tx, accountID string, keep int) (int, error) {
 	ids, recs, err := s.sessionsOfTx(tx, accountID)
 	if err != nil || len(ids) <= keep {
-		return err
+		return 0, err
 	}
 	order := make([]int, len(ids))
 	for i := range order {
@@ -246,10 +246,10 @@ func (s *Service) evictTx(tx *store.Tx, accountID string, keep int) error {
 	slices.SortFunc(order, func(a, b int) int { return recs[a].LastSeenAt.Compare(recs[b].LastSeenAt) })
 	for _, i := range order[:len(ids)-keep] {
 		if err := s.sessions.DeleteTx(tx, ids[i]); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return len(ids) - keep, nil
 }
 
 // Live counts the sessions that have not timed out (metrics).

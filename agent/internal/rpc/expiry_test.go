@@ -190,3 +190,30 @@ func TestEndedSubscriptionSendsNothingMore(t *testing.T) {
 		t.Errorf("after SessionExpired the connection was sent %s %s", m.Method, m.Params)
 	}
 }
+
+// TestSiblingSessionEndingLeavesIdleDeadline: when a login evicts an
+// account's least recently used session, that session's connection is told
+// at once, and the account's other sessions are only checked, not used: an
+// idle one still times out 30 minutes after its last call.
+func TestSiblingSessionEndingLeavesIdleDeadline(t *testing.T) {
+	ag, clock := clockedAgent(t)
+	oldest := ag.session(t, "admin", adminPassword)
+	clock.Advance(time.Minute)
+	idle := ag.session(t, "admin", adminPassword)
+	callOK(t, idle, protocol.EventsSubscribe, apitype.EventsSubscribeParams{}) // idle's last call
+	clock.Advance(28 * time.Minute)
+	// Logins on w fill the account's 25 sessions; the next one evicts the
+	// least recently used, oldest's.
+	w := ag.session(t, "admin", adminPassword)
+	for range 23 {
+		w.login("admin", adminPassword)
+	}
+	oldest.waitSessionExpired()
+	for _, m := range idle.flush() {
+		if isSessionExpired(m) {
+			t.Fatal("an idle session ended with its evicted sibling")
+		}
+	}
+	clock.Advance(3 * time.Minute) // 31 min since idle's last call
+	idle.waitSessionExpired()
+}

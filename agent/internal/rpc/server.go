@@ -6,6 +6,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/rs/zerolog"
 
+	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
 
@@ -194,8 +196,9 @@ func (s *Server) Connections() (loggedIn, notLoggedIn int) {
 
 // sessionsEnded stops serving an account's connections whose session was
 // just ended by something else than their own logout (a lockout, a lock, a
-// password change): their subscriptions stop and they are told at once,
-// instead of streaming logs and events until their next call.
+// password change, an eviction by a newer login): their subscriptions stop
+// and they are told at once, instead of streaming logs and events until
+// their next call.
 func (s *Server) sessionsEnded(accountID string) {
 	s.mu.Lock()
 	conns := make([]*conn, 0, len(s.conns))
@@ -208,10 +211,14 @@ func (s *Server) sessionsEnded(accountID string) {
 		if acc == nil || acc.ID != accountID {
 			continue
 		}
-		if _, err := s.deps.Auth.Validate(token); err == nil {
-			continue // a session of its own that lives on
+		// Only a check, not a use: another session ending must not push
+		// this one's idle deadline back.
+		if _, err := s.deps.Auth.Remaining(token); !errors.Is(err, auth.ErrUnauthorized) {
+			// A session of its own that lives on, or one the store could
+			// not tell about: its timer checks it again when it is due.
+			continue
 		}
-		c.endSession()
+		c.endSessionOf(token)
 	}
 }
 
