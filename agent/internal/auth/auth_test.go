@@ -1018,3 +1018,41 @@ func TestAccountChangesAreAnnounced(t *testing.T) {
 	default:
 	}
 }
+
+// TestSessionCheckStoreFailureIsNotUnauthorized: when the store cannot
+// give a session's record, Validate and Remaining fail with an error that
+// is not ErrUnauthorized, so the API layer answers the call with an
+// internal error and keeps the session instead of ending it; the record
+// is left as it was.
+func TestSessionCheckStoreFailureIsNotUnauthorized(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.withAccounts(t)
+	s := e.login(t, "alice", alicePW)
+	id, _ := tokenID(s.Token.Reveal())
+	key := e.sessions.Key(id)
+	var good []byte
+	if err := e.st.Update(func(tx *store.Tx) error {
+		var err error
+		if good, err = tx.GetRaw(key); err != nil {
+			return err
+		}
+		return tx.SetRaw(key, []byte("{not a session"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(2 * time.Minute) // Validate would write the last-seen time
+	if _, err := e.Validate(s.Token.Reveal()); err == nil || errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("Validate of an unreadable session: %v, want a store error that is not unauthorized", err)
+	}
+	if _, err := e.Remaining(s.Token.Reveal()); err == nil || errors.Is(err, ErrUnauthorized) {
+		t.Fatalf("Remaining of an unreadable session: %v, want a store error that is not unauthorized", err)
+	}
+	// Once the store reads again, the session is there, as alive as before.
+	if err := e.st.Update(func(tx *store.Tx) error { return tx.SetRaw(key, good) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Validate(s.Token.Reveal()); err != nil {
+		t.Fatalf("the session did not survive the store's failure: %v", err)
+	}
+}

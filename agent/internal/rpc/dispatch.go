@@ -3,10 +3,12 @@ package rpc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 	"unicode/utf8"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/auth"
 	"github.com/lockstep-sync/lockstep/shared/apitype"
 	"github.com/lockstep-sync/lockstep/shared/protocol"
 )
@@ -84,11 +86,18 @@ func (s *Server) dispatch(c *conn, req protocol.Request) *protocol.Response {
 			return &r
 		}
 		sess, err := s.deps.Auth.Validate(token)
-		if err != nil {
+		if errors.Is(err, auth.ErrUnauthorized) {
 			// Timed out (or ended without this agent being told): its
 			// subscriptions end with it, as at a logout.
 			c.endSessionOf(token)
 			r := errorResponse(req.ID, protocol.Errorf(protocol.KindUnauthorized, "the session has expired or was revoked: log in again"))
+			return &r
+		}
+		if err != nil {
+			// The store failed to answer: the session may well be alive, so
+			// it is kept and only this call fails, as internal (logged with
+			// an error id, answered without the store's detail).
+			r := errorResponse(req.ID, s.toWire(req.Method, err))
 			return &r
 		}
 		call.Account, call.Token = &sess.Account, token
