@@ -36,7 +36,7 @@ func sandboxPair(t *testing.T) (help, eng *sandbox.Server, helpURL, engURL strin
 }
 
 // configure logs in to a running agent and sets up systems and a process.
-func configure(t *testing.T, addr, helpURL, engURL string) {
+func configure(t *testing.T, addr, helpURL, engURL string) (processID string) {
 	t.Helper()
 	c := dialAgent(t, addr)
 	c.call("session.login", map[string]string{"username": "admin", "password": chaosPassword}, nil)
@@ -56,7 +56,9 @@ func configure(t *testing.T, addr, helpURL, engURL string) {
 		"schedule": map[string]any{"pollSeconds": 5},
 		"active":   true,
 	}
-	c.call("processes.create", map[string]any{"process": proc}, nil)
+	var created struct{ Process struct{ ID string } }
+	c.call("processes.create", map[string]any{"process": proc}, &created)
+	return created.Process.ID
 }
 
 const chaosPassword = "chaos admin password"
@@ -81,7 +83,7 @@ func TestChaos(t *testing.T) {
 		return cmd
 	}
 	cmd := start()
-	configure(t, addr, helpURL, engURL)
+	processID := configure(t, addr, helpURL, engURL)
 	edits := map[string]string{} // title -> the status a person set last
 	created := 0                 // items made while the agent crashes
 	kills := 20
@@ -134,7 +136,9 @@ func TestChaos(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %d kills the systems do not agree: %s", kills, problem)
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+			t.Fatalf("after %d kills the systems do not agree: %s\n%s", kills, problem, disagreement(t, help, eng, dir, processID, problem))
 		}
 		time.Sleep(2 * time.Second)
 	}
@@ -222,4 +226,45 @@ func waitListening(t testing.TB, addr string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("agent did not listen on %s", addr)
+}
+
+// disagreement explains a failed comparison: the links of the item the
+// problem names on both sides, the agent's queue, and the log lines that
+// mention those items. The agent must be stopped.
+func disagreement(t *testing.T, help, eng *sandbox.Server, dir, processID, problem string) string {
+	var b strings.Builder
+	title, _, _ := strings.Cut(strings.Trim(problem, `"`), `"`)
+	keys := []string{}
+	for _, side := range []struct {
+		s       *sandbox.Server
+		project string
+	}{{help, "HELP"}, {eng, "ENG"}} {
+		key := keyOf(t, side.s, side.project, title)
+		if key == "" {
+			continue
+		}
+		keys = append(keys, key)
+		ls, _ := side.s.Store().Links(key)
+		fmt.Fprintf(&b, "%s %s links:", side.project, key)
+		for _, l := range ls {
+			other, _ := side.s.Store().GetItem(l.Target.Key)
+			fmt.Fprintf(&b, " %s %s (%q)", l.Type, l.Target.Key, other.Title)
+			keys = append(keys, l.Target.Key)
+		}
+		b.WriteString("\n")
+	}
+	out, _ := runAgent(t, "queue", "--data-dir", dir, "--process", processID, "--limit", "100")
+	b.WriteString("queue: " + out + "\n")
+	logs, _ := os.ReadFile(filepath.Join(dir, "logs", "agent.log"))
+	var lines []string
+	for _, line := range strings.Split(string(logs), "\n") {
+		for _, k := range keys {
+			if strings.Contains(line, `"`+k+`"`) {
+				lines = append(lines, line)
+				break
+			}
+		}
+	}
+	b.WriteString("log lines naming those items:\n" + tail(strings.Join(lines, "\n"), 60))
+	return b.String()
 }
