@@ -34,7 +34,13 @@ func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair, cur
 	for _, s := range []Side{SideA, SideB} {
 		list[s] = cur[s] == "" || c.extrasMark(tp, cur[s]) != pair.Ref(s).Extras
 	}
-	if !list[SideA] && !list[SideB] {
+	// Links that wait for their target's pair are looked at whenever their
+	// item is worked, whatever the versions say: the target's pair wakes
+	// the item and clears its marks (awaitPair), but a worker that held
+	// the item's pair meanwhile writes back the marks it had.
+	waiting := pair.WaitingLinks > 0 && len(tp.LinkTypes) > 0
+	listed := list[SideA] || list[SideB]
+	if !listed && !waiting {
 		return nil
 	}
 	wrote := &written{cur: map[Side]string{SideA: cur[SideA], SideB: cur[SideB]}, lost: map[Side]bool{}}
@@ -44,8 +50,8 @@ func (c *cycle) extras(ctx context.Context, pair *Pair, tp mapping.TypePair, cur
 		on   bool
 		do   func() (bool, error)
 	}{
-		{stepComments, c.p.Options.Comments, func() (bool, error) { return c.comments(ctx, pair, list, wrote) }},
-		{stepAttachments, c.p.Options.Attachments, func() (bool, error) { return c.attachments(ctx, pair, list, wrote) }},
+		{stepComments, c.p.Options.Comments && listed, func() (bool, error) { return c.comments(ctx, pair, list, wrote) }},
+		{stepAttachments, c.p.Options.Attachments && listed, func() (bool, error) { return c.attachments(ctx, pair, list, wrote) }},
 		{stepLinks, len(tp.LinkTypes) > 0, func() (bool, error) { return c.links(ctx, pair, tp, wrote) }},
 	}
 	for _, st := range steps {
@@ -483,13 +489,20 @@ func (c *cycle) copyLink(ctx context.Context, pair *Pair, t Side, typeT string, 
 // none yet, records durably that pair's entity waits for it and returns
 // nil. The record is written before the second look, and a pair is
 // registered together with waking its waiters, so whichever comes first,
-// the link is made.
+// the link is made: a woken entity is queued, and its item lists the links
+// of a pair with waiting links whatever its versions say (extras).
 func (c *cycle) awaitPair(s Side, pair *Pair, target string) (*Pair, error) {
 	peer, err := c.e.pairOf(c.p.ID, s, target)
 	if err != nil || peer != nil {
 		return peer, err
 	}
 	if err := c.recordNow(func(tx *store.Tx) error {
+		// The target's own key is written too: a registration reads it
+		// (wakeWaitingTx), so if both transactions overlap, the later to
+		// commit conflicts and runs again, and sees the other.
+		if err := tx.SetRaw(prefixWait(c.p.ID, s, target), nil); err != nil {
+			return err
+		}
 		return tx.SetRaw(keyWait(c.p.ID, s, target, pair.Ref(s).ID), nil)
 	}); err != nil {
 		return nil, fmt.Errorf("record the link of %s waiting for its target: %w", pair.Ref(s).Key, err)

@@ -257,17 +257,27 @@ func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair
 func (e *Engine) wakeWaitingTx(tx *store.Tx, proc string, s Side, target string, now time.Time) error {
 	var waiting []string
 	prefix := prefixWait(proc, s, target)
+	// A scan does not make this transaction conflict with one that adds a
+	// key under prefix meanwhile; a read of the key every wait also writes
+	// does (awaitPair).
+	if _, err := tx.GetRaw(prefix); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	if err := tx.Scan(prefix, "", func(k string, _ []byte) error {
 		waiting = append(waiting, k)
 		return nil
 	}); err != nil {
 		return err
 	}
+	e.at(probeWake, s, target)
 	for _, k := range waiting {
-		src := unesc(strings.TrimPrefix(k, prefix))
 		if err := tx.Delete(k); err != nil {
 			return err
 		}
+		if k == prefix {
+			continue // the target's own key, not a waiting entity
+		}
+		src := unesc(strings.TrimPrefix(k, prefix))
 		if err := wakeTx(tx, proc, QueueItem{Side: s, Entity: src}, now); err != nil {
 			return err
 		}

@@ -16,6 +16,13 @@ const (
 	// probeHoldWait: a worker is about to wait for a pair another worker
 	// holds (the pair's id, no side).
 	probeHoldWait
+	// probeSettle: a worked item is about to settle, writing its pair's
+	// deferred saves (its side and id).
+	probeSettle
+	// probeWake: a pair's registration has looked for the links that
+	// wait for one of its entities, inside its transaction (that entity's
+	// side and id).
+	probeWake
 )
 
 // at tells the probe, if any, that point p is reached.

@@ -526,6 +526,7 @@ func (c *cycle) work(ctx context.Context, d dealt) {
 		c.q.fail(ctx, c, it, err, polled)
 		return
 	}
+	c.e.at(probeSettle, it.Side, it.Entity)
 	if err := c.q.settle(c, it); err != nil {
 		c.log.Error().Err(err).Str("system", c.p.End(it.Side).System).Str("entity_id", it.Entity).Msg("settle the queue entry: the entity is worked again")
 	}
