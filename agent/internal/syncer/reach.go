@@ -30,6 +30,10 @@ type reach struct {
 	// unread: the side's changes are not all read (its poll stopped after
 	// a round); marked: its markers are, by allMarks.
 	unread, marked map[Side]bool
+	// marking is held through a pass of allMarks, which pages through a
+	// side's changes: the workers about to create wait for it, not those
+	// only asking how far the run has read (mu).
+	marking sync.Mutex
 }
 
 func newReach() *reach { return &reach{unread: map[Side]bool{}, marked: map[Side]bool{}} }
@@ -100,9 +104,12 @@ func (c *cycle) allMarks(ctx context.Context, t Side) error {
 	if r == nil {
 		return nil
 	}
+	r.marking.Lock()
+	defer r.marking.Unlock()
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.unread[t] || r.marked[t] {
+	done := !r.unread[t] || r.marked[t]
+	r.mu.Unlock()
+	if done {
 		return nil
 	}
 	var wm Watermark
@@ -132,7 +139,9 @@ func (c *cycle) allMarks(ctx context.Context, t Side) error {
 		}
 		cursor = page.Cursor
 	}
+	r.mu.Lock()
 	r.marked[t] = true
+	r.mu.Unlock()
 	c.log.Info().Str("side", string(t)).Msg("read the markers of changes in later rounds before creating")
 	return nil
 }
