@@ -69,6 +69,10 @@ type Engine struct {
 	// of one process at once could both create the same peer.
 	runLocks map[string]*sync.Mutex
 	hist     history // retention.go
+	// holds are the pairs being worked (holds.go): by a run's workers,
+	// and by an administrator's call that writes a pair a worker may have
+	// in hand.
+	holds *pairHolds
 	// probe is set by tests only (probe.go), before a run starts.
 	probe func(at probePoint, s Side, id string)
 }
@@ -78,7 +82,7 @@ func New(d Deps) *Engine {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	e := &Engine{d: d, runners: map[string]*runner{}, bulk: map[string]*bulkJob{}, workers: drainWorkers}
+	e := &Engine{d: d, runners: map[string]*runner{}, bulk: map[string]*bulkJob{}, workers: drainWorkers, holds: newPairHolds()}
 	e.procs = newProcesses(d, e.open, e)
 	e.views = &Views{st: d.Store, procs: e.procs}
 	return e

@@ -13,6 +13,13 @@ import "sync"
 // original's adoption may write to the copy, storing the pair, before its
 // item is done); a worker holds one pair at a time, so none waits on
 // another that waits on it.
+//
+// The holds are the engine's, not a run's: an administrator's call that
+// writes a pair record (a resolution) holds the pair too, for its
+// transaction, so that it waits for a worker that has the pair in hand
+// instead of being overwritten by that worker's save when its item
+// settles (deferred.go). Such a call holds one pair, after its reads of
+// systems, and waits on nothing while it holds it.
 type pairHolds struct {
 	mu   sync.Mutex
 	cond *sync.Cond
@@ -66,4 +73,12 @@ func (c *cycle) releasePair() {
 		c.holds.release(c.holding)
 		c.holding = ""
 	}
+}
+
+// holdPair holds pair id for an administrator's call until the returned
+// function lets it go: it waits for the worker that has the pair in hand,
+// if any, to settle its item.
+func (e *Engine) holdPair(id string) (release func()) {
+	e.holds.acquire(id, func() { e.at(probeHoldWait, "", id) })
+	return func() { e.holds.release(id) }
 }

@@ -98,6 +98,10 @@ func (e *Engine) ResolveFields(actor, proc, id string, choice map[string]Side) e
 			return &ValidationError{Errors: []FieldError{{Field: "fields." + f, Message: "must be a or b"}}}
 		}
 	}
+	// A worker working the pair writes back the pair it read when its
+	// item settles, which would drop the resolution: it is made once no
+	// worker has the pair in hand.
+	defer e.holdPair(id)()
 	err := e.d.Store.Update(func(tx *store.Tx) error {
 		var p Pair
 		if err := tx.Get(keyPair(proc, id), &p); err != nil {

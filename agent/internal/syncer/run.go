@@ -125,7 +125,7 @@ func (e *Engine) runOnce(ctx context.Context, p *Process, trigger string, only *
 
 // runWith is runOnce with a hook called after each worked item (progress).
 func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *QueueItem, worked func()) Run {
-	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, q: storeQueue{e: e, proc: p.ID}, worked: worked, schemas: &schemaCache{}, holds: newPairHolds(), reach: newReach()}
+	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, q: storeQueue{e: e, proc: p.ID}, worked: worked, schemas: &schemaCache{}, holds: e.holds, reach: newReach()}
 	c.run = Run{Process: p.ID, Trigger: trigger, StartedAt: e.d.Now().UTC()}
 	if err := e.beginRun(&c.run); err != nil {
 		e.d.Log.Error().Err(err).Str("process", p.ID).Msg("record the run's start")
