@@ -457,8 +457,8 @@ func (c *cycle) links(ctx context.Context, pair *Pair, tp mapping.TypePair, wrot
 
 // copyLink adds to pair's side t entity a link of type typeT to the
 // target's side t entity, the pair peer; sig names the link in the pair.
-// A target's peer found deleted has its pair learn it: there is nothing to
-// link to.
+// A target's peer found deleted is queued for its own item to apply the
+// deletion policy to its pair: there is nothing to link to.
 func (c *cycle) copyLink(ctx context.Context, pair *Pair, t Side, typeT string, peer *Pair, sig string, wrote *written) (bool, error) {
 	tTarget := peer.Ref(t).ID
 	sent, err := c.apply(ctx, write{
@@ -472,7 +472,15 @@ func (c *cycle) copyLink(ctx context.Context, pair *Pair, t Side, typeT string, 
 	}
 	if errors.Is(err, connector.ErrNotFound) {
 		if _, gerr := c.con[t].Get(ctx, connector.Ref{ID: tTarget}); errors.Is(gerr, connector.ErrNotFound) {
-			return false, c.gone(ctx, peer, t)
+			// The deletion is the target's pair's to handle, by the
+			// worker holding it: this one holds its own pair only, and
+			// applying the policy here raced with a worker working the
+			// target's pair (both marked the survivor, or one's save of
+			// the pair dropped the other's). The deleted entity is
+			// queued: its item applies the policy, under its hold.
+			return false, c.recordNow(func(tx *store.Tx) error {
+				return wakeTx(tx, c.p.ID, QueueItem{Side: t, Entity: tTarget}, c.now())
+			})
 		}
 	}
 	if err != nil {

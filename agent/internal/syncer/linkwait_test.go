@@ -3,6 +3,7 @@ package syncer
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,5 +129,105 @@ func TestLinkWaitRecordedWhileItsTargetIsPaired(t *testing.T) {
 	copyOf := w.peerOf(SideA, waiter)
 	if links := w.b.items[copyOf].links; len(links) != 1 || links[0].Target.ID != w.peerOf(SideA, target) {
 		t.Fatalf("the copy's links are %+v, want one to the target's copy", links)
+	}
+}
+
+// A link whose target's peer turns out deleted leaves the deletion to the
+// target's own pair, worked by whoever holds it. The link's item (L) holds
+// its own pair, not the target's (T); the deletion of T's peer is polled
+// too, and its item works T's pair at the same moment. Had L applied the
+// deletion policy to T's pair as well, both would mark T's survivor: two
+// notes of one deletion (or one's save of T's pair dropping the other's).
+func TestLinkToADeletedPeerLeavesItsPairToItsWorker(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	pol := DeletePolicy{Action: DeleteMark, Field: "status", Value: "closed"}
+	w.proc.Options.Deletes = Deletes{A: pol, B: pol}
+	if err := w.st.Put("proc/p1", w.proc); err != nil {
+		t.Fatal(err)
+	}
+	linker := w.a.userCreate("incident", connector.Fields{"title": "Printer down", "status": "new"})
+	target := w.a.userCreate("incident", connector.Fields{"title": "Toner recall", "status": "new"})
+	w.quiesce()
+	gone := w.peerOf(SideA, target)
+	w.a.userLink(linker, "blocks", target) // L copies it to B, to T's peer...
+	w.b.userDelete(gone)                   // ...which is gone
+
+	settled := make(chan struct{}) // L's item settled, or commented first
+	var once sync.Once
+	linkerDone := func() { once.Do(func() { close(settled) }) }
+	bound := time.After(time.Minute) // catches a hang only
+	var mu sync.Mutex
+	var failure string
+	fail := func(what string) {
+		mu.Lock()
+		failure = what
+		mu.Unlock()
+	}
+	deadSettled := make(chan struct{}) // the deleted peer's item settled
+	var mark sync.Mutex
+	commented := false
+	w.a.fail = func(op string) error {
+		if op != "comment" {
+			return nil
+		}
+		mark.Lock()
+		first := !commented
+		commented = true
+		mark.Unlock()
+		select {
+		case <-settled: // T's own item: L is done
+			return nil
+		default:
+		}
+		if first {
+			// L marks T's survivor itself: T's item goes on meanwhile,
+			// and L's note waits for it.
+			linkerDone()
+			select {
+			case <-deadSettled:
+			case <-bound:
+				fail("the deleted peer's item never settled")
+			}
+		}
+		return nil
+	}
+	w.eng.probe = func(at probePoint, s Side, id string) {
+		switch {
+		case at == probeDecide && s == SideB && id == gone:
+			// T's item decides once L is done with the link.
+			select {
+			case <-settled:
+			case <-bound:
+				fail("the link's item never settled")
+			}
+		case at == probeSettle && s == SideA && id == linker:
+			linkerDone()
+		case at == probeSettle && s == SideB && id == gone:
+			close(deadSettled)
+		}
+	}
+	run := w.run()
+	w.eng.probe, w.a.fail = nil, nil
+	mu.Lock()
+	if failure != "" {
+		t.Fatal(failure)
+	}
+	mu.Unlock()
+	if run.Counts.Failed > 0 {
+		t.Fatalf("the run failed: %+v", run.Errors)
+	}
+	w.quiesce()
+	notes := 0
+	for _, c := range w.a.items[target].comments {
+		if strings.Contains(c.Body, "was deleted") {
+			notes++
+		}
+	}
+	p, _ := w.eng.pairOf("p1", SideA, target)
+	if notes != 1 || p == nil || p.State != PairDeleted || p.Gone != SideB {
+		t.Fatalf("the survivor has %d notes of its peer's deletion, want 1; its pair: %+v", notes, p)
+	}
+	if l, _ := w.eng.pairOf("p1", SideA, linker); l == nil || l.State != PairSynced {
+		t.Fatalf("the link's pair: %+v", l)
 	}
 }
