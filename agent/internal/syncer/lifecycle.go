@@ -380,7 +380,7 @@ func (e *Engine) Relink(ctx context.Context, actor, proc, a, b string) (PairView
 				return err
 			}
 		}
-		if err := putPairTx(tx, np); err != nil {
+		if err := e.registerTx(tx, np); err != nil {
 			return err
 		}
 		return e.auditPair(tx, actor, "pairs.relink", *np, map[string]any{"excluded": orphans})
@@ -514,7 +514,7 @@ func (e *Engine) Adopt(ctx context.Context, actor, proc string, req AdoptRequest
 					return err
 				}
 			}
-			return putPairTx(tx, np)
+			return e.registerTx(tx, np)
 		}); err != nil {
 			return res, fmt.Errorf("adopt %s and %s: %w", a.Key, b.Key, err)
 		}

@@ -231,3 +231,45 @@ func TestLinkToADeletedPeerLeavesItsPairToItsWorker(t *testing.T) {
 		t.Fatalf("the link's pair: %+v", l)
 	}
 }
+
+// A link that waits for a target nobody creates a copy of (creates are
+// off) is made once an administrator pairs the target by hand, by adopting
+// it or relinking it: the pair made wakes the link's item, as a pair the
+// engine makes does.
+func TestLinkToATargetPairedByAnAdministrator(t *testing.T) {
+	for _, how := range []string{"adopt", "relink"} {
+		t.Run(how, func(t *testing.T) {
+			w := newWorld(t, ConflictAWins)
+			waiter := w.a.userCreate("incident", connector.Fields{"title": "Printer down", "status": "new"})
+			w.quiesce()
+			w.proc.Options.CreateInA, w.proc.Options.CreateInB = false, false
+			if err := w.st.Put("proc/p1", w.proc); err != nil {
+				t.Fatal(err)
+			}
+			target := w.a.userCreate("incident", connector.Fields{"title": "Toner recall", "status": "new"})
+			made := w.b.userCreate("bug", connector.Fields{"title": "Toner recall", "status": "open"})
+			w.a.userLink(waiter, "blocks", target)
+			w.quiesce() // the link waits: its target has no pair
+			copyOf := w.peerOf(SideA, waiter)
+			if n := len(w.b.items[copyOf].links); n != 0 {
+				t.Fatalf("the copy has %d links before its target is paired", n)
+			}
+
+			switch how {
+			case "adopt":
+				res, err := w.eng.Adopt(context.Background(), "admin", "p1", AdoptRequest{CSV: "a,b\nHELP-" + target + ",ENG-" + made + "\n"})
+				if err != nil || res.Adopted != 1 {
+					t.Fatalf("adopt: %+v %v", res, err)
+				}
+			case "relink":
+				if _, _, err := w.eng.Relink(context.Background(), "admin", "p1", target, made); err != nil {
+					t.Fatalf("relink: %v", err)
+				}
+			}
+			w.quiesce()
+			if links := w.b.items[copyOf].links; len(links) != 1 || links[0].Target.ID != made {
+				t.Fatalf("the copy's links are %+v, want one to %s", links, made)
+			}
+		})
+	}
+}

@@ -252,6 +252,21 @@ func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair
 	return p, nil
 }
 
+// registerTx stores np, a pair an administrator made (adopted or
+// relinked), and wakes the links that wait for either of its entities, as
+// a pair the engine makes does (register).
+func (e *Engine) registerTx(tx *store.Tx, np *Pair) error {
+	if err := putPairTx(tx, np); err != nil {
+		return err
+	}
+	for _, s := range []Side{SideA, SideB} {
+		if err := e.wakeWaitingTx(tx, np.Process, s, np.Ref(s).ID, e.d.Now()); err != nil {
+			return fmt.Errorf("wake the links waiting for %s: %w", keyOrID(*np.Ref(s)), err)
+		}
+	}
+	return nil
+}
+
 // wakeWaitingTx queues again the entities of side s whose links wait for
 // entity target's pair, and has their links listed again.
 func (e *Engine) wakeWaitingTx(tx *store.Tx, proc string, s Side, target string, now time.Time) error {
