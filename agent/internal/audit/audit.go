@@ -1,5 +1,5 @@
 // Package audit is the agent's append-only, hash-chained audit trail: logins,
-// logouts and every configuration change. Each record carries the hash of the
+// how each session ended and every configuration change. Each record carries the hash of the
 // one before it, and a head pointer carries the last hash, so a modified,
 // removed or truncated record is detected by Verify.
 package audit

@@ -13,12 +13,21 @@
 //
 //	session.login    every attempt for a real account; result success or
 //	                 failure, diff names the reason of a failure (wrong
-//	                 password, locked). Attempts for usernames without an
-//	                 account are summed up per address and window instead
-//	                 (actor UnknownActor; see failures.go).
+//	                 password, locked) or the new session's id. Attempts
+//	                 for usernames without an account are summed up per
+//	                 address and window instead (actor UnknownActor; see
+//	                 failures.go).
 //	session.lockout  an account became locked (diff: until when, and how
 //	                 many of its sessions the lockout ended)
-//	session.logout   a session ended by Logout
+//	session.logout   a session ended by Logout (diff: its id)
+//	session.end      a session that timed out (result EndTimeout or
+//	                 EndExpired) or was evicted by a newer login
+//	                 (EndEvicted); actor and target its account, remote the
+//	                 address it logged in from, diff its id, login, last
+//	                 call, end and evicting session (endFacts). Written in
+//	                 the transaction that deletes the session, so once
+//	                 whichever path finds the end, and before anyone is
+//	                 told. A restart ends no session: they are stored.
 //	accounts.create, accounts.update, accounts.delete, accounts.setPassword
 //	                 successful changes, with a diff in which a password only
 //	                 ever appears as [redacted]
@@ -27,7 +36,9 @@
 // what never reaches auth: calls it refused as forbidden (result denied).
 // When a change is committed but its audit record cannot be written, the
 // method returns an error that says so; a successful login whose record
-// cannot be written is undone (fail closed).
+// cannot be written does not happen (fail closed). Sessions ended with
+// their account's lock, lockout, password change or deletion are counted
+// in that change's record.
 //
 // Lockout: after MaxFailures consecutive failures an account is locked for
 // LockoutDuration, doubled with every further lockout up to

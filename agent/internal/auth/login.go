@@ -236,15 +236,28 @@ func (s *Service) succeed(at attempt, remote string, now time.Time) (Session, er
 		if at.rehash != "" {
 			a.Hash = at.rehash
 		}
-		if evicted, err = s.evictTx(tx, a.ID, s.o.MaxSessions-1); err != nil {
-			return err
-		}
 		if err := s.sessions.PutTx(tx, id, rec); err != nil {
 			return err
 		}
-		return s.accounts.PutTx(tx, a.ID, a)
+		if err := s.accounts.PutTx(tx, a.ID, a); err != nil {
+			return err
+		}
+		// The login and the evictions it causes are recorded with the
+		// session, in its transaction: no session exists that the audit
+		// trail does not show (fail closed), and the evicted sessions'
+		// connections, told below, find their end recorded already.
+		if s.log == nil {
+			return errors.New("audit session.login: no audit log configured")
+		}
+		if _, err := s.log.AppendTx(tx, audit.Entry{Actor: a.Username, Action: "session.login", Target: target(a.Username),
+			Result: audit.Success, Remote: remote, Diff: sessionFact{Session: id[:16]}}); err != nil {
+			return err
+		}
+		evicted, err = s.evictTx(tx, a.ID, id, s.o.MaxSessions-1, now)
+		return err
 	})
 	if err != nil {
+		s.o.Log.Error().Err(err).Str("action", "session.login").Str("target", target(at.acct.Username)).Msg("log in")
 		return Session{}, fmt.Errorf("log in: %w", err)
 	}
 	if refused != nil {
@@ -255,13 +268,6 @@ func (s *Service) succeed(at attempt, remote string, now time.Time) (Session, er
 		// The evicted sessions' connections stop being served now, not
 		// when their timeout comes round.
 		s.sessionsEnded(a.ID)
-	}
-	if err := s.record(audit.Entry{Actor: a.Username, Action: "session.login", Target: target(a.Username), Result: audit.Success, Remote: remote}); err != nil {
-		// Fail closed: no session may exist that the audit trail does not show.
-		if derr := s.sessions.Delete(id); derr != nil {
-			s.o.Log.Error().Err(derr).Msg("revoke unaudited session")
-		}
-		return Session{}, fmt.Errorf("log in: %w", err)
 	}
 	sess := s.sessionView(id, rec, a, now)
 	sess.Token = apitype.Secret(token)

@@ -158,51 +158,177 @@ func (s *Service) live(token string) (id string, rec sessionRecord, a account, n
 	if err != nil {
 		return "", rec, a, now, fmt.Errorf("validate session: %w", err)
 	}
-	expired := !now.Before(s.deadline(rec))
-	if expired || orphan || a.AdminLocked {
+	if !now.Before(s.deadline(rec)) {
 		// End it now rather than at the next sweep, so it fails the same way
-		// on every later call.
+		// on every later call, and its end is recorded when it is found.
+		live, err := s.endIfDue(id, now)
+		switch {
+		case err != nil:
+			return "", rec, a, now, fmt.Errorf("end timed-out session: %w", err)
+		case live == nil:
+			return "", rec, a, now, ErrSessionExpired
+		}
+		rec = *live // used meanwhile by a call that read it before it was due
+	}
+	if orphan || a.AdminLocked {
+		// Ended already by the account's deletion or lock, which recorded
+		// it; this is a leftover.
 		if err := s.sessions.Delete(id); err != nil {
 			s.o.Log.Warn().Err(err).Msg("delete ended session")
-		}
-		if expired {
-			return "", rec, a, now, ErrSessionExpired
 		}
 		return "", rec, a, now, ErrUnauthorized
 	}
 	return id, rec, a, now, nil
 }
 
-// Logout ends the session of token; ErrUnauthorized when there is none.
+// Why a session ended, as the result of its session.end audit record.
+const (
+	EndTimeout = "timeout" // no call for IdleTimeout
+	EndExpired = "expired" // AbsoluteTimeout after its login
+	EndEvicted = "evicted" // a newer login of its account, past MaxSessions
+)
+
+// endFacts is the diff of a session.end record: facts, not an edit. The
+// session is named by its id, never by its token.
+type endFacts struct {
+	Session    string    `json:"session"`
+	LoggedInAt time.Time `json:"loggedInAt"`
+	// LastUsedAt is its last call, to the minute (Validate's touch).
+	LastUsedAt time.Time `json:"lastUsedAt"`
+	// EndedAt is when it ended: for a timeout its deadline, which is
+	// earlier than the record when nobody was watching it then (the agent
+	// was stopped, or no connection held it and the sweep found it).
+	EndedAt time.Time `json:"endedAt"`
+	// By is the session whose login evicted it.
+	By string `json:"by,omitempty"`
+}
+
+// why says how a session past its deadline ended.
+func (s *Service) why(rec sessionRecord) string {
+	if !rec.CreatedAt.Add(s.o.AbsoluteTimeout).After(rec.LastSeenAt.Add(s.o.IdleTimeout)) {
+		return EndExpired
+	}
+	return EndTimeout
+}
+
+// endTx deletes session id (stored as rec) and appends its session.end
+// record in the same transaction: a session is gone exactly when its end
+// is recorded. So whichever path finds its end (a call, a connection's
+// timer, the sweep, a login evicting it), only the one that deletes it
+// records it, and a record that cannot be written leaves the session for
+// a later try (a timed-out one is refused meanwhile all the same).
+func (s *Service) endTx(tx *store.Tx, id string, rec sessionRecord, why string, at time.Time, by string) error {
+	if s.log == nil {
+		return errors.New("audit session.end: no audit log configured")
+	}
+	name, err := s.usernameTx(tx, rec.AccountID)
+	if err != nil {
+		return err
+	}
+	if err := s.sessions.DeleteTx(tx, id); err != nil {
+		return err
+	}
+	facts := endFacts{Session: id[:16], LoggedInAt: rec.CreatedAt, LastUsedAt: rec.LastSeenAt, EndedAt: at, By: by}
+	_, err = s.log.AppendTx(tx, audit.Entry{Actor: name, Action: "session.end", Target: target(name), Result: why, Remote: rec.Remote, Diff: facts})
+	return err
+}
+
+// usernameTx is the username of a session's account, "" when the account
+// is gone (its deletion ended its sessions; a leftover may remain).
+func (s *Service) usernameTx(tx *store.Tx, accountID string) (string, error) {
+	a, err := s.accounts.GetTx(tx, accountID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return a.Username, err
+}
+
+// endIfDue ends session id if it is past its deadline at now, with its
+// record; it returns the session instead when a use moved its deadline
+// past now, and nil with no error when it is gone (ended by this call or
+// another).
+func (s *Service) endIfDue(id string, now time.Time) (*sessionRecord, error) {
+	var live *sessionRecord
+	err := s.st.Update(func(tx *store.Tx) error {
+		live = nil
+		rec, err := s.sessions.GetTx(tx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if end := s.deadline(rec); now.Before(end) {
+			live = &rec
+			return nil
+		}
+		return s.endTx(tx, id, rec, s.why(rec), s.deadline(rec), "")
+	})
+	if err != nil {
+		s.o.Log.Error().Err(err).Msg("end a timed-out session")
+		return nil, err
+	}
+	return live, nil
+}
+
+// Logout ends the session of token; ErrUnauthorized when there is none,
+// ErrSessionExpired when it had timed out already (its end is then
+// recorded as that, not as a logout).
 func (s *Service) Logout(token, remote string) error {
 	id, ok := tokenID(token)
 	if !ok {
 		return fmt.Errorf("log out: %w", ErrUnauthorized)
 	}
+	now := s.o.Now().UTC()
 	var username string
-	err := s.st.Update(func(tx *store.Tx) error {
+	var due bool
+	logout := func(tx *store.Tx) error {
+		username, due = "", false
 		rec, err := s.sessions.GetTx(tx, id)
 		if err != nil {
 			return err
 		}
-		username = ""
-		if a, err := s.accounts.GetTx(tx, rec.AccountID); err == nil {
-			username = a.Username
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if !now.Before(s.deadline(rec)) {
+			due = true
+			return s.endTx(tx, id, rec, s.why(rec), s.deadline(rec), "")
+		}
+		if username, err = s.usernameTx(tx, rec.AccountID); err != nil {
 			return err
 		}
-		return s.sessions.DeleteTx(tx, id)
-	})
-	if errors.Is(err, store.ErrNotFound) {
+		if err := s.sessions.DeleteTx(tx, id); err != nil {
+			return err
+		}
+		if s.log == nil {
+			return errors.New("audit session.logout: no audit log configured")
+		}
+		// In the same transaction as the deletion, so that a timeout found
+		// at the same moment cannot record the session's end a second time.
+		_, err = s.log.AppendTx(tx, audit.Entry{Actor: username, Action: "session.logout", Target: target(username),
+			Result: audit.Success, Remote: remote, Diff: sessionFact{Session: id[:16]}})
+		return err
+	}
+	err := s.st.Update(logout)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return fmt.Errorf("log out: %w", ErrUnauthorized)
+	case err == nil && due:
+		return fmt.Errorf("log out: %w", ErrSessionExpired)
+	case err == nil:
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("log out: %w", err)
+	// The record could not be written. The session still ends, as its
+	// owner asked: one nobody can end is worse than one end unrecorded.
+	s.o.Log.Error().Err(err).Str("action", "session.logout").Msg("write audit record")
+	if derr := s.sessions.Delete(id); derr != nil {
+		return fmt.Errorf("log out: %w", errors.Join(err, derr))
 	}
-	if err := s.record(audit.Entry{Actor: username, Action: "session.logout", Target: target(username), Result: audit.Success, Remote: remote}); err != nil {
-		return fmt.Errorf("logged out, but the audit record was not written: %w", err)
-	}
-	return nil
+	return fmt.Errorf("logged out, but the audit record was not written: %w", err)
+}
+
+// sessionFact names the session of a session.login or session.logout
+// record, so that its login and its end can be matched.
+type sessionFact struct {
+	Session string `json:"session"`
 }
 
 // sessionsOfTx lists the sessions of one account. Sessions have no
@@ -232,12 +358,19 @@ func (s *Service) revokeTx(tx *store.Tx, accountID string) (int, error) {
 	return len(ids), nil
 }
 
-// evictTx keeps at most keep sessions of an account, ending the least
-// recently used first; it returns how many it ended.
-func (s *Service) evictTx(tx *store.Tx, accountID string, keep int) (int, error) {
+// evictTx ends the least recently used sessions of an account other than
+// the new session newID until at most keep others are left, with their
+// records (evicted by newID's login at now); it returns how many it ended.
+func (s *Service) evictTx(tx *store.Tx, accountID, newID string, keep int, now time.Time) (int, error) {
 	ids, recs, err := s.sessionsOfTx(tx, accountID)
-	if err != nil || len(ids) <= keep {
+	if err != nil {
 		return 0, err
+	}
+	if i := slices.Index(ids, newID); i >= 0 {
+		ids, recs = slices.Delete(ids, i, i+1), slices.Delete(recs, i, i+1)
+	}
+	if len(ids) <= keep {
+		return 0, nil
 	}
 	order := make([]int, len(ids))
 	for i := range order {
@@ -245,7 +378,7 @@ func (s *Service) evictTx(tx *store.Tx, accountID string, keep int) (int, error)
 	}
 	slices.SortFunc(order, func(a, b int) int { return recs[a].LastSeenAt.Compare(recs[b].LastSeenAt) })
 	for _, i := range order[:len(ids)-keep] {
-		if err := s.sessions.DeleteTx(tx, ids[i]); err != nil {
+		if err := s.endTx(tx, ids[i], recs[i], EndEvicted, now, newID[:16]); err != nil {
 			return 0, err
 		}
 	}
@@ -274,7 +407,7 @@ func (s *Service) Live() (int, error) {
 // too large.
 const sweepBatch = 256
 
-// Sweep deletes expired sessions and forgets stale lock state of unknown
+// Sweep ends expired sessions (with their records) and forgets stale lock state of unknown
 // usernames; it returns how many sessions it deleted. Serve calls it
 // periodically.
 func (s *Service) Sweep() (int, error) {
@@ -310,7 +443,7 @@ func (s *Service) Sweep() (int, error) {
 				if now.Before(s.deadline(r)) {
 					continue
 				}
-				if err := s.sessions.DeleteTx(tx, id); err != nil {
+				if err := s.endTx(tx, id, r, s.why(r), s.deadline(r), ""); err != nil {
 					return err
 				}
 				deleted++
