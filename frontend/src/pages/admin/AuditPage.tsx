@@ -3,6 +3,7 @@ import { call, errorMessage } from '../../api/bridge'
 import type { AuditListParams, AuditRecord, AuditVerifyResult } from '../../api/generated/types'
 import { Alert, Badge, Button, DateTime, Field, Loading, Page, Table, EmptyState, dateFormatHint, formatDate, parseDate } from '../../ui'
 import { changeLines } from './change'
+import { sessionEnd } from './sessionEnd'
 import { useAsync, usePaged } from '../../state'
 import { listProcesses, listSystems } from '../sync/api'
 
@@ -129,7 +130,7 @@ export function AuditPage() {
   return (
     <Page
       title="Audit"
-      subtitle="Every login and configuration change, in a hash-chained log that cannot be altered unnoticed."
+      subtitle="Every login, how each session ended, and every configuration change, in a hash-chained log that cannot be altered unnoticed."
       actions={
         <Button onClick={runVerify} busy={busy === 'verify'}>
           Verify chain
@@ -190,7 +191,7 @@ export function AuditPage() {
             { key: 'actor', header: 'Actor' },
             { key: 'action', header: 'Action', render: (r) => <Action record={r} /> },
             { key: 'target', header: 'Target', className: 'audit-target-cell', render: (r) => <Target target={r.target} names={nameMap} /> },
-            { key: 'diff', header: 'Change', className: 'audit-change-cell', render: (r) => <Change diff={r.diff} names={nameMap} /> },
+            { key: 'diff', header: 'Change', className: 'audit-change-cell', render: (r) => <Change record={r} names={nameMap} /> },
           ]}
         />
       )}
@@ -234,14 +235,52 @@ function Action({ record }: { record: AuditRecord }) {
       <span className="mono audit-action">
         {parts.map((p, i) => (i < parts.length - 1 ? [`${p}.`, <wbr key={i} />] : p))}
       </span>
-      <Badge tone={record.result === 'ok' || record.result === 'success' ? 'good' : 'bad'}>{record.result}</Badge>
+      <Badge tone={resultTone(record)}>{record.result}</Badge>
     </div>
   )
 }
 
-// Change lists a record's changed fields, one a line: field: old → new.
-function Change({ diff, names }: { diff: unknown; names: Names }) {
-  const lines = changeLines(diff).map((l) => ({ ...l, before: withNames(l.before, names), after: withNames(l.after, names) }))
+// resultTone colours a record's result: a session that timed out, expired
+// or was evicted ended as sessions do, which is no failure.
+function resultTone(r: AuditRecord): 'good' | 'bad' | 'neutral' {
+  if (r.result === 'ok' || r.result === 'success') return 'good'
+  return r.action === 'session.end' ? 'neutral' : 'bad'
+}
+
+// Change lists a record's changed fields, one a line: field: old → new; a
+// session's end is told in words instead, with its moments.
+function Change({ record, names }: { record: AuditRecord; names: Names }) {
+  const ended = sessionEnd(record)
+  if (ended) {
+    return (
+      <div className="audit-session-end">
+        <p>{ended.summary}</p>
+        <ul className="audit-change">
+          {ended.session && (
+            <li>
+              <span className="audit-field">Session:</span> <span className="mono">{ended.session}</span>
+            </li>
+          )}
+          {ended.loggedInAt && (
+            <li>
+              <span className="audit-field">Logged in:</span> <DateTime value={ended.loggedInAt} />
+            </li>
+          )}
+          {ended.lastUsedAt && (
+            <li>
+              <span className="audit-field">Last call:</span> <DateTime value={ended.lastUsedAt} />
+            </li>
+          )}
+          {ended.endedAt && (
+            <li>
+              <span className="audit-field">Ended:</span> <DateTime value={ended.endedAt} />
+            </li>
+          )}
+        </ul>
+      </div>
+    )
+  }
+  const lines = changeLines(record.diff).map((l) => ({ ...l, before: withNames(l.before, names), after: withNames(l.after, names) }))
   if (lines.length === 0) return null
   return (
     <ul className="audit-change">

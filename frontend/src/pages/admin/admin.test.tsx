@@ -281,6 +281,52 @@ describe('AuditPage', () => {
     expect(screen.queryByRole('columnheader', { name: 'Result' })).not.toBeInTheDocument()
   })
 
+  it('tells how each session ended in words, with its moments, and never as a failure', async () => {
+    const facts = { loggedInAt: '2030-01-01T08:00:00Z', lastUsedAt: '2030-01-01T09:10:00Z' }
+    fb = fakeBridge({
+      'audit.list': () => ({
+        records: [
+          { seq: 15, time: '2030-01-01T21:00:00Z', actor: 'ann', action: 'session.end', target: 'account:ann', result: 'expired', diff: { session: '00aa00aa00aa00aa', ...facts, lastUsedAt: '2030-01-01T19:55:00Z', endedAt: '2030-01-01T20:00:00Z' } },
+          { seq: 14, time: '2030-01-01T10:00:00Z', actor: 'bob', action: 'session.end', target: 'account:bob', result: 'evicted', diff: { session: '11bb11bb11bb11bb', ...facts, endedAt: '2030-01-01T10:00:00Z', by: '22cc22cc22cc22cc' } },
+          { seq: 13, time: '2030-01-01T10:00:00Z', actor: 'bob', action: 'session.login', target: 'account:bob', result: 'success', diff: { session: '22cc22cc22cc22cc' } },
+          { seq: 12, time: '2030-01-01T09:45:00Z', actor: 'eve', action: 'session.end', target: 'account:eve', result: 'timeout', diff: { session: '33dd33dd33dd33dd', ...facts, endedAt: '2030-01-01T09:40:00Z' } },
+        ],
+        cursor: '',
+      }),
+    })
+    wrap(<AuditPage />)
+    const rows = await screen.findAllByRole('row')
+    const row = (seq: number) => rows.find((r) => r.querySelector('td')?.textContent === String(seq))!
+
+    const timeout = row(12)
+    expect(timeout).toHaveTextContent('Timed out after 30 minutes without a call.')
+    expect(within(timeout).getByText('33dd33dd33dd33dd')).toBeInTheDocument()
+    // The end is its deadline, before the record was written (the sweep found it later).
+    const moments = [...timeout.querySelectorAll('.audit-change time.datetime')].map((t) => t.getAttribute('dateTime'))
+    expect(moments).toEqual(['2030-01-01T08:00:00Z', '2030-01-01T09:10:00Z', '2030-01-01T09:40:00Z'])
+    expect(within(timeout).getByText('Ended:')).toBeInTheDocument()
+    expect(within(timeout).getByText('timeout')).toHaveClass('badge-neutral')
+
+    const evicted = row(14)
+    expect(evicted).toHaveTextContent('Ended by a newer login (session 22cc22cc22cc22cc): the account had as many sessions as it may, and this one was the least recently used.')
+    expect(within(evicted).getByText('evicted')).toHaveClass('badge-neutral')
+    expect(row(13)).toHaveTextContent('session: 22cc22cc22cc22cc')
+
+    const expired = row(15)
+    expect(expired).toHaveTextContent('Expired 12 hours after its login, the longest a session lasts.')
+    expect(within(expired).getByText('expired')).toHaveClass('badge-neutral')
+    for (const r of rows) expect(r.textContent).not.toMatch(/[{}"\\]|loggedInAt|lastUsedAt|endedAt/)
+  })
+
+  it('reads a session end it has no words for by its result', async () => {
+    fb = fakeBridge({
+      'audit.list': () => ({ records: [{ seq: 3, time: '2030-01-01T10:00:00Z', actor: 'ann', action: 'session.end', target: 'account:ann', result: 'unplugged', diff: { session: '44ee44ee44ee44ee' } }], cursor: '' }),
+    })
+    wrap(<AuditPage />)
+    expect(await screen.findByText('Ended (unplugged).')).toBeInTheDocument()
+    expect(screen.getByText('44ee44ee44ee44ee')).toBeInTheDocument()
+  })
+
   it('lists records, filters by actor and verifies the chain', async () => {
     const user = userEvent.setup()
     fb = fakeBridge({
