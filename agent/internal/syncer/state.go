@@ -25,6 +25,8 @@ import (
 //	running/<proc>                      the run in progress (interrupted if found at start)
 //	mark/<proc>/<side>/<marker>         entity id: the markers the side's polls read
 //	lwait/<proc>/<side>/<target>/<src>  a link of src waits for target's pair
+//	lwait/<proc>/<side>/<target>/       empty: written with each wait, read by
+//	                                    the target's registration (a conflict)
 //	excl/<proc>/<side>/<entity>         Exclusion: unpaired by an administrator
 //	plist/<proc>/<rank>/<pair>          the pair list's index (pairindex.go)
 //	plistall/<rank>/<proc>/<pair>       the same over every process
