@@ -375,7 +375,7 @@ func (s *Service) Update(actor, id string, role *protocol.Role, locked *bool) (a
 	now := s.o.Now().UTC()
 	var before, after account
 	var revoked int
-	err := s.st.Update(func(tx *store.Tx) error {
+	unrecorded, err := s.updateRevoking(CauseLocked, func(tx *store.Tx, cause string) error {
 		var err error
 		revoked = 0
 		if before, err = s.getTx(tx, id); err != nil {
@@ -395,7 +395,7 @@ func (s *Service) Update(actor, id string, role *protocol.Role, locked *bool) (a
 			return err
 		}
 		if after.AdminLocked && !before.AdminLocked {
-			if revoked, err = s.revokeTx(tx, id); err != nil {
+			if revoked, err = s.revokeTx(tx, id, cause); err != nil {
 				return err
 			}
 		}
@@ -407,12 +407,17 @@ func (s *Service) Update(actor, id string, role *protocol.Role, locked *bool) (a
 	diff := audit.Diff(before.auditView(now), after.auditView(now))
 	if revoked > 0 {
 		diff = append(diff, audit.Change{Field: "sessions", Before: revoked, After: 0})
-		s.sessionsEnded(id)
 	}
+	var rerr error
 	if len(diff) > 0 {
-		if err := s.record(audit.Entry{Actor: actor, Action: "accounts.update", Target: target(after.Username), Result: audit.Success, Diff: diff}); err != nil {
-			return apitype.Account{}, fmt.Errorf("account %s was updated, but its audit record was not written: %w", after.Username, err)
-		}
+		rerr = s.record(audit.Entry{Actor: actor, Action: "accounts.update", Target: target(after.Username), Result: audit.Success, Diff: diff})
+	}
+	rerr = errors.Join(unrecorded, rerr)
+	if revoked > 0 {
+		s.sessionsEnded(id) // after the record: their connections find it written
+	}
+	if rerr != nil {
+		return apitype.Account{}, fmt.Errorf("account %s was updated, but its audit record was not written: %w", after.Username, rerr)
 	}
 	s.changed(actor, id, "update")
 	return after.view(now), nil
@@ -424,7 +429,7 @@ func (s *Service) Delete(actor, id string) error {
 	now := s.o.Now().UTC()
 	var before account
 	var revoked int
-	err := s.st.Update(func(tx *store.Tx) error {
+	unrecorded, err := s.updateRevoking(CauseDeleted, func(tx *store.Tx, cause string) error {
 		var err error
 		if before, err = s.getTx(tx, id); err != nil {
 			return err
@@ -432,7 +437,7 @@ func (s *Service) Delete(actor, id string) error {
 		if err := s.checkLastAdminTx(tx, before, before, true); err != nil {
 			return err
 		}
-		if revoked, err = s.revokeTx(tx, id); err != nil {
+		if revoked, err = s.revokeTx(tx, id, cause); err != nil {
 			return err
 		}
 		name := strings.ToLower(before.Username)
@@ -451,10 +456,13 @@ func (s *Service) Delete(actor, id string) error {
 	diff := audit.Diff(before.auditView(now), nil)
 	if revoked > 0 {
 		diff = append(diff, audit.Change{Field: "sessions", Before: revoked, After: 0})
-		s.sessionsEnded(id)
 	}
-	if err := s.record(audit.Entry{Actor: actor, Action: "accounts.delete", Target: target(before.Username), Result: audit.Success, Diff: diff}); err != nil {
-		return fmt.Errorf("account %s was deleted, but its audit record was not written: %w", before.Username, err)
+	rerr := errors.Join(unrecorded, s.record(audit.Entry{Actor: actor, Action: "accounts.delete", Target: target(before.Username), Result: audit.Success, Diff: diff}))
+	if revoked > 0 {
+		s.sessionsEnded(id) // after the record: their connections find it written
+	}
+	if rerr != nil {
+		return fmt.Errorf("account %s was deleted, but its audit record was not written: %w", before.Username, rerr)
 	}
 	s.changed(actor, id, "delete")
 	return nil
@@ -475,13 +483,13 @@ func (s *Service) SetPassword(actor, id, password string) error {
 	now := s.o.Now().UTC()
 	var a account
 	var revoked int
-	err := s.st.Update(func(tx *store.Tx) error {
+	unrecorded, err := s.updateRevoking(CausePassword, func(tx *store.Tx, cause string) error {
 		var err error
 		if a, err = s.getTx(tx, id); err != nil {
 			return err
 		}
 		a.Hash, a.PasswordChangedAt = hash, now
-		if revoked, err = s.revokeTx(tx, id); err != nil {
+		if revoked, err = s.revokeTx(tx, id, cause); err != nil {
 			return err
 		}
 		return s.accounts.PutTx(tx, id, a)
@@ -494,10 +502,13 @@ func (s *Service) SetPassword(actor, id, password string) error {
 	diff := []audit.Change{{Field: "password", Before: audit.Redacted, After: audit.Redacted}}
 	if revoked > 0 {
 		diff = append(diff, audit.Change{Field: "sessions", Before: revoked, After: 0})
-		s.sessionsEnded(id)
 	}
-	if err := s.record(audit.Entry{Actor: actor, Action: "accounts.setPassword", Target: target(a.Username), Result: audit.Success, Diff: diff}); err != nil {
-		return fmt.Errorf("password of %s was changed, but its audit record was not written: %w", a.Username, err)
+	rerr := errors.Join(unrecorded, s.record(audit.Entry{Actor: actor, Action: "accounts.setPassword", Target: target(a.Username), Result: audit.Success, Diff: diff}))
+	if revoked > 0 {
+		s.sessionsEnded(id) // after the record: their connections find it written
+	}
+	if rerr != nil {
+		return fmt.Errorf("password of %s was changed, but its audit record was not written: %w", a.Username, rerr)
 	}
 	s.changed(actor, id, "update")
 	return nil

@@ -21,13 +21,15 @@
 //	                 many of its sessions the lockout ended)
 //	session.logout   a session ended by Logout (diff: its id)
 //	session.end      a session that timed out (result EndTimeout or
-//	                 EndExpired) or was evicted by a newer login
-//	                 (EndEvicted); actor and target its account, remote the
-//	                 address it logged in from, diff its id, login, last
-//	                 call, end and evicting session (endFacts). Written in
-//	                 the transaction that deletes the session, so once
-//	                 whichever path finds the end, and before anyone is
-//	                 told. A restart ends no session: they are stored.
+//	                 EndExpired), was evicted by a newer login (EndEvicted)
+//	                 or revoked with its account's lock, lockout, password
+//	                 change or deletion (EndRevoked); actor and target its
+//	                 account, remote the address it logged in from, diff
+//	                 its id, login, last call, end, evicting session or
+//	                 cause (endFacts). Written in the transaction that
+//	                 deletes the session, so once whichever path finds the
+//	                 end, and before anyone is told. A restart ends no
+//	                 session: they are stored.
 //	accounts.create, accounts.update, accounts.delete, accounts.setPassword
 //	                 successful changes, with a diff in which a password only
 //	                 ever appears as [redacted]
@@ -36,9 +38,9 @@
 // what never reaches auth: calls it refused as forbidden (result denied).
 // When a change is committed but its audit record cannot be written, the
 // method returns an error that says so; a successful login whose record
-// cannot be written does not happen (fail closed). Sessions ended with
-// their account's lock, lockout, password change or deletion are counted
-// in that change's record.
+// cannot be written does not happen (fail closed). A lock, lockout or new
+// password whose sessions' records cannot be written ends them all the
+// same (updateRevoking): the lock matters more than its record.
 //
 // Lockout: after MaxFailures consecutive failures an account is locked for
 // LockoutDuration, doubled with every further lockout up to

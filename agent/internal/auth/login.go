@@ -171,7 +171,9 @@ func (s *Service) failKnown(a account, remote string, now time.Time, reason stri
 	var locked bool
 	var until time.Time
 	var revoked int
-	err := s.st.Update(func(tx *store.Tx) error {
+	// A lockout ends the account's sessions even when their ends cannot be
+	// recorded (updateRevoking logs that).
+	_, err := s.updateRevoking(CauseLockout, func(tx *store.Tx, cause string) error {
 		locked, revoked = false, 0
 		cur, err := s.accounts.GetTx(tx, a.ID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -182,7 +184,7 @@ func (s *Service) failKnown(a account, remote string, now time.Time, reason stri
 		}
 		if locked = cur.fail(now, s.o); locked {
 			until = *cur.LockedUntil
-			if revoked, err = s.revokeTx(tx, a.ID); err != nil {
+			if revoked, err = s.revokeTx(tx, a.ID, cause); err != nil {
 				return err
 			}
 		}

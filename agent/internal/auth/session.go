@@ -186,6 +186,15 @@ const (
 	EndTimeout = "timeout" // no call for IdleTimeout
 	EndExpired = "expired" // AbsoluteTimeout after its login
 	EndEvicted = "evicted" // a newer login of its account, past MaxSessions
+	EndRevoked = "revoked" // its account was locked, locked out, deleted or given a new password
+)
+
+// What revoked a session, as its session.end record's cause.
+const (
+	CauseLocked   = "account locked"
+	CauseLockout  = "locked out after failed logins"
+	CausePassword = "password changed"
+	CauseDeleted  = "account deleted"
 )
 
 // endFacts is the diff of a session.end record: facts, not an edit. The
@@ -201,14 +210,20 @@ type endFacts struct {
 	EndedAt time.Time `json:"endedAt"`
 	// By is the session whose login evicted it.
 	By string `json:"by,omitempty"`
+	// Cause is what revoked it.
+	Cause string `json:"cause,omitempty"`
+	// Why is the record's result.
+	Why string `json:"-"`
 }
 
-// why says how a session past its deadline ended.
-func (s *Service) why(rec sessionRecord) string {
+// timedOut is the end of a session past its deadline: its deadline, and
+// which one it was.
+func (s *Service) timedOut(rec sessionRecord) endFacts {
+	why := EndTimeout
 	if !rec.CreatedAt.Add(s.o.AbsoluteTimeout).After(rec.LastSeenAt.Add(s.o.IdleTimeout)) {
-		return EndExpired
+		why = EndExpired
 	}
-	return EndTimeout
+	return endFacts{Why: why, EndedAt: s.deadline(rec)}
 }
 
 // endTx deletes session id (stored as rec) and appends its session.end
@@ -217,7 +232,7 @@ func (s *Service) why(rec sessionRecord) string {
 // timer, the sweep, a login evicting it), only the one that deletes it
 // records it, and a record that cannot be written leaves the session for
 // a later try (a timed-out one is refused meanwhile all the same).
-func (s *Service) endTx(tx *store.Tx, id string, rec sessionRecord, why string, at time.Time, by string) error {
+func (s *Service) endTx(tx *store.Tx, id string, rec sessionRecord, f endFacts) error {
 	if s.log == nil {
 		return errors.New("audit session.end: no audit log configured")
 	}
@@ -228,8 +243,8 @@ func (s *Service) endTx(tx *store.Tx, id string, rec sessionRecord, why string, 
 	if err := s.sessions.DeleteTx(tx, id); err != nil {
 		return err
 	}
-	facts := endFacts{Session: id[:16], LoggedInAt: rec.CreatedAt, LastUsedAt: rec.LastSeenAt, EndedAt: at, By: by}
-	_, err = s.log.AppendTx(tx, audit.Entry{Actor: name, Action: "session.end", Target: target(name), Result: why, Remote: rec.Remote, Diff: facts})
+	f.Session, f.LoggedInAt, f.LastUsedAt = id[:16], rec.CreatedAt, rec.LastSeenAt
+	_, err = s.log.AppendTx(tx, audit.Entry{Actor: name, Action: "session.end", Target: target(name), Result: f.Why, Remote: rec.Remote, Diff: f})
 	return err
 }
 
@@ -262,7 +277,7 @@ func (s *Service) endIfDue(id string, now time.Time) (*sessionRecord, error) {
 			live = &rec
 			return nil
 		}
-		return s.endTx(tx, id, rec, s.why(rec), s.deadline(rec), "")
+		return s.endTx(tx, id, rec, s.timedOut(rec))
 	})
 	if err != nil {
 		s.o.Log.Error().Err(err).Msg("end a timed-out session")
@@ -290,7 +305,7 @@ func (s *Service) Logout(token, remote string) error {
 		}
 		if !now.Before(s.deadline(rec)) {
 			due = true
-			return s.endTx(tx, id, rec, s.why(rec), s.deadline(rec), "")
+			return s.endTx(tx, id, rec, s.timedOut(rec))
 		}
 		if username, err = s.usernameTx(tx, rec.AccountID); err != nil {
 			return err
@@ -344,18 +359,43 @@ func (s *Service) sessionsOfTx(tx *store.Tx, accountID string) (ids []string, re
 	return ids, recs, err
 }
 
-// revokeTx deletes every session of an account and returns how many.
-func (s *Service) revokeTx(tx *store.Tx, accountID string) (int, error) {
-	ids, _, err := s.sessionsOfTx(tx, accountID)
+// revokeTx ends every session of an account and returns how many. With a
+// cause, each end is recorded with it (session.end, revoked), in tx;
+// without one they end unrecorded, as updateRevoking's fallback.
+func (s *Service) revokeTx(tx *store.Tx, accountID, cause string) (int, error) {
+	ids, recs, err := s.sessionsOfTx(tx, accountID)
 	if err != nil {
 		return 0, err
 	}
-	for _, id := range ids {
-		if err := s.sessions.DeleteTx(tx, id); err != nil {
+	now := s.o.Now().UTC()
+	for i, id := range ids {
+		if cause == "" {
+			err = s.sessions.DeleteTx(tx, id)
+		} else {
+			err = s.endTx(tx, id, recs[i], endFacts{Why: EndRevoked, EndedAt: now, Cause: cause})
+		}
+		if err != nil {
 			return 0, err
 		}
 	}
 	return len(ids), nil
+}
+
+// updateRevoking runs fn in a transaction, passing it the cause for
+// revokeTx. When that fails, it runs fn once more without a cause, so the
+// sessions end unrecorded: a lock, a lockout or a new password must not
+// wait for an audit trail that cannot be written. unrecorded is then the
+// first failure, which the caller reports; err is the second one's.
+func (s *Service) updateRevoking(cause string, fn func(tx *store.Tx, cause string) error) (unrecorded, err error) {
+	first := s.st.Update(func(tx *store.Tx) error { return fn(tx, cause) })
+	if first == nil {
+		return nil, nil
+	}
+	if err := s.st.Update(func(tx *store.Tx) error { return fn(tx, "") }); err != nil {
+		return nil, err
+	}
+	s.o.Log.Error().Err(first).Str("action", "session.end").Msg("write audit record")
+	return first, nil
 }
 
 // evictTx ends the least recently used sessions of an account other than
@@ -378,7 +418,7 @@ func (s *Service) evictTx(tx *store.Tx, accountID, newID string, keep int, now t
 	}
 	slices.SortFunc(order, func(a, b int) int { return recs[a].LastSeenAt.Compare(recs[b].LastSeenAt) })
 	for _, i := range order[:len(ids)-keep] {
-		if err := s.endTx(tx, ids[i], recs[i], EndEvicted, now, newID[:16]); err != nil {
+		if err := s.endTx(tx, ids[i], recs[i], endFacts{Why: EndEvicted, EndedAt: now, By: newID[:16]}); err != nil {
 			return 0, err
 		}
 	}
@@ -443,7 +483,7 @@ func (s *Service) Sweep() (int, error) {
 				if now.Before(s.deadline(r)) {
 					continue
 				}
-				if err := s.endTx(tx, id, r, s.why(r), s.deadline(r), ""); err != nil {
+				if err := s.endTx(tx, id, r, s.timedOut(r)); err != nil {
 					return err
 				}
 				deleted++

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/audit"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
 
 // endFactsOf decodes the diff of a session.end record.
@@ -282,6 +283,103 @@ func TestLogoutRacingTimeout(t *testing.T) {
 		wg.Wait()
 		if n := len(e.records(t, "session.end")) + len(e.records(t, "session.logout")); n != 1 {
 			t.Fatalf("%d records of one session's end", n)
+		}
+	}
+}
+
+// TestRevokedSessionsAreAuditedBeforeTold: a lock, a lockout, a new
+// password and a deletion end every session of the account, each with its
+// own session.end record (result revoked, naming the cause and the
+// session), and the change's own record is written too by the time the
+// sessions' connections are told.
+func TestRevokedSessionsAreAuditedBeforeTold(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, cause, action string
+		change              func(e *env, id string) error
+	}{
+		{"lock", CauseLocked, "accounts.update", func(e *env, id string) error { _, err := e.Update("admin", id, nil, boolp(true)); return err }},
+		{"lockout", CauseLockout, "session.lockout", func(e *env, _ string) error {
+			for range 5 {
+				e.Login(t.Context(), "alice", "wrong-password-z", remote)
+			}
+			return nil
+		}},
+		{"set password", CausePassword, "accounts.setPassword", func(e *env, id string) error { return e.SetPassword("admin", id, "a-brand-new-password") }},
+		{"delete", CauseDeleted, "accounts.delete", func(e *env, id string) error { return e.Delete("admin", id) }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, nil)
+			_, alice := e.withAccounts(t)
+			s1, s2 := e.login(t, "alice", alicePW), e.login(t, "alice", alicePW)
+			adminSess := e.login(t, "admin", adminPW)
+			var atReport []audit.Record
+			e.OnSessionsEnded(func(string) { atReport = e.records(t, "") })
+			if err := c.change(e, alice.ID); err != nil {
+				t.Fatal(err)
+			}
+			if atReport == nil {
+				t.Fatal("the sessions' end was not reported")
+			}
+			ended := map[string]bool{}
+			changes := 0
+			for _, r := range atReport {
+				switch {
+				case r.Action == "session.end":
+					f := endFactsOf(t, r)
+					if r.Result != EndRevoked || f.Cause != c.cause || r.Actor != "alice" || !f.EndedAt.Equal(e.clk.Now()) {
+						t.Fatalf("record %+v %+v: want alice's, revoked, cause %q", r, f, c.cause)
+					}
+					ended[f.Session] = true
+				case r.Action == c.action:
+					changes++
+				}
+			}
+			if len(ended) != 2 || !ended[s1.ID] || !ended[s2.ID] || changes != 1 {
+				t.Fatalf("when told: sessions recorded as ended %v (want %s and %s), %d %s records: %+v", ended, s1.ID, s2.ID, changes, c.action, atReport)
+			}
+			// Nothing more for them later.
+			e.clk.Add(13 * time.Hour)
+			e.Sweep()
+			for _, r := range e.records(t, "session.end") {
+				if f := endFactsOf(t, r); (f.Session == s1.ID || f.Session == s2.ID) && r.Result != EndRevoked {
+					t.Fatalf("a revoked session recorded again: %+v", r)
+				}
+			}
+			e.checkNoToken(t, s1, s2, adminSess)
+		})
+	}
+}
+
+// TestRevocationDoesNotWaitForTheAudit: with the audit trail unwritable
+// (its head damaged), a lockout and an administrator's lock still end the
+// account's sessions: the lock is what matters; the lock says its records
+// are missing.
+func TestRevocationDoesNotWaitForTheAudit(t *testing.T) {
+	t.Parallel()
+	for _, lockout := range []bool{false, true} {
+		e := newEnv(t, nil)
+		_, alice := e.withAccounts(t)
+		sess := e.login(t, "alice", alicePW)
+		if err := e.st.Update(func(tx *store.Tx) error { return tx.SetRaw("auditmeta/head", []byte("{damaged")) }); err != nil {
+			t.Fatal(err)
+		}
+		if lockout {
+			var err error
+			for range 5 {
+				_, err = e.Login(t.Context(), "alice", "wrong-password-z", remote)
+			}
+			var le *LockedError
+			if !errors.As(err, &le) {
+				t.Fatalf("the fifth failure with the audit unwritable: %v, want locked", err)
+			}
+		} else if _, err := e.Update("admin", alice.ID, nil, boolp(true)); err == nil || !strings.Contains(err.Error(), "audit record was not written") {
+			t.Fatalf("the lock with the audit unwritable: %v, want it done and said unrecorded", err)
+		}
+		if _, err := e.Validate(sess.Token.Reveal()); !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("lockout %v: the session survived: %v", lockout, err)
 		}
 	}
 }

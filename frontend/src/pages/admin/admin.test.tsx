@@ -327,6 +327,24 @@ describe('AuditPage', () => {
     expect(screen.getByText('44ee44ee44ee44ee')).toBeInTheDocument()
   })
 
+  it('says what revoked a session', async () => {
+    const end = (seq: number, cause: string) => ({ seq, time: '2030-01-01T10:00:00Z', actor: 'ann', action: 'session.end', target: 'account:ann', result: 'revoked', diff: { session: `55ff55ff55ff55f${seq}`, cause } })
+    fb = fakeBridge({
+      'audit.list': () => ({ records: [end(4, 'account locked'), end(3, 'locked out after failed logins'), end(2, 'password changed'), end(1, 'account deleted'), end(0, 'moon phase')], cursor: '' }),
+    })
+    wrap(<AuditPage />)
+    for (const text of [
+      'Ended when an administrator locked the account.',
+      'Ended when the account was locked out after failed logins.',
+      "Ended when the account's password was changed.",
+      'Ended when the account was deleted.',
+      'Revoked: moon phase.',
+    ]) {
+      expect(await screen.findByText(text)).toBeInTheDocument()
+    }
+    for (const b of screen.getAllByText('revoked')) expect(b).toHaveClass('badge-neutral')
+  })
+
   it('lists records, filters by actor and verifies the chain', async () => {
     const user = userEvent.setup()
     fb = fakeBridge({

@@ -4,9 +4,10 @@ import type { AuditRecord } from '../../api/generated/types'
 // that ended without its owner logging out (a logout is session.logout):
 // its result says why (timeout: no call for the idle timeout; expired: the
 // longest a session lasts after its login; evicted: a newer login of the
-// account took its place), its diff holds the facts: the session's id
-// (never its token), when it logged in, its last call (to the minute),
-// when it ended and, for an eviction, the session that evicted it.
+// account took its place; revoked: something done to the account ended
+// it), its diff holds the facts: the session's id (never its token), when
+// it logged in, its last call (to the minute), when it ended and, for an
+// eviction, the session that evicted it, for a revocation its cause.
 
 export type SessionEnd = {
   summary: string
@@ -15,13 +16,22 @@ export type SessionEnd = {
   lastUsedAt?: string
   endedAt?: string
   by?: string
+  cause?: string
+}
+
+// revokedBy words the causes the agent names.
+const revokedBy: Record<string, string> = {
+  'account locked': 'Ended when an administrator locked the account.',
+  'locked out after failed logins': 'Ended when the account was locked out after failed logins.',
+  'password changed': "Ended when the account's password was changed.",
+  'account deleted': 'Ended when the account was deleted.',
 }
 
 export function sessionEnd(r: AuditRecord): SessionEnd | null {
   if (r.action !== 'session.end' || typeof r.diff !== 'object' || r.diff === null || Array.isArray(r.diff)) return null
   const d = r.diff as Record<string, unknown>
   const text = (k: string) => (typeof d[k] === 'string' && d[k] !== '' ? (d[k] as string) : undefined)
-  const f: SessionEnd = { summary: '', session: text('session'), loggedInAt: text('loggedInAt'), lastUsedAt: text('lastUsedAt'), endedAt: text('endedAt'), by: text('by') }
+  const f: SessionEnd = { summary: '', session: text('session'), loggedInAt: text('loggedInAt'), lastUsedAt: text('lastUsedAt'), endedAt: text('endedAt'), by: text('by'), cause: text('cause') }
   switch (r.result) {
     case 'timeout': {
       const idle = span(f.lastUsedAt, f.endedAt)
@@ -35,6 +45,9 @@ export function sessionEnd(r: AuditRecord): SessionEnd | null {
     }
     case 'evicted':
       f.summary = `Ended by a newer login${f.by ? ` (session ${f.by})` : ''}: the account had as many sessions as it may, and this one was the least recently used.`
+      break
+    case 'revoked':
+      f.summary = (f.cause && revokedBy[f.cause]) || (f.cause ? `Revoked: ${f.cause}.` : 'Revoked.')
       break
     default:
       f.summary = `Ended (${r.result}).`
