@@ -313,8 +313,10 @@ func bareCopy(b testing.TB, helpURL, engURL string) {
 // initialSync copies n HELP items with a comment each into ENG, with a
 // real agent and with the bare client, against sandboxes with knobs (a
 // latency, a request budget); it reports the throughput ratio, the
-// requests of each, and for the main comparison (no suffix) the agent's
-// peak RSS and store bytes per pair.
+// requests of each, the agent's CPU time (user + system) per item from the
+// process's creation to its run's end (CPU time, unlike throughput, is
+// little changed by other work on the machine), and for the main
+// comparison (no suffix) the agent's peak RSS and store bytes per pair.
 func initialSync(b *testing.B, n int, knobs sandbox.Knobs, suffix string) {
 	help, helpURL := scaleSandbox(b, "HELP", "incident", knobs)
 	eng, engURL := scaleSandbox(b, "ENG", "bug", knobs)
@@ -322,11 +324,13 @@ func initialSync(b *testing.B, n int, knobs sandbox.Knobs, suffix string) {
 	a := newScaleAgent(b)
 	a.start()
 	defer a.stop()
+	cpu0 := a.cpu()
 	p := a.process("initial", a.system("Helpdesk", helpURL, "HELP"), a.system("Engineering", engURL, "ENG"),
 		map[string]any{"createInB": true, "comments": true, "conflict": "a_wins"}, map[string]any{"pollSeconds": 86400}, true)
 	peakAnon := a.samplePeak("RssAnon")
 	run := a.waitCreatingRun(p, 3*time.Hour)
 	engine := run.EndedAt.Sub(run.StartedAt)
+	cpu := a.cpu() - cpu0
 	if got := countItems(b, eng, "ENG"); got != n || run.Counts.Created != n || run.Counts.Commented != n {
 		b.Fatalf("the agent copied %d items (run: %d created, %d comments) of %d; errors %v", got, run.Counts.Created, run.Counts.Commented, n, run.Errors)
 	}
@@ -350,6 +354,7 @@ func initialSync(b *testing.B, n int, knobs sandbox.Knobs, suffix string) {
 	b.ReportMetric(float64(n)/engine.Seconds(), "engine_items/s"+suffix)
 	b.ReportMetric(float64(n)/bare.Seconds(), "bare_items/s"+suffix)
 	b.ReportMetric(float64(engineReq)/float64(bareReq), "engine/bare_requests"+suffix)
+	b.ReportMetric(ms(cpu)/float64(n), "agent_cpu_ms/item"+suffix)
 	if suffix == "" {
 		b.ReportMetric(float64(hwm)/1024, "MB_peak_rss")
 		b.ReportMetric(float64(anon)/1024, "MB_peak_rss_anon")
