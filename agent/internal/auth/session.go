@@ -162,10 +162,10 @@ func (s *Service) live(token string) (id string, rec sessionRecord, a account, n
 		// End it now rather than at the next sweep, so it fails the same way
 		// on every later call, and its end is recorded when it is found.
 		live, err := s.endIfDue(id, now)
-		switch {
-		case err != nil:
-			return "", rec, a, now, fmt.Errorf("end timed-out session: %w", err)
-		case live == nil:
+		if err != nil || live == nil {
+			// Past its deadline it is over even when its end could not be
+			// recorded (endIfDue logged why): it stays stored until a later
+			// check or the sweep records it, refused all the same.
 			return "", rec, a, now, ErrSessionExpired
 		}
 		rec = *live // used meanwhile by a call that read it before it was due

@@ -383,3 +383,42 @@ func TestRevocationDoesNotWaitForTheAudit(t *testing.T) {
 		}
 	}
 }
+
+// TestTimedOutSessionEndsUnrecordable: with the audit trail unwritable, a
+// session past its deadline is refused all the same; once the trail can
+// be written again, the sweep records its end once.
+func TestTimedOutSessionEndsUnrecordable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.withAccounts(t)
+	sess := e.login(t, "alice", alicePW)
+	var head []byte
+	if err := e.st.Update(func(tx *store.Tx) error {
+		var err error
+		if head, err = tx.GetRaw("auditmeta/head"); err != nil {
+			return err
+		}
+		return tx.SetRaw("auditmeta/head", []byte("{damaged"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Add(31 * time.Minute)
+	for range 2 {
+		if _, err := e.Validate(sess.Token.Reveal()); !errors.Is(err, ErrSessionExpired) {
+			t.Fatalf("a timed-out session with the audit unwritable: %v, want expired", err)
+		}
+		if _, err := e.Remaining(sess.Token.Reveal()); !errors.Is(err, ErrSessionExpired) {
+			t.Fatalf("Remaining of it: %v, want expired", err)
+		}
+	}
+	if err := e.st.Update(func(tx *store.Tx) error { return tx.SetRaw("auditmeta/head", head) }); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.Sweep(); err != nil || n != 1 {
+		t.Fatalf("the sweep ended %d: %v", n, err)
+	}
+	if recs := e.records(t, "session.end"); len(recs) != 1 || recs[0].Result != EndTimeout {
+		t.Fatalf("records %+v", recs)
+	}
+	e.checkNoToken(t, sess)
+}
