@@ -1,7 +1,9 @@
 package syncer
 
 import (
+	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -101,5 +103,98 @@ func TestResolveWhileThePairIsWorked(t *testing.T) {
 	p, _ = w.eng.pairOf("p1", SideA, id)
 	if got := w.a.items[id].ent.Title; got != "B title" || p.State != PairSynced || len(p.Held) != 0 {
 		t.Fatalf("after resolving the title for b: A's title %q, pair %s, held %v", got, p.State, p.Held)
+	}
+}
+
+// An administrator's adoption and a run's create of one entity never
+// leave it in two pairs. The entity (in A) is new, and a person made its
+// counterpart in B by hand; the run creates a copy for it while the
+// administrator adopts the two, either while the copy is being made (the
+// run found the entity unpaired before the adoption) or after the
+// adoption looked and found the entity unpaired, before it writes.
+func TestAdoptWhileTheRunCreates(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// during: the adoption is made while the copy is being made;
+		// else it looks before the run and writes after it.
+		during bool
+	}{
+		{name: "adopted while the copy is made", during: true},
+		{name: "adopted after the run paired it", during: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, ConflictAWins)
+			w.proc.Options.CreateInA = false // the counterpart in B is not copied back
+			if err := w.st.Put("proc/p1", w.proc); err != nil {
+				t.Fatal(err)
+			}
+			orig := w.a.userCreate("incident", connector.Fields{"title": "Fan noise", "status": "new"})
+			hand := w.b.userCreate("bug", connector.Fields{"title": "Fan noise", "status": "open"})
+			csv := w.a.items[orig].ent.Key + "," + w.b.items[hand].ent.Key
+			adopt := func() (AdoptResult, error) {
+				return w.eng.Adopt(context.Background(), "carol", "p1", AdoptRequest{CSV: csv})
+			}
+			var res AdoptResult
+			var err error
+			if tc.during {
+				var once sync.Once
+				w.b.fail = func(op string) error {
+					if op == "create" {
+						once.Do(func() { res, err = adopt() })
+					}
+					return nil
+				}
+				w.run()
+				w.b.fail = nil
+			} else {
+				looked := make(chan struct{}) // the adoption found both unpaired
+				ran := make(chan struct{})    // the run is over
+				var first atomic.Bool         // the adoption's look, before the run
+				w.eng.probe = func(at probePoint, s Side, id string) {
+					if at == probePairRead && s == SideB && id == hand && first.CompareAndSwap(false, true) {
+						close(looked)
+						<-ran
+					}
+				}
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					res, err = adopt()
+				}()
+				select {
+				case <-looked:
+				case <-done:
+					t.Fatalf("the adoption ended before it looked at the entity in B: %+v, %v", res, err)
+				case <-time.After(time.Minute): // catches a hang only
+					t.Fatal("the adoption never looked at the entity in B")
+				}
+				w.run()
+				close(ran)
+				<-done
+				w.eng.probe = nil
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			pairs, _, lerr := w.eng.Views().Pairs("p1", "", "", 50)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			var of []PairView
+			for _, p := range pairs {
+				if p.A.ID == orig {
+					of = append(of, p)
+				}
+			}
+			p, _ := w.eng.pairOf("p1", SideA, orig)
+			if len(of) != 1 || p == nil || p.ID != of[0].ID {
+				t.Fatalf("the entity is in %d pairs (%+v), its index names %+v: want one", len(of), of, p)
+			}
+			adopted := p.B.ID == hand
+			if adopted != (res.Adopted == 1) || res.Adopted+len(res.AlreadyPaired) != 1 {
+				t.Fatalf("the adoption says %d adopted, %d already paired; the entity's pair is with %s (adopted %s)",
+					res.Adopted, len(res.AlreadyPaired), p.B.ID, hand)
+			}
+		})
 	}
 }

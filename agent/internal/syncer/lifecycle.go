@@ -508,7 +508,22 @@ func (e *Engine) Adopt(ctx context.Context, actor, proc string, req AdoptRequest
 			continue
 		}
 		np := newPair(proc, a, b, tp, e.d.Now().UTC())
+		already := false
 		if err := e.d.Store.Update(func(tx *store.Tx) error {
+			// Looked at again in the transaction: a run may have paired
+			// either entity since the look above (a create registered).
+			// Read here, their index entries make this transaction and
+			// such a registration conflict if they overlap: the later to
+			// commit runs again and sees the other's pair.
+			already = false
+			for _, s := range []Side{SideA, SideB} {
+				if old, err := pairInTx(tx, proc, s, np.Ref(s).ID); err != nil {
+					return err
+				} else if old != nil {
+					already = true
+					return nil
+				}
+			}
 			for _, s := range []Side{SideA, SideB} {
 				if err := tx.Delete(keyExcluded(proc, s, np.Ref(s).ID)); err != nil {
 					return err
@@ -517,6 +532,11 @@ func (e *Engine) Adopt(ctx context.Context, actor, proc string, req AdoptRequest
 			return e.registerTx(tx, np)
 		}); err != nil {
 			return res, fmt.Errorf("adopt %s and %s: %w", a.Key, b.Key, err)
+		}
+		if already {
+			res.Matches = res.Matches[:len(res.Matches)-1]
+			res.AlreadyPaired = append(res.AlreadyPaired, m)
+			continue
 		}
 		res.Adopted++
 	}

@@ -236,6 +236,22 @@ func (c *cycle) register(s Side, src, peer connector.Entity, tp mapping.TypePair
 		p.Fields[fieldKey(fp)] = base
 	}
 	c.later(func(tx *store.Tx) error {
+		// An administrator may have paired either entity since this item
+		// found src unpaired (Adopt, Relink): the administrator's pair
+		// stands, and this one is not recorded (a peer created for it
+		// stays unpaired, a copy awaiting its original). Read here, their
+		// index entries make this transaction and the administrator's
+		// conflict if they overlap: the later to commit runs again and
+		// sees the other's pair.
+		for _, side := range []Side{SideA, SideB} {
+			if other, err := pairInTx(tx, c.p.ID, side, p.Ref(side).ID); err != nil {
+				return fmt.Errorf("register pair of %s: %w", src.Key, err)
+			} else if other != nil && other.ID != p.ID {
+				c.log.Warn().Str("entity_key", p.Ref(side).Key).Str("pair", other.ID).
+					Msg("paired by an administrator while its item was worked: that pair stands")
+				return tx.Delete(keyIntent(c.p.ID, s, src.ID))
+			}
+		}
 		if err := putPairTx(tx, p); err != nil {
 			return fmt.Errorf("register pair of %s: %w", src.Key, err)
 		}
