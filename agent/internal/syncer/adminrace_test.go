@@ -2,12 +2,14 @@ package syncer
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
 )
 
 // call runs an administrator's call while a worker is stopped at a probe
@@ -196,5 +198,63 @@ func TestAdoptWhileTheRunCreates(t *testing.T) {
 					res.Adopted, len(res.AlreadyPaired), p.B.ID, hand)
 			}
 		})
+	}
+}
+
+// A process deleted while a run of it is under way (one an administrator
+// started: the process's runner is stopped first, a run asked for is not)
+// leaves no state behind: the run's pairs, queue and records would stay
+// in the store for a process that no longer exists, and its pairs in the
+// list of every process's pairs.
+func TestDeleteWhileARunIsUnderWay(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	w.a.userCreate("incident", connector.Fields{"title": "Fan noise", "status": "new"})
+	rpc := newCall()
+	var started atomic.Bool
+	var failure string
+	w.b.fail = func(op string) error {
+		if op == "create" && started.CompareAndSwap(false, true) {
+			// The run is about to create a copy, and to pair it.
+			if !rpc.start(func() error { return w.eng.Processes().Delete("carol", "p1") }) {
+				failure = "the deletion neither ended nor waited for the run"
+			}
+		}
+		return nil
+	}
+	w.eng.probe = func(at probePoint, _ Side, id string) {
+		if at == probeRunWait && id == "p1" {
+			rpc.holdWait()
+		}
+	}
+	w.clock.advance(time.Second)
+	if _, err := w.eng.RunNow(context.Background(), "p1"); err != nil {
+		t.Fatal(err)
+	}
+	if failure != "" {
+		t.Fatal(failure)
+	}
+	if err := rpc.result(t); err != nil {
+		t.Fatal(err)
+	}
+	w.eng.probe, w.b.fail = nil, nil
+	var left []string
+	err := w.st.View(func(tx *store.Tx) error {
+		return tx.Keys("", func(k string) error {
+			for _, pre := range append(statePrefixes("p1"), "proc/p1") {
+				if strings.HasPrefix(k, pre) {
+					left = append(left, k)
+				}
+			}
+			if (strings.HasPrefix(k, prefixPairListAll) || strings.HasPrefix(k, "pword/")) && strings.Contains(k, "/p1/") {
+				left = append(left, k)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Fatalf("the deleted process left %d records: %v", len(left), left)
 	}
 }

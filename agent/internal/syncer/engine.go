@@ -111,9 +111,17 @@ func (e *Engine) reconfigured(before, p *Process) {
 	e.start(p.ID)
 }
 
-func (e *Engine) removed(p *Process) error {
+// removed stops the process's runner and removes its state, then its
+// record (forget). A run its runner does not drive (run now, one entity, a
+// bulk job) may be under way: the state goes once that run is over, and
+// the record with it, before the next run may start (and finds no
+// process: runWith). Else the run went on writing pairs, queue entries
+// and records for a process that no longer exists, listed with every
+// process's pairs.
+func (e *Engine) removed(p *Process, forget func() error) error {
 	e.stop(p.ID)
 	e.unregisterHooks(context.Background(), p)
+	defer e.lockRuns(p.ID)()
 	if err := e.dropPairList(p.ID); err != nil {
 		return err
 	}
@@ -121,7 +129,7 @@ func (e *Engine) removed(p *Process) error {
 		return err
 	}
 	e.hist.drop(p.ID)
-	return nil
+	return forget()
 }
 
 // runner drives one active process: scheduled runs, and runs asked for.
@@ -248,7 +256,10 @@ func (e *Engine) lockRuns(id string) (unlock func()) {
 		e.runLocks[id] = l
 	}
 	e.mu.Unlock()
-	l.Lock()
+	if !l.TryLock() {
+		e.at(probeRunWait, "", id)
+		l.Lock()
+	}
 	return l.Unlock
 }
 

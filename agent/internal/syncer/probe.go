@@ -23,6 +23,9 @@ const (
 	// wait for one of its entities, inside its transaction (that entity's
 	// side and id).
 	probeWake
+	// probeRunWait: a call waits for the run of a process under way (the
+	// process's id, no side).
+	probeRunWait
 )
 
 // at tells the probe, if any, that point p is reached.

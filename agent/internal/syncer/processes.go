@@ -50,8 +50,10 @@ type processRuntime interface {
 	// reconfigured restarts an active process on its new configuration
 	// (its webhooks too: removed as before was, registered as p is).
 	reconfigured(before, p *Process)
-	// removed stops the process and removes its state (pairs, queue, runs).
-	removed(p *Process) error
+	// removed stops the process and removes its state (pairs, queue,
+	// runs), then calls forget, which deletes its record, before another
+	// run of it may start.
+	removed(p *Process, forget func() error) error
 }
 
 func newProcesses(d Deps, open func(string) (connector.Connector, error), run processRuntime) *Processes {
@@ -202,11 +204,15 @@ func (s *Processes) Delete(actor, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.run.removed(&p); err != nil {
+	var forgot error
+	if err := s.run.removed(&p, func() error {
+		forgot = s.write(id, nil, entry(actor, "processes.delete", p, audit.Diff(flatProcess(p), nil)))
+		return forgot
+	}); err != nil {
+		if forgot != nil {
+			return forgot
+		}
 		return fmt.Errorf("delete state of process %s: %w", id, err)
-	}
-	if err := s.write(id, nil, entry(actor, "processes.delete", p, audit.Diff(flatProcess(p), nil))); err != nil {
-		return err
 	}
 	if s.shred != nil {
 		if err := s.shred("process:" + id); err != nil {

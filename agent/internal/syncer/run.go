@@ -127,6 +127,16 @@ func (e *Engine) runOnce(ctx context.Context, p *Process, trigger string, only *
 func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *QueueItem, worked func()) Run {
 	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, q: storeQueue{e: e, proc: p.ID}, worked: worked, schemas: &schemaCache{}, holds: e.holds, reach: newReach()}
 	c.run = Run{Process: p.ID, Trigger: trigger, StartedAt: e.d.Now().UTC()}
+	// A process deleted while this run waited for the one before it is
+	// not run: its state went with it (removed), and the run would write
+	// state for a process that no longer exists.
+	if ok, err := e.procs.exists(p.ID); err != nil || !ok {
+		if err == nil {
+			err = fmt.Errorf("process %s was deleted: %w", p.ID, ErrNotFound)
+		}
+		c.run.Errors = append(c.run.Errors, runFailure(err))
+		return c.run
+	}
 	if err := e.beginRun(&c.run); err != nil {
 		e.d.Log.Error().Err(err).Str("process", p.ID).Msg("record the run's start")
 		return c.run
