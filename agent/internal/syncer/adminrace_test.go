@@ -125,13 +125,7 @@ func TestAdoptWhileTheRunCreates(t *testing.T) {
 		{name: "adopted after the run paired it", during: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(t, ConflictAWins)
-			w.proc.Options.CreateInA = false // the counterpart in B is not copied back
-			if err := w.st.Put("proc/p1", w.proc); err != nil {
-				t.Fatal(err)
-			}
-			orig := w.a.userCreate("incident", connector.Fields{"title": "Fan noise", "status": "new"})
-			hand := w.b.userCreate("bug", connector.Fields{"title": "Fan noise", "status": "open"})
+			w, orig, hand := newCounterparts(t)
 			csv := w.a.items[orig].ent.Key + "," + w.b.items[hand].ent.Key
 			adopt := func() (AdoptResult, error) {
 				return w.eng.Adopt(context.Background(), "carol", "p1", AdoptRequest{CSV: csv})
@@ -178,16 +172,7 @@ func TestAdoptWhileTheRunCreates(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pairs, _, lerr := w.eng.Views().Pairs("p1", "", "", 50)
-			if lerr != nil {
-				t.Fatal(lerr)
-			}
-			var of []PairView
-			for _, p := range pairs {
-				if p.A.ID == orig {
-					of = append(of, p)
-				}
-			}
+			of := w.pairsWith(orig)
 			p, _ := w.eng.pairOf("p1", SideA, orig)
 			if len(of) != 1 || p == nil || p.ID != of[0].ID {
 				t.Fatalf("the entity is in %d pairs (%+v), its index names %+v: want one", len(of), of, p)
@@ -198,6 +183,62 @@ func TestAdoptWhileTheRunCreates(t *testing.T) {
 					res.Adopted, len(res.AlreadyPaired), p.B.ID, hand)
 			}
 		})
+	}
+}
+
+// newCounterparts is a world with a new entity in A (orig) and its
+// counterpart made by hand in B (hand), neither paired; nothing is
+// created in A, so the counterpart is not copied back.
+func newCounterparts(t *testing.T) (w *world, orig, hand string) {
+	t.Helper()
+	w = newWorld(t, ConflictAWins)
+	w.proc.Options.CreateInA = false
+	if err := w.st.Put("proc/p1", w.proc); err != nil {
+		t.Fatal(err)
+	}
+	orig = w.a.userCreate("incident", connector.Fields{"title": "Fan noise", "status": "new"})
+	hand = w.b.userCreate("bug", connector.Fields{"title": "Fan noise", "status": "open"})
+	return w, orig, hand
+}
+
+// pairsWith lists the pairs the pair list holds for side A's entity id.
+func (w *world) pairsWith(id string) []PairView {
+	w.t.Helper()
+	pairs, _, err := w.eng.Views().Pairs("p1", "", "", 50)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var of []PairView
+	for _, p := range pairs {
+		if p.A.ID == id {
+			of = append(of, p)
+		}
+	}
+	return of
+}
+
+// An administrator's relink made while the run creates a copy for the
+// same entity stands: the run's pair, found unpaired before, is not
+// recorded over it.
+func TestRelinkWhileTheRunCreates(t *testing.T) {
+	w, orig, hand := newCounterparts(t)
+	var once sync.Once
+	var err error
+	w.b.fail = func(op string) error {
+		if op == "create" {
+			once.Do(func() { _, _, err = w.eng.Relink(context.Background(), "carol", "p1", orig, hand) })
+		}
+		return nil
+	}
+	w.run()
+	w.b.fail = nil
+	if err != nil {
+		t.Fatal(err)
+	}
+	of := w.pairsWith(orig)
+	p, _ := w.eng.pairOf("p1", SideA, orig)
+	if len(of) != 1 || p == nil || p.ID != of[0].ID || p.B.ID != hand {
+		t.Fatalf("the entity is in %d pairs (%+v), its index names %+v: want the one relinked with %s", len(of), of, p, hand)
 	}
 }
 
