@@ -299,3 +299,68 @@ func TestDeleteWhileARunIsUnderWay(t *testing.T) {
 		t.Fatalf("the deleted process left %d records: %v", len(left), left)
 	}
 }
+
+// An administrator's adoption made while a worker finds the copy of a
+// deleted entity whose pair was lost never leaves the copy in two pairs.
+// The original (in A) was deleted after the pairs were lost; its item
+// finds the copy by its marker, unpaired, and is about to make the pair
+// again (for the deletion policy) when the administrator adopts the copy
+// with another entity of A.
+func TestAdoptWhileADeletedEntityFindsItsCopy(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	w.eng.workers = 1 // the probe below then stops the deleted entity's item only
+	orig := w.a.userCreate("incident", connector.Fields{"title": "Fan noise", "status": "new"})
+	w.quiesce()
+	copied := w.peerOf(SideA, orig)
+	w.proc.Options.CreateInA, w.proc.Options.CreateInB = false, false // nothing copied after
+	w.losePairs()
+	w.a.userDelete(orig)
+	other := w.a.userCreate("incident", connector.Fields{"title": "Fan noise again", "status": "new"})
+	csv := w.a.items[other].ent.Key + "," + w.b.items[copied].ent.Key
+
+	var res AdoptResult
+	var err error
+	var armed, looked, adopted atomic.Bool
+	w.eng.probe = func(at probePoint, s Side, id string) {
+		switch {
+		case at == probeDecide && s == SideA && id == orig:
+			armed.Store(true)
+		case at == probePairRead && s == SideB && id == copied && armed.Load():
+			looked.Store(true) // the deleted entity's item looks at the copy's pair: none
+		}
+	}
+	w.b.fail = func(op string) error {
+		// It reads the copy next, then makes the pair: the adoption is
+		// made meanwhile.
+		if op == "get" && looked.Load() && adopted.CompareAndSwap(false, true) {
+			res, err = w.eng.Adopt(context.Background(), "carol", "p1", AdoptRequest{CSV: csv})
+		}
+		return nil
+	}
+	w.run()
+	w.eng.probe, w.b.fail = nil, nil
+	if !adopted.Load() {
+		t.Fatal("the deleted entity's item never looked for its copy's pair")
+	}
+	if err != nil || res.Adopted != 1 {
+		t.Fatalf("the adoption: %+v, %v", res, err)
+	}
+	var with []PairView
+	pairs, _, lerr := w.eng.Views().Pairs("p1", "", "", 50)
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	for _, p := range pairs {
+		if p.B.ID == copied {
+			with = append(with, p)
+		}
+	}
+	p, _ := w.eng.pairOf("p1", SideB, copied)
+	if len(with) != 1 || p == nil || p.ID != with[0].ID || p.A.ID != other {
+		var ids []string
+		for _, v := range with {
+			ids = append(ids, v.ID+" (with "+v.A.ID+")")
+		}
+		t.Fatalf("the copy is in %d pairs %v, its index names %v: want the one adopted with %s", len(with), ids, p, other)
+	}
+}

@@ -24,8 +24,12 @@ func (c *cycle) pairGone(ctx context.Context, s Side, alive connector.Entity, t 
 		a, b = stub, alive
 	}
 	p := newPair(c.p.ID, a, b, tp, c.now().UTC())
-	if err := c.recordPair(p); err != nil {
+	if ok, err := c.recordPair(p); err != nil {
 		return nil, fmt.Errorf("record the pair of %s and its deleted peer: %w", keyOr(alive), err)
+	} else if !ok {
+		// Paired meanwhile: the item is worked again later, with that
+		// pair, rather than copied as if it had no peer.
+		return nil, fmt.Errorf("record the pair of %s and its deleted peer: paired meanwhile: %w", keyOr(alive), connector.ErrConflict)
 	}
 	c.log.Info().Str("entity_key", alive.Key).Str("peer_id", dead.ID).Msg("the peer made before was deleted while the pair was lost")
 	if err := c.gone(ctx, p, t); err != nil {
@@ -36,10 +40,31 @@ func (c *cycle) pairGone(ctx context.Context, s Side, alive connector.Entity, t 
 }
 
 // recordPair records p, a pair just made, at once; its worker holds it
-// from before it is stored (holds.go).
-func (c *cycle) recordPair(p *Pair) error {
+// from before it is stored (holds.go). It records nothing and returns
+// false if either entity was paired since its caller found both unpaired:
+// by an administrator (Adopt, Relink) or by another worker (the deleted
+// entity's item and its peer's, each finding the other). That pair stands.
+func (c *cycle) recordPair(p *Pair) (bool, error) {
 	c.holdPair(p.ID)
-	return c.recordNow(func(tx *store.Tx) error { return putPairTx(tx, p) })
+	recorded := true // a dry run records nothing, and goes on as if it had
+	err := c.recordNow(func(tx *store.Tx) error {
+		// Looked at again in the transaction that writes, as register
+		// does: read here, the entities' index entries make this
+		// transaction and one pairing either entity meanwhile conflict if
+		// they overlap, and the later to commit runs again and sees the
+		// other's pair.
+		recorded = true
+		for _, s := range []Side{SideA, SideB} {
+			if other, err := pairInTx(tx, c.p.ID, s, p.Ref(s).ID); err != nil {
+				return err
+			} else if other != nil && other.ID != p.ID {
+				recorded = false
+				return nil
+			}
+		}
+		return putPairTx(tx, p)
+	})
+	return recorded && err == nil, err
 }
 
 // copyOfDeleted finds the copy of a deleted entity whose pair was lost
@@ -95,8 +120,8 @@ func (c *cycle) copyOfDeleted(ctx context.Context, s Side, id string) (*Pair, er
 			a, b = peer, src
 		}
 		p := newPair(c.p.ID, a, b, tp, c.now().UTC())
-		if err := c.recordPair(p); err != nil {
-			return nil, err
+		if ok, err := c.recordPair(p); err != nil || !ok {
+			return nil, err // paired meanwhile: as paired before (above)
 		}
 		c.log.Info().Str("entity_key", src.Key).Str("peer_key", peer.Key).Msg("found the copy of a deleted entity whose pair was lost")
 		return p, nil
@@ -149,8 +174,8 @@ func (c *cycle) originalOfDeleted(ctx context.Context, s Side, id string) (*Pair
 		a, b = stub, orig
 	}
 	p := newPair(c.p.ID, a, b, tp, c.now().UTC())
-	if err := c.recordPair(p); err != nil {
-		return nil, err
+	if ok, err := c.recordPair(p); err != nil || !ok {
+		return nil, err // paired meanwhile: as paired before (above)
 	}
 	c.log.Info().Str("entity_key", orig.Key).Str("peer_id", id).Msg("found the original of a deleted copy whose pair was lost")
 	return p, nil
