@@ -174,7 +174,7 @@ func (q storeQueue) settle(c *cycle, it QueueItem) error {
 		if err := tx.Get(k, &cur); errors.Is(err, store.ErrNotFound) {
 			return nil
 		} else if err == nil && cur.Gen != it.Gen {
-			cur.Steps, cur.Step, cur.Attempts, cur.LastError, cur.NotBefore, cur.FailedOn = nil, "", 0, "", time.Time{}, ""
+			cur.anew()
 			return tx.Put(k, cur)
 		}
 		if err := tx.Delete(keyParked(q.proc, it.Side, it.Entity)); err != nil {
@@ -234,11 +234,13 @@ func (q storeQueue) fail(ctx context.Context, c *cycle, it QueueItem, err error,
 	}
 	c.run.Counts.Failed++
 	c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error(), Parked: true})
-	q.park(c, cur, err, polled)
+	q.park(c, cur, it.Gen, err, polled)
 	log.Error().Err(err).Str("step", step).Msg("entity parked: fix the cause and retry it")
 }
 
-func (q storeQueue) park(c *cycle, it QueueItem, cause error, polled connector.Entity) {
+// park records the entity's failure for an administrator and ends its
+// queue entry; gen is the generation the failed attempt worked.
+func (q storeQueue) park(c *cycle, it QueueItem, gen int64, cause error, polled connector.Entity) {
 	parked := Parked{Side: it.Side, Entity: it.Entity, Error: cause.Error(), Attempts: it.Attempts, Step: it.Step, At: c.now().UTC()}
 	pair, _ := q.e.pairOf(q.proc, it.Side, it.Entity)
 	if pair != nil {
@@ -255,7 +257,18 @@ func (q storeQueue) park(c *cycle, it QueueItem, cause error, polled connector.E
 			}
 		}
 		tx.Put(keyParked(q.proc, it.Side, it.Entity), parked)
-		return tx.Delete(keyQueue(q.proc, it.Side, it.Entity))
+		// Queued again while the attempt failed (a webhook's delivery, a
+		// poll, a link target paired): that change was not seen, and may
+		// be the fix of the cause (the entity corrected where it lives).
+		// The entry stays, due, as settle leaves it, and the next run
+		// works the entity: parked until then, and until it syncs.
+		k := keyQueue(q.proc, it.Side, it.Entity)
+		var cur QueueItem
+		if err := tx.Get(k, &cur); err == nil && cur.Gen != gen {
+			cur.anew()
+			return tx.Put(k, cur)
+		}
+		return tx.Delete(k)
 	})
 	q.e.d.Bus.Publish(apitype.EventPairFailed, apitype.PairFailed{Process: q.proc, Side: it.Side, Entity: it.Entity,
 		Key: parked.Key, Title: parked.Title, Pair: parked.Pair, Error: parked.Error, Step: parked.Step,
@@ -358,6 +371,13 @@ func (q *memQueue) howFar(err error) string {
 	return fmt.Sprintf("The dry run was stopped after it worked %d of the %d items: %s. "+
 		"The plan lists what a run would do for those; the rest are not planned. Nothing was changed; plan again.",
 		q.worked, q.total, why)
+}
+
+// anew makes the entry of an entity queued again while it was worked due
+// now, its attempts counted afresh: the change it was queued for is yet
+// to be worked.
+func (it *QueueItem) anew() {
+	it.Steps, it.Step, it.Attempts, it.LastError, it.NotBefore, it.FailedOn = nil, "", 0, "", time.Time{}, ""
 }
 
 // enqueueTx adds an entity to the queue; one already queued keeps its

@@ -1,0 +1,75 @@
+package syncer
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/lockstep-sync/lockstep/agent/internal/connector"
+	"github.com/lockstep-sync/lockstep/agent/internal/store"
+)
+
+// queued is side s's entity's queue entry, if any.
+func (w *world) queued(s Side, id string) (QueueItem, bool) {
+	w.t.Helper()
+	var it QueueItem
+	err := w.st.Get(keyQueue("p1", s, id), &it)
+	if err != nil && err != store.ErrNotFound {
+		w.t.Fatal(err)
+	}
+	return it, err == nil
+}
+
+// enqueue queues side s's entity as a webhook's delivery or a bulk job
+// does, apart from any run.
+func (w *world) enqueue(s Side, id string) {
+	w.t.Helper()
+	if err := w.st.Update(func(tx *store.Tx) error {
+		return enqueueTx(tx, "p1", QueueItem{Side: s, Entity: id}, w.clock.now())
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// A change that arrives while the entity's attempt fails for good is not
+// lost when the entity is parked: the system refuses the copy, the person
+// fixes the entity meanwhile (its webhook queues it again), and the next
+// run syncs the fixed entity without an administrator's retry. Until then
+// the entity is listed as parked, with the refusal.
+func TestChangeWhileTheEntityIsParked(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	id := w.a.userCreate("incident", connector.Fields{"title": "Fan noise, far too long a title", "status": "new"})
+	var refused atomic.Bool
+	w.b.fail = func(op string) error {
+		if op == "create" && refused.CompareAndSwap(false, true) {
+			w.a.userSet(id, "title", "Fan noise")
+			w.enqueue(SideA, id)
+			return fmt.Errorf("title too long: %w", connector.ErrInvalid)
+		}
+		return nil
+	}
+	run := w.run()
+	w.b.fail = nil
+	if !refused.Load() || run.Counts.Failed != 1 {
+		t.Fatalf("the create was not refused once: %+v", run.Errors)
+	}
+	parked, err := w.eng.Views().Errors("p1")
+	if err != nil || len(parked) != 1 || parked[0].Entity != id {
+		t.Fatalf("parked: %+v, %v: want the refused entity", parked, err)
+	}
+	it, ok := w.queued(SideA, id)
+	if !ok || !it.NotBefore.IsZero() || it.Attempts != 0 {
+		t.Fatalf("the entity changed while it was parked is queued %v (%+v): want due", ok, it)
+	}
+	w.run()
+	p, _ := w.eng.pairOf("p1", SideA, id)
+	if p == nil || p.State != PairSynced || w.b.items[p.B.ID].ent.Title != "Fan noise" {
+		t.Fatalf("after the next run, its pair: %+v", p)
+	}
+	if parked, _ := w.eng.Views().Errors("p1"); len(parked) != 0 {
+		t.Fatalf("still parked after it synced: %+v", parked)
+	}
+	if _, ok := w.queued(SideA, id); ok {
+		t.Fatal("still queued after it synced")
+	}
+}
