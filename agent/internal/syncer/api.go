@@ -82,10 +82,22 @@ func (e *Engine) Retry(proc string, side Side, entity string) (int, error) {
 			if err := tx.Delete(keyParked(pe.Process, pe.Side, pe.Entity)); err != nil {
 				return err
 			}
-			if err := tx.Delete(keyQueue(pe.Process, pe.Side, pe.Entity)); err != nil {
+			// Queued again, not anew: an entry there (a change queued
+			// since the park) may be in a worker's hands, and its
+			// generation grows so that worker leaves it for the next run;
+			// one reset to 0 would be settled, or parked again, by a
+			// worker that took it at 0, before the cause was fixed. Its
+			// attempts count afresh, due now.
+			k := keyQueue(pe.Process, pe.Side, pe.Entity)
+			if err := enqueueTx(tx, pe.Process, QueueItem{Side: pe.Side, Entity: pe.Entity}, now); err != nil {
 				return err
 			}
-			if err := enqueueTx(tx, pe.Process, QueueItem{Side: pe.Side, Entity: pe.Entity}, now); err != nil {
+			var it QueueItem
+			if err := tx.Get(k, &it); err != nil {
+				return err
+			}
+			it.anew()
+			if err := tx.Put(k, it); err != nil {
 				return err
 			}
 			if pe.Pair != "" {

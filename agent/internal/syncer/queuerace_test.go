@@ -1,9 +1,11 @@
 package syncer
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/connector"
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -71,5 +73,56 @@ func TestChangeWhileTheEntityIsParked(t *testing.T) {
 	}
 	if _, ok := w.queued(SideA, id); ok {
 		t.Fatal("still queued after it synced")
+	}
+}
+
+// An administrator's retry made while a worker has the entity in hand
+// stands. The entity's change is refused by the other side (parked), then
+// the entity is synced on request (the entity alone, queued anew:
+// generation 0); the administrator fixes the cause and retries the entity
+// while that attempt, begun before the fix, is refused once more. The
+// retry must still bring the change over, without a second retry.
+func TestRetryWhileTheEntityIsWorked(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	id := w.a.userCreate("incident", connector.Fields{"title": "Fan noise", "status": "new"})
+	w.quiesce()
+	w.a.userSet(id, "status", "solved")
+	refuse := func(op string) error {
+		if op == "update" {
+			return fmt.Errorf("no permission to resolve bugs: %w", connector.ErrInvalid)
+		}
+		return nil
+	}
+	w.b.fail = refuse
+	if run := w.run(); run.Counts.Failed != 1 {
+		t.Fatalf("the update was not refused: %+v", run.Errors)
+	}
+	var retried atomic.Bool
+	var rerr error
+	w.b.fail = func(op string) error {
+		if op == "update" && retried.CompareAndSwap(false, true) {
+			_, rerr = w.eng.Retry("p1", SideA, id) // the cause fixed, for the next attempt
+			return refuse(op)
+		}
+		return nil
+	}
+	w.clock.advance(time.Second)
+	if _, err := w.eng.SyncEntity(context.Background(), "p1", SideA, id); err != nil {
+		t.Fatal(err)
+	}
+	w.b.fail = nil
+	if !retried.Load() || rerr != nil {
+		t.Fatalf("retried %v: %v", retried.Load(), rerr)
+	}
+	if it, ok := w.queued(SideA, id); !ok || !it.NotBefore.IsZero() {
+		t.Fatalf("the retried entity is queued %v (%+v): want due", ok, it)
+	}
+	w.run()
+	p, _ := w.eng.pairOf("p1", SideA, id)
+	if p == nil || p.State != PairSynced || w.b.items[p.B.ID].ent.Fields["status"] != "resolved" {
+		t.Fatalf("after the next run, its pair: %+v", p)
+	}
+	if parked, _ := w.eng.Views().Errors("p1"); len(parked) != 0 {
+		t.Fatalf("still parked after it synced: %+v", parked)
 	}
 }
