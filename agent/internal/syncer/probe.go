@@ -26,6 +26,9 @@ const (
 	// probeRunWait: a call waits for the run of a process under way (the
 	// process's id, no side).
 	probeRunWait
+	// probeFail: a failed item has read its queue entry and is about to
+	// record the failure in it (its side and id).
+	probeFail
 )
 
 // at tells the probe, if any, that point p is reached.

@@ -198,36 +198,37 @@ func (q storeQueue) fail(ctx context.Context, c *cycle, it QueueItem, err error,
 		return // stopping: the entry stays as it was, for the next start
 	}
 	k := keyQueue(q.proc, it.Side, it.Entity)
-	// The steps before the one that failed succeeded: their counts start
-	// again; the failed step's grows.
 	step := stepOf(err)
-	cur := it
-	var stored QueueItem
-	if q.e.d.Store.Get(k, &stored) == nil {
-		cur = stored
-	}
-	next := map[string]int{}
-	after := false
-	for _, st := range steps {
-		if st == step {
-			after = true
-			next[st] = cur.Steps[st] + 1
-		} else if after && cur.Steps[st] > 0 {
-			next[st] = cur.Steps[st]
+	var cur QueueItem
+	transient := false
+	// The entry is read and written in one transaction: a requeue
+	// committed in between (a webhook's change, a link target paired)
+	// makes it conflict and run again over the requeued entry, rather
+	// than write back the entry as read, losing the requeue's wake.
+	if uerr := q.e.d.Store.Update(func(tx *store.Tx) error {
+		cur = it
+		var stored QueueItem
+		if tx.Get(k, &stored) == nil {
+			cur = stored
 		}
-	}
-	cur.Steps, cur.Step, cur.Attempts, cur.LastError = next, step, next[step], err.Error()
-	cur.FailedOn = ""
-	var se *sideError
-	if errors.As(err, &se) {
-		cur.FailedOn = se.side
-	}
-	if connector.Transient(err) && cur.Attempts < maxAttempts {
-		backoff := time.Duration(1<<min(cur.Attempts, 9)) * time.Second
-		cur.NotBefore = c.now().Add(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1)))
-		if err := q.e.d.Store.Put(k, cur); err != nil {
-			log.Error().Err(err).Msg("record the failure")
+		q.e.at(probeFail, it.Side, it.Entity)
+		cur.failed(step, err)
+		transient = connector.Transient(err) && cur.Attempts < maxAttempts
+		if !transient {
+			return nil // parked below
 		}
+		// Woken since the attempt took it (due now, a newer
+		// generation): it stays due, as settle leaves it; the failure
+		// still counts toward parking it.
+		if cur.Gen == it.Gen || !cur.NotBefore.IsZero() {
+			backoff := time.Duration(1<<min(cur.Attempts, 9)) * time.Second
+			cur.NotBefore = c.now().Add(backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1)))
+		}
+		return tx.Put(k, cur)
+	}); uerr != nil {
+		log.Error().Err(uerr).Msg("record the failure")
+	}
+	if transient {
 		c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error()})
 		log.Warn().Err(err).Str("step", step).Int("attempt", cur.Attempts).Time("retry_at", cur.NotBefore).Msg("transient failure: will retry")
 		return
@@ -236,6 +237,27 @@ func (q storeQueue) fail(ctx context.Context, c *cycle, it QueueItem, err error,
 	c.run.Errors = append(c.run.Errors, RunError{Side: it.Side, Entity: it.Entity, Message: err.Error(), Parked: true})
 	q.park(c, cur, it.Gen, err, polled)
 	log.Error().Err(err).Str("step", step).Msg("entity parked: fix the cause and retry it")
+}
+
+// failed records in the entry a failure at step: the steps before it
+// succeeded, so their counts start again; the failed step's grows.
+func (it *QueueItem) failed(step string, err error) {
+	next := map[string]int{}
+	after := false
+	for _, st := range steps {
+		if st == step {
+			after = true
+			next[st] = it.Steps[st] + 1
+		} else if after && it.Steps[st] > 0 {
+			next[st] = it.Steps[st]
+		}
+	}
+	it.Steps, it.Step, it.Attempts, it.LastError = next, step, next[step], err.Error()
+	it.FailedOn = ""
+	var se *sideError
+	if errors.As(err, &se) {
+		it.FailedOn = se.side
+	}
 }
 
 // park records the entity's failure for an administrator and ends its

@@ -126,3 +126,43 @@ func TestRetryWhileTheEntityIsWorked(t *testing.T) {
 		t.Fatalf("still parked after it synced: %+v", parked)
 	}
 }
+
+// An entity woken while its failed attempt is recorded stays woken: its
+// update to B fails for a while (the system is unavailable), and as the
+// failure is recorded, with a backoff, the entity is woken (a link target
+// paired, or queued again by a change). The wake must stand: due now, the
+// newer generation kept, not a backoff recorded over it.
+func TestWakeWhileAFailureIsRecorded(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	id := w.a.userCreate("incident", connector.Fields{"title": "Fan noise", "status": "new"})
+	w.quiesce()
+	w.a.userSet(id, "status", "solved")
+	var failed, woken atomic.Bool
+	w.b.fail = func(op string) error {
+		if op == "update" && failed.CompareAndSwap(false, true) {
+			return fmt.Errorf("maintenance: %w", connector.ErrUnavailable)
+		}
+		return nil
+	}
+	var gen int64
+	w.eng.probe = func(at probePoint, s Side, e string) {
+		if at == probeFail && s == SideA && e == id && woken.CompareAndSwap(false, true) {
+			if err := w.st.Update(func(tx *store.Tx) error {
+				return wakeTx(tx, "p1", QueueItem{Side: SideA, Entity: id}, w.clock.now())
+			}); err != nil {
+				t.Error(err)
+			}
+			it, _ := w.queued(SideA, id)
+			gen = it.Gen
+		}
+	}
+	run := w.run()
+	w.eng.probe, w.b.fail = nil, nil
+	if !woken.Load() || len(run.Errors) != 1 || run.Errors[0].Parked {
+		t.Fatalf("woken %v; the run's errors %+v: want one transient failure", woken.Load(), run.Errors)
+	}
+	it, ok := w.queued(SideA, id)
+	if !ok || !it.NotBefore.IsZero() || it.Gen != gen {
+		t.Fatalf("the entity woken while its failure was recorded is queued %v (%+v): want due, generation %d", ok, it, gen)
+	}
+}
