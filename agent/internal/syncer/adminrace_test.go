@@ -2,6 +2,8 @@ package syncer
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -362,5 +364,81 @@ func TestAdoptWhileADeletedEntityFindsItsCopy(t *testing.T) {
 			ids = append(ids, v.ID+" (with "+v.A.ID+")")
 		}
 		t.Fatalf("the copy is in %d pairs %v, its index names %v: want the one adopted with %s", len(with), ids, p, other)
+	}
+}
+
+// A bulk job's changes queued for a process deleted meanwhile are not
+// left behind: the job lists the changes, then queues them apart from any
+// run; the process is deleted before it queues them, or while it does
+// (its state deleted, its record not yet). Entries left would never be
+// worked, or be worked by a process created again under the same id.
+func TestDeleteWhileABulkJobQueues(t *testing.T) {
+	for _, during := range []bool{false, true} {
+		t.Run(fmt.Sprint("while its state is deleted ", during), func(t *testing.T) {
+			w := newWorld(t, ConflictAWins)
+			w.a.userCreate("incident", connector.Fields{"title": "Fan noise", "status": "new"})
+			w.b.userCreate("bug", connector.Fields{"title": "Slow build", "status": "open"})
+			w.eng.mu.Lock()
+			w.eng.ctx = context.Background() // as Serve sets it
+			w.eng.mu.Unlock()
+			bound := time.After(time.Minute) // catches a hang only
+			rpc := newCall()
+			stateGone := make(chan struct{}) // the deletion is at probeForget
+			queued := make(chan struct{})    // the job waits for the run lock: it queued
+			var once sync.Once
+			var failure atomic.Value
+			w.eng.probe = func(at probePoint, _ Side, id string) {
+				switch {
+				case at == probeForget && during:
+					close(stateGone)
+					select {
+					case <-queued:
+					case <-bound:
+						failure.Store("the bulk job never queued its changes")
+					}
+				case at == probeRunWait && id == "p1":
+					once.Do(func() { close(queued) })
+				}
+			}
+			var listed atomic.Bool
+			w.b.fail = func(op string) error {
+				// B's changes are listed last: the job queues next.
+				if op != "changes" || !listed.CompareAndSwap(false, true) {
+					return nil
+				}
+				if !during {
+					if err := w.eng.Processes().Delete("carol", "p1"); err != nil {
+						failure.Store(err.Error())
+					}
+					return nil
+				}
+				go func() { rpc.done <- w.eng.Processes().Delete("carol", "p1") }()
+				select {
+				case <-stateGone:
+				case <-bound:
+					failure.Store("the deletion never deleted the state")
+				}
+				return nil
+			}
+			if _, err := w.eng.Bulk("p1", time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			w.eng.wg.Wait()
+			if during {
+				if err := rpc.result(t); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.eng.probe, w.b.fail = nil, nil
+			if f := failure.Load(); f != nil {
+				t.Fatal(f)
+			}
+			if _, err := w.eng.Processes().Get("p1"); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("the process after its deletion: %v", err)
+			}
+			if n := w.queueLen(); n != 0 {
+				t.Fatalf("%d queue entries left for the deleted process", n)
+			}
+		})
 	}
 }

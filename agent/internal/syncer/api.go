@@ -79,6 +79,11 @@ func (e *Engine) Retry(proc string, side Side, entity string) (int, error) {
 			if entity != "" && (pe.Entity != entity || pe.Side != side) {
 				continue
 			}
+			if live, err := e.liveTx(tx, pe.Process); err != nil {
+				return err
+			} else if !live {
+				continue // deleted since the list was read
+			}
 			if err := tx.Delete(keyParked(pe.Process, pe.Side, pe.Entity)); err != nil {
 				return err
 			}

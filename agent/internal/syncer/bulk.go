@@ -108,6 +108,9 @@ func (e *Engine) runBulk(ctx context.Context, p *Process, j *bulkJob) {
 		}
 	}
 	err := e.d.Store.Update(func(tx *store.Tx) error {
+		if live, err := e.liveTx(tx, p.ID); err != nil || !live {
+			return err // deleted meanwhile: its run below finds it gone
+		}
 		for _, it := range items {
 			if err := enqueueTx(tx, p.ID, it, e.d.Now()); err != nil {
 				return err

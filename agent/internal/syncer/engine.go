@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -129,7 +130,31 @@ func (e *Engine) removed(p *Process, forget func() error) error {
 		return err
 	}
 	e.hist.drop(p.ID)
-	return forget()
+	e.at(probeForget, "", p.ID)
+	if err := forget(); err != nil {
+		return err
+	}
+	// Changes are queued apart from runs too (a webhook's delivery, a
+	// bulk job, a retry), each in a transaction that reads the record
+	// (liveTx): one committed after the state went and before the record
+	// did left its entries, and goes with them now; any later one finds
+	// no process and queues nothing.
+	if _, err := e.deletePrefixes(prefixQueue(p.ID)); err != nil {
+		e.d.Log.Warn().Err(err).Str("process", p.ID).Msg("delete the deleted process's queue")
+	}
+	return nil
+}
+
+// liveTx reports whether process proc exists, read in tx: a change queued
+// apart from a run reads it in its transaction, which then conflicts with
+// the process's deletion if they overlap, and queues nothing for a process
+// deleted (removed).
+func (e *Engine) liveTx(tx *store.Tx, proc string) (bool, error) {
+	_, err := tx.GetRaw(e.procs.repo.Key(proc))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // runner drives one active process: scheduled runs, and runs asked for.

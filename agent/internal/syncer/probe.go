@@ -29,6 +29,9 @@ const (
 	// probeFail: a failed item has read its queue entry and is about to
 	// record the failure in it (its side and id).
 	probeFail
+	// probeForget: a deleted process's state is gone, its record not yet
+	// (the process's id, no side).
+	probeForget
 )
 
 // at tells the probe, if any, that point p is reached.

@@ -120,6 +120,11 @@ func (e *Engine) HandleWebhook(r *http.Request, proc string, s Side, body io.Rea
 		return 0, err
 	}
 	err = e.d.Store.Update(func(tx *store.Tx) error {
+		if live, err := e.liveTx(tx, proc); err != nil {
+			return err
+		} else if !live {
+			return fmt.Errorf("webhook for %s/%s: deleted: %w", proc, s, ErrNotFound)
+		}
 		for _, ref := range refs {
 			if err := enqueueTx(tx, proc, QueueItem{Side: s, Entity: ref.ID}, e.d.Now()); err != nil {
 				return err
