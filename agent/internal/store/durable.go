@@ -159,13 +159,43 @@ func (g *groupCommit) shut(release func()) {
 // the value logs (Badger writes nothing else there). Badger's DB.Sync
 // would msync only the active log's and value log's whole mappings;
 // fdatasync on the files flushes the same dirty pages (durable_linux.go).
-// A log whose memtable was flushed meanwhile is gone, its content in a
-// table file Badger synced before deleting the log. The directory is
-// synced too when a log appeared since the last sync (Badger does not sync
-// it when it creates a memtable's log), so the new file's name survives.
-// The logs stay open between syncs (one sync runs at a time), and are
-// closed once they are gone from the directory.
+// The logs stay open between syncs (one sync runs at a time); the
+// directory is listed again only when a log may have appeared or gone
+// since the last listing (logWatch), else every round.
 func (s *Store) syncFiles(vlog bool) error {
+	relist := s.watch == nil || !s.listed
+	if !relist {
+		changed, ok := s.watch.changed()
+		if !ok {
+			s.watch.close()
+			s.watch = nil
+		}
+		relist = changed
+	}
+	if relist {
+		if err := s.listLogs(); err != nil {
+			return err
+		}
+	}
+	for name, f := range s.logs {
+		if strings.HasSuffix(name, ".vlog") && !vlog {
+			continue
+		}
+		if err := fdatasync(f); err != nil {
+			return fmt.Errorf("sync store %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// listLogs opens the logs that appeared in the store's directory since the
+// last listing and closes those gone. A log whose memtable was flushed
+// meanwhile is gone, its content in a table file Badger synced before
+// deleting the log. The directory is synced too when a log appeared
+// (Badger does not sync it when it creates a memtable's log), so the new
+// file's name survives.
+func (s *Store) listLogs() error {
+	s.listed = false // until a listing succeeds
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return fmt.Errorf("sync store: %w", err)
@@ -174,28 +204,22 @@ func (s *Store) syncFiles(vlog bool) error {
 	fresh := false
 	for _, e := range entries {
 		name := e.Name()
-		if !strings.HasSuffix(name, ".mem") && !strings.HasSuffix(name, ".vlog") {
+		if !isLog(name) {
 			continue
 		}
 		present[name] = true
-		f, ok := s.logs[name]
-		if !ok {
-			fresh = true
-			f, err = os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR, 0)
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("sync store: %w", err)
-			}
-			s.logs[name] = f
-		}
-		if strings.HasSuffix(name, ".vlog") && !vlog {
+		if _, ok := s.logs[name]; ok {
 			continue
 		}
-		if err := fdatasync(f); err != nil {
-			return fmt.Errorf("sync store %s: %w", name, err)
+		f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDWR, 0)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
 		}
+		if err != nil {
+			return fmt.Errorf("sync store: %w", err)
+		}
+		fresh = true
+		s.logs[name] = f
 	}
 	for name, f := range s.logs {
 		if !present[name] {
@@ -208,14 +232,25 @@ func (s *Store) syncFiles(vlog bool) error {
 			return err
 		}
 	}
+	s.listed = true
 	return nil
 }
 
-// closeLogs closes the logs syncFiles keeps open.
+// isLog reports whether a file of the store's directory is one syncFiles
+// syncs: a memtable's write-ahead log or a value log.
+func isLog(name string) bool {
+	return strings.HasSuffix(name, ".mem") || strings.HasSuffix(name, ".vlog")
+}
+
+// closeLogs closes the logs syncFiles keeps open, and its watch.
 func (s *Store) closeLogs() {
 	for name, f := range s.logs {
 		f.Close()
 		delete(s.logs, name)
+	}
+	if s.watch != nil {
+		s.watch.close()
+		s.watch = nil
 	}
 }
 

@@ -3,6 +3,9 @@ package store
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -342,4 +345,91 @@ func TestUpdateLazy(t *testing.T) {
 	if err := s.Get("k/last", &got); err != nil || got != "closed" {
 		t.Fatalf("after reopen %q %v", got, err)
 	}
+}
+
+// A commit's round syncs the log the commit wrote to, also when Badger
+// began that log since the last round (a memtable filled up), and the
+// store's directory is listed again only when a log appeared or went.
+func TestSyncFollowsTheLogs(t *testing.T) {
+	dir := t.TempDir()
+	s := create(t, dir, newKey(t))
+	defer s.Close()
+	if s.durable == nil {
+		t.Skip("Badger syncs each transaction itself on this system")
+	}
+	if s.watch == nil {
+		t.Skip("no inotify instance left: every round lists the directory")
+	}
+	newest := func() string {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := ""
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".mem") {
+				last = e.Name() // ReadDir sorts by name, and Badger numbers its logs in order
+			}
+		}
+		return last
+	}
+	// 12 MB in values kept in the LSM tree: past the 8 MB memtable.
+	value := []byte(strings.Repeat("v", 100<<10))
+	logs := map[string]bool{}
+	for i := range 120 {
+		if err := s.Update(func(tx *Tx) error { return tx.SetRaw(fmt.Sprintf("k/%03d", i), value) }); err != nil {
+			t.Fatal(err)
+		}
+		mem := newest()
+		if s.logs[mem] == nil {
+			t.Fatalf("commit %d wrote to %s, which its round did not sync (synced: %v)", i, mem, keys(s.logs))
+		}
+		logs[mem] = true
+	}
+	if len(logs) < 2 {
+		t.Fatalf("the test never filled a memtable (logs %v)", logs)
+	}
+
+	// With no log appearing, a round does not list the directory: a log
+	// it would drop from a listing stays.
+	f, err := os.CreateTemp(t.TempDir(), "sentinel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.logs["sentinel.mem"] = f
+	if err := s.Update(func(tx *Tx) error { return tx.Put("k/a", "a") }); err != nil {
+		t.Fatal(err)
+	}
+	if s.logs["sentinel.mem"] == nil {
+		t.Fatal("a round with no log appearing listed the directory")
+	}
+	// Any file that looks like a log, appearing or going, lists it again.
+	extra := filepath.Join(dir, "extra.vlog")
+	if err := os.WriteFile(extra, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(func(tx *Tx) error { return tx.Put("k/b", "b") }); err != nil {
+		t.Fatal(err)
+	}
+	if s.logs["sentinel.mem"] != nil || s.logs["extra.vlog"] == nil {
+		t.Fatalf("a log appeared and the round did not list the directory again (open: %v)", keys(s.logs))
+	}
+	if err := os.Remove(extra); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(func(tx *Tx) error { return tx.Put("k/c", "c") }); err != nil {
+		t.Fatal(err)
+	}
+	if s.logs["extra.vlog"] != nil {
+		t.Fatalf("a log went and the round kept it open (open: %v)", keys(s.logs))
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -69,8 +69,12 @@ type Store struct {
 	// durable syncs commits in groups (durable.go); nil with NoSync and
 	// where Badger syncs each transaction itself.
 	durable *groupCommit
-	// logs are the log files syncFiles keeps open, by name.
+	// logs are the log files syncFiles keeps open, by name; listed says
+	// they are every log of the last listing of the directory, and watch
+	// says when to list it again (nil: every round).
 	logs   map[string]*os.File
+	listed bool
+	watch  *logWatch
 	logger Logger // may be nil
 	// realDir is dir as the kernel names it (absolute, links resolved),
 	// to find the store's files among the process's mappings.
@@ -228,6 +232,7 @@ func open(o Options) (*Store, error) {
 	}
 	if !o.NoSync && groupCommits {
 		s.logs = map[string]*os.File{}
+		s.watch = watchLogs(o.Dir)
 		s.durable = newGroupCommit(s.syncFiles)
 	}
 	if s.gcInterval == 0 {
