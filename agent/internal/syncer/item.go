@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -281,12 +282,50 @@ func (c *cycle) copyOfOther(s Side, src connector.Entity) bool {
 // origin names side s's system and project in markers: it survives the
 // system being configured again (connector.Origin).
 func (c *cycle) origin(s Side) string {
-	if c.e.d.SystemURL != nil {
-		if u := c.e.d.SystemURL(c.p.End(s).System); u != "" {
-			return connector.Origin(u, c.p.End(s).Project)
-		}
+	if u := c.urls.get(s, c.systemURL); u != "" {
+		return connector.Origin(u, c.p.End(s).Project)
 	}
 	return c.p.End(s).System
+}
+
+// systemURL is side s's system's URL as its record has it, "" when there
+// is none or it could not be read.
+func (c *cycle) systemURL(s Side) string {
+	if c.e.d.SystemURL == nil {
+		return ""
+	}
+	return c.e.d.SystemURL(c.p.End(s).System)
+}
+
+// urlCache holds each side's system URL for one run, shared by its
+// workers: it is read from the system's record, decoded whole, and every
+// create and every unpaired item with a marker asks for it. The run's
+// connectors were opened with the records as the run began, so the URL
+// read first serves the run. A URL not read (the record unreadable) is
+// not kept: the next item reads it again. Nil keeps nothing.
+type urlCache struct {
+	mu     sync.Mutex
+	bySide map[Side]string
+}
+
+// get is side s's URL kept, or read, and kept when read.
+func (oc *urlCache) get(s Side, read func(Side) string) string {
+	if oc == nil {
+		return read(s)
+	}
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	if u, ok := oc.bySide[s]; ok {
+		return u
+	}
+	u := read(s)
+	if u != "" {
+		if oc.bySide == nil {
+			oc.bySide = map[Side]string{}
+		}
+		oc.bySide[s] = u
+	}
+	return u
 }
 
 // guarded reports whether side s's connector is a connector.VersionGuard.

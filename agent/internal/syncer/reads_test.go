@@ -71,3 +71,48 @@ func TestAnItemsPairIsReadOncePerStep(t *testing.T) {
 	count("changed items")
 	w.agree()
 }
+
+// A run reads each system's URL, which names its entities' origin in the
+// markers of their copies, once however many items it copies; a URL it
+// could not read is read again by the next item rather than kept.
+func TestARunReadsEachSystemsURLOnce(t *testing.T) {
+	w := newWorld(t, ConflictAWins)
+	var mu sync.Mutex
+	reads := map[string]int{}
+	failFirst := true
+	url := w.eng.d.SystemURL
+	w.eng.d.SystemURL = func(id string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		reads[id]++
+		if failFirst {
+			failFirst = false
+			return "" // a record not read: the id stands in, for this item only
+		}
+		return url(id)
+	}
+	var ids []string
+	for i := range 8 {
+		ids = append(ids, w.a.userCreate("incident", connector.Fields{"title": fmt.Sprint("item ", i), "status": "new"}))
+	}
+	if run := w.run(); run.Counts.Created != len(ids) || len(run.Errors) > 0 {
+		t.Fatalf("the run created %d of %d: %+v", run.Counts.Created, len(ids), run.Errors)
+	}
+	mu.Lock()
+	if reads["sysA"] != 2 {
+		t.Errorf("the run read the URL of its source system %d times for %d copies, want 2 (one not read, then kept)", reads["sysA"], len(ids))
+	}
+	mu.Unlock()
+	origin := connector.Origin("https://help.example", "HELP")
+	w.b.mu.Lock()
+	defer w.b.mu.Unlock()
+	for _, it := range w.b.items {
+		m, ok := connector.ParseMarker(it.marker)
+		switch {
+		case !ok:
+			t.Errorf("copy %s carries no marker: %q", it.ent.Key, it.marker)
+		case m.System != origin && m.System != "sysA":
+			t.Errorf("copy %s names its origin %q, want %q", it.ent.Key, m.System, origin)
+		}
+	}
+}
