@@ -1,7 +1,6 @@
 package syncer
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/lockstep-sync/lockstep/agent/internal/store"
@@ -48,12 +47,7 @@ func (c *cycle) putUnsavedTx(tx *store.Tx) error {
 		}
 	}
 	for _, p := range c.unsaved {
-		if _, err := tx.GetRaw(keyPair(p.Process, p.ID)); errors.Is(err, store.ErrNotFound) {
-			continue
-		} else if err != nil {
-			return fmt.Errorf("save pair %s: %w", p.ID, err)
-		}
-		if err := putPairRecordTx(tx, p); err != nil {
+		if _, err := resavePairRecordTx(tx, p); err != nil {
 			return fmt.Errorf("save pair %s: %w", p.ID, err)
 		}
 	}

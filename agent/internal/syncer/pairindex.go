@@ -166,46 +166,64 @@ type listed struct {
 // putPairRecordTx writes a pair's record and its index entries, replacing
 // those of its previous last-synced time and search text.
 func putPairRecordTx(tx *store.Tx, p *Pair) error {
+	_, err := writePairRecordTx(tx, p, true)
+	return err
+}
+
+// resavePairRecordTx is putPairRecordTx for a pair the store holds: one
+// removed meanwhile is left removed, and it reports false. The record's
+// one read tells both.
+func resavePairRecordTx(tx *store.Tx, p *Pair) (bool, error) {
+	return writePairRecordTx(tx, p, false)
+}
+
+// writePairRecordTx writes p's record and index entries; a pair the store
+// does not hold is written only when create is set (saved reports whether
+// it was written).
+func writePairRecordTx(tx *store.Tx, p *Pair, create bool) (saved bool, err error) {
 	k := keyPair(p.Process, p.ID)
 	text := searchText(p)
 	var old listed
 	fresh := false
 	if err := tx.Get(k, &old); errors.Is(err, store.ErrNotFound) {
+		if !create {
+			return false, nil
+		}
 		fresh = true
 	} else if err != nil {
-		return err
+		return false, err
 	} else {
 		oldText := searchText(&Pair{A: old.A, B: old.B})
 		if !old.LastSyncedAt.Equal(p.LastSyncedAt) {
 			if err := unlistTx(tx, p.Process, p.ID, old.LastSyncedAt); err != nil {
-				return err
+				return false, err
 			}
 		}
 		if oldText != text {
 			if err := unwordTx(tx, p.Process, p.ID, oldText); err != nil {
-				return err
+				return false, err
 			}
 			fresh = true // its words are written again below
 		}
 	}
 	if err := tx.Put(k, p); err != nil {
-		return err
+		return false, err
 	}
 	if err := listTx(tx, p, text); err != nil {
-		return err
+		return false, err
 	}
 	if !fresh {
-		return nil
+		return true, nil
 	}
 	for _, w := range searchWords(text) {
 		if err := tx.SetRaw(keyPairWord(w, p.Process, p.ID), nil); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if old.ID == "" { // a new pair
-		return countPairTx(tx, p.Process, p.ID, +1)
+		return true, countPairTx(tx, p.Process, p.ID, +1)
 	}
-	return nil
+	return true, nil
 }
 
 // listTx writes a pair's entries in both lists and its text.
