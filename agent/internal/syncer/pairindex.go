@@ -184,12 +184,16 @@ func writePairRecordTx(tx *store.Tx, p *Pair, create bool) (saved bool, err erro
 	k := keyPair(p.Process, p.ID)
 	text := searchText(p)
 	var old listed
-	fresh := false
+	// fresh: its words are written (a new pair, or its text changed);
+	// moved: its list entries are (fresh, or its last-synced time changed).
+	// An item saves its pair with each of its commits, mostly unchanged
+	// but for what the list does not hold.
+	fresh, moved := false, false
 	if err := tx.Get(k, &old); errors.Is(err, store.ErrNotFound) {
 		if !create {
 			return false, nil
 		}
-		fresh = true
+		fresh, moved = true, true
 	} else if err != nil {
 		return false, err
 	} else {
@@ -198,19 +202,22 @@ func writePairRecordTx(tx *store.Tx, p *Pair, create bool) (saved bool, err erro
 			if err := unlistTx(tx, p.Process, p.ID, old.LastSyncedAt); err != nil {
 				return false, err
 			}
+			moved = true
 		}
 		if oldText != text {
 			if err := unwordTx(tx, p.Process, p.ID, oldText); err != nil {
 				return false, err
 			}
-			fresh = true // its words are written again below
+			fresh, moved = true, true
 		}
 	}
 	if err := tx.Put(k, p); err != nil {
 		return false, err
 	}
-	if err := listTx(tx, p, text); err != nil {
-		return false, err
+	if moved {
+		if err := listTx(tx, p, text); err != nil {
+			return false, err
+		}
 	}
 	if !fresh {
 		return true, nil

@@ -217,6 +217,47 @@ func TestPairListIndex(t *testing.T) {
 	checkList(t, e2, st2, "index built")
 }
 
+// Saving a pair again with its last-synced time and search text unchanged
+// (an item saves its pair with each of its commits) writes its record
+// only: its list entries and text hold what they held.
+func TestUnchangedSaveRewritesNoListEntry(t *testing.T) {
+	e, st := indexTestEngine(t)
+	p := &Pair{ID: "pair1", Process: "p1", State: PairSynced, A: EntityRef{ID: "a1", Key: "HELP-1", Title: "Printer jam"},
+		B: EntityRef{ID: "b1", Key: "ENG-1"}, LastSyncedAt: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	if err := st.Update(func(tx *store.Tx) error { return putPairTx(tx, p) }); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		p.Comments = map[string]string{"a:1": "b:1"} // what an item's later step records
+		if err := st.Update(func(tx *store.Tx) error { return putPairRecordTx(tx, p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writes := func() map[string]int {
+		n := map[string]int{}
+		if err := st.ScanVersions(func(k string, _ []byte) error {
+			kind, _, _ := strings.Cut(k, "/")
+			n[kind]++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := writes(); n["pair"] != 4 || n["plist"] != 1 || n["plistall"] != 1 || n["ptext"] != 1 {
+		t.Fatalf("versions written after 3 unchanged saves: %v; want the record's 4 and one of each list entry", n)
+	}
+	checkList(t, e, st, "saved unchanged")
+	p.LastSyncedAt = p.LastSyncedAt.Add(time.Minute)
+	if err := st.Update(func(tx *store.Tx) error { return putPairRecordTx(tx, p) }); err != nil {
+		t.Fatal(err)
+	}
+	if n := writes(); n["plist"] != 3 || n["plistall"] != 3 || n["ptext"] != 2 {
+		t.Fatalf("versions written after a sync moved the pair: %v; want its old entries deleted and new ones written", n)
+	}
+	checkList(t, e, st, "synced again")
+}
+
 // A pair an administrator removed while its item was worked is not
 // brought back by the item's deferred save of it.
 func TestDeferredSaveKeepsARemovedPairRemoved(t *testing.T) {
