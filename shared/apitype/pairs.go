@@ -131,6 +131,10 @@ type Parked struct {
 	Attempts int       `json:"attempts"`
 	Step     string    `json:"step,omitempty"` // the step that failed
 	At       time.Time `json:"at"`
+	// Version is the entity's version the failing attempt worked, when its
+	// poll read it: polls that read that version again leave the entity
+	// parked; a new version is worked again.
+	Version string `json:"version,omitempty"`
 }
 
 // ParkedError is a parked entity with its process (errors.list).

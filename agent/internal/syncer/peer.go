@@ -63,6 +63,12 @@ func (c *cycle) create(ctx context.Context, s Side, tp mapping.TypePair, src con
 	case !sent:
 		return &Pair{State: PairSynced}, nil // planned: a pair to be, with no id
 	case err != nil:
+		if refused(err) {
+			// The system's answer says nothing was made: there is no
+			// create in flight to recover, and the intent would have
+			// every run send it again (recoverIntents), past the park.
+			c.later(func(tx *store.Tx) error { return tx.Delete(ikey) })
+		}
 		return nil, fmt.Errorf("create peer of %s: %w", src.Key, err)
 	}
 	c.run.Counts.Created++
@@ -71,6 +77,14 @@ func (c *cycle) create(ctx context.Context, s Side, tp mapping.TypePair, src con
 	}
 	c.newPeers[freshKey(t, created.ID)] = true
 	return c.register(s, src, created, tp, true)
+}
+
+// refused says a write's error is the system's answer that it did not do
+// it: the request was read and turned down. Any other error (unavailable, a
+// timeout, an answer that could not be read) may hide a write that was made.
+func refused(err error) bool {
+	return errors.Is(err, connector.ErrInvalid) || errors.Is(err, connector.ErrForbidden) ||
+		errors.Is(err, connector.ErrUnauthorized) || errors.Is(err, connector.ErrNotFound)
 }
 
 // marker is what src's copy carries: src's origin and key.
@@ -353,6 +367,15 @@ func (c *cycle) recoverIntents(ctx context.Context) error {
 		return err
 	}
 	for _, o := range pending {
+		// A parked source waits for the administrator (or a change of
+		// its own): its intent stays, and the attempt that retry makes
+		// finds any copy by its marker first.
+		var p Parked
+		if err := c.e.d.Store.Get(keyParked(c.p.ID, o.side, o.id), &p); err == nil {
+			continue
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
 		if err := c.q.add(QueueItem{Side: o.side, Entity: o.id}); err != nil {
 			return err
 		}

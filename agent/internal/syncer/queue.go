@@ -263,7 +263,8 @@ func (it *QueueItem) failed(step string, err error) {
 // park records the entity's failure for an administrator and ends its
 // queue entry; gen is the generation the failed attempt worked.
 func (q storeQueue) park(c *cycle, it QueueItem, gen int64, cause error, polled connector.Entity) {
-	parked := Parked{Side: it.Side, Entity: it.Entity, Error: cause.Error(), Attempts: it.Attempts, Step: it.Step, At: c.now().UTC()}
+	parked := Parked{Side: it.Side, Entity: it.Entity, Error: cause.Error(), Attempts: it.Attempts, Step: it.Step, At: c.now().UTC(),
+		Version: polled.Version}
 	pair, _ := q.e.pairOf(q.proc, it.Side, it.Entity)
 	if pair != nil {
 		parked.Pair, parked.Key, parked.Title = pair.ID, pair.Ref(it.Side).Key, pair.Ref(it.Side).Title

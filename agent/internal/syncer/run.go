@@ -256,6 +256,11 @@ func (c *cycle) poll(ctx context.Context, s Side) (more bool, err error) {
 			if c.known(s, ent) {
 				continue // our own write, or a change already worked
 			}
+			if parked, err := c.parkedAt(s, ent); err != nil {
+				return false, err
+			} else if parked {
+				continue
+			}
 			pg.changed = append(pg.changed, ent)
 			if ent.UpdatedAt.After(start) {
 				queued++
@@ -292,10 +297,32 @@ func (c *cycle) poll(ctx context.Context, s Side) (more bool, err error) {
 // single extra request.
 func (c *cycle) known(s Side, ent connector.Entity) bool {
 	pair, err := c.e.pairOf(c.p.ID, s, ent.ID)
-	if err != nil || pair == nil || pair.State != PairSynced {
+	// A pair stopped on an error knows its side too: the failure was the
+	// other side's change (parked there), and re-reading this side's own
+	// unchanged version must not send the refused write again.
+	if err != nil || pair == nil || (pair.State != PairSynced && pair.State != PairError) {
 		return false
 	}
 	return ent.Version != "" && pair.Ref(s).Version == ent.Version
+}
+
+// parkedAt reports whether ent is parked at the version read: the change
+// was worked and failed for good, and only a newer change (or the
+// administrator's retry) works it again. A poll reads the newest changes
+// once more in every run (its overlap), and would otherwise send the
+// refused write again each time.
+func (c *cycle) parkedAt(s Side, ent connector.Entity) (bool, error) {
+	if ent.Version == "" {
+		return false, nil
+	}
+	var p Parked
+	err := c.e.d.Store.Get(keyParked(c.p.ID, s, ent.ID), &p)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("read whether %s is parked: %w", keyOr(ent), err)
+	}
+	return p.Version == ent.Version, nil
 }
 
 // drain works every queued item that is due; only, when set, limits it to

@@ -666,6 +666,12 @@ export interface Parked {
   /** the step that failed */
   step?: string
   at: string
+  /**
+   * Version is the entity's version the failing attempt worked, when its
+   * poll read it: polls that read that version again leave the entity
+   * parked; a new version is worked again.
+   */
+  version?: string
 }
 
 /** ParkedError is a parked entity with its process (errors.list). */
