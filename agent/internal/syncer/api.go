@@ -46,7 +46,7 @@ func (e *Engine) Plan(ctx context.Context, id string) ([]PlanItem, error) {
 		return nil, err
 	}
 	q := &memQueue{store: storeQueue{e: e, proc: p.ID}}
-	c := &cycle{e: e, p: &p, con: map[Side]connector.Connector{}, dry: true, q: q, schemas: &schemaCache{}, urls: &urlCache{}, reach: newReach()}
+	c := &cycle{e: e, p: &p, con: map[Side]connector.Connector{}, dry: true, q: q, schemas: &schemaCache{}, origins: &originCache{}, reach: newReach()}
 	c.log = e.d.Log.With().Str("process", p.ID).Str("run", "plan").Logger()
 	err = c.execute(ctx, nil)
 	// What the polls read leads: they read everything before any item is

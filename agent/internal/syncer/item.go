@@ -282,50 +282,54 @@ func (c *cycle) copyOfOther(s Side, src connector.Entity) bool {
 // origin names side s's system and project in markers: it survives the
 // system being configured again (connector.Origin).
 func (c *cycle) origin(s Side) string {
-	if u := c.urls.get(s, c.systemURL); u != "" {
-		return connector.Origin(u, c.p.End(s).Project)
+	if o := c.origins.get(s, c.originOf); o != "" {
+		return o
 	}
 	return c.p.End(s).System
 }
 
-// systemURL is side s's system's URL as its record has it, "" when there
-// is none or it could not be read.
-func (c *cycle) systemURL(s Side) string {
+// originOf is side s's origin made from its system's URL as the system's
+// record has it, "" when there is none or it could not be read.
+func (c *cycle) originOf(s Side) string {
 	if c.e.d.SystemURL == nil {
 		return ""
 	}
-	return c.e.d.SystemURL(c.p.End(s).System)
+	if u := c.e.d.SystemURL(c.p.End(s).System); u != "" {
+		return connector.Origin(u, c.p.End(s).Project)
+	}
+	return ""
 }
 
-// urlCache holds each side's system URL for one run, shared by its
-// workers: it is read from the system's record, decoded whole, and every
-// create and every unpaired item with a marker asks for it. The run's
-// connectors were opened with the records as the run began, so the URL
-// read first serves the run. A URL not read (the record unreadable) is
-// not kept: the next item reads it again. Nil keeps nothing.
-type urlCache struct {
+// originCache holds each side's origin for one run, shared by its
+// workers: it is made from the system's URL, read from the system's record
+// (decoded whole), and every create and every unpaired item with a marker
+// asks for it. The run's connectors were opened with the records as the
+// run began, so the origin made first serves the run. One not made (the
+// record unreadable) is not kept: the next item reads the record again.
+// Nil keeps nothing.
+type originCache struct {
 	mu     sync.Mutex
 	bySide map[Side]string
 }
 
-// get is side s's URL kept, or read, and kept when read.
-func (oc *urlCache) get(s Side, read func(Side) string) string {
+// get is side s's origin kept, or made, and kept when made.
+func (oc *originCache) get(s Side, build func(Side) string) string {
 	if oc == nil {
-		return read(s)
+		return build(s)
 	}
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
-	if u, ok := oc.bySide[s]; ok {
-		return u
+	if o, ok := oc.bySide[s]; ok {
+		return o
 	}
-	u := read(s)
-	if u != "" {
+	o := build(s)
+	if o != "" {
 		if oc.bySide == nil {
 			oc.bySide = map[Side]string{}
 		}
-		oc.bySide[s] = u
+		oc.bySide[s] = o
 	}
-	return u
+	return o
 }
 
 // guarded reports whether side s's connector is a connector.VersionGuard.

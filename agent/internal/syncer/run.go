@@ -57,9 +57,9 @@ type cycle struct {
 	// schemas are each side's schema, read at most once per run and
 	// shared by the run's workers.
 	schemas *schemaCache
-	// urls are each side's system URL, which names its origin in
-	// markers, read once per run and shared likewise (item.go).
-	urls *urlCache
+	// origins are each side's origin in markers, made once per run
+	// from its system's URL and shared likewise (item.go).
+	origins *originCache
 	// reach is how far the run has read each side's changes (reach.go),
 	// shared by its workers.
 	reach    *reach
@@ -128,7 +128,7 @@ func (e *Engine) runOnce(ctx context.Context, p *Process, trigger string, only *
 
 // runWith is runOnce with a hook called after each worked item (progress).
 func (e *Engine) runWith(ctx context.Context, p *Process, trigger string, only *QueueItem, worked func()) Run {
-	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, q: storeQueue{e: e, proc: p.ID}, worked: worked, schemas: &schemaCache{}, urls: &urlCache{}, holds: e.holds, reach: newReach()}
+	c := &cycle{e: e, p: p, con: map[Side]connector.Connector{}, q: storeQueue{e: e, proc: p.ID}, worked: worked, schemas: &schemaCache{}, origins: &originCache{}, holds: e.holds, reach: newReach()}
 	c.run = Run{Process: p.ID, Trigger: trigger, StartedAt: e.d.Now().UTC()}
 	// A process deleted while this run waited for the one before it is
 	// not run: its state went with it (removed), and the run would write
@@ -513,7 +513,7 @@ func alone(items []QueueItem) [][]dealt {
 // child is a worker's view of the cycle: shared connectors and process,
 // its own counters, caches and plan, merged back when the drain ends.
 func (c *cycle) child() *cycle {
-	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, q: c.q, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas, urls: c.urls,
+	ch := &cycle{e: c.e, p: c.p, con: c.con, log: c.log, dry: c.dry, q: c.q, worked: nil, fresh: map[string]connector.Entity{}, schemas: c.schemas, origins: c.origins,
 		deleted: c.deleted, halt: c.halt, holds: c.holds, reach: c.reach}
 	ch.run.ID, ch.run.Process = c.run.ID, c.run.Process
 	for k, v := range c.fresh {
