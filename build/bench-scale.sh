@@ -39,7 +39,7 @@ row "initial sync, ${LOCKSTEP_SCALE_ITEMS:-100000} items + a comment each, 0 ms,
 row "  budget ${LOCKSTEP_SCALE_BUDGET:-200} req/s per system: engine / bare" "$(metric $I engine/bare_throughput)x" "(goal >= 0.9x; bare: same parallelism and budget)"
 row "  items/s: engine, bare" "$(metric $I engine_items/s) / $(metric $I bare_items/s)" ""
 row "  requests: engine / bare" "$(metric $I engine/bare_requests)x" ""
-row "  agent CPU (user + system) per item" "$(metric $I agent_cpu_ms/item) ms" "(load changes it little; no budget: $(metric $I agent_cpu_ms/item_unlimited) ms)"
+row "  agent CPU per item: user + system / user" "$(metric $I agent_cpu_ms/item) / $(metric $I agent_user_cpu_ms/item) ms" "(no budget: $(metric $I agent_cpu_ms/item_unlimited) / $(metric $I agent_user_cpu_ms/item_unlimited) ms)"
 row "  agent peak RSS (all / its own memory)" "$(metric $I MB_peak_rss) / $(metric $I MB_peak_rss_anon) MB" "(goal <= 256 MB)"
 row "  store bytes per pair" "$(metric $I store_bytes/pair)" ""
 row "initial sync, ${LOCKSTEP_SCALE_FREE_ITEMS:-20000} items, no budget: engine / bare" "$(metric $I engine/bare_throughput_unlimited)x" "(the engine's own work: $(metric $I engine_items/s_unlimited) / $(metric $I bare_items/s_unlimited) items/s)"
