@@ -61,15 +61,7 @@ func TestLinkToATargetPairedWhileItsItemIsWorked(t *testing.T) {
 	if failure != "" {
 		t.Fatal(failure)
 	}
-	if run.Counts.Failed > 0 || len(run.Errors) > 0 {
-		t.Fatalf("the run failed: %+v", run.Errors)
-	}
-	w.quiesce()
-	w.agree()
-	copyOf := w.peerOf(SideA, waiter)
-	if links := w.b.items[copyOf].links; len(links) != 1 || links[0].Target.ID != w.peerOf(SideA, target) {
-		t.Fatalf("the copy's links are %+v, want one to the target's copy", links)
-	}
+	w.linkCopied(run, waiter, target)
 }
 
 // A link's wait and its target's pair, recorded at the same moment, still
@@ -121,15 +113,7 @@ func TestLinkWaitRecordedWhileItsTargetIsPaired(t *testing.T) {
 	if failure != "" {
 		t.Fatal(failure)
 	}
-	if run.Counts.Failed > 0 || len(run.Errors) > 0 {
-		t.Fatalf("the run failed: %+v", run.Errors)
-	}
-	w.quiesce()
-	w.agree()
-	copyOf := w.peerOf(SideA, waiter)
-	if links := w.b.items[copyOf].links; len(links) != 1 || links[0].Target.ID != w.peerOf(SideA, target) {
-		t.Fatalf("the copy's links are %+v, want one to the target's copy", links)
-	}
+	w.linkCopied(run, waiter, target)
 }
 
 // A link whose target's peer turns out deleted leaves the deletion to the
@@ -271,5 +255,22 @@ func TestLinkToATargetPairedByAnAdministrator(t *testing.T) {
 				t.Fatalf("the copy's links are %+v, want one to %s", links, made)
 			}
 		})
+	}
+}
+
+// linkCopied checks that run, the one the race was forced in, did not
+// fail, and that once the systems settle, the copy of waiter links to the
+// copy of target.
+func (w *world) linkCopied(run Run, waiter, target string) {
+	t := w.t
+	t.Helper()
+	if run.Counts.Failed > 0 || len(run.Errors) > 0 {
+		t.Fatalf("the run failed: %+v", run.Errors)
+	}
+	w.quiesce()
+	w.agree()
+	copyOf := w.peerOf(SideA, waiter)
+	if links := w.b.items[copyOf].links; len(links) != 1 || links[0].Target.ID != w.peerOf(SideA, target) {
+		t.Fatalf("the copy's links are %+v, want one to the target's copy", links)
 	}
 }
